@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "wpk",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "wpk", targets: ["wpk"]),
+        .library(name: "WPKCore", targets: ["WPKCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
+        .systemLibrary(
+            name: "CNCurses",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
+        ),
+        .target(
+            name: "WPKCore",
+            dependencies: [
+                "CYAML",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "BigInt", package: "BigInt"),
+            ]
+        ),
+        .target(name: "WPKReview", dependencies: ["WPKCore"]),
+        .target(name: "WPKCurses", dependencies: ["WPKReview", "CNCurses"]),
+        .executableTarget(
+            name: "wpk",
+            dependencies: [
+                "WPKCore", "WPKReview", "WPKCurses",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML"]),
+        .testTarget(name: "WPKCoreTests", dependencies: ["WPKCore"]),
+        .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["WPKCore"]),
+    ]
+)

@@ -1,0 +1,189 @@
+/// A position in a source file: 1-based line and column (in Unicode scalars, as an editor counts
+/// characters) and the 0-based byte offset.
+public struct Mark: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public var offset: Int
+
+    public init(line: Int, column: Int, offset: Int) {
+        self.line = line
+        self.column = column
+        self.offset = offset
+    }
+
+    /// The start of a file.
+    public static let origin = Mark(line: 1, column: 1, offset: 0)
+
+    public static func < (lhs: Mark, rhs: Mark) -> Bool { lhs.offset < rhs.offset }
+    public var description: String { "\(line):\(column)" }
+}
+
+/// How a scalar was written; plain scalars are the only ones the core schema resolves.
+public enum ScalarStyle: String, Sendable, Hashable {
+    case plain, singleQuoted, doubleQuoted, literal, folded
+}
+
+/// The YAML 1.2 core-schema value of a scalar.
+public enum ScalarValue: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case number(Number)
+    /// `.inf`, `-.inf` and `.nan`: YAML floats with no JSON equivalent.
+    case nonFinite(Double)
+    case string(String)
+
+    public static func == (lhs: ScalarValue, rhs: ScalarValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.number(a), .number(b)): return a == b
+        case let (.nonFinite(a), .nonFinite(b)): return a == b || (a.isNaN && b.isNaN)
+        case let (.string(a), .string(b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let b): hasher.combine(1); hasher.combine(b)
+        case .number(let n): hasher.combine(2); hasher.combine(n)
+        case .nonFinite(let d): hasher.combine(3); hasher.combine(d.isNaN ? 0 : d)
+        case .string(let s):
+            hasher.combine(4)
+            // Scalar-wise, so "é" precomposed and decomposed stay distinct keys, as in JSON.
+            for scalar in s.unicodeScalars { hasher.combine(scalar.value) }
+        }
+    }
+}
+
+/// One scalar: its text as written (after YAML unescaping), its style and its resolved value.
+public struct Scalar: Sendable, Hashable {
+    public var text: String
+    public var style: ScalarStyle
+    public var value: ScalarValue
+
+    public init(text: String, style: ScalarStyle, value: ScalarValue) {
+        self.text = text
+        self.style = style
+        self.value = value
+    }
+}
+
+/// A key and its value in a mapping, in document order.
+public struct MappingEntry: Sendable {
+    public var key: Node
+    public var value: Node
+
+    public init(key: Node, value: Node) {
+        self.key = key
+        self.value = value
+    }
+
+    /// The key's text (mapping keys are always scalars).
+    public var keyText: String { key.scalar?.text ?? "" }
+}
+
+/// A node of a YAML document with its source span and resolved tag.
+public struct Node: Sendable {
+    public enum Content: Sendable {
+        case scalar(Scalar)
+        case sequence([Node])
+        case mapping([MappingEntry])
+    }
+
+    public var content: Content
+    /// The resolved tag in full form, e.g. `tag:yaml.org,2002:str`.
+    public var tag: String
+    public var start: Mark
+    public var end: Mark
+
+    public init(_ content: Content, tag: String, start: Mark, end: Mark) {
+        self.content = content
+        self.tag = tag
+        self.start = start
+        self.end = end
+    }
+
+    public var scalar: Scalar? {
+        if case .scalar(let s) = content { return s }
+        return nil
+    }
+
+    public var sequence: [Node]? {
+        if case .sequence(let items) = content { return items }
+        return nil
+    }
+
+    public var mapping: [MappingEntry]? {
+        if case .mapping(let entries) = content { return entries }
+        return nil
+    }
+
+    /// The string value of a scalar that resolved to a string.
+    public var string: String? {
+        if case .scalar(let s) = content, case .string(let text) = s.value { return text }
+        return nil
+    }
+
+    /// The value under `key` in a mapping.
+    public subscript(key: String) -> Node? {
+        entry(key)?.value
+    }
+
+    /// The entry under `key` in a mapping (to reach the key's own position).
+    public func entry(_ key: String) -> MappingEntry? {
+        guard case .mapping(let entries) = content else { return nil }
+        return entries.first { $0.key.string == key }
+    }
+
+    /// The node at an RFC 6901 JSON pointer, or nil.
+    public func resolve(pointer: String) -> Node? {
+        var node = self
+        for token in JSONPointer.tokens(pointer) {
+            switch node.content {
+            case .mapping(let entries):
+                guard let next = entries.first(where: { $0.key.scalar?.text == token }) else { return nil }
+                node = next.value
+            case .sequence(let items):
+                guard let index = Int(token), index >= 0, index < items.count else { return nil }
+                node = items[index]
+            case .scalar:
+                return nil
+            }
+        }
+        return node
+    }
+}
+
+/// Well-known YAML tags.
+public enum Tag {
+    public static let str = "tag:yaml.org,2002:str"
+    public static let int = "tag:yaml.org,2002:int"
+    public static let float = "tag:yaml.org,2002:float"
+    public static let bool = "tag:yaml.org,2002:bool"
+    public static let null = "tag:yaml.org,2002:null"
+    public static let seq = "tag:yaml.org,2002:seq"
+    public static let map = "tag:yaml.org,2002:map"
+}
+
+/// RFC 6901 JSON pointers.
+public enum JSONPointer {
+    /// Escapes one reference token (`~` to `~0`, `/` to `~1`).
+    public static func escape(_ token: String) -> String {
+        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    /// Splits and unescapes a pointer; `""` gives no tokens.
+    public static func tokens(_ pointer: String) -> [String] {
+        guard !pointer.isEmpty else { return [] }
+        return pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        }
+    }
+
+    /// Appends one token to a pointer.
+    public static func appending(_ pointer: String, _ token: String) -> String {
+        pointer + "/" + escape(token)
+    }
+}

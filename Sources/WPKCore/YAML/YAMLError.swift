@@ -1,0 +1,34 @@
+/// Why a file could not be read as one YAML document; every case carries the position to show.
+public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kinds of failure, each with its stable diagnostic code.
+    public enum Kind: String, Sendable, CaseIterable {
+        case syntax = "WPK101"
+        case encoding = "WPK102"
+        case duplicateKey = "WPK103"
+        case multipleDocuments = "WPK104"
+        case nonScalarKey = "WPK105"
+        case unsupportedTag = "WPK106"
+        case aliasLimit = "WPK107"
+        case depthLimit = "WPK108"
+        case sizeLimit = "WPK109"
+        case undefinedAlias = "WPK110"
+        case noDocument = "WPK111"
+        case invalidValue = "WPK112"
+        case invalidMerge = "WPK113"
+        case nodeLimit = "WPK114"
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var mark: Mark
+
+    public init(_ kind: Kind, _ message: String, at mark: Mark) {
+        self.kind = kind
+        self.message = message
+        self.mark = mark
+    }
+
+    /// The stable diagnostic code, e.g. `WPK103`.
+    public var code: String { kind.rawValue }
+    public var description: String { "\(mark): \(message) [\(code)]" }
+}
