@@ -218,3 +218,12 @@ func exactNumbers() throws {
     #expect(Number(decimal: "1.5e-30")?.description == "1.5e-30")
     #expect(Number(decimal: "-0.25")?.description == "-0.25")
 }
+
+@Test("decimal parsing keeps every digit across the small/big boundary", arguments: [
+    ("123456789012345678", "123456789012345678"), ("1234567890123456789", "1234567890123456789"),
+    ("100000000000000000000001", "100000000000000000000001"), ("000120.500", "120.5"), ("1200", "1200"),
+    ("-0.000", "0"), ("1.000000000000000000001", "1.000000000000000000001"), ("9e2", "900"),
+])
+func decimalParsing(_ text: String, _ expected: String) throws {
+    #expect(Number(decimal: Substring(text))?.description == expected)
+}

@@ -96,34 +96,33 @@ public enum YAMLLoader {
 }
 
 /// Turns the event stream into a tree with an explicit stack.
+///
+/// Children of every open collection wait in one flat `pending` array (mapping keys and values
+/// alternate); a frame only records where its children start. This keeps node moves to a
+/// minimum, which is most of the loader's cost next to libyaml's own parse.
 private struct TreeBuilder {
     let lines: LineIndex
     let limits: LoaderLimits
 
-    private enum Collection {
-        case sequence([Node])
-        case mapping(MappingFrame)
-    }
-
-    private struct MappingFrame {
-        var entries: [MappingEntry] = []
-        var pendingKey: Node?
-        /// First position of each explicit key, for duplicate detection.
-        var seenKeys: [String: Mark] = [:]
-        /// Mappings named by `<<`, in priority order.
-        var mergeSources: [Node] = []
-        var pendingKeyIsMerge = false
-    }
-
     private struct Frame {
-        var collection: Collection
+        var isMapping: Bool
         var tag: String
         var anchor: String?
         var start: Mark
+        /// Index in `pending` of this collection's first child.
+        var firstChild: Int
         var nodeCount: Int
+        /// Key texts seen so far, built only once a mapping grows past `linearKeyScanLimit`.
+        var keyIndex: [String: Int]?
+        /// Indices in `pending` of `<<` keys, whose values merge in at the end.
+        var mergeKeys: [Int] = []
     }
 
+    /// Below this many keys a linear scan for duplicates beats hashing.
+    private static let linearKeyScanLimit = 16
+
     private var stack: [Frame] = []
+    private var pending: [Node] = []
     private var anchors: [String: (node: Node, count: Int)] = [:]
     private var totalNodes = 0
     private var aliasExpansion = 0
@@ -172,11 +171,11 @@ private struct TreeBuilder {
             case YAML_SEQUENCE_START_EVENT:
                 let data = event.data.sequence_start
                 let tag = try collectionTag(data.tag, expected: Tag.seq, at: start)
-                try push(Frame(collection: .sequence([]), tag: tag, anchor: string(data.anchor), start: start, nodeCount: 1))
+                try push(isMapping: false, tag: tag, anchor: string(data.anchor), start: start)
             case YAML_MAPPING_START_EVENT:
                 let data = event.data.mapping_start
                 let tag = try collectionTag(data.tag, expected: Tag.map, at: start)
-                try push(Frame(collection: .mapping(MappingFrame()), tag: tag, anchor: string(data.anchor), start: start, nodeCount: 1))
+                try push(isMapping: true, tag: tag, anchor: string(data.anchor), start: start)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 try pop(end: mark(event.end_mark))
             case YAML_ALIAS_EVENT:
@@ -219,31 +218,97 @@ private struct TreeBuilder {
         return YAMLError(.syntax, message, at: position)
     }
 
-    private mutating func push(_ frame: Frame) throws(YAMLError) {
+    private mutating func push(isMapping: Bool, tag: String, anchor: String?, start: Mark) throws(YAMLError) {
         if stack.count >= limits.maxDepth {
-            throw YAMLError(.depthLimit, "nesting deeper than \(limits.maxDepth) levels (limit)", at: frame.start)
+            throw YAMLError(.depthLimit, "nesting deeper than \(limits.maxDepth) levels (limit)", at: start)
         }
-        stack.append(frame)
+        stack.append(Frame(isMapping: isMapping, tag: tag, anchor: anchor, start: start, firstChild: pending.count, nodeCount: 1))
     }
 
     private mutating func pop(end: Mark) throws(YAMLError) {
         let frame = stack.removeLast()
         let content: Node.Content
-        switch frame.collection {
-        case .sequence(let items):
-            content = .sequence(items)
-        case .mapping(var mapping):
-            for source in mapping.mergeSources {
-                for entry in source.mapping ?? [] where mapping.seenKeys[entry.keyText] == nil {
-                    mapping.seenKeys[entry.keyText] = entry.key.start
-                    mapping.entries.append(entry)
+        if frame.isMapping {
+            var mergeValues: [Node] = []
+            var entries = takeChildren(from: frame.firstChild) { key, value, keyIndex in
+                if frame.mergeKeys.contains(keyIndex) {
+                    mergeValues.append(value)
+                    return nil
                 }
+                return MappingEntry(key: key, value: value)
             }
-            content = .mapping(mapping.entries)
+            if !mergeValues.isEmpty {
+                try merge(mergeValues, into: &entries)
+            }
+            content = .mapping(entries)
+        } else {
+            content = .sequence(takeChildren(from: frame.firstChild))
         }
         let node = Node(content, tag: frame.tag, start: frame.start, end: end)
         register(anchor: frame.anchor, node: node, count: frame.nodeCount)
         try add(node, count: frame.nodeCount)
+    }
+
+    /// Stands in for children moved out of `pending`; it owns no memory, so dropping it is free.
+    private static let placeholder = Node(.scalar(Scalar(text: "", style: .plain, value: .null)), tag: Tag.null, start: .origin, end: .origin)
+
+    /// Moves the children from `pending[first...]` into a new array and shrinks `pending`.
+    ///
+    /// A slice copy would retain every node once more and release it again right after; this
+    /// moves each node exactly once, which is measurable on large documents.
+    private mutating func takeChildren(from first: Int) -> [Node] {
+        let count = pending.count - first
+        let items = pending.withUnsafeMutableBufferPointer { buffer in
+            [Node](unsafeUninitializedCapacity: count) { out, initialized in
+                let source = buffer.baseAddress! + first
+                out.baseAddress!.moveInitialize(from: source, count: count)
+                source.initialize(repeating: TreeBuilder.placeholder, count: count)
+                initialized = count
+            }
+        }
+        pending.removeLast(count)
+        return items
+    }
+
+    /// Moves key/value pairs from `pending[first...]` through `makeEntry` (nil drops the pair).
+    private mutating func takeChildren(
+        from first: Int, _ makeEntry: (Node, Node, Int) -> MappingEntry?
+    ) -> [MappingEntry] {
+        let pairs = (pending.count - first) / 2
+        let entries = pending.withUnsafeMutableBufferPointer { buffer in
+            [MappingEntry](unsafeUninitializedCapacity: pairs) { out, initialized in
+                var kept = 0
+                for pair in 0..<pairs {
+                    let keySlot = buffer.baseAddress! + first + 2 * pair
+                    let key = keySlot.move()
+                    let value = (keySlot + 1).move()
+                    keySlot.initialize(repeating: TreeBuilder.placeholder, count: 2)
+                    if let entry = makeEntry(key, value, first + 2 * pair) {
+                        (out.baseAddress! + kept).initialize(to: entry)
+                        kept += 1
+                    }
+                }
+                initialized = kept
+            }
+        }
+        pending.removeLast(pending.count - first)
+        return entries
+    }
+
+    /// Appends merged entries (YAML 1.1 `<<`) whose keys are not already present; earlier sources win.
+    private func merge(_ values: [Node], into entries: inout [MappingEntry]) throws(YAMLError) {
+        var present = Set(entries.map(\.keyText))
+        for value in values {
+            let sources = value.sequence ?? [value]
+            for source in sources {
+                guard let sourceEntries = source.mapping else {
+                    throw YAMLError(.invalidMerge, "merge key << takes a mapping or a list of mappings", at: source.start)
+                }
+                for entry in sourceEntries where present.insert(entry.keyText).inserted {
+                    entries.append(entry)
+                }
+            }
+        }
     }
 
     private mutating func register(anchor name: String?, node: Node, count: Int) {
@@ -260,45 +325,53 @@ private struct TreeBuilder {
             root = node
             return
         }
-        stack[stack.count - 1].nodeCount += count
-        switch stack[stack.count - 1].collection {
-        case .sequence(var items):
-            stack[stack.count - 1].collection = .sequence([])  // keep the array uniquely referenced
-            items.append(node)
-            stack[stack.count - 1].collection = .sequence(items)
-        case .mapping(var mapping):
-            stack[stack.count - 1].collection = .sequence([])
-            try addToMapping(&mapping, node)
-            stack[stack.count - 1].collection = .mapping(mapping)
+        let top = stack.count - 1
+        stack[top].nodeCount += count
+        if stack[top].isMapping && (pending.count - stack[top].firstChild) % 2 == 0 {
+            try checkKey(node, frame: top)
         }
+        pending.append(node)
     }
 
-    private func addToMapping(_ mapping: inout MappingFrame, _ node: Node) throws(YAMLError) {
-        guard let key = mapping.pendingKey else {
-            guard let scalar = node.scalar else {
-                throw YAMLError(.nonScalarKey, "mapping key is a \(node.sequence != nil ? "sequence" : "mapping"); keys must be plain scalars", at: node.start)
-            }
-            if scalar.style == .plain && scalar.text == "<<" {
-                mapping.pendingKeyIsMerge = true
-            } else if let first = mapping.seenKeys[scalar.text] {
-                throw YAMLError(.duplicateKey, "duplicate key \"\(scalar.text)\"; it is first defined at line \(first.line), column \(first.column)", at: node.start)
-            } else {
-                mapping.seenKeys[scalar.text] = node.start
-            }
-            mapping.pendingKey = node
+    /// Checks a node about to become a key of the mapping at `stack[frame]`.
+    private mutating func checkKey(_ node: Node, frame: Int) throws(YAMLError) {
+        guard let scalar = node.scalar else {
+            throw YAMLError(.nonScalarKey, "mapping key is a \(node.sequence != nil ? "sequence" : "mapping"); keys must be plain scalars", at: node.start)
+        }
+        if scalar.style == .plain && scalar.text == "<<" {
+            stack[frame].mergeKeys.append(pending.count)
             return
         }
-        mapping.pendingKey = nil
-        if mapping.pendingKeyIsMerge {
-            mapping.pendingKeyIsMerge = false
-            let sources = node.sequence ?? [node]
-            for source in sources where source.mapping == nil {
-                throw YAMLError(.invalidMerge, "merge key << takes a mapping or a list of mappings", at: source.start)
+        let firstChild = stack[frame].firstChild
+        let keyCount = (pending.count - firstChild) / 2
+        var duplicate: Int?
+        if keyCount < TreeBuilder.linearKeyScanLimit {
+            var index = firstChild
+            while index < pending.count {
+                // Byte comparison: keys are equal when their code points are (as in JSON), and it
+                // avoids String's canonical-equivalence path on every mismatch.
+                if let other = pending[index].scalar?.text, other.utf8.count == scalar.text.utf8.count,
+                   other.utf8.elementsEqual(scalar.text.utf8), !stack[frame].mergeKeys.contains(index) {
+                    duplicate = index
+                    break
+                }
+                index += 2
             }
-            mapping.mergeSources.append(contentsOf: sources)
-            return
+        } else {
+            if stack[frame].keyIndex == nil {
+                var keyIndex: [String: Int] = [:]
+                for index in stride(from: firstChild, to: pending.count, by: 2) where !stack[frame].mergeKeys.contains(index) {
+                    keyIndex[pending[index].scalar?.text ?? ""] = index
+                }
+                stack[frame].keyIndex = keyIndex
+            }
+            duplicate = stack[frame].keyIndex?.updateValue(pending.count, forKey: scalar.text)
+            if let found = duplicate { stack[frame].keyIndex?[scalar.text] = found }
         }
-        mapping.entries.append(MappingEntry(key: key, value: node))
+        if let duplicate {
+            let first = pending[duplicate].start
+            throw YAMLError(.duplicateKey, "duplicate key \"\(scalar.text)\"; it is first defined at line \(first.line), column \(first.column)", at: node.start)
+        }
     }
 
     private func collectionTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, expected: String, at mark: Mark) throws(YAMLError) -> String {
@@ -387,41 +460,46 @@ public enum CoreSchema {
         case ".nan", ".NaN", ".NAN": return (.nonFinite(.nan), Tag.float)
         default: break
         }
-        let bytes = Array(text.utf8)
-        if bytes.count > 2, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "o") || bytes[1] == UInt8(ascii: "x") {
-            let radix = bytes[1] == UInt8(ascii: "o") ? 8 : 16
-            let digits = text.dropFirst(2)
-            guard digits.allSatisfy({ $0.isHexDigit && ($0.hexDigitValue ?? 99) < radix }) else { return (.string(text), Tag.str) }
-            guard digits.count <= 200, let value = BigInt(String(digits), radix: radix) else { return nil }
-            return (.number(Number(significand: value)), Tag.int)
+        var utf8 = text
+        return utf8.withUTF8 { bytes -> (value: ScalarValue, tag: String)? in
+            if bytes.count > 2, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "o") || bytes[1] == UInt8(ascii: "x") {
+                let radix = bytes[1] == UInt8(ascii: "o") ? 8 : 16
+                let digits = String(decoding: bytes[2...], as: UTF8.self)
+                guard digits.allSatisfy({ ($0.hexDigitValue ?? 99) < radix }) else { return (.string(text), Tag.str) }
+                guard digits.count <= 200, let value = BigInt(digits, radix: radix) else { return nil }
+                return (.number(Number(significand: value)), Tag.int)
+            }
+            guard let isInteger = coreNumberKind(bytes) else { return (.string(text), Tag.str) }
+            guard let number = Number(decimal: Substring(text)) else { return nil }
+            return (.number(number), isInteger ? Tag.int : Tag.float)
         }
-        guard isCoreNumber(bytes) else { return (.string(text), Tag.str) }
-        guard let number = Number(decimal: Substring(text)) else { return nil }
-        let isInt = !bytes.contains(UInt8(ascii: ".")) && !bytes.contains(UInt8(ascii: "e")) && !bytes.contains(UInt8(ascii: "E"))
-        return (.number(number), isInt ? Tag.int : Tag.float)
     }
 
-    /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
-    private static func isCoreNumber(_ b: [UInt8]) -> Bool {
+    /// Whether the bytes match the core schema's int (`true`) or float (`false`) pattern
+    /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, or neither (nil).
+    private static func coreNumberKind(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {
         var i = 0
         func isDigit(_ k: Int) -> Bool { k < b.count && b[k] >= 0x30 && b[k] <= 0x39 }
         if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
         var intDigits = 0
         while isDigit(i) { i += 1; intDigits += 1 }
+        var isInteger = true
         var fracDigits = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
+            isInteger = false
             i += 1
             while isDigit(i) { i += 1; fracDigits += 1 }
         }
-        guard intDigits > 0 || fracDigits > 0 else { return false }
+        guard intDigits > 0 || fracDigits > 0 else { return nil }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            isInteger = false
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
             var expDigits = 0
             while isDigit(i) { i += 1; expDigits += 1 }
-            guard expDigits > 0 else { return false }
+            guard expDigits > 0 else { return nil }
         }
-        return i == b.count
+        return i == b.count ? isInteger : nil
     }
 
     /// What a YAML 1.1 reader would make of a plain scalar that YAML 1.2 reads as a string, or nil

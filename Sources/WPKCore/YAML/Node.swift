@@ -1,14 +1,31 @@
 /// A position in a source file: 1-based line and column (in Unicode scalars, as an editor counts
 /// characters) and the 0-based byte offset.
 public struct Mark: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var line: Int
-    public var column: Int
-    public var offset: Int
+    // Stored as 32-bit values (files are far below 2 GiB) to keep every node small: the loader
+    // moves nodes around, and their size is much of its cost.
+    private var storedLine: Int32
+    private var storedColumn: Int32
+    private var storedOffset: Int32
+
+    public var line: Int {
+        get { Int(storedLine) }
+        set { storedLine = Int32(clamping: newValue) }
+    }
+
+    public var column: Int {
+        get { Int(storedColumn) }
+        set { storedColumn = Int32(clamping: newValue) }
+    }
+
+    public var offset: Int {
+        get { Int(storedOffset) }
+        set { storedOffset = Int32(clamping: newValue) }
+    }
 
     public init(line: Int, column: Int, offset: Int) {
-        self.line = line
-        self.column = column
-        self.offset = offset
+        storedLine = Int32(clamping: line)
+        storedColumn = Int32(clamping: column)
+        storedOffset = Int32(clamping: offset)
     }
 
     /// The start of a file.
@@ -27,7 +44,8 @@ public enum ScalarStyle: String, Sendable, Hashable {
 public enum ScalarValue: Hashable, Sendable {
     case null
     case bool(Bool)
-    case number(Number)
+    /// Boxed: a number is rarer than a string and three times its size.
+    indirect case number(Number)
     /// `.inf`, `-.inf` and `.nan`: YAML floats with no JSON equivalent.
     case nonFinite(Double)
     case string(String)

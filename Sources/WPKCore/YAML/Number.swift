@@ -35,66 +35,93 @@ public struct Number: Hashable, Sendable, Comparable, CustomStringConvertible {
     public init(_ value: Int) { self.init(significand: BigInt(value)) }
 
     /// Parses JSON/YAML decimal notation (`-12`, `3.25`, `1e-8`, `+.5`); nil when it is not one
-    /// or its exponent is past `maxExponentMagnitude`.
+    /// or it is past `maxSignificantDigits` or `maxExponentMagnitude`.
     public init?(decimal text: Substring) {
-        var index = text.startIndex
+        let bytes = text.utf8
+        var index = bytes.startIndex
         var negative = false
-        if index < text.endIndex, text[index] == "-" || text[index] == "+" {
-            negative = text[index] == "-"
-            index = text.index(after: index)
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index = bytes.index(after: index)
         }
-        var digits = ""
+        // Significant digits without leading zeros; trailing zeros are counted, not stored,
+        // so `1000` and `1e3` normalize alike without dividing a big integer.
+        // Up to 18 digits accumulate in `small` with no allocation; longer ones spill to `digits`.
+        var small: Int64 = 0
+        var smallCount = 0
+        var digits: [UInt8] = []
+        var pendingZeros = 0
         var fractionDigits = 0
         var sawDigit = false
         var sawPoint = false
-        while index < text.endIndex {
-            let ch = text[index]
-            if ch.isASCII, let _ = ch.wholeNumberValue {
-                digits.append(ch)
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte >= 0x30 && byte <= 0x39 {
                 sawDigit = true
                 if sawPoint { fractionDigits += 1 }
-            } else if ch == "." && !sawPoint {
+                if byte == 0x30 {
+                    if smallCount > 0 || !digits.isEmpty { pendingZeros += 1 }
+                } else {
+                    let needed = smallCount + digits.count + pendingZeros + 1
+                    guard needed <= Number.maxSignificantDigits else { return nil }
+                    if digits.isEmpty && needed <= 18 {
+                        for _ in 0..<pendingZeros { small *= 10 }
+                        small = small * 10 + Int64(byte - 0x30)
+                        smallCount = needed
+                    } else {
+                        if digits.isEmpty {
+                            digits = Array(String(small).utf8).map { $0 - 0x30 }
+                            if smallCount == 0 { digits = [] }
+                            smallCount = 0
+                        }
+                        digits.append(contentsOf: repeatElement(0, count: pendingZeros))
+                        digits.append(byte - 0x30)
+                    }
+                    pendingZeros = 0
+                }
+            } else if byte == UInt8(ascii: ".") && !sawPoint {
                 sawPoint = true
             } else {
                 break
             }
-            index = text.index(after: index)
+            index = bytes.index(after: index)
         }
         guard sawDigit else { return nil }
         var exponent = 0
-        if index < text.endIndex {
-            guard text[index] == "e" || text[index] == "E" else { return nil }
-            index = text.index(after: index)
+        if index < bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") else { return nil }
+            index = bytes.index(after: index)
             var expNegative = false
-            if index < text.endIndex, text[index] == "-" || text[index] == "+" {
-                expNegative = text[index] == "-"
-                index = text.index(after: index)
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+                expNegative = bytes[index] == UInt8(ascii: "-")
+                index = bytes.index(after: index)
             }
-            let expDigits = text[index...]
-            guard !expDigits.isEmpty, expDigits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            guard expDigits.count <= 9, let value = Int(expDigits) else { return nil }
-            exponent = expNegative ? -value : value
+            var expDigits = 0
+            while index < bytes.endIndex {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                guard expDigits < 9 else { return nil }
+                exponent = exponent * 10 + Int(byte - 0x30)
+                expDigits += 1
+                index = bytes.index(after: index)
+            }
+            guard expDigits > 0 else { return nil }
+            if expNegative { exponent = -exponent }
         }
-        exponent -= fractionDigits
-        var trimmed = Substring(digits.drop(while: { $0 == "0" }))
-        // Trailing zeros move into the exponent here, on text, so normalizing costs nothing later.
-        while trimmed.last == "0" {
-            trimmed = trimmed.dropLast()
-            exponent += 1
-        }
-        guard trimmed.count <= Number.maxSignificantDigits,
-              abs(exponent) <= Number.maxExponentMagnitude else { return nil }
-        var sig: BigInt
-        if trimmed.isEmpty {
-            sig = 0
-        } else if trimmed.count <= 18, let small = Int64(trimmed) {
-            sig = BigInt(small)
+        exponent += pendingZeros - fractionDigits
+        guard abs(exponent) <= Number.maxExponentMagnitude else { return nil }
+        var significand: BigInt
+        if digits.isEmpty {
+            significand = BigInt(small)
         } else {
-            guard let big = BigInt(trimmed, radix: 10) else { return nil }
-            sig = big
+            let text = String(decoding: digits.map { $0 + 0x30 }, as: UTF8.self)
+            guard let big = BigInt(text, radix: 10) else { return nil }
+            significand = big
         }
-        if negative { sig.negate() }
-        self.init(significand: sig, exponent: exponent)
+        if negative { significand.negate() }
+        if digits.isEmpty && smallCount == 0 { exponent = 0 }
+        self.significand = significand
+        self.exponent = exponent
     }
 
     /// Converts a Double exactly through its shortest round-trip decimal form.
