@@ -19,6 +19,26 @@ public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var kind: Kind
+
+    /// A one-line title per kind, for rule tables (SARIF, docs).
+    public static func title(of kind: Kind) -> String {
+        switch kind {
+        case .syntax: "YAML syntax error"
+        case .encoding: "file is not UTF-8 text without a byte-order mark"
+        case .duplicateKey: "duplicate mapping key"
+        case .multipleDocuments: "more than one YAML document"
+        case .nonScalarKey: "mapping key is not a scalar"
+        case .unsupportedTag: "tag other than the YAML core tags"
+        case .aliasLimit: "aliases expand past the limit"
+        case .depthLimit: "nesting past the depth limit"
+        case .sizeLimit: "file past the size limit"
+        case .undefinedAlias: "alias to an undefined anchor"
+        case .noDocument: "no YAML document"
+        case .invalidValue: "value invalid for its tag or out of range"
+        case .invalidMerge: "merge key value is not a mapping"
+        case .nodeLimit: "document past the node limit"
+        }
+    }
     public var message: String
     public var mark: Mark
 

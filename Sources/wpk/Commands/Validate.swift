@@ -1,6 +1,35 @@
 import ArgumentParser
+import WPKCore
 
-struct Validate: NotBuiltYet {
-    static let configuration = CommandConfiguration(abstract: "Validate playbooks against the schema and the WPK rules (not built yet).")
-    @Argument var arguments: [String] = []
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate playbooks against the schema and the WPK rules.",
+        discussion: """
+            PATH may be a file (always read), a directory (searched recursively for *.wpk.yaml and \
+            *.wpk.yml) or - for standard input. Problems in one file never stop the others.
+            Exit codes: 0 no errors, 1 at least one error diagnostic, 2 usage error.
+            """
+    )
+
+    @Option(name: .long, help: "Output format: text, json or sarif.")
+    var format: ReportFormat = .text
+
+    @Argument(help: "Files, directories, or - for standard input.")
+    var paths: [String]
+
+    func run() throws {
+        let checker = PlaybookChecker()
+        var reporter = format.makeReporter()
+        var summary = Summary()
+        reporter.begin()
+        for input in PlaybookFinder(paths) {
+            let report = checker.check(input)
+            summary.add(report)
+            reporter.report(report)
+        }
+        reporter.finish(summary)
+        if summary.errors > 0 { throw ExitCode(1) }
+    }
 }
+
+extension ReportFormat: ExpressibleByArgument {}

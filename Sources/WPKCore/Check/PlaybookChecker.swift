@@ -1,0 +1,72 @@
+/// Everything found in one input file.
+public struct FileReport: Sendable {
+    public var path: String
+    /// `sha256:<hex>` of the exact bytes read; nil when the file could not be read.
+    public var digest: String?
+    /// Sorted by position, errors before warnings at the same position.
+    public var diagnostics: [Diagnostic]
+    /// The source, for excerpts; nil when the file could not be read.
+    public var lines: LineIndex?
+
+    /// A file is valid when it has no error diagnostic.
+    public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
+}
+
+/// Checks playbooks: read, load as YAML, validate against the schema, apply the WPK rules.
+/// Problems in one file are values in its report and never stop the others.
+public struct PlaybookChecker: Sendable {
+    public var limits: LoaderLimits
+
+    public init(limits: LoaderLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Reads and checks one input.
+    public func check(_ input: PlaybookInput) -> FileReport {
+        switch SourceReader.contents(of: input, limit: limits.maxFileBytes) {
+        case .success(let bytes):
+            return check(bytes: bytes, path: input.displayPath)
+        case .failure(.tooLarge(let limit)):
+            let error = YAMLError(.sizeLimit, "file is larger than the limit of \(limit) bytes", at: .origin)
+            return FileReport(path: input.displayPath, digest: nil, diagnostics: [Diagnostic(error)], lines: nil)
+        case .failure(.unreadable(let reason)):
+            let diagnostic = Diagnostic(severity: .error, code: PlaybookChecker.unreadableCode, source: .yaml,
+                                        message: "cannot read file: \(reason)", mark: nil)
+            return FileReport(path: input.displayPath, digest: nil, diagnostics: [diagnostic], lines: nil)
+        }
+    }
+
+    /// The code of a file that cannot be opened or read at all.
+    public static let unreadableCode = "WPK100"
+
+    /// Checks bytes already read.
+    public func check(bytes: [UInt8], path: String) -> FileReport {
+        let digest = ContentDigest.sha256(bytes)
+        var diagnostics: [Diagnostic] = []
+        let lines: LineIndex
+        do {
+            let document = try YAMLLoader.load(bytes, limits: limits)
+            lines = document.lines
+            diagnostics += checkDocument(document.root)
+        } catch {
+            lines = LineIndex(bytes)
+            diagnostics.append(Diagnostic(error))
+        }
+        diagnostics.sort(by: PlaybookChecker.reportOrder)
+        return FileReport(path: path, digest: digest, diagnostics: diagnostics, lines: lines)
+    }
+
+    /// The schema and rule stages on a loaded document.
+    func checkDocument(_ root: Node) -> [Diagnostic] {
+        []
+    }
+
+    /// Position order; errors first at the same position; then code for stability.
+    static func reportOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+        let aOffset = a.mark?.offset ?? -1
+        let bOffset = b.mark?.offset ?? -1
+        if aOffset != bOffset { return aOffset < bOffset }
+        if a.severity != b.severity { return a.severity < b.severity }
+        return a.code < b.code
+    }
+}

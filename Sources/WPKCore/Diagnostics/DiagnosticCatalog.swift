@@ -1,0 +1,13 @@
+/// Every diagnostic code wpk can report, with a one-line title (SARIF rules, docs).
+public enum DiagnosticCatalog {
+    /// Title of a code, or nil for an unknown one.
+    public static func title(of code: String) -> String? {
+        titles[code]
+    }
+
+    static let titles: [String: String] = {
+        var titles: [String: String] = [PlaybookChecker.unreadableCode: "file cannot be read"]
+        for kind in YAMLError.Kind.allCases { titles[kind.rawValue] = YAMLError.title(of: kind) }
+        return titles
+    }()
+}

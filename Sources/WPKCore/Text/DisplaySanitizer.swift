@@ -1,0 +1,43 @@
+/// Makes untrusted text safe to show on a terminal: nothing from a playbook may reach the
+/// terminal as a control sequence or silently reorder what the reader sees.
+public enum DisplaySanitizer {
+    /// Whether a scalar must be shown as a visible escape instead of itself: C0 and C1 controls,
+    /// DEL, bidirectional overrides and isolates, and invisible format characters that can hide text.
+    public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF: return true
+        case 0xFFF9...0xFFFB: return true
+        default: return false
+        }
+    }
+
+    /// The visible escape of a scalar: `\t`, `\n`, `\x1b`, `<U+202E>`.
+    public static func escape(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "\t": return "\\t"
+        case "\n": return "\\n"
+        case "\r": return "\\r"
+        default:
+            if scalar.value < 0x100 {
+                let hex = String(scalar.value, radix: 16)
+                return "\\x" + (hex.count == 1 ? "0" : "") + hex
+            }
+            return "<U+" + String(scalar.value, radix: 16, uppercase: true) + ">"
+        }
+    }
+
+    /// The text with every unsafe scalar replaced by its visible escape.
+    public static func sanitize(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: mustEscape) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if mustEscape(scalar) {
+                out.append(contentsOf: escape(scalar).unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+}

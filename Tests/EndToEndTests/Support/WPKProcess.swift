@@ -1,0 +1,66 @@
+import Foundation
+
+/// The package root, found from this file's location.
+let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The built `wpk` binary (`swift test` builds every product before running tests).
+let wpkBinary: URL = {
+    let candidates = [".build/debug/wpk", ".build/x86_64-unknown-linux-gnu/debug/wpk"]
+    for candidate in candidates {
+        let url = packageRoot.appendingPathComponent(candidate)
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    fatalError("wpk binary not found under \(packageRoot.path)/.build; run `swift build` first")
+}()
+
+/// What a finished process printed and how it exited.
+struct ProcessResult {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+/// Runs the real `wpk` binary with arguments, optional standard input and extra environment.
+func runWPK(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = wpkBinary
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "NO_COLOR")
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    if let directory { process.currentDirectoryURL = directory }
+    let out = Pipe()
+    let err = Pipe()
+    let inPipe = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = inPipe
+    try process.run()
+    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try inPipe.fileHandleForWriting.close()
+    // Read both pipes before waiting, so a large output cannot block the child.
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus,
+                         standardOutput: String(decoding: outData, as: UTF8.self),
+                         standardError: String(decoding: errData, as: UTF8.self))
+}
+
+/// A fresh temporary directory, removed by the caller's `defer`.
+func makeTemporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("wpk-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Writes text files under a directory (creating subdirectories).
+func writeFiles(_ files: [String: String], in directory: URL) throws {
+    for (path, text) in files {
+        let url = directory.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+}
