@@ -54,7 +54,7 @@ struct ValidateCommandTests {
         #expect(diagnostic["code"] as? String == "WPK103")
         #expect(diagnostic["source"] as? String == "yaml")
         #expect(diagnostic["message"] as? String == "duplicate key \"a\"; it is first defined at line 1, column 1")
-        #expect(diagnostic["pointer"] as? String == "")
+        #expect(diagnostic["pointer"] as? String == "/a")
         #expect(diagnostic["line"] as? Int == 2)
         #expect(diagnostic["column"] as? Int == 1)
     }

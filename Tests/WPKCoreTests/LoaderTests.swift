@@ -227,3 +227,18 @@ func exactNumbers() throws {
 func decimalParsing(_ text: String, _ expected: String) throws {
     #expect(Number(decimal: Substring(text))?.description == expected)
 }
+
+@Test("a loader error carries the pointer of where it stopped", arguments: [
+    ("spec:\n  handlers:\n    - name: a\n      name: b\n", "/spec/handlers/0/name"),
+    ("a:\n  b: [1, *x]\n", "/a/b/1"),
+    ("x: [1,\n", "/x/1"),
+    ("k: 1\nk: 2\n", "/k"),
+])
+func loaderErrorPointer(_ text: String, _ pointer: String) {
+    do {
+        _ = try YAMLLoader.load(text)
+        Issue.record("expected an error")
+    } catch {
+        #expect(error.pointer == pointer, "\(error)")
+    }
+}

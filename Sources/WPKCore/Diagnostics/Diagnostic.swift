@@ -49,6 +49,6 @@ public struct Diagnostic: Sendable, Equatable {
 
     /// The diagnostic for a file that could not be read as YAML.
     public init(_ error: YAMLError) {
-        self.init(severity: .error, code: error.code, source: .yaml, message: error.message, pointer: "", mark: error.mark)
+        self.init(severity: .error, code: error.code, source: .yaml, message: error.message, pointer: error.pointer, mark: error.mark)
     }
 }

@@ -34,7 +34,13 @@ public enum YAMLLoader {
         try checkEncoding(bytes, lines: lines, limits: limits)
         var builder = TreeBuilder(lines: lines, limits: limits)
         let root = try bytes.withUnsafeBufferPointer { buffer throws(YAMLError) -> Node in
-            try builder.parse(buffer)
+            do throws(YAMLError) {
+                return try builder.parse(buffer)
+            } catch {
+                var located = error
+                if located.pointer.isEmpty { located.pointer = builder.openPointer(adding: nil) }
+                throw located
+            }
         }
         return Document(root: root, lines: lines)
     }
@@ -218,6 +224,24 @@ private struct TreeBuilder {
         return YAMLError(.syntax, message, at: position)
     }
 
+    /// The pointer of the node being built when parsing stopped (plus `key` inside the innermost mapping).
+    func openPointer(adding key: String?) -> String {
+        var pointer = ""
+        for (index, frame) in stack.enumerated() {
+            let childEnd = index + 1 < stack.count ? stack[index + 1].firstChild : pending.count
+            let children = childEnd - frame.firstChild
+            if !frame.isMapping {
+                pointer = JSONPointer.appending(pointer, String(children))
+            } else if children % 2 == 1 {
+                pointer = JSONPointer.appending(pointer, pending[childEnd - 1].scalar?.text ?? "")
+            } else {
+                if let key, index + 1 == stack.count { pointer = JSONPointer.appending(pointer, key) }
+                break
+            }
+        }
+        return pointer
+    }
+
     private mutating func push(isMapping: Bool, tag: String, anchor: String?, start: Mark) throws(YAMLError) {
         if stack.count >= limits.maxDepth {
             throw YAMLError(.depthLimit, "nesting deeper than \(limits.maxDepth) levels (limit)", at: start)
@@ -370,7 +394,8 @@ private struct TreeBuilder {
         }
         if let duplicate {
             let first = pending[duplicate].start
-            throw YAMLError(.duplicateKey, "duplicate key \"\(scalar.text)\"; it is first defined at line \(first.line), column \(first.column)", at: node.start)
+            throw YAMLError(.duplicateKey, "duplicate key \"\(scalar.text)\"; it is first defined at line \(first.line), column \(first.column)",
+                            at: node.start, pointer: openPointer(adding: scalar.text))
         }
     }
 

@@ -41,11 +41,14 @@ public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     public var message: String
     public var mark: Mark
+    /// RFC 6901 pointer to where in the document the problem is ("" when not inside it).
+    public var pointer: String
 
-    public init(_ kind: Kind, _ message: String, at mark: Mark) {
+    public init(_ kind: Kind, _ message: String, at mark: Mark, pointer: String = "") {
         self.kind = kind
         self.message = message
         self.mark = mark
+        self.pointer = pointer
     }
 
     /// The stable diagnostic code, e.g. `WPK103`.
