@@ -530,7 +530,7 @@ struct SchemaEvaluator {
     private mutating func reportClosest(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, _ quantity: String) {
         let saved = violations
         var best: [SchemaViolation] = []
-        var bestScore = (depth: -1, count: Int.max)
+        var bestScore = (depth: -1, typeMatched: 0, count: Int.max)
         var wantedTypes: [String] = []
         var allTypeFailures = true
         let myPointer = pointer
@@ -545,10 +545,13 @@ struct SchemaEvaluator {
             } else {
                 allTypeFailures = false
             }
+            // Closest: the branch that got deepest into the document, then one whose type matched,
+            // then the one with the fewest complaints.
             let depth = branch.map { $0.instancePointer.split(separator: "/", omittingEmptySubsequences: false).count }.max() ?? 0
-            let onlyShallow = branch.allSatisfy { $0.instancePointer == myPointer }
-            let score = (depth: onlyShallow ? 0 : depth, count: branch.count)
-            if score.depth > bestScore.depth || (score.depth == bestScore.depth && score.count < bestScore.count) {
+            let score = (depth: depth, typeMatched: typeFailure == nil ? 1 : 0, count: branch.count)
+            if score.depth > bestScore.depth
+                || (score.depth == bestScore.depth && score.typeMatched > bestScore.typeMatched)
+                || (score.depth == bestScore.depth && score.typeMatched == bestScore.typeMatched && score.count < bestScore.count) {
                 best = branch
                 bestScore = score
             }
