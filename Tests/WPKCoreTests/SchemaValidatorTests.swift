@@ -62,7 +62,7 @@ private let playbookCases: [PlaybookCase] = [
         ExpectedViolation("WPK203", "/spec/modee", 10, 3, "spec has an unexpected property \"modee\"; did you mean \"mode\"?"),
     ]),
     PlaybookCase(name: "unevaluatedProperties through allOf/if/then points at the key", old: "      on_failure: rollback", new: "      on_falure: rollback", expected: [
-        ExpectedViolation("WPK204", "/spec/handlers/1/on_falure", 23, 7, "spec.handlers[1] has an unexpected property \"on_falure\"; did you mean \"on_failure\"?"),
+        ExpectedViolation("WPK204", "/spec/handlers/1/on_falure", 24, 7, "spec.handlers[1] has an unexpected property \"on_falure\"; did you mean \"on_failure\"?"),
     ]),
     PlaybookCase(name: "type mismatch", old: "approvals: 2", new: "approvals: two", expected: [
         ExpectedViolation("WPK201", "/spec/approvals", 11, 14, "spec.approvals must be an integer, got string \"two\""),
@@ -78,20 +78,20 @@ private let playbookCases: [PlaybookCase] = [
         ExpectedViolation("WPK202", "/spec/handlers/1", 18, 7, "spec.handlers[1] is missing the required property \"namespace\""),
     ]),
     PlaybookCase(name: "oneOf reports the closest branch: a list item", old: "command: [echo, done]", new: "command: [echo, 42]", expected: [
-        ExpectedViolation("WPK201", "/spec/handlers/2/command/1", 27, 23, "spec.handlers[2].command[1] must be a string, got integer 42"),
+        ExpectedViolation("WPK201", "/spec/handlers/2/command/1", 28, 23, "spec.handlers[2].command[1] must be a string, got integer 42"),
     ]),
     PlaybookCase(name: "oneOf reports the closest branch: the type that matched", old: "command: [echo, done]", new: "command: []", expected: [
-        ExpectedViolation("WPK209", "/spec/handlers/2/command", 27, 16, "spec.handlers[2].command must have at least 1 item, got 0"),
+        ExpectedViolation("WPK209", "/spec/handlers/2/command", 28, 16, "spec.handlers[2].command must have at least 1 item, got 0"),
     ]),
     PlaybookCase(name: "oneOf with no type matching says which types", old: "command: [echo, done]", new: "command: {run: echo}", expected: [
-        ExpectedViolation("WPK201", "/spec/handlers/2/command", 27, 16, "spec.handlers[2].command must be a string or a list, got a mapping"),
+        ExpectedViolation("WPK201", "/spec/handlers/2/command", 28, 16, "spec.handlers[2].command must be a string or a list, got a mapping"),
     ]),
     PlaybookCase(name: "pattern through a file reference", old: "name: restart\n", new: "name: Restart_Now\n", expected: [
         ExpectedViolation("WPK207", "/spec/handlers/1/name", 18, 13, "spec.handlers[1].name must match the pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, got \"Restart_Now\""),
     ]),
     PlaybookCase(name: "multipleOf on decimals does not drift", old: "backoff: 0.3", new: "backoff: 0.7", expected: []),
     PlaybookCase(name: "multipleOf failure", old: "backoff: 0.3", new: "backoff: 0.35", expected: [
-        ExpectedViolation("WPK206", "/spec/handlers/1/retry/backoff", 22, 45, "spec.handlers[1].retry.backoff must be a multiple of 0.1, got 0.35"),
+        ExpectedViolation("WPK206", "/spec/handlers/1/retry/backoff", 22, 41, "spec.handlers[1].retry.backoff must be a multiple of 0.1, got 0.35"),
     ]),
     PlaybookCase(name: "quoted keys in paths", old: "    team: platform", new: "    app.kubernetes.io/name: 7", expected: [
         ExpectedViolation("WPK201", "/metadata/labels/app.kubernetes.io~1name", 8, 29, "metadata.labels[\"app.kubernetes.io/name\"] must be a string, got integer 7"),
@@ -102,8 +102,8 @@ private let playbookCases: [PlaybookCase] = [
     ]),
     PlaybookCase(name: "several problems all reported", old: "  approvals: 2\n  handlers:", new: "  approvals: 9\n  handlers:\n    - {name: x, runtime: podman, timeout: 0}", expected: [
         ExpectedViolation("WPK206", "/spec/approvals", 11, 14, "spec.approvals must be at most 5, got 9"),
-        ExpectedViolation("WPK205", "/spec/handlers/0/runtime", 13, 25, "spec.handlers[0].runtime must be one of \"k8s\", \"docker\" or \"shell\", got \"podman\""),
-        ExpectedViolation("WPK206", "/spec/handlers/0/timeout", 13, 42, "spec.handlers[0].timeout must be at least 1, got 0"),
+        ExpectedViolation("WPK205", "/spec/handlers/0/runtime", 13, 26, "spec.handlers[0].runtime must be one of \"k8s\", \"docker\" or \"shell\", got \"podman\""),
+        ExpectedViolation("WPK206", "/spec/handlers/0/timeout", 13, 43, "spec.handlers[0].timeout must be at least 1, got 0"),
     ]),
 ]
 
@@ -265,3 +265,4 @@ struct SchemaValidatorTests {
         #expect(SchemaMessages.closest("zzz", among: ["timeout"]) == nil)
     }
 }
+

@@ -64,7 +64,7 @@ public struct CompiledSchema: Sendable {
 
     /// Every violation of the schema by `instance`, in document order of discovery.
     public func validate(_ instance: Node) -> [SchemaViolation] {
-        var evaluator = SchemaEvaluator(program: program)
+        var evaluator = SchemaEvaluator(program: program, instance: instance)
         var none: EvaluatedParts? = nil
         _ = evaluator.evaluate(root, instance, reporting: true, parts: &none)
         return evaluator.violations
@@ -72,7 +72,7 @@ public struct CompiledSchema: Sendable {
 
     /// True when `instance` satisfies the schema (stops at the first failure).
     public func isValid(_ instance: Node) -> Bool {
-        var evaluator = SchemaEvaluator(program: program)
+        var evaluator = SchemaEvaluator(program: program, instance: instance)
         var none: EvaluatedParts? = nil
         return evaluator.evaluate(root, instance, reporting: false, parts: &none)
     }

@@ -51,8 +51,10 @@ enum InstancePathToken {
 struct SchemaEvaluator {
     /// Deepest nesting of schema evaluations (instance depth is at most 256; references add to it).
     static let maxDepth = 1_000
-    /// Most schema evaluations for one document; far above any playbook, far below a hang.
-    static let maxSteps = 20_000_000
+    /// Schema evaluations allowed for one document: a base plus a share per instance node, far
+    /// above what any real schema needs (a playbook costs a few per node), far below a hang.
+    static let baseSteps = 1_000_000
+    static let stepsPerNode = 100
 
     let program: SchemaProgram
     var path: [InstancePathToken] = []
@@ -61,9 +63,27 @@ struct SchemaEvaluator {
     var depth = 0
     var steps = 0
     var exhausted = false
+    let stack = StackGuard()
+    let maxSteps: Int
 
-    init(program: SchemaProgram) {
+    init(program: SchemaProgram, instance: Node) {
         self.program = program
+        maxSteps = SchemaEvaluator.baseSteps + SchemaEvaluator.stepsPerNode * SchemaEvaluator.nodeCount(instance)
+    }
+
+    /// Nodes in a document, counted without recursion.
+    static func nodeCount(_ root: Node) -> Int {
+        var count = 0
+        var pending = [root]
+        while let node = pending.popLast() {
+            count += 1
+            switch node.content {
+            case .scalar: break
+            case .sequence(let items): pending.append(contentsOf: items)
+            case .mapping(let entries): pending.append(contentsOf: entries.lazy.map(\.value))
+            }
+        }
+        return count
     }
 
     // MARK: path rendering
@@ -100,11 +120,11 @@ struct SchemaEvaluator {
             return boolean
         }
         steps += 1
-        if depth >= SchemaEvaluator.maxDepth || steps > SchemaEvaluator.maxSteps {
+        if depth >= SchemaEvaluator.maxDepth || steps > maxSteps || stack.isExhausted {
             if !exhausted {
                 exhausted = true
                 violations.append(SchemaViolation(code: SchemaCode.limit.rawValue, instancePointer: pointer, keywordLocation: schema.location, mark: instance.start,
-                                                  message: "validation of \(here) stopped: the schema recurses too deeply or costs too much (limit \(SchemaEvaluator.maxDepth) levels, \(SchemaEvaluator.maxSteps) steps)"))
+                                                  message: "validation of \(here) stopped: the schema recurses too deeply or costs too much (limits: \(SchemaEvaluator.maxDepth) levels, \(maxSteps) steps, the thread's stack)"))
             }
             return false
         }
@@ -150,6 +170,39 @@ struct SchemaEvaluator {
             }
             return evaluate(resolved, instance, reporting: reporting, parts: &parts)
 
+        case .allOf(let schemas):
+            return evaluateAllOf(schemas, instance, keyword, reporting: reporting, parts: &parts)
+        case .anyOf(let schemas):
+            return evaluateAnyOf(schemas, instance, keyword, reporting: reporting, parts: &parts)
+        case .oneOf(let schemas):
+            return evaluateOneOf(schemas, instance, keyword, reporting: reporting, parts: &parts)
+        case .not(let schema):
+            return evaluateNot(schema, instance, keyword, reporting: reporting, parts: &parts)
+        case .conditional(let condition, let then, let otherwise):
+            return evaluateConditional(condition, then, otherwise, instance, keyword, reporting: reporting, parts: &parts)
+        case .dependentSchemas(let rules):
+            return evaluateDependentSchemas(rules, instance, keyword, reporting: reporting, parts: &parts)
+        case .items(let prefix, let rest):
+            return evaluateItems(prefix, rest, instance, keyword, reporting: reporting, parts: &parts)
+        case .contains(let schema, let minimum, let maximum):
+            return evaluateContains(schema, minimum, maximum, instance, keyword, reporting: reporting, parts: &parts)
+        case .properties(let named, let patterns, let additional):
+            return evaluateProperties(named, patterns, additional, instance, keyword, reporting: reporting, parts: &parts)
+        case .propertyNames(let schema):
+            return evaluatePropertyNames(schema, instance, keyword, reporting: reporting, parts: &parts)
+        case .unevaluatedItems(let schema):
+            return evaluateUnevaluatedItems(schema, instance, keyword, reporting: reporting, parts: &parts)
+        case .unevaluatedProperties(let schema):
+            return evaluateUnevaluatedProperties(schema, instance, keyword, reporting: reporting, parts: &parts)
+        default:
+            return check(keyword, instance, reporting: reporting)
+        }
+    }
+
+    /// The assertions: keywords that look at the instance itself and never evaluate a subschema,
+    /// kept apart so their locals do not weigh on every recursive frame.
+    private mutating func check(_ keyword: CompiledKeyword, _ instance: Node, reporting: Bool) -> Bool {
+        switch keyword.keyword {
         case .type(let allowed):
             if SchemaMessages.matches(instance, allowed) { return true }
             if reporting {
@@ -269,210 +322,237 @@ struct SchemaEvaluator {
             }
             return ok
 
-        case .allOf(let schemas):
-            var ok = true
-            for schema in schemas where !evaluate(schema, instance, reporting: reporting, parts: &parts) {
+        default:
+            return true
+        }
+    }
+
+    private mutating func evaluateAllOf(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        var ok = true
+        for schema in schemas where !evaluate(schema, instance, reporting: reporting, parts: &parts) {
+            ok = false
+            if !reporting { return false }
+        }
+        return ok
+    }
+
+    private mutating func evaluateAnyOf(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        var ok = false
+        for schema in schemas {
+            var branch: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
+            if evaluate(schema, instance, reporting: false, parts: &branch) {
+                ok = true
+                guard parts != nil, let branch else { break }
+                parts!.merge(branch)
+            }
+        }
+        if !ok, reporting { reportClosest(schemas, instance, keyword, "any") }
+        return ok
+    }
+
+    private mutating func evaluateOneOf(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        var matched: [Int] = []
+        var matchedParts = EvaluatedParts()
+        for (i, schema) in schemas.enumerated() {
+            var branch: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
+            if evaluate(schema, instance, reporting: false, parts: &branch) {
+                matched.append(i)
+                if let branch { matchedParts.merge(branch) }
+                if matched.count > 1 && !reporting { return false }
+            }
+        }
+        if matched.count == 1 {
+            parts?.merge(matchedParts)
+            return true
+        }
+        if reporting {
+            if matched.isEmpty {
+                reportClosest(schemas, instance, keyword, "one")
+            } else {
+                report(.composition, keyword, instance.start,
+                       "\(here) matches \(matched.count) of the alternatives (\(SchemaMessages.list(matched.map { "#\($0 + 1)" }))) but must match exactly one")
+            }
+        }
+        return false
+    }
+
+    private mutating func evaluateNot(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        var none: EvaluatedParts? = nil
+        if !evaluate(schema, instance, reporting: false, parts: &none) { return true }
+        if reporting { report(.composition, keyword, instance.start, "\(here) must not match the schema at \(program.nodes[schema].location)") }
+        return false
+    }
+
+    private mutating func evaluateConditional(_ condition: Int, _ then: Int?, _ otherwise: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        var conditionParts: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
+        if evaluate(condition, instance, reporting: false, parts: &conditionParts) {
+            if let conditionParts { parts?.merge(conditionParts) }
+            guard let then else { return true }
+            return evaluate(then, instance, reporting: reporting, parts: &parts)
+        }
+        guard let otherwise else { return true }
+        return evaluate(otherwise, instance, reporting: reporting, parts: &parts)
+    }
+
+    private mutating func evaluateDependentSchemas(_ rules: [(property: String, schema: Int)], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let entries = instance.mapping else { return true }
+        var ok = true
+        for rule in rules where entries.contains(where: { $0.keyText == rule.property }) {
+            if !evaluate(rule.schema, instance, reporting: reporting, parts: &parts) {
                 ok = false
                 if !reporting { return false }
             }
-            return ok
-        case .anyOf(let schemas):
-            var ok = false
-            for schema in schemas {
-                var branch: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
-                if evaluate(schema, instance, reporting: false, parts: &branch) {
-                    ok = true
-                    guard parts != nil, let branch else { break }
-                    parts!.merge(branch)
-                }
-            }
-            if !ok, reporting { reportClosest(schemas, instance, keyword, "any") }
-            return ok
-        case .oneOf(let schemas):
-            var matched: [Int] = []
-            var matchedParts = EvaluatedParts()
-            for (i, schema) in schemas.enumerated() {
-                var branch: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
-                if evaluate(schema, instance, reporting: false, parts: &branch) {
-                    matched.append(i)
-                    if let branch { matchedParts.merge(branch) }
-                    if matched.count > 1 && !reporting { return false }
-                }
-            }
-            if matched.count == 1 {
-                parts?.merge(matchedParts)
-                return true
-            }
-            if reporting {
-                if matched.isEmpty {
-                    reportClosest(schemas, instance, keyword, "one")
-                } else {
-                    report(.composition, keyword, instance.start,
-                           "\(here) matches \(matched.count) of the alternatives (\(SchemaMessages.list(matched.map { "#\($0 + 1)" }))) but must match exactly one")
-                }
-            }
-            return false
-        case .not(let schema):
-            var none: EvaluatedParts? = nil
-            if !evaluate(schema, instance, reporting: false, parts: &none) { return true }
-            if reporting { report(.composition, keyword, instance.start, "\(here) must not match the schema at \(program.nodes[schema].location)") }
-            return false
-        case .conditional(let condition, let then, let otherwise):
-            var conditionParts: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
-            if evaluate(condition, instance, reporting: false, parts: &conditionParts) {
-                if let conditionParts { parts?.merge(conditionParts) }
-                guard let then else { return true }
-                return evaluate(then, instance, reporting: reporting, parts: &parts)
-            }
-            guard let otherwise else { return true }
-            return evaluate(otherwise, instance, reporting: reporting, parts: &parts)
-        case .dependentSchemas(let rules):
-            guard let entries = instance.mapping else { return true }
-            var ok = true
-            for rule in rules where entries.contains(where: { $0.keyText == rule.property }) {
-                if !evaluate(rule.schema, instance, reporting: reporting, parts: &parts) {
-                    ok = false
-                    if !reporting { return false }
-                }
-            }
-            return ok
-
-        case .items(let prefix, let rest):
-            guard let items = instance.sequence else { return true }
-            var ok = true
-            for (i, item) in items.enumerated() {
-                let schema: Int
-                if i < prefix.count { schema = prefix[i] } else if let rest { schema = rest } else { break }
-                if !reporting, program.nodes[schema].boolean == true { continue }
-                if i >= prefix.count, program.nodes[schema].boolean == false {
-                    // Extra items forbidden: one message for the list, not one per item.
-                    if reporting {
-                        path.append(.index(i))
-                        report(.array, keyword, item.start, "\(here) is one item too many: \(SchemaMessages.place(path.dropLast())) allows at most \(SchemaMessages.count(prefix.count, "item")), got \(items.count)")
-                        path.removeLast()
-                    }
-                    return false
-                }
-                if !evaluateChild(schema, item, .index(i), reporting: reporting) {
-                    ok = false
-                    if !reporting { return false }
-                }
-            }
-            if ok, parts != nil {
-                parts!.itemPrefix = max(parts!.itemPrefix, min(prefix.count, items.count))
-                if rest != nil { parts!.allItems = true }
-            }
-            return ok
-        case .contains(let schema, let minimum, let maximum):
-            guard let items = instance.sequence else { return true }
-            var matches = 0
-            for (i, item) in items.enumerated() where evaluateChild(schema, item, .index(i), reporting: false) {
-                matches += 1
-                parts?.items.insert(i)
-                if parts == nil, maximum == nil, matches >= minimum { return true }
-            }
-            if matches < minimum {
-                if reporting {
-                    report(.array, keyword, instance.start, minimum == 1
-                           ? "\(here) must contain an item matching \(program.nodes[schema].location)"
-                           : "\(here) must contain at least \(minimum) items matching \(program.nodes[schema].location), got \(matches)")
-                }
-                return false
-            }
-            if let maximum, matches > maximum {
-                if reporting { report(.array, keyword, instance.start, "\(here) must contain at most \(maximum) items matching \(program.nodes[schema].location), got \(matches)") }
-                return false
-            }
-            return true
-        case .properties(let named, let patterns, let additional):
-            guard let entries = instance.mapping else { return true }
-            var ok = true
-            for (index, entry) in entries.enumerated() {
-                let key = entry.keyText
-                var matched = false
-                if let schema = named[key] {
-                    matched = true
-                    if !evaluateChild(schema, entry.value, .key(key), reporting: reporting) {
-                        ok = false
-                        if !reporting { return false }
-                    }
-                }
-                for pattern in patterns where pattern.regex.matches(key) {
-                    matched = true
-                    if !evaluateChild(pattern.schema, entry.value, .key(key), reporting: reporting) {
-                        ok = false
-                        if !reporting { return false }
-                    }
-                }
-                if !matched, let additional {
-                    matched = true
-                    if program.nodes[additional].boolean == false {
-                        ok = false
-                        if !reporting { return false }
-                        reportUnexpected(entry, keyword, code: .additionalProperties)
-                    } else if !evaluateChild(additional, entry.value, .key(key), reporting: reporting) {
-                        ok = false
-                        if !reporting { return false }
-                    }
-                }
-                if matched { parts?.properties.insert(index) }
-            }
-            return ok
-        case .propertyNames(let schema):
-            guard let entries = instance.mapping else { return true }
-            var ok = true
-            for entry in entries {
-                let name = Node(.scalar(Scalar(text: entry.keyText, style: .doubleQuoted, value: .string(entry.keyText))),
-                                tag: Tag.str, start: entry.key.start, end: entry.key.end)
-                let before = violations.count
-                if !evaluateChild(schema, name, .key(entry.keyText), reporting: reporting) {
-                    ok = false
-                    if !reporting { return false }
-                    for i in before..<violations.count {
-                        violations[i].code = SchemaCode.object.rawValue
-                        violations[i].message = "property name: " + violations[i].message
-                    }
-                }
-            }
-            return ok
-        case .unevaluatedItems(let schema):
-            guard let items = instance.sequence else { return true }
-            let evaluated = parts ?? EvaluatedParts()
-            if evaluated.allItems { return true }
-            var ok = true
-            for i in evaluated.itemPrefix..<max(evaluated.itemPrefix, items.count) where !evaluated.items.contains(i) {
-                if program.nodes[schema].boolean == false {
-                    if reporting {
-                        path.append(.index(i))
-                        report(.unevaluated, keyword, items[i].start, "\(here) is not allowed: no schema accepts this item")
-                        path.removeLast()
-                    }
-                    ok = false
-                } else if !evaluateChild(schema, items[i], .index(i), reporting: reporting) {
-                    ok = false
-                }
-                if !ok && !reporting { return false }
-            }
-            if ok { parts?.allItems = true }
-            return ok
-        case .unevaluatedProperties(let schema):
-            guard let entries = instance.mapping else { return true }
-            let evaluated = parts ?? EvaluatedParts()
-            if evaluated.allProperties { return true }
-            var ok = true
-            for (index, entry) in entries.enumerated() where !evaluated.properties.contains(index) {
-                if program.nodes[schema].boolean == false {
-                    if reporting { reportUnexpected(entry, keyword, code: .unevaluated) }
-                    ok = false
-                } else if !evaluateChild(schema, entry.value, .key(entry.keyText), reporting: reporting) {
-                    ok = false
-                }
-                if !ok && !reporting { return false }
-            }
-            if ok { parts?.allProperties = true }
-            return ok
         }
+        return ok
+
     }
+
+    private mutating func evaluateItems(_ prefix: [Int], _ rest: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let items = instance.sequence else { return true }
+        var ok = true
+        for (i, item) in items.enumerated() {
+            let schema: Int
+            if i < prefix.count { schema = prefix[i] } else if let rest { schema = rest } else { break }
+            if !reporting, program.nodes[schema].boolean == true { continue }
+            if i >= prefix.count, program.nodes[schema].boolean == false {
+                // Extra items forbidden: one message for the list, not one per item.
+                if reporting {
+                    path.append(.index(i))
+                    report(.array, keyword, item.start, "\(here) is one item too many: \(SchemaMessages.place(path.dropLast())) allows at most \(SchemaMessages.count(prefix.count, "item")), got \(items.count)")
+                    path.removeLast()
+                }
+                return false
+            }
+            if !evaluateChild(schema, item, .index(i), reporting: reporting) {
+                ok = false
+                if !reporting { return false }
+            }
+        }
+        if ok, parts != nil {
+            parts!.itemPrefix = max(parts!.itemPrefix, min(prefix.count, items.count))
+            if rest != nil { parts!.allItems = true }
+        }
+        return ok
+    }
+
+    private mutating func evaluateContains(_ schema: Int, _ minimum: Int, _ maximum: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let items = instance.sequence else { return true }
+        var matches = 0
+        for (i, item) in items.enumerated() where evaluateChild(schema, item, .index(i), reporting: false) {
+            matches += 1
+            parts?.items.insert(i)
+            if parts == nil, maximum == nil, matches >= minimum { return true }
+        }
+        if matches < minimum {
+            if reporting {
+                report(.array, keyword, instance.start, minimum == 1
+                       ? "\(here) must contain an item matching \(program.nodes[schema].location)"
+                       : "\(here) must contain at least \(minimum) items matching \(program.nodes[schema].location), got \(matches)")
+            }
+            return false
+        }
+        if let maximum, matches > maximum {
+            if reporting { report(.array, keyword, instance.start, "\(here) must contain at most \(maximum) items matching \(program.nodes[schema].location), got \(matches)") }
+            return false
+        }
+        return true
+    }
+
+    private mutating func evaluateProperties(_ named: [String: Int], _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let entries = instance.mapping else { return true }
+        var ok = true
+        for (index, entry) in entries.enumerated() {
+            let key = entry.keyText
+            var matched = false
+            if let schema = named[key] {
+                matched = true
+                if !evaluateChild(schema, entry.value, .key(key), reporting: reporting) {
+                    ok = false
+                    if !reporting { return false }
+                }
+            }
+            for pattern in patterns where pattern.regex.matches(key) {
+                matched = true
+                if !evaluateChild(pattern.schema, entry.value, .key(key), reporting: reporting) {
+                    ok = false
+                    if !reporting { return false }
+                }
+            }
+            if !matched, let additional {
+                matched = true
+                if program.nodes[additional].boolean == false {
+                    ok = false
+                    if !reporting { return false }
+                    reportUnexpected(entry, keyword, code: .additionalProperties)
+                } else if !evaluateChild(additional, entry.value, .key(key), reporting: reporting) {
+                    ok = false
+                    if !reporting { return false }
+                }
+            }
+            if matched { parts?.properties.insert(index) }
+        }
+        return ok
+    }
+
+    private mutating func evaluatePropertyNames(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let entries = instance.mapping else { return true }
+        var ok = true
+        for entry in entries {
+            let name = Node(.scalar(Scalar(text: entry.keyText, style: .doubleQuoted, value: .string(entry.keyText))),
+                            tag: Tag.str, start: entry.key.start, end: entry.key.end)
+            let before = violations.count
+            if !evaluateChild(schema, name, .key(entry.keyText), reporting: reporting) {
+                ok = false
+                if !reporting { return false }
+                for i in before..<violations.count {
+                    violations[i].code = SchemaCode.object.rawValue
+                    violations[i].message = "property name: " + violations[i].message
+                }
+            }
+        }
+        return ok
+    }
+
+    private mutating func evaluateUnevaluatedItems(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let items = instance.sequence else { return true }
+        let evaluated = parts ?? EvaluatedParts()
+        if evaluated.allItems { return true }
+        var ok = true
+        for i in evaluated.itemPrefix..<max(evaluated.itemPrefix, items.count) where !evaluated.items.contains(i) {
+            if program.nodes[schema].boolean == false {
+                if reporting {
+                    path.append(.index(i))
+                    report(.unevaluated, keyword, items[i].start, "\(here) is not allowed: no schema accepts this item")
+                    path.removeLast()
+                }
+                ok = false
+            } else if !evaluateChild(schema, items[i], .index(i), reporting: reporting) {
+                ok = false
+            }
+            if !ok && !reporting { return false }
+        }
+        if ok { parts?.allItems = true }
+        return ok
+    }
+
+    private mutating func evaluateUnevaluatedProperties(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+        guard let entries = instance.mapping else { return true }
+        let evaluated = parts ?? EvaluatedParts()
+        if evaluated.allProperties { return true }
+        var ok = true
+        for (index, entry) in entries.enumerated() where !evaluated.properties.contains(index) {
+            if program.nodes[schema].boolean == false {
+                if reporting { reportUnexpected(entry, keyword, code: .unevaluated) }
+                ok = false
+            } else if !evaluateChild(schema, entry.value, .key(entry.keyText), reporting: reporting) {
+                ok = false
+            }
+            if !ok && !reporting { return false }
+        }
+        if ok { parts?.allProperties = true }
+        return ok
+    }
+
 
     /// A number instance: exact, or YAML's `.inf`/`.nan`.
     private enum Numeric {
