@@ -121,14 +121,26 @@ struct SchemaResource: Sendable {
 }
 
 /// The compiled, immutable form of a set of schema documents, shared by every validation.
+/// Stored column by column, so the hot path reads one field without copying a whole node.
 final class SchemaProgram: Sendable {
-    let nodes: [CompiledSchemaNode]
+    /// `true`/`false` for boolean schemas, nil for schema objects.
+    let booleans: [Bool?]
+    let keywords: [[CompiledKeyword]]
+    let resourceOf: [Int]
+    let needsAnnotations: [Bool]
+    let locations: [String]
+    let declaredProperties: [[String]]
     let resources: [SchemaResource]
     /// True when some `$dynamicRef` needs the dynamic scope tracked.
     let usesDynamicScope: Bool
 
     init(nodes: [CompiledSchemaNode], resources: [SchemaResource], usesDynamicScope: Bool) {
-        self.nodes = nodes
+        booleans = nodes.map(\.boolean)
+        keywords = nodes.map(\.keywords)
+        resourceOf = nodes.map(\.resource)
+        needsAnnotations = nodes.map(\.needsAnnotations)
+        locations = nodes.map(\.location)
+        declaredProperties = nodes.map(\.declaredProperties)
         self.resources = resources
         self.usesDynamicScope = usesDynamicScope
     }

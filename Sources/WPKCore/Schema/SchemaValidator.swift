@@ -51,10 +51,11 @@ enum InstancePathToken {
 struct SchemaEvaluator {
     /// Deepest nesting of schema evaluations (instance depth is at most 256; references add to it).
     static let maxDepth = 1_000
-    /// Schema evaluations allowed for one document: a base plus a share per instance node, far
-    /// above what any real schema needs (a playbook costs a few per node), far below a hang.
+    /// Schema evaluations allowed for one document: a base plus a share per source byte (every
+    /// node takes at least one byte; the base covers what aliases add), far above what a real
+    /// schema needs (a playbook costs a few per node), far below a hang.
     static let baseSteps = 1_000_000
-    static let stepsPerNode = 100
+    static let stepsPerByte = 100
 
     let program: SchemaProgram
     var path: [InstancePathToken] = []
@@ -63,27 +64,12 @@ struct SchemaEvaluator {
     var depth = 0
     var steps = 0
     var exhausted = false
-    let stack = StackGuard()
+    let stack = StackGuard.current()
     let maxSteps: Int
 
     init(program: SchemaProgram, instance: Node) {
         self.program = program
-        maxSteps = SchemaEvaluator.baseSteps + SchemaEvaluator.stepsPerNode * SchemaEvaluator.nodeCount(instance)
-    }
-
-    /// Nodes in a document, counted without recursion.
-    static func nodeCount(_ root: Node) -> Int {
-        var count = 0
-        var pending = [root]
-        while let node = pending.popLast() {
-            count += 1
-            switch node.content {
-            case .scalar: break
-            case .sequence(let items): pending.append(contentsOf: items)
-            case .mapping(let entries): pending.append(contentsOf: entries.lazy.map(\.value))
-            }
-        }
-        return count
+        maxSteps = SchemaEvaluator.baseSteps + SchemaEvaluator.stepsPerByte * max(0, instance.end.offset - instance.start.offset)
     }
 
     // MARK: path rendering
@@ -111,10 +97,9 @@ struct SchemaEvaluator {
     /// Evaluates schema `id` on `instance`; appends violations when `reporting`, and merges the
     /// annotations of a successful evaluation into `parts` when the caller collects them.
     mutating func evaluate(_ id: Int, _ instance: Node, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
-        let schema = program.nodes[id]
-        if let boolean = schema.boolean {
+        if let boolean = program.booleans[id] {
             if !boolean && reporting {
-                violations.append(SchemaViolation(code: SchemaCode.notAllowed.rawValue, instancePointer: pointer, keywordLocation: schema.location,
+                violations.append(SchemaViolation(code: SchemaCode.notAllowed.rawValue, instancePointer: pointer, keywordLocation: program.locations[id],
                                                   mark: instance.start, message: "\(here) is not allowed here"))
             }
             return boolean
@@ -123,7 +108,7 @@ struct SchemaEvaluator {
         if depth >= SchemaEvaluator.maxDepth || steps > maxSteps || stack.isExhausted {
             if !exhausted {
                 exhausted = true
-                violations.append(SchemaViolation(code: SchemaCode.limit.rawValue, instancePointer: pointer, keywordLocation: schema.location, mark: instance.start,
+                violations.append(SchemaViolation(code: SchemaCode.limit.rawValue, instancePointer: pointer, keywordLocation: program.locations[id], mark: instance.start,
                                                   message: "validation of \(here) stopped: the schema recurses too deeply or costs too much (limits: \(SchemaEvaluator.maxDepth) levels, \(maxSteps) steps, the thread's stack)"))
             }
             return false
@@ -131,15 +116,15 @@ struct SchemaEvaluator {
         depth += 1
         defer { depth -= 1 }
         var pushedScope = false
-        if program.usesDynamicScope, scope.last != schema.resource {
-            scope.append(schema.resource)
+        if program.usesDynamicScope, scope.last != program.resourceOf[id] {
+            scope.append(program.resourceOf[id])
             pushedScope = true
         }
         defer { if pushedScope { scope.removeLast() } }
 
-        var local: EvaluatedParts? = (parts != nil || schema.needsAnnotations) ? EvaluatedParts() : nil
+        var local: EvaluatedParts? = (parts != nil || program.needsAnnotations[id]) ? EvaluatedParts() : nil
         var valid = true
-        for keyword in schema.keywords {
+        for keyword in program.keywords[id] {
             if !evaluate(keyword, instance, reporting: reporting, parts: &local) {
                 valid = false
                 if !reporting { return false }
@@ -379,7 +364,7 @@ struct SchemaEvaluator {
     private mutating func evaluateNot(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
         var none: EvaluatedParts? = nil
         if !evaluate(schema, instance, reporting: false, parts: &none) { return true }
-        if reporting { report(.composition, keyword, instance.start, "\(here) must not match the schema at \(program.nodes[schema].location)") }
+        if reporting { report(.composition, keyword, instance.start, "\(here) must not match the schema at \(program.locations[schema])") }
         return false
     }
 
@@ -413,8 +398,8 @@ struct SchemaEvaluator {
         for (i, item) in items.enumerated() {
             let schema: Int
             if i < prefix.count { schema = prefix[i] } else if let rest { schema = rest } else { break }
-            if !reporting, program.nodes[schema].boolean == true { continue }
-            if i >= prefix.count, program.nodes[schema].boolean == false {
+            if !reporting, program.booleans[schema] == true { continue }
+            if i >= prefix.count, program.booleans[schema] == false {
                 // Extra items forbidden: one message for the list, not one per item.
                 if reporting {
                     path.append(.index(i))
@@ -446,13 +431,13 @@ struct SchemaEvaluator {
         if matches < minimum {
             if reporting {
                 report(.array, keyword, instance.start, minimum == 1
-                       ? "\(here) must contain an item matching \(program.nodes[schema].location)"
-                       : "\(here) must contain at least \(minimum) items matching \(program.nodes[schema].location), got \(matches)")
+                       ? "\(here) must contain an item matching \(program.locations[schema])"
+                       : "\(here) must contain at least \(minimum) items matching \(program.locations[schema]), got \(matches)")
             }
             return false
         }
         if let maximum, matches > maximum {
-            if reporting { report(.array, keyword, instance.start, "\(here) must contain at most \(maximum) items matching \(program.nodes[schema].location), got \(matches)") }
+            if reporting { report(.array, keyword, instance.start, "\(here) must contain at most \(maximum) items matching \(program.locations[schema]), got \(matches)") }
             return false
         }
         return true
@@ -480,7 +465,7 @@ struct SchemaEvaluator {
             }
             if !matched, let additional {
                 matched = true
-                if program.nodes[additional].boolean == false {
+                if program.booleans[additional] == false {
                     ok = false
                     if !reporting { return false }
                     reportUnexpected(entry, keyword, code: .additionalProperties)
@@ -519,7 +504,7 @@ struct SchemaEvaluator {
         if evaluated.allItems { return true }
         var ok = true
         for i in evaluated.itemPrefix..<max(evaluated.itemPrefix, items.count) where !evaluated.items.contains(i) {
-            if program.nodes[schema].boolean == false {
+            if program.booleans[schema] == false {
                 if reporting {
                     path.append(.index(i))
                     report(.unevaluated, keyword, items[i].start, "\(here) is not allowed: no schema accepts this item")
@@ -541,7 +526,7 @@ struct SchemaEvaluator {
         if evaluated.allProperties { return true }
         var ok = true
         for (index, entry) in entries.enumerated() where !evaluated.properties.contains(index) {
-            if program.nodes[schema].boolean == false {
+            if program.booleans[schema] == false {
                 if reporting { reportUnexpected(entry, keyword, code: .unevaluated) }
                 ok = false
             } else if !evaluateChild(schema, entry.value, .key(entry.keyText), reporting: reporting) {
@@ -602,7 +587,7 @@ struct SchemaEvaluator {
         }
         // unevaluatedProperties: names declared in the same schema object, found by location.
         let owner = keyword.location.dropLast("/unevaluatedProperties".count)
-        return program.nodes.first { $0.location == owner }?.declaredProperties.sorted() ?? []
+        return program.locations.firstIndex(of: String(owner)).map { program.declaredProperties[$0].sorted() } ?? []
     }
 
     /// For a failed `anyOf`/`oneOf`: reports the branch that came closest, or one type message

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -38,6 +40,18 @@ struct StackGuard {
         // Unknown stack: assume the smallest common thread stack (512 KiB).
         let bottom = low ?? (here > 512 * 1024 ? here - 512 * 1024 : 0)
         floor = bottom + StackGuard.reserve
+    }
+
+    /// The main thread's guard, computed once: glibc finds the main stack by reading
+    /// /proc/self/maps, far too slow to repeat for every document.
+    private static let mainThread = StackGuard()
+
+    /// The guard for the calling thread.
+    static func current() -> StackGuard {
+        #if canImport(Glibc)
+        if Thread.isMainThread { return mainThread }
+        #endif
+        return StackGuard()
     }
 
     /// True when less than the reserve is left below the current frame.
