@@ -266,3 +266,30 @@ struct SchemaValidatorTests {
     }
 }
 
+
+@Suite("Schema validator, shared across threads")
+struct SchemaConcurrencyTests {
+    @Test("one compiled schema validates on many tasks at once with the same results")
+    func concurrentValidation() async throws {
+        let schema = try playbookSchema(assertFormats: true)
+        let texts = [try fixtureText("valid.wpk.yaml"),
+                     try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"),
+                     try validPlaybook(replacing: "name: restart\n", with: "name: Restart_Now\n"),
+                     try validPlaybook(replacing: "mode: manual", with: "mode: manaul")]
+        let documents = try texts.map(load)
+        let expected = documents.map { schema.validate($0).map(ExpectedViolation.init) }
+        let results = await withTaskGroup(of: (Int, [ExpectedViolation]).self) { group in
+            for round in 0..<64 {
+                let index = round % documents.count
+                let document = documents[index]
+                group.addTask { (index, schema.validate(document).map(ExpectedViolation.init)) }
+            }
+            var collected: [(Int, [ExpectedViolation])] = []
+            for await result in group { collected.append(result) }
+            return collected
+        }
+        #expect(results.count == 64)
+        for (index, found) in results { #expect(found == expected[index]) }
+        #expect(expected.map(\.count) == [0, 1, 1, 1])
+    }
+}

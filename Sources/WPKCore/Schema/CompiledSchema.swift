@@ -15,6 +15,7 @@ public struct CompiledSchema: Sendable {
         /// Read `file:` references from disk when the map does not hold them.
         public var readFiles = true
 
+        /// Options with every default spelled out.
         public init(assertFormats: Bool = false, checkMetaschema: Bool = true, readFiles: Bool = true) {
             self.assertFormats = assertFormats
             self.checkMetaschema = checkMetaschema

@@ -444,8 +444,9 @@ final class SchemaCompiler {
             case "enum":
                 guard let items = value.sequence else { return nil }
                 return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }),
-                                    shown: items.map { SchemaMessages.show($0) })
-            case "const": return .constant(value: JSONValue(value).canonicalBytes, shown: SchemaMessages.show(value))
+                                    shown: items.map { SchemaMessages.show($0) }, scalarsOnly: items.allSatisfy { $0.scalar != nil })
+            case "const":
+                return .constant(value: JSONValue(value).canonicalBytes, shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)
             case "multipleOf": return number(value).map { .multipleOf($0) }
             case "maximum": return number(value).map { .maximum($0) }
             case "exclusiveMaximum": return number(value).map { .exclusiveMaximum($0) }

@@ -10,6 +10,7 @@ public struct SchemaError: Error, Sendable, CustomStringConvertible {
     /// Every problem the 2020-12 metaschema found, with positions in the schema file.
     public var diagnostics: [Diagnostic]
 
+    /// An error with its message, schema location, position and any metaschema diagnostics.
     public init(_ message: String, location: String, mark: Mark?, diagnostics: [Diagnostic] = []) {
         self.message = message
         self.location = location
@@ -17,6 +18,7 @@ public struct SchemaError: Error, Sendable, CustomStringConvertible {
         self.diagnostics = diagnostics
     }
 
+    /// The message with its position, then one indented line per metaschema diagnostic.
     public var description: String {
         var text = mark.map { "\($0): " } ?? ""
         text += message

@@ -17,6 +17,7 @@ public struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
         Diagnostic(severity: .error, code: code, source: .schema, message: message, pointer: instancePointer, mark: mark)
     }
 
+    /// `line:column: message [CODE] (keyword location)`, for logs and test failures.
     public var description: String { "\(mark): \(message) [\(code)] (\(keywordLocation))" }
 }
 
@@ -194,8 +195,8 @@ struct SchemaEvaluator {
                 report(.type, keyword, instance.start, "\(here) must be \(SchemaMessages.typeNames(allowed)), got \(SchemaMessages.describe(instance))")
             }
             return false
-        case .enumeration(let values, let shown):
-            if values.contains(JSONValue(instance).canonicalBytes) { return true }
+        case .enumeration(let values, let shown, let scalarsOnly):
+            if (!scalarsOnly || instance.scalar != nil), values.contains(JSONValue(instance).canonicalBytes) { return true }
             if reporting {
                 let listed = shown.count == 1 ? shown[0] : "one of " + SchemaMessages.list(shown)
                 var message = "\(here) must be \(listed), got \(SchemaMessages.show(instance))"
@@ -205,8 +206,8 @@ struct SchemaEvaluator {
                 report(.enumeration, keyword, instance.start, message)
             }
             return false
-        case .constant(let value, let shown):
-            if JSONValue(instance).canonicalBytes == value { return true }
+        case .constant(let value, let shown, let scalarsOnly):
+            if (!scalarsOnly || instance.scalar != nil), JSONValue(instance).canonicalBytes == value { return true }
             if reporting { report(.enumeration, keyword, instance.start, "\(here) must be \(shown), got \(SchemaMessages.show(instance))") }
             return false
 
