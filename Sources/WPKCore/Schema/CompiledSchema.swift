@@ -1,0 +1,103 @@
+import Foundation
+
+/// A JSON Schema (draft 2020-12) compiled once, then used to validate any number of documents.
+///
+/// Schemas are read with the YAML loader, so they may be YAML or JSON. References to other
+/// documents resolve through the caller's map, then (for `file:` URIs) relative to the schema
+/// file on disk; the network is never used.
+public struct CompiledSchema: Sendable {
+    /// Compile-time choices.
+    public struct Options: Sendable {
+        /// Assert the formats wpk knows (date-time, email, uri, ...) instead of only annotating.
+        public var assertFormats = false
+        /// Check every schema document against the 2020-12 metaschema before compiling it.
+        public var checkMetaschema = true
+        /// Read `file:` references from disk when the map does not hold them.
+        public var readFiles = true
+
+        /// Options with every default spelled out.
+        public init(assertFormats: Bool = false, checkMetaschema: Bool = true, readFiles: Bool = true) {
+            self.assertFormats = assertFormats
+            self.checkMetaschema = checkMetaschema
+            self.readFiles = readFiles
+        }
+    }
+
+    let program: SchemaProgram
+    let root: Int
+    /// The URI the schema was compiled under (its `$id` resolves against it).
+    public let baseURI: String
+
+    /// Compiles `root`, a schema document retrieved from `baseURI`; `documents` maps absolute URIs
+    /// to other schema documents that references may name.
+    public init(_ root: Node, baseURI: String = "urn:wpk:schema", documents: [String: Node] = [:], options: Options = Options()) throws(SchemaError) {
+        if options.checkMetaschema { try CompiledSchema.checkAgainstMetaschema(root, uri: baseURI) }
+        let compiler = SchemaCompiler(documents: documents, readFiles: options.readFiles, assertFormats: options.assertFormats)
+        (program, self.root) = try compiler.compile(root: root, baseURI: baseURI)
+        self.baseURI = baseURI
+        if options.checkMetaschema {
+            for file in compiler.filesRead { try CompiledSchema.checkAgainstMetaschema(file.node, uri: file.uri) }
+        }
+    }
+
+    /// Reads and compiles the schema file at `path` (YAML or JSON); its references to other
+    /// files resolve relative to its directory.
+    public init(contentsOfFile path: String, documents: [String: Node] = [:], options: Options = Options()) throws(SchemaError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SchemaError("cannot read the schema file \(path)", location: "", mark: nil)
+        }
+        let document: Document
+        do {
+            document = try YAMLLoader.load([UInt8](data))
+        } catch {
+            throw SchemaError("schema file \(path) is not valid YAML: \(error.message) [\(error.code)]", location: "", mark: error.mark)
+        }
+        try self.init(document.root, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options)
+    }
+
+    /// The `file:` URI of a path, made absolute against the current directory.
+    public static func fileURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let standardized = URIReference.removeDotSegments(absolute)
+        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "#?%"))
+        return "file://" + (standardized.addingPercentEncoding(withAllowedCharacters: allowed) ?? standardized)
+    }
+
+    /// Every violation of the schema by `instance`, in document order of discovery.
+    public func validate(_ instance: Node) -> [SchemaViolation] {
+        var evaluator = SchemaEvaluator(program: program, instance: instance)
+        var none: EvaluatedParts? = nil
+        _ = evaluator.evaluate(root, instance, reporting: true, parts: &none)
+        return evaluator.violations
+    }
+
+    /// True when `instance` satisfies the schema (stops at the first failure).
+    public func isValid(_ instance: Node) -> Bool {
+        var evaluator = SchemaEvaluator(program: program, instance: instance)
+        var none: EvaluatedParts? = nil
+        return evaluator.evaluate(root, instance, reporting: false, parts: &none)
+    }
+
+    /// The 2020-12 metaschema, compiled once for the process.
+    static let metaschema: CompiledSchema = {
+        guard let document = try? YAMLLoader.load(EmbeddedMetaschema.documents[EmbeddedMetaschema.uri]!),
+              let compiled = try? CompiledSchema(document.root, baseURI: EmbeddedMetaschema.uri,
+                                                 options: Options(checkMetaschema: false, readFiles: false)) else {
+            preconditionFailure("the embedded 2020-12 metaschema does not compile; the build is broken")
+        }
+        return compiled
+    }()
+
+    /// Throws a `SchemaError` listing every metaschema violation, with positions in the schema file.
+    static func checkAgainstMetaschema(_ node: Node, uri: String) throws(SchemaError) {
+        let violations = metaschema.validate(node)
+        guard let first = violations.first else { return }
+        let diagnostics = violations.map { violation -> Diagnostic in
+            var diagnostic = violation.diagnostic
+            diagnostic.message = "schema: " + diagnostic.message
+            return diagnostic
+        }
+        throw SchemaError("\(uri) is not a valid JSON Schema 2020-12: \(first.message)", location: "#" + first.instancePointer,
+                          mark: first.mark, diagnostics: diagnostics)
+    }
+}
