@@ -137,6 +137,8 @@ public struct ActionSpec: Sendable, Hashable {
     public var fidelity: Fidelity
     /// The flag of the dry-run variant, when one exists (placed by `.dryRun` in the template).
     public var dryRunFlag: String?
+    /// Whether a k8s target may be a kind alone (`pods`), not one object.
+    public var acceptsKindOnly: Bool = false
 
     /// The parameter named `name`.
     public func param(_ name: String) -> ActionParam? { params.first { $0.name == name } }
@@ -294,11 +296,11 @@ public enum ActionCatalogue {
         ActionSpec(runtime: .k8s, name: "get", summary: "Show objects as YAML", target: .k8sResource, targetRequired: true,
                    params: [ActionParam("selector", .string, .option("--selector"), "label selector, e.g. app=checkout")],
                    argv: kubectl + [.literal("get"), .target, .params, .literal("--output=yaml")],
-                   mutating: false, destructive: false, permissions: [.getOrList], fidelity: .exact),
+                   mutating: false, destructive: false, permissions: [.getOrList], fidelity: .exact, acceptsKindOnly: true),
         ActionSpec(runtime: .k8s, name: "describe", summary: "Describe objects with their recent events", target: .k8sResource, targetRequired: true,
                    params: [ActionParam("selector", .string, .option("--selector"), "label selector")],
                    argv: kubectl + [.literal("describe"), .target, .params],
-                   mutating: false, destructive: false, permissions: [.getOrList, .fixed("events:list")], fidelity: .exact),
+                   mutating: false, destructive: false, permissions: [.getOrList, .fixed("events:list")], fidelity: .exact, acceptsKindOnly: true),
         ActionSpec(runtime: .k8s, name: "logs", summary: "Print container logs", target: .k8sResource, targetRequired: true,
                    params: [
                        ActionParam("container", .string, .option("--container"), "one container"),

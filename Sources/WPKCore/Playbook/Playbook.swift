@@ -438,3 +438,23 @@ public enum Durations {
         return total
     }
 }
+
+extension Playbook.Handler {
+    /// The timeout of a step that states none (the schema's default, 5m).
+    public static let defaultTimeoutSeconds = 300
+
+    /// The step's timeout in seconds, the default when absent.
+    public var effectiveTimeoutSeconds: Int { timeoutSeconds?.value ?? Self.defaultTimeoutSeconds }
+
+    /// Attempts in all (1 without retry), bounded so hostile values cannot overflow sums.
+    public var attempts: Int { min(max(retry?.maxAttempts?.value ?? 1, 1), 1000) }
+
+    /// The waits between attempts (see `Retry.delaysSeconds`); none without retry.
+    public var retryDelaysSeconds: [Int] { retry?.delaysSeconds ?? [] }
+
+    /// The longest the step can take: every attempt to its timeout plus the waits between them
+    /// (approval waits excluded). The planner's `worst_case_seconds` is the sum of these.
+    public var worstCaseSeconds: Int {
+        attempts * effectiveTimeoutSeconds + retryDelaysSeconds.reduce(0) { $0 + min($1, 366 * 24 * 3600) }
+    }
+}

@@ -105,26 +105,10 @@ public enum Templates {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The source position of a reference found in scalar `node`: exact for plain and
-    /// single-line quoted scalars and for literal blocks, else the scalar's own mark.
-    ///
-    /// It finds the reference's `${{` in the raw source between the node's start and end; when the
-    /// count of `${{` there differs from the scalar's (escapes, folding), it falls back.
-    public static func mark(of reference: TemplateReference, index: Int, in node: Node, lines: LineIndex?) -> Mark {
-        guard let lines, node.end.offset <= lines.bytes.count, node.start.offset < node.end.offset else { return node.start }
-        let raw = lines.bytes[node.start.offset..<node.end.offset]
-        var starts: [Int] = []
-        var i = raw.startIndex
-        while i + 2 < raw.endIndex {
-            if raw[i] == UInt8(ascii: "$"), raw[i + 1] == UInt8(ascii: "{"), raw[i + 2] == UInt8(ascii: "{") {
-                starts.append(i)
-                i += 3
-            } else {
-                i += 1
-            }
-        }
-        guard let text = node.scalar?.text, starts.count == references(in: text).count, index < starts.count else { return node.start }
-        return lines.mark(offset: starts[index])
+    /// The source position of the `index`-th reference found in scalar `node`: exact wherever
+    /// the source holds the `${{` as written (plain, quoted and block scalars), else the scalar's start.
+    public static func mark(ofReferenceAt index: Int, in node: Node, lines: LineIndex?) -> Mark {
+        SourceLocator.mark(of: "${{", occurrence: index, in: node, lines: lines)
     }
 }
 
