@@ -210,16 +210,16 @@ extension ActionSpec {
         }
     }
 
-    /// The permissions this action needs on `target` (e.g. `deployments:patch`).
+    /// The permissions this action needs on `target` (e.g. `deployments:patch`); those derived
+    /// from the target's kind are left out while there is no target.
     public func requiredPermissions(target: String?) -> [String] {
-        let resource = target.map { K8sTarget($0).resource } ?? "unknown"
-        let named = target.map { K8sTarget($0).name != nil } ?? false
-        return permissions.map { template in
+        let parsed = target.map(K8sTarget.init)
+        return permissions.compactMap { template in
             switch template {
             case .fixed(let permission): permission
-            case .resource(let verb): "\(resource):\(verb)"
-            case .subresource(let sub, let verb): "\(resource)/\(sub):\(verb)"
-            case .getOrList: "\(resource):\(named ? "get" : "list")"
+            case .resource(let verb): parsed.map { "\($0.resource):\(verb)" }
+            case .subresource(let sub, let verb): parsed.map { "\($0.resource)/\(sub):\(verb)" }
+            case .getOrList: parsed.map { "\($0.resource):\($0.name != nil ? "get" : "list")" }
             }
         }
     }

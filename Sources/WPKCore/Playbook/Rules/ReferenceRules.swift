@@ -55,7 +55,7 @@ enum ReferenceRules {
         for cycleEdges in Self.cycles(edges) {
             let names = cycleEdges.map { playbook.handlers[$0.from].displayName } + [playbook.handlers[cycleEdges[0].from].displayName]
             let closing = cycleEdges[cycleEdges.count - 1].via
-            out.append(context.report(cycle, "dependency cycle \(names.joined(separator: " -> ")); remove one of these depends_on entries", at: closing))
+            out.append(context.report(cycle, "dependency cycle: \(names.joined(separator: " needs ")), so none of them can start; remove one of these depends_on entries", at: closing))
         }
         return out
     }

@@ -45,6 +45,8 @@ enum ShellRiskRules {
             }
 
             for command in commands(line) {
+                // One word per template reference, so `${{ inputs.dir }}/tmp` stays one operand.
+                let command = Templates.substitute(command) { "${{" + $0.expression.filter { !$0.isWhitespace } + "}}" }
                 let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 if let first = words.first, let eq = first.firstIndex(of: "="), words.count == 1 {
                     let name = String(first[..<eq])
