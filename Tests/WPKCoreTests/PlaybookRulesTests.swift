@@ -178,7 +178,7 @@ private let ruleCases: [RuleCase] = [
         - {name: logs, action: logs, target: deployment/web}
         - {name: scale, action: scale, target: deployment/web, params: {replicas: 3}}
       validation:
-        permissions: [deployments:get, pods/log:get, deployments/scale:patch]
+        permissions: [deployments:get, pods:list, pods/log:get, deployments/scale:patch]
     """),
     // WPK308 destructive in auto mode.
     RuleCase("WPK308 fails: auto mode deletes a pod without the allowance", k8s + """
@@ -436,7 +436,7 @@ private let ruleCases: [RuleCase] = [
       handlers:
         - {name: logs, action: logs, target: deployment/web, params: {1️⃣lines: 20, tail: 2️⃣many, previous: 3️⃣"yes please"}}
         - {name: scale, action: scale, target: deployment/web, params: 4️⃣{}}
-      validation: {permissions: [deployments:get, pods/log:get, deployments/scale:patch]}
+      validation: {permissions: [deployments:get, pods:list, pods/log:get, deployments/scale:patch]}
     """, [("1️⃣", "WPK319"), ("2️⃣", "WPK319"), ("3️⃣", "WPK319"), ("4️⃣", "WPK319")]),
     RuleCase("WPK318/WPK319 pass: known actions and params, a reference where an integer goes", k8s + """
       inputs:
@@ -444,7 +444,7 @@ private let ruleCases: [RuleCase] = [
       handlers:
         - {name: logs, action: logs, target: deployment/web, params: {tail: 20, previous: true}}
         - {name: scale, action: scale, target: deployment/web, params: {replicas: "${{ inputs.replicas }}"}}
-      validation: {permissions: [deployments:get, pods/log:get, deployments/scale:patch]}
+      validation: {permissions: [deployments:get, pods:list, pods/log:get, deployments/scale:patch]}
     """),
     RuleCase("WPK320 fails: a shell step without spec.runtime.shell", k8s + """
       handlers:

@@ -114,6 +114,8 @@ public enum PermissionTemplate: Sendable, Hashable {
     case subresource(String, verb: String)
     /// `<resource>:get` for a named target, `<resource>:list` for a kind alone.
     case getOrList
+    /// `pods:list` when the target is a workload (kubectl finds its pods), nothing for a pod.
+    case podsOfWorkload
 }
 
 /// The facts about one runtime action that the rules, the planner and the review UI all read.
@@ -220,6 +222,7 @@ extension ActionSpec {
             case .resource(let verb): parsed.map { "\($0.resource):\(verb)" }
             case .subresource(let sub, let verb): parsed.map { "\($0.resource)/\(sub):\(verb)" }
             case .getOrList: parsed.map { "\($0.resource):\($0.name != nil ? "get" : "list")" }
+            case .podsOfWorkload: parsed.flatMap { $0.resource == "pods" ? nil : "pods:list" }
             }
         }
     }
@@ -310,7 +313,7 @@ public enum ActionCatalogue {
                        ActionParam("since", .string, .option("--since"), "only newer than a duration, e.g. 1h"),
                    ],
                    argv: kubectl + [.literal("logs"), .target, .params, .literal("--timestamps")],
-                   mutating: false, destructive: false, permissions: [.getOrList, .fixed("pods/log:get")], fidelity: .exact),
+                   mutating: false, destructive: false, permissions: [.getOrList, .podsOfWorkload, .fixed("pods/log:get")], fidelity: .exact),
         ActionSpec(runtime: .k8s, name: "events", summary: "List events about an object", target: .k8sResource, targetRequired: true,
                    params: [ActionParam("types", .string, .option("--types"), "Normal, Warning or both")],
                    argv: kubectl + [.literal("events"), .literal("--for"), .target, .params],

@@ -13,11 +13,12 @@ enum PermissionRules {
             guard let spec = step.actionSpec, let action = step.action else { continue }
             // A k8s target whose kind is itself a template cannot be resolved to a resource.
             if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.contains("${{") { continue }
-            for permission in Self.unique(spec.requiredPermissions(target: step.target?.value)) {
-                needed.insert(permission)
-                if !granted.contains(permission) {
-                    out.append(context.report(notGranted, "step \"\(step.displayName)\" (\(spec.runtime.rawValue) \(spec.name)) needs \"\(permission)\"; add it to spec.validation.permissions", at: action))
-                }
+            let required = Self.unique(spec.requiredPermissions(target: step.target?.value))
+            needed.formUnion(required)
+            let missing = required.filter { !granted.contains($0) }
+            if !missing.isEmpty {
+                let list = missing.map { "\"\($0)\"" }.joined(separator: ", ")
+                out.append(context.report(notGranted, "step \"\(step.displayName)\" (\(spec.runtime.rawValue) \(spec.name)) needs \(list); add \(missing.count == 1 ? "it" : "them") to spec.validation.permissions", at: action))
             }
         }
         for grant in playbook.validation.permissions where !needed.contains(grant.value) {
