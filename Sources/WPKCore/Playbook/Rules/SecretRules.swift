@@ -33,8 +33,9 @@ enum SecretRules {
         }
 
         // Values that are credentials by their shape, wherever they are.
+        let reported = Set(out.map(\.pointer))
         forEachNode(context.root, pointer: "") { node, pointer, isKey in
-            guard !isKey, let text = node.scalar?.text, text.utf8.count >= 16, let kind = credentialShape(text) else { return }
+            guard !isKey, !reported.contains(pointer), let text = node.scalar?.text, text.utf8.count >= 16, let kind = credentialShape(text) else { return }
             out.append(context.report(plainSecret, "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}", pointer: pointer, mark: node.start))
         }
         return out
