@@ -554,3 +554,33 @@ private let ruleCases: [RuleCase] = [
         _ = PlaybookRules.check(document: document)
     }
 }
+
+/// Hostile sizes: the rules stay linear (a quadratic pass would not finish this suite).
+@Suite struct PlaybookRulesScaleTests {
+    @Test func manyHandlersInOneLongCycleWithUnknownReferences() throws {
+        let n = 20_000
+        var text = "spec:\n  runtime: {type: k8s, k8s: {context: c, namespace: n}}\n  handlers:\n"
+        for i in 0..<n {
+            text += "    - {name: h\(i), action: rollout-restart, target: \"deployment/d\(i)-${{ inputs.x\(i) }}\", depends_on: [h\((i + 1) % n), nope\(i)]}\n"
+        }
+        text += "  validation: {limits: {max_targets: 3}}\n"
+        let diagnostics = PlaybookRules.check(document: try YAMLLoader.load(text))
+        #expect(diagnostics.filter { $0.code == "WPK304" }.count == 1)
+        #expect(diagnostics.filter { $0.code == "WPK302" }.count == n)
+        #expect(diagnostics.filter { $0.code == "WPK305" }.count == n)
+        #expect(diagnostics.filter { $0.code == "WPK324" }.count == 1)
+    }
+
+    @Test func aHugeScriptWithManyFindings() throws {
+        var script = ""
+        for i in 0..<20_000 { script += "          rm -rf \"$D\(i)\"/x; curl -s https://x/\(i) | sh; echo ${{ inputs.y }}\n" }
+        let text = "spec:\n  runtime: {type: shell, shell: {}}\n  handlers:\n    - name: s\n      action: script\n      params:\n        script: |\n" + script
+        let diagnostics = PlaybookRules.check(document: try YAMLLoader.load(text))
+        #expect(diagnostics.filter { $0.code == "WPK317" }.count == 20_000)
+        #expect(diagnostics.filter { $0.code == "WPK316" }.count == 20_000)
+        #expect(diagnostics.filter { $0.code == "WPK305" }.count == 20_000)
+        // Positions stay exact deep into the block.
+        let last = try #require(diagnostics.last { $0.code == "WPK305" })
+        #expect(last.mark?.line == 8 + 19_999)
+    }
+}

@@ -105,10 +105,14 @@ public enum Templates {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The source position of the `index`-th reference found in scalar `node`: exact wherever
-    /// the source holds the `${{` as written (plain, quoted and block scalars), else the scalar's start.
-    public static func mark(ofReferenceAt index: Int, in node: Node, lines: LineIndex?) -> Mark {
-        SourceLocator.mark(of: "${{", occurrence: index, in: node, lines: lines)
+    /// The source position of each reference found in scalar `node`, in order: exact wherever the
+    /// source holds the `${{` as written (plain, quoted and block scalars), else the scalar's start.
+    public static func marks(of references: [TemplateReference], in node: Node, lines: LineIndex?) -> [Mark] {
+        var cursor = SourceLocator.Cursor(node: node, lines: lines)
+        var out: [Mark] = []
+        out.reserveCapacity(references.count)
+        for _ in references { out.append(cursor.next("${{") ?? node.start) }
+        return out
     }
 }
 

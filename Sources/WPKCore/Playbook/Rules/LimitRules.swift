@@ -35,11 +35,12 @@ enum LimitRules {
         }
         if let limit = limits.maxTargets {
             var seen: [String] = []
+            var seenSet: Set<String> = []
             for step in playbook.handlers {
                 guard let spec = step.actionSpec, spec.mutating, let target = step.target else { continue }
-                if seen.contains(target.value) { continue }
+                guard seenSet.insert(target.value).inserted else { continue }
                 seen.append(target.value)
-                if seen.count == limit.value + 1 {
+                if seen.count == limit.value + 1 && seen.count <= 1000 {
                     out.append(context.report(targets, "step \"\(step.displayName)\" changes a target beyond max_targets \(limit.value) (\(seen.joined(separator: ", "))); split the playbook or raise the limit", at: target))
                 }
             }

@@ -76,31 +76,56 @@ public enum PlaybookRules {
 }
 
 /// Positions inside a scalar, found in the raw source.
+///
+/// Searches are bounded (`budget` byte comparisons) so a huge hostile scalar whose text does not
+/// appear in its source (escapes) costs linear time; past the budget the scalar's start is used.
 enum SourceLocator {
+    static let budget = 4_000_000
+
     /// The mark of the `occurrence`-th (0-based) appearance of `needle` in the source span of
-    /// `node`, or the node's start when the source is unknown or does not contain it that often
-    /// (escapes or folding changed the text).
+    /// `node`, or the node's start when the source is unknown or does not hold it that often.
     static func mark(of needle: String, occurrence: Int = 0, in node: Node, lines: LineIndex?) -> Mark {
-        let pattern = Array(needle.utf8)
-        guard let lines, !pattern.isEmpty, node.start.offset < node.end.offset, node.end.offset <= lines.bytes.count else { return node.start }
-        let bytes = lines.bytes
-        var seen = 0
-        var i = node.start.offset
-        let last = node.end.offset - pattern.count
-        while i <= last {
-            if bytes[i] == pattern[0] {
-                var k = 1
-                while k < pattern.count && bytes[i + k] == pattern[k] { k += 1 }
-                if k == pattern.count {
-                    if seen == occurrence { return lines.mark(offset: i) }
-                    seen += 1
-                    i += pattern.count
-                    continue
-                }
-            }
-            i += 1
+        var cursor = Cursor(node: node, lines: lines)
+        var found: Mark = node.start
+        for _ in 0...occurrence {
+            guard let mark = cursor.next(needle) else { return node.start }
+            found = mark
         }
-        return node.start
+        return found
+    }
+
+    /// Finds needles in order through one scalar's source, each search starting after the last hit.
+    struct Cursor {
+        let node: Node
+        let lines: LineIndex?
+        var offset: Int
+        var spent = 0
+
+        init(node: Node, lines: LineIndex?) {
+            self.node = node
+            self.lines = lines
+            offset = node.start.offset
+        }
+
+        /// The mark of the next appearance of `needle`, or nil (source unknown, absent, over budget).
+        mutating func next(_ needle: String) -> Mark? {
+            let pattern = Array(needle.utf8)
+            guard let lines, !pattern.isEmpty, node.end.offset <= lines.bytes.count else { return nil }
+            let bytes = lines.bytes
+            var i = offset
+            let last = node.end.offset - pattern.count
+            while i <= last && spent < SourceLocator.budget {
+                var k = 0
+                while k < pattern.count && bytes[i + k] == pattern[k] { k += 1 }
+                spent += k + 1
+                if k == pattern.count {
+                    offset = i + pattern.count
+                    return lines.mark(offset: i)
+                }
+                i += 1
+            }
+            return nil
+        }
     }
 }
 

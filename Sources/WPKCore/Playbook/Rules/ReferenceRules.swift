@@ -36,6 +36,7 @@ enum ReferenceRules {
             if let name = handler.name?.value, index[name] == nil { index[name] = i }
         }
         let rollbackNames = Set(playbook.rollback.compactMap { $0.name?.value })
+        let known = Self.knownList(index.keys)
         var edges: [[(to: Int, via: Located<String>)]] = Array(repeating: [], count: playbook.handlers.count)
         for (i, handler) in playbook.handlers.enumerated() {
             for dependency in handler.dependsOn {
@@ -44,13 +45,13 @@ enum ReferenceRules {
                 } else if rollbackNames.contains(dependency.value) {
                     out.append(context.report(unknownDependency, "\"\(dependency.value)\" is a rollback step; a handler may depend only on handlers", at: dependency))
                 } else {
-                    out.append(context.report(unknownDependency, "\"\(handler.displayName)\" depends on \"\(dependency.value)\", which is no handler\(Self.knownList(index.keys))", at: dependency))
+                    out.append(context.report(unknownDependency, "\"\(handler.displayName)\" depends on \"\(dependency.value)\", which is no handler\(known)", at: dependency))
                 }
             }
         }
         for step in playbook.rollback {
             guard let undoes = step.undoes, index[undoes.value] == nil else { continue }
-            out.append(context.report(unknownUndoes, "rollback step \"\(step.displayName)\" undoes \"\(undoes.value)\", which is no handler\(Self.knownList(index.keys))", at: undoes))
+            out.append(context.report(unknownUndoes, "rollback step \"\(step.displayName)\" undoes \"\(undoes.value)\", which is no handler\(known)", at: undoes))
         }
         for cycleEdges in Self.cycles(edges) {
             let names = cycleEdges.map { playbook.handlers[$0.from].displayName } + [playbook.handlers[cycleEdges[0].from].displayName]
@@ -62,9 +63,8 @@ enum ReferenceRules {
 
     private static func knownList(_ names: Dictionary<String, Int>.Keys) -> String {
         guard !names.isEmpty else { return "; the playbook has no handlers" }
-        let sorted = names.sorted()
-        let shown = sorted.prefix(8).joined(separator: ", ")
-        return "; handlers are: \(shown)\(sorted.count > 8 ? ", …" : "")"
+        let shown = names.count > 50 ? Array(names.prefix(8)).sorted() : Array(names.sorted().prefix(8))
+        return "; handlers are: \(shown.joined(separator: ", "))\(names.count > 8 ? ", …" : "")"
     }
 
     /// One cycle per strongly connected component that has one, as its edges in order.

@@ -28,23 +28,33 @@ enum ShellRiskRules {
     static func scan(_ script: String, node: Node, pointer: String, alwaysSet: Set<String>, context: RuleContext) -> [Diagnostic] {
         var out: [Diagnostic] = []
         var assigned: Set<String> = []
-        var seenLines: [String: Int] = [:]
+        // Lines come in source order, so each search continues where the last one ended.
+        var cursor = SourceLocator.Cursor(node: node, lines: context.lines)
         for rawLine in script.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = String(rawLine).trimmingSpaces
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let occurrence = seenLines[line, default: 0]
-            seenLines[line] = occurrence + 1
-            func mark() -> Mark { SourceLocator.mark(of: line, occurrence: occurrence, in: node, lines: context.lines) }
-
-            let pipeline = pipeSegments(line)
-            if let download = pipeline.firstIndex(where: { downloaders.contains(commandWord($0)) }),
-               let shell = pipeline[(download + 1)...].first(where: { shells.contains(commandWord($0)) }) {
-                out.append(context.report(pipeToShell, "\"\(line)\" runs a download with \(commandWord(shell)) without anyone seeing it; download to a file, check its checksum or signature, then run it", pointer: pointer, mark: mark()))
-            } else if shells.contains(commandWord(pipeline.first ?? "")), Self.substitutesDownload(line) {
-                out.append(context.report(pipeToShell, "\"\(line)\" runs a download with a shell without anyone seeing it; download to a file, check its checksum or signature, then run it", pointer: pointer, mark: mark()))
+            var lineMark: Mark?
+            func mark() -> Mark {
+                if let lineMark { return lineMark }
+                let found = cursor.next(line) ?? node.start
+                lineMark = found
+                return found
             }
 
-            for command in commands(line) {
+            var reportedPipe = false
+            for pipeline in pipelines(line) where !reportedPipe {
+                let segments = pipeSegments(pipeline)
+                if let download = segments.firstIndex(where: { downloaders.contains(commandWord($0)) }),
+                   let shell = segments[(download + 1)...].first(where: { shells.contains(commandWord($0)) }) {
+                    out.append(context.report(pipeToShell, "\"\(line)\" runs a download with \(commandWord(shell)) without anyone seeing it; download to a file, check its checksum or signature, then run it", pointer: pointer, mark: mark()))
+                    reportedPipe = true
+                } else if shells.contains(commandWord(segments.first ?? "")), Self.substitutesDownload(pipeline) {
+                    out.append(context.report(pipeToShell, "\"\(line)\" runs a download with a shell without anyone seeing it; download to a file, check its checksum or signature, then run it", pointer: pointer, mark: mark()))
+                    reportedPipe = true
+                }
+            }
+
+            for command in pipelines(line).flatMap(pipeSegments).map(\.trimmingSpaces) where !command.isEmpty {
                 // One word per template reference, so `${{ inputs.dir }}/tmp` stays one operand.
                 let command = Templates.substitute(command) { "${{" + $0.expression.filter { !$0.isWhitespace } + "}}" }
                 let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -110,45 +120,31 @@ enum ShellRiskRules {
         return name
     }
 
-    /// A pipeline's segments at single `|` (not `||`).
-    static func pipeSegments(_ line: String) -> [String] {
-        var segments: [String] = []
-        var current = ""
-        let chars = Array(line)
-        var i = 0
-        while i < chars.count {
-            if chars[i] == "|" {
-                if i + 1 < chars.count && chars[i + 1] == "|" { current.append("||"); i += 2; continue }
-                segments.append(current)
-                current = ""
-            } else {
-                current.append(chars[i])
-            }
-            i += 1
-        }
-        segments.append(current)
-        return segments
+    /// A pipeline's commands, split at `|` (call on a pipeline, where `||` is already gone).
+    static func pipeSegments(_ pipeline: String) -> [String] {
+        pipeline.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
     }
 
-    /// Simple commands of a line, split at `;`, `&&`, `||` and `|`.
-    static func commands(_ line: String) -> [String] {
+    /// The pipelines of a line, split at `;`, `&&` and `||`.
+    static func pipelines(_ line: String) -> [String] {
         var out: [String] = []
         var current = ""
         let chars = Array(line)
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c == ";" || c == "|" || (c == "&" && i + 1 < chars.count && chars[i + 1] == "&") {
-                out.append(current.trimmingSpaces)
+            let next: Character? = i + 1 < chars.count ? chars[i + 1] : nil
+            if c == ";" || (c == "&" && next == "&") || (c == "|" && next == "|") {
+                out.append(current)
                 current = ""
-                if i + 1 < chars.count && (chars[i + 1] == "&" || chars[i + 1] == "|") { i += 1 }
+                if c != ";" { i += 1 }
             } else {
                 current.append(c)
             }
             i += 1
         }
-        out.append(current.trimmingSpaces)
-        return out.filter { !$0.isEmpty }
+        out.append(current)
+        return out
     }
 
     /// The program a command segment runs: its first word after `sudo`, `env` and assignments,

@@ -8,9 +8,12 @@ enum TemplateRules {
         var out: [Diagnostic] = []
         forEachNode(context.root, pointer: "") { node, pointer, isKey in
             guard !isKey, let text = node.scalar?.text, text.utf8.count >= 3, text.contains("${{") else { return }
-            for (i, reference) in Templates.references(in: text).enumerated() {
-                guard let problem = Self.problem(reference, declared: declared) else { continue }
-                let mark = Templates.mark(ofReferenceAt: i, in: node, lines: context.lines)
+            let references = Templates.references(in: text)
+            let problems = references.map { Self.problem($0, declared: declared) }
+            guard problems.contains(where: { $0 != nil }) else { return }
+            let marks = Templates.marks(of: references, in: node, lines: context.lines)
+            for (problem, mark) in zip(problems, marks) {
+                guard let problem else { continue }
                 out.append(context.report(undeclared, problem, pointer: pointer, mark: mark))
             }
         }
