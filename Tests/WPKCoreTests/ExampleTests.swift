@@ -66,3 +66,15 @@ func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
         #expect(auto == ["backup-verify.wpk.yaml", "requeue-job.wpk.yaml"])
     }
 }
+
+@Suite struct ApprovalDefaultTests {
+    @Test func mutatingStepsAreGatedInManualModeOnly() throws {
+        let manual = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/restart-unhealthy.wpk.yaml")).root)
+        let gated = manual.handlers.filter { manual.requiresApproval($0) }.compactMap(\.name?.value)
+        #expect(gated == ["restart"])
+        #expect(manual.rollback.allSatisfy { manual.requiresApproval($0) })
+
+        let auto = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/requeue-job.wpk.yaml")).root)
+        #expect(auto.handlers.allSatisfy { !auto.requiresApproval($0) })
+    }
+}

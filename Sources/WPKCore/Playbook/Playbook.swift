@@ -458,3 +458,13 @@ extension Playbook.Handler {
         attempts * effectiveTimeoutSeconds + retryDelaysSeconds.reduce(0) { $0 + min($1, 366 * 24 * 3600) }
     }
 }
+
+extension Playbook {
+    /// Whether `step` waits for approvals: its own `requires_approval` when written; otherwise, in
+    /// manual mode, every mutating step (and any step whose action is unknown), and in auto mode none.
+    public func requiresApproval(_ step: Handler) -> Bool {
+        if let explicit = step.requiresApproval { return explicit }
+        guard safety.effectiveMode == .manual else { return false }
+        return step.actionSpec?.mutating ?? true
+    }
+}
