@@ -479,6 +479,57 @@ private let ruleCases: [RuleCase] = [
         - {name: c, action: cordon, target: node/n1}
       validation: {permissions: [deployments:patch, pods:list, nodes:patch]}
     """),
+    // WPK326 input defaults.
+    RuleCase("WPK326 fails: defaults of the wrong type or out of range", k8s + """
+      inputs:
+        - {name: replicas, type: integer, default: 1️⃣"six"}
+        - {name: ratio, type: integer, default: 2️⃣0.5}
+        - {name: surge, type: integer, default: 3️⃣50, minimum: 1, maximum: 10}
+        - {name: floor, type: number, default: 4️⃣-1, minimum: 0}
+        - {name: force, type: boolean, default: 5️⃣"false"}
+      handlers:
+        - {name: show, action: get, target: pods}
+      validation: {permissions: [pods:list]}
+    """, [("1️⃣", "WPK326"), ("2️⃣", "WPK326"), ("3️⃣", "WPK326"), ("4️⃣", "WPK326"), ("5️⃣", "WPK326")]),
+    RuleCase("WPK326 passes: defaults that fit", k8s + """
+      inputs:
+        - {name: replicas, type: integer, default: 6, minimum: 2, maximum: 40}
+        - {name: ratio, type: number, default: 0.5, maximum: 1}
+        - {name: force, type: boolean, default: false}
+        - {name: name, type: string, default: web}
+      handlers:
+        - {name: show, action: get, target: pods}
+      validation: {permissions: [pods:list]}
+    """),
+    // WPK327 rollback promised but impossible; WPK328 destructive without approval.
+    RuleCase("WPK327 warns: on_failure rollback with nothing to undo", k8s + """
+      handlers:
+        - {name: restart, action: rollout-restart, target: deployment/web, on_failure: 1️⃣rollback}
+        - {name: scale, action: scale, target: deployment/web, params: {replicas: 3}, on_failure: rollback}
+      rollback:
+        - {name: unscale, undoes: scale, action: scale, target: deployment/web, params: {replicas: 2}}
+      validation: {permissions: [deployments:patch, deployments/scale:patch]}
+    """, [("1️⃣", "WPK327")]),
+    RuleCase("WPK327 passes: a rollback step undoes an earlier handler", k8s + """
+      handlers:
+        - {name: restart, action: rollout-restart, target: deployment/web}
+        - {name: wait, action: rollout-status, target: deployment/web, on_failure: rollback}
+      rollback:
+        - {name: undo, undoes: restart, action: rollout-undo, target: deployment/web}
+      validation: {permissions: [deployments:patch, deployments:get]}
+    """),
+    RuleCase("WPK328 warns: a destructive step opts out of approval in manual mode", k8s + """
+      handlers:
+        - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: 1️⃣false}
+        - {name: restart, action: rollout-restart, target: deployment/web, requires_approval: false}
+      validation: {permissions: [pods:delete, deployments:patch]}
+    """, [("1️⃣", "WPK328")]),
+    RuleCase("WPK328 passes: destructive steps keep their approval", k8s + """
+      handlers:
+        - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: true}
+        - {name: kill-again, action: delete-pod, target: pod/web-1}
+      validation: {permissions: [pods:delete]}
+    """),
     // WPK325 duplicate inputs.
     RuleCase("WPK325 fails: an input declared twice", k8s + """
       inputs:

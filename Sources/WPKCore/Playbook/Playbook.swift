@@ -184,7 +184,10 @@ public struct Playbook: Sendable {
         public var timeoutSeconds: Located<Int>?
         public var retry: Retry?
         public var idempotent: Bool?
+        /// `abort` (the default), `continue` or `rollback`.
         public var onFailure: String
+        /// `on_failure` as written, for diagnostics.
+        public var onFailureWritten: Located<String>?
         public var dependsOn: [Located<String>]
         public var when: Located<String>?
         /// Rollback steps only: the handler whose effect this step undoes.
@@ -402,7 +405,7 @@ private struct Reader {
             params: params, paramsMark: node["params"]?.start,
             requiresApproval: node["requires_approval"].flatMap(bool),
             timeoutSeconds: duration(node, "timeout", pointer), retry: retry, idempotent: node["idempotent"].flatMap(bool),
-            onFailure: node["on_failure"]?.string ?? "abort",
+            onFailure: node["on_failure"]?.string ?? "abort", onFailureWritten: string(node, "on_failure", pointer),
             dependsOn: items(node["depends_on"], pointer + "/depends_on").compactMap { n, p in n.string.map { Located($0, pointer: p, mark: n.start) } },
             when: string(node, "when", pointer), undoes: string(node, "undoes", pointer), pointer: pointer, mark: node.start)
     }

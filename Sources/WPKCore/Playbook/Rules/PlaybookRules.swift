@@ -40,7 +40,7 @@ public enum PlaybookRules {
     public static let all: [RuleInfo] = (
         ReferenceRules.rules + TemplateRules.rules + PermissionRules.rules + SafetyRules.rules
             + LimitRules.rules + TriggerRules.rules + SecretRules.rules + AmbiguousScalarRules.rules
-            + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules
+            + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules + InputRules.rules
     ).sorted { $0.code < $1.code }
 
     /// The rule with `code`, if any.
@@ -67,6 +67,7 @@ public enum PlaybookRules {
         out += ImageRules.check(context)
         out += ShellRiskRules.check(context)
         out += ActionRules.check(context)
+        out += InputRules.check(context)
         return out.sorted { a, b in
             let ao = a.mark?.offset ?? -1
             let bo = b.mark?.offset ?? -1
