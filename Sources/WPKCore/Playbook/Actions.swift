@@ -73,6 +73,7 @@ public struct ActionParam: Sendable, Hashable {
     /// One line for `--help`-like listings and rule messages.
     public var summary: String
 
+    /// A parameter with its name, type, whether it is required, rendering and summary.
     public init(_ name: String, _ type: ParamType, required: Bool = false, _ rendering: ParamRendering, _ summary: String) {
         self.name = name
         self.type = type
@@ -153,6 +154,7 @@ public struct RuntimeScope: Sendable, Hashable {
     public var dockerHost: String?
     public var shellInterpreter: String?
 
+    /// The scope from the runtime requirements (nil where a runtime is not used).
     public init(k8sContext: String? = nil, k8sNamespace: String? = nil, dockerHost: String? = nil, shellInterpreter: String? = nil) {
         self.k8sContext = k8sContext
         self.k8sNamespace = k8sNamespace

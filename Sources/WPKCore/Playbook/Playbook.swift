@@ -6,6 +6,7 @@ public struct Located<Value: Sendable>: Sendable {
     /// Position of the node.
     public var mark: Mark
 
+    /// A value found at `pointer`, whose node starts at `mark`.
     public init(_ value: Value, pointer: String, mark: Mark) {
         self.value = value
         self.pointer = pointer

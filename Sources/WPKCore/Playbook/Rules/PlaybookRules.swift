@@ -8,6 +8,7 @@ public struct RuleInfo: Sendable, Hashable {
     /// One sentence: what the rule finds.
     public var summary: String
 
+    /// A rule with its code, severity, kebab-case name and one-sentence summary.
     public init(_ code: String, _ severity: Diagnostic.Severity, _ name: String, _ summary: String) {
         self.code = code
         self.severity = severity
