@@ -214,3 +214,62 @@ enum ActionCatalogueDocument {
         return out
     }
 }
+
+@Suite struct PlanningHelperTests {
+    @Test func executionOrderPutsDependenciesFirstThenDocumentOrder() throws {
+        let document = try YAMLLoader.load("""
+            spec:
+              handlers:
+                - {name: restart, depends_on: [logs, events]}
+                - {name: events}
+                - {name: wait, depends_on: [restart]}
+                - {name: logs, depends_on: [events, ghost]}
+                - {name: report}
+            """)
+        let playbook = Playbook(root: document.root)
+        let order = try #require(playbook.executionOrder())
+        #expect(order.map { playbook.handlers[$0].name?.value ?? "" } == ["events", "logs", "restart", "wait", "report"])
+    }
+
+    @Test func executionOrderIsNilOnACycle() throws {
+        let document = try YAMLLoader.load("spec: {handlers: [{name: a, depends_on: [b]}, {name: b, depends_on: [a]}, {name: c}]}")
+        #expect(Playbook(root: document.root).executionOrder() == nil)
+    }
+
+    @Test func everyExampleHasAnOrder() throws {
+        for name in ExamplePlaybookTests.names {
+            let playbook = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/\(name)")).root)
+            #expect(playbook.executionOrder()?.count == playbook.handlers.count)
+        }
+    }
+
+    /// From the example's params to the exact argv, as the planner will do it.
+    @Test func paramsBecomeArgvAfterSubstitution() throws {
+        let playbook = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/scale-on-latency.wpk.yaml")).root)
+        let step = try #require(playbook.handlers.first { $0.name?.value == "scale-out" })
+        let spec = try #require(step.actionSpec)
+        let inputs = ["deployment": "checkout-api", "replicas": "12"]
+        let substitute: (String) -> String = { text in
+            Templates.substitute(text) { ref in ref.inputNames.first.flatMap { inputs[$0] } }
+        }
+        let values = spec.paramValues(step.params, substitute: substitute)
+        #expect(values == ["replicas": .integer(12)])
+        let argv = spec.argv(target: substitute(step.target?.value ?? ""), params: values, scope: playbook.runtime.scope)
+        #expect(argv == ["kubectl", "--context=prod-eu-west-1", "--namespace=checkout", "scale", "deployment/checkout-api", "--replicas=12"])
+        #expect(spec.argv(target: "deployment/checkout-api", params: values, scope: playbook.runtime.scope, dryRun: true).last == "--dry-run=server")
+    }
+
+    @Test func paramValuesTakeTheDeclaredTypes() throws {
+        let document = try YAMLLoader.load("""
+            spec:
+              runtime: {type: docker}
+              handlers:
+                - name: r
+                  action: run
+                  params: {read_only: true, env: {B: 2, A: x}, args: [a, 1], network: none, unknown: 1, user: [x]}
+            """)
+        let step = Playbook(root: document.root).handlers[0]
+        let values = try #require(step.actionSpec).paramValues(step.params)
+        #expect(values == ["read_only": .boolean(true), "env": .map(["A": "x", "B": "2"]), "args": .list(["a", "1"]), "network": .string("none")])
+    }
+}

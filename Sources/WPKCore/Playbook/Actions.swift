@@ -446,3 +446,37 @@ public enum ActionCatalogue {
                    mutating: true, destructive: false, permissions: [.fixed("vault:write")], fidelity: .opaque),
     ]
 }
+
+extension ActionSpec {
+    /// The argv-ready values of a step's params: each text passes through `substitute` (the
+    /// planner replaces `${{ }}` references there), then takes the type the action declares
+    /// (`"3"` becomes `.integer(3)` for an integer param). Params the action does not take, and
+    /// values that do not fit after substitution, are left out (rule WPK319 reports them).
+    public func paramValues(_ params: [(name: Located<String>, value: Node)], substitute: (String) -> String = { $0 }) -> [String: ParamValue] {
+        var out: [String: ParamValue] = [:]
+        for (name, node) in params {
+            guard let param = param(name.value) else { continue }
+            switch param.type {
+            case .string:
+                if let text = node.scalar?.text { out[param.name] = .string(substitute(text)) }
+            case .integer:
+                if let text = node.scalar?.text, let value = Int(substitute(text)) { out[param.name] = .integer(value) }
+            case .boolean:
+                switch node.scalar.map({ substitute($0.text) }) {
+                case "true"?: out[param.name] = .boolean(true)
+                case "false"?: out[param.name] = .boolean(false)
+                default: break
+                }
+            case .list:
+                if let items = node.sequence { out[param.name] = .list(items.compactMap { $0.scalar.map { substitute($0.text) } }) }
+            case .map:
+                if let entries = node.mapping {
+                    var map: [String: String] = [:]
+                    for entry in entries { if let text = entry.value.scalar?.text { map[entry.keyText] = substitute(text) } }
+                    out[param.name] = .map(map)
+                }
+            }
+        }
+        return out
+    }
+}

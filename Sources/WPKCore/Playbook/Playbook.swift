@@ -472,3 +472,72 @@ extension Playbook {
         return step.actionSpec?.mutating ?? true
     }
 }
+
+extension Playbook {
+    /// The order handlers run in: dependencies first, document order among steps that are free
+    /// to go; nil when `depends_on` has a cycle (WPK304). Unknown dependencies are ignored
+    /// (WPK302 reports them). O((V + E) log V), no recursion.
+    public func executionOrder() -> [Int]? {
+        var index: [String: Int] = [:]
+        for (i, handler) in handlers.enumerated() {
+            if let name = handler.name?.value, index[name] == nil { index[name] = i }
+        }
+        var dependents = Array(repeating: [Int](), count: handlers.count)
+        var waitingFor = Array(repeating: 0, count: handlers.count)
+        for (i, handler) in handlers.enumerated() {
+            var seen: Set<Int> = []
+            for dependency in handler.dependsOn {
+                guard let j = index[dependency.value], seen.insert(j).inserted else { continue }
+                dependents[j].append(i)
+                waitingFor[i] += 1
+            }
+        }
+        var ready = MinHeap()
+        for i in handlers.indices where waitingFor[i] == 0 { ready.push(i) }
+        var order: [Int] = []
+        order.reserveCapacity(handlers.count)
+        while let i = ready.pop() {
+            order.append(i)
+            for d in dependents[i] {
+                waitingFor[d] -= 1
+                if waitingFor[d] == 0 { ready.push(d) }
+            }
+        }
+        return order.count == handlers.count ? order : nil
+    }
+}
+
+/// A binary min-heap of step indices (document order among ready steps).
+private struct MinHeap {
+    private var items: [Int] = []
+
+    mutating func push(_ value: Int) {
+        items.append(value)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < items.count && items[left] < items[smallest] { smallest = left }
+                if right < items.count && items[right] < items[smallest] { smallest = right }
+                if smallest == parent { break }
+                items.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return first
+    }
+}
