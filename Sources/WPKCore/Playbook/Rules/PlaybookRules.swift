@@ -1,0 +1,153 @@
+/// One semantic rule: its stable code, severity and a short name (the rules table and SARIF's
+/// `rules` array are generated from these values).
+public struct RuleInfo: Sendable, Hashable {
+    public var code: String
+    public var severity: Diagnostic.Severity
+    /// A kebab-case name, e.g. `duplicate-step-name`.
+    public var name: String
+    /// One sentence: what the rule finds.
+    public var summary: String
+
+    /// A rule with its code, severity, kebab-case name and one-sentence summary.
+    public init(_ code: String, _ severity: Diagnostic.Severity, _ name: String, _ summary: String) {
+        self.code = code
+        self.severity = severity
+        self.name = name
+        self.summary = summary
+    }
+}
+
+/// What every rule reads: the model, the tree it came from and the source for exact positions.
+public struct RuleContext: Sendable {
+    public var playbook: Playbook
+    public var root: Node
+    /// The source, when known, to place positions inside multi-line scalars.
+    public var lines: LineIndex?
+
+    /// A diagnostic of `rule` at a node.
+    func report(_ rule: RuleInfo, _ message: String, pointer: String, mark: Mark) -> Diagnostic {
+        Diagnostic(severity: rule.severity, code: rule.code, source: .rule, message: message, pointer: pointer, mark: mark)
+    }
+
+    /// A diagnostic at a located value.
+    func report<T>(_ rule: RuleInfo, _ message: String, at located: Located<T>) -> Diagnostic {
+        report(rule, message, pointer: located.pointer, mark: located.mark)
+    }
+}
+
+/// The WPK semantic rules: what the JSON Schema cannot express.
+public enum PlaybookRules {
+    /// Every rule, in code order (the rules table in specs/rules.md lists the same).
+    public static let all: [RuleInfo] = (
+        ReferenceRules.rules + TemplateRules.rules + PermissionRules.rules + SafetyRules.rules
+            + LimitRules.rules + TriggerRules.rules + SecretRules.rules + AmbiguousScalarRules.rules
+            + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules + InputRules.rules
+    ).sorted { $0.code < $1.code }
+
+    /// The rule with `code`, if any.
+    public static func rule(code: String) -> RuleInfo? { all.first { $0.code == code } }
+
+    /// Checks a loaded document; positions inside multi-line scalars come from its source.
+    public static func check(document: Document) -> [Diagnostic] {
+        check(root: document.root, lines: document.lines)
+    }
+
+    /// Checks a tree (positions inside multi-line scalars fall back to the scalar's start
+    /// without `lines`). Diagnostics come sorted by position, then code.
+    public static func check(root: Node, lines: LineIndex? = nil) -> [Diagnostic] {
+        let context = RuleContext(playbook: Playbook(root: root), root: root, lines: lines)
+        var out: [Diagnostic] = []
+        out += ReferenceRules.check(context)
+        out += TemplateRules.check(context)
+        out += PermissionRules.check(context)
+        out += SafetyRules.check(context)
+        out += LimitRules.check(context)
+        out += TriggerRules.check(context)
+        out += SecretRules.check(context)
+        out += AmbiguousScalarRules.check(context)
+        out += ImageRules.check(context)
+        out += ShellRiskRules.check(context)
+        out += ActionRules.check(context)
+        out += InputRules.check(context)
+        return out.sorted { a, b in
+            let ao = a.mark?.offset ?? -1
+            let bo = b.mark?.offset ?? -1
+            return ao != bo ? ao < bo : a.code < b.code
+        }
+    }
+}
+
+/// Positions inside a scalar, found in the raw source.
+///
+/// Searches are bounded (`budget` byte comparisons) so a huge hostile scalar whose text does not
+/// appear in its source (escapes) costs linear time; past the budget the scalar's start is used.
+enum SourceLocator {
+    static let budget = 4_000_000
+
+    /// The mark of the `occurrence`-th (0-based) appearance of `needle` in the source span of
+    /// `node`, or the node's start when the source is unknown or does not hold it that often.
+    static func mark(of needle: String, occurrence: Int = 0, in node: Node, lines: LineIndex?) -> Mark {
+        var cursor = Cursor(node: node, lines: lines)
+        var found: Mark = node.start
+        for _ in 0...occurrence {
+            guard let mark = cursor.next(needle) else { return node.start }
+            found = mark
+        }
+        return found
+    }
+
+    /// Finds needles in order through one scalar's source, each search starting after the last hit.
+    struct Cursor {
+        let node: Node
+        let lines: LineIndex?
+        var offset: Int
+        var spent = 0
+
+        init(node: Node, lines: LineIndex?) {
+            self.node = node
+            self.lines = lines
+            offset = node.start.offset
+        }
+
+        /// The mark of the next appearance of `needle`, or nil (source unknown, absent, over budget).
+        mutating func next(_ needle: String) -> Mark? {
+            let pattern = Array(needle.utf8)
+            guard let lines, !pattern.isEmpty, node.end.offset <= lines.bytes.count else { return nil }
+            let bytes = lines.bytes
+            var i = offset
+            let last = node.end.offset - pattern.count
+            while i <= last && spent < SourceLocator.budget {
+                var k = 0
+                while k < pattern.count && bytes[i + k] == pattern[k] { k += 1 }
+                spent += k + 1
+                if k == pattern.count {
+                    offset = i + pattern.count
+                    return lines.mark(offset: i)
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+}
+
+/// Walks every node of a tree (recursion is bounded by the loader's depth limit of 256).
+func forEachNode(_ node: Node, pointer: String, _ visit: (Node, String, _ isKey: Bool) -> Void) {
+    visit(node, pointer, false)
+    switch node.content {
+    case .scalar: break
+    case .sequence(let items):
+        for (i, item) in items.enumerated() { forEachNode(item, pointer: "\(pointer)/\(i)", visit) }
+    case .mapping(let entries):
+        for entry in entries {
+            let child = JSONPointer.appending(pointer, entry.keyText)
+            visit(entry.key, child, true)
+            forEachNode(entry.value, pointer: child, visit)
+        }
+    }
+}
+
+extension Playbook.Handler {
+    /// Display name for messages.
+    var displayName: String { name?.value ?? "(unnamed step)" }
+}

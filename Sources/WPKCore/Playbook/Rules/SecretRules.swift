@@ -1,0 +1,78 @@
+/// Secrets are references to secret inputs, never text in the playbook.
+enum SecretRules {
+    static let plainSecret = RuleInfo("WPK313", .error, "plain-text-secret", "A secret is written as text instead of a reference to a secret input.")
+    static let rules = [plainSecret]
+
+    /// Parts of a key or input name that say it holds a secret.
+    static let secretWords = ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key", "credential", "client_secret"]
+
+    static func check(_ context: RuleContext) -> [Diagnostic] {
+        let playbook = context.playbook
+        let secretInputs = Set(playbook.inputs.filter(\.secret).map(\.name.value))
+        var out: [Diagnostic] = []
+
+        // Inputs named like secrets must be declared secret (a default or --set would put the
+        // value in a file, a shell history or a process list).
+        for input in playbook.inputs where !input.secret && looksSecret(input.name.value) {
+            out.append(context.report(plainSecret, "input \"\(input.name.value)\" looks like a secret but is not declared one; add secret: true and a secret_ref (env:NAME or vault:PATH#KEY)", at: input.name))
+        }
+
+        // Keys named like secrets, in step params and the shell environment.
+        var scopes: [(Node, String)] = []
+        if let env = context.root.resolve(pointer: "/spec/runtime/shell/environment") { scopes.append((env, "/spec/runtime/shell/environment")) }
+        for (step, _) in playbook.allSteps {
+            if let params = context.root.resolve(pointer: step.pointer + "/params") { scopes.append((params, step.pointer + "/params")) }
+        }
+        for (scope, base) in scopes {
+            forEachNode(scope, pointer: base) { node, pointer, isKey in
+                guard !isKey, let last = JSONPointer.tokens(pointer).last, looksSecret(last), let text = node.scalar?.text, !text.isEmpty else { return }
+                if let problem = Self.problem(value: text, secretInputs: secretInputs) {
+                    out.append(context.report(plainSecret, "\"\(last)\" \(problem)", pointer: pointer, mark: node.start))
+                }
+            }
+        }
+
+        // Values that are credentials by their shape, wherever they are.
+        let reported = Set(out.map(\.pointer))
+        forEachNode(context.root, pointer: "") { node, pointer, isKey in
+            guard !isKey, !reported.contains(pointer), let text = node.scalar?.text, text.utf8.count >= 16, let kind = credentialShape(text) else { return }
+            out.append(context.report(plainSecret, "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}", pointer: pointer, mark: node.start))
+        }
+        return out
+    }
+
+    static func looksSecret(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        if lower.hasSuffix("_ref") || lower.hasSuffix("_input") || lower.hasSuffix("_file") || lower.hasSuffix("_path") || lower.hasSuffix("_name") { return false }
+        return secretWords.contains { lower.contains($0) }
+    }
+
+    /// Why a value under a secret-named key is not a proper reference, or nil.
+    private static func problem(value: String, secretInputs: Set<String>) -> String? {
+        let references = Templates.references(in: value)
+        guard !references.isEmpty else {
+            return "holds a secret as plain text; declare a secret input (secret: true, secret_ref: env:NAME or vault:PATH#KEY) and write ${{ inputs.NAME }} here"
+        }
+        for reference in references {
+            for input in reference.inputNames where !secretInputs.contains(input) {
+                return "takes input \"\(input)\", which is not declared secret; add secret: true and a secret_ref to that input"
+            }
+        }
+        return nil
+    }
+
+    /// The kind of credential `text` has the shape of, or nil. Prefix checks only: linear time.
+    static func credentialShape(_ text: String) -> String? {
+        if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") { return "a private key" }
+        let words = text.split(whereSeparator: { " \t\n\"'=:,".contains($0) })
+        for word in words {
+            let w = String(word)
+            if w.hasPrefix("AKIA") && w.count == 20 && w.dropFirst(4).allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) { return "an AWS access key id" }
+            if (w.hasPrefix("ghp_") || w.hasPrefix("gho_") || w.hasPrefix("ghs_") || w.hasPrefix("github_pat_")) && w.count >= 36 { return "a GitHub token" }
+            if (w.hasPrefix("xoxb-") || w.hasPrefix("xoxp-") || w.hasPrefix("xoxa-")) && w.count >= 24 { return "a Slack token" }
+            if (w.hasPrefix("hvs.") || w.hasPrefix("hvb.")) && w.count >= 24 { return "a Vault token" }
+            if w.hasPrefix("glpat-") && w.count >= 24 { return "a GitLab token" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,51 @@
+/// `${{ … }}` references: each must name a declared input or a known run value.
+enum TemplateRules {
+    static let undeclared = RuleInfo("WPK305", .error, "unknown-template-reference", "A `${{ }}` reference names an undeclared input or an unknown value, or is not closed.")
+    static let rules = [undeclared]
+
+    static func check(_ context: RuleContext) -> [Diagnostic] {
+        let declared = Set(context.playbook.inputs.map(\.name.value))
+        var out: [Diagnostic] = []
+        forEachNode(context.root, pointer: "") { node, pointer, isKey in
+            guard !isKey, let text = node.scalar?.text, text.utf8.count >= 3, text.contains("${{") else { return }
+            let references = Templates.references(in: text)
+            let problems = references.map { Self.problem($0, declared: declared) }
+            guard problems.contains(where: { $0 != nil }) else { return }
+            let marks = Templates.marks(of: references, in: node, lines: context.lines)
+            for (problem, mark) in zip(problems, marks) {
+                guard let problem else { continue }
+                out.append(context.report(undeclared, problem, pointer: pointer, mark: mark))
+            }
+        }
+        return out
+    }
+
+    /// What is wrong with a reference, or nil.
+    private static func problem(_ reference: TemplateReference, declared: Set<String>) -> String? {
+        if reference.expression.isEmpty {
+            return "\"${{\" is not closed by \"}}\" or is empty; write ${{ inputs.NAME }}"
+        }
+        if reference.names.isEmpty {
+            return "\"${{ \(reference.expression) }}\" names nothing wpk knows; write ${{ inputs.NAME }} or ${{ run.id }}"
+        }
+        for name in reference.names {
+            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+            let namespace = parts[0]
+            let member = parts.count > 1 ? parts[1] : ""
+            switch namespace {
+            case "inputs":
+                if !declared.contains(member) {
+                    let list = declared.isEmpty ? "declare it under spec.inputs" : "declare it under spec.inputs (declared: \(declared.sorted().joined(separator: ", ")))"
+                    return "input \"\(member)\" is not declared; \(list)"
+                }
+            case "run":
+                if !Templates.runNames.contains(member) {
+                    return "\"run.\(member)\" is not a run value; the only one is run.id"
+                }
+            default:
+                return "\"\(name)\" is not a reference wpk knows; write inputs.NAME or run.id"
+            }
+        }
+        return nil
+    }
+}

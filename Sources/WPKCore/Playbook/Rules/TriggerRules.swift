@@ -1,0 +1,156 @@
+import Foundation
+
+/// Schedules: a cron expression that a scheduler accepts and a time zone that exists.
+enum TriggerRules {
+    static let cron = RuleInfo("WPK311", .error, "invalid-cron", "A schedule's cron expression is malformed or can never fire.")
+    static let timezone = RuleInfo("WPK312", .error, "invalid-time-zone", "A schedule's time zone is not an IANA time zone name.")
+    static let rules = [cron, timezone]
+
+    static func check(_ context: RuleContext) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for trigger in context.playbook.triggers where trigger.kind?.value == "schedule" {
+            if let expression = trigger.cron, let problem = Cron.problem(expression.value) {
+                let node = context.root.resolve(pointer: expression.pointer)
+                let mark = node.map { n in
+                    problem.field.map { Cron.fieldMark($0, of: expression.value, in: n, lines: context.lines) } ?? n.start
+                } ?? expression.mark
+                out.append(context.report(cron, problem.message, pointer: expression.pointer, mark: mark))
+            }
+            if let zone = trigger.timezone, let problem = Self.timeZoneProblem(zone.value) {
+                out.append(context.report(timezone, problem, at: zone))
+            }
+        }
+        return out
+    }
+
+    /// Why `name` is not a usable IANA zone, or nil. Abbreviations such as `CET` or `EST` are
+    /// refused: they are ambiguous or ignore daylight saving, and a 04:30 job would drift.
+    static func timeZoneProblem(_ name: String) -> String? {
+        if name == "UTC" || name.hasPrefix("Etc/") { return TimeZone(identifier: name) == nil ? "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or UTC" : nil }
+        if !name.contains("/") {
+            return "time zone \"\(name)\" is an abbreviation, not an IANA name; write the region, such as Europe/Berlin or America/New_York (or UTC)"
+        }
+        if TimeZone(identifier: name) == nil {
+            return "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or America/New_York (names are case-sensitive)"
+        }
+        return nil
+    }
+}
+
+/// Five-field cron expressions (minute hour day-of-month month day-of-week) as Vixie cron and
+/// Kubernetes CronJobs read them, plus the `@hourly`-style macros.
+public enum Cron {
+    /// A problem and, when it concerns one field, that field's index (0-based).
+    public struct Problem: Sendable, Equatable {
+        public var message: String
+        public var field: Int?
+    }
+
+    static let fieldNames = ["minute", "hour", "day of month", "month", "day of week"]
+    static let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+    static let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    static let dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+    static let macros: Set<String> = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]
+
+    /// What is wrong with `expression`, or nil when it is valid.
+    public static func problem(_ expression: String) -> Problem? {
+        let trimmed = expression.trimmingSpaces
+        if trimmed.hasPrefix("@") {
+            return macros.contains(trimmed) ? nil : Problem(message: "unknown cron macro \"\(trimmed)\"; use one of \(macros.sorted().joined(separator: ", ")) or five fields", field: nil)
+        }
+        let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard fields.count == 5 else {
+            return Problem(message: "cron expression \"\(expression)\" has \(fields.count) field\(fields.count == 1 ? "" : "s"); write five: minute hour day-of-month month day-of-week (e.g. \"30 4 * * *\")", field: nil)
+        }
+        var values: [Set<Int>] = []
+        for (i, field) in fields.enumerated() {
+            switch parse(field, index: i) {
+            case .success(let set): values.append(set)
+            case .failure(let message): return Problem(message: "cron \(fieldNames[i]) field \"\(field)\": \(message)", field: i)
+            }
+        }
+        // A day of month that no chosen month has (e.g. 30 2 = 30 February) never fires,
+        // unless the day-of-week field is restricted too (cron then fires on either).
+        if fields[4] == "*" && fields[2] != "*" {
+            let longest = values[3].map { [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][$0 - 1] }.max() ?? 31
+            if let smallest = values[2].min(), smallest > longest {
+                return Problem(message: "day \(smallest) never occurs in the chosen month\(values[3].count == 1 ? "" : "s"), so the schedule never fires", field: 2)
+            }
+        }
+        return nil
+    }
+
+    private enum Parsed { case success(Set<Int>), failure(String) }
+
+    private static func parse(_ field: String, index: Int) -> Parsed {
+        let (low, high) = ranges[index]
+        var out: Set<Int> = []
+        for item in field.split(separator: ",", omittingEmptySubsequences: false) {
+            guard !item.isEmpty else { return .failure("empty list item") }
+            let stepParts = item.split(separator: "/", omittingEmptySubsequences: false)
+            guard stepParts.count <= 2 else { return .failure("more than one \"/\" in \"\(item)\"") }
+            var step = 1
+            if stepParts.count == 2 {
+                guard let s = Int(stepParts[1]), s >= 1, s <= high else { return .failure("step \"\(stepParts[1])\" must be a number from 1 to \(high)") }
+                step = s
+            }
+            var from = low, to = high
+            let base = stepParts[0]
+            if base != "*" {
+                let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
+                guard bounds.count <= 2 else { return .failure("\"\(base)\" is not a value or a range") }
+                guard let a = value(bounds[0], index: index) else { return .failure("\"\(bounds[0])\" is not a value from \(low) to \(high)\(namesHint(index))") }
+                from = a
+                to = a
+                if bounds.count == 2 {
+                    guard let b = value(bounds[1], index: index) else { return .failure("\"\(bounds[1])\" is not a value from \(low) to \(high)\(namesHint(index))") }
+                    guard a <= b else { return .failure("range \(base) runs backwards") }
+                    to = b
+                } else if stepParts.count == 2 {
+                    to = high
+                }
+            }
+            var v = from
+            while v <= to {
+                out.insert(index == 4 && v == 7 ? 0 : v)
+                v += step
+            }
+        }
+        return .success(out)
+    }
+
+    private static func value(_ text: Substring, index: Int) -> Int? {
+        let (low, high) = ranges[index]
+        if let n = Int(text), n >= low, n <= high, text.allSatisfy(\.isASCII) { return n }
+        let upper = text.uppercased()
+        if index == 3, let i = monthNames.firstIndex(of: upper) { return i + 1 }
+        if index == 4, let i = dayNames.firstIndex(of: upper) { return i }
+        return nil
+    }
+
+    private static func namesHint(_ index: Int) -> String {
+        index == 3 ? " or JAN-DEC" : index == 4 ? " or SUN-SAT" : ""
+    }
+
+    /// The mark of field `field` inside the cron scalar (exact in the source when it holds the
+    /// expression as written).
+    static func fieldMark(_ field: Int, of expression: String, in node: Node, lines: LineIndex?) -> Mark {
+        let fields = expression.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard field < fields.count else { return node.start }
+        // Occurrences of the same text in earlier fields come first in the source.
+        let needle = String(fields[field])
+        let earlier = fields[..<field].reduce(0) { count, f in count + occurrences(of: needle, in: String(f)) }
+        return SourceLocator.mark(of: needle, occurrence: earlier, in: node, lines: lines)
+    }
+
+    private static func occurrences(of needle: String, in text: String) -> Int {
+        guard !needle.isEmpty else { return 0 }
+        var count = 0
+        var rest = Substring(text)
+        while let range = rest.range(of: needle) {
+            count += 1
+            rest = rest[range.upperBound...]
+        }
+        return count
+    }
+}

@@ -1,0 +1,127 @@
+/// A `${{ … }}` reference inside a string: the one template syntax of a playbook.
+///
+/// Inside the braces: `inputs.NAME` (a declared input) or `run.id` (the run's id). In `when`,
+/// a reference may be negated or compared: `${{ !inputs.dry }}`, `${{ inputs.env == 'prod' }}`.
+public struct TemplateReference: Sendable, Hashable {
+    /// The text between `${{` and `}}`, trimmed.
+    public var expression: String
+    /// The whole `${{ … }}` range in the string (UTF-8 offsets), for substitution.
+    public var utf8Range: Range<Int>
+    /// 0-based line and column (Unicode scalars) of `${{` inside the string.
+    public var line: Int
+    public var column: Int
+    /// Every `namespace.name` the expression mentions, e.g. `["inputs.replicas"]`.
+    public var names: [String]
+
+    /// The inputs the expression mentions (names after `inputs.`).
+    public var inputNames: [String] {
+        names.compactMap { $0.hasPrefix("inputs.") ? String($0.dropFirst("inputs.".count)) : nil }
+    }
+}
+
+/// Finding and substituting `${{ … }}` references.
+public enum Templates {
+    /// The namespaces a reference may name.
+    public static let namespaces: Set<String> = ["inputs", "run"]
+    /// The names under `run.` a playbook may use.
+    public static let runNames: Set<String> = ["id"]
+
+    /// Every reference in `text`, in order. An unclosed `${{` is reported as a reference whose
+    /// expression is empty, so a rule can point at it. Linear in the text's length.
+    public static func references(in text: String) -> [TemplateReference] {
+        let bytes = Array(text.utf8)
+        var out: [TemplateReference] = []
+        var i = 0
+        var line = 0
+        var column = 0
+        let n = bytes.count
+        while i < n {
+            if bytes[i] == UInt8(ascii: "$"), i + 2 < n, bytes[i + 1] == UInt8(ascii: "{"), bytes[i + 2] == UInt8(ascii: "{") {
+                var j = i + 3
+                while j + 1 < n, !(bytes[j] == UInt8(ascii: "}") && bytes[j + 1] == UInt8(ascii: "}")) { j += 1 }
+                let closed = j + 1 < n
+                let inner = closed ? String(decoding: bytes[(i + 3)..<j], as: UTF8.self) : ""
+                let end = closed ? j + 2 : n
+                let expression = inner.trimmingSpaces
+                out.append(TemplateReference(expression: expression, utf8Range: i..<end, line: line, column: column,
+                                             names: dottedNames(in: expression)))
+                // Keep line and column in step over what was skipped.
+                var k = i
+                while k < end {
+                    if bytes[k] == 0x0A { line += 1; column = 0 } else if bytes[k] & 0xC0 != 0x80 { column += 1 }
+                    k += 1
+                }
+                i = end
+                continue
+            }
+            if bytes[i] == 0x0A { line += 1; column = 0 } else if bytes[i] & 0xC0 != 0x80 { column += 1 }
+            i += 1
+        }
+        return out
+    }
+
+    /// `a.b` identifiers in an expression (letters, digits, `_`, `-`), skipping quoted literals.
+    static func dottedNames(in expression: String) -> [String] {
+        var names: [String] = []
+        var current = ""
+        var quote: Character?
+        func flush() {
+            if current.contains("."), let first = current.first, first.isLetter { names.append(current) }
+            current = ""
+        }
+        for ch in expression {
+            if let q = quote {
+                if ch == q { quote = nil }
+                continue
+            }
+            if ch == "'" || ch == "\"" { flush(); quote = ch; continue }
+            if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" || ch == "." {
+                current.append(ch)
+            } else {
+                flush()
+            }
+        }
+        flush()
+        return names
+    }
+
+    /// Replaces each reference by `value(reference)`; nil leaves the reference as written.
+    public static func substitute(_ text: String, _ value: (TemplateReference) -> String?) -> String {
+        let refs = references(in: text)
+        guard !refs.isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var last = 0
+        for ref in refs {
+            out.append(contentsOf: bytes[last..<ref.utf8Range.lowerBound])
+            if let replacement = value(ref) {
+                out.append(contentsOf: replacement.utf8)
+            } else {
+                out.append(contentsOf: bytes[ref.utf8Range])
+            }
+            last = ref.utf8Range.upperBound
+        }
+        out.append(contentsOf: bytes[last...])
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The source position of each reference found in scalar `node`, in order: exact wherever the
+    /// source holds the `${{` as written (plain, quoted and block scalars), else the scalar's start.
+    public static func marks(of references: [TemplateReference], in node: Node, lines: LineIndex?) -> [Mark] {
+        var cursor = SourceLocator.Cursor(node: node, lines: lines)
+        var out: [Mark] = []
+        out.reserveCapacity(references.count)
+        for _ in references { out.append(cursor.next("${{") ?? node.start) }
+        return out
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and line breaks.
+    var trimmingSpaces: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !" \t\n\r".unicodeScalars.contains($0) }) else { return "" }
+        let last = scalars.lastIndex(where: { !" \t\n\r".unicodeScalars.contains($0) })!
+        return String(scalars[first...last])
+    }
+}

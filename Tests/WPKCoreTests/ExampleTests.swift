@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import WPKCore
+
+/// Files of the repository, found from this source file's path.
+enum RepoFiles {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    static func bytes(_ relative: String) throws -> [UInt8] { Array(try Data(contentsOf: url(relative))) }
+
+    static func text(_ relative: String) throws -> String { try String(contentsOf: url(relative), encoding: .utf8) }
+
+    /// Names of the `*.wpk.yaml` files in a directory, sorted.
+    static func playbooks(in relative: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: url(relative).path).filter { $0.hasSuffix(".wpk.yaml") }.sorted()
+    }
+}
+
+/// The diagnostics the loader and the rules give a file (schema findings are the validator's).
+func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
+    do {
+        return PlaybookRules.check(document: try YAMLLoader.load(bytes))
+    } catch {
+        return [Diagnostic(error)]
+    }
+}
+
+@Suite struct ExamplePlaybookTests {
+    static let names = ["backup-verify.wpk.yaml", "requeue-job.wpk.yaml", "restart-unhealthy.wpk.yaml", "rotate-secret.wpk.yaml", "scale-on-latency.wpk.yaml"]
+
+    @Test func theFiveExamplesAreThere() throws {
+        #expect(try RepoFiles.playbooks(in: "examples/playbooks") == Self.names)
+    }
+
+    @Test(arguments: names) func validatesClean(name: String) throws {
+        let bytes = try RepoFiles.bytes("examples/playbooks/\(name)")
+        let diagnostics = ruleAndYAMLDiagnostics(bytes)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" }.joined(separator: "\n"))")
+    }
+
+    @Test(arguments: names) func startsWithTheSchemaLine(name: String) throws {
+        let text = try RepoFiles.text("examples/playbooks/\(name)")
+        #expect(text.hasPrefix("# yaml-language-server: $schema=../../specs/wpk_schema.yaml\n"))
+    }
+
+    @Test(arguments: names) func everyStepUsesACatalogueAction(name: String) throws {
+        let playbook = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/\(name)")).root)
+        #expect(!playbook.handlers.isEmpty)
+        for (step, _) in playbook.allSteps {
+            #expect(step.actionSpec != nil, "\(step.displayName)")
+        }
+    }
+
+    /// Auto mode only where every step is non-destructive (the brief's "clearly safe").
+    @Test func autoModeOnlyForTheReadMostlyPlaybooks() throws {
+        var auto: [String] = []
+        for name in Self.names {
+            let playbook = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/\(name)")).root)
+            if playbook.safety.effectiveMode == .auto {
+                auto.append(name)
+                #expect(playbook.allSteps.allSatisfy { $0.step.actionSpec?.destructive == false })
+            }
+        }
+        #expect(auto == ["backup-verify.wpk.yaml", "requeue-job.wpk.yaml"])
+    }
+}
+
+@Suite struct ApprovalDefaultTests {
+    @Test func mutatingStepsAreGatedInManualModeOnly() throws {
+        let manual = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/restart-unhealthy.wpk.yaml")).root)
+        let gated = manual.handlers.filter { manual.requiresApproval($0) }.compactMap(\.name?.value)
+        #expect(gated == ["restart"])
+        #expect(manual.rollback.allSatisfy { manual.requiresApproval($0) })
+
+        let auto = Playbook(root: try YAMLLoader.load(RepoFiles.bytes("examples/playbooks/requeue-job.wpk.yaml")).root)
+        #expect(auto.handlers.allSatisfy { !auto.requiresApproval($0) })
+    }
+}
