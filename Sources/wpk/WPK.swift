@@ -23,6 +23,9 @@ struct WPK: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let failure as UsageFailure {
+            printError("Error: \(failure.description)")
+            Foundation.exit(2)
         } catch {
             if exitCode(for: error) == .validationFailure {
                 printError(fullMessage(for: error))

@@ -24,7 +24,7 @@ struct ValidateCommandTests {
         try writeFiles([
             "a.wpk.yaml": "x: [1,\n",
             "sub/b.wpk.yml": "k: 1\nk: 2\n",
-            "sub/deeper/c.wpk.yaml": "fine: true\n",
+            "sub/deeper/c.wpk.yaml": try exampleText("restart-unhealthy"),
             "not-a-playbook.yaml": "x: [\n",
         ], in: dir)
         #expect(mkfifo(dir.appendingPathComponent("pipe.wpk.yaml").path, 0o600) == 0)
@@ -63,7 +63,7 @@ struct ValidateCommandTests {
     func unreadableFile() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try writeFiles(["ok.wpk.yaml": "fine: true\n"], in: dir)
+        try writeFiles(["ok.wpk.yaml": try exampleText("scale-on-latency")], in: dir)
         let result = try runWPK(["validate", "--format", "json", dir.appendingPathComponent("missing.wpk.yaml").path, dir.path])
         #expect(result.status == 1)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
@@ -108,4 +108,52 @@ func sha256Hex(_ text: String) -> String {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(String(decoding: data, as: UTF8.self).prefix(64))
+}
+
+/// The published schemas folder (`WPK_SHARED_SCHEMAS` overrides the default `../shared/schemas`).
+let sharedSchemas: URL = {
+    if let path = ProcessInfo.processInfo.environment["WPK_SHARED_SCHEMAS"] { return URL(fileURLWithPath: path) }
+    return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/schemas")
+}()
+
+@Suite("wpk validate --format sarif")
+struct SARIFOutputTests {
+    @Test("SARIF output validates against the published SARIF 2.1.0 schema, field by field")
+    func sarifAgainstPublishedSchema() throws {
+        let sarifSchema = sharedSchemas.appendingPathComponent("sarif-schema-2.1.0.json")
+        try #require(FileManager.default.fileExists(atPath: sarifSchema.path), "published SARIF schema missing at \(sarifSchema.path)")
+        let result = try runWPK(["validate", "--format", "sarif", packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path])
+        #expect(result.status == 1)
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let output = dir.appendingPathComponent("out.sarif")
+        try Data(result.standardOutput.utf8).write(to: output)
+        let check = try runWPK(["validate", "--schema", sarifSchema.path, "--schema-only", output.path])
+        #expect(check.status == 0, "\(check.standardOutput)")
+
+        // The same check must fail on a SARIF log that breaks the schema, or it proves nothing.
+        let broken = dir.appendingPathComponent("broken.sarif")
+        try Data(result.standardOutput.replacingOccurrences(of: "\"level\":\"error\"", with: "\"level\":\"fatal\"").utf8).write(to: broken)
+        #expect(try runWPK(["validate", "--schema", sarifSchema.path, "--schema-only", broken.path]).status == 1)
+
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(log["version"] as? String == "2.1.0")
+        let run = try #require((log["runs"] as? [[String: Any]])?.first)
+        let rules = try #require(((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]])
+        let results = try #require(run["results"] as? [[String: Any]])
+        #expect(results.count == 6)
+        for result in results {
+            let ruleIndex = try #require(result["ruleIndex"] as? Int)
+            #expect(rules[ruleIndex]["id"] as? String == result["ruleId"] as? String, "ruleIndex points at the result's rule")
+        }
+        let first = results[0]
+        #expect(first["ruleId"] as? String == "WPK306")
+        #expect(first["level"] as? String == "error")
+        let location = try #require((first["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
+        #expect((location["artifactLocation"] as? [String: Any])?["uri"] as? String == packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path)
+        #expect((location["region"] as? [String: Int]) == ["startLine": 23, "startColumn": 15])
+        let warning = try #require(results.first { $0["ruleId"] as? String == "WPK307" })
+        #expect(warning["level"] as? String == "warning")
+        #expect(Set(rules.compactMap { $0["id"] as? String }) == ["WPK306", "WPK307", "WPK308", "WPK309", "WPK310", "WPK322"])
+    }
 }

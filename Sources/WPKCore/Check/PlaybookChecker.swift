@@ -15,9 +15,15 @@ public struct FileReport: Sendable {
 /// Checks playbooks: read, load as YAML, validate against the schema, apply the WPK rules.
 /// Problems in one file are values in its report and never stop the others.
 public struct PlaybookChecker: Sendable {
+    /// The JSON Schema every document is checked against; nil skips the schema stage.
+    public var schema: CompiledSchema?
+    /// Whether the WPK semantic rules run (off for `--schema-only`).
+    public var appliesRules: Bool
     public var limits: LoaderLimits
 
-    public init(limits: LoaderLimits = .default) {
+    public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default) {
+        self.schema = schema
+        self.appliesRules = appliesRules
         self.limits = limits
     }
 
@@ -47,7 +53,7 @@ public struct PlaybookChecker: Sendable {
         do {
             let document = try YAMLLoader.load(bytes, limits: limits)
             lines = document.lines
-            diagnostics += checkDocument(document.root)
+            diagnostics += checkDocument(document)
         } catch {
             lines = LineIndex(bytes)
             diagnostics.append(Diagnostic(error))
@@ -57,8 +63,15 @@ public struct PlaybookChecker: Sendable {
     }
 
     /// The schema and rule stages on a loaded document.
-    func checkDocument(_ root: Node) -> [Diagnostic] {
-        []
+    func checkDocument(_ document: Document) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        if let schema {
+            diagnostics += schema.validate(document.root).map(\.diagnostic)
+        }
+        if appliesRules {
+            diagnostics += PlaybookRules.check(document: document)
+        }
+        return diagnostics
     }
 
     /// Position order; errors first at the same position; then code for stability.

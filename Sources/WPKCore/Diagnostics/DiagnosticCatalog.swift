@@ -8,6 +8,8 @@ public enum DiagnosticCatalog {
     static let titles: [String: String] = {
         var titles: [String: String] = [PlaybookChecker.unreadableCode: "file cannot be read"]
         for kind in YAMLError.Kind.allCases { titles[kind.rawValue] = YAMLError.title(of: kind) }
+        for code in SchemaCode.allCases { titles[code.rawValue] = code.title }
+        for rule in PlaybookRules.all { titles[rule.code] = rule.summary }
         return titles
     }()
 }

@@ -26,6 +26,25 @@ public enum SchemaCode: String, Sendable, CaseIterable {
     case notAllowed = "WPK212"
     /// Validation stopped at the recursion or work limit.
     case limit = "WPK213"
+
+    /// One line for rule tables (SARIF, docs).
+    public var title: String {
+        switch self {
+        case .type: "value has the wrong type"
+        case .required: "required property missing"
+        case .additionalProperties: "property not declared by the schema"
+        case .unevaluated: "property or item no subschema evaluated"
+        case .enumeration: "value not among the allowed values"
+        case .number: "number out of range or not a multiple"
+        case .string: "string too short, too long or not matching its pattern"
+        case .format: "string not in the required format"
+        case .array: "list of the wrong size, with repeats or missing a match"
+        case .object: "mapping of the wrong size or with an invalid key"
+        case .composition: "value does not match the alternatives as required"
+        case .notAllowed: "no value is allowed here"
+        case .limit: "validation stopped at a safety limit"
+        }
+    }
 }
 
 /// How schema violations describe places and values to a person.

@@ -14,11 +14,17 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Output format: text, json or sarif.")
     var format: ReportFormat = .text
 
+    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
+    var schema: String?
+
+    @Flag(name: .long, help: "Apply the JSON Schema alone, without the WPK rules: any YAML or JSON document against any schema.")
+    var schemaOnly = false
+
     @Argument(help: "Files, directories, or - for standard input.")
     var paths: [String]
 
     func run() throws {
-        let checker = PlaybookChecker()
+        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), appliesRules: !schemaOnly)
         var reporter = format.makeReporter()
         var summary = Summary()
         reporter.begin()

@@ -64,3 +64,8 @@ func writeFiles(_ files: [String: String], in directory: URL) throws {
         try Data(text.utf8).write(to: url)
     }
 }
+
+/// The text of a bundled example playbook.
+func exampleText(_ name: String) throws -> String {
+    try String(contentsOf: packageRoot.appendingPathComponent("examples/playbooks/\(name).wpk.yaml"), encoding: .utf8)
+}
