@@ -256,3 +256,40 @@ struct JSONParserTests {
         #expect(RFC3339.parse(text) == nil)
     }
 }
+
+@Suite("Ledger format")
+struct LedgerFormatTests {
+    /// An independent verifier (Python's json and hashlib, written from the contract's words)
+    /// agrees with wpk: each hash is SHA-256 of the canonical JSON of the record without `hash`,
+    /// chained through `prev`.
+    @Test func anIndependentVerifierAgrees() throws {
+        let dir = TemporaryDirectory()
+        let ledger = try LedgerFixtures.filledLedger(in: dir, count: 3)
+        try ledger.append(RecordDraft(type: .approved, playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
+                                      planDigest: LedgerFixtures.planDigest, step: "migrate", reason: "é \u{1F600} \"q\" \\ \u{1}",
+                                      approvalsRequired: 2, expires: LedgerFixtures.t0, consumes: [1, 2]),
+                          operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
+        let script = """
+            import hashlib, json, sys
+            prev = "sha256:" + "0" * 64
+            for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
+                record = json.loads(line)
+                claimed = record.pop("hash")
+                content = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                assert "sha256:" + hashlib.sha256(content.encode()).hexdigest() == claimed, n
+                assert record["prev"] == prev and record["seq"] == n, n
+                prev = claimed
+            print("verified", n)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, ledger.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text == "verified 4\n")
+    }
+}

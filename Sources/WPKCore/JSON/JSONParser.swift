@@ -22,15 +22,26 @@ extension JSONValue {
     /// cannot serve here: it refuses surrogate-pair escapes and costs a document tree per line.
     /// Nesting is bounded by `maxDepth`, so hostile input cannot exhaust the stack.
     public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = 64) throws(JSONParseError) -> JSONValue {
+        try parseWithMemberRanges(bytes, maxDepth: maxDepth).value
+    }
+
+    /// Parses like `parse`, also returning the byte range (name through value) of each member
+    /// of a top-level object, so a caller can check exactly which bytes a member occupied.
+    static func parseWithMemberRanges(_ bytes: some Collection<UInt8>, maxDepth: Int) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) {
         let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in
-            var parser = JSONByteParser(bytes: buffer, maxDepth: maxDepth)
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            guard parser.index == buffer.count else { throw JSONParseError("unexpected data after the value", at: parser.index) }
-            return value
+        return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) in
+            try parseWithMemberRanges(buffer, maxDepth: maxDepth)
         }
+    }
+
+    /// `parseWithMemberRanges` over bytes in place (no copy; the ledger's hot path).
+    static func parseWithMemberRanges(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) {
+        var parser = JSONByteParser(bytes: buffer, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw JSONParseError("unexpected data after the value", at: parser.index) }
+        return (value, parser.topLevelMemberRanges)
     }
 }
 
@@ -39,6 +50,8 @@ private struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0
+    /// Byte ranges of the members of the outermost object, in order.
+    var topLevelMemberRanges: [(key: String, range: Range<Int>)] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
@@ -81,7 +94,8 @@ private struct JSONByteParser {
         guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        members.reserveCapacity(16)
+        var keysAscending = true
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -89,12 +103,24 @@ private struct JSONByteParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
             let keyOffset = index
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw JSONParseError("duplicate member \"\(key)\"", at: keyOffset) }
+            // Canonical objects arrive with ascending keys, so one comparison usually rules out a
+            // duplicate; otherwise a linear scan (objects here are small) or a set.
+            // Names compare by code units: JSON keeps canonically equivalent names apart.
+            if keysAscending, let last = members.last?.key, last.utf8.lexicographicallyPrecedes(key.utf8) {
+                // Ascending so far and greater than the last: not a duplicate.
+            } else if !members.isEmpty {
+                keysAscending = false
+                let duplicate = members.count < 64
+                    ? members.contains { $0.key.utf8.elementsEqual(key.utf8) }
+                    : Set(members.map { Array($0.key.utf8) }).contains(Array(key.utf8))
+                guard !duplicate else { throw JSONParseError("duplicate member \"\(key)\"", at: keyOffset) }
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
             members.append((key: key, value: try parseValue(depth: depth)))
+            if depth == 1 { topLevelMemberRanges.append((key, keyOffset..<index)) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -160,15 +186,19 @@ private struct JSONByteParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, so the bytes are the string once validated as UTF-8.
+        // Fast path: no escapes, so the bytes are the string once validated as UTF-8 (and ASCII,
+        // the common case, needs no validation at all).
+        var allBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                guard let text = String(validating: slice, as: UTF8.self) else { throw JSONParseError("invalid UTF-8 in a string", at: start) }
                 index += 1
+                if allBits < 0x80 { return String(decoding: slice, as: UTF8.self) }
+                guard let text = String(validating: slice, as: UTF8.self) else { throw JSONParseError("invalid UTF-8 in a string", at: start) }
                 return text
             }
+            allBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in a string") }
             index += 1

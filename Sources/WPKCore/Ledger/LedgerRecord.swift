@@ -137,12 +137,26 @@ public struct LedgerRecord: Sendable, Equatable {
 
     /// `sha256:<hex>` of a value's canonical bytes.
     public static func hash(of content: JSONValue) -> String {
-        "sha256:" + SHA256.hash(data: content.canonicalBytes).map { hexByte($0) }.joined()
+        hash(ofCanonicalBytes: content.canonicalBytes)
     }
 
-    private static func hexByte(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    /// `sha256:<hex>` of bytes that are already canonical JSON.
+    static func hash(ofCanonicalBytes bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { hash(ofCanonicalParts: [$0]) }
+    }
+
+    /// `sha256:<hex>` of canonical JSON given in consecutive parts (no copy to join them).
+    static func hash(ofCanonicalParts parts: [UnsafeRawBufferPointer]) -> String {
+        var hasher = SHA256()
+        for part in parts { hasher.update(bufferPointer: part) }
+        let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text = Array("sha256:".utf8)
+        text.reserveCapacity(71)
+        for byte in hasher.finalize() {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Reads the typed fields of a parsed line; nil names the first missing or mistyped field.

@@ -134,35 +134,34 @@ public struct LedgerState: Sendable {
             break
         }
         guard let key = LedgerState.key(of: draft) else { return }
-        var gate = gates[key] ?? GateHistory(key: key, playbook: draft.playbook)
-        if gate.playbook == nil { gate.playbook = draft.playbook }
-        gate.lastSeq = record.seq
+        let seq = record.seq
+        // Mutate in place through the dictionary: copying a gate out and back would copy its
+        // arrays on every record and make folding quadratic.
+        gates[key, default: GateHistory(key: key, playbook: draft.playbook)].lastSeq = seq
+        if gates[key]?.playbook == nil { gates[key]?.playbook = draft.playbook }
         switch draft.type {
         case .approved:
-            approvalLocation[record.seq] = (key, gate.approvals.count)
-            gate.approvals.append(ApprovalEntry(seq: record.seq, approver: writer, time: record.time, expires: draft.expires,
-                                                run: draft.run, approvalsRequired: draft.approvalsRequired))
+            approvalLocation[seq] = (key, gates[key]?.approvals.count ?? 0)
+            gates[key]?.approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
+                                                       run: draft.run, approvalsRequired: draft.approvalsRequired))
         case .rejected:
-            gate.rejections.append(RejectionEntry(seq: record.seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run))
+            gates[key]?.rejections.append(RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run))
         case .expired:
-            if let run = draft.run { gate.expiredRuns[run] = record.seq }
+            if let run = draft.run { gates[key]?.expiredRuns[run] = seq }
         case .waiting:
             if let run = draft.run {
-                gate.waiting.append(WaitingEntry(run: run, seq: record.seq, since: record.time, deadline: draft.expires,
-                                                 approvalsRequired: draft.approvalsRequired))
+                gates[key]?.waiting.append(WaitingEntry(run: run, seq: seq, since: record.time, deadline: draft.expires,
+                                                        approvalsRequired: draft.approvalsRequired))
             }
         case .consumed:
-            if let run = draft.run { gate.consumedRuns[run] = record.seq }
-            gates[key] = gate
-            for seq in draft.consumes ?? [] {
-                guard let location = approvalLocation[seq], gates[location.key]?.approvals[location.index].consumedBy == nil else { continue }
-                gates[location.key]?.approvals[location.index].consumedBy = (draft.run, record.seq)
+            if let run = draft.run { gates[key]?.consumedRuns[run] = seq }
+            for consumed in draft.consumes ?? [] {
+                guard let location = approvalLocation[consumed], gates[location.key]?.approvals[location.index].consumedBy == nil else { continue }
+                gates[location.key]?.approvals[location.index].consumedBy = (draft.run, seq)
             }
-            return
         default:
             break
         }
-        gates[key] = gate
     }
 
     /// The gate a record is about, when it names digests and a step.
