@@ -299,3 +299,42 @@ struct MachinePolicyFileTests {
         guard case .unsafe = MachinePolicy.load(path: directoryPath) else { Issue.record("a directory was accepted"); return }
     }
 }
+
+@Suite("Ledger views for the CLI and TUI")
+struct LedgerViewTests {
+    typealias F = LedgerFixtures
+
+    @Test func decisionsOnOlderDigestsAreStaleAndNotCurrent() throws {
+        let dir = TemporaryDirectory()
+        let ledger = Ledger(path: dir.file("ledger.jsonl"))
+        let old = F.subject(planDigest: F.otherPlanDigest)
+        _ = try ledger.recordDecision(.approve, subject: old, planPrefix: "cccccccccccc", policy: .loaded(.builtIn), operator: F.alice, now: F.t0)
+        let state = LedgerState(records: try ledger.read().records)
+        let view = state.decisions(for: F.subject())
+        #expect(view.current == nil)
+        #expect(view.stale.map(\.key.planDigest) == [F.otherPlanDigest])
+    }
+
+    @Test func approvingAWaitingRunByIdCountsForThatRun() throws {
+        let dir = TemporaryDirectory()
+        let ledger = Ledger(path: dir.file("ledger.jsonl"))
+        let subject = F.subject(approvals: 2)
+        try ledger.append(RecordDraft(type: .runStarted, run: "r1", playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                                      planDigest: subject.planDigest), operator: F.carol, now: F.t0)
+        var waiting = subject
+        waiting.run = "r1"
+        try ledger.append(try ApprovalPolicy.waitingDraft(subject: waiting, policy: .loaded(.builtIn), now: F.t0).get(), operator: F.carol, now: F.t0)
+        let state = LedgerState(records: try ledger.read().records)
+        let rebuilt = try #require(state.waitingSubject(run: "r1", step: "migrate"))
+        #expect(rebuilt.key == subject.key && rebuilt.gate == GateRequirement(required: true, approvals: 2) && rebuilt.run == "r1")
+        #expect(rebuilt.safety.approvalTimeoutSeconds == 600)
+        // The run's starter cannot approve it; two others can.
+        #expect(try ledger.recordDecision(.approve, subject: rebuilt, planPrefix: F.planPrefix, policy: .loaded(.builtIn), operator: F.carol, now: F.t0)
+                == .refused(.selfApproval(who: "carol", role: "started run r1")))
+        for op in [F.alice, F.bob] {
+            _ = try ledger.recordDecision(.approve, subject: rebuilt, planPrefix: F.planPrefix, policy: .loaded(.builtIn), operator: op, now: F.t0)
+        }
+        #expect(try ledger.settleGate(subject: waiting, policy: .loaded(.builtIn), operator: F.carol, now: F.t0.addingTimeInterval(1)) == .approved(consumes: [3, 4]))
+        #expect(state.waitingSubject(run: "nope", step: "migrate") == nil)
+    }
+}

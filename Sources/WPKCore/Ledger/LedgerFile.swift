@@ -5,6 +5,11 @@ import Glibc
 import Darwin
 #endif
 
+/// `write(2)`, named apart from the methods called `write` here.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buffer, count)
+}
+
 /// Why the ledger could not be read or written: environmental failures, thrown.
 public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -195,7 +200,7 @@ public struct Ledger: Sendable {
         // One write call for the whole line: with O_APPEND and the lock, no other bytes interleave.
         var written = 0
         while written < line.count {
-            let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, line.count - written) }
+            let n = line.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + written, line.count - written) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .system("write to", path)
@@ -225,7 +230,7 @@ public struct Ledger: Sendable {
         defer { close(tornFD) }
         let header = Array("# \(tail.count) bytes set aside from \(path) at byte \(keep)\n".utf8)
         let block = header + tail + [0x0A]
-        guard block.withUnsafeBytes({ Glibc.write(tornFD, $0.baseAddress!, block.count) }) == block.count, fsync(tornFD) == 0 else {
+        guard block.withUnsafeBytes({ systemWrite(tornFD, $0.baseAddress!, block.count) }) == block.count, fsync(tornFD) == 0 else {
             throw .system("write to", tornPath)
         }
         guard ftruncate(fd, off_t(keep)) == 0 else { throw .system("truncate", path) }

@@ -184,3 +184,30 @@ public struct LedgerState: Sendable {
             && gate.consumedRuns[run] == nil && gate.expiredRuns[run] == nil
     }
 }
+
+extension LedgerState {
+    /// What the ledger holds for a step as the operator sees it now: the gate of the current
+    /// digests, and gates of the same playbook and step under older digests (shown as stale,
+    /// never counted), newest first.
+    public func decisions(for subject: GateSubject) -> (current: GateHistory?, stale: [GateHistory]) {
+        let stale = gates.values.filter {
+            $0.key.step == subject.step && $0.playbook == subject.playbook && $0.key != subject.key
+        }.sorted { $0.lastSeq > $1.lastSeq }
+        return (gates[subject.key], stale)
+    }
+
+    /// The subject of a run waiting at `step`, rebuilt from its `waiting` record, for
+    /// `wpk approve --run RUN_ID` when the playbook file is not at hand. The author is unknown
+    /// here, so an author's approval is not refused at this point; the run still discounts it
+    /// when it settles the gate with its own plan.
+    public func waitingSubject(run: String, step: String) -> GateSubject? {
+        guard let history = runs[run], let playbookDigest = history.playbookDigest, let planDigest = history.planDigest else { return nil }
+        let key = GateKey(playbookDigest: playbookDigest, planDigest: planDigest, step: step)
+        guard let waiting = gates[key]?.waiting.last(where: { $0.run == run }) else { return nil }
+        let required = waiting.approvalsRequired ?? 1
+        let window = waiting.deadline.map { max(1, Int($0.timeIntervalSince(waiting.since))) } ?? 3600
+        return GateSubject(playbook: gates[key]?.playbook ?? history.playbook ?? "", playbookDigest: playbookDigest, planDigest: planDigest,
+                           step: step, gate: GateRequirement(required: true, approvals: required),
+                           safety: SafetySettings(approvalsRequired: required, approvalTimeoutSeconds: window), run: run)
+    }
+}

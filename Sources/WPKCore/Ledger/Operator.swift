@@ -1,8 +1,10 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+private typealias GroupEntry = Glibc.group
 #elseif canImport(Darwin)
 import Darwin
+private typealias GroupEntry = Darwin.group
 #endif
 
 /// Who is acting: the OS account of the process, with where they came from.
@@ -60,8 +62,8 @@ public struct Operator: Sendable, Hashable {
         }
         var names: [String] = []
         for gid in ids.prefix(Int(count)) {
-            var group = Glibc.group()
-            var result: UnsafeMutablePointer<Glibc.group>?
+            var group = GroupEntry()
+            var result: UnsafeMutablePointer<GroupEntry>?
             var buffer = [CChar](repeating: 0, count: 65536)
             if getgrgid_r(gid, &group, &buffer, buffer.count, &result) == 0, result != nil, let groupName = group.gr_name {
                 names.append(String(cString: groupName))
