@@ -189,6 +189,18 @@ struct LedgerChainTests {
         #expect(error.kind == .notRegularFile)
     }
 
+    @Test(.timeLimit(.minutes(1))) func fifoAtTheLedgerPathIsRefusedWithoutHanging() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("ledger.jsonl")
+        #expect(mkfifo(path, 0o600) == 0)
+        let readError = try #require(throws: LedgerError.self) { try Ledger(path: path).read() }
+        #expect(readError.kind == .notRegularFile)
+        let appendError = try #require(throws: LedgerError.self) {
+            try Ledger(path: path).append(RecordDraft(type: .runStarted), operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
+        }
+        #expect(appendError.kind == .notRegularFile)
+    }
+
     @Test func oversizedLineIsAFaultNotAMemoryProblem() throws {
         let dir = TemporaryDirectory()
         let ledger = try LedgerFixtures.filledLedger(in: dir, count: 2)

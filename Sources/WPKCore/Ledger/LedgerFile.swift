@@ -100,7 +100,8 @@ public struct Ledger: Sendable {
     /// Reads and verifies the whole ledger under a shared lock; a missing file reads as empty.
     public func read() throws(LedgerError) -> LedgerReading {
         try checkDirectory(create: false)
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted at the path must not hang wpk before the regular-file check.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             if errno == ENOENT { return LedgerReading(records: [], fault: nil, tornTailBytes: 0) }
             throw openError()
@@ -163,7 +164,7 @@ public struct Ledger: Sendable {
     /// Opens the ledger for appending, creating it (0600, or 0660 in a setgid team directory)
     /// and syncing its directory when it is new.
     private func openForAppend() throws(LedgerError) -> Int32 {
-        let flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC
+        let flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK
         var fd = open(path, flags)
         if fd < 0 && errno == ENOENT {
             let teamDirectory = directoryMode().map { $0 & S_ISGID != 0 } ?? false

@@ -2,7 +2,8 @@
 public enum DisplayText {
     /// Replaces control characters, escape sequences and bidirectional overrides with visible
     /// `\u{…}` escapes, so stored text can never move the cursor, recolour the screen or reorder
-    /// what an operator reads. Ordinary text, including non-Latin scripts and emoji, is unchanged.
+    /// what an operator reads. Ordinary text, including non-Latin scripts and single emoji, is
+    /// unchanged; format characters such as zero-width joiners show escaped.
     public static func sanitized(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
