@@ -183,9 +183,13 @@ struct LedgerPolicyTests {
         #expect(refusalCode(try bench.decide(.reject(reason: "  "), F.alice)) == "reason_required")
         #expect(isRecorded(try bench.decide(.reject(reason: "wrong cluster"), F.alice)))
         #expect(refusalCode(try bench.decide(.approve, F.bob, at: 1)) == "rejected")
+        // Final for the whole plan: another step of it cannot be approved or pass either.
+        let otherStep = F.subject(step: "cutover")
+        #expect(refusalCode(try bench.decide(.approve, F.bob, subject: otherStep, at: 1)) == "rejected")
         let subject = F.subject()
         try bench.startRun("run-1", by: F.carol, subject: subject, at: 2)
         #expect(try bench.settle(subject, run: "run-1", by: F.carol, at: 3) == .rejected(seq: 1, by: "alice", reason: "wrong cluster"))
+        #expect(try bench.settle(otherStep, run: "run-1", by: F.carol, at: 3) == .rejected(seq: 1, by: "alice", reason: "wrong cluster"))
         // A new plan is a new decision.
         #expect(isRecorded(try bench.decide(.approve, F.bob, subject: F.subject(planDigest: F.otherPlanDigest), prefix: "cccccccccccc", at: 4)))
     }

@@ -65,6 +65,9 @@ public struct GateSubject: Sendable, Equatable {
 
     /// The ledger key of this step.
     public var key: GateKey { GateKey(playbookDigest: playbookDigest, planDigest: planDigest, step: step) }
+
+    /// The ledger key of the whole plan.
+    public var planKey: PlanKey { PlanKey(playbookDigest: playbookDigest, planDigest: planDigest) }
 }
 
 /// What an operator decides on a gated step.
@@ -262,7 +265,7 @@ public enum ApprovalPolicy {
         if !rules.allowSelfApproval, verdict == .approve, let author = subject.safety.author, author == op.name {
             return .refused(.selfApproval(who: op.name, role: "is the author of this playbook (metadata.author)"))
         }
-        if let rejection = gateHistory?.rejections.first {
+        if let rejection = state.planRejections[subject.planKey] {
             return .refused(.alreadyRejected(seq: rejection.seq, by: rejection.rejecter.name, reason: rejection.reason))
         }
         // A live approval of yours already counts; a second one must not look like a second person.
@@ -315,7 +318,7 @@ public enum ApprovalPolicy {
             return .refused(.staleDigest(shown: history.planDigest ?? "none", current: subject.planDigest))
         }
         let gate = state.gates[subject.key]
-        if let rejection = gate?.rejections.first {
+        if let rejection = state.planRejections[subject.planKey] {
             return .rejected(seq: rejection.seq, by: rejection.rejecter.name, reason: rejection.reason)
         }
         if let ended = history.ended { return .ended(how: ended.type.name) }

@@ -42,7 +42,8 @@ extension LedgerState {
                 isWaiting(run: run, at: gate) && gate.waiting.last(where: { $0.run == run })?.deadline.map({ now < $0 }) ?? true
             }
             let status: GateOverview.Status
-            if !gate.rejections.isEmpty {
+            let plan = PlanKey(playbookDigest: gate.key.playbookDigest, planDigest: gate.key.planDigest)
+            if !gate.rejections.isEmpty || planRejections[plan] != nil {
                 status = .rejected
             } else if isStale(gate) {
                 status = .stale

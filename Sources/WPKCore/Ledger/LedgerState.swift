@@ -13,6 +13,12 @@ public struct GateKey: Hashable, Sendable {
     }
 }
 
+/// One exact plan of one exact playbook file.
+public struct PlanKey: Hashable, Sendable {
+    public var playbookDigest: String
+    public var planDigest: String
+}
+
 /// One `approved` record as policy sees it.
 public struct ApprovalEntry: Sendable, Equatable {
     public var seq: Int
@@ -101,6 +107,9 @@ public struct LedgerState: Sendable {
     /// For each playbook name, the digests of the newest record that named them: anything older
     /// is stale (the file or the plan changed since).
     public private(set) var latestDigests: [String: (playbookDigest: String, planDigest: String, seq: Int)] = [:]
+    /// The first rejection of each plan (keyed by playbook and plan digest): a rejection is
+    /// final for the whole plan, whichever step it named.
+    public private(set) var planRejections: [PlanKey: RejectionEntry] = [:]
     public private(set) var recordCount = 0
     public private(set) var head = LedgerRecord.genesis
     /// Where each approval lives, so `consumed` records can mark them in O(1).
@@ -145,7 +154,10 @@ public struct LedgerState: Sendable {
             gates[key]?.approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
                                                        run: draft.run, approvalsRequired: draft.approvalsRequired))
         case .rejected:
-            gates[key]?.rejections.append(RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run))
+            let rejection = RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run)
+            gates[key]?.rejections.append(rejection)
+            let plan = PlanKey(playbookDigest: key.playbookDigest, planDigest: key.planDigest)
+            if planRejections[plan] == nil { planRejections[plan] = rejection }
         case .expired:
             if let run = draft.run { gates[key]?.expiredRuns[run] = seq }
         case .waiting:

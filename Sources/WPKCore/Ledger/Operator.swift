@@ -75,7 +75,9 @@ public struct Operator: Sendable, Hashable {
     private static func terminalName() -> String? {
         for fd in [STDIN_FILENO, STDERR_FILENO] where isatty(fd) == 1 {
             var buffer = [CChar](repeating: 0, count: 256)
-            if ttyname_r(fd, &buffer, buffer.count) == 0 { return String(cString: buffer) }
+            if ttyname_r(fd, &buffer, buffer.count) == 0 {
+                return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
         }
         return nil
     }
