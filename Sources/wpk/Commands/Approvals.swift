@@ -49,7 +49,7 @@ struct Approvals: ParsableCommand {
             let rows = LedgerState(records: reading.records).overview(at: now).filter(matches)
             switch format {
             case .json: writeOut(ApprovalsOutput.listJSON(rows, ledger: ledger, reading: reading, now: now).serialized(.pretty) + "\n")
-            case .text: writeOut(ApprovalsOutput.listText(rows, ledger: ledger, now: now))
+            case .text: writeOut(ApprovalsOutput.listText(rows, ledger: ledger))
             }
             if let fault = reading.fault {
                 printError("wpk approvals list: the ledger is damaged from \(fault); only the records before it are listed. Run `wpk approvals verify`.")
@@ -107,7 +107,7 @@ struct Approvals: ParsableCommand {
 
 /// Text and JSON printers for `wpk approvals`; every stored name and reason is sanitized for the terminal.
 enum ApprovalsOutput {
-    static func listText(_ rows: [GateOverview], ledger: Ledger, now: Date) -> String {
+    static func listText(_ rows: [GateOverview], ledger: Ledger) -> String {
         let s = DisplayText.sanitized
         if rows.isEmpty { return "No gated steps in \(s(ledger.path)).\n" }
         var out = ""
