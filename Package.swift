@@ -42,6 +42,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML"]),
+        // Test helper: a separate process appending to a ledger (concurrency and crash tests).
+        .executableTarget(name: "ledger-stress", dependencies: ["WPKCore"]),
         .testTarget(name: "WPKCoreTests", dependencies: ["WPKCore"]),
         .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["WPKCore"]),

@@ -32,7 +32,18 @@ public struct Number: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.exponent = exp
     }
 
-    public init(_ value: Int) { self.init(significand: BigInt(value)) }
+    /// An integer; trailing zeros are normalized in machine arithmetic, so the common small
+    /// integers (counts, sequence numbers) never pay for BigInt division.
+    public init(_ value: Int) {
+        var significand = value
+        var exponent = 0
+        while significand != 0 && significand % 10 == 0 {
+            significand /= 10
+            exponent += 1
+        }
+        self.significand = BigInt(significand)
+        self.exponent = exponent
+    }
 
     /// Parses JSON/YAML decimal notation (`-12`, `3.25`, `1e-8`, `+.5`); nil when it is not one
     /// or it is past `maxSignificantDigits` or `maxExponentMagnitude`.
@@ -138,6 +149,7 @@ public struct Number: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The value as an Int when it is an integer that fits.
     public var intValue: Int? {
         guard isInteger, exponent < 19 else { return nil }
+        if exponent == 0 { return Int(exactly: significand) }
         let value = significand * BigInt(10).power(exponent)
         return Int(exactly: value)
     }

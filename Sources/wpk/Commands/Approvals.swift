@@ -1,4 +1,23 @@
+import Foundation
 import ArgumentParser
+import WPKCore
+
+/// `--ledger FILE`: shared by every command that reads or writes the ledger.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: "The ledger file (default: $WPK_LEDGER, else $XDG_STATE_HOME/wpk/ledger.jsonl, else ~/.local/state/wpk/ledger.jsonl).")
+    var ledger: String?
+
+    /// The ledger the contract's precedence selects: `--ledger`, `WPK_LEDGER`, XDG state, home.
+    var resolved: Ledger {
+        if let ledger { return Ledger(path: ledger) }
+        return Ledger(path: Ledger.defaultPath(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+    }
+}
+
+/// Output formats of the approvals commands.
+enum LedgerOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
 
 struct Approvals: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -6,13 +25,182 @@ struct Approvals: ParsableCommand {
         subcommands: [List.self, Verify.self]
     )
 
-    struct List: NotBuiltYet {
-        static let configuration = CommandConfiguration(abstract: "List approvals, pending first (not built yet).")
-        @Argument var arguments: [String] = []
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List gated steps and their decisions, pending first.",
+            discussion: "Exit codes: 0 listed, 1 the ledger is damaged or unreadable (the intact part is still listed).")
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: "Output format: text or json.") var format: LedgerOutputFormat = .text
+        @Option(help: "Only this playbook (its metadata.name, or a prefix of its digest).") var playbook: String?
+        @Option(help: "Only this step (handler name).") var step: String?
+        @Option(name: .customLong("run"), help: "Only gates this run waited at or used.") var runID: String?
+
+        func run() throws {
+            let ledger = ledgerOptions.resolved
+            let reading: LedgerReading
+            do {
+                reading = try ledger.read()
+            } catch {
+                printError("wpk approvals list: \(error)")
+                throw ExitCode(1)
+            }
+            let now = Date()
+            let rows = LedgerState(records: reading.records).overview(at: now).filter(matches)
+            switch format {
+            case .json: writeOut(ApprovalsOutput.listJSON(rows, ledger: ledger, reading: reading, now: now).serialized(.pretty) + "\n")
+            case .text: writeOut(ApprovalsOutput.listText(rows, ledger: ledger))
+            }
+            if let fault = reading.fault {
+                printError("wpk approvals list: the ledger is damaged from \(fault); only the records before it are listed. Run `wpk approvals verify`.")
+                throw ExitCode(1)
+            }
+        }
+
+        private func matches(_ row: GateOverview) -> Bool {
+            if let playbook {
+                let digestHex = row.gate.key.playbookDigest.replacingOccurrences(of: "sha256:", with: "")
+                let wanted = playbook.replacingOccurrences(of: "sha256:", with: "")
+                guard row.gate.playbook == playbook || (wanted.count >= 6 && digestHex.hasPrefix(wanted)) else { return false }
+            }
+            if let step, row.gate.key.step != step { return false }
+            if let run = runID {
+                let gate = row.gate
+                let involved = gate.waiting.contains { $0.run == run } || gate.consumedRuns[run] != nil
+                    || gate.expiredRuns[run] != nil || gate.approvals.contains { $0.run == run || $0.consumedBy?.run == run }
+                    || gate.rejections.contains { $0.run == run }
+                guard involved else { return false }
+            }
+            return true
+        }
     }
 
-    struct Verify: NotBuiltYet {
-        static let configuration = CommandConfiguration(abstract: "Verify the ledger's hash chain (not built yet).")
-        @Argument var arguments: [String] = []
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the ledger's hash chain.",
+            discussion: "Exit codes: 0 the chain is intact, 1 it is not (the first bad record is named) or the ledger cannot be read.")
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: "Output format: text or json.") var format: LedgerOutputFormat = .text
+
+        func run() throws {
+            let ledger = ledgerOptions.resolved
+            guard ledger.exists else {
+                printError("wpk approvals verify: no ledger at \(DisplayText.sanitized(ledger.path))")
+                throw ExitCode(1)
+            }
+            let reading: LedgerReading
+            do {
+                reading = try ledger.read()
+            } catch {
+                printError("wpk approvals verify: \(error)")
+                throw ExitCode(1)
+            }
+            switch format {
+            case .json: writeOut(ApprovalsOutput.verifyJSON(ledger: ledger, reading: reading).serialized(.pretty) + "\n")
+            case .text: writeOut(ApprovalsOutput.verifyText(ledger: ledger, reading: reading))
+            }
+            if !reading.isIntact { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Text and JSON printers for `wpk approvals`; every stored name and reason is sanitized for the terminal.
+enum ApprovalsOutput {
+    static func listText(_ rows: [GateOverview], ledger: Ledger) -> String {
+        let s = DisplayText.sanitized
+        if rows.isEmpty { return "No gated steps in \(s(ledger.path)).\n" }
+        var out = ""
+        for row in rows {
+            let gate = row.gate
+            let need = row.approvalsRequired.map(String.init) ?? "?"
+            let names = row.liveApprovers.map { s($0.name) }.joined(separator: ", ")
+            var line = "\(row.status.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) "
+            line += "\(s(gate.playbook ?? "?")) step \(s(gate.key.step)) plan \(shortDigest(gate.key.planDigest))"
+            line += "  \(row.liveApprovers.count)/\(need) approvals" + (names.isEmpty ? "" : " (\(names))")
+            if !row.waitingRuns.isEmpty { line += "  waiting: \(row.waitingRuns.map(s).joined(separator: ", "))" }
+            if let rejection = gate.rejections.first { line += "  rejected by \(s(rejection.rejecter.name)): \(s(rejection.reason))" }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    static func listJSON(_ rows: [GateOverview], ledger: Ledger, reading: LedgerReading, now: Date) -> JSONValue {
+        .object([
+            ("version", .int(1)),
+            ("ledger", .string(ledger.path)),
+            ("intact", .bool(reading.isIntact)),
+            ("gates", .array(rows.map { row in
+                let gate = row.gate
+                return .object([
+                    ("status", .string(row.status.rawValue)),
+                    ("playbook", .optional(gate.playbook)),
+                    ("playbook_digest", .string(gate.key.playbookDigest)),
+                    ("plan_digest", .string(gate.key.planDigest)),
+                    ("step", .string(gate.key.step)),
+                    ("approvals_required", row.approvalsRequired.map(JSONValue.int) ?? .null),
+                    ("approvals", .array(gate.approvals.map { approval in
+                        .object([
+                            ("seq", .int(approval.seq)),
+                            ("operator", .string(approval.approver.name)),
+                            ("time", .string(RFC3339.format(approval.time))),
+                            ("expires", .optional(approval.expires.map(RFC3339.format))),
+                            ("run", .optional(approval.run)),
+                            ("live", .bool(approval.isLive(at: now))),
+                            ("consumed_by", .optional(approval.consumedBy?.run)),
+                        ])
+                    })),
+                    ("rejections", .array(gate.rejections.map { rejection in
+                        .object([
+                            ("seq", .int(rejection.seq)),
+                            ("operator", .string(rejection.rejecter.name)),
+                            ("time", .string(RFC3339.format(rejection.time))),
+                            ("reason", .string(rejection.reason)),
+                        ])
+                    })),
+                    ("waiting_runs", .array(row.waitingRuns.map(JSONValue.string))),
+                    ("expired_runs", .array(gate.expiredRuns.keys.sorted().map(JSONValue.string))),
+                    ("last_seq", .int(gate.lastSeq)),
+                ])
+            })),
+        ])
+    }
+
+    static func verifyText(ledger: Ledger, reading: LedgerReading) -> String {
+        let path = DisplayText.sanitized(ledger.path)
+        var out: String
+        if let fault = reading.fault {
+            out = "\(path): BROKEN: \(DisplayText.sanitized(fault.description)) (at byte \(fault.offset)); the \(reading.records.count) record(s) before it verify\n"
+        } else {
+            out = "\(path): intact, \(reading.records.count) records, head \(reading.head)\n"
+        }
+        if reading.tornTailBytes > 0 {
+            out += "note: \(reading.tornTailBytes) bytes after the last record are an unfinished write (never acknowledged); the next append sets them aside in \(path).torn\n"
+        }
+        return out
+    }
+
+    static func verifyJSON(ledger: Ledger, reading: LedgerReading) -> JSONValue {
+        .object([
+            ("version", .int(1)),
+            ("ledger", .string(ledger.path)),
+            ("intact", .bool(reading.isIntact)),
+            ("records", .int(reading.records.count)),
+            ("head", .string(reading.head)),
+            ("torn_tail_bytes", .int(reading.tornTailBytes)),
+            ("first_bad", reading.fault.map { fault in
+                .object([
+                    ("line", .int(fault.line)),
+                    ("seq", fault.claimedSeq.map(JSONValue.int) ?? .null),
+                    ("offset", .int(fault.offset)),
+                    ("problem", .string(fault.problem)),
+                ])
+            } ?? .null),
+        ])
+    }
+
+    /// The first 12 hex digits of a digest: what operators quote with `--plan`.
+    static func shortDigest(_ digest: String) -> String {
+        String(digest.replacingOccurrences(of: "sha256:", with: "").prefix(12))
     }
 }

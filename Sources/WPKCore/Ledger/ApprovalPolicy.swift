@@ -1,0 +1,390 @@
+import Foundation
+
+/// A playbook's safety settings, as the planner reads them from `spec.safety` and `metadata`.
+public struct SafetySettings: Sendable, Equatable {
+    /// Playbook execution mode: `auto` needs the machine policy's consent.
+    public enum Mode: String, Sendable { case manual, auto }
+
+    public var mode: Mode
+    /// Distinct approvals each gated step needs.
+    public var approvalsRequired: Int
+    /// Whether the author or the run's starter may approve.
+    public var allowSelfApproval: Bool
+    /// How long an approval counts, and how long a run waits at a gate.
+    public var approvalTimeoutSeconds: Int
+    /// `metadata.author`: the account that wrote the playbook.
+    public var author: String?
+
+    public init(mode: Mode = .manual, approvalsRequired: Int = 1, allowSelfApproval: Bool = false,
+                approvalTimeoutSeconds: Int = 3600, author: String? = nil) {
+        self.mode = mode
+        self.approvalsRequired = approvalsRequired
+        self.allowSelfApproval = allowSelfApproval
+        self.approvalTimeoutSeconds = approvalTimeoutSeconds
+        self.author = author
+    }
+}
+
+/// The gate of one plan step (the plan's `gate` object).
+public struct GateRequirement: Sendable, Equatable {
+    public var required: Bool
+    public var approvals: Int
+
+    public init(required: Bool, approvals: Int) {
+        self.required = required
+        self.approvals = approvals
+    }
+}
+
+/// The step a decision or a wait is about, with everything policy needs to know of it. The
+/// planner, CLI, TUI and run fill it from the current file and plan, never from the ledger.
+public struct GateSubject: Sendable, Equatable {
+    /// `metadata.name`, used to show older decisions as stale.
+    public var playbook: String
+    /// `sha256:<hex>` of the playbook file's bytes as read now.
+    public var playbookDigest: String
+    /// The plan digest computed now.
+    public var planDigest: String
+    public var step: String
+    /// The step's gate; nil when the step has none.
+    public var gate: GateRequirement?
+    public var safety: SafetySettings
+    /// The run this is about (`--run`, or the run waiting at the gate).
+    public var run: String?
+
+    public init(playbook: String, playbookDigest: String, planDigest: String, step: String,
+                gate: GateRequirement?, safety: SafetySettings, run: String? = nil) {
+        self.playbook = playbook
+        self.playbookDigest = playbookDigest
+        self.planDigest = planDigest
+        self.step = step
+        self.gate = gate
+        self.safety = safety
+        self.run = run
+    }
+
+    /// The ledger key of this step.
+    public var key: GateKey { GateKey(playbookDigest: playbookDigest, planDigest: planDigest, step: step) }
+
+    /// The ledger key of the whole plan.
+    public var planKey: PlanKey { PlanKey(playbookDigest: playbookDigest, planDigest: planDigest) }
+}
+
+/// What an operator decides on a gated step.
+public enum Verdict: Sendable, Equatable {
+    case approve
+    /// A rejection needs a reason; it is final for the plan digest.
+    case reject(reason: String)
+}
+
+/// Why policy refuses a decision or a run; each case carries its own text for the operator.
+public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+    case policyUnsafe(path: String, reason: String)
+    case loosensPolicy(setting: String, detail: String)
+    case notGated(step: String)
+    case planPrefixTooShort(given: String)
+    case wrongPlanPrefix(given: String, current: String)
+    case staleDigest(shown: String, current: String)
+    case notAnApprover(groups: [String])
+    case selfApproval(who: String, role: String)
+    case alreadyDecidedByYou(seq: Int)
+    case alreadyRejected(seq: Int, by: String, reason: String)
+    case expired(deadline: Date)
+    case unknownRun(run: String)
+    case runEnded(run: String, how: String)
+    case reasonRequired
+    case tooLong(field: String, limit: Int)
+
+    /// The stable name of the refusal (for JSON output and tests).
+    public var code: String {
+        switch self {
+        case .policyUnsafe: "policy_unsafe"
+        case .loosensPolicy: "loosens_policy"
+        case .notGated: "not_gated"
+        case .planPrefixTooShort: "plan_prefix_too_short"
+        case .wrongPlanPrefix: "wrong_plan_prefix"
+        case .staleDigest: "stale_digest"
+        case .notAnApprover: "not_an_approver"
+        case .selfApproval: "self_approval"
+        case .alreadyDecidedByYou: "already_decided_by_you"
+        case .alreadyRejected: "rejected"
+        case .expired: "expired"
+        case .unknownRun: "unknown_run"
+        case .runEnded: "run_ended"
+        case .reasonRequired: "reason_required"
+        case .tooLong: "too_long"
+        }
+    }
+
+    /// What the operator reads (untrusted parts sanitized).
+    public var description: String {
+        let s = DisplayText.sanitized
+        switch self {
+        case .policyUnsafe(let path, let reason):
+            return "the machine policy \(s(path)) cannot be trusted, so every approval and run is refused: \(reason)"
+        case .loosensPolicy(let setting, let detail):
+            return "the playbook's \(setting) is looser than the machine policy allows: \(detail)"
+        case .notGated(let step):
+            return "step \"\(s(step))\" is not a gated step; there is nothing to approve"
+        case .planPrefixTooShort(let given):
+            return "--plan \"\(s(given))\" must be at least \(ApprovalPolicy.minimumPrefixDigits) hex digits of the plan digest `wpk plan` prints"
+        case .wrongPlanPrefix(let given, let current):
+            return "--plan \(s(given)) does not match the current plan \(current.prefix(19))…: the playbook or its plan changed since you looked; review the plan again"
+        case .staleDigest(let shown, let current):
+            return "stale digest: you were shown \(shown.prefix(19))… but the content is now \(current.prefix(19))…; review it again"
+        case .notAnApprover(let groups):
+            return "your account is not in any approver group of the machine policy (\(groups.map(s).joined(separator: ", ")))"
+        case .selfApproval(let who, let role):
+            return "\(s(who)) \(role) and may not approve it (self-approval is not allowed)"
+        case .alreadyDecidedByYou(let seq):
+            return "already decided by you (record \(seq)); a second approval by the same operator does not count"
+        case .alreadyRejected(let seq, let by, let reason):
+            return "this plan was rejected by \(s(by)) (record \(seq)): \(s(reason)); a rejection is final for this plan digest"
+        case .expired(let deadline):
+            return "expired: the approval deadline \(RFC3339.format(deadline)) has passed"
+        case .unknownRun(let run):
+            return "no run \(s(run)) in the ledger"
+        case .runEnded(let run, let how):
+            return "run \(s(run)) has already ended (\(how))"
+        case .reasonRequired:
+            return "a rejection needs a reason (--reason)"
+        case .tooLong(let field, let limit):
+            return "the \(field) is longer than \(limit) characters"
+        }
+    }
+}
+
+/// The outcome of asking policy about a decision.
+public enum PolicyDecision: Sendable, Equatable {
+    /// Allowed: the record to write.
+    case allowed(RecordDraft)
+    case refused(Refusal)
+}
+
+/// Where a run stands at a gate.
+public enum GateStatus: Sendable, Equatable {
+    /// Enough valid approvals: these (by seq) are the ones the run uses.
+    case approved(consumes: [Int])
+    /// Still waiting: `have` of `need` distinct valid approvals.
+    case pending(have: Int, need: Int)
+    case rejected(seq: Int, by: String, reason: String)
+    /// The deadline passed without enough approvals; never proceeds.
+    case expired(deadline: Date)
+    /// The run ended (cancelled or finished) while waiting.
+    case ended(how: String)
+    /// Policy forbids this run at all.
+    case refused(Refusal)
+}
+
+/// The rules that apply to one gate once the machine floor and the playbook are combined.
+public struct EffectiveRules: Sendable, Equatable {
+    public var approvalsRequired: Int
+    public var allowSelfApproval: Bool
+    public var approverGroups: [String]?
+    public var windowSeconds: Int
+}
+
+/// The one place that decides who may approve what, and when a gate may open. The CLI, the
+/// TUI and the run all go through it (via `Ledger.recordDecision` and `Ledger.settleGate`).
+public enum ApprovalPolicy {
+    /// Fewest hex digits of a plan digest an operator must quote.
+    public static let minimumPrefixDigits = 12
+    /// Longest reason accepted, in characters.
+    public static let maxReasonLength = 2000
+
+    /// Combines the machine floor with the playbook; a playbook that asks for less is refused,
+    /// not silently raised, so its author learns the machine's rules.
+    public static func rules(for subject: GateSubject, policy status: MachinePolicyStatus) -> Result<EffectiveRules, Refusal> {
+        guard case .loaded(let machine) = status else {
+            if case .unsafe(let path, let reason) = status { return .failure(.policyUnsafe(path: path, reason: reason)) }
+            return .failure(.policyUnsafe(path: "?", reason: "unknown"))
+        }
+        let floorSource = machine.source ?? "the built-in defaults"
+        let safety = subject.safety
+        if safety.approvalsRequired < machine.minApprovals {
+            return .failure(.loosensPolicy(setting: "approvals_required",
+                                           detail: "\(safety.approvalsRequired) is below the minimum of \(machine.minApprovals) set by \(floorSource)"))
+        }
+        if safety.allowSelfApproval && !machine.allowSelfApproval {
+            return .failure(.loosensPolicy(setting: "allow_self_approval", detail: "\(floorSource) forbids self-approval"))
+        }
+        if safety.mode == .auto && !machine.allowAutoMode {
+            return .failure(.loosensPolicy(setting: "mode", detail: "auto mode is not allowed by \(floorSource) (manual mode)"))
+        }
+        let required = max(machine.minApprovals, safety.approvalsRequired, subject.gate?.approvals ?? 0)
+        return .success(EffectiveRules(approvalsRequired: required,
+                                       allowSelfApproval: safety.allowSelfApproval && machine.allowSelfApproval,
+                                       approverGroups: machine.approverGroups,
+                                       windowSeconds: max(1, safety.approvalTimeoutSeconds)))
+    }
+
+    /// Decides whether `op` may approve or reject the step; `planPrefix` is what the operator
+    /// quoted (`--plan`), `shownPlaybookDigest` the digest on their screen when it was loaded
+    /// earlier (the TUI), nil when the file was read just now.
+    public static func decide(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
+                              state: LedgerState, policy status: MachinePolicyStatus, operator op: Operator, now: Date) -> PolicyDecision {
+        if case .unsafe(let path, let reason) = status { return .refused(.policyUnsafe(path: path, reason: reason)) }
+        guard let gate = subject.gate, gate.required else { return .refused(.notGated(step: subject.step)) }
+        var reason: String?
+        if case .reject(let given) = verdict {
+            guard !given.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .refused(.reasonRequired) }
+            guard given.count <= maxReasonLength else { return .refused(.tooLong(field: "reason", limit: maxReasonLength)) }
+            reason = given
+        }
+        if let refusal = checkPrefix(planPrefix, planDigest: subject.planDigest) { return .refused(refusal) }
+        if let shown = shownPlaybookDigest, shown != subject.playbookDigest {
+            return .refused(.staleDigest(shown: shown, current: subject.playbookDigest))
+        }
+        let rules: EffectiveRules
+        switch self.rules(for: subject, policy: status) {
+        case .success(let r): rules = r
+        case .failure(let refusal): return .refused(refusal)
+        }
+        if let groups = rules.approverGroups, Set(groups).isDisjoint(with: op.groups) {
+            return .refused(.notAnApprover(groups: groups))
+        }
+        let gateHistory = state.gates[subject.key]
+        if let run = subject.run {
+            guard let history = state.runs[run] else { return .refused(.unknownRun(run: run)) }
+            if history.playbookDigest != subject.playbookDigest {
+                return .refused(.staleDigest(shown: history.playbookDigest ?? "none", current: subject.playbookDigest))
+            }
+            if history.planDigest != subject.planDigest {
+                return .refused(.staleDigest(shown: history.planDigest ?? "none", current: subject.planDigest))
+            }
+            if let ended = history.ended { return .refused(.runEnded(run: run, how: ended.type.name)) }
+            if let waiting = gateHistory?.waiting.last(where: { $0.run == run }) {
+                if gateHistory?.expiredRuns[run] != nil || waiting.deadline.map({ now >= $0 }) == true {
+                    return .refused(.expired(deadline: waiting.deadline ?? waiting.since))
+                }
+            }
+            if !rules.allowSelfApproval, history.starter.isSameAccount(as: op), verdict == .approve {
+                return .refused(.selfApproval(who: op.name, role: "started run \(run)"))
+            }
+        }
+        if !rules.allowSelfApproval, verdict == .approve, let author = subject.safety.author, author == op.name {
+            return .refused(.selfApproval(who: op.name, role: "is the author of this playbook (metadata.author)"))
+        }
+        if let rejection = state.planRejections[subject.planKey] {
+            return .refused(.alreadyRejected(seq: rejection.seq, by: rejection.rejecter.name, reason: rejection.reason))
+        }
+        // A live approval of yours already counts; a second one must not look like a second person.
+        // Rejecting after approving stays possible: changing one's mind towards safety is allowed.
+        if verdict == .approve, let mine = gateHistory?.approvals.first(where: { $0.approver.isSameAccount(as: op) && $0.isLive(at: now) }) {
+            return .refused(.alreadyDecidedByYou(seq: mine.seq))
+        }
+        let type: RecordType = verdict == .approve ? .approved : .rejected
+        return .allowed(RecordDraft(
+            type: type, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+            planDigest: subject.planDigest, step: subject.step, reason: reason,
+            approvalsRequired: rules.approvalsRequired,
+            expires: verdict == .approve ? now.addingTimeInterval(TimeInterval(rules.windowSeconds)) : nil))
+    }
+
+    /// Refuses a `--plan` prefix that is too short, not hex, or not the current plan's.
+    static func checkPrefix(_ given: String, planDigest: String) -> Refusal? {
+        let trimmed = given.hasPrefix("sha256:") ? String(given.dropFirst(7)) : given
+        let hex = trimmed.lowercased()
+        guard hex.count >= minimumPrefixDigits, hex.count <= 64, hex.allSatisfy({ $0.isHexDigit && $0.isASCII }) else {
+            return .planPrefixTooShort(given: given)
+        }
+        let currentHex = planDigest.hasPrefix("sha256:") ? String(planDigest.dropFirst(7)) : planDigest
+        return currentHex.hasPrefix(hex) ? nil : .wrongPlanPrefix(given: given, current: planDigest)
+    }
+
+    /// The `waiting` record a run writes when it reaches a gate: its deadline is now plus the
+    /// approval window, and it states how many approvals the gate needs.
+    public static func waitingDraft(subject: GateSubject, policy status: MachinePolicyStatus, now: Date) -> Result<RecordDraft, Refusal> {
+        rules(for: subject, policy: status).map { rules in
+            RecordDraft(type: .waiting, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                        planDigest: subject.planDigest, step: subject.step, approvalsRequired: rules.approvalsRequired,
+                        expires: now.addingTimeInterval(TimeInterval(rules.windowSeconds)))
+        }
+    }
+
+    /// Where the run in `subject.run` stands at the gate at `now`. Counts only live approvals
+    /// for the exact digests and step, from distinct accounts, none by the author or the run's
+    /// starter unless self-approval is allowed.
+    public static func gateStatus(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> GateStatus {
+        let rules: EffectiveRules
+        switch self.rules(for: subject, policy: status) {
+        case .success(let r): rules = r
+        case .failure(let refusal): return .refused(refusal)
+        }
+        guard let run = subject.run, let history = state.runs[run] else {
+            return .refused(.unknownRun(run: subject.run ?? "(none)"))
+        }
+        if history.playbookDigest != subject.playbookDigest || history.planDigest != subject.planDigest {
+            return .refused(.staleDigest(shown: history.planDigest ?? "none", current: subject.planDigest))
+        }
+        let gate = state.gates[subject.key]
+        if let rejection = state.planRejections[subject.planKey] {
+            return .rejected(seq: rejection.seq, by: rejection.rejecter.name, reason: rejection.reason)
+        }
+        if let ended = history.ended { return .ended(how: ended.type.name) }
+        let waiting = gate?.waiting.last { $0.run == run }
+        let deadline = waiting?.deadline ?? history.startedAt.addingTimeInterval(TimeInterval(rules.windowSeconds))
+        if gate?.expiredRuns[run] != nil || now >= deadline { return .expired(deadline: deadline) }
+        var seen = Set<String>()
+        var counted: [Int] = []
+        for approval in gate?.approvals ?? [] where approval.isLive(at: now) {
+            if approval.run != nil && approval.run != run { continue }
+            if !rules.allowSelfApproval {
+                if approval.approver.isSameAccount(as: history.starter) { continue }
+                if let author = subject.safety.author, approval.approver.name == author { continue }
+            }
+            guard seen.insert(approval.approver.identity).inserted else { continue }
+            counted.append(approval.seq)
+        }
+        if counted.count >= rules.approvalsRequired { return .approved(consumes: Array(counted.prefix(rules.approvalsRequired))) }
+        return .pending(have: counted.count, need: rules.approvalsRequired)
+    }
+}
+
+/// What became of a decision: written to the ledger, or refused with a reason.
+public enum DecisionOutcome: Sendable, Equatable {
+    case recorded(LedgerRecord)
+    case refused(Refusal)
+}
+
+extension Ledger {
+    /// Records an approval or rejection if policy allows it, checking and writing under one lock.
+    /// This is what `wpk approve`, `wpk reject` and the TUI's `a`/`r` call.
+    public func recordDecision(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
+                               policy: MachinePolicyStatus, operator op: Operator, now: Date) throws(LedgerError) -> DecisionOutcome {
+        let (record, refusal) = try appendChecked(operator: op, now: now) { reading -> (RecordDraft?, Refusal?) in
+            let state = LedgerState(records: reading.records)
+            switch ApprovalPolicy.decide(verdict, subject: subject, planPrefix: planPrefix, shownPlaybookDigest: shownPlaybookDigest,
+                                         state: state, policy: policy, operator: op, now: now) {
+            case .allowed(let draft): return (draft, nil)
+            case .refused(let refusal): return (nil, refusal)
+            }
+        }
+        if let record { return .recorded(record) }
+        return .refused(refusal ?? .policyUnsafe(path: path, reason: "no record written"))
+    }
+
+    /// Settles a waiting run's gate under the lock: when enough approvals count, writes a
+    /// `consumed` record naming them (so no other run can use them); when the deadline has passed,
+    /// writes `expired` once. The run calls this each time it polls.
+    public func settleGate(subject: GateSubject, policy: MachinePolicyStatus, operator op: Operator, now: Date) throws(LedgerError) -> GateStatus {
+        try appendChecked(operator: op, now: now) { reading -> (RecordDraft?, GateStatus) in
+            let state = LedgerState(records: reading.records)
+            let status = ApprovalPolicy.gateStatus(subject: subject, state: state, policy: policy, now: now)
+            var draft = RecordDraft(type: .consumed, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                                    planDigest: subject.planDigest, step: subject.step)
+            switch status {
+            case .approved(let seqs):
+                draft.consumes = seqs
+                return (draft, status)
+            case .expired(let deadline):
+                guard let run = subject.run, state.gates[subject.key]?.expiredRuns[run] == nil else { return (nil, status) }
+                draft.type = .expired
+                draft.reason = "no decision before the approval deadline \(RFC3339.format(deadline))"
+                return (draft, status)
+            default:
+                return (nil, status)
+            }
+        }.outcome
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// What a decision is about: one step of one exact plan of one exact playbook file.
+public struct GateKey: Hashable, Sendable {
+    public var playbookDigest: String
+    public var planDigest: String
+    public var step: String
+
+    public init(playbookDigest: String, planDigest: String, step: String) {
+        self.playbookDigest = playbookDigest
+        self.planDigest = planDigest
+        self.step = step
+    }
+}
+
+/// One exact plan of one exact playbook file.
+public struct PlanKey: Hashable, Sendable {
+    public var playbookDigest: String
+    public var planDigest: String
+}
+
+/// One `approved` record as policy sees it.
+public struct ApprovalEntry: Sendable, Equatable {
+    public var seq: Int
+    public var approver: Operator
+    public var time: Date
+    /// When it stops counting (nil only on records without a window).
+    public var expires: Date?
+    /// The run it was given for, when approved with `--run`.
+    public var run: String?
+    public var approvalsRequired: Int?
+    /// The run that used it, and the seq of the `consumed` record.
+    public var consumedBy: (run: String?, seq: Int)?
+
+    public static func == (a: ApprovalEntry, b: ApprovalEntry) -> Bool {
+        a.seq == b.seq && a.consumedBy?.seq == b.consumedBy?.seq
+    }
+
+    /// Whether it can still count at `now`: not used by a run and not past its window.
+    public func isLive(at now: Date) -> Bool {
+        consumedBy == nil && (expires.map { now < $0 } ?? true)
+    }
+}
+
+/// One `rejected` record.
+public struct RejectionEntry: Sendable, Equatable {
+    public var seq: Int
+    public var rejecter: Operator
+    public var time: Date
+    public var reason: String
+    public var run: String?
+}
+
+/// A run waiting at a gate.
+public struct WaitingEntry: Sendable, Equatable {
+    public var run: String
+    public var seq: Int
+    public var since: Date
+    public var deadline: Date?
+    public var approvalsRequired: Int?
+}
+
+/// Everything the ledger says about one gate.
+public struct GateHistory: Sendable {
+    public var key: GateKey
+    /// The playbook's `metadata.name`, when a record carried it.
+    public var playbook: String?
+    public var approvals: [ApprovalEntry] = []
+    public var rejections: [RejectionEntry] = []
+    /// Runs whose wait at this gate ended as `expired`, with the record's seq.
+    public var expiredRuns: [String: Int] = [:]
+    /// Runs that consumed approvals here, with the `consumed` record's seq.
+    public var consumedRuns: [String: Int] = [:]
+    public var waiting: [WaitingEntry] = []
+    /// Seq of the newest record about this gate.
+    public var lastSeq: Int = 0
+    /// The most distinct approvals any record said the gate needs.
+    public var approvalsRequired: Int? {
+        (approvals.compactMap(\.approvalsRequired) + waiting.compactMap(\.approvalsRequired)).max()
+    }
+
+    /// Distinct accounts among approvals live at `now` (the informational count shown in lists;
+    /// `ApprovalPolicy.gateStatus` applies the full rules for a run).
+    public func liveApprovers(at now: Date) -> [Operator] {
+        var seen = Set<String>()
+        return approvals.filter { $0.isLive(at: now) && seen.insert($0.approver.identity).inserted }.map(\.approver)
+    }
+}
+
+/// A run as the ledger tells it.
+public struct RunHistory: Sendable {
+    public var id: String
+    public var starter: Operator
+    public var playbook: String?
+    public var playbookDigest: String?
+    public var planDigest: String?
+    public var startedAt: Date
+    public var seq: Int
+    /// `cancelled` or `run_finished`, when the run is over.
+    public var ended: (type: RecordType, seq: Int, reason: String?)?
+}
+
+/// The ledger folded into what policy and lists need, in one pass over the records.
+public struct LedgerState: Sendable {
+    public private(set) var gates: [GateKey: GateHistory] = [:]
+    public private(set) var runs: [String: RunHistory] = [:]
+    /// For each playbook name, the digests of the newest record that named them: anything older
+    /// is stale (the file or the plan changed since).
+    public private(set) var latestDigests: [String: (playbookDigest: String, planDigest: String, seq: Int)] = [:]
+    /// The first rejection of each plan (keyed by playbook and plan digest): a rejection is
+    /// final for the whole plan, whichever step it named.
+    public private(set) var planRejections: [PlanKey: RejectionEntry] = [:]
+    public private(set) var recordCount = 0
+    public private(set) var head = LedgerRecord.genesis
+    /// Where each approval lives, so `consumed` records can mark them in O(1).
+    private var approvalLocation: [Int: (key: GateKey, index: Int)] = [:]
+
+    /// Folds records in order.
+    public init(records: [LedgerRecord]) {
+        for record in records { apply(record) }
+    }
+
+    /// Folds one more record.
+    public mutating func apply(_ record: LedgerRecord) {
+        recordCount += 1
+        head = record.hash
+        let draft = record.draft
+        let writer = Operator(uid: record.operatorUID, name: record.operatorName, tty: record.tty, sshSource: record.source)
+        if let name = draft.playbook, let playbookDigest = draft.playbookDigest, let planDigest = draft.planDigest {
+            latestDigests[name] = (playbookDigest, planDigest, record.seq)
+        }
+        switch draft.type {
+        case .runStarted:
+            if let run = draft.run {
+                runs[run] = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
+                                       planDigest: draft.planDigest, startedAt: record.time, seq: record.seq)
+            }
+        case .cancelled, .runFinished:
+            if let run = draft.run, runs[run] != nil, runs[run]?.ended == nil {
+                runs[run]?.ended = (draft.type, record.seq, draft.reason)
+            }
+        default:
+            break
+        }
+        guard let key = LedgerState.key(of: draft) else { return }
+        let seq = record.seq
+        // Mutate in place through the dictionary: copying a gate out and back would copy its
+        // arrays on every record and make folding quadratic.
+        gates[key, default: GateHistory(key: key, playbook: draft.playbook)].lastSeq = seq
+        if gates[key]?.playbook == nil { gates[key]?.playbook = draft.playbook }
+        switch draft.type {
+        case .approved:
+            approvalLocation[seq] = (key, gates[key]?.approvals.count ?? 0)
+            gates[key]?.approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
+                                                       run: draft.run, approvalsRequired: draft.approvalsRequired))
+        case .rejected:
+            let rejection = RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run)
+            gates[key]?.rejections.append(rejection)
+            let plan = PlanKey(playbookDigest: key.playbookDigest, planDigest: key.planDigest)
+            if planRejections[plan] == nil { planRejections[plan] = rejection }
+        case .expired:
+            if let run = draft.run { gates[key]?.expiredRuns[run] = seq }
+        case .waiting:
+            if let run = draft.run {
+                gates[key]?.waiting.append(WaitingEntry(run: run, seq: seq, since: record.time, deadline: draft.expires,
+                                                        approvalsRequired: draft.approvalsRequired))
+            }
+        case .consumed:
+            if let run = draft.run { gates[key]?.consumedRuns[run] = seq }
+            for consumed in draft.consumes ?? [] {
+                guard let location = approvalLocation[consumed], gates[location.key]?.approvals[location.index].consumedBy == nil else { continue }
+                gates[location.key]?.approvals[location.index].consumedBy = (draft.run, seq)
+            }
+        default:
+            break
+        }
+    }
+
+    /// The gate a record is about, when it names digests and a step.
+    static func key(of draft: RecordDraft) -> GateKey? {
+        guard let playbookDigest = draft.playbookDigest, let planDigest = draft.planDigest, let step = draft.step else { return nil }
+        return GateKey(playbookDigest: playbookDigest, planDigest: planDigest, step: step)
+    }
+
+    /// Whether a newer record for the same playbook names other digests: the file or plan changed,
+    /// so decisions on this gate no longer apply.
+    public func isStale(_ gate: GateHistory) -> Bool {
+        guard let name = gate.playbook, let latest = latestDigests[name] else { return false }
+        return latest.playbookDigest != gate.key.playbookDigest || latest.planDigest != gate.key.planDigest
+    }
+
+    /// Whether the run is still waiting at the gate: it waited, has not ended, and neither
+    /// consumed approvals nor expired there.
+    public func isWaiting(run: String, at gate: GateHistory) -> Bool {
+        gate.waiting.contains { $0.run == run } && runs[run]?.ended == nil
+            && gate.consumedRuns[run] == nil && gate.expiredRuns[run] == nil
+    }
+}
+
+extension LedgerState {
+    /// What the ledger holds for a step as the operator sees it now: the gate of the current
+    /// digests, and gates of the same playbook and step under older digests (shown as stale,
+    /// never counted), newest first.
+    public func decisions(for subject: GateSubject) -> (current: GateHistory?, stale: [GateHistory]) {
+        let stale = gates.values.filter {
+            $0.key.step == subject.step && $0.playbook == subject.playbook && $0.key != subject.key
+        }.sorted { $0.lastSeq > $1.lastSeq }
+        return (gates[subject.key], stale)
+    }
+
+    /// The subject of a run waiting at `step`, rebuilt from its `waiting` record, for
+    /// `wpk approve --run RUN_ID` when the playbook file is not at hand. The author is unknown
+    /// here, so an author's approval is not refused at this point; the run still discounts it
+    /// when it settles the gate with its own plan.
+    public func waitingSubject(run: String, step: String) -> GateSubject? {
+        guard let history = runs[run], let playbookDigest = history.playbookDigest, let planDigest = history.planDigest else { return nil }
+        let key = GateKey(playbookDigest: playbookDigest, planDigest: planDigest, step: step)
+        guard let waiting = gates[key]?.waiting.last(where: { $0.run == run }) else { return nil }
+        let required = waiting.approvalsRequired ?? 1
+        let window = waiting.deadline.map { max(1, Int($0.timeIntervalSince(waiting.since))) } ?? 3600
+        return GateSubject(playbook: gates[key]?.playbook ?? history.playbook ?? "", playbookDigest: playbookDigest, planDigest: planDigest,
+                           step: step, gate: GateRequirement(required: true, approvals: required),
+                           safety: SafetySettings(approvalsRequired: required, approvalTimeoutSeconds: window), run: run)
+    }
+}
