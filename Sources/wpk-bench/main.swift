@@ -20,3 +20,10 @@ do {
 } catch {
     print("schema benchmark: \(error)")
 }
+
+// The approval ledger: appends with fsync, verifying and folding 100,000 records.
+do {
+    for line in try runLedgerBenchmarks() { print(line) }
+} catch {
+    print("ledger benchmark: \(error)")
+}

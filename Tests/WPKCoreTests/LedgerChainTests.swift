@@ -222,7 +222,7 @@ struct LedgerChainTests {
         let reading = try ledger.read()
         #expect(reading.isIntact)
         #expect(reading.records[0].draft.reason == hostile)
-        #expect(DisplayText.sanitized(hostile) == "fine\\u{1b}[2J\\u{202e}evil\"\\\\u{a}😀 é")
+        #expect(DisplaySanitizer.sanitize(hostile) == "fine\\x1b[2J<U+202E>evil\"\\\\n😀 é")
     }
 }
 

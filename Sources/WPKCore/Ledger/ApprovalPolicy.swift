@@ -118,7 +118,7 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What the operator reads (untrusted parts sanitized).
     public var description: String {
-        let s = DisplayText.sanitized
+        let s = DisplaySanitizer.sanitize
         switch self {
         case .policyUnsafe(let path, let reason):
             return "the machine policy \(s(path)) cannot be trusted, so every approval and run is refused: \(reason)"

@@ -114,7 +114,7 @@ public struct MachinePolicy: Sendable, Equatable {
                 default: return .failure(Problem(message: "mode (\(where_)) must be manual or auto"))
                 }
             default:
-                return .failure(Problem(message: "unknown setting \"\(DisplayText.sanitized(entry.keyText))\" (\(where_))"))
+                return .failure(Problem(message: "unknown setting \"\(DisplaySanitizer.sanitize(entry.keyText))\" (\(where_))"))
             }
         }
         return .success(policy)

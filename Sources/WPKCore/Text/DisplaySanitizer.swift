@@ -2,13 +2,18 @@
 /// terminal as a control sequence or silently reorder what the reader sees.
 public enum DisplaySanitizer {
     /// Whether a scalar must be shown as a visible escape instead of itself: C0 and C1 controls,
-    /// DEL, bidirectional overrides and isolates, and invisible format characters that can hide text.
+    /// DEL, and every format character (bidirectional overrides and isolates, zero-width
+    /// characters that make two names look identical), line and paragraph separators, private-use
+    /// and unassigned code points. Ordinary text in any script, and emoji, pass unchanged.
     public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F: return true
-        case 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF: return true
-        case 0xFFF9...0xFFFB: return true
-        default: return false
+        let value = scalar.value
+        if value < 0x20 || (0x7F...0x9F).contains(value) { return true }
+        if value < 0x7F { return false }
+        switch scalar.properties.generalCategory {
+        case .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+            return true
+        default:
+            return false
         }
     }
 

@@ -86,7 +86,7 @@ struct Approvals: ParsableCommand {
         func run() throws {
             let ledger = ledgerOptions.resolved
             guard ledger.exists else {
-                printError("wpk approvals verify: no ledger at \(DisplayText.sanitized(ledger.path))")
+                printError("wpk approvals verify: no ledger at \(DisplaySanitizer.sanitize(ledger.path))")
                 throw ExitCode(1)
             }
             let reading: LedgerReading
@@ -108,7 +108,7 @@ struct Approvals: ParsableCommand {
 /// Text and JSON printers for `wpk approvals`; every stored name and reason is sanitized for the terminal.
 enum ApprovalsOutput {
     static func listText(_ rows: [GateOverview], ledger: Ledger) -> String {
-        let s = DisplayText.sanitized
+        let s = DisplaySanitizer.sanitize
         if rows.isEmpty { return "No gated steps in \(s(ledger.path)).\n" }
         var out = ""
         for row in rows {
@@ -167,10 +167,10 @@ enum ApprovalsOutput {
     }
 
     static func verifyText(ledger: Ledger, reading: LedgerReading) -> String {
-        let path = DisplayText.sanitized(ledger.path)
+        let path = DisplaySanitizer.sanitize(ledger.path)
         var out: String
         if let fault = reading.fault {
-            out = "\(path): BROKEN: \(DisplayText.sanitized(fault.description)) (at byte \(fault.offset)); the \(reading.records.count) record(s) before it verify\n"
+            out = "\(path): BROKEN: \(DisplaySanitizer.sanitize(fault.description)) (at byte \(fault.offset)); the \(reading.records.count) record(s) before it verify\n"
         } else {
             out = "\(path): intact, \(reading.records.count) records, head \(reading.head)\n"
         }
