@@ -122,6 +122,9 @@ public struct Playbook: Sendable {
         public var defaultValue: Node?
         public var required: Bool
         public var pattern: String?
+        /// Bounds of a numeric input.
+        public var minimum: Number?
+        public var maximum: Number?
         /// A secret input is a reference (`secret_ref`), never a value.
         public var secret: Bool
         /// `env:NAME`, `vault:PATH#KEY` or `file:PATH`.
@@ -135,6 +138,8 @@ public struct Playbook: Sendable {
         public var kind: Located<String>?
         /// webhook
         public var path: String?
+        /// webhook: the secret input holding the HMAC key.
+        public var secretInput: String?
         /// schedule
         public var cron: Located<String>?
         public var timezone: Located<String>?
@@ -286,12 +291,13 @@ extension Playbook {
             guard let name = r.string(node, "name", pointer) else { return nil }
             return Input(name: name, type: node["type"]?.string, description: node["description"]?.string, defaultValue: node["default"],
                          required: node["required"].flatMap(r.bool) ?? false, pattern: node["pattern"]?.string,
+                         minimum: r.number(node["minimum"]), maximum: r.number(node["maximum"]),
                          secret: node["secret"].flatMap(r.bool) ?? false, secretRef: r.string(node, "secret_ref", pointer),
                          pointer: pointer, mark: node.start)
         }
 
         triggers = r.items(spec?["triggers"], "/spec/triggers").map { node, pointer in
-            Trigger(kind: r.string(node, "kind", pointer), path: node["path"]?.string, cron: r.string(node, "cron", pointer),
+            Trigger(kind: r.string(node, "kind", pointer), path: node["path"]?.string, secretInput: node["secret_input"]?.string, cron: r.string(node, "cron", pointer),
                     timezone: r.string(node, "timezone", pointer), source: node["source"]?.string,
                     filter: r.stringMap(node["filter"]), pointer: pointer, mark: node.start)
         }
@@ -351,6 +357,11 @@ private struct Reader {
 
     func bool(_ node: Node) -> Bool? {
         if case .bool(let b)? = node.scalar?.value { return b }
+        return nil
+    }
+
+    func number(_ node: Node?) -> Number? {
+        if case .number(let n)? = node?.scalar?.value { return n }
         return nil
     }
 
