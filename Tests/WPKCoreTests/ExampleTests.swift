@@ -18,13 +18,18 @@ enum RepoFiles {
     }
 }
 
-/// The diagnostics the loader and the rules give a file (schema findings are the validator's).
-func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
+/// The checker exactly as `wpk validate` runs it: the real schema file, then the rules.
+let playbookChecker: PlaybookChecker = {
     do {
-        return PlaybookRules.check(document: try YAMLLoader.load(bytes))
+        return PlaybookChecker(schema: try CompiledSchema(contentsOfFile: RepoFiles.url("specs/wpk_schema.yaml").path))
     } catch {
-        return [Diagnostic(error)]
+        fatalError("specs/wpk_schema.yaml does not compile: \(error)")
     }
+}()
+
+/// Everything `wpk validate` reports for a file: YAML, schema and rule diagnostics.
+func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
+    playbookChecker.check(bytes: bytes, path: "test").diagnostics
 }
 
 @Suite struct ExamplePlaybookTests {
@@ -36,7 +41,7 @@ func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
 
     @Test(arguments: names) func validatesClean(name: String) throws {
         let bytes = try RepoFiles.bytes("examples/playbooks/\(name)")
-        let diagnostics = ruleAndYAMLDiagnostics(bytes)
+        let diagnostics = validateDiagnostics(bytes)
         #expect(diagnostics.isEmpty, "\(diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" }.joined(separator: "\n"))")
     }
 
