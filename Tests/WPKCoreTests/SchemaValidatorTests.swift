@@ -293,3 +293,21 @@ struct SchemaConcurrencyTests {
         #expect(expected.map(\.count) == [0, 1, 1, 1])
     }
 }
+
+@Suite("Schema number fast paths")
+struct SchemaNumberTests {
+    static let samples = ["0", "1", "-1", "1.0", "0.1", "0.3", "-0.35", "3600", "7200", "1e2", "1.5e-3", "9223372036854775807",
+                          "9223372036854775808", "-9223372036854775808", "92233720368547758.07", "1e18", "1e19", "1e-18",
+                          "123456789012345678901234567890", "0.000000000000000000001", "2.5", "25", "1e300", "-1e300"]
+
+    @Test("machine-integer comparison agrees with the exact BigInt comparison")
+    func compareAgrees() throws {
+        let numbers = try Self.samples.map { try #require(Number(decimal: Substring($0))) }
+        for a in numbers {
+            for b in numbers {
+                #expect(Number.schemaCompare(a, b) == Number.compare(a, b), "\(a) vs \(b)")
+                #expect(a.schemaIsMultiple(of: b) == a.isMultiple(of: b), "\(a) multiple of \(b)")
+            }
+        }
+    }
+}

@@ -443,7 +443,7 @@ final class SchemaCompiler {
                 return .type(set)
             case "enum":
                 guard let items = value.sequence else { return nil }
-                return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }),
+                return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }), strings: Set(items.compactMap { $0.string.map { Array($0.utf8) } }),
                                     shown: items.map { SchemaMessages.show($0) }, scalarsOnly: items.allSatisfy { $0.scalar != nil })
             case "const":
                 return .constant(value: JSONValue(value).canonicalBytes, shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)

@@ -58,8 +58,9 @@ enum SchemaKeyword: Sendable {
     /// A `$dynamicRef` whose static target carries the matching `$dynamicAnchor`; nil anchor means it acts as `$ref`.
     case dynamicRef(target: Int, anchor: String?)
     case type(JSONTypeSet)
-    /// Allowed values by canonical JSON bytes; `scalarsOnly` lets a list or mapping fail without serializing it.
-    case enumeration(values: Set<[UInt8]>, shown: [String], scalarsOnly: Bool)
+    /// Allowed values by canonical JSON bytes, the string values by their UTF-8 bytes (the fast
+    /// path for the common string enum); `scalarsOnly` lets a list or mapping fail without serializing it.
+    case enumeration(values: Set<[UInt8]>, strings: Set<[UInt8]>, shown: [String], scalarsOnly: Bool)
     case constant(value: [UInt8], shown: String, scalarsOnly: Bool)
     case multipleOf(Number)
     case maximum(Number)

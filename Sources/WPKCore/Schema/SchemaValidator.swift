@@ -195,8 +195,13 @@ struct SchemaEvaluator {
                 report(.type, keyword, instance.start, "\(here) must be \(SchemaMessages.typeNames(allowed)), got \(SchemaMessages.describe(instance))")
             }
             return false
-        case .enumeration(let values, let shown, let scalarsOnly):
-            if (!scalarsOnly || instance.scalar != nil), values.contains(JSONValue(instance).canonicalBytes) { return true }
+        case .enumeration(let values, let strings, let shown, let scalarsOnly):
+            if let text = instance.string {
+                // Strings compare by their UTF-8 bytes (JSON equality, not Unicode equivalence).
+                if strings.contains(Array(text.utf8)) { return true }
+            } else if !scalarsOnly || instance.scalar != nil, values.contains(JSONValue(instance).canonicalBytes) {
+                return true
+            }
             if reporting {
                 let listed = shown.count == 1 ? shown[0] : "one of " + SchemaMessages.list(shown)
                 var message = "\(here) must be \(listed), got \(SchemaMessages.show(instance))"
@@ -215,19 +220,19 @@ struct SchemaEvaluator {
             guard let n = numeric(instance) else { return true }
             let ok: Bool
             switch n {
-            case .exact(let value): ok = value.isMultiple(of: divisor)
+            case .exact(let value): ok = value.schemaIsMultiple(of: divisor)
             case .nonFinite: ok = false
             }
             if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be a multiple of \(divisor), got \(SchemaMessages.show(instance))") }
             return ok
         case .maximum(let limit):
-            return bound(instance, keyword, reporting, "at most \(limit)") { Number.compare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at most \(limit)") { Number.schemaCompare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
         case .exclusiveMaximum(let limit):
-            return bound(instance, keyword, reporting, "less than \(limit)") { Number.compare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
+            return bound(instance, keyword, reporting, "less than \(limit)") { Number.schemaCompare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
         case .minimum(let limit):
-            return bound(instance, keyword, reporting, "at least \(limit)") { Number.compare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at least \(limit)") { Number.schemaCompare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
         case .exclusiveMinimum(let limit):
-            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.compare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
+            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.schemaCompare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
 
         case .maxLength(let limit):
             guard let text = instance.string else { return true }
