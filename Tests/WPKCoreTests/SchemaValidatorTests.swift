@@ -311,3 +311,50 @@ struct SchemaNumberTests {
         }
     }
 }
+
+/// A pattern, a string, and whether ECMA-262 says the pattern matches it (nil: invalid pattern).
+struct PatternCase: CustomTestStringConvertible, Sendable {
+    var pattern: String
+    var text: String
+    var matches: Bool?
+    var testDescription: String { "/\(pattern)/ on \(text.debugDescription)" }
+}
+
+@Suite("Schema patterns follow ECMA-262")
+struct SchemaPatternTests {
+    static let cases: [PatternCase] = [
+        PatternCase(pattern: #"^\d+$"#, text: "123", matches: true),
+        PatternCase(pattern: #"^\d+$"#, text: "١٢٣", matches: false),          // \d is ASCII only
+        PatternCase(pattern: #"^\d+$"#, text: "123\n", matches: false),        // $ is the end of input
+        PatternCase(pattern: #"^\w+$"#, text: "café", matches: false),
+        PatternCase(pattern: #"^\s$"#, text: "\u{FEFF}", matches: true),       // ECMA whitespace includes BOM
+        PatternCase(pattern: #"^[\d-]+$"#, text: "1-2", matches: true),
+        PatternCase(pattern: #"a[]"#, text: "a", matches: false),              // [] matches nothing
+        PatternCase(pattern: #"^[^]$"#, text: "\n", matches: true),            // [^] matches anything
+        PatternCase(pattern: #"^[[]$"#, text: "[", matches: true),             // [ is literal in a class
+        PatternCase(pattern: #"^\p{Letter}+$"#, text: "Ünïcödé", matches: true),
+        PatternCase(pattern: #"(?<year>\d{4})-\k<year>"#, text: "2024-2024", matches: true),
+        PatternCase(pattern: #"\a"#, text: "a", matches: nil),
+        PatternCase(pattern: #"(?i)abc"#, text: "ABC", matches: nil),
+        PatternCase(pattern: #"(?P<n>x)"#, text: "x", matches: nil),
+        PatternCase(pattern: #"(?#note)a"#, text: "a", matches: nil),
+        PatternCase(pattern: #"^(abc]"#, text: "abc", matches: nil),
+    ]
+
+    @Test("pattern semantics", arguments: cases)
+    func pattern(_ testCase: PatternCase) throws {
+        var quoted = ""
+        JSONValue.writeString(testCase.pattern, to: &quoted)
+        let schemaNode = try load("{pattern: \(quoted)}")
+        guard let expected = testCase.matches else {
+            #expect(throws: SchemaError.self) { try CompiledSchema(schemaNode) }
+            #expect(!SchemaFormats.check("regex", testCase.pattern))
+            return
+        }
+        #expect(SchemaFormats.check("regex", testCase.pattern))
+        let schema = try CompiledSchema(schemaNode)
+        var text = ""
+        JSONValue.writeString(testCase.text, to: &text)
+        #expect(schema.isValid(try load(text)) == expected)
+    }
+}
