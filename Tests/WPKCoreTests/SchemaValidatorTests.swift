@@ -358,3 +358,55 @@ struct SchemaPatternTests {
         #expect(schema.isValid(try load(text)) == expected)
     }
 }
+
+@Suite("Malformed schemas")
+struct MalformedSchemaTests {
+    /// Odd schemas, most of which the metaschema refuses; compiled anyway (metaschema check off),
+    /// each either compiles or throws a SchemaError, and none may crash.
+    static let schemas = [
+        "{type: 5}", "{type: [string, 5, nope]}", "{items: [1, 2]}", "{properties: []}", "{properties: {a: 5}}",
+        "{$ref: 5}", "{required: a}", "{required: [1, {}]}", "{minLength: -1}", "{minLength: 1e400}", "{maxItems: 2.5}",
+        "{multipleOf: 0}", "{multipleOf: -2}", "{enum: 5}", "{const: null}", "{$id: \"::::\"}", "{$anchor: 5}",
+        "{$defs: {a: {$anchor: x}}, $ref: \"#x\"}", "{allOf: {}}", "{anyOf: []}", "{oneOf: [true, true]}",
+        "{dependentRequired: {a: b}}", "{dependentSchemas: []}", "{if: 1}", "{contains: false, minContains: 0}",
+        "{prefixItems: [false], items: false}", "{unevaluatedItems: {}, unevaluatedProperties: 3}",
+        "{$dynamicRef: \"#meta\", $defs: {m: {$dynamicAnchor: meta, type: string}}}", "{propertyNames: false}",
+        "{$schema: \"https://example.invalid/unknown\", type: string}", "{format: 12}", "{pattern: 12}",
+    ]
+    /// References that go nowhere or into non-schemas: a SchemaError, never a crash.
+    static let unresolvable = [
+        "{$ref: \"#/$defs/%ZZ\"}", "{$ref: \"#/items/-1\"}", "{$ref: \"#nowhere\"}",
+        "{$ref: \"#/type\", type: string}", "{patternProperties: {\"(\": {}}}", "{pattern: \"(?i)x\"}", "{$dynamicRef: \"https://x.invalid/s#a\"}",
+    ]
+    /// Schemas the metaschema must refuse.
+    static let refused = ["{type: 5}", "{items: [1, 2]}", "{properties: []}", "{$ref: 5}", "{required: a}", "{minLength: -1}",
+                          "{multipleOf: 0}", "{enum: 5}", "{allOf: {}}", "{anyOf: []}", "{if: 1}", "{format: 12}", "{pattern: 12}",
+                          "{properties: {a: 5}}", "{maxItems: 2.5}"]
+    static let instances = ["null", "true", "0", "-1.5", "\"text\"", "[]", "[1, [2], {a: 3}]", "{a: 1, b: [x]}"]
+
+    @Test("refused by the metaschema", arguments: refused)
+    func refusedByMetaschema(_ text: String) throws {
+        #expect(throws: SchemaError.self) { try CompiledSchema(try load(text)) }
+    }
+
+    @Test("compiled without the metaschema check: a SchemaError or a working schema, never a crash", arguments: schemas)
+    func malformed(_ text: String) throws {
+        let node = try load(text)
+        let schema: CompiledSchema
+        do {
+            schema = try CompiledSchema(node, options: .init(checkMetaschema: false, readFiles: false))
+        } catch {
+            #expect(!error.message.isEmpty)
+            return
+        }
+        for instance in Self.instances {
+            let document = try load(instance)
+            #expect(schema.validate(document).isEmpty == schema.isValid(document), "\(instance)")
+        }
+    }
+
+    @Test("unresolvable references are compile errors", arguments: unresolvable)
+    func unresolvableReference(_ text: String) throws {
+        #expect(throws: SchemaError.self) { try CompiledSchema(try load(text), options: .init(checkMetaschema: false, readFiles: false)) }
+    }
+}

@@ -47,8 +47,7 @@ final class SchemaRegex: @unchecked Sendable {
 
     /// True when the pattern matches anywhere in `text` (ECMA-262 `test`, unanchored).
     func matches(_ text: String) -> Bool {
-        let ns = text as NSString
-        return regex.firstMatch(in: text, options: [], range: NSRange(location: 0, length: ns.length)) != nil
+        regex.firstMatch(in: text, options: [], range: NSRange(location: 0, length: text.utf16.count)) != nil
     }
 }
 
@@ -109,8 +108,6 @@ struct CompiledSchemaNode: Sendable {
     var location: String
     /// True when an `unevaluated*` keyword needs its siblings' annotations.
     var needsAnnotations = false
-    /// True when some keyword is `allOf`-like or a reference, so annotations must flow through.
-    var isLeaf = false
     /// The names declared under `properties`, for "did you mean" suggestions.
     var declaredProperties: [String] = []
 }
