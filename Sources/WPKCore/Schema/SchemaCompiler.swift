@@ -349,7 +349,6 @@ final class SchemaCompiler {
         return result
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func compileKeyword(_ name: String, _ value: Node, in location: SchemaLocation) throws(SchemaError) -> SchemaKeyword? {
         let vocabularies = location.vocabularies
         let node = location.node

@@ -142,7 +142,6 @@ struct SchemaEvaluator {
         return evaluate(id, instance, reporting: reporting, parts: &none)
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private mutating func evaluate(_ keyword: CompiledKeyword, _ instance: Node, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
         switch keyword.keyword {
         case .ref(let target):
@@ -395,7 +394,6 @@ struct SchemaEvaluator {
             }
         }
         return ok
-
     }
 
     private mutating func evaluateItems(_ prefix: [Int], _ rest: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
