@@ -2,12 +2,25 @@ import Foundation
 import Testing
 @testable import WPKCore
 
-/// Random edits of a valid playbook, judged by this validator and by Python's jsonschema.
-enum PlaybookMutator {
-    static let values: [String] = ["x", "\"\"", "manual", "auto", "k8s", "shell", "Restart_Now", "a-b", "0", "-1", "1", "5", "6",
+/// Random edits of a document, drawing replacement values and new keys from pools.
+struct DocumentMutator {
+    var values: [String]
+    var keys: [String]
+
+    /// Edits of playbooks.
+    static let playbook = DocumentMutator(values: playbookValues, keys: playbookKeys)
+    /// Edits of schemas (for the metaschema).
+    static let schema = DocumentMutator(
+        values: ["string", "\"integer\"", "[string, null]", "[]", "0", "-1", "2.5", "true", "false", "null", "{}", "{type: nope}",
+                 "[{}]", "[1]", "\"#/$defs/x\"", "\"#anchor\"", "\"not a uri\"", "{a: {type: string}}", "{a: 1}", "x"],
+        keys: ["type", "properties", "items", "prefixItems", "minimum", "maxLength", "enum", "const", "required", "$ref",
+               "$dynamicRef", "$anchor", "$id", "allOf", "anyOf", "not", "if", "then", "dependentRequired", "pattern",
+               "unevaluatedProperties", "contains", "minContains", "$defs", "format", "deprecated", "examples"])
+
+    static let playbookValues: [String] = ["x", "\"\"", "manual", "auto", "k8s", "shell", "Restart_Now", "a-b", "0", "-1", "1", "5", "6",
                                    "10", "11", "3600", "3601", "7200", "1.0", "0.5", "true", "null", "[]", "[a]", "[1]", "{}",
                                    "{name: ok}", "{max_attempts: 3}", "[{name: a, runtime: shell, timeout: 1}]"]
-    static let keys = ["mode", "name", "runtime", "timeout", "namespace", "extra", "on_failure", "retry", "backoff",
+    static let playbookKeys = ["mode", "name", "runtime", "timeout", "namespace", "extra", "on_failure", "retry", "backoff",
                        "max_attempts", "command", "handlers", "approvals", "labels", "version"]
 
     /// Every node's path from the root (as child indices), root included.
@@ -37,17 +50,17 @@ enum PlaybookMutator {
         return copy
     }
 
-    static func mutate(_ root: Node, _ random: inout SchemaTestRandom) throws -> Node {
+    func mutate(_ root: Node, _ random: inout SchemaTestRandom) throws -> Node {
         var node = root
         for _ in 0...random.below(3) {
-            let targets = paths(node)
+            let targets = DocumentMutator.paths(node)
             let target = targets[random.below(targets.count)]
             let value = try YAMLLoader.load(values[random.below(values.count)]).root
             switch random.below(3) {
             case 0:
-                node = edit(node, at: target[...]) { _ in value }
+                node = DocumentMutator.edit(node, at: target[...]) { _ in value }
             case 1:
-                node = edit(node, at: target[...]) { parent in
+                node = DocumentMutator.edit(node, at: target[...]) { parent in
                     guard case .mapping(var entries) = parent.content, !entries.isEmpty else { return parent }
                     entries.remove(at: random.below(entries.count))
                     var copy = parent
@@ -56,7 +69,7 @@ enum PlaybookMutator {
                 }
             default:
                 let key = keys[random.below(keys.count)]
-                node = edit(node, at: target[...]) { parent in
+                node = DocumentMutator.edit(node, at: target[...]) { parent in
                     guard case .mapping(var entries) = parent.content, !entries.contains(where: { $0.keyText == key }) else { return parent }
                     let keyNode = Node(.scalar(Scalar(text: key, style: .plain, value: .string(key))), tag: Tag.str, start: parent.start, end: parent.start)
                     entries.append(MappingEntry(key: keyNode, value: value))
@@ -97,6 +110,43 @@ struct SchemaDifferentialTests {
         return process.terminationStatus == 0
     }()
 
+    /// Runs oracle.py with `arguments` on the documents in `input` and returns its verdicts.
+    static func oracle(_ arguments: [String], _ input: URL) throws -> [Substring] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        process.standardInput = try FileHandle(forReadingFrom: input)
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let verdicts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return verdicts
+    }
+
+    @Test("500 random edits of a schema: the metaschema check agrees with jsonschema's", .enabled(if: oracleAvailable))
+    func metaschemaAgreesWithJsonschema() throws {
+        let original = try YAMLLoader.load([UInt8](FileManager.default.contents(atPath: Self.fixtures + "/playbook.schema.yaml")!)).root
+        var random = SchemaTestRandom(state: 1_299)
+        var documents: [Node] = []
+        for _ in 0..<500 { documents.append(try DocumentMutator.schema.mutate(original, &random)) }
+        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("wpk-oracle-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: inputFile) }
+        try Data((documents.map { JSONValue($0).serialized() }.joined(separator: "\n") + "\n").utf8).write(to: inputFile)
+        let verdicts = try Self.oracle([Self.fixtures + "/oracle.py", "--metaschema"], inputFile)
+        try #require(verdicts.count == documents.count)
+        var invalidCount = 0
+        for (document, verdict) in zip(documents, verdicts) {
+            let violations = CompiledSchema.metaschema.validate(document)
+            let quick = CompiledSchema.metaschema.isValid(document)
+            if !quick { invalidCount += 1 }
+            #expect(violations.isEmpty == quick, "validate and isValid disagree on \(JSONValue(document).serialized())")
+            #expect(quick == (verdict == "1"), "jsonschema says \(verdict == "1" ? "valid" : "invalid") for \(JSONValue(document).serialized()): \(violations)")
+        }
+        #expect(invalidCount > 100 && invalidCount < 480)
+    }
+
     @Test("500 random edits of a playbook: same verdict as jsonschema, and validate agrees with isValid",
           .enabled(if: oracleAvailable))
     func agreesWithJsonschema() throws {
@@ -104,7 +154,7 @@ struct SchemaDifferentialTests {
         let valid = try YAMLLoader.load([UInt8](FileManager.default.contents(atPath: Self.fixtures + "/valid.wpk.yaml")!)).root
         var random = SchemaTestRandom(state: 20_261_129)
         var documents: [Node] = []
-        for _ in 0..<500 { documents.append(try PlaybookMutator.mutate(valid, &random)) }
+        for _ in 0..<500 { documents.append(try DocumentMutator.playbook.mutate(valid, &random)) }
 
         // The schemas as JSON files under the same URIs the compiled schema uses.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wpk-oracle-\(UUID().uuidString)")
@@ -121,16 +171,7 @@ struct SchemaDifferentialTests {
         let inputFile = directory.appendingPathComponent("documents.jsonl")
         try Data(input.utf8).write(to: inputFile)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        process.standardInput = try FileHandle(forReadingFrom: inputFile)
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let verdicts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let verdicts = try Self.oracle(arguments, inputFile)
         try #require(verdicts.count == documents.count)
 
         var invalidCount = 0
