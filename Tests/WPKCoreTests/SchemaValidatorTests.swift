@@ -96,6 +96,10 @@ private let playbookCases: [PlaybookCase] = [
     PlaybookCase(name: "quoted keys in paths", old: "    team: platform", new: "    app.kubernetes.io/name: 7", expected: [
         ExpectedViolation("WPK201", "/metadata/labels/app.kubernetes.io~1name", 8, 29, "metadata.labels[\"app.kubernetes.io/name\"] must be a string, got integer 7"),
     ]),
+    PlaybookCase(name: "hostile keys are escaped in messages", old: "  approvals: 2\n", new: "  \"appr\\u202Eovals\\e[2J\": 2\n", expected: [
+        ExpectedViolation("WPK203", "/spec/appr\u{202E}ovals\u{1B}[2J", 11, 3,
+                          "spec has an unexpected property \"appr\\u202Eovals\\u001B[2J\" (allowed: approvals, handlers, mode)"),
+    ]),
     PlaybookCase(name: "propertyNames points at the key", old: "    team: platform", new: "    \(String(repeating: "k", count: 64)): x", expected: [
         ExpectedViolation("WPK210", "/metadata/labels/" + String(repeating: "k", count: 64), 8, 5,
                           "property name: metadata.labels.\(String(repeating: "k", count: 64)) must be at most 63 characters long, got 64"),

@@ -204,8 +204,8 @@ struct SchemaEvaluator {
             if reporting {
                 let listed = shown.count == 1 ? shown[0] : "one of " + SchemaMessages.list(shown)
                 var message = "\(here) must be \(listed), got \(SchemaMessages.show(instance))"
-                if let text = instance.string, let close = SchemaMessages.closest(text, among: shown.map { $0.trimmingCharacters(in: ["\""]) }) {
-                    message += "; did you mean \"\(close)\"?"
+                if let text = instance.string, let close = SchemaMessages.closest(text, among: strings.map { String(decoding: $0, as: UTF8.self) }.sorted()) {
+                    message += "; did you mean \(SchemaMessages.quote(close))?"
                 }
                 report(.enumeration, keyword, instance.start, message)
             }
@@ -297,7 +297,7 @@ struct SchemaEvaluator {
             for name in names where !entries.contains(where: { $0.keyText == name }) {
                 ok = false
                 if !reporting { return false }
-                report(.required, keyword, instance.start, "\(here) is missing the required property \"\(name)\"")
+                report(.required, keyword, instance.start, "\(here) is missing the required property \(SchemaMessages.quote(name))")
             }
             return ok
         case .dependentRequired(let rules):
@@ -307,7 +307,7 @@ struct SchemaEvaluator {
                 for name in rule.required where !entries.contains(where: { $0.keyText == name }) {
                     ok = false
                     if !reporting { return false }
-                    report(.required, keyword, instance.start, "\(here) has \"\(rule.property)\", so it also needs \"\(name)\"")
+                    report(.required, keyword, instance.start, "\(here) has \(SchemaMessages.quote(rule.property)), so it also needs \(SchemaMessages.quote(name))")
                 }
             }
             return ok
@@ -573,10 +573,10 @@ struct SchemaEvaluator {
     private mutating func reportUnexpected(_ entry: MappingEntry, _ keyword: CompiledKeyword, code: SchemaCode) {
         let owner = here
         path.append(.key(entry.keyText))
-        var message = "\(owner) has an unexpected property \"\(entry.keyText)\""
+        var message = "\(owner) has an unexpected property \(SchemaMessages.quote(entry.keyText))"
         let declared = declaredNames(keyword)
         if let close = SchemaMessages.closest(entry.keyText, among: declared) {
-            message += "; did you mean \"\(close)\"?"
+            message += "; did you mean \(SchemaMessages.quote(close))?"
         } else if !declared.isEmpty, declared.count <= 12 {
             message += " (allowed: \(declared.joined(separator: ", ")))"
         }
