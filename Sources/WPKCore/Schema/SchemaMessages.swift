@@ -139,14 +139,14 @@ enum SchemaMessages {
             }
         }
         if words.isEmpty { return "of no type at all" }
-        return words.count == 1 ? words[0] : words.dropLast().joined(separator: ", ") + " or " + words.last!
+        return words.count == 1 ? words[0] : words.dropLast().joined(separator: ", ") + " or " + words[words.count - 1]
     }
 
     /// `"a", "b" or "c"` (long lists shortened).
     static func list(_ items: [String]) -> String {
         let shown = items.count > 10 ? Array(items.prefix(10)) + ["..."] : items
         if shown.isEmpty { return "nothing (the list is empty)" }
-        return shown.count == 1 ? shown[0] : shown.dropLast().joined(separator: ", ") + " or " + shown.last!
+        return shown.count == 1 ? shown[0] : shown.dropLast().joined(separator: ", ") + " or " + shown[shown.count - 1]
     }
 
     /// `1 item`, `3 items`.
@@ -164,7 +164,7 @@ enum SchemaMessages {
             guard other.count <= 64 else { continue }
             let distance = editDistance(target, other)
             let allowed = max(1, min(target.count, other.count) / 3)
-            if distance <= allowed, best == nil || distance < best!.1 { best = (candidate, distance) }
+            if distance <= allowed, distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
         }
         return best?.0
     }

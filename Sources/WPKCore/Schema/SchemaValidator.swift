@@ -131,7 +131,7 @@ struct SchemaEvaluator {
                 if !reporting { return false }
             }
         }
-        if valid, parts != nil, let local { parts!.merge(local) }
+        if valid, let local { parts?.merge(local) }
         return valid
     }
 
@@ -333,7 +333,7 @@ struct SchemaEvaluator {
             if evaluate(schema, instance, reporting: false, parts: &branch) {
                 ok = true
                 guard parts != nil, let branch else { break }
-                parts!.merge(branch)
+                parts?.merge(branch)
             }
         }
         if !ok, reporting { reportClosest(schemas, instance, keyword, "any") }
@@ -418,8 +418,9 @@ struct SchemaEvaluator {
             }
         }
         if ok, parts != nil {
-            parts!.itemPrefix = max(parts!.itemPrefix, min(prefix.count, items.count))
-            if rest != nil { parts!.allItems = true }
+            let evaluatedPrefix = max(parts?.itemPrefix ?? 0, min(prefix.count, items.count))
+            parts?.itemPrefix = evaluatedPrefix
+            if rest != nil { parts?.allItems = true }
         }
         return ok
     }
