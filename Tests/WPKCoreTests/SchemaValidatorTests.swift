@@ -302,7 +302,8 @@ struct SchemaConcurrencyTests {
 struct SchemaNumberTests {
     static let samples = ["0", "1", "-1", "1.0", "0.1", "0.3", "-0.35", "3600", "7200", "1e2", "1.5e-3", "9223372036854775807",
                           "9223372036854775808", "-9223372036854775808", "92233720368547758.07", "1e18", "1e19", "1e-18",
-                          "123456789012345678901234567890", "0.000000000000000000001", "2.5", "25", "1e300", "-1e300"]
+                          "123456789012345678901234567890", "0.000000000000000000001", "2.5", "25", "1e300", "-1e300",
+                          "0.5", "0.25", "0.05", "1.28e-40", "3e25", "7e30", "6.25e-30", "1e-300", "4096e-25"]
 
     @Test("machine-integer comparison agrees with the exact BigInt comparison")
     func compareAgrees() throws {
@@ -313,6 +314,17 @@ struct SchemaNumberTests {
                 #expect(a.schemaIsMultiple(of: b) == a.isMultiple(of: b), "\(a) multiple of \(b)")
             }
         }
+    }
+
+    @Test("multipleOf with exponents at the loader's limit stays exact and cheap")
+    func extremeExponents() throws {
+        let tenth = try #require(Number(decimal: "0.1"))
+        #expect(!(try #require(Number(decimal: "1e-99999"))).schemaIsMultiple(of: tenth))
+        #expect((try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "0.5"))))
+        #expect(!(try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "7"))))
+        #expect((try #require(Number(decimal: "7e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "0.7"))))
+        #expect((try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "1.6e-99998"))))
+        #expect(!(try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "3e-99999"))))
     }
 }
 

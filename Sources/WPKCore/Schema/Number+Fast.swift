@@ -32,12 +32,34 @@ extension Number {
         return compare(a, b)
     }
 
-    /// Exact `multipleOf`, in machine integers when both fit.
+    /// Exact `multipleOf`, in machine integers when both fit, and otherwise with work bounded by
+    /// the divisor's digits whatever the exponents (`1e-99999` against `0.1` must not build 10^99998).
     func schemaIsMultiple(of divisor: Number) -> Bool {
+        if divisor.isZero { return false }
+        if isZero { return true }
         if let (value, unit) = Number.aligned(self, divisor) {
             // Int64.min % -1 overflows; its remainder is 0, which the partial value reports.
-            return unit != 0 && value.remainderReportingOverflow(dividingBy: unit).partialValue == 0
+            return value.remainderReportingOverflow(dividingBy: unit).partialValue == 0
         }
-        return isMultiple(of: divisor)
+        // self = a·10^p, divisor = b·10^q, a without trailing zeros. For p < q, a/(b·10^(q-p)) needs
+        // 10 | a: never. For p >= q, b | a·10^s holds for s = p-q exactly when it holds for
+        // s = min(p-q, t), t the larger count of 2s or 5s in b, since further tens only add 2s and 5s.
+        guard exponent >= divisor.exponent else { return false }
+        let shift = min(exponent - divisor.exponent, Number.twosAndFives(divisor.significand.magnitude))
+        return (significand * BigInt(10).power(shift)) % divisor.significand == 0
+    }
+
+    /// The larger of the multiplicities of 2 and of 5 in `n` (n > 0).
+    private static func twosAndFives(_ n: BigUInt) -> Int {
+        let twos = n.trailingZeroBitCount
+        var fives = 0
+        var rest = n
+        while true {
+            let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 5)
+            guard remainder.isZero else { break }
+            fives += 1
+            rest = quotient
+        }
+        return max(twos, fives)
     }
 }
