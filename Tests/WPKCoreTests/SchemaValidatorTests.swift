@@ -426,3 +426,37 @@ struct MalformedSchemaTests {
         #expect(throws: SchemaError.self) { try CompiledSchema(try load(text), options: .init(checkMetaschema: false, readFiles: false)) }
     }
 }
+
+@Suite("URI reference resolution (RFC 3986 section 5.4)")
+struct URIReferenceTests {
+    static let base = "http://a/b/c/d;p?q"
+    static let examples: [(String, String)] = [
+        ("g:h", "g:h"), ("g", "http://a/b/c/g"), ("./g", "http://a/b/c/g"), ("g/", "http://a/b/c/g/"), ("/g", "http://a/g"),
+        ("//g", "http://g"), ("?y", "http://a/b/c/d;p?y"), ("g?y", "http://a/b/c/g?y"), ("#s", "http://a/b/c/d;p?q#s"),
+        ("g#s", "http://a/b/c/g#s"), ("g?y#s", "http://a/b/c/g?y#s"), (";x", "http://a/b/c/;x"), ("g;x", "http://a/b/c/g;x"),
+        ("g;x?y#s", "http://a/b/c/g;x?y#s"), ("", "http://a/b/c/d;p?q"), (".", "http://a/b/c/"), ("./", "http://a/b/c/"),
+        ("..", "http://a/b/"), ("../", "http://a/b/"), ("../g", "http://a/b/g"), ("../..", "http://a/"), ("../../", "http://a/"),
+        ("../../g", "http://a/g"),
+        // Abnormal examples.
+        ("../../../g", "http://a/g"), ("../../../../g", "http://a/g"), ("/./g", "http://a/g"), ("/../g", "http://a/g"),
+        ("g.", "http://a/b/c/g."), (".g", "http://a/b/c/.g"), ("g..", "http://a/b/c/g.."), ("..g", "http://a/b/c/..g"),
+        ("./../g", "http://a/b/g"), ("./g/.", "http://a/b/c/g/"), ("g/./h", "http://a/b/c/g/h"), ("g/../h", "http://a/b/c/h"),
+        ("g;x=1/./y", "http://a/b/c/g;x=1/y"), ("g;x=1/../y", "http://a/b/c/y"), ("g?y/./x", "http://a/b/c/g?y/./x"),
+        ("g?y/../x", "http://a/b/c/g?y/../x"), ("g#s/./x", "http://a/b/c/g#s/./x"), ("g#s/../x", "http://a/b/c/g#s/../x"),
+        ("http:g", "http:g"),
+    ]
+
+    @Test("every example of RFC 3986 section 5.4 resolves as the RFC says")
+    func rfcExamples() {
+        for (reference, expected) in Self.examples {
+            #expect(URIReference.resolve(reference, against: Self.base) == expected, "\(reference)")
+        }
+    }
+
+    @Test("URNs and fragments, as schema identifiers use them")
+    func schemaIdentifiers() {
+        #expect(URIReference.resolve("#/$defs/a", against: "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed") == "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed#/$defs/a")
+        #expect(URIReference.resolve("common.yaml#/$defs/x", against: "file:///etc/wpk/schema.yaml") == "file:///etc/wpk/common.yaml#/$defs/x")
+        #expect(URIReference.split("https://x/s.json#/a/b") == ("https://x/s.json", "/a/b"))
+    }
+}
