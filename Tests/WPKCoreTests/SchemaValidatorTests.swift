@@ -190,6 +190,23 @@ struct SchemaValidatorTests {
         #expect(schema.validate(try load("port: 70000")).first?.keywordLocation == "https://schemas.example/common.yaml#/$defs/port/maximum")
     }
 
+    @Test("a document in the caller's map is found by its $id too")
+    func documentFoundByIdentifier() throws {
+        let common = try load("$id: https://schemas.example/shared/v1\n$defs: {name: {type: string, maxLength: 3}}")
+        let root = try load("properties: {name: {$ref: \"https://schemas.example/shared/v1#/$defs/name\"}}")
+        let schema = try CompiledSchema(root, documents: ["file:///tmp/downloaded.yaml": common], options: .init(readFiles: false))
+        #expect(schema.validate(try load("name: abcd")).map(\.message) == ["name must be at most 3 characters long, got 4"])
+    }
+
+    @Test("a referenced document from the caller's map is checked against the metaschema")
+    func referencedDocumentChecked() throws {
+        let common = try load("$defs: {name: {type: strng}}")
+        let root = try load("$id: https://schemas.example/app\nproperties: {name: {$ref: \"common#/$defs/name\"}}")
+        #expect(throws: SchemaError.self) {
+            try CompiledSchema(root, documents: ["https://schemas.example/common": common], options: .init(readFiles: false))
+        }
+    }
+
     @Test("a reference to an unknown document is an error naming its position")
     func unresolvedReference() throws {
         let root = try load("type: object\nproperties:\n  a: {$ref: \"https://elsewhere.example/x.json\"}\n")

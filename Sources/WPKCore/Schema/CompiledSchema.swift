@@ -36,7 +36,7 @@ public struct CompiledSchema: Sendable {
         (program, self.root) = try compiler.compile(root: root, baseURI: baseURI)
         self.baseURI = baseURI
         if options.checkMetaschema {
-            for file in compiler.filesRead { try CompiledSchema.checkAgainstMetaschema(file.node, uri: file.uri) }
+            for document in compiler.referencedDocuments { try CompiledSchema.checkAgainstMetaschema(document.node, uri: document.uri) }
         }
     }
 
