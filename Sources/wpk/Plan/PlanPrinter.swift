@@ -72,7 +72,11 @@ enum PlanTextPrinter {
         if plan.steps.contains(where: \.gate.required) || plan.rollback.contains(where: \.gate.required) {
             out.append("  approve with: wpk approve FILE --step STEP --plan \(plan.fingerprint)")
         }
-        return out.map { $0 + "\n" }.joined()
+        return out.map { line in
+            var line = line
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line + "\n"
+        }.joined()
     }
 
     /// One step: header, marks, gate, command(s), timing, failure path.
