@@ -407,3 +407,18 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         #expect(plan.fingerprint.count == 12 && plan.planDigest.hasPrefix("sha256:" + plan.fingerprint))
     }
 }
+
+@Suite struct PlanLimitTests {
+    /// A hostile number of steps is a diagnostic, not a plan of quadratic size.
+    @Test func tooManyStepsIsADiagnostic() throws {
+        let steps = (0..<400).map { "    - {name: s\($0), action: get, target: pods, on_failure: rollback}" }.joined(separator: "\n")
+        let rollback = "  rollback:\n" + (0..<200).map { "    - {name: r\($0), undoes: s\($0), action: get, target: pods}" }.joined(separator: "\n")
+        let diagnostics = try planDiagnostics(playbookText(inputs: "    []", steps: steps, rollback: rollback))
+        #expect(diagnostics.map(\.code) == ["WPK420"])
+        // At the bound, it plans, and the latest completed change is undone first.
+        let fits = (0..<300).map { "    - {name: s\($0), action: get, target: pods, on_failure: rollback}" }.joined(separator: "\n")
+        let plan = try requirePlan(playbookText(inputs: "    []", steps: fits, rollback: rollback))
+        #expect(plan.steps.count == 300 && plan.rollback.count == 200)
+        #expect(plan.step(named: "s3")?.rollbackSteps == ["r2", "r1", "r0"])
+    }
+}

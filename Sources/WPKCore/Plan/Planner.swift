@@ -5,11 +5,21 @@ public struct PlanningFailure: Error, Sendable {
 
 /// Turns a valid playbook and its inputs into the `Plan`: nothing runs, every value is checked.
 public enum Planner {
+    /// The most handlers and rollback steps together that one plan holds.
+    public static let maxSteps = 500
+
     /// The plan of a loaded playbook with the given input values (from `--set` and `--values`),
     /// or every problem found. Run it on a document the checker found valid; on others it does
     /// not crash, but reports what it cannot plan.
     public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String]) -> Result<Plan, PlanningFailure> {
         let playbook = Playbook(root: document.root)
+        // Each step may list every rollback step, so a plan grows with handlers × rollback steps;
+        // real playbooks have tens of steps, and this bound keeps a hostile file's plan small.
+        guard playbook.handlers.count + playbook.rollback.count <= maxSteps else {
+            return .failure(PlanningFailure(diagnostics: [PlanCode.unplannable.diagnostic(
+                "the playbook has \(playbook.handlers.count + playbook.rollback.count) steps; wpk plans at most \(maxSteps) handlers and rollback steps together",
+                pointer: "/spec/handlers", mark: document.root["spec"]?["handlers"]?.start)]))
+        }
         let (inputs, inputProblems) = InputResolver.resolve(playbook, given: given)
         // Input problems first and alone: a missing input would otherwise be reported again at
         // every reference to it.
