@@ -422,3 +422,13 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         #expect(plan.step(named: "s3")?.rollbackSteps == ["r2", "r1", "r0"])
     }
 }
+
+@Suite struct PlanRuntimeSettingTests {
+    @Test func runtimeSettingsAreLiteral() throws {
+        let yaml = playbookText(inputs: "    - {name: ctx, type: string, default: prod}", steps: "    - {name: look, action: get, target: pods}")
+            .replacingOccurrences(of: "k8s: {context: prod,", with: "k8s: {context: \"${{ inputs.ctx }}\",")
+        let diagnostics = try planDiagnostics(yaml)
+        #expect(diagnostics.map(\.code) == ["WPK420"])
+        #expect(diagnostics.first?.pointer == "/spec/runtime/k8s/context" && diagnostics.first?.mark?.line == 7)
+    }
+}

@@ -24,7 +24,7 @@ public enum Planner {
         // Input problems first and alone: a missing input would otherwise be reported again at
         // every reference to it.
         guard inputProblems.isEmpty else { return .failure(PlanningFailure(diagnostics: inputProblems)) }
-        var diagnostics: [Diagnostic] = []
+        var diagnostics = literalRuntimeProblems(playbook.runtime)
         var substituter = Substituter(inputs: inputs, root: document.root, lines: document.lines)
 
         guard let order = playbook.executionOrder() else {
@@ -107,6 +107,25 @@ public enum Planner {
             approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,
             planDigest: ContentDigest.sha256(executable.canonicalBytes)))
+    }
+
+    /// Runtime settings go into every command as written: a reference there would stay a raw
+    /// `${{ }}` in the argv, and placeholder text would be filled in by the executor.
+    static func literalRuntimeProblems(_ runtime: Playbook.RuntimeSpec) -> [Diagnostic] {
+        var fields: [(String, String?, String, Mark?)] = []
+        if let k8s = runtime.k8s {
+            fields.append(("context", k8s.context?.value, k8s.context?.pointer ?? k8s.pointer, k8s.context?.mark ?? k8s.mark))
+            fields.append(("namespace", k8s.namespace?.value, k8s.namespace?.pointer ?? k8s.pointer, k8s.namespace?.mark ?? k8s.mark))
+        }
+        if let docker = runtime.docker { fields.append(("host", docker.host, docker.pointer + "/host", docker.mark)) }
+        if let shell = runtime.shell {
+            fields.append(("interpreter", shell.interpreter, shell.pointer + "/interpreter", shell.mark))
+            fields.append(("working_directory", shell.workingDirectory, shell.pointer + "/working_directory", shell.mark))
+        }
+        return fields.compactMap { name, value, pointer, mark in
+            guard let value, value.contains("${{") || Substituter.reservedMarkers.contains(where: value.contains) else { return nil }
+            return PlanCode.unplannable.diagnostic("runtime \(name) is used as written in every command; it cannot hold ${{ }} references or placeholder text", pointer: pointer, mark: mark)
+        }
     }
 
     /// The places mutating steps change, in first-change order.
