@@ -35,28 +35,14 @@ struct PlanCommand: ParsableCommand {
         let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
         let given = try InputArguments.parse(set: set, valuesFile: values)
         let input: PlaybookInput = file == "-" ? .standardInput : .file(file)
-        let bytes: [UInt8]
-        switch SourceReader.contents(of: input) {
-        case .success(let read): bytes = read
-        case .failure:
-            // The checker turns an unreadable file into the right diagnostic.
-            report(checker.check(input))
+        let loaded = PlannedPlaybook.load(input, checker: checker, inputs: given)
+        guard let plan = loaded.plan else {
+            report(loaded.report)
             throw ExitCode(1)
         }
-        let checked = checker.check(bytes: bytes, path: input.displayPath)
-        guard checked.isValid, let document = try? YAMLLoader.load(bytes) else {
-            report(checked)
-            throw ExitCode(1)
-        }
-        switch Planner.plan(document, path: input.displayPath, digest: checked.digest ?? ContentDigest.sha256(bytes), inputs: given) {
-        case .failure(let failure):
-            report(FileReport(path: checked.path, digest: checked.digest, diagnostics: failure.diagnostics, lines: checked.lines))
-            throw ExitCode(1)
-        case .success(let plan):
-            switch format {
-            case .text: writeOut(PlanTextPrinter.render(plan))
-            case .json: writeOut(plan.json.serialized(.pretty) + "\n")
-            }
+        switch format {
+        case .text: writeOut(PlanTextPrinter.render(plan))
+        case .json: writeOut(plan.json.serialized(.pretty) + "\n")
         }
     }
 
