@@ -9,5 +9,8 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzLoader", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
+        .executableTarget(name: "FuzzValidator", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
+        .executableTarget(name: "FuzzPlanner", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
+        .executableTarget(name: "FuzzLedger", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
     ]
 )
