@@ -65,7 +65,9 @@ public enum Planner {
         }
 
         // Rollback steps undo handlers that completed, latest first.
-        let position = Dictionary(steps.enumerated().map { ($1.handler, $0) }, uniquingKeysWith: { a, _ in a })
+        // Positions among the handlers that run (equal to `steps` whenever a plan is made), so
+        // rollback steps are checked even when a handler they undo could not be planned.
+        let position = Dictionary(running.enumerated().map { ($1.name?.value ?? "#\($0 + 1)", $0) }, uniquingKeysWith: { a, _ in a })
         var rollbackHandlers: [(Playbook.Handler, Int)] = []
         for (documentIndex, handler) in playbook.rollback.enumerated() {
             let name = handler.name?.value ?? "#\(documentIndex + 1)"
