@@ -156,3 +156,49 @@ import Testing
         #expect(result.standardOutput.contains("File: -"))
     }
 }
+
+/// What a reviewer sees of an opaque script and of hostile text in a playbook.
+@Suite struct PlanTextSafetyTests {
+    static let playbook = """
+        apiVersion: wpk/v1
+        kind: WorkflowPackage
+        metadata: {name: cleanup, version: 1.0.0, author: ops@example.com}
+        spec:
+          runtime:
+            type: shell
+            shell: {interpreter: /bin/sh}
+          safety: {mode: manual}
+          inputs:
+            - {name: dir, type: string, required: true}
+          handlers:
+            - name: clean
+              description: "clears the cache\\e[2J\\e]0;pwned\\a"
+              action: script
+              params:
+                script: |
+                  rm -rf "/var/cache/${{ inputs.dir }}"
+              requires_approval: false
+          validation:
+            permissions: [shell:exec]
+        """
+
+    @Test func anOpaqueScriptIsGatedAndShowsScriptAndValues() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try writeFiles(["cleanup.wpk.yaml": Self.playbook], in: directory)
+        let result = try runWPK(["plan", "--set", "dir=app; rm -rf /", "cleanup.wpk.yaml"], directory: directory)
+        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+        let out = result.standardOutput
+        #expect(out.contains("GATED (1 approval) · DESTRUCTIVE · changes state · OPAQUE (no preview)"))
+        #expect(out.contains("why gated: destructive action; opaque: wpk cannot preview what it changes"))
+        #expect(out.contains("$ /bin/sh -c SCRIPT wpk-clean 'app; rm -rf /'"))
+        #expect(out.contains("  | rm -rf \"/var/cache/${1}\""))
+        #expect(out.contains("  ${1} = 'app; rm -rf /'"))
+        // The playbook's warnings go to standard error, beside the plan.
+        #expect(result.standardError.contains("cleanup.wpk.yaml:18:26: warning:") && result.standardError.contains("[WPK328]"))
+        #expect(!out.contains("WPK328"))
+        // Terminal escapes from the file are shown, never sent.
+        #expect(!out.contains("\u{1B}") && !out.contains("\u{07}"))
+        #expect(out.contains("clears the cache\\x1b[2J\\x1b]0;pwned\\x07"))
+    }
+}

@@ -65,7 +65,9 @@ public enum Planner {
         }
 
         // Rollback steps undo handlers that completed, latest first.
-        let position = Dictionary(steps.enumerated().map { ($1.handler, $0) }, uniquingKeysWith: { a, _ in a })
+        // Positions among the handlers that run (equal to `steps` whenever a plan is made), so
+        // rollback steps are checked even when a handler they undo could not be planned.
+        let position = Dictionary(running.enumerated().map { ($1.name?.value ?? "#\($0 + 1)", $0) }, uniquingKeysWith: { a, _ in a })
         var rollbackHandlers: [(Playbook.Handler, Int)] = []
         for (documentIndex, handler) in playbook.rollback.enumerated() {
             let name = handler.name?.value ?? "#\(documentIndex + 1)"
@@ -289,4 +291,32 @@ private struct StepContext {
 extension Substituter {
     /// Records a problem found outside substitution proper (param types, unknown actions).
     mutating func report(_ diagnostic: Diagnostic) { appendDiagnostic(diagnostic) }
+}
+
+/// A file checked and, when valid, planned: what `wpk plan`, `approve`, `run` and `review` all need.
+public enum PlanOutcome: Sendable {
+    /// The plan, with the file's report (no errors; warnings possible).
+    case planned(Plan, FileReport)
+    /// The file's report: its own errors, or the planning errors with the source for excerpts.
+    case invalid(FileReport)
+
+    /// The report either way.
+    public var report: FileReport {
+        switch self {
+        case .planned(_, let report), .invalid(let report): report
+        }
+    }
+}
+
+extension Planner {
+    /// The one path from bytes to a plan: load, schema, rules (`checker`), then plan with `inputs`.
+    public static func plan(bytes: [UInt8], path: String, inputs: [String: String], checker: PlaybookChecker) -> PlanOutcome {
+        let report = checker.check(bytes: bytes, path: path)
+        guard report.isValid, let document = try? YAMLLoader.load(bytes, limits: checker.limits) else { return .invalid(report) }
+        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs) {
+        case .success(let plan): return .planned(plan, report)
+        case .failure(let failure):
+            return .invalid(FileReport(path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines))
+        }
+    }
 }

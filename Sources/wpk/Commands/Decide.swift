@@ -73,11 +73,11 @@ struct DecisionArguments: ParsableArguments {
         }
         let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
         let path = file ?? "-"
-        let loaded = PlannedPlaybook.load(path == "-" ? .standardInput : .file(path), checker: checker,
-                                          inputs: try InputArguments.parse(set: set, valuesFile: values))
-        guard let plan = loaded.plan else {
+        let outcome = Planner.plan(path == "-" ? .standardInput : .file(path),
+                                   inputs: try InputArguments.parse(set: set, valuesFile: values), checker: checker)
+        guard case .planned(let plan, _) = outcome else {
             var reporter = TextReporter(colors: TerminalColors.forStandardOutput())
-            reporter.report(loaded.report)
+            reporter.report(outcome.report)
             printError("refused: the playbook has errors; nothing was recorded")
             throw ExitCode(1)
         }
