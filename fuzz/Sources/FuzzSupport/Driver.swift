@@ -1,4 +1,5 @@
 import Foundation
+import WPKCore
 /// libFuzzer's driver from `libclang_rt.fuzzer_no_main`, which lets a Swift `@main` own startup.
 @_silgen_name("LLVMFuzzerRunDriver")
 private func LLVMFuzzerRunDriver(
@@ -40,4 +41,13 @@ public let repositoryRoot: String = {
     var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
     parts.removeLast(4)
     return parts.joined(separator: "/")
+}()
+
+/// The checker exactly as `wpk validate` runs it (the real WPK schema, then the rules), compiled once.
+public let wpkChecker: PlaybookChecker = {
+    do {
+        return PlaybookChecker(schema: try CompiledSchema(contentsOfFile: repositoryRoot + "/specs/wpk_schema.yaml"))
+    } catch {
+        fatalError("cannot compile the WPK schema: \(error)")
+    }
 }()

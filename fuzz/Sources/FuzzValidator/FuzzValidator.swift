@@ -1,21 +1,12 @@
 import FuzzSupport
 import WPKCore
 
-/// The checker as `wpk validate` runs it (real WPK schema, then the rules), compiled once.
-private let checker: PlaybookChecker = {
-    do {
-        return PlaybookChecker(schema: try CompiledSchema(contentsOfFile: repositoryRoot + "/specs/wpk_schema.yaml"))
-    } catch {
-        fatalError("cannot compile the WPK schema: \(error)")
-    }
-}()
-
 /// Loader, JSON Schema and rules on arbitrary bytes: every diagnostic has a position inside the
 /// file and a pointer that resolves in the document.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = fuzzInput(data, size)
-    let report = checker.check(bytes: bytes, path: "fuzz")
+    let report = wpkChecker.check(bytes: bytes, path: "fuzz")
     let root = try? YAMLLoader.load(bytes).root
     for diagnostic in report.diagnostics {
         if let mark = diagnostic.mark {
