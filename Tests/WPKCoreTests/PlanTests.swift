@@ -432,3 +432,36 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         #expect(diagnostics.first?.pointer == "/spec/runtime/k8s/context" && diagnostics.first?.mark?.line == 7)
     }
 }
+
+@Suite struct PlanRobustnessTests {
+    /// The planner is meant for valid files, but a broken one must give diagnostics, never a crash.
+    @Test(arguments: try RepoFiles.playbooks(in: "examples/invalid"))
+    func invalidExamplesDoNotCrashThePlanner(name: String) throws {
+        guard let document = try? YAMLLoader.load(RepoFiles.bytes("examples/invalid/\(name)")) else { return }
+        switch Planner.plan(document, path: name, digest: "sha256:", inputs: ["anything": "x"]) {
+        case .success(let plan): #expect(!plan.planDigest.isEmpty)
+        case .failure(let failure): #expect(!failure.diagnostics.isEmpty)
+        }
+    }
+
+    @Test(arguments: ["${{ inputs.a && inputs.b }}", "${{ inputs.ghost }}", "${{ run.id }}", "${{ inputs.a == x }}", "yes ${{ inputs.a }}", "${{", "${{ !inputs.a == \"x\" }}"])
+    func unsupportedWhenIsADiagnosticAtTheWhen(when: String) throws {
+        let marked = MarkedText(playbookText(inputs: "    - {name: a, type: boolean, default: true}\n    - {name: b, type: boolean, default: true}", steps: """
+                - name: look
+                  action: get
+                  target: pods
+                  when: 1️⃣'\(when)'
+            """))
+        let diagnostics = try planDiagnostics(marked.text)
+        #expect(diagnostics.map(\.code) == ["WPK415"])
+        #expect(diagnostics.first?.pointer == "/spec/handlers/0/when")
+        #expect(diagnostics.first?.mark?.line == marked.markers["1️⃣"]?.line && diagnostics.first?.mark?.column == marked.markers["1️⃣"]?.column)
+    }
+
+    @Test func aSecretInWhenIsRefused() throws {
+        let yaml = playbookText(inputs: "    - {name: token, type: string, secret: true, secret_ref: 'env:TOKEN'}", steps: """
+                - {name: look, action: get, target: pods, when: "${{ inputs.token == 'x' }}"}
+            """)
+        #expect(try planDiagnostics(yaml).map(\.code) == ["WPK416"])
+    }
+}
