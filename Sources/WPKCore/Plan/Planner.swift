@@ -124,10 +124,14 @@ public enum Planner {
             fields.append(("interpreter", shell.interpreter, shell.pointer + "/interpreter", shell.mark))
             fields.append(("working_directory", shell.workingDirectory, shell.pointer + "/working_directory", shell.mark))
         }
-        return fields.compactMap { name, value, pointer, mark in
+        var out = fields.compactMap { name, value, pointer, mark -> Diagnostic? in
             guard let value, value.contains("${{") || Substituter.reservedMarkers.contains(where: value.contains) else { return nil }
             return PlanCode.unplannable.diagnostic("runtime \(name) is used as written in every command; it cannot hold ${{ }} references or placeholder text", pointer: pointer, mark: mark)
         }
+        for (name, value) in runtime.shell?.environment ?? [] where name.hasPrefix("WPK_SECRET_") {
+            out.append(PlanCode.unplannable.diagnostic("environment variables named WPK_SECRET_… carry secrets into scripts; rename \(name)", pointer: value.pointer, mark: value.mark))
+        }
+        return out
     }
 
     /// The places mutating steps change, in first-change order.
