@@ -102,7 +102,7 @@ public struct PlanStep: Sendable, Equatable {
             ("timeout_seconds", .int(timeoutSeconds)),
             ("retry", .object([("max_attempts", .int(retry.maxAttempts)), ("delays_seconds", .array(retry.delaysSeconds.map(JSONValue.int))),
                                ("idempotent", .bool(retry.idempotent))])),
-            ("on_failure", .string(onFailure)), ("rollback", .array(rollbackSteps.map(JSONValue.string))),
+            ("on_failure", .string(onFailure)), ("rollback_steps", .array(rollbackSteps.map(JSONValue.string))),
             ("depends_on", .array(dependsOn.map(JSONValue.string))),
             ("secrets", .array(secrets.map(\.json))),
         ]
@@ -132,7 +132,7 @@ public struct PlanStep: Sendable, Equatable {
                               ("reasons", .array(gate.reasons.map(JSONValue.string)))])),
             ("timeout_seconds", .int(timeoutSeconds)),
             ("retry", .object(retryMembers)),
-            ("on_failure", .string(onFailure)), ("rollback", .array(rollbackSteps.map(JSONValue.string))),
+            ("on_failure", .string(onFailure)), ("rollback_steps", .array(rollbackSteps.map(JSONValue.string))),
             ("depends_on", .array(dependsOn.map(JSONValue.string))),
             ("secrets", .array(secrets.map(\.json))),
             ("worst_case_seconds", .int(worstCaseSeconds)),
