@@ -46,7 +46,7 @@ public enum Keymap {
         KeyBinding(keys: [.end, .character("G")], label: "End G", asciiLabel: "End G", command: .bottom,
                    help: "go to the last row", hint: nil, hintPriority: 9, contexts: [.list, .playbook]),
         KeyBinding(keys: [.enter], label: "Enter", asciiLabel: "Enter", command: .open,
-                   help: "open the selected playbook; on a diagnostic, show its source line", hint: "open", hintPriority: 1, contexts: [.list, .playbook]),
+                   help: "open a playbook; on a diagnostic, show its source line", hint: "open", hintPriority: 1, contexts: [.list, .playbook]),
         KeyBinding(keys: [.escape, .backspace], label: "Esc Bksp", asciiLabel: "Esc Bksp", command: .back,
                    help: "go back to the list; in the list, clear the filter", hint: "back", hintPriority: 2, contexts: [.list, .playbook]),
         KeyBinding(keys: [.tab], label: "Tab", asciiLabel: "Tab", command: .nextPane,
@@ -56,13 +56,13 @@ public enum Keymap {
         KeyBinding(keys: [.character("/")], label: "/", asciiLabel: "/", command: .filter,
                    help: "filter playbooks by name or path (Enter keeps, Esc clears)", hint: "filter", hintPriority: 3, contexts: [.list]),
         KeyBinding(keys: [.character("a")], label: "a", asciiLabel: "a", command: .approve,
-                   help: "approve the selected gated step (type the fingerprint's first 4 characters)", hint: "approve", hintPriority: 1, contexts: [.playbook]),
+                   help: "approve the selected gated step (asks for the fingerprint)", hint: "approve", hintPriority: 1, contexts: [.playbook]),
         KeyBinding(keys: [.character("r")], label: "r", asciiLabel: "r", command: .reject,
                    help: "reject the selected gated step (a reason is required)", hint: "reject", hintPriority: 1, contexts: [.playbook]),
         KeyBinding(keys: [.character("?")], label: "?", asciiLabel: "?", command: .help,
                    help: "show or hide this help", hint: "help", hintPriority: 0, contexts: [.list, .playbook]),
         KeyBinding(keys: [.character("q"), .interrupt], label: "q Ctrl-C", asciiLabel: "q Ctrl-C", command: .quit,
-                   help: "quit (decisions made are printed after the screen is restored)", hint: "quit", hintPriority: 0, contexts: [.list, .playbook]),
+                   help: "quit; this session's decisions are printed on exit", hint: "quit", hintPriority: 0, contexts: [.list, .playbook]),
     ]
 
     /// The command a key means in a context, or nil.

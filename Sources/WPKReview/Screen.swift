@@ -174,6 +174,60 @@ public struct Screen: Equatable, Sendable {
         cells[index] = cell
     }
 
+    /// Draws text over up to `maxRows` rows of `width` columns, breaking at spaces where it can and
+    /// anywhere when a word is longer than a row. Returns the rows used; the last row ends with an
+    /// ellipsis when the text did not fit.
+    @discardableResult
+    public mutating func putWrapped(_ text: String, row: Int, column: Int, width: Int, maxRows: Int, style: Style = .normal) -> Int {
+        let lines = Screen.wrap(text, width: width, asciiOnly: asciiOnly)
+        let shown = lines.prefix(max(0, maxRows))
+        for (i, line) in shown.enumerated() {
+            if i == shown.count - 1 && lines.count > shown.count {
+                // More text than rows: keep the last column for the ellipsis.
+                let fits = TextWidth.width(of: line, asciiOnly: asciiOnly) <= width - 1
+                let used = put(line, row: row + i, column: column, maxWidth: width - 1, style: style)
+                if fits { put(String(glyphs.ellipsis), row: row + i, column: column + used, style: .dim) }
+            } else {
+                put(line, row: row + i, column: column, maxWidth: width, style: style)
+            }
+        }
+        return shown.count
+    }
+
+    /// Splits text into rows of at most `width` columns as `put` would draw them.
+    public static func wrap(_ text: String, width: Int, asciiOnly: Bool) -> [String] {
+        guard width > 0 else { return [] }
+        var lines: [String] = []
+        var line = ""
+        var lineWidth = 0
+        var lastSpace: (index: String.Index, width: Int)?
+        for character in text {
+            let w: Int
+            switch Sanitizer.classify(character, asciiOnly: asciiOnly) {
+            case .plain(let width): w = width
+            case .escaped(let escape): w = escape.utf8.count
+            }
+            if lineWidth + w > width, !line.isEmpty {
+                if let space = lastSpace, space.width > 0 {
+                    lines.append(String(line[..<space.index]))
+                    line = String(line[line.index(after: space.index)...])
+                    lineWidth -= space.width + 1
+                } else {
+                    lines.append(line)
+                    line = ""
+                    lineWidth = 0
+                }
+                lastSpace = nil
+                if let i = line.lastIndex(of: " ") { lastSpace = (i, TextWidth.width(of: String(line[..<i]), asciiOnly: asciiOnly)) }
+            }
+            if character == " " { lastSpace = (line.endIndex, lineWidth) }
+            line.append(character)
+            lineWidth += w
+        }
+        if !line.isEmpty || lines.isEmpty { lines.append(line) }
+        return lines
+    }
+
     /// Fills a rectangle's cells with a style, keeping their characters (for a selection bar).
     public mutating func restyle(row: Int, column: Int = 0, width: Int? = nil, style: Style) {
         guard row >= 0, row < size.height else { return }

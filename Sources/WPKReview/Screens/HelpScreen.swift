@@ -4,7 +4,7 @@ enum HelpScreen {
         var lines = Keymap.bindings.map { (asciiOnly ? $0.asciiLabel : $0.label, $0.help) }
         lines.append(("", ""))
         lines.append(("approving", "shows the step, its exact command and the plan fingerprint;"))
-        lines.append(("", "type the fingerprint's first 4 characters: any other key cancels"))
+        lines.append(("", "type its first 4 characters; any other key cancels"))
         return lines
     }
 

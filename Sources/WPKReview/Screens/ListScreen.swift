@@ -8,15 +8,17 @@ enum ListScreen {
         init(width: Int) {
             validityWidth = 20
             gatesWidth = 12
-            let flexible = width - 2 - 8 - 8 - validityWidth - gatesWidth
-            nameWidth = max(12, flexible * 45 / 100)
+            let fixed = 2 + 8 + 8 + validityWidth + gatesWidth
+            // Below 110 columns the path moves to the status line, so names keep their room.
+            let showPath = width >= 110
+            nameWidth = showPath ? max(20, (width - fixed) * 45 / 100) : width - fixed
             name = 2
             runtime = name + nameWidth
             mode = runtime + 8
             validity = mode + 8
             gates = validity + validityWidth
             path = gates + gatesWidth
-            pathWidth = max(0, width - path)
+            pathWidth = showPath ? max(0, width - path) : 0
         }
     }
 
@@ -27,7 +29,7 @@ enum ListScreen {
             ("VALIDITY", columns.validity, columns.validityWidth), ("GATES", columns.gates, columns.gatesWidth),
             ("PATH", columns.path, columns.pathWidth),
         ]
-        for (title, column, width) in titles {
+        for (title, column, width) in titles where width > 0 {
             screen.put(title, row: 1, column: column, maxWidth: width - 1, style: .title)
         }
         guard let entries = state.entries else {
@@ -66,7 +68,7 @@ enum ListScreen {
         screen.put(validity, row: row, column: columns.validity, maxWidth: columns.validityWidth - 1, style: validityStyle)
         let (gates, gatesStyle) = gatesText(entry)
         screen.put(gates, row: row, column: columns.gates, maxWidth: columns.gatesWidth - 1, style: gatesStyle)
-        screen.put(entry.path, row: row, column: columns.path, maxWidth: columns.pathWidth, style: .dim)
+        if columns.pathWidth > 0 { screen.put(entry.path, row: row, column: columns.path, maxWidth: columns.pathWidth, style: .dim) }
     }
 
     /// Validity in words, so it reads the same without colour.

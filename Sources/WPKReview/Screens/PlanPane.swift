@@ -42,13 +42,16 @@ enum PlanPane {
         let top = Layout.statusRow(screen.size) - Layout.planDetailHeight
         screen.box(top: top, left: 0, height: Layout.planDetailHeight, width: screen.size.width, title: "step \(step.index): \(step.handler)")
         let inner = screen.size.width - 4
+        let commandRows = Layout.planDetailHeight - 4
         var row = top + 1
-        for command in step.commands.prefix(Layout.planDetailHeight - 4) {
-            screen.put("$ " + ShellQuote.join(command), row: row, column: 2, maxWidth: inner, style: .input)
-            row += 1
-        }
-        if step.commands.count > Layout.planDetailHeight - 4 {
-            screen.put("(\(step.commands.count - (Layout.planDetailHeight - 4)) more commands)", row: row, column: 2, style: .dim)
+        for (i, command) in step.commands.enumerated() where row < top + 1 + commandRows {
+            let left = top + 1 + commandRows - row
+            let lastRoom = i < step.commands.count - 1 && left == 1
+            if lastRoom {
+                screen.put("(\(step.commands.count - i) more commands: a or r shows them all)", row: row, column: 2, maxWidth: inner, style: .dim)
+                break
+            }
+            row += screen.putWrapped("$ " + ShellQuote.join(command), row: row, column: 2, width: inner, maxRows: left, style: .input)
         }
         let gate = step.gateRequired ? "gate: \(step.gateApprovals) approval(s): \(step.gateReason)" : "no gate"
         screen.put(gate, row: top + Layout.planDetailHeight - 3, column: 2, maxWidth: inner)

@@ -56,6 +56,19 @@ enum Frame {
             screen.put(status.text, row: row, column: 0, style: status.style)
             return
         }
+        // The list shows paths in a column from 110 columns on; narrower, the selected one is here.
+        if state.openPath == nil, state.overlay == nil, ListScreen.Columns(width: screen.size.width).pathWidth == 0,
+           let entry = state.selectedEntry {
+            screen.put(entry.path, row: row, column: 0, style: .dim)
+            return
+        }
+        if state.openPath != nil, state.pane == .history, let open = state.open {
+            let index = state.paneScroll[.history]?.selected ?? 0
+            if index < open.detail.history.count, !open.detail.history[index].reason.isEmpty {
+                screen.put("reason: \(open.detail.history[index].reason)", row: row, column: 0)
+            }
+            return
+        }
         if state.openPath != nil, state.pane == .source, let open = state.open {
             let line = (state.paneScroll[.source]?.selected ?? 0) + 1
             if let diagnostic = open.diagnostics.first(where: { $0.mark?.line == line }) {
@@ -93,7 +106,7 @@ enum Frame {
         let ascii = state.options.asciiOnly
         switch state.overlay {
         case .help: return [("Esc", "close help", 0), (ascii ? "Up/Dn" : "↑↓", "scroll", 1)]
-        case .approve: return [("4 chars", "of the fingerprint approve", 0), ("any other key", "cancels", 0)]
+        case .approve: return [("type", "the fingerprint's first 4 characters to approve", 0), ("other keys", "cancel", 0)]
         case .reject: return [("Enter", "reject with this reason", 0), ("Esc", "cancel", 0), ("Bksp", "delete", 1)]
         case nil: break
         }

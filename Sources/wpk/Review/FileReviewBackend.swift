@@ -85,20 +85,14 @@ final class FileReviewBackend: ReviewBackend {
         } catch {
             diagnostics.append(Diagnostic(error))
         }
-        let root = document?.root
-        let name = Self.text(root, ["metadata", "name"]) ?? Self.text(root, ["name"]) ?? fileStem(path)
-        let runtime = Self.text(root, ["spec", "runtime"]) ?? Self.text(root, ["runtime"]) ?? "-"
-        let mode = Self.text(root, ["spec", "mode"]) ?? Self.text(root, ["mode"]) ?? "-"
-        let errors = diagnostics.filter { $0.severity == .error }.count
-        let warnings = diagnostics.filter { $0.severity == .warning }.count
-        let entry = PlaybookEntry(path: path, name: name, runtime: runtime, mode: mode, errors: errors, warnings: warnings, pendingGates: nil, waitingRuns: 0)
+        let entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: diagnostics, fallbackName: fileStem(path))
         return Loaded(entry: entry, bytes: bytes, document: document, diagnostics: diagnostics)
     }
 
     private func detail(_ loaded: Loaded) -> PlaybookDetail {
         let planned = loaded.document.flatMap(plan(for:))
         return PlaybookDetail(
-            entry: loaded.entry, overview: loaded.document.map { Self.overview($0.root) } ?? [],
+            entry: loaded.entry, overview: loaded.document.map { PlaybookReader.overview($0.root) } ?? [],
             source: loaded.bytes, diagnostics: loaded.diagnostics,
             plan: planned?.steps, planDigest: planned?.digest, planNote: Self.planNote,
             history: history(for: loaded.entry.path), historyNote: Self.historyNote)
@@ -119,93 +113,5 @@ final class FileReviewBackend: ReviewBackend {
         var name = (path as NSString).lastPathComponent
         for suffix in [".wpk.yaml", ".wpk.yml"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
         return name
-    }
-
-    // MARK: Overview from the document tree
-
-    /// A scalar's text at a key path, or nil.
-    static func text(_ node: Node?, _ keys: [String]) -> String? {
-        var current = node
-        for key in keys { current = current?[key] }
-        return current?.scalar?.text
-    }
-
-    /// A node at `spec.<key>`, else at the top level.
-    private static func section(_ root: Node, _ key: String) -> Node? {
-        root["spec"]?[key] ?? root[key]
-    }
-
-    /// The Overview pane's sections: metadata, runtime, triggers, safety, inputs.
-    static func overview(_ root: Node) -> [OverviewSection] {
-        var sections: [OverviewSection] = []
-        if let metadata = root["metadata"], let entries = metadata.mapping {
-            sections.append(OverviewSection(title: "Metadata", rows: entries.map { ($0.keyText, inline($0.value)) }))
-        }
-        var runtime: [(label: String, value: String)] = []
-        for key in ["runtime", "mode", "target", "timeout"] {
-            if let node = section(root, key) { runtime.append((key, inline(node))) }
-        }
-        if let handlers = section(root, "handlers") {
-            runtime.append(("handlers", handlers.sequence.map { "\($0.count)" } ?? handlers.mapping.map { "\($0.count)" } ?? inline(handlers)))
-        }
-        if !runtime.isEmpty { sections.append(OverviewSection(title: "Runtime", rows: runtime)) }
-        for (key, title) in [("triggers", "Triggers"), ("safety", "Safety"), ("inputs", "Inputs")] {
-            guard let node = section(root, key) else { continue }
-            sections.append(OverviewSection(title: title, rows: rows(node)))
-        }
-        return sections
-    }
-
-    /// Rows for a section: a mapping's entries, or a sequence's items (named by `name` when they have one).
-    private static func rows(_ node: Node) -> [(label: String, value: String)] {
-        let limit = 500  // a section with more rows than this is summarized, not listed
-        if let entries = node.mapping {
-            return entries.prefix(limit).map { ($0.keyText, inline($0.value)) } + (entries.count > limit ? [("…", "\(entries.count - limit) more")] : [])
-        }
-        if let items = node.sequence {
-            return items.prefix(limit).enumerated().map { i, item in
-                (item["name"]?.scalar?.text ?? "\(i + 1)", inline(item))
-            } + (items.count > limit ? [("…", "\(items.count - limit) more")] : [])
-        }
-        return [("", inline(node))]
-    }
-
-    /// A node written on one line, cut at a budget so a huge value costs little.
-    static func inline(_ node: Node, budget: Int = 300) -> String {
-        var out = ""
-        var remaining = budget
-        write(node, into: &out, remaining: &remaining)
-        return remaining < 0 ? out + "…" : out
-    }
-
-    /// Recursion is bounded by the loader's depth limit and stops as soon as the budget is spent.
-    private static func write(_ node: Node, into out: inout String, remaining: inout Int) {
-        guard remaining >= 0 else { return }
-        func emit(_ text: String) {
-            let piece = text.prefix(max(0, remaining))
-            out += piece
-            remaining -= text.count
-        }
-        switch node.content {
-        case .scalar(let scalar):
-            emit(scalar.text)
-        case .sequence(let items):
-            emit("[")
-            for (i, item) in items.enumerated() {
-                if remaining < 0 { return }
-                if i > 0 { emit(", ") }
-                write(item, into: &out, remaining: &remaining)
-            }
-            emit("]")
-        case .mapping(let entries):
-            emit("{")
-            for (i, entry) in entries.enumerated() {
-                if remaining < 0 { return }
-                if i > 0 { emit(", ") }
-                emit(entry.keyText + ": ")
-                write(entry.value, into: &out, remaining: &remaining)
-            }
-            emit("}")
-        }
     }
 }
