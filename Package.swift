@@ -43,7 +43,8 @@ let package = Package(
         ),
         .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML"]),
         .testTarget(name: "WPKCoreTests", dependencies: ["WPKCore"]),
-        .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"]),
+        // Fixtures and golden screens are read by path (#filePath), so they stay plain files.
+        .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"], exclude: ["Fixtures", "Snapshots"]),
         .testTarget(name: "EndToEndTests", dependencies: ["WPKCore"]),
     ]
 )

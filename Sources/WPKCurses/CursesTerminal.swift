@@ -9,6 +9,8 @@ public struct TerminalError: Error, CustomStringConvertible {
 
 /// The write end of the self-pipe that signal handlers poke; a C handler can only reach a global.
 nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
+/// Bytes written to the self-pipe: a resize, or a request to leave.
+private let winchByte: UInt8 = 0x57, terminateByte: UInt8 = 0x54
 
 /// The ncursesw painter: draws `Screen`s on `/dev/tty` and turns keys, resizes and signals into
 /// `DeviceInput`. The only type in the project that touches curses.
@@ -88,13 +90,29 @@ public final class CursesTerminal: TerminalDevice {
         for signal in [SIGTERM, SIGHUP, SIGINT] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { _ in
-                var byte: UInt8 = 1
+                var byte = terminateByte
                 _ = write(signalPipeWrite, &byte, 1)
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
             sigaction(signal, &action, nil)
         }
+        // SIGWINCH is ours too, and the resize is done with resizeterm: ncurses installs its own
+        // handler only when the inherited disposition is the default, and a resize landing between
+        // reading input and blocking in poll would not interrupt poll, whereas the pipe always wakes it.
+        var winch = sigaction()
+        winch.__sigaction_handler.sa_handler = { _ in
+            var byte = winchByte
+            _ = write(signalPipeWrite, &byte, 1)
+        }
+        sigemptyset(&winch.sa_mask)
+        winch.sa_flags = SA_RESTART
+        sigaction(SIGWINCH, &winch, nil)
+        // A parent may have blocked these (blocked masks survive exec); the UI needs them delivered.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for signal in [SIGTERM, SIGHUP, SIGINT, SIGWINCH] { sigaddset(&wanted, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         // A dropped SSH connection must not kill us with SIGPIPE while writing the last frame.
         Foundation.signal(SIGPIPE, SIG_IGN)
     }
@@ -133,7 +151,13 @@ public final class CursesTerminal: TerminalDevice {
                 return .closed
             }
             if ready == 0 { return .timeout }
-            if fds[1].revents & Int16(POLLIN) != 0 { return .terminate }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                var bytes = [UInt8](repeating: 0, count: 64)
+                let count = read(signalPipe[0], &bytes, bytes.count)
+                if count > 0, bytes[0..<count].contains(terminateByte) { return .terminate }
+                if count > 0, bytes[0..<count].contains(winchByte), let resized = resizeFromTerminal() { return .resize(resized) }
+                continue
+            }
             if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0, fds[0].revents & Int16(POLLIN) == 0 {
                 return .closed
             }
@@ -155,6 +179,21 @@ public final class CursesTerminal: TerminalDevice {
                 }
             }
         }
+    }
+
+    /// Reads the terminal's new size and tells ncurses; nil when the size cannot be read.
+    private func resizeFromTerminal() -> Size? {
+        var window = winsize()
+        guard ioctl(inputFD, UInt(TIOCGWINSZ), &window) == 0, window.ws_row > 0, window.ws_col > 0 else { return nil }
+        resizeterm(Int32(window.ws_row), Int32(window.ws_col))
+        // resizeterm queues a KEY_RESIZE of its own; drop it so the resize is reported once.
+        nodelay(shim_stdscr(), true)
+        var pending: wint_t = 0
+        if wget_wch(shim_stdscr(), &pending) != KEY_CODE_YES || Int32(pending) != shim_key_resize() {
+            if pending != 0 { unget_wch(wchar_t(bitPattern: pending)) }
+        }
+        previous = nil
+        return size
     }
 
     private static func functionKey(_ code: Int32) -> Key? {
@@ -264,7 +303,7 @@ public final class CursesTerminal: TerminalDevice {
         }
         if let ttyFile { fclose(ttyFile) }
         ttyFile = nil
-        for signal in [SIGTERM, SIGHUP, SIGINT] { Foundation.signal(signal, SIG_DFL) }
+        for signal in [SIGTERM, SIGHUP, SIGINT, SIGWINCH] { Foundation.signal(signal, SIG_DFL) }
         signalPipeWrite = -1
         for fd in signalPipe where fd >= 0 { close(fd) }
         signalPipe = [-1, -1]

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// The fixtures the review is opened on (three playbooks: invalid, hostile names, realistic).
+private let fixtures = "Tests/WPKReviewTests/Fixtures"
+
+/// Starts `wpk review` in the pane the way an operator would, recording the terminal mode before
+/// and after, so the test can check the shell gets its terminal back exactly as it was.
+private func startReview(_ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures) throws {
+    let wpk = try wpkBinary()
+    let before = session.scratchFile("stty-before"), after = session.scratchFile("stty-after")
+    try session.type("stty -a > \(before); env \(environment) \(wpk) review \(arguments); echo \"EXIT=$?\"; stty -a > \(after); echo STTY-SAVED", enter: true)
+    try session.waitFor("the playbook list") { $0.contains("playbooks: 3 of 3") }
+}
+
+/// Waits for the review to end and checks the shell prompt and terminal mode are back.
+@discardableResult
+private func expectShellBack(_ session: TmuxSession, exit: String = "EXIT=0") throws -> String {
+    let screen = try session.waitFor("the shell prompt after the review") { screen in
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: true)
+        return lines.contains("STTY-SAVED") && lines.last.map { $0.hasPrefix("e2e$") } == true
+    }
+    #expect(screen.contains(exit), "exit status line missing: \(screen)")
+    // The window size is not a mode: a test that resizes changes it on purpose.
+    let size = /rows [0-9]+; columns [0-9]+;/
+    let before = try String(contentsOfFile: session.scratchFile("stty-before"), encoding: .utf8).replacing(size, with: "")
+    let after = try String(contentsOfFile: session.scratchFile("stty-after"), encoding: .utf8).replacing(size, with: "")
+    #expect(!before.isEmpty)
+    #expect(before == after, "stty -a differs after the review:\nbefore: \(before)\nafter: \(after)")
+    return screen
+}
+
+@Suite("wpk review in a real terminal (tmux)", .serialized)
+struct ReviewTmuxTests {
+    @Test func openNavigateFilterResizeAndQuit() throws {
+        let session = try TmuxSession(width: 100, height: 30)
+        try startReview(session)
+        // Open the realistic playbook and walk its panes.
+        try session.press("Down", "Down")
+        try session.waitFor("the third row selected") { $0.contains("▶ restart-payments-api") }
+        try session.press("Enter")
+        try session.waitFor("the overview") { $0.contains("[Overview]") && $0.contains("team-payments") }
+        try session.press("Tab")
+        try session.waitFor("the diagnostics pane") { $0.contains("[Diagnostics (0)]") && $0.contains("No diagnostics") }
+        try session.press("Tab")
+        try session.waitFor("the source pane") { $0.contains("[Source]") && $0.contains("  5  │   name: restart-payments-api") }
+        try session.press("Tab")
+        try session.waitFor("the plan pane saying why there is no plan") { $0.contains("[Plan (-)]") && $0.contains("planner is not available") }
+        try session.type("a")
+        try session.waitFor("approve refused without a plan") { $0.contains("no plan to approve") }
+        // Esc goes back (and must feel instant: the 25 ms escape delay, not ncurses' default second).
+        try session.press("Escape")
+        try session.waitFor("the list again", timeout: 3) { $0.contains("playbooks: 3 of 3") }
+        // Filter.
+        try session.type("/bro")
+        try session.waitFor("the filtered list") { $0.contains("playbooks: 1 of 3") && $0.contains("broken-indent") && !$0.contains("restart-payments-api") }
+        try session.press("Enter", "Enter")
+        try session.waitFor("the invalid playbook") { $0.contains("[Overview]") && $0.contains("Diagnostics (1)") }
+        try session.press("Tab", "Enter")
+        try session.waitFor("the source at the error line") { $0.contains("▶ 12 E│") && $0.contains("12: error:") }
+        try session.press("Escape", "Escape")
+        try session.waitFor("the filter cleared") { $0.contains("playbooks: 3 of 3") }
+        // Resize below 80x24 and back.
+        try session.resize(width: 60, height: 20)
+        try session.waitFor("the too-small notice") { $0.contains("terminal too small: need 80x24") && $0.contains("now 60x20") }
+        try session.resize(width: 120, height: 40)
+        try session.waitFor("the list redrawn at 120x40") { $0.contains("playbooks: 3 of 3") && $0.contains("PATH") && !$0.contains("too small") }
+        try session.type("?")
+        try session.waitFor("the help screen") { $0.contains("Help: keys") && $0.contains("approve the selected gated step") }
+        try session.press("Escape")
+        try session.waitFor("help closed") { !$0.contains("Help: keys") }
+        try session.type("q")
+        let screen = try expectShellBack(session)
+        #expect(screen.contains("wpk review: no decisions were made in this session."))
+    }
+
+    @Test(arguments: ["xterm-256color", "tmux-256color", "screen", "vt100", "linux"])
+    func smokeUnderEachTerminalType(term: String) throws {
+        let session = try TmuxSession(width: 80, height: 24)
+        try startReview(session, environment: "LANG=C.UTF-8 TERM=\(term)")
+        try session.press("Down", "Down", "Enter")
+        try session.waitFor("the overview under \(term)") { $0.contains("[Overview]") && $0.contains("restart-payments-api") }
+        try session.press("Tab", "Tab")
+        try session.waitFor("the source under \(term)") { $0.contains("[Source]") && $0.contains("apiVersion: wpk/v1") }
+        try session.press("C-c")
+        try expectShellBack(session)
+    }
+
+    @Test func noColorMeansNoColourSequences() throws {
+        // Foreground/background colours (30-38, 40-48, 90-97, 100-107); 39 and 49 only reset to the
+        // terminal's defaults, which tmux writes around every attribute change.
+        let colourSGR = /\x1b\[(?:[0-9;]*;)?(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])(?:;[0-9;]*)?m/
+        // The control: the same screen with colour allowed does contain colour sequences.
+        let coloured = try TmuxSession(width: 80, height: 24)
+        try startReview(coloured, environment: "LANG=C.UTF-8 TERM=xterm-256color")
+        #expect(try coloured.capture(escapes: true).contains(colourSGR), "the colour control run shows no colour: the check below would prove nothing")
+        try coloured.type("q")
+        try expectShellBack(coloured)
+
+        let plain = try TmuxSession(width: 80, height: 24)
+        try startReview(plain, environment: "LANG=C.UTF-8 TERM=xterm-256color NO_COLOR=1")
+        try plain.press("Enter", "Tab")
+        try plain.waitFor("the diagnostics pane") { $0.contains("[Diagnostics (1)]") }
+        let screen = try plain.capture(escapes: true)
+        #expect(!screen.contains(colourSGR), "colour sequences under NO_COLOR:\n\(screen.debugDescription)")
+        #expect(screen.contains("\u{1B}[7m") || screen.contains(";7m"), "selection must still show, by reverse video")
+        try plain.type("q")
+        try expectShellBack(plain)
+    }
+
+    @Test func cLocaleDrawsOnlyASCII() throws {
+        let session = try TmuxSession(width: 80, height: 24)
+        try startReview(session, environment: "LANG=C LC_ALL=C")
+        try session.press("Down", "Enter")
+        try session.waitFor("the hostile playbook") { $0.contains("[Overview]") && $0.contains("<U+202E>") }
+        try session.press("Tab", "Tab")
+        let screen = try session.waitFor("the source in ASCII") { $0.contains("<U+4E2D><U+6587>") && $0.contains("  4  | ") }
+        #expect(screen.unicodeScalars.allSatisfy { $0.isASCII }, "non-ASCII output under LANG=C:\n\(screen)")
+        #expect(screen.contains("Up/Dn move"))
+        try session.type("q")
+        try expectShellBack(session)
+    }
+
+    @Test func hostileStringsNeverReachTheTerminal() throws {
+        let session = try TmuxSession(width: 100, height: 30)
+        try startReview(session)
+        try session.press("Down", "Enter")
+        let screen = try session.waitFor("the hostile overview") { $0.contains("[Overview]") && $0.contains("evil\\x1b[2J\\x1b]0;pwned\\x07<U+202E>elif") }
+        // Had the escapes run, the screen would be cleared and the pane's title changed.
+        #expect(screen.contains("wide 中文 and é combining"))
+        let title = try session.tmux("display-message", "-p", "-t", "e2e", "#{pane_title}")
+        #expect(!title.contains("pwned"))
+        try session.type("q")
+        try expectShellBack(session)
+    }
+
+    @Test(arguments: [SIGTERM, SIGHUP])
+    func aSignalLeavesTheTerminalSane(signal: Int32) throws {
+        let session = try TmuxSession(width: 80, height: 24)
+        try startReview(session)
+        try session.press("Enter")
+        try session.waitFor("a playbook open") { $0.contains("[Overview]") }
+        let pid = try session.childOfShell()
+        #expect(kill(pid, signal) == 0)
+        let screen = try expectShellBack(session)
+        #expect(screen.contains("wpk review: no decisions were made in this session."))
+    }
+}
