@@ -9,6 +9,8 @@ public struct TerminalError: Error, CustomStringConvertible {
 
 /// The write end of the self-pipe that signal handlers poke; a C handler can only reach a global.
 nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
+/// The handlers of fatal signals before ours, by signal number, to hand a crash on to.
+nonisolated(unsafe) private var previousFatalActions: [sigaction] = Array(repeating: sigaction(), count: 65)
 /// Bytes written to the self-pipe: a resize, or a request to leave.
 private let winchByte: UInt8 = 0x57, terminateByte: UInt8 = 0x54
 
@@ -16,9 +18,10 @@ private let winchByte: UInt8 = 0x57, terminateByte: UInt8 = 0x54
 /// `DeviceInput`. The only type in the project that touches curses.
 ///
 /// Idle costs nothing: it blocks in `poll` on the terminal and a signal self-pipe, with no timer
-/// unless the backend asks for one (ledger polling). SIGWINCH interrupts `poll`, after which
-/// ncurses reports `KEY_RESIZE`. SIGTERM, SIGHUP and SIGINT write to the self-pipe, so the loop
-/// ends normally and `restore()` runs `endwin`.
+/// unless the backend asks for one (ledger polling). SIGWINCH, SIGTERM, SIGHUP and SIGINT write to
+/// a self-pipe that `poll` watches, so a resize is never lost and a termination ends the loop
+/// normally, after which `restore()` runs `endwin`. A fatal signal (a crash) runs `endwin` from its
+/// handler, best effort, before the default action, so even then the shell gets its terminal back.
 public final class CursesTerminal: TerminalDevice {
     private var screenPointer: OpaquePointer?
     private var ttyFile: UnsafeMutablePointer<FILE>?
@@ -113,9 +116,26 @@ public final class CursesTerminal: TerminalDevice {
         sigemptyset(&wanted)
         for signal in [SIGTERM, SIGHUP, SIGINT, SIGWINCH] { sigaddset(&wanted, signal) }
         pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+        // A crash must not leave the terminal raw: endwin (not async-signal-safe, but the process
+        // is dying anyway), then the handler that was there before (Swift's backtracer), so the
+        // crash is still reported.
+        for signal in Self.fatalSignals {
+            var fatal = sigaction()
+            fatal.__sigaction_handler.sa_handler = { signal in
+                endwin()
+                sigaction(signal, &previousFatalActions[Int(signal)], nil)
+                raise(signal)  // delivered to the previous handler once this one returns
+            }
+            sigemptyset(&fatal.sa_mask)
+            fatal.sa_flags = 0
+            sigaction(signal, &fatal, &previousFatalActions[Int(signal)])
+        }
         // A dropped SSH connection must not kill us with SIGPIPE while writing the last frame.
         Foundation.signal(SIGPIPE, SIG_IGN)
     }
+
+    /// Signals that end the process abnormally (Swift traps are SIGILL or SIGTRAP).
+    private static let fatalSignals = [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE]
 
     /// The terminal's size now.
     public var size: Size {
@@ -132,10 +152,8 @@ public final class CursesTerminal: TerminalDevice {
             var character: wint_t = 0
             let result = wget_wch(window, &character)
             if result == KEY_CODE_YES {
-                if Int32(character) == shim_key_resize() {
-                    previous = nil  // repaint everything after a resize
-                    return .resize(size)
-                }
+                // resizeterm queues this after a resize the pipe already reported: nothing new.
+                if Int32(character) == shim_key_resize() { continue }
                 if let key = Self.functionKey(Int32(character)) { return .key(key) }
                 continue
             } else if result == OK {
@@ -147,7 +165,7 @@ public final class CursesTerminal: TerminalDevice {
             let wait = deadline.map { max(0, Int32($0.timeIntervalSinceNow * 1000)) } ?? -1
             let ready = poll(&fds, 2, wait)
             if ready < 0 {
-                if errno == EINTR { continue }  // SIGWINCH: ncurses now has KEY_RESIZE for us
+                if errno == EINTR { continue }  // a signal: its byte is in the pipe
                 return .closed
             }
             if ready == 0 { return .timeout }
@@ -158,26 +176,10 @@ public final class CursesTerminal: TerminalDevice {
                 if count > 0, bytes[0..<count].contains(winchByte), let resized = resizeFromTerminal() { return .resize(resized) }
                 continue
             }
-            if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0, fds[0].revents & Int16(POLLIN) == 0 {
-                return .closed
-            }
-            if fds[0].revents & Int16(POLLIN) != 0 {
-                // Readable but ncurses reads nothing: end of input (the terminal hung up).
-                nodelay(window, true)
-                var probe: wint_t = 0
-                let again = wget_wch(window, &probe)
-                if again == KEY_CODE_YES, Int32(probe) == shim_key_resize() { previous = nil; return .resize(size) }
-                if again == KEY_CODE_YES, let key = Self.functionKey(Int32(probe)) { return .key(key) }
-                if again == OK, let key = Self.characterKey(probe) { return .key(key) }
-                if again == ERR, fds[0].revents & Int16(POLLHUP) != 0 { return .closed }
-                if again == ERR {
-                    // A read of zero bytes: the tty is gone. (A partial escape sequence returns
-                    // ERR too but then poll would not report readable again.)
-                    var byte: UInt8 = 0
-                    let peek = recv(inputFD, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-                    if peek == 0 { return .closed }
-                }
-            }
+            if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return .closed }
+            // Readable with nothing to read is end of input: the terminal went away.
+            var available: Int32 = 0
+            if ioctl(inputFD, UInt(FIONREAD), &available) == 0, available == 0 { return .closed }
         }
     }
 
@@ -186,12 +188,6 @@ public final class CursesTerminal: TerminalDevice {
         var window = winsize()
         guard ioctl(inputFD, UInt(TIOCGWINSZ), &window) == 0, window.ws_row > 0, window.ws_col > 0 else { return nil }
         resizeterm(Int32(window.ws_row), Int32(window.ws_col))
-        // resizeterm queues a KEY_RESIZE of its own; drop it so the resize is reported once.
-        nodelay(shim_stdscr(), true)
-        var pending: wint_t = 0
-        if wget_wch(shim_stdscr(), &pending) != KEY_CODE_YES || Int32(pending) != shim_key_resize() {
-            if pending != 0 { unget_wch(wchar_t(bitPattern: pending)) }
-        }
         previous = nil
         return size
     }
@@ -304,6 +300,7 @@ public final class CursesTerminal: TerminalDevice {
         if let ttyFile { fclose(ttyFile) }
         ttyFile = nil
         for signal in [SIGTERM, SIGHUP, SIGINT, SIGWINCH] { Foundation.signal(signal, SIG_DFL) }
+        for signal in Self.fatalSignals { sigaction(signal, &previousFatalActions[Int(signal)], nil) }
         signalPipeWrite = -1
         for fd in signalPipe where fd >= 0 { close(fd) }
         signalPipe = [-1, -1]
