@@ -69,7 +69,21 @@ final class FileReviewBackend: ReviewBackend {
         var readFailure: String?
     }
 
+    /// Files already parsed, by path, with the size and modification time they had: opening a
+    /// playbook after listing it (or reloading after a ledger change) does not parse it again.
+    private var cache: [String: (stamp: [Int], loaded: Loaded)] = [:]
+
     private func load(_ path: String) -> Loaded {
+        var info = stat()
+        let stamp = path != "-" && stat(path, &info) == 0
+            ? [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_ino)] : []
+        if !stamp.isEmpty, let hit = cache[path], hit.stamp == stamp { return hit.loaded }
+        let loaded = parse(path)
+        if !stamp.isEmpty, loaded.readFailure == nil { cache[path] = (stamp, loaded) }
+        return loaded
+    }
+
+    private func parse(_ path: String) -> Loaded {
         let bytes: [UInt8]
         do {
             bytes = try read(path)
