@@ -146,3 +146,56 @@ struct ReviewTmuxTests {
         #expect(screen.contains("wpk review: no decisions were made in this session."))
     }
 }
+
+@Suite("wpk review finds playbooks as the contract says (tmux)")
+struct ReviewPathTests {
+    /// A directory with playbooks beside a FIFO, a socket, a symbolic-link loop and a dangling link:
+    /// the review must list the playbooks and never open (and so never hang on) the rest.
+    @Test func directorySearchSkipsLoopsFifosAndSockets() throws {
+        let session = try TmuxSession(width: 140, height: 30)  // wide enough for the PATH column
+        let root = session.scratchFile("tree")
+        let nested = root + "/team/a/b"
+        try FileManager.default.createDirectory(atPath: nested, withIntermediateDirectories: true)
+        let fixture = packageRoot.appendingPathComponent("Tests/WPKReviewTests/Fixtures/restart-payments.wpk.yaml").path
+        try FileManager.default.copyItem(atPath: fixture, toPath: root + "/top.wpk.yaml")
+        try FileManager.default.copyItem(atPath: fixture, toPath: nested + "/deep.wpk.yml")
+        try FileManager.default.copyItem(atPath: fixture, toPath: root + "/not-a-playbook.yaml")
+        #expect(mkfifo(root + "/trap.wpk.yaml", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: nested + "/loop", withDestinationPath: root + "/team")
+        try FileManager.default.createSymbolicLink(atPath: root + "/dangling.wpk.yaml", withDestinationPath: root + "/missing")
+        let socketPath = root + "/sock.wpk.yaml"
+        let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in socketPath.utf8.prefix(buffer.count - 1).enumerated() { buffer[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(bound == 0)
+        defer { close(socketFD) }
+
+        let wpk = try wpkBinary()
+        try session.type("cd \(session.scratch.path) && env LANG=C.UTF-8 \(wpk) review tree; echo \"EXIT=$?\"", enter: true)
+        let screen = try session.waitFor("the two playbooks of the tree") { $0.contains("playbooks: 2 of 2") }
+        #expect(screen.contains("tree/team/a/b/deep.wpk.yml") && screen.contains("tree/top.wpk.yaml"))
+        try session.type("q")
+        try session.waitFor("the review to end") { $0.contains("EXIT=0") }
+    }
+
+    @Test func standardInputIsAPlaybookAndTheKeysStillWork() throws {
+        let session = try TmuxSession(width: 100, height: 30)
+        let wpk = try wpkBinary()
+        try session.type("cat Tests/WPKReviewTests/Fixtures/restart-payments.wpk.yaml | env LANG=C.UTF-8 \(wpk) review -; echo \"EXIT=$?\"", enter: true)
+        try session.waitFor("the playbook read from standard input") { $0.contains("playbooks: 1 of 1") && $0.contains("restart-payments-api") }
+        try session.press("Enter")
+        try session.waitFor("its overview") { $0.contains("[Overview]") && $0.contains("team-payments") }
+        try session.type("q")
+        try session.waitFor("the review to end") { $0.contains("EXIT=0") }
+    }
+
+    @Test func aMissingPathIsAUsageError() throws {
+        let result = try runProcess(try wpkBinary(), ["review", "/nonexistent/playbooks"])
+        #expect(result.status == 2)
+        #expect(result.output.contains("/nonexistent/playbooks: no such file or directory"))
+    }
+}
