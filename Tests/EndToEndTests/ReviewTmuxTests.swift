@@ -93,7 +93,13 @@ struct ReviewTmuxTests {
         // The control: the same screen with colour allowed does contain colour sequences.
         let coloured = try TmuxSession(width: 80, height: 24)
         try startReview(coloured, environment: "LANG=C.UTF-8 TERM=xterm-256color")
-        #expect(try coloured.capture(escapes: true).contains(colourSGR), "the colour control run shows no colour: the check below would prove nothing")
+        let deadline = Date().addingTimeInterval(15)
+        var colourSeen = false
+        while !colourSeen && Date() < deadline {
+            colourSeen = try coloured.capture(escapes: true).contains(colourSGR)
+            if !colourSeen { usleep(30_000) }
+        }
+        #expect(colourSeen, "the colour control run shows no colour: the check below would prove nothing")
         try coloured.type("q")
         try expectShellBack(coloured)
 
@@ -114,7 +120,7 @@ struct ReviewTmuxTests {
         try session.press("Down", "Enter")
         try session.waitFor("the hostile playbook") { $0.contains("[Overview]") && $0.contains("<U+202E>") }
         try session.press("Tab", "Tab")
-        let screen = try session.waitFor("the source in ASCII") { $0.contains("<U+4E2D><U+6587>") && $0.contains("  4  | ") }
+        let screen = try session.waitFor("the source in ASCII") { $0.contains("<U+4E2D><U+6587>") && $0.contains("  4  | ") && $0.contains("Up/Dn move") }
         #expect(screen.unicodeScalars.allSatisfy { $0.isASCII }, "non-ASCII output under LANG=C:\n\(screen)")
         #expect(screen.contains("Up/Dn move"))
         try session.type("q")
@@ -125,7 +131,9 @@ struct ReviewTmuxTests {
         let session = try TmuxSession(width: 100, height: 30)
         try startReview(session)
         try session.press("Down", "Enter")
-        let screen = try session.waitFor("the hostile overview") { $0.contains("[Overview]") && $0.contains("evil\\x1b[2J\\x1b]0;pwned\\x07<U+202E>elif") }
+        let screen = try session.waitFor("the hostile overview") {
+            $0.contains("[Overview]") && $0.contains("evil\\x1b[2J\\x1b]0;pwned\\x07<U+202E>elif") && $0.contains("wide 中文")
+        }
         // Had the escapes run, the screen would be cleared and the pane's title changed.
         #expect(screen.contains("wide 中文 and é combining"))
         let title = try session.tmux("display-message", "-p", "-t", "e2e", "#{pane_title}")
@@ -176,8 +184,11 @@ struct ReviewPathTests {
 
         let wpk = try wpkBinary()
         try session.type("cd \(session.scratch.path) && env LANG=C.UTF-8 \(wpk) review tree; echo \"EXIT=$?\"", enter: true)
-        let screen = try session.waitFor("the two playbooks of the tree") { $0.contains("playbooks: 2 of 2") }
-        #expect(screen.contains("tree/team/a/b/deep.wpk.yml") && screen.contains("tree/top.wpk.yaml"))
+        // One condition for the whole frame: tmux may show a frame half painted.
+        let screen = try session.waitFor("the two playbooks of the tree") {
+            $0.contains("playbooks: 2 of 2") && $0.contains("tree/team/a/b/deep.wpk.yml") && $0.contains("tree/top.wpk.yaml")
+        }
+        #expect(!screen.contains("trap") && !screen.contains("sock") && !screen.contains("dangling"))
         try session.type("q")
         try session.waitFor("the review to end") { $0.contains("EXIT=0") }
     }
