@@ -12,8 +12,12 @@ public struct PlaybookEntry: Equatable, Sendable {
     public var pendingGates: Int?
     /// Runs of this playbook waiting for an approval right now (they sort first).
     public var waitingRuns: Int
+    /// False while only the file's name is known: the list appears at once and fills in as files
+    /// are read between frames.
+    public var summarized: Bool
 
-    public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int) {
+    public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int, summarized: Bool = true) {
+        self.summarized = summarized
         self.path = path
         self.name = name
         self.runtime = runtime

@@ -14,7 +14,8 @@ public enum DeviceInput: Equatable, Sendable {
 public protocol TerminalDevice: AnyObject {
     /// The current size.
     var size: Size { get }
-    /// Blocks until input arrives, or `timeout` seconds pass (nil: wait for input only).
+    /// Blocks until input arrives, or `timeout` seconds pass (nil: wait for input only; 0: only
+    /// look whether input is waiting).
     func nextInput(timeout: Double?) -> DeviceInput
     /// Shows a frame (changing only what differs from the last one) and parks the cursor.
     func draw(_ screen: Screen)
@@ -38,6 +39,8 @@ public enum ReviewRunner {
     public static func run(device: TerminalDevice, backend: ReviewBackend, options: ReviewOptions) -> ReviewState {
         var state = ReviewState(options: options, size: device.size)
         var queue: [ReviewEvent] = []
+        // Background effects wait here and run one at a time only while no input is waiting.
+        var background: [Effect] = []
         queue.append(contentsOf: backend.perform(.loadList))
         while true {
             // Drain in order; effects' answers join the back of the queue.
@@ -47,17 +50,27 @@ public enum ReviewRunner {
                 state = next
                 index += 1
                 for effect in effects where effect != .quit {
-                    queue.append(contentsOf: backend.perform(effect))
+                    if effect.isBackground {
+                        background.append(effect)
+                    } else {
+                        queue.append(contentsOf: backend.perform(effect))
+                    }
                 }
                 if state.quitting { return state }
             }
             queue.removeAll(keepingCapacity: true)
             device.draw(render(state))
-            switch device.nextInput(timeout: backend.ledgerPollInterval) {
+            let input = device.nextInput(timeout: background.isEmpty ? backend.ledgerPollInterval : 0)
+            switch input {
             case .key(let key): queue.append(.key(key))
             case .resize(let size): queue.append(.resize(size))
             case .terminate, .closed: queue.append(.terminate)
-            case .timeout: if backend.ledgerChanged() { queue.append(.ledgerChanged) }
+            case .timeout:
+                if !background.isEmpty {
+                    queue.append(contentsOf: backend.perform(background.removeFirst()))
+                } else if backend.ledgerChanged() {
+                    queue.append(.ledgerChanged)
+                }
             }
         }
     }

@@ -20,6 +20,15 @@ extension ReviewState {
             return []
         case .listLoaded(let loaded):
             setEntries(loaded)
+            // Files not yet read are read in chunks between frames, so the list shows at once.
+            let unread = loaded.filter { !$0.summarized }.map(\.path)
+            return stride(from: 0, to: unread.count, by: Self.summarizeChunk).map {
+                .summarize(paths: Array(unread[$0..<min($0 + Self.summarizeChunk, unread.count)]))
+            }
+        case .entriesSummarized(let summarized):
+            guard let current = entries else { return [] }
+            let byPath = Dictionary(summarized.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
+            setEntries(current.map { byPath[$0.path] ?? $0 })
             return []
         case .detailLoaded(let detail):
             replaceEntry(detail.entry)
@@ -165,6 +174,9 @@ extension ReviewState {
     }
 
     // MARK: Overlays and text input
+
+    /// Files read per background step: small enough that a key waits at most one chunk.
+    static let summarizeChunk = 32
 
     /// The longest reason accepted (a reason is a sentence, not a document).
     static let maxReasonLength = 500

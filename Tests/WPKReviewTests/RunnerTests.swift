@@ -15,7 +15,7 @@ final class ScriptedTerminal: TerminalDevice {
 
     func nextInput(timeout: Double?) -> DeviceInput {
         timeouts.append(timeout)
-        if script.isEmpty { return .closed }
+        if script.isEmpty { return timeout == 0 ? .timeout : .closed }
         let input = script.removeFirst()
         if case .resize(let newSize) = input { size = newSize }
         return input
@@ -29,11 +29,20 @@ final class FixtureBackend: ReviewBackend {
     var performed: [Effect] = []
     var pollInterval: Double?
     var changes: [Bool] = []
+    /// When set, the list comes as names only and is read by `.summarize`, like the real backend.
+    var namesFirst = false
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
         performed.append(effect)
+        let entries = (try? fixtureNames.map { try fixture($0).entry }) ?? []
         switch effect {
-        case .loadList: return [.listLoaded((try? fixtureNames.map { try fixture($0).entry }) ?? [])]
+        case .loadList:
+            guard namesFirst else { return [.listLoaded(entries)] }
+            return [.listLoaded(entries.map {
+                PlaybookEntry(path: $0.path, name: String($0.path.split(separator: "/").last ?? ""), runtime: "-", mode: "-",
+                              errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+            })]
+        case .summarize(let paths): return [.entriesSummarized(entries.filter { paths.contains($0.path) })]
         case .loadDetail(let path):
             let name = fixtureNames.first { path.contains($0) } ?? ""
             guard let detail = try? fixture(name, plan: samplePlan(), planDigest: sampleDigest) else { return [.detailFailed(path: path, reason: "gone")] }
@@ -83,6 +92,22 @@ struct RunnerTests {
         _ = ReviewRunner.run(device: terminal, backend: backend, options: ReviewOptions())
         #expect(backend.performed == [.loadList, .loadList])
         #expect(terminal.timeouts.first == 2)
+    }
+
+    @Test func theListShowsBeforeFilesAreReadAndKeysComeFirst() {
+        let backend = FixtureBackend()
+        backend.namesFirst = true
+        let terminal = ScriptedTerminal(script: [.key(.down)])
+        let final = ReviewRunner.run(device: terminal, backend: backend, options: ReviewOptions())
+        // First frame: names only, before any file was read.
+        #expect(terminal.frames.first?.textDump().contains("reading…") == true)
+        #expect(terminal.frames.first?.textDump().contains("restart-payments.wpk.yaml") == true)
+        // The waiting key was handled before the background read (the read came after it).
+        #expect(backend.performed == [.loadList, .summarize(paths: fixtureNames.map { "Fixtures/\($0).wpk.yaml" })])
+        #expect(terminal.timeouts.prefix(2) == [0, 0])
+        #expect(final.entries?.allSatisfy { $0.summarized } == true)
+        #expect(final.selectedEntry?.name.hasPrefix("evil") == true)
+        #expect(terminal.frames.last?.textDump().contains("reading…") == false)
     }
 
     @Test func aResizeRedrawsAtTheNewSize() {

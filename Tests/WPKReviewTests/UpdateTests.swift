@@ -69,6 +69,23 @@ struct UpdateTests {
         #expect(byPath.shown.count == 1 && byPath.selectedEntry?.name == "broken-indent")
     }
 
+    @Test func unreadFilesAreReadInChunksAndFillInTheList() throws {
+        let stubs = (0..<70).map {
+            PlaybookEntry(path: "p\($0).wpk.yaml", name: "p\($0)", runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+        }
+        let (state, effects) = run(ReviewState(size: small), [.listLoaded(stubs), .key(.down), .key(.down)])
+        #expect(effects.map { if case .summarize(let paths) = $0 { paths.count } else { -1 } } == [32, 32, 6])
+        #expect(effects.allSatisfy { $0.isBackground })
+        var read = stubs[60]
+        read.name = "restart"
+        read.waitingRuns = 1
+        read.summarized = true
+        let after = run(state, [.entriesSummarized([read])]).0
+        #expect(after.entries?.first?.name == "restart", "a run found waiting moves the playbook to the top")
+        #expect(after.selectedEntry?.path == "p2.wpk.yaml", "the selection stays on the same playbook")
+        #expect(ListScreen.validityText(stubs[0]).0 == "reading…")
+    }
+
     @Test func runsWaitingForApprovalSortFirst() throws {
         var entries = try fixtureNames.map { try fixture($0).entry }
         entries[2].waitingRuns = 1

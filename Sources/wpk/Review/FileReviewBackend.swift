@@ -26,7 +26,10 @@ final class FileReviewBackend: ReviewBackend {
     func perform(_ effect: Effect) -> [ReviewEvent] {
         switch effect {
         case .loadList:
-            return [.listLoaded(files.map { load($0).entry })]
+            // Files read before (and unchanged) come complete; the rest by name, read between frames.
+            return [.listLoaded(files.map { cached($0)?.entry ?? stub($0) })]
+        case .summarize(let paths):
+            return [.entriesSummarized(paths.map { load($0).entry })]
         case .loadDetail(let path):
             let loaded = load(path)
             if let failure = loaded.readFailure { return [.detailFailed(path: path, reason: failure)] }
@@ -73,11 +76,27 @@ final class FileReviewBackend: ReviewBackend {
     /// playbook after listing it (or reloading after a ledger change) does not parse it again.
     private var cache: [String: (stamp: [Int], loaded: Loaded)] = [:]
 
-    private func load(_ path: String) -> Loaded {
+    /// The size, modification time and inode of a file; empty for standard input or on failure.
+    private func stamp(_ path: String) -> [Int] {
         var info = stat()
-        let stamp = path != "-" && stat(path, &info) == 0
-            ? [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_ino)] : []
-        if !stamp.isEmpty, let hit = cache[path], hit.stamp == stamp { return hit.loaded }
+        guard path != "-", stat(path, &info) == 0 else { return [] }
+        return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_ino)]
+    }
+
+    private func cached(_ path: String) -> Loaded? {
+        let stamp = stamp(path)
+        guard !stamp.isEmpty, let hit = cache[path], hit.stamp == stamp else { return nil }
+        return hit.loaded
+    }
+
+    /// A list entry from the file name alone, until the file is read.
+    private func stub(_ path: String) -> PlaybookEntry {
+        PlaybookEntry(path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+    }
+
+    private func load(_ path: String) -> Loaded {
+        if let hit = cached(path) { return hit }
+        let stamp = stamp(path)
         let loaded = parse(path)
         if !stamp.isEmpty, loaded.readFailure == nil { cache[path] = (stamp, loaded) }
         return loaded
