@@ -41,7 +41,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML"]),
+        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML", "WPKReview", "WPKCurses"]),
         .testTarget(name: "WPKCoreTests", dependencies: ["WPKCore"]),
         // Fixtures and golden screens are read by path (#filePath), so they stay plain files.
         .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"], exclude: ["Fixtures", "Snapshots"]),

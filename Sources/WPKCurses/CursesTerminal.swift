@@ -34,12 +34,13 @@ public final class CursesTerminal: TerminalDevice {
     /// Whether the locale can show UTF-8; when not, the UI must draw ASCII only.
     public let localeIsUTF8: Bool
 
-    /// Sets up curses on `/dev/tty`, leaving standard output free for the exit summary.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// Sets up curses on `/dev/tty` (or another terminal device, for benchmarks), leaving standard
+    /// output free for the exit summary.
+    public init(terminalPath: String = "/dev/tty", environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         setlocale(LC_ALL, "")
         localeIsUTF8 = String(cString: shim_codeset()).uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"
-        guard let tty = fopen("/dev/tty", "r+") else {
-            throw TerminalError(description: "wpk review needs a terminal: cannot open /dev/tty")
+        guard let tty = fopen(terminalPath, "r+") else {
+            throw TerminalError(description: "wpk review needs a terminal: cannot open \(terminalPath)")
         }
         ttyFile = tty
         inputFD = fileno(tty)
