@@ -54,12 +54,12 @@ public enum PlaybookReader {
     private static func rows(_ node: Node) -> [(label: String, value: String)] {
         let limit = 500  // a section with more rows than this is summarized, not listed
         if let entries = node.mapping {
-            return entries.prefix(limit).map { ($0.keyText, inline($0.value)) } + (entries.count > limit ? [("…", "\(entries.count - limit) more")] : [])
+            return entries.prefix(limit).map { ($0.keyText, inline($0.value)) } + (entries.count > limit ? [("...", "\(entries.count - limit) more")] : [])
         }
         if let items = node.sequence {
             return items.prefix(limit).enumerated().map { i, item in
                 (item["name"]?.scalar?.text ?? "\(i + 1)", inline(item))
-            } + (items.count > limit ? [("…", "\(items.count - limit) more")] : [])
+            } + (items.count > limit ? [("...", "\(items.count - limit) more")] : [])
         }
         return [("", inline(node))]
     }
@@ -69,7 +69,7 @@ public enum PlaybookReader {
         var out = ""
         var remaining = budget
         write(node, into: &out, remaining: &remaining)
-        return remaining < 0 ? out + "…" : out
+        return remaining < 0 ? out + "..." : out
     }
 
     /// Recursion is bounded by the loader's depth limit and stops as soon as the budget is spent.

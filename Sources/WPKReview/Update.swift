@@ -202,7 +202,7 @@ extension ReviewState {
                 let now = typed + String(c).lowercased()
                 if now.count == expected.count {
                     self.overlay = nil
-                    status = StatusMessage("recording approval of \(plan[index].handler)…")
+                    status = StatusMessage("recording approval of \(plan[index].handler)...")
                     return [.approve(path: open.detail.entry.path, step: plan[index].handler, planDigest: digest)]
                 }
                 self.overlay = .approve(step: index, typed: now)
@@ -230,7 +230,7 @@ extension ReviewState {
                     return []
                 }
                 self.overlay = nil
-                status = StatusMessage("recording rejection of \(plan[index].handler)…")
+                status = StatusMessage("recording rejection of \(plan[index].handler)...")
                 return [.reject(path: open.detail.entry.path, step: plan[index].handler, planDigest: digest, reason: trimmed)]
             case .character(let c) where reason.count < Self.maxReasonLength && isTypable(c):
                 status = nil

@@ -100,14 +100,14 @@ struct RunnerTests {
         let terminal = ScriptedTerminal(script: [.key(.down)])
         let final = ReviewRunner.run(device: terminal, backend: backend, options: ReviewOptions())
         // First frame: names only, before any file was read.
-        #expect(terminal.frames.first?.textDump().contains("reading…") == true)
+        #expect(terminal.frames.first?.textDump().contains("reading...") == true)
         #expect(terminal.frames.first?.textDump().contains("restart-payments.wpk.yaml") == true)
         // The waiting key was handled before the background read (the read came after it).
         #expect(backend.performed == [.loadList, .summarize(paths: fixtureNames.map { "Fixtures/\($0).wpk.yaml" })])
         #expect(terminal.timeouts.prefix(2) == [0, 0])
         #expect(final.entries?.allSatisfy { $0.summarized } == true)
         #expect(final.selectedEntry?.name.hasPrefix("evil") == true)
-        #expect(terminal.frames.last?.textDump().contains("reading…") == false)
+        #expect(terminal.frames.last?.textDump().contains("reading...") == false)
     }
 
     @Test func aResizeRedrawsAtTheNewSize() {

@@ -45,6 +45,16 @@ struct SnapshotTests {
         try assertSnapshot(render(try c.make(size)), "\(c.name)-\(size)")
     }
 
+    /// Under `LANG=C` or `--ascii` the terminal cannot draw anything else: every screen, every cell.
+    @Test(arguments: cases)
+    func asciiModeDrawsOnlyASCII(_ c: ScreenCase) throws {
+        var state = try c.make(Size(width: 80, height: 24))
+        state.options.asciiOnly = true
+        let text = render(state).textDump()
+        let offending = text.unicodeScalars.filter { !$0.isASCII }
+        #expect(offending.isEmpty, "non-ASCII in ASCII mode: \(offending.map { "U+" + String($0.value, radix: 16) })")
+    }
+
     @Test(arguments: [Size(width: 79, height: 24), Size(width: 80, height: 23), Size(width: 40, height: 10)])
     func tooSmall(size: Size) throws {
         let state = run(try listState(), [.resize(size)]).0

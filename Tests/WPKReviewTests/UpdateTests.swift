@@ -83,7 +83,7 @@ struct UpdateTests {
         let after = run(state, [.entriesSummarized([read])]).0
         #expect(after.entries?.first?.name == "restart", "a run found waiting moves the playbook to the top")
         #expect(after.selectedEntry?.path == "p2.wpk.yaml", "the selection stays on the same playbook")
-        #expect(ListScreen.validityText(stubs[0]).0 == "reading…")
+        #expect(ListScreen.validityText(stubs[0]).0 == "reading...")
     }
 
     @Test func runsWaitingForApprovalSortFirst() throws {

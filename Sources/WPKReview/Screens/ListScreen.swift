@@ -33,7 +33,7 @@ enum ListScreen {
             screen.put(title, row: 1, column: column, maxWidth: width - 1, style: .title)
         }
         guard let entries = state.entries else {
-            screen.put("Loading playbooks…", row: Layout.listTop, column: 2, style: .dim)
+            screen.put("Loading playbooks...", row: Layout.listTop, column: 2, style: .dim)
             return
         }
         if state.shown.isEmpty {
@@ -73,7 +73,7 @@ enum ListScreen {
 
     /// Validity in words, so it reads the same without colour.
     static func validityText(_ entry: PlaybookEntry) -> (String, Style) {
-        if !entry.summarized { return ("reading…", .dim) }
+        if !entry.summarized { return ("reading...", .dim) }
         let errors = entry.errors == 1 ? "1 error" : "\(entry.errors) errors"
         let warnings = entry.warnings == 1 ? "1 warning" : "\(entry.warnings) warnings"
         if entry.errors > 0 { return (entry.warnings > 0 ? "\(errors), \(warnings)" : "invalid: \(errors)", .error) }

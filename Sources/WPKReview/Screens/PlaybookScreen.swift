@@ -4,7 +4,7 @@ enum PlaybookScreen {
         let path = state.openPath ?? ""
         guard let open = state.open else {
             screen.put(path, row: 1, column: 1, maxWidth: screen.size.width - 2, style: .dim)
-            screen.put("Loading…", row: Layout.paneTop, column: 2, style: .dim)
+            screen.put("Loading...", row: Layout.paneTop, column: 2, style: .dim)
             return
         }
         let used = screen.put(open.detail.entry.name, row: 1, column: 1, maxWidth: screen.size.width / 2, style: .title)
