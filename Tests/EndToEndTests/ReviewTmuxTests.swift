@@ -142,6 +142,29 @@ struct ReviewTmuxTests {
         try expectShellBack(session)
     }
 
+    /// A dropped connection: the terminal itself goes away under the review (tmux closes the pane's
+    /// pseudo-terminal and sends SIGHUP). The review must notice and exit, not spin or hang.
+    @Test func aTerminalThatGoesAwayEndsTheReview() throws {
+        let session = try TmuxSession(width: 80, height: 24)
+        let wpk = try wpkBinary()
+        try session.tmux("new-window", "-d", "-t", "e2e:1", "exec env LANG=C.UTF-8 \(wpk) review \(fixtures)")
+        let deadline = Date().addingTimeInterval(15)
+        var listed = false
+        while !listed && Date() < deadline {
+            listed = (try? session.tmux("capture-pane", "-p", "-t", "e2e:1"))?.contains("playbooks: 3 of 3") == true
+            if !listed { usleep(30_000) }
+        }
+        #expect(listed)
+        let pid = try #require(pid_t(try session.tmux("display-message", "-p", "-t", "e2e:1", "#{pane_pid}").trimmingCharacters(in: .whitespacesAndNewlines)))
+        try session.tmux("kill-window", "-t", "e2e:1")
+        var gone = false
+        while !gone && Date() < deadline.addingTimeInterval(15) {
+            gone = kill(pid, 0) != 0
+            if !gone { usleep(30_000) }
+        }
+        #expect(gone, "wpk review (pid \(pid)) is still running after its terminal went away")
+    }
+
     @Test(arguments: [SIGTERM, SIGHUP])
     func aSignalLeavesTheTerminalSane(signal: Int32) throws {
         let session = try TmuxSession(width: 80, height: 24)

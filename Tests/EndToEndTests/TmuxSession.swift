@@ -94,7 +94,8 @@ final class TmuxSession {
         let shell = "cd '\(packageRoot.path)' && exec env -i HOME='\(scratch.path)' PATH=/usr/bin:/bin PS1='e2e$ ' TERM=xterm-256color bash --norc --noprofile"
         let started = try runProcess(tmux, ["-u", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", shell], captureOutput: false)
         guard started.status == 0 else { throw E2EError("tmux new-session failed: \(started.output)") }
-        try self.tmux("set-option", "-g", "window-size", "manual")
+        // No global `window-size manual`: with no client attached, tmux 3.3a then dies on new-window.
+        // resize-window sets it for its own window.
         try waitFor("the shell prompt") { $0.contains("e2e$") }
     }
 

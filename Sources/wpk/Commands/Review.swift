@@ -44,7 +44,8 @@ struct Review: ParsableCommand {
         let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8)
         let final = ReviewRunner.run(device: terminal, backend: backend, options: options)
         terminal.restore()
-        writeOut(SessionSummary.text(final.decisions, asciiOnly: options.asciiOnly))
+        // After a dropped connection standard output may be gone too: a failed write is not a crash.
+        try? FileHandle.standardOutput.write(contentsOf: Data(SessionSummary.text(final.decisions, asciiOnly: options.asciiOnly).utf8))
     }
 
     /// The current directory when it holds playbooks, else the bundled `examples/playbooks` found
