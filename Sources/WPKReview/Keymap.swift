@@ -23,6 +23,7 @@ public struct KeyBinding: Sendable {
     public var hint: String?
     /// Lower numbers keep their place in the hint bar when it is too narrow.
     public var hintPriority: Int
+    /// Where the keys apply.
     public var contexts: Set<KeyContext>
     /// How the hint bar writes the keys when it differs from the help screen (Unicode, ASCII).
     public var hintLabel: (unicode: String, ascii: String)? = nil
@@ -31,9 +32,10 @@ public struct KeyBinding: Sendable {
 /// The one key table: `update` dispatches through it and the help screen and hint bar are drawn
 /// from it, so what the screen says and what the keys do cannot drift apart.
 public enum Keymap {
+    /// Every binding, in the order the help screen lists them.
     public static let bindings: [KeyBinding] = [
         KeyBinding(keys: [.up, .character("k")], label: "↑ k", asciiLabel: "Up k", command: .moveUp,
-                   help: "move up", hint: "move", hintPriority: 0, contexts: [.list, .playbook],
+                   help: "move up", hint: "move", hintPriority: 1, contexts: [.list, .playbook],
                    hintLabel: ("↑↓", "Up/Dn")),
         KeyBinding(keys: [.down, .character("j")], label: "↓ j", asciiLabel: "Down j", command: .moveDown,
                    help: "move down", hint: nil, hintPriority: 0, contexts: [.list, .playbook]),

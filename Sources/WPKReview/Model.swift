@@ -16,6 +16,7 @@ public struct PlaybookEntry: Equatable, Sendable {
     /// are read between frames.
     public var summarized: Bool
 
+    /// An entry from its fields.
     public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int, summarized: Bool = true) {
         self.summarized = summarized
         self.path = path
@@ -32,13 +33,16 @@ public struct PlaybookEntry: Equatable, Sendable {
 /// A titled group of label/value rows on the Overview pane.
 public struct OverviewSection: Equatable, Sendable {
     public var title: String
+    /// The rows, in document order.
     public var rows: [(label: String, value: String)]
 
+    /// A section from its title and rows.
     public init(title: String, rows: [(label: String, value: String)]) {
         self.title = title
         self.rows = rows
     }
 
+    /// Same title and rows (tuples are not Equatable, so rows compare field by field).
     public static func == (lhs: OverviewSection, rhs: OverviewSection) -> Bool {
         lhs.title == rhs.title && lhs.rows.elementsEqual(rhs.rows) { $0.label == $1.label && $0.value == $1.value }
     }
@@ -81,6 +85,7 @@ public struct PlanStepView: Equatable, Sendable {
     public var gateReason: String
     public var gateState: GateState
 
+    /// A step from the planner's fields and the ledger's gate state.
     public init(index: Int, handler: String, runtime: String, commands: [[String]], fidelity: Fidelity, mutating: Bool, destructive: Bool, blastRadius: String, gateRequired: Bool, gateApprovals: Int, gateReason: String, gateState: GateState) {
         self.index = index
         self.handler = handler
@@ -106,6 +111,7 @@ public struct HistoryRow: Equatable, Sendable {
     public var step: String
     public var reason: String
 
+    /// A row from a ledger record's fields.
     public init(seq: Int, time: String, type: String, operatorName: String, step: String, reason: String) {
         self.seq = seq
         self.time = time
@@ -120,6 +126,7 @@ public struct HistoryRow: Equatable, Sendable {
 public struct PlaybookDetail: Sendable {
     public var entry: PlaybookEntry
     public var overview: [OverviewSection]
+    /// The file's exact bytes, for the Source pane.
     public var source: [UInt8]
     public var diagnostics: [Diagnostic]
     /// The plan's steps; nil when no plan exists (the playbook is invalid or no planner is available).
@@ -132,6 +139,7 @@ public struct PlaybookDetail: Sendable {
     /// Why the history is empty, when it cannot be read.
     public var historyNote: String
 
+    /// A detail from what the adapter gathered.
     public init(entry: PlaybookEntry, overview: [OverviewSection], source: [UInt8], diagnostics: [Diagnostic], plan: [PlanStepView]?, planDigest: String?, planNote: String, history: [HistoryRow], historyNote: String) {
         self.entry = entry
         self.overview = overview
@@ -154,6 +162,7 @@ public struct PlaybookDetail: Sendable {
 
 /// A decision taken in this session, for the summary printed on exit.
 public struct Decision: Equatable, Sendable {
+    /// Approved or rejected.
     public enum Kind: String, Sendable { case approved, rejected }
     public var kind: Kind
     public var playbook: String
@@ -162,6 +171,7 @@ public struct Decision: Equatable, Sendable {
     public var planDigest: String
     public var reason: String
 
+    /// A decision from its fields.
     public init(kind: Kind, playbook: String, path: String, step: String, planDigest: String, reason: String) {
         self.kind = kind
         self.playbook = playbook

@@ -3,6 +3,7 @@ public struct Size: Hashable, Sendable, CustomStringConvertible {
     public var width: Int
     public var height: Int
 
+    /// A size of `width` columns and `height` rows.
     public init(width: Int, height: Int) {
         self.width = width
         self.height = height
@@ -46,6 +47,7 @@ public struct Cell: Equatable, Sendable {
     public var width: UInt8
     public var style: Style
 
+    /// A cell holding one character in a style.
     public init(_ character: Character, width: UInt8 = 1, style: Style = .normal) {
         self.character = character
         self.width = width
@@ -79,6 +81,7 @@ public struct Glyphs: Sendable {
 /// Every string goes through `Sanitizer` on its way in, so no screen can forget to sanitize.
 public struct Screen: Equatable, Sendable {
     public let size: Size
+    /// The cells, row after row.
     public private(set) var cells: [Cell]
     /// Where the hardware cursor is parked (the selected row), so screen readers follow it.
     public var cursor: (row: Int, column: Int)? {
@@ -94,6 +97,7 @@ public struct Screen: Equatable, Sendable {
     public let asciiOnly: Bool
     public let glyphs: Glyphs
 
+    /// A blank grid; `asciiOnly` escapes every non-ASCII character and draws ASCII lines.
     public init(size: Size, asciiOnly: Bool) {
         self.size = Size(width: max(0, size.width), height: max(0, size.height))
         self.cells = Array(repeating: .blank, count: self.size.width * self.size.height)
@@ -101,6 +105,7 @@ public struct Screen: Equatable, Sendable {
         self.glyphs = asciiOnly ? .ascii : .unicode
     }
 
+    /// Same size, cells and cursor.
     public static func == (lhs: Screen, rhs: Screen) -> Bool {
         lhs.size == rhs.size && lhs.cells == rhs.cells && lhs.cursorRow == rhs.cursorRow && lhs.cursorColumn == rhs.cursorColumn
     }

@@ -30,6 +30,7 @@ public struct StatusMessage: Equatable, Sendable {
     public var text: String
     public var style: Style
 
+    /// A message in a style.
     public init(_ text: String, style: Style = .normal) {
         self.text = text
         self.style = style
@@ -43,6 +44,7 @@ public struct ReviewOptions: Equatable, Sendable {
     /// Only ASCII is drawn (`--ascii` or a non-UTF-8 locale).
     public var asciiOnly: Bool
 
+    /// Options as the command line gives them.
     public init(readOnly: Bool = false, asciiOnly: Bool = false) {
         self.readOnly = readOnly
         self.asciiOnly = asciiOnly
@@ -51,9 +53,12 @@ public struct ReviewOptions: Equatable, Sendable {
 
 /// A list cursor: the selected row and the first row shown.
 public struct Scroll: Equatable, Sendable {
+    /// The selected row.
     public var selected = 0
+    /// The first row shown.
     public var top = 0
 
+    /// A cursor at a row, scrolled to `top`.
     public init(selected: Int = 0, top: Int = 0) {
         self.selected = selected
         self.top = top
@@ -93,6 +98,7 @@ public struct OpenPlaybook: Sendable {
     /// The Overview pane's rows: a section title (label nil) or a label and value.
     public var overviewRows: [(label: String?, text: String)]
 
+    /// Derives the sorted diagnostics, line severities and overview rows once.
     public init(_ detail: PlaybookDetail) {
         self.detail = detail
         self.lines = LineIndex(detail.source)
@@ -126,21 +132,28 @@ public struct ReviewState: Sendable {
     public var entries: [PlaybookEntry]?
     /// Indices into `entries` that match the filter.
     public var shown: [Int] = []
+    /// The list filter (matched against names and paths, case-insensitively).
     public var filter = ""
+    /// Whether keys are typed into the filter.
     public var editingFilter = false
+    /// The list cursor, over `shown`.
     public var listScroll = Scroll()
     /// The path of the playbook being viewed; nil on the list.
     public var openPath: String?
     /// The loaded playbook (nil while loading).
     public var open: OpenPlaybook?
+    /// The playbook view's current pane.
     public var pane: Pane = .overview
+    /// Each pane's cursor.
     public var paneScroll: [Pane: Scroll] = [:]
     public var overlay: Overlay?
     public var status: StatusMessage?
     /// Decisions recorded in this session, for the exit summary.
     public var decisions: [Decision] = []
+    /// Set when the session is over.
     public var quitting = false
 
+    /// The state before anything is loaded.
     public init(options: ReviewOptions = ReviewOptions(), size: Size) {
         self.options = options
         self.size = size

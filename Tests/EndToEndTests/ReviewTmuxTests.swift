@@ -82,6 +82,8 @@ struct ReviewTmuxTests {
         try session.waitFor("the overview under \(term)") { $0.contains("[Overview]") && $0.contains("restart-payments-api") }
         try session.press("Tab", "Tab")
         try session.waitFor("the source under \(term)") { $0.contains("[Source]") && $0.contains("apiVersion: wpk/v1") }
+        // The mouse stays the terminal's (selecting and copying text keeps working).
+        #expect(try session.tmux("display-message", "-p", "-t", "e2e", "#{mouse_any_flag}").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
         try session.press("C-c")
         try expectShellBack(session)
     }

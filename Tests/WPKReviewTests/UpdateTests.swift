@@ -203,6 +203,23 @@ struct UpdateTests {
         #expect(run(state, [.key(.interrupt)]).1 == [.quit])
     }
 
+    @Test func theHintBarDropsWholeHintsByPriorityNeverRunningThemTogether() throws {
+        let state = try openState("restart-payments", pane: .plan, plan: samplePlan(), planDigest: sampleDigest)
+        let all = Frame.hintList(run(state, [.key(.down)]).0)
+        #expect(all.map(\.text) == ["move", "back", "pane", "approve", "reject", "help", "quit"])
+        for width in [80, 50, 30, 12] {
+            var screen = Screen(size: Size(width: width, height: 1), asciiOnly: false)
+            Frame.drawHints(run(state, [.key(.down)]).0, into: &screen)
+            let shown = screen.rowText(0).trimmingTrailingSpaces
+            let pieces = shown.components(separatedBy: "  ")
+            // Every piece is one whole hint ("keys text"), in table order.
+            let whole = all.map { "\($0.keys) \($0.text)" }
+            #expect(pieces.allSatisfy { whole.contains($0) }, "\(width): \(shown)")
+            #expect(pieces == whole.filter { pieces.contains($0) })
+            if width == 30 { #expect(pieces.contains("q quit") && pieces.contains("? help") && !pieces.contains("Esc back"), "\(width): \(shown)") }
+        }
+    }
+
     @Test func helpOpensAndAnyKeyButScrollingClosesIt() throws {
         var state = try listState()
         state = run(state, typing("?")).0

@@ -85,7 +85,7 @@ enum Frame {
         // Choose by priority, then draw in table order, so dropping never runs hints together.
         var chosen = Set<Int>()
         var used = 0
-        for (i, hint) in hints.enumerated().sorted(by: { $0.element.priority < $1.element.priority }) {
+        for (i, hint) in hints.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }) {
             let width = hint.keys.count + 1 + hint.text.count + (chosen.isEmpty ? 0 : 2)
             if used + width <= screen.size.width - 1 {
                 chosen.insert(i)
