@@ -51,6 +51,16 @@ public final class CursesTerminal: TerminalDevice {
         }
         screenPointer = screen
         set_term(screen)
+        // A terminal that cannot address the cursor (TERM=dumb) would get a garbled screen.
+        let cursorAddress = tigetstr("cup")
+        if cursorAddress == nil || Int(bitPattern: cursorAddress) == -1 {
+            endwin()
+            delscreen(screen)
+            fclose(tty)
+            screenPointer = nil
+            ttyFile = nil
+            throw TerminalError(description: "terminal type \"\(environment["TERM"] ?? "")\" cannot move the cursor; set TERM to your terminal (e.g. xterm-256color)")
+        }
         let window = shim_stdscr()
         raw()  // Ctrl-C arrives as a key, so it quits through the same path as q.
         noecho()

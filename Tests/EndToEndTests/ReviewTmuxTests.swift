@@ -88,6 +88,12 @@ struct ReviewTmuxTests {
         try expectShellBack(session)
     }
 
+    @Test func aTerminalThatCannotAddressTheCursorIsRefused() throws {
+        let session = try TmuxSession(width: 100, height: 24)
+        try session.type("env TERM=dumb \(try wpkBinary()) review \(fixtures); echo \"EXIT=$?\"", enter: true)
+        try session.waitFor("the refusal") { $0.contains("terminal type \"dumb\" cannot move the cursor") && $0.contains("EXIT=1") }
+    }
+
     @Test func noColorMeansNoColourSequences() throws {
         // Foreground/background colours (30-38, 40-48, 90-97, 100-107); 39 and 49 only reset to the
         // terminal's defaults, which tmux writes around every attribute change.

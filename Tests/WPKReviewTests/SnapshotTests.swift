@@ -63,6 +63,16 @@ struct SnapshotTests {
         #expect(screen.textDump().contains("terminal too small: need 80x24"))
     }
 
+    @Test(arguments: [Size(width: 0, height: 0), Size(width: 1, height: 1), Size(width: 7, height: 3), Size(width: 80, height: 1), Size(width: 1, height: 80)])
+    func anyTerminalSizeRendersWithoutFault(size: Size) throws {
+        let screens = [render(run(try listState(), [.resize(size)]).0),
+                       render(run(try planState(Size(width: 80, height: 24), [.key(.character("a"))]), [.resize(size)]).0)]
+        for screen in screens {
+            #expect(screen.size == size)
+            if size.width >= 30 && size.height >= 3 { #expect(screen.textDump().contains("terminal too small")) }
+        }
+    }
+
     @Test func aScreenRendersOnlyWhatChangesBetweenTwoAdjacentSelections() throws {
         // What the painter repaints on a cursor move: the rows whose cells differ. At 80 columns
         // the selected playbook's path is on the status line, so it changes too; at 120 it is a column.

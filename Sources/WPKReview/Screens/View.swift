@@ -62,6 +62,16 @@ enum Frame {
             screen.put(entry.path, row: row, column: 0, style: .dim)
             return
         }
+        if state.openPath != nil, state.pane == .diagnostics, let open = state.open {
+            // The row cuts long messages; the whole selected message (and its pointer) is here.
+            let index = state.paneScroll[.diagnostics]?.selected ?? 0
+            if index < open.diagnostics.count {
+                let diagnostic = open.diagnostics[index]
+                let pointer = diagnostic.pointer.isEmpty ? "" : " at \(diagnostic.pointer)"
+                screen.put("\(diagnostic.message)\(pointer)", row: row, column: 0, style: style(diagnostic.severity))
+            }
+            return
+        }
         if state.openPath != nil, state.pane == .history, let open = state.open {
             let index = state.paneScroll[.history]?.selected ?? 0
             if index < open.detail.history.count, !open.detail.history[index].reason.isEmpty {
