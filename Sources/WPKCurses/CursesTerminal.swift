@@ -40,7 +40,7 @@ public final class CursesTerminal: TerminalDevice {
         setlocale(LC_ALL, "")
         localeIsUTF8 = String(cString: shim_codeset()).uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"
         guard let tty = fopen(terminalPath, "r+") else {
-            throw TerminalError(description: "wpk review needs a terminal: cannot open \(terminalPath)")
+            throw TerminalError(description: "needs a terminal: cannot open \(terminalPath)")
         }
         ttyFile = tty
         inputFD = fileno(tty)

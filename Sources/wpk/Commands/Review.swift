@@ -26,8 +26,15 @@ struct Review: ParsableCommand {
     var paths: [String] = []
 
     func run() throws {
-        let arguments = paths.isEmpty ? Self.defaultPaths() : paths
-        let (files, missing) = PlaybookFinder.find(arguments)
+        let arguments: [String]
+        let files: [String]
+        let missing: [String]
+        if paths.isEmpty {
+            (arguments, files, missing) = Self.defaultPlaybooks()
+        } else {
+            arguments = paths
+            (files, missing) = PlaybookFinder.find(paths)
+        }
         for path in missing { printError("wpk review: \(path): no such file or directory") }
         if !missing.isEmpty { throw ExitCode(2) }
         // Standard input is read before the terminal is taken, as it may be the playbook itself.
@@ -48,10 +55,18 @@ struct Review: ParsableCommand {
         try? FileHandle.standardOutput.write(contentsOf: Data(SessionSummary.text(final.decisions, asciiOnly: options.asciiOnly).utf8))
     }
 
-    /// The current directory when it holds playbooks, else the bundled `examples/playbooks` found
-    /// above the executable (a build directory inside the package) or the package this was built from.
+    /// The current directory's playbooks when it has any, else the bundled `examples/playbooks`.
+    static func defaultPlaybooks() -> (arguments: [String], files: [String], missing: [String]) {
+        let here = PlaybookFinder.find(["."])
+        if !here.files.isEmpty { return (["."], here.files, []) }
+        let bundled = defaultPaths()
+        let found = PlaybookFinder.find(bundled)
+        return (bundled, found.files, found.missing)
+    }
+
+    /// The bundled `examples/playbooks` found above the executable (a build directory inside the
+    /// package) or in the package this was built from; else the current directory.
     static func defaultPaths() -> [String] {
-        if !PlaybookFinder.find(["."]).files.isEmpty { return ["."] }
         var candidates: [URL] = []
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
