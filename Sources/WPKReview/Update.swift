@@ -33,8 +33,10 @@ extension ReviewState {
         case .detailLoaded(let detail):
             replaceEntry(detail.entry)
             guard detail.entry.path == openPath else { return [] }
+            let before = open?.detail
             open = OpenPlaybook(detail)
             settleAll()
+            cancelDecisionIfThePlanChanged(from: before)
             return []
         case .detailFailed(let path, let reason):
             if path == openPath { status = StatusMessage("cannot read \(path): \(reason)", style: .error) }
@@ -51,6 +53,23 @@ extension ReviewState {
         case .terminate:
             quitting = true
             return [.quit]
+        }
+    }
+
+    /// A decision dialog is about the plan the operator was shown: if a reload brings another plan
+    /// digest (or moves the step), the dialog closes rather than let the typed fingerprint apply
+    /// to something else.
+    private mutating func cancelDecisionIfThePlanChanged(from before: PlaybookDetail?) {
+        let index: Int
+        switch overlay {
+        case .approve(let step, _), .reject(let step, _): index = step
+        default: return
+        }
+        let now = open?.detail
+        let sameStep = { (d: PlaybookDetail?) in d?.plan.flatMap { index < $0.count ? $0[index].handler : nil } }
+        if before?.planDigest != now?.planDigest || sameStep(before) == nil || sameStep(before) != sameStep(now) {
+            overlay = nil
+            status = StatusMessage("the plan changed while you were deciding: nothing was recorded; review it again", style: .warning)
         }
     }
 

@@ -133,6 +133,21 @@ struct UpdateTests {
         #expect(!after.quitting)
     }
 
+    @Test func aPlanThatChangesUnderTheDialogClosesIt() throws {
+        var state = try openState("restart-payments", pane: .plan, plan: samplePlan(), planDigest: sampleDigest)
+        state = run(state, [.key(.down), .key(.character("a"))] + typing("3f")).0
+        // The same plan reloaded (a ledger change elsewhere): the dialog stays, the typing too.
+        let same = try fixture("restart-payments", plan: samplePlan(), planDigest: sampleDigest)
+        let kept = run(state, [.detailLoaded(same)]).0
+        #expect(kept.overlay == .approve(step: 1, typed: "3f"))
+        // A new plan digest: the dialog closes, and finishing the old fingerprint approves nothing.
+        let changed = try fixture("restart-payments", plan: samplePlan(), planDigest: "sha256:" + String(repeating: "0", count: 64))
+        let closed = run(state, [.detailLoaded(changed)]).0
+        #expect(closed.overlay == nil)
+        #expect(closed.status?.text.contains("the plan changed") == true)
+        #expect(run(closed, typing("a9")).1.isEmpty)
+    }
+
     @Test func approveIsRefusedWhereItCannotApply() throws {
         // A step without a gate.
         var state = try openState("restart-payments", pane: .plan, plan: samplePlan(), planDigest: sampleDigest)
