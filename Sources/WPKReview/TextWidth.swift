@@ -64,6 +64,9 @@ public enum TextWidth {
 
     /// Columns one grapheme cluster occupies: the widest of its scalars, at most 2.
     public static func width(of character: Character) -> Int {
+        // A flag is a pair of regional indicators, drawn as one wide glyph.
+        let scalars = character.unicodeScalars
+        if scalars.count >= 2, let first = scalars.first, (0x1F1E6...0x1F1FF).contains(first.value) { return 2 }
         var widest = 0
         for scalar in character.unicodeScalars {
             widest = max(widest, width(of: scalar))

@@ -45,6 +45,8 @@ struct ScreenTests {
         #expect(TextWidth.width(of: "中文") == 4)
         #expect(TextWidth.width(of: "e\u{301}") == 1)
         #expect(TextWidth.width(of: "🚀") == 2)
+        #expect(TextWidth.width(of: "🇺🇸") == 2, "a flag is one wide glyph")
+        #expect(TextWidth.width(of: "👩‍💻") == 2, "a ZWJ sequence is one wide glyph")
         #expect(TextWidth.width(of: "한") == 2)
         #expect(TextWidth.width(of: "ｱ") == 1, "halfwidth katakana is narrow")
         #expect(TextWidth.width(of: "Ａ") == 2, "fullwidth Latin is wide")

@@ -23,6 +23,12 @@ private func planState(_ size: Size, _ extra: [ReviewEvent] = [], options: Revie
 struct SnapshotTests {
     static let cases: [ScreenCase] = [
         ScreenCase(name: "list") { try listState($0) },
+        ScreenCase(name: "list-reading") { size in
+            let stubs = fixtureNames.map {
+                PlaybookEntry(path: "Fixtures/\($0).wpk.yaml", name: $0, runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+            }
+            return run(ReviewState(size: size), [.listLoaded(stubs)]).0
+        },
         ScreenCase(name: "list-filter") { run(try listState($0), [.key(.character("/"))] + typing("rest")).0 },
         ScreenCase(name: "overview") { try openState("restart-payments", size: $0) },
         ScreenCase(name: "diagnostics") { try openState("broken-indent", pane: .diagnostics, size: $0) },
