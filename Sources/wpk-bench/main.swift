@@ -26,3 +26,6 @@ do {
 } catch {
     print("ledger benchmark: \(error)")
 }
+
+// The review UI: time to first frame, keystroke update + render, bytes per cursor move.
+ReviewBenchmark.run()
