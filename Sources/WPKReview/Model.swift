@@ -58,16 +58,6 @@ public enum GateState: Equatable, Sendable {
     case stale
 }
 
-/// How faithfully a plan step shows what will run.
-public enum Fidelity: String, Sendable {
-    /// The command is exactly what will run.
-    case exact
-    /// The command is a simulation of what will run.
-    case simulated
-    /// What will run cannot be shown.
-    case opaque
-}
-
 /// One step of the plan, as the Plan pane and the approval dialog show it.
 public struct PlanStepView: Equatable, Sendable {
     public var index: Int
