@@ -171,3 +171,16 @@ public struct Decision: Equatable, Sendable {
         self.reason = reason
     }
 }
+
+extension PlanStepView {
+    /// One step of a plan as the Plan pane and the approval dialog show it, with its gate's standing.
+    public init(_ step: PlanStep, index: Int, plan: Plan, gateState: GateState) {
+        let touched = plan.summary.targets.filter { $0.steps.contains(step.handler) }.map { "\($0.scope) \($0.target)" }
+        self.init(
+            index: index + 1, handler: step.handler, runtime: step.runtime.rawValue, commands: step.commands,
+            fidelity: step.fidelity, mutating: step.mutating, destructive: step.destructive,
+            blastRadius: touched.isEmpty ? (step.mutating ? step.scope : "read-only") : touched.joined(separator: ", "),
+            gateRequired: step.gate.required, gateApprovals: step.gate.approvals, gateReason: step.gate.reason,
+            gateState: gateState)
+    }
+}

@@ -223,24 +223,15 @@ final class FileReviewBackend: ReviewBackend {
     }
 
     private func detail(_ loaded: Loaded) -> PlaybookDetail {
-        let steps = loaded.plan.map { plan in plan.steps.enumerated().map { stepView($1, index: $0, plan: plan) } }
+        let steps = loaded.plan.map { plan in
+            plan.steps.enumerated().map { PlanStepView($1, index: $0, plan: plan, gateState: gateState(plan, $1)) }
+        }
         return PlaybookDetail(
             entry: entry(loaded), overview: loaded.document.map { PlaybookReader.overview($0.root) } ?? [],
             source: loaded.bytes, diagnostics: loaded.diagnostics,
             plan: steps, planDigest: loaded.plan?.planDigest, planNote: loaded.planNote,
             history: history(for: loaded.plan, name: loaded.plan?.playbook.name ?? loaded.entry.name),
             historyNote: ledgerProblem ?? "No ledger records for this playbook yet.")
-    }
-
-    /// One plan step as the Plan pane and the approval dialog show it.
-    private func stepView(_ step: PlanStep, index: Int, plan: Plan) -> PlanStepView {
-        let touched = plan.summary.targets.filter { $0.steps.contains(step.handler) }.map { "\($0.scope) \($0.target)" }
-        return PlanStepView(
-            index: index + 1, handler: step.handler, runtime: step.runtime.rawValue, commands: step.commands,
-            fidelity: step.fidelity, mutating: step.mutating, destructive: step.destructive,
-            blastRadius: touched.isEmpty ? (step.mutating ? "\(step.scope)" : "read-only") : touched.joined(separator: ", "),
-            gateRequired: step.gate.required, gateApprovals: step.gate.approvals, gateReason: step.gate.reason,
-            gateState: gateState(plan, step))
     }
 
     /// Reads at most the loader's size limit plus one byte, so a huge file is reported, not swallowed.
