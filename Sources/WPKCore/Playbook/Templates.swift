@@ -66,7 +66,7 @@ public enum Templates {
         var current = ""
         var quote: Character?
         func flush() {
-            if current.contains("."), let first = current.first, first.isLetter { names.append(current) }
+            if current.utf8.contains(UInt8(ascii: ".")), let first = current.first, first.isLetter { names.append(current) }
             current = ""
         }
         for ch in expression {
@@ -120,7 +120,13 @@ extension String {
     /// Whether the UTF-8 bytes of `needle` occur in the string: a plain byte scan, much cheaper
     /// than `contains` on characters for the many short scalars the rules look at.
     func containsBytes(_ needle: String) -> Bool {
-        let pattern = Array(needle.utf8)
+        // Needles are literals, whose UTF-8 is contiguous: no array to allocate per call.
+        if let found = needle.utf8.withContiguousStorageIfAvailable({ containsBytes($0) }) { return found }
+        return Array(needle.utf8).withUnsafeBufferPointer { containsBytes($0) }
+    }
+
+    /// Whether the bytes of `pattern` occur in the string's UTF-8.
+    func containsBytes(_ pattern: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = pattern.first else { return true }
         let search = { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
             guard bytes.count >= pattern.count else { return false }

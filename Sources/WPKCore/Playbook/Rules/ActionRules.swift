@@ -9,7 +9,7 @@ enum ActionRules {
     static func check(_ context: RuleContext) -> [Diagnostic] {
         let playbook = context.playbook
         var out: [Diagnostic] = []
-        for (step, _) in playbook.allSteps {
+        for (step, _) in context.steps {
             guard let runtime = step.runtime, let action = step.action else { continue }
             if !playbook.runtime.hasRequirements(for: runtime.value) {
                 out.append(context.report(missingRuntime, "step \"\(step.displayName)\" runs in \(runtime.value.rawValue) but spec.runtime.\(runtime.value.rawValue) is missing; add it (\(Self.requirementHint(runtime.value)))", at: runtime))

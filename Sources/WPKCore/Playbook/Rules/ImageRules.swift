@@ -7,7 +7,7 @@ enum ImageRules {
     static func check(_ context: RuleContext) -> [Diagnostic] {
         let docker = context.playbook.runtime.docker
         var out: [Diagnostic] = []
-        for (step, _) in context.playbook.allSteps {
+        for (step, _) in context.steps {
             guard let spec = step.actionSpec, spec.target == .image, let target = step.target else { continue }
             // A reference resolved only at run time cannot be judged here.
             if target.value.contains("${{") { continue }

@@ -9,7 +9,7 @@ enum PermissionRules {
         let granted = Set(playbook.validation.permissions.map(\.value))
         var needed: Set<String> = []
         var out: [Diagnostic] = []
-        for (step, _) in playbook.allSteps {
+        for (step, _) in context.steps {
             guard let spec = step.actionSpec, let action = step.action else { continue }
             // A k8s target whose kind is itself a template cannot be resolved to a resource.
             if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.contains("${{") { continue }
