@@ -156,4 +156,28 @@ struct SARIFOutputTests {
         #expect(warning["level"] as? String == "warning")
         #expect(Set(rules.compactMap { $0["id"] as? String }) == ["WPK306", "WPK307", "WPK308", "WPK309", "WPK310", "WPK322"])
     }
+
+    @Test("files checked in parallel are reported in the order they were found, as with one job")
+    func parallelOutputKeepsInputOrder() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Mixed sizes and verdicts, so workers finish out of order.
+        var files: [String: String] = [:]
+        let examples = ["restart-unhealthy", "rotate-secret", "scale-on-latency", "backup-verify", "requeue-job"]
+        for i in 0..<60 {
+            let name = String(format: "p%02d.wpk.yaml", i)
+            files[name] = i % 3 == 0 ? "a: 1\na: 2\n" : try exampleText(examples[i % examples.count])
+        }
+        try writeFiles(files, in: dir)
+        let invalid = packageRoot.appendingPathComponent("examples/invalid").path
+        let serial = try runWPK(["validate", "--jobs", "1", "--format", "json", invalid, dir.path])
+        for jobs in ["2", "8"] {
+            let parallel = try runWPK(["validate", "--jobs", jobs, "--format", "json", invalid, dir.path])
+            #expect(parallel.status == serial.status)
+            #expect(parallel.standardOutput == serial.standardOutput, "--jobs \(jobs)")
+        }
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(serial.standardOutput.utf8)) as? [String: Any])
+        let paths = try #require(json["files"] as? [[String: Any]]).compactMap { $0["path"] as? String }
+        #expect(paths.suffix(60) == (0..<60).map { String(format: "\(dir.path)/p%02d.wpk.yaml", $0) })
+    }
 }
