@@ -180,4 +180,24 @@ struct SARIFOutputTests {
         let paths = try #require(json["files"] as? [[String: Any]]).compactMap { $0["path"] as? String }
         #expect(paths.suffix(60) == (0..<60).map { String(format: "\(dir.path)/p%02d.wpk.yaml", $0) })
     }
+
+    @Test("the schema's metaschema verdict is cached under XDG_CACHE_HOME and reused with the same result")
+    func metaschemaVerdictIsCached() throws {
+        let cache = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let playbook = packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path
+        let environment = ["XDG_CACHE_HOME": cache.path]
+        let first = try runWPK(["validate", "--format", "json", playbook], environment: environment)
+        let markers = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("wpk/metaschema-passed").path)
+        #expect(markers.count == 1)
+        #expect(markers.first?.count == 64)
+        let second = try runWPK(["validate", "--format", "json", playbook], environment: environment)
+        #expect(second.status == first.status)
+        #expect(second.standardOutput == first.standardOutput)
+        // A schema that fails the metaschema is refused however warm the cache, and never cached.
+        try writeFiles(["bad.schema.yaml": "type: object\ntitle: 5\n"], in: cache)
+        let bad = try runWPK(["validate", "--schema", cache.appendingPathComponent("bad.schema.yaml").path, playbook], environment: environment)
+        #expect(bad.status == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("wpk/metaschema-passed").path).count == 1)
+    }
 }
