@@ -52,3 +52,20 @@ import Testing
         #expect("éa".containsBytes("a"))
     }
 }
+
+/// The byte-wise reading of template names agrees with the character-wise one on ASCII text.
+@Suite struct DottedNameFastPathTests {
+    @Test func asciiAndCharacterReadingsAgree() {
+        let alphabet = Array("ab.Z_-09 '\"=!\r\n\t${}()x.y")
+        var generator = SystemRandomNumberGenerator()
+        var samples = ["inputs.a", "inputs.a == 'x.y'", "!run.id", "\"q.r\" inputs.b-c", "1a.b", "_a.b", "a.", ".a", "a\r\nb.c"]
+        for _ in 0..<3_000 {
+            let length = Int.random(in: 0...24, using: &generator)
+            samples.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for text in samples {
+            #expect(Templates.asciiDottedNames(in: text) == Templates.characterDottedNames(in: text), "\(text.debugDescription)")
+        }
+        #expect(Templates.dottedNames(in: "inputs.é.x") == ["inputs.é.x"], "non-ASCII text takes the character path")
+    }
+}

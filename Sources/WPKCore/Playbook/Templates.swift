@@ -62,6 +62,11 @@ public enum Templates {
 
     /// `a.b` identifiers in an expression (letters, digits, `_`, `-`), skipping quoted literals.
     static func dottedNames(in expression: String) -> [String] {
+        expression.utf8.allSatisfy({ $0 < 0x80 }) ? asciiDottedNames(in: expression) : characterDottedNames(in: expression)
+    }
+
+    /// `dottedNames` for any text, character by character.
+    static func characterDottedNames(in expression: String) -> [String] {
         var names: [String] = []
         var current = ""
         var quote: Character?
@@ -77,6 +82,36 @@ public enum Templates {
             if ch == "'" || ch == "\"" { flush(); quote = ch; continue }
             if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" || ch == "." {
                 current.append(ch)
+            } else {
+                flush()
+            }
+        }
+        flush()
+        return names
+    }
+
+    /// `dottedNames` for ASCII text, on bytes: ASCII letters and digits are exactly what
+    /// `Character.isLetter` and `isNumber` accept below 0x80, and every byte is one character.
+    static func asciiDottedNames(in expression: String) -> [String] {
+        var names: [String] = []
+        var current: [UInt8] = []
+        var quote: UInt8?
+        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        func flush() {
+            if let first = current.first, isLetter(first), current.contains(UInt8(ascii: ".")) {
+                names.append(String(decoding: current, as: UTF8.self))
+            }
+            current.removeAll(keepingCapacity: true)
+        }
+        for byte in expression.utf8 {
+            if let q = quote {
+                if byte == q { quote = nil }
+                continue
+            }
+            if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { flush(); quote = byte; continue }
+            if isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") {
+                current.append(byte)
             } else {
                 flush()
             }

@@ -240,6 +240,12 @@ public enum JSONPointer {
 
     /// Appends one token to a pointer.
     public static func appending(_ pointer: String, _ token: String) -> String {
-        pointer + "/" + escape(token)
+        let escaped = escape(token)
+        var out = ""
+        out.reserveCapacity(pointer.utf8.count + 1 + escaped.utf8.count)
+        out += pointer
+        out += "/"
+        out += escaped
+        return out
     }
 }

@@ -111,7 +111,7 @@ enum ActionRules {
     /// Why a value does not fit a parameter type, or nil. A string holding a `${{ }}` reference
     /// fits any scalar type: the planner converts it after substitution.
     private static func typeProblem(_ node: Node, _ type: ParamType) -> String? {
-        let isReference = node.scalar.map { $0.text.contains("${{") } ?? false
+        let isReference = node.scalar.map { $0.text.containsBytes("${{") } ?? false
         switch type {
         case .string:
             if node.scalar == nil || node.scalar?.value == .null { return "must be a string" }

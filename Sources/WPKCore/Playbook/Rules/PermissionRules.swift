@@ -12,7 +12,7 @@ enum PermissionRules {
         for (step, _) in context.steps {
             guard let spec = step.actionSpec, let action = step.action else { continue }
             // A k8s target whose kind is itself a template cannot be resolved to a resource.
-            if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.contains("${{") { continue }
+            if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.containsBytes("${{") { continue }
             let required = Self.unique(spec.requiredPermissions(target: step.target?.value))
             needed.formUnion(required)
             let missing = required.filter { !granted.contains($0) }
