@@ -12,6 +12,8 @@ do {
     let megabytes = Double(corpus.reduce(0) { $0 + $1.count }) / 1_000_000
     print("corpus: \(documents) copies of the example playbooks, \(String(format: "%.2f", megabytes)) MB")
     report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))
+    // WPK_BENCH_ONLY=loader stops here (for profiling the loader alone).
+    if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "loader" { exit(0) }
     report("Planning the five examples (\(documents) plans)", PlanBenchmark.run(count: documents, rounds: rounds))
     let schema = try CompiledSchema(contentsOfFile: schemaPath)
     print("schema file: \(schemaPath)")

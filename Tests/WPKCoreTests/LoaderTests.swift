@@ -255,3 +255,25 @@ func nodeLimitCountsEachNodeOnce() throws {
     limits.maxNodes = 900
     #expect(throws: YAMLError.self) { try YAMLLoader.load(text, limits: limits) }
 }
+
+@Test("positions and encoding errors stay exact at every alignment of the eight-byte scans", arguments: 0...17)
+func wordScanAlignment(_ k: Int) throws {
+    let key = String(repeating: "a", count: k + 1)
+    let document = try YAMLLoader.load("\(key): é\r\nb: 1\n")
+    let value = try #require(document.root["b"])
+    // Line 1 is the key, ": ", two bytes of é and CRLF; "b: " puts the value at column 4.
+    #expect(value.start == Mark(line: 2, column: 4, offset: key.utf8.count + 2 + 2 + 2 + 3))
+    #expect(document.root[key]?.start == Mark(line: 1, column: k + 4, offset: k + 3))
+    do {
+        _ = try YAMLLoader.load(Array(key.utf8) + [0x3A, 0x20, 0x00])
+        Issue.record("a NUL byte must be refused")
+    } catch {
+        #expect(error.kind == .encoding && error.mark == Mark(line: 1, column: k + 4, offset: k + 3))
+    }
+    do {
+        _ = try YAMLLoader.load(Array(key.utf8) + [0x3A, 0x20, 0xFF])
+        Issue.record("an invalid byte must be refused")
+    } catch {
+        #expect(error.kind == .encoding && error.mark.offset == k + 3)
+    }
+}

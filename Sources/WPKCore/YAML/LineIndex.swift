@@ -16,6 +16,11 @@ public struct LineIndex: Sendable {
         var i = 0
         let n = bytes.count
         while i < n {
+            // Skip eight bytes at a time while they hold no line break and nothing non-ASCII.
+            i = SWAR.skipASCII(bytes, from: i) { word in
+                SWAR.hasHighBit(word) || SWAR.hasByte(word, 0x0A) || SWAR.hasByte(word, 0x0D)
+            }
+            guard i < n else { break }
             let b = bytes[i]
             var breakLength = 0
             if b == 0x0A {
@@ -106,5 +111,35 @@ public struct LineIndex: Sendable {
         guard offset + length <= bytes.count else { return 1 }
         for k in 1..<length where bytes[offset + k] & 0xC0 != 0x80 { return 1 }
         return length
+    }
+}
+
+/// Byte tests on eight bytes at once ("SIMD within a register"), for the loader's scans over
+/// whole files.
+enum SWAR {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any byte has its high bit set (not ASCII).
+    @inline(__always) static func hasHighBit(_ word: UInt64) -> Bool { word & highs != 0 }
+
+    /// Whether any byte is zero (exact when no byte has its high bit set, which callers check first).
+    @inline(__always) static func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+
+    /// Whether any byte equals `byte` (same precondition as `hasZeroByte`).
+    @inline(__always) static func hasByte(_ word: UInt64, _ byte: UInt8) -> Bool { hasZeroByte(word ^ (ones &* UInt64(byte))) }
+
+    /// The first index at or after `start` whose eight-byte word `stops`, word-aligned steps only;
+    /// the caller examines the bytes from there one at a time.
+    @inline(__always) static func skipASCII(_ bytes: [UInt8], from start: Int, stops: (UInt64) -> Bool) -> Int {
+        bytes.withUnsafeBytes { raw in
+            var i = start
+            while i + 8 <= raw.count {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if stops(word) { break }
+                i += 8
+            }
+            return i
+        }
     }
 }

@@ -64,6 +64,11 @@ public enum YAMLLoader {
         var i = 0
         let n = bytes.count
         while i < n {
+            // Eight plain ASCII bytes (no high bit, no NUL) at a time: most of every playbook.
+            i = SWAR.skipASCII(bytes, from: i) { word in
+                SWAR.hasHighBit(word) || SWAR.hasZeroByte(word)
+            }
+            guard i < n else { break }
             let b = bytes[i]
             if b < 0x80 {
                 if b == 0 {
