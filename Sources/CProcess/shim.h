@@ -1,0 +1,29 @@
+#ifndef WPK_CPROCESS_SHIM_H
+#define WPK_CPROCESS_SHIM_H
+// Linux process-control calls Swift cannot import directly: prctl is variadic, pidfd_open
+// lives in a header outside Glibc's module map, pipe2 needs _GNU_SOURCE.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <sys/types.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/pidfd.h>
+
+/// Makes this process the reaper of orphaned descendants, so a step's leftover processes
+/// become its children (and can be waited for) instead of zombies of an init that never reaps.
+static inline int wpk_become_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
+}
+
+/// A descriptor that becomes readable when the process exits; -1 with errno when unsupported.
+static inline int wpk_pidfd_open(pid_t pid) {
+    return pidfd_open(pid, 0);
+}
+
+/// pipe2(2), which Glibc's module map hides behind _GNU_SOURCE.
+static inline int wpk_pipe2(int ends[2], int flags) {
+    return pipe2(ends, flags);
+}
+#endif

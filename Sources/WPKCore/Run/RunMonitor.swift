@@ -1,0 +1,52 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Watches one run for a reason to stop (the edge's interrupt, or a `cancelled` record for it
+/// in the ledger) and lets a gate sleep until the ledger changes, without a busy loop.
+public final class RunMonitor: StopWatch {
+    public let ledger: Ledger
+    public let run: String
+    let interrupt: RunInterrupt?
+    let watch: DirectoryWatch
+    /// How long a wait may go without re-reading the ledger: short without inotify, a safety net with it.
+    public let recheckSeconds: Double
+
+    /// Watches `ledger`'s directory for changes about `run`.
+    public init(ledger: Ledger, run: String, interrupt: RunInterrupt?, slowPollSeconds: Double = 2) {
+        self.ledger = ledger
+        self.run = run
+        self.interrupt = interrupt
+        let directory = (ledger.path as NSString).deletingLastPathComponent
+        watch = DirectoryWatch(directory: directory.isEmpty ? "." : directory)
+        recheckSeconds = watch.descriptor == nil ? slowPollSeconds : 30
+    }
+
+    public var wakeDescriptors: [Int32] {
+        [interrupt?.descriptor, watch.descriptor].compactMap { $0 }.filter { $0 >= 0 }
+    }
+
+    public func stopReason() -> StopReason? {
+        if let why = interrupt?.triggered { return .interrupted(why) }
+        watch.drain()
+        return cancellation()
+    }
+
+    /// The run's `cancelled` record, if someone wrote one (an unreadable ledger cancels nothing
+    /// here: the run's own next append reports it).
+    func cancellation() -> StopReason? {
+        guard let reading = try? ledger.read(),
+              let record = reading.records.last(where: { $0.draft.type == .cancelled && $0.draft.run == run }) else { return nil }
+        return .cancelled("cancelled by \(record.operatorName): \(record.draft.reason ?? "no reason given")")
+    }
+
+    /// Sleeps until the ledger's directory changes, the interrupt trips, or `seconds` pass
+    /// (capped at `recheckSeconds`); drains the change notifications it woke for.
+    public func sleep(upTo seconds: Double) {
+        let wait = max(0, min(seconds, recheckSeconds))
+        var fds = wakeDescriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&fds, nfds_t(fds.count), Int32((wait * 1000).rounded(.up)))
+        watch.drain()
+    }
+}
