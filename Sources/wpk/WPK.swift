@@ -12,7 +12,7 @@ struct WPK: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Validate.self, Plan.self, Review.self, Approve.self, Reject.self,
+            Validate.self, PlanCommand.self, Review.self, Approve.self, Reject.self,
             Approvals.self, Run.self, Cancel.self,
         ]
     )

@@ -199,6 +199,7 @@ enum ActionCatalogueDocument {
                 case .params: "[PARAMS]"
                 case .param(let name): name.uppercased()
                 case .dryRun(let flag): "[\(flag)]"
+                case .scriptArguments: "[wpk-STEP VALUES...]"
                 }
             }.joined(separator: " ")
             let target: String = switch spec.target {

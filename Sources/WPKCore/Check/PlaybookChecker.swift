@@ -8,6 +8,14 @@ public struct FileReport: Sendable {
     /// The source, for excerpts; nil when the file could not be read.
     public var lines: LineIndex?
 
+    /// A report of a file at `path` with its digest, diagnostics and source.
+    public init(path: String, digest: String?, diagnostics: [Diagnostic], lines: LineIndex?) {
+        self.path = path
+        self.digest = digest
+        self.diagnostics = diagnostics
+        self.lines = lines
+    }
+
     /// A file is valid when it has no error diagnostic.
     public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
 }

@@ -10,6 +10,7 @@ public enum DiagnosticCatalog {
         for kind in YAMLError.Kind.allCases { titles[kind.rawValue] = YAMLError.title(of: kind) }
         for code in SchemaCode.allCases { titles[code.rawValue] = code.title }
         for rule in PlaybookRules.all { titles[rule.code] = rule.summary }
+        for code in PlanCode.allCases { titles[code.rawValue] = code.title }
         return titles
     }()
 }

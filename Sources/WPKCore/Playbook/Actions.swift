@@ -103,6 +103,9 @@ public enum ArgvPart: Sendable, Hashable {
     case param(String)
     /// `--dry-run=server` (or the action's own dry-run flag) only when planning a dry run.
     case dryRun(String)
+    /// A script's `$0` name and the values of its references (`"${1}"`…), appended by the planner
+    /// so that no value is ever part of the script text.
+    case scriptArguments
 }
 
 /// What a permission of an action is, given its target.
@@ -165,8 +168,9 @@ public struct RuntimeScope: Sendable, Hashable {
 
 extension ActionSpec {
     /// The exact argv this action runs for a target and parameters (already substituted); with
-    /// `dryRun`, the dry-run variant (callers check `fidelity` first: opaque actions have none).
-    public func argv(target: String?, params values: [String: ParamValue], scope: RuntimeScope, dryRun: Bool = false) -> [String] {
+    /// `dryRun`, the dry-run variant (callers check `fidelity` first: opaque actions have none);
+    /// `scriptArguments` are a script's `$0` and positional values.
+    public func argv(target: String?, params values: [String: ParamValue], scope: RuntimeScope, dryRun: Bool = false, scriptArguments: [String] = []) -> [String] {
         var out: [String] = []
         for part in argv {
             switch part {
@@ -180,6 +184,7 @@ extension ActionSpec {
             case .target: if let target { out.append(target) }
             case .targetName: if let target { out.append(K8sTarget(target).name ?? target) }
             case .dryRun(let flag): if dryRun { out.append(flag) }
+            case .scriptArguments: out.append(contentsOf: scriptArguments)
             case .param(let name):
                 if let value = values[name] { out.append(contentsOf: Self.elements(value)) }
             case .params:
@@ -422,7 +427,7 @@ public enum ActionCatalogue {
         // Shell: local programs.
         ActionSpec(runtime: .shell, name: "script", summary: "Run a script with the runtime's interpreter", target: .none, targetRequired: false,
                    params: [ActionParam("script", .string, required: true, .placed, "the script text")],
-                   argv: [.interpreter, .literal("-c"), .param("script")],
+                   argv: [.interpreter, .literal("-c"), .param("script"), .scriptArguments],
                    mutating: true, destructive: true, permissions: [.fixed("shell:exec")], fidelity: .opaque),
         ActionSpec(runtime: .shell, name: "http-check", summary: "GET a URL and fail on an HTTP error status", target: .url, targetRequired: true,
                    params: [ActionParam("max_time", .integer, .repeated("--max-time"), "seconds before giving up")],

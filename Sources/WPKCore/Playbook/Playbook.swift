@@ -122,6 +122,9 @@ public struct Playbook: Sendable {
         public var defaultValue: Node?
         public var required: Bool
         public var pattern: String?
+        /// `minimum` and `maximum` of a numeric input.
+        public var minimum: Number?
+        public var maximum: Number?
         /// A secret input is a reference (`secret_ref`), never a value.
         public var secret: Bool
         /// `env:NAME`, `vault:PATH#KEY` or `file:PATH`.
@@ -286,6 +289,7 @@ extension Playbook {
             guard let name = r.string(node, "name", pointer) else { return nil }
             return Input(name: name, type: node["type"]?.string, description: node["description"]?.string, defaultValue: node["default"],
                          required: node["required"].flatMap(r.bool) ?? false, pattern: node["pattern"]?.string,
+                         minimum: node["minimum"].flatMap(r.number), maximum: node["maximum"].flatMap(r.number),
                          secret: node["secret"].flatMap(r.bool) ?? false, secretRef: r.string(node, "secret_ref", pointer),
                          pointer: pointer, mark: node.start)
         }
@@ -351,6 +355,11 @@ private struct Reader {
 
     func bool(_ node: Node) -> Bool? {
         if case .bool(let b)? = node.scalar?.value { return b }
+        return nil
+    }
+
+    func number(_ node: Node) -> Number? {
+        if case .number(let n)? = node.scalar?.value { return n }
         return nil
     }
 

@@ -1,0 +1,262 @@
+/// The problems that kept a plan from being made (each with its position where one exists).
+public struct PlanningFailure: Error, Sendable {
+    public var diagnostics: [Diagnostic]
+}
+
+/// Turns a valid playbook and its inputs into the `Plan`: nothing runs, every value is checked.
+public enum Planner {
+    /// The plan of a loaded playbook with the given input values (from `--set` and `--values`),
+    /// or every problem found. Run it on a document the checker found valid; on others it does
+    /// not crash, but reports what it cannot plan.
+    public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String]) -> Result<Plan, PlanningFailure> {
+        let playbook = Playbook(root: document.root)
+        let (inputs, inputProblems) = InputResolver.resolve(playbook, given: given)
+        // Input problems first and alone: a missing input would otherwise be reported again at
+        // every reference to it.
+        guard inputProblems.isEmpty else { return .failure(PlanningFailure(diagnostics: inputProblems)) }
+        var diagnostics: [Diagnostic] = []
+        var substituter = Substituter(inputs: inputs, root: document.root, lines: document.lines)
+
+        guard let order = playbook.executionOrder() else {
+            diagnostics.append(PlanCode.unplannable.diagnostic("the handlers' depends_on form a cycle, so there is no order to run them in", pointer: "/spec/handlers", mark: document.root["spec"]?["handlers"]?.start))
+            return .failure(PlanningFailure(diagnostics: diagnostics))
+        }
+
+        // Which handlers run: `when` false skips a step, and then every step that depends on it.
+        var skipped: [SkippedStep] = []
+        var skippedNames: Set<String> = []
+        var running: [Playbook.Handler] = []
+        for index in order {
+            let handler = playbook.handlers[index]
+            let name = handler.name?.value ?? "#\(index + 1)"
+            if let blocker = handler.dependsOn.first(where: { skippedNames.contains($0.value) }) {
+                skipped.append(SkippedStep(handler: name, reason: "depends on \(blocker.value), which is skipped"))
+                skippedNames.insert(name)
+                continue
+            }
+            if let when = handler.when {
+                switch evaluate(when, inputs: substituter.inputs) {
+                case .problem(let diagnostic):
+                    diagnostics.append(diagnostic)
+                case .value(false):
+                    skipped.append(SkippedStep(handler: name, reason: "when \(when.value) is false"))
+                    skippedNames.insert(name)
+                    continue
+                case .value(true): break
+                }
+            }
+            running.append(handler)
+        }
+
+        let context = StepContext(playbook: playbook)
+        var steps: [PlanStep] = []
+        for (number, handler) in running.enumerated() {
+            if let step = context.step(handler, number: number + 1, substituter: &substituter) { steps.append(step) }
+        }
+
+        // Rollback steps undo handlers that completed, latest first.
+        let position = Dictionary(steps.enumerated().map { ($1.handler, $0) }, uniquingKeysWith: { a, _ in a })
+        var rollbackHandlers: [(Playbook.Handler, Int)] = []
+        for (documentIndex, handler) in playbook.rollback.enumerated() {
+            let name = handler.name?.value ?? "#\(documentIndex + 1)"
+            guard let undoes = handler.undoes?.value, let undone = position[undoes] else {
+                skipped.append(SkippedStep(handler: name, reason: "undoes \(handler.undoes?.value ?? "nothing"), which does not run"))
+                continue
+            }
+            rollbackHandlers.append((handler, undone))
+        }
+        rollbackHandlers.sort { $0.1 != $1.1 ? $0.1 > $1.1 : false }
+        var rollback: [PlanStep] = []
+        for (number, (handler, _)) in rollbackHandlers.enumerated() {
+            if let step = context.step(handler, number: number + 1, substituter: &substituter) { rollback.append(step) }
+        }
+        for i in steps.indices where steps[i].onFailure == "rollback" {
+            steps[i].rollbackSteps = rollback.filter { step in step.undoes.flatMap { position[$0] }.map { $0 < i } ?? false }.map(\.handler)
+        }
+
+        diagnostics += substituter.diagnostics
+        guard diagnostics.isEmpty else {
+            diagnostics.sort { ($0.mark?.offset ?? -1, $0.code) < ($1.mark?.offset ?? -1, $1.code) }
+            return .failure(PlanningFailure(diagnostics: diagnostics))
+        }
+
+        let mode = playbook.safety.effectiveMode
+        let approvals = max(playbook.safety.approvalsRequired, 1)
+        let executable = Plan.executableJSON(mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
+                                             approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
+                                             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback)
+        let rollsBack = steps.contains { !$0.rollbackSteps.isEmpty }
+        let summary = Plan.Summary(
+            steps: steps.count, gated: steps.filter(\.gate.required).count, mutating: steps.filter(\.mutating).count,
+            destructive: steps.filter(\.destructive).count, opaque: steps.filter { $0.fidelity == .opaque }.count,
+            worstCaseSeconds: steps.reduce(0) { $0 + $1.worstCaseSeconds } + (rollsBack ? rollback.reduce(0) { $0 + $1.worstCaseSeconds } : 0),
+            targets: touchedTargets(steps + rollback))
+        return .success(Plan(
+            playbook: Plan.PlaybookInfo(name: playbook.metadata.name?.value ?? "", version: playbook.metadata.version?.value ?? "", path: path, digest: digest),
+            mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
+            approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
+            inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,
+            planDigest: ContentDigest.sha256(executable.canonicalBytes)))
+    }
+
+    /// The places mutating steps change, in first-change order.
+    private static func touchedTargets(_ steps: [PlanStep]) -> [TouchedTarget] {
+        var out: [TouchedTarget] = []
+        for step in steps where step.mutating {
+            let target = step.target ?? "(script \(step.handler))"
+            if let i = out.firstIndex(where: { $0.runtime == step.runtime && $0.scope == step.scope && $0.target == target }) {
+                out[i].steps.append(step.handler)
+            } else {
+                out.append(TouchedTarget(runtime: step.runtime, scope: step.scope, target: target, steps: [step.handler]))
+            }
+        }
+        return out
+    }
+
+    /// Evaluates a `when`: `${{ inputs.X }}`, `${{ !inputs.X }}`, `${{ inputs.X == 'v' }}` or `!=`.
+    static func evaluate(_ when: Located<String>, inputs: [String: ResolvedValue]) -> Checked<Bool> {
+        let text = when.value.trimmingSpaces
+        let references = Templates.references(in: text)
+        func unsupported() -> Checked<Bool> {
+            .problem(PlanCode.unsupportedWhen.diagnostic(
+                "when must be one of ${{ inputs.X }}, ${{ !inputs.X }}, ${{ inputs.X == 'value' }} or ${{ inputs.X != 'value' }}",
+                pointer: when.pointer, mark: when.mark))
+        }
+        guard references.count == 1, references[0].utf8Range == 0..<text.utf8.count else { return unsupported() }
+        var expression = references[0].expression
+        var negated = false
+        if expression.hasPrefix("!") {
+            negated = true
+            expression = String(expression.dropFirst()).trimmingSpaces
+        }
+        var comparison: (equal: Bool, literal: String)?
+        for op in ["==", "!="] {
+            guard let range = expression.range(of: op) else { continue }
+            let literal = String(expression[range.upperBound...]).trimmingSpaces
+            guard !negated, literal.count >= 2, let quote = literal.first, quote == "'" || quote == "\"", literal.last == quote else { return unsupported() }
+            comparison = (op == "==", String(literal.dropFirst().dropLast()))
+            expression = String(expression[..<range.lowerBound]).trimmingSpaces
+            break
+        }
+        guard expression.hasPrefix("inputs."), let value = inputs[String(expression.dropFirst("inputs.".count))] else { return unsupported() }
+        if case .secret = value {
+            return .problem(PlanCode.secretInWhen.diagnostic("when reads secret input \(expression), whose value is only known at run time; decide on a non-secret input", pointer: when.pointer, mark: when.mark))
+        }
+        if let comparison {
+            return .value((value.substitutionText ?? "") == comparison.literal ? comparison.equal : !comparison.equal)
+        }
+        let truthy: Bool
+        switch value {
+        case .boolean(let b): truthy = b
+        case .string(let s): truthy = !s.isEmpty && s != "false"
+        case .integer(let n), .number(let n): truthy = !n.isZero
+        case .secret, .absent: truthy = false
+        }
+        return .value(negated ? !truthy : truthy)
+    }
+}
+
+/// Builds one `PlanStep` from a handler or rollback step.
+private struct StepContext {
+    let playbook: Playbook
+
+    func step(_ handler: Playbook.Handler, number: Int, substituter: inout Substituter) -> PlanStep? {
+        let name = handler.name?.value ?? "#\(number)"
+        guard let runtime = handler.runtime?.value, let spec = handler.actionSpec else {
+            substituter.report(PlanCode.unplannable.diagnostic("step \"\(name)\" has no known runtime and action, so wpk cannot say what it would run",
+                                                               pointer: handler.pointer, mark: handler.mark))
+            return nil
+        }
+        substituter.secretsUsed = []
+        let before = substituter.diagnostics.count
+        let scope = playbook.runtime.scope
+
+        var target: String?
+        if let written = handler.target {
+            target = substituter.substitute(written.value, pointer: written.pointer, mark: written.mark,
+                                            grammar: .target(spec.target, acceptsKindOnly: spec.acceptsKindOnly))
+        }
+
+        var params: [(name: Located<String>, value: Node)] = []
+        var scriptArguments: [String] = []
+        for (paramName, node) in handler.params {
+            guard let param = spec.param(paramName.value) else { continue }
+            if runtime == .shell, spec.name == "script", param.name == "script", let text = node.scalar?.text {
+                guard let (script, values) = substituter.shellScript(text, pointer: paramName.pointer, mark: node.start) else { continue }
+                var copy = node
+                copy.content = .scalar(Scalar(text: script, style: node.scalar?.style ?? .plain, value: .string(script)))
+                params.append((paramName, copy))
+                if !values.isEmpty { scriptArguments = ["wpk-\(name)"] + values }
+                continue
+            }
+            if let replaced = substituter.substitute(node: node, pointer: paramName.pointer, grammar: .param(param.name, runtime: runtime)) {
+                params.append((paramName, replaced))
+            }
+        }
+        let values = spec.paramValues(params)
+        for (paramName, node) in params where values[paramName.value] == nil && spec.param(paramName.value) != nil {
+            substituter.report(PlanCode.paramType.diagnostic(
+                "parameter \(paramName.value) of \(spec.name) must be a\(spec.param(paramName.value)!.type == .integer ? "n" : "") \(spec.param(paramName.value)!.type.rawValue); after substitution it is \(InputResolver.quoted(node.scalar?.text ?? "a collection"))",
+                pointer: paramName.pointer, mark: node.start))
+        }
+
+        var environment: [(name: String, value: String)] = []
+        if runtime == .shell, let shell = playbook.runtime.shell {
+            for (variable, value) in shell.environment {
+                if let text = substituter.substitute(value.value, pointer: value.pointer, mark: value.mark, grammar: .free) {
+                    environment.append((variable, text))
+                }
+            }
+            environment.sort { $0.name < $1.name }
+        }
+        guard substituter.diagnostics.count == before else { return nil }
+
+        let command = spec.argv(target: target, params: values, scope: scope, scriptArguments: scriptArguments)
+        let dryRun = spec.fidelity == .simulated ? [spec.argv(target: target, params: values, scope: scope, dryRun: true, scriptArguments: scriptArguments)] : []
+        // A read is idempotent by nature; a change only when the playbook says so.
+        let idempotent = handler.idempotent ?? !spec.mutating
+        let declared = handler.attempts
+        let retry = idempotent
+            ? PlanStep.RetrySchedule(maxAttempts: declared, delaysSeconds: handler.retryDelaysSeconds, idempotent: true, declaredAttempts: declared,
+                                     note: handler.idempotent == nil && declared > 1 ? "retried: the step only reads" : nil)
+            : PlanStep.RetrySchedule(maxAttempts: 1, delaysSeconds: [], idempotent: false, declaredAttempts: declared,
+                                     note: declared > 1 ? "not retried: the step is not declared idempotent (idempotent: true)" : nil)
+        let scopeText: String = switch runtime {
+        case .k8s: "\(scope.k8sContext ?? "")/\(scope.k8sNamespace ?? "")"
+        case .docker: scope.dockerHost ?? "local docker"
+        case .shell: "local"
+        }
+        return PlanStep(
+            number: number, handler: name, description: handler.description, runtime: runtime, action: spec.name,
+            target: target, scope: scopeText, commands: [command], dryRunCommands: dryRun,
+            environment: environment, workingDirectory: runtime == .shell ? playbook.runtime.shell?.workingDirectory : nil,
+            mutating: spec.mutating, destructive: spec.destructive, fidelity: spec.fidelity,
+            permissions: spec.requiredPermissions(target: runtime == .k8s ? target : nil),
+            gate: gate(handler, spec), timeoutSeconds: handler.effectiveTimeoutSeconds, retry: retry,
+            onFailure: handler.onFailure, rollbackSteps: [], dependsOn: handler.dependsOn.map(\.value),
+            undoes: handler.undoes?.value, secrets: substituter.secretsUsed)
+    }
+
+    /// Gated when `Playbook.requiresApproval` says so, and always for an opaque mutating step in
+    /// manual mode (wpk cannot show what it would change); every cause is listed.
+    func gate(_ handler: Playbook.Handler, _ spec: ActionSpec) -> PlanStep.Gate {
+        let manual = playbook.safety.effectiveMode == .manual
+        let byDefault = playbook.requiresApproval(handler)
+        let opaqueChange = spec.fidelity == .opaque && spec.mutating
+        var reasons: [String] = []
+        if handler.requiresApproval == true {
+            reasons.append("requires_approval: true")
+        } else if handler.requiresApproval == nil && byDefault {
+            reasons.append("manual mode: the step changes state")
+        }
+        let required = byDefault || (manual && opaqueChange)
+        if required && spec.destructive { reasons.append("destructive action") }
+        if required && opaqueChange { reasons.append("opaque: wpk cannot preview what it changes") }
+        return PlanStep.Gate(required: required, approvals: required ? max(playbook.safety.approvalsRequired, 1) : 0, reasons: required ? reasons : [])
+    }
+}
+
+extension Substituter {
+    /// Records a problem found outside substitution proper (param types, unknown actions).
+    mutating func report(_ diagnostic: Diagnostic) { appendDiagnostic(diagnostic) }
+}
