@@ -1,7 +1,8 @@
 #ifndef WPK_CPROCESS_SHIM_H
 #define WPK_CPROCESS_SHIM_H
 // Linux process-control calls Swift cannot import directly: prctl is variadic, pidfd_open
-// lives in a header outside Glibc's module map, pipe2 needs _GNU_SOURCE.
+// lives in a header outside Glibc's module map, pipe2 and
+// posix_spawn_file_actions_addchdir_np need _GNU_SOURCE.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/pidfd.h>
+#include <spawn.h>
 
 /// Makes this process the reaper of orphaned descendants, so a step's leftover processes
 /// become its children (and can be waited for) instead of zombies of an init that never reaps.
@@ -25,5 +27,10 @@ static inline int wpk_pidfd_open(pid_t pid) {
 /// pipe2(2), which Glibc's module map hides behind _GNU_SOURCE.
 static inline int wpk_pipe2(int ends[2], int flags) {
     return pipe2(ends, flags);
+}
+
+/// posix_spawn_file_actions_addchdir_np (glibc 2.29): the child's working directory.
+static inline int wpk_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 #endif

@@ -4,8 +4,11 @@
 //
 //   ledger-stress append LEDGER COUNT TAG         append COUNT records (COUNT 0: until killed)
 //   ledger-stress cancel LEDGER RUN REASON        write a `cancelled` record for RUN
-//   ledger-stress approve LEDGER RUN STEP PREFIX  approve the step RUN waits at, through
-//                                                 `Ledger.recordDecision` as `wpk approve --run` does
+//   ledger-stress approve LEDGER RUN STEP PREFIX [UID:NAME]
+//                                                 approve the step RUN waits at, through
+//                                                 `Ledger.recordDecision` as `wpk approve --run` does;
+//                                                 UID:NAME acts as another account (tests run as one
+//                                                 user, and a run's starter may not approve it)
 //
 // After each append is acknowledged (written and fsynced) it prints `ack <seq> <hash>`.
 import Foundation
@@ -46,15 +49,21 @@ case (5, "cancel"):
     } catch {
         fail("\(error)")
     }
-case (6, "approve"):
+case (6, "approve"), (7, "approve"):
     let ledger = Ledger(path: arguments[2])
+    var approver = op
+    if arguments.count == 7 {
+        let parts = arguments[6].split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let uid = Int(parts[0]) else { fail("UID:NAME expected", code: 2) }
+        approver = Operator(uid: uid, name: String(parts[1]))
+    }
     do {
         guard let subject = LedgerState(records: try ledger.read().records).waitingSubject(run: arguments[3], step: arguments[4]) else {
             fail("run \(arguments[3]) is not waiting at \(arguments[4])")
         }
         switch try ledger.recordDecision(.approve, subject: subject, planPrefix: arguments[5],
                                          policy: MachinePolicy.load(environment: ProcessInfo.processInfo.environment),
-                                         operator: op, now: Date()) {
+                                         operator: approver, now: Date()) {
         case .recorded(let record): acknowledge(record)
         case .refused(let refusal): fail("refused: \(refusal)")
         }
@@ -62,5 +71,5 @@ case (6, "approve"):
         fail("\(error)")
     }
 default:
-    fail("usage: ledger-stress append LEDGER COUNT TAG | cancel LEDGER RUN REASON | approve LEDGER RUN STEP PLAN_PREFIX", code: 2)
+    fail("usage: ledger-stress append LEDGER COUNT TAG | cancel LEDGER RUN REASON | approve LEDGER RUN STEP PLAN_PREFIX [UID:NAME]", code: 2)
 }

@@ -18,9 +18,16 @@ public struct ProcessSpec: Sendable, Equatable {
     public var gracePeriodSeconds: Double
     /// Most output bytes kept in memory; the digest still covers all of it.
     public var outputCap: Int
+    /// The program to run instead of looking `arguments[0]` up (configuration naming kubectl's path).
+    public var executable: String?
+    /// The child's working directory; nil keeps wpk's.
+    public var workingDirectory: String?
 
     public init(arguments: [String], environment: [String: String], timeoutSeconds: Double,
-                gracePeriodSeconds: Double = 5, outputCap: Int = 1 << 20) {
+                gracePeriodSeconds: Double = 5, outputCap: Int = 1 << 20, executable: String? = nil,
+                workingDirectory: String? = nil) {
+        self.executable = executable
+        self.workingDirectory = workingDirectory
         self.arguments = arguments
         self.environment = environment
         self.timeoutSeconds = timeoutSeconds
@@ -100,8 +107,8 @@ public enum StepProcess {
                            outputDigest: capture.digest(), seconds: monotonicSeconds() - start, leftoverProcessesStopped: false)
         }
         guard let program = spec.arguments.first, !program.isEmpty else { return notStarted("the command is empty") }
-        guard let executable = ExecutableLookup.resolve(program, searchPath: spec.environment["PATH"]) else {
-            return notStarted("\(program): not found on PATH")
+        guard let executable = ExecutableLookup.resolve(spec.executable ?? program, searchPath: spec.environment["PATH"]) else {
+            return notStarted(spec.executable.map { "\($0): not an executable file" } ?? "\(program): not found on PATH")
         }
         if let reason = stopWatch?.stopReason() {
             var outcome = notStarted("stopped before it started")
@@ -246,6 +253,7 @@ public enum StepProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        if let directory = spec.workingDirectory { _ = wpk_spawn_addchdir(&actions, directory) }
         // Its own group, so one signal reaches everything it starts; default signal handling
         // and an empty mask, because wpk ignores SIGINT/SIGTERM itself and that is inherited.
         var defaults = sigset_t()
