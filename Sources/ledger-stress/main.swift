@@ -9,6 +9,9 @@
 //                                                 `Ledger.recordDecision` as `wpk approve --run` does;
 //                                                 UID:NAME acts as another account (tests run as one
 //                                                 user, and a run's starter may not approve it)
+//   ledger-stress approve-plan LEDGER RUN STEP PREFIX [UID:NAME]
+//                                                 the same, for the plan RUN waits with but not bound
+//                                                 to RUN (as `wpk approve FILE` records it)
 //
 // After each append is acknowledged (written and fsynced) it prints `ack <seq> <hash>`.
 import Foundation
@@ -49,7 +52,7 @@ case (5, "cancel"):
     } catch {
         fail("\(error)")
     }
-case (6, "approve"), (7, "approve"):
+case (6, "approve"), (7, "approve"), (6, "approve-plan"), (7, "approve-plan"):
     let ledger = Ledger(path: arguments[2])
     var approver = op
     if arguments.count == 7 {
@@ -58,9 +61,10 @@ case (6, "approve"), (7, "approve"):
         approver = Operator(uid: uid, name: String(parts[1]))
     }
     do {
-        guard let subject = LedgerState(records: try ledger.read().records).waitingSubject(run: arguments[3], step: arguments[4]) else {
+        guard var subject = LedgerState(records: try ledger.read().records).waitingSubject(run: arguments[3], step: arguments[4]) else {
             fail("run \(arguments[3]) is not waiting at \(arguments[4])")
         }
+        if arguments[1] == "approve-plan" { subject.run = nil }
         switch try ledger.recordDecision(.approve, subject: subject, planPrefix: arguments[5],
                                          policy: MachinePolicy.load(environment: ProcessInfo.processInfo.environment),
                                          operator: approver, now: Date()) {
@@ -71,5 +75,5 @@ case (6, "approve"), (7, "approve"):
         fail("\(error)")
     }
 default:
-    fail("usage: ledger-stress append LEDGER COUNT TAG | cancel LEDGER RUN REASON | approve LEDGER RUN STEP PLAN_PREFIX [UID:NAME]", code: 2)
+    fail("usage: ledger-stress append LEDGER COUNT TAG | cancel LEDGER RUN REASON | approve[-plan] LEDGER RUN STEP PLAN_PREFIX [UID:NAME]", code: 2)
 }
