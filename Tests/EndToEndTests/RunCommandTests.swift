@@ -246,7 +246,9 @@ import WPKCore
     }
 
     @Test func everyRunFixturePassesValidate() throws {
-        let names = ["docker", "k8s", "shell-failures", "shell-gated", "shell-long", "shell-rollback", "shell-steps"]
+        let names = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Tests/Fixtures/run").path)
+            .filter { $0.hasSuffix(".wpk.yaml") }.map { String($0.dropLast(".wpk.yaml".count)) }
+        #expect(names.count == 11)
         let result = try runWPK(["validate"] + names.map(RunSandbox.fixture))
         #expect(result.status == 0, "\(result.standardOutput)")
     }

@@ -346,7 +346,9 @@ public final class RunExecutor {
                 readSecrets[reference] = value
                 if !value.isEmpty { secretValues.append(value) }
             }
-            resolved = step.resolvedCommands(runID: settings.runID) { readSecrets[$0] ?? "" }
+            var toRun = step
+            toRun.commands = commands
+            resolved = toRun.resolvedCommands(runID: settings.runID) { readSecrets[$0] ?? "" }
         } catch {
             return result("not_started", detail: "\(error)")
         }

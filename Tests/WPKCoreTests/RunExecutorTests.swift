@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+@testable import WPKCore
+
+/// A run of a fixture playbook through `RunExecutor`, in this process, on a real ledger and real processes.
+final class RunHarness {
+    static let checker: PlaybookChecker = {
+        let schema = try? CompiledSchema(contentsOfFile: RepoFiles.url("specs/wpk_schema.yaml").path)
+        return PlaybookChecker(schema: schema)
+    }()
+
+    let dir = TemporaryDirectory()
+    let ledger: Ledger
+    var state: String { dir.file("state") }
+    var argvLog: String { dir.file("argv.log") }
+    /// Whatever the steps printed, as shown to people (secrets masked).
+    private(set) var shown = ""
+    private(set) var events: [RunEvent] = []
+
+    init() throws {
+        ledger = Ledger(path: dir.file("ledger.jsonl"))
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+    }
+
+    func fixture(_ name: String) -> String { RepoFiles.url("Tests/Fixtures/run/\(name).wpk.yaml").path }
+
+    func runnable(_ name: String, inputs: [String: String]) throws -> RunnablePlan {
+        try RunnablePlan.make(reading: .file(fixture(name)), checker: Self.checker, inputs: inputs).get()
+    }
+
+    /// A program that records its name and arguments (NUL-separated, one record per call) and prints `output`.
+    func standIn(_ name: String, output: String) throws -> String {
+        let path = dir.file(name)
+        let script = """
+            #!/bin/sh
+            { printf '%s\\0' "$(basename "$0")" "$@"; printf '\\036'; } >> '\(argvLog)'
+            printf '%s' '\(output)'
+
+            """
+        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o755)
+        return path
+    }
+
+    func recordedArgv() throws -> [[String]] {
+        try String(contentsOfFile: argvLog, encoding: .utf8).split(separator: "\u{1E}").map { record in
+            record.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
+    }
+
+    /// Runs a fixture as alice, under a machine policy that allows auto mode.
+    func run(_ name: String, inputs: [String: String] = [:], environment: [String: String] = [:], programs: [String: String] = [:],
+             onEvent: @escaping (RunEvent, RunnablePlan) -> Void = { _, _ in }) throws -> RunReport {
+        let runnable = try runnable(name, inputs: inputs)
+        var env = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+        for (key, value) in environment { env[key] = value }
+        let settings = RunSettings(ledger: ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
+                                   policy: .loaded(MachinePolicy(allowAutoMode: true)), environment: env, programs: programs,
+                                   inputNames: Array(inputs.keys), gracePeriodSeconds: 1)
+        let executor = RunExecutor(settings: settings, interrupt: nil,
+                                   replan: { RunnablePlan.make(reading: .file(self.fixture(name)), checker: Self.checker, inputs: inputs) },
+                                   onEvent: { event in
+                                       self.events.append(event)
+                                       onEvent(event, runnable)
+                                   },
+                                   onOutput: { _, chunk in self.shown += String(decoding: chunk, as: UTF8.self) })
+        return try executor.run(runnable)
+    }
+
+    func journal() -> [String] {
+        ((try? String(contentsOfFile: state + "/journal", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func records(of run: String) throws -> [LedgerRecord] {
+        try ledger.read().records.filter { $0.draft.run == run }
+    }
+}
+
+@Suite(.serialized) struct RunExecutorTests {
+    let policy = MachinePolicyStatus.loaded(MachinePolicy(allowAutoMode: true))
+
+    @Test func aRejectionStopsTheRunWithoutNewChangesAndListsWhatEarlierStepsChanged() throws {
+        let harness = try RunHarness()
+        let inputs = ["state_dir": harness.state]
+        let runnable = try harness.runnable("shell-two-gates", inputs: inputs)
+        let first = try #require(runnable.plan.steps.first)
+        // Bob approved the first change of this plan before the run (as `wpk approve FILE` does).
+        let approval = try harness.ledger.recordDecision(.approve, subject: runnable.gateSubject(step: first, run: nil), planPrefix: runnable.plan.fingerprint,
+                                                         policy: policy, operator: LedgerFixtures.bob, now: Date())
+        guard case .recorded = approval else { Issue.record("approval refused: \(approval)"); return }
+        var runID = ""
+        let report = try harness.run("shell-two-gates", inputs: inputs) { event, runnable in
+            if case .started(let id, _) = event { runID = id }
+            // Bob rejects the second change as soon as the run waits for it.
+            guard case .waiting(let step, _, _) = event, step == "second-change" else { return }
+            let subject = runnable.gateSubject(step: runnable.plan.steps[1], run: runID)
+            _ = try? harness.ledger.recordDecision(.reject(reason: "not during the sale"), subject: subject, planPrefix: runnable.plan.fingerprint,
+                                                   policy: self.policy, operator: LedgerFixtures.bob, now: Date())
+        }
+        #expect(report.outcome == .rejected(step: "second-change", by: "bob", reason: "not during the sale"))
+        #expect(report.changed == ["first-change"])
+        #expect(harness.journal() == ["first"])
+        let records = try harness.records(of: runID)
+        #expect(records.filter { $0.draft.type == .stepStarted }.map(\.draft.step) == ["first-change"])
+        let finished = try #require(records.last)
+        #expect(finished.draft.type == .runFinished)
+        #expect(finished.draft.outcome == "rejected")
+        #expect(finished.draft.changed == ["first-change"])
+    }
+
+    @Test func aGateWithoutApprovalsExpiresAndNothingRuns() throws {
+        let harness = try RunHarness()
+        var runID = ""
+        let report = try harness.run("shell-expiring", inputs: ["state_dir": harness.state]) { event, _ in
+            if case .started(let id, _) = event { runID = id }
+        }
+        guard case .expired(let step, _) = report.outcome else { Issue.record("not expired: \(report.outcome)"); return }
+        #expect(step == "first-change")
+        #expect(try harness.records(of: runID).map(\.draft.type.name) == ["run_started", "waiting", "expired", "run_finished"])
+        #expect(harness.journal().isEmpty)
+    }
+
+    @Test func secretsAreReadWhenTheStepStartsAndNeverShownOrRecorded() throws {
+        let harness = try RunHarness()
+        let vault = try harness.standIn("vault", output: "pw-abcdef\n")
+        let report = try harness.run("shell-secrets", environment: ["WPK_TEST_API_TOKEN": "tok-123456"], programs: ["vault": vault])
+        #expect(report.outcome == .succeeded)
+        #expect(try harness.recordedArgv() == [["vault", "kv", "get", "-field=password", "kv/test/db"]])
+        #expect(harness.shown == "argument=<secret> environment=<secret>\n")
+        #expect(report.attempts.first?.outputDigest == ContentDigest.sha256(Array("argument=pw-abcdef environment=tok-123456\n".utf8)))
+        let ledgerText = try String(contentsOfFile: harness.ledger.path, encoding: .utf8)
+        #expect(!ledgerText.contains("pw-abcdef") && !ledgerText.contains("tok-123456"))
+    }
+
+    @Test func aSecretThatCannotBeReadKeepsTheStepFromStarting() throws {
+        let harness = try RunHarness()
+        let vault = try harness.standIn("vault", output: "")
+        let report = try harness.run("shell-secrets", programs: ["vault": vault])
+        guard case .failed(let step, let detail) = report.outcome else { Issue.record("not failed: \(report.outcome)"); return }
+        #expect(step == "use-secrets")
+        #expect(detail.contains("WPK_TEST_API_TOKEN is not set"))
+        #expect(report.attempts.map(\.outcome) == ["not_started"])
+    }
+
+    @Test func withDryRunFirstASimulatedStepRunsItsDryRunBeforeTheChange() throws {
+        let harness = try RunHarness()
+        // kubectl named in configuration rather than found on PATH.
+        let kubectl = try harness.standIn("kubectl-for-tests", output: "ok\n")
+        let report = try harness.run("k8s-dry-run-first", inputs: ["deployment": "web"], programs: ["kubectl": kubectl])
+        #expect(report.outcome == .succeeded)
+        let plan = try harness.runnable("k8s-dry-run-first", inputs: ["deployment": "web"]).plan
+        let expected = plan.steps.flatMap { $0.dryRunCommands + $0.commands }
+        #expect(plan.steps[1].dryRunCommands.count == 1)
+        // The stand-in records its own file name; the rest of each argv must be the plan's exactly.
+        let recorded = try harness.recordedArgv()
+        #expect(recorded.map { Array($0.dropFirst()) } == expected.map { Array($0.dropFirst()) })
+        #expect(recorded.allSatisfy { $0.first == "kubectl-for-tests" })
+    }
+
+    @Test func aStartedStepWhoseRunProcessIsGoneHasAnUnknownOutcome() throws {
+        let harness = try RunHarness()
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        for (run, pid) in [("gone", Int(exited.processIdentifier)), ("alive", Int(getpid()))] {
+            try harness.ledger.append(RecordDraft(type: .runStarted, run: run, playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
+                                                  planDigest: LedgerFixtures.planDigest, pid: pid, host: RunHost.name),
+                                      operator: LedgerFixtures.alice, now: Date())
+            try harness.ledger.append(RecordDraft(type: .stepStarted, run: run, step: "restart", attempt: 1), operator: LedgerFixtures.alice, now: Date())
+        }
+        let overview = LedgerState(records: try harness.ledger.read().records).runOverview(at: Date())
+        #expect(overview.first { $0.history.id == "gone" }?.status == .processGone(openSteps: ["restart"]))
+        #expect(overview.first { $0.history.id == "alive" }?.status == .running(steps: ["restart"]))
+    }
+
+    @Test func runsWaitingForApprovalAreListedFirstLongestWaitFirst() throws {
+        let harness = try RunHarness()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let subject = LedgerFixtures.subject()
+        for (index, run) in ["finished", "waits-less", "waits-longer"].enumerated() {
+            try harness.ledger.append(RecordDraft(type: .runStarted, run: run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                                                  planDigest: subject.planDigest), operator: LedgerFixtures.alice, now: t0)
+            if run == "finished" {
+                try harness.ledger.append(RecordDraft(type: .runFinished, run: run, outcome: "succeeded"), operator: LedgerFixtures.alice, now: t0)
+                continue
+            }
+            var waiting = subject
+            waiting.run = run
+            let since = t0.addingTimeInterval(run == "waits-longer" ? 10 : 100 + Double(index))
+            try harness.ledger.append(try ApprovalPolicy.waitingDraft(subject: waiting, policy: policy, now: since).get(),
+                                      operator: LedgerFixtures.alice, now: since)
+        }
+        let now = t0.addingTimeInterval(200)
+        let overview = LedgerState(records: try harness.ledger.read().records).runOverview(at: now) { _ in nil }
+        #expect(overview.map(\.history.id) == ["waits-longer", "waits-less", "finished"])
+        #expect(overview.first?.waitedSeconds(at: now) == 190)
+        #expect(overview.last?.status == .ended(outcome: "succeeded"))
+    }
+}
