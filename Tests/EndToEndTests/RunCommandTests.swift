@@ -139,6 +139,24 @@ import WPKCore
         #expect(wpk.output.contains("approved change by bob"))
     }
 
+    @Test func aWaitingRunSleepsInsteadOfPolling() throws {
+        let sandbox = try RunSandbox()
+        let (wpk, runID) = try startGatedRun(sandbox)
+        // CPU time (utime + stime, in clock ticks) the waiting process uses over an observation
+        // window: a busy loop burns about one tick per wall-clock tick; sleeping, almost none.
+        func cpuTicks() throws -> Int {
+            let stat = try String(contentsOfFile: "/proc/\(wpk.process.processIdentifier)/stat", encoding: .utf8)
+            let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+            return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+        }
+        let before = try cpuTicks()
+        usleep(1_500_000)
+        let used = try cpuTicks() - before
+        #expect(used < 30, "a waiting run used \(used) ticks of CPU in 1.5 s")
+        _ = try runWPK(["cancel", runID, "--reason", "done watching"], environment: sandbox.environment)
+        #expect(try wpk.finish() == 1)
+    }
+
     @Test func aRunWhosePlaybookIsEditedWhileItWaitsRefusesToContinue() throws {
         let sandbox = try RunSandbox()
         // Away from the ledger's directory, so only the approval (not the edit itself) wakes the run.

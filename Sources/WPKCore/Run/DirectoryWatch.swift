@@ -17,7 +17,9 @@ public final class DirectoryWatch: @unchecked Sendable {
             descriptor = nil
             return
         }
-        let mask = UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_ATTRIB)
+        // Data written, files created or renamed in. Not IN_CLOSE_WRITE: the ledger's own
+        // checks open it read-write without writing, and waking on that would spin the wait.
+        let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO)
         if inotify_add_watch(fd, directory, mask) < 0 {
             close(fd)
             descriptor = nil
