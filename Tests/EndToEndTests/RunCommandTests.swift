@@ -255,6 +255,21 @@ import WPKCore
         #expect(again.standardError.contains("already ended (succeeded)"))
     }
 
+    @Test func anAutoModePlaybookIsRefusedWhereTheMachineAllowsOnlyManualMode() throws {
+        let sandbox = try RunSandbox()
+        let manual = sandbox.root.appendingPathComponent("manual-policy.yaml").path
+        try Data("mode: manual\n".utf8).write(to: URL(fileURLWithPath: manual))
+        chmod(manual, 0o644)
+        var environment = sandbox.environment
+        environment["WPK_POLICY"] = manual
+        let result = try runWPK(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")], environment: environment)
+        #expect(result.status == 1)
+        #expect(result.standardOutput.contains("refused"))
+        let runID = String(result.standardOutput.prefix { $0 != "\n" })
+        #expect(try sandbox.types(of: runID) == ["run_started", "run_finished"])
+        #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/prepared"))
+    }
+
     @Test func anInvalidPlaybookDoesNotRunAndExits1() throws {
         let sandbox = try RunSandbox()
         // Without state_dir, a required input, the plan cannot be made.

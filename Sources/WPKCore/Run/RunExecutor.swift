@@ -316,6 +316,8 @@ public final class RunExecutor {
             case "interrupted": return .stopped(.interrupted(result.detail))
             default: break
             }
+            // A failure caused by a stop (a secret read cut short, say) ends the run, not the step alone.
+            if let stop = monitor.stopReason() { return .stopped(outcome(of: stop)) }
             guard attempt < attemptsAllowed else { break }
             let delay = step.retry.delaysSeconds.indices.contains(attempt - 1) ? step.retry.delaysSeconds[attempt - 1] : (step.retry.delaysSeconds.last ?? 0)
             try append(RecordDraft(type: .stepRetried, run: settings.runID, playbook: plan.playbook.name,

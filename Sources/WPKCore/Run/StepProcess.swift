@@ -209,7 +209,11 @@ public enum StepProcess {
     /// the grace period) and reaps the members wpk adopted. Returns whether anything was left.
     private static func stopGroup(_ pgid: pid_t, alreadyKilled: Bool, grace: Double, drain: () -> Void) -> Bool {
         reapGroup(pgid)
-        guard groupExists(pgid) else { return false }
+        guard groupExists(pgid) else {
+            // Members that exited on their own may still be zombies wpk adopted.
+            reapGroup(pgid)
+            return false
+        }
         var killed = alreadyKilled
         _ = kill(-pgid, killed ? SIGKILL : SIGTERM)
         let termAt = monotonicSeconds()
@@ -224,6 +228,7 @@ public enum StepProcess {
             reapGroup(pgid)
         }
         drain()
+        reapGroup(pgid)
         return true
     }
 
