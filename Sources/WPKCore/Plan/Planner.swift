@@ -5,16 +5,26 @@ public struct PlanningFailure: Error, Sendable {
 
 /// Turns a valid playbook and its inputs into the `Plan`: nothing runs, every value is checked.
 public enum Planner {
+    /// The most handlers and rollback steps together that one plan holds.
+    public static let maxSteps = 500
+
     /// The plan of a loaded playbook with the given input values (from `--set` and `--values`),
     /// or every problem found. Run it on a document the checker found valid; on others it does
     /// not crash, but reports what it cannot plan.
     public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String]) -> Result<Plan, PlanningFailure> {
         let playbook = Playbook(root: document.root)
+        // Each step may list every rollback step, so a plan grows with handlers × rollback steps;
+        // real playbooks have tens of steps, and this bound keeps a hostile file's plan small.
+        guard playbook.handlers.count + playbook.rollback.count <= maxSteps else {
+            return .failure(PlanningFailure(diagnostics: [PlanCode.unplannable.diagnostic(
+                "the playbook has \(playbook.handlers.count + playbook.rollback.count) steps; wpk plans at most \(maxSteps) handlers and rollback steps together",
+                pointer: "/spec/handlers", mark: document.root["spec"]?["handlers"]?.start)]))
+        }
         let (inputs, inputProblems) = InputResolver.resolve(playbook, given: given)
         // Input problems first and alone: a missing input would otherwise be reported again at
         // every reference to it.
         guard inputProblems.isEmpty else { return .failure(PlanningFailure(diagnostics: inputProblems)) }
-        var diagnostics: [Diagnostic] = []
+        var diagnostics = literalRuntimeProblems(playbook.runtime)
         var substituter = Substituter(inputs: inputs, root: document.root, lines: document.lines)
 
         guard let order = playbook.executionOrder() else {
@@ -97,6 +107,25 @@ public enum Planner {
             approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,
             planDigest: ContentDigest.sha256(executable.canonicalBytes)))
+    }
+
+    /// Runtime settings go into every command as written: a reference there would stay a raw
+    /// `${{ }}` in the argv, and placeholder text would be filled in by the executor.
+    static func literalRuntimeProblems(_ runtime: Playbook.RuntimeSpec) -> [Diagnostic] {
+        var fields: [(String, String?, String, Mark?)] = []
+        if let k8s = runtime.k8s {
+            fields.append(("context", k8s.context?.value, k8s.context?.pointer ?? k8s.pointer, k8s.context?.mark ?? k8s.mark))
+            fields.append(("namespace", k8s.namespace?.value, k8s.namespace?.pointer ?? k8s.pointer, k8s.namespace?.mark ?? k8s.mark))
+        }
+        if let docker = runtime.docker { fields.append(("host", docker.host, docker.pointer + "/host", docker.mark)) }
+        if let shell = runtime.shell {
+            fields.append(("interpreter", shell.interpreter, shell.pointer + "/interpreter", shell.mark))
+            fields.append(("working_directory", shell.workingDirectory, shell.pointer + "/working_directory", shell.mark))
+        }
+        return fields.compactMap { name, value, pointer, mark in
+            guard let value, value.contains("${{") || Substituter.reservedMarkers.contains(where: value.contains) else { return nil }
+            return PlanCode.unplannable.diagnostic("runtime \(name) is used as written in every command; it cannot hold ${{ }} references or placeholder text", pointer: pointer, mark: mark)
+        }
     }
 
     /// The places mutating steps change, in first-change order.
@@ -259,4 +288,32 @@ private struct StepContext {
 extension Substituter {
     /// Records a problem found outside substitution proper (param types, unknown actions).
     mutating func report(_ diagnostic: Diagnostic) { appendDiagnostic(diagnostic) }
+}
+
+/// A file checked and, when valid, planned: what `wpk plan`, `approve`, `run` and `review` all need.
+public enum PlanOutcome: Sendable {
+    /// The plan, with the file's report (no errors; warnings possible).
+    case planned(Plan, FileReport)
+    /// The file's report: its own errors, or the planning errors with the source for excerpts.
+    case invalid(FileReport)
+
+    /// The report either way.
+    public var report: FileReport {
+        switch self {
+        case .planned(_, let report), .invalid(let report): report
+        }
+    }
+}
+
+extension Planner {
+    /// The one path from bytes to a plan: load, schema, rules (`checker`), then plan with `inputs`.
+    public static func plan(bytes: [UInt8], path: String, inputs: [String: String], checker: PlaybookChecker) -> PlanOutcome {
+        let report = checker.check(bytes: bytes, path: path)
+        guard report.isValid, let document = try? YAMLLoader.load(bytes, limits: checker.limits) else { return .invalid(report) }
+        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs) {
+        case .success(let plan): return .planned(plan, report)
+        case .failure(let failure):
+            return .invalid(FileReport(path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines))
+        }
+    }
 }

@@ -20,7 +20,7 @@ enum PlanTextPrinter {
             if let timeout = plan.approvalTimeoutSeconds { mode += ", within \(duration(timeout))" }
         }
         out += wrap(mode, indent: "      ")
-        if plan.dryRunFirst { out.append("      simulated steps run their server-side dry run first") }
+        if plan.dryRunFirst, (plan.steps + plan.rollback).contains(where: { $0.fidelity == .simulated }) { out.append("      simulated steps run their server-side dry run first") }
         if !plan.inputs.isEmpty {
             out.append("Inputs:")
             for input in plan.inputs {
@@ -72,7 +72,11 @@ enum PlanTextPrinter {
         if plan.steps.contains(where: \.gate.required) || plan.rollback.contains(where: \.gate.required) {
             out.append("  approve with: wpk approve FILE --step STEP --plan \(plan.fingerprint)")
         }
-        return out.map { $0 + "\n" }.joined()
+        return out.map { line in
+            var line = line
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line + "\n"
+        }.joined()
     }
 
     /// One step: header, marks, gate, command(s), timing, failure path.
@@ -85,9 +89,12 @@ enum PlanTextPrinter {
         var marks: [String] = []
         if step.gate.required { marks.append("GATED (\(step.gate.approvals) approval\(step.gate.approvals == 1 ? "" : "s"))") }
         if step.destructive { marks.append("DESTRUCTIVE") }
-        if step.fidelity == .opaque { marks.append("OPAQUE") }
         marks.append(step.mutating ? "changes state" : "read-only")
-        marks.append("fidelity: \(step.fidelity.rawValue)")
+        switch step.fidelity {
+        case .exact: marks.append("exact")
+        case .simulated: marks.append("simulated (server dry run)")
+        case .opaque: marks.append("OPAQUE (no preview)")
+        }
         out += wrap(pad + marks.joined(separator: " · "), indent: pad)
         if step.gate.required { out += wrap(pad + "why gated: " + clean(step.gate.reason), indent: pad + "  ") }
         if let undoes = step.undoes { out.append(pad + "undoes: \(clean(undoes))") }
@@ -123,7 +130,9 @@ enum PlanTextPrinter {
         var script: [String] = []
         if step.runtime == .shell, step.action == "script", argv.count >= 3, argv[1] == "-c" {
             words[2] = "SCRIPT"
-            script = argv[2].split(separator: "\n", omittingEmptySubsequences: false).map { pad + "  | " + clean(String($0)) }
+            var scriptLines = argv[2].split(separator: "\n", omittingEmptySubsequences: false)
+            if scriptLines.count > 1, scriptLines.last?.isEmpty == true { scriptLines.removeLast() }
+            script = scriptLines.map { pad + "  | " + clean(String($0)) }
             if argv.count > 4 {
                 for (i, value) in argv[4...].enumerated() { script.append(pad + "  ${\(i + 1)} = \(shellWord(value))") }
             }
