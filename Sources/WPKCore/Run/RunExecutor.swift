@@ -141,7 +141,7 @@ public struct RunSettings: Sendable {
 public final class RunExecutor {
     let settings: RunSettings
     let monitor: RunMonitor
-    let replan: () -> Result<RunnablePlan, PlanningFailure>
+    let replan: () -> Result<RunnablePlan, InvalidPlaybook>
     let onEvent: (RunEvent) -> Void
     let onOutput: (String, ArraySlice<UInt8>) -> Void
     private var attempts: [StepAttempt] = []
@@ -151,7 +151,7 @@ public final class RunExecutor {
 
     /// `replan` reads the playbook again and plans it with the same inputs (used at every gate);
     /// `onOutput` receives each step's output with secret values masked.
-    public init(settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> Result<RunnablePlan, PlanningFailure>,
+    public init(settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> Result<RunnablePlan, InvalidPlaybook>,
                 onEvent: @escaping (RunEvent) -> Void = { _ in }, onOutput: @escaping (String, ArraySlice<UInt8>) -> Void = { _, _ in }) {
         self.settings = settings
         self.monitor = RunMonitor(ledger: settings.ledger, run: settings.runID, interrupt: interrupt)
@@ -241,8 +241,8 @@ public final class RunExecutor {
     /// The run's plan against the file as it is now: nil when both digests still match.
     private func staleness(of runnable: RunnablePlan, at step: PlanStep) -> RunOutcome? {
         switch replan() {
-        case .failure(let failure):
-            let first = failure.diagnostics.first.map { ": \($0.message)" } ?? ""
+        case .failure(let invalid):
+            let first = invalid.report.diagnostics.first { $0.severity == .error }.map { ": \($0.message)" } ?? ""
             return .stale(step: step.handler, detail: "the playbook no longer plans\(first)")
         case .success(let now):
             if now.plan.playbook.digest != runnable.plan.playbook.digest || now.plan.planDigest != runnable.plan.planDigest {

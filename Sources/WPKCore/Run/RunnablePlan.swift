@@ -11,30 +11,26 @@ public struct RunnablePlan: Sendable {
         self.author = author
     }
 
-    /// Checks (schema and rules) and plans a playbook's exact bytes with the given inputs; the
-    /// diagnostics when it is invalid or cannot be planned. This is what a run does at its start
-    /// and again at every gate.
-    public static func make(bytes: [UInt8], path: String, checker: PlaybookChecker, inputs: [String: String]) -> Result<RunnablePlan, PlanningFailure> {
-        let checked = checker.check(bytes: bytes, path: path)
-        guard checked.isValid else { return .failure(PlanningFailure(diagnostics: checked.diagnostics)) }
-        let document: Document
-        do {
-            document = try YAMLLoader.load(bytes)
-        } catch {
-            return .failure(PlanningFailure(diagnostics: checked.diagnostics))
-        }
-        let digest = checked.digest ?? ContentDigest.sha256(bytes)
-        return Planner.plan(document, path: path, digest: digest, inputs: inputs).map { plan in
-            RunnablePlan(plan: plan, author: Playbook(root: document.root).metadata.author?.value)
+    /// Checks (schema and rules) and plans a playbook's exact bytes with the given inputs,
+    /// through the planner's one path (`Planner.plan(bytes:...)`); the file's report when it is
+    /// invalid or cannot be planned. A run does this at its start and again at every gate.
+    public static func make(bytes: [UInt8], path: String, checker: PlaybookChecker, inputs: [String: String]) -> Result<RunnablePlan, InvalidPlaybook> {
+        switch Planner.plan(bytes: bytes, path: path, inputs: inputs, checker: checker) {
+        case .invalid(let report):
+            return .failure(InvalidPlaybook(report: report))
+        case .planned(let plan, _):
+            // The author is not part of the plan; the file already loaded once, so this cannot fail.
+            let author = (try? YAMLLoader.load(bytes, limits: checker.limits)).flatMap { Playbook(root: $0.root).metadata.author?.value }
+            return .success(RunnablePlan(plan: plan, author: author))
         }
     }
 
     /// Reads the file (again) and plans it as `make(bytes:...)` does; an unreadable file gives
-    /// the checker's diagnostic for it.
-    public static func make(reading input: PlaybookInput, checker: PlaybookChecker, inputs: [String: String]) -> Result<RunnablePlan, PlanningFailure> {
-        switch SourceReader.contents(of: input) {
+    /// the checker's report for it.
+    public static func make(reading input: PlaybookInput, checker: PlaybookChecker, inputs: [String: String]) -> Result<RunnablePlan, InvalidPlaybook> {
+        switch SourceReader.contents(of: input, limit: checker.limits.maxFileBytes) {
         case .success(let bytes): return make(bytes: bytes, path: input.displayPath, checker: checker, inputs: inputs)
-        case .failure: return .failure(PlanningFailure(diagnostics: checker.check(input).diagnostics))
+        case .failure: return .failure(InvalidPlaybook(report: checker.check(input)))
         }
     }
 
@@ -52,4 +48,9 @@ public struct RunnablePlan: Sendable {
                     step: step.handler, gate: GateRequirement(required: step.gate.required, approvals: step.gate.approvals),
                     safety: safety, run: run)
     }
+}
+
+/// A playbook that cannot run: the file's report with its errors (and source lines for excerpts).
+public struct InvalidPlaybook: Error, Sendable {
+    public var report: FileReport
 }

@@ -49,14 +49,13 @@ struct Run: ParsableCommand {
         let runnable: RunnablePlan
         switch RunnablePlan.make(bytes: initialBytes, path: path, checker: checker, inputs: given) {
         case .success(let made): runnable = made
-        case .failure(let failure):
-            TextReporter(colors: TerminalColors.forStandardOutput()).reportOne(
-                FileReport(path: path, digest: ContentDigest.sha256(initialBytes), diagnostics: failure.diagnostics, lines: LineIndex(initialBytes)))
+        case .failure(let invalid):
+            TextReporter(colors: TerminalColors.forStandardOutput()).reportOne(invalid.report)
             throw ExitCode(1)
         }
         // At each gate the file is read again: what runs must still be what was approved.
         // Standard input cannot change, so its first bytes stand.
-        let replan: () -> Result<RunnablePlan, PlanningFailure> = {
+        let replan: () -> Result<RunnablePlan, InvalidPlaybook> = {
             if case .file = input { return RunnablePlan.make(reading: input, checker: checker, inputs: given) }
             return RunnablePlan.make(bytes: initialBytes, path: path, checker: checker, inputs: given)
         }
