@@ -33,4 +33,9 @@ static inline int wpk_pipe2(int ends[2], int flags) {
 static inline int wpk_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34): close every descriptor from `low` up
+/// in the child, so a step inherits nothing wpk itself inherited (sockets, its parent's pipes).
+static inline int wpk_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int low) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, low);
+}
 #endif

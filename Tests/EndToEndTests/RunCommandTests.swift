@@ -244,6 +244,29 @@ import WPKCore
         #expect(cancelled.draft.reason == "wrong alert")
     }
 
+    @Test func afterACrashAStartedStepHasAnUnknownOutcomeAndIsNotRetried() throws {
+        let sandbox = try RunSandbox()
+        let (wpk, runID, pids) = try startLongRun(sandbox)
+        // SIGKILL cannot be caught: this is the crash. The step's own processes are cleaned up by the test.
+        kill(wpk.process.processIdentifier, SIGKILL)
+        _ = try wpk.finish()
+        defer { for pid in pids { kill(pid, SIGKILL) } }
+        #expect(try sandbox.types(of: runID) == ["run_started", "step_started"])
+        let listed = try runWPK(["approvals", "list"], environment: sandbox.environment)
+        #expect(listed.standardOutput.contains("run \(runID) OUTCOME UNKNOWN for long"))
+        // A new run of the same playbook warns, and nothing of the crashed run is retried.
+        let again = try BackgroundWPK(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long")],
+                                      environment: sandbox.environment, in: sandbox.root)
+        let secondID = try again.runID()
+        try waitUntil("the warning is printed") { again.errors.contains("outcome unknown for long") }
+        _ = try runWPK(["cancel", secondID, "--reason", "test over"], environment: sandbox.environment)
+        #expect(try again.finish() == 1)
+        #expect(try sandbox.types(of: runID) == ["run_started", "step_started"])
+        let cancel = try runWPK(["cancel", runID, "--reason", "checked by hand"], environment: sandbox.environment)
+        #expect(cancel.status == 0)
+        #expect(cancel.standardOutput.contains("its process is gone; outcome unknown for started steps: long"))
+    }
+
     @Test func cancelRefusesAnUnknownOrEndedRunAndNeedsAReason() throws {
         let sandbox = try RunSandbox()
         #expect(try runWPK(["cancel", "0123456789abcdef", "--reason", "x"], environment: sandbox.environment).status == 1)

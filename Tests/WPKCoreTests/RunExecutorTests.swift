@@ -174,6 +174,23 @@ final class RunHarness {
         #expect(overview.first { $0.history.id == "alive" }?.status == .running(steps: ["restart"]))
     }
 
+    @Test func runEventFieldsAreHashedAndReadBack() throws {
+        let harness = try RunHarness()
+        let drafts = [
+            RecordDraft(type: .runStarted, run: "r1", playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
+                        planDigest: LedgerFixtures.planDigest, inputs: ["deployment"], pid: 4242, host: "bastion-1"),
+            RecordDraft(type: .stepFinished, run: "r1", step: "restart", reason: "exit code 3", attempt: 2, outcome: "failed",
+                        exitCode: 3, durationMilliseconds: 1234, outputDigest: ContentDigest.sha256(Array("x".utf8))),
+            RecordDraft(type: .stepRetried, run: "r1", step: "restart", attempt: 3),
+            RecordDraft(type: .runFinished, run: "r1", outcome: "rejected", changed: ["scale-down", "restart"]),
+        ]
+        for draft in drafts { try harness.ledger.append(draft, operator: LedgerFixtures.alice, now: LedgerFixtures.t0) }
+        let reading = try harness.ledger.read()
+        #expect(reading.isIntact)
+        #expect(reading.records.map(\.draft) == drafts)
+        #expect(reading.records.map(\.draft.type.name) == ["run_started", "step_finished", "step_retried", "run_finished"])
+    }
+
     @Test func runsWaitingForApprovalAreListedFirstLongestWaitFirst() throws {
         let harness = try RunHarness()
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)

@@ -37,6 +37,15 @@ import Testing
         #expect(lines.last == "done")
     }
 
+    @Test func aStepInheritsNoDescriptorBeyondItsStandardStreams() {
+        let inheritable = open("/dev/null", O_RDONLY)  // no O_CLOEXEC, as a parent's descriptors may be
+        defer { close(inheritable) }
+        #expect(inheritable > 2)
+        let outcome = StepProcess.run(shell("ls /proc/$$/fd"))
+        let descriptors = String(decoding: outcome.output, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(descriptors == ["0", "1", "2"])
+    }
+
     @Test func keepsOutputUpToTheCapAndDigestsAllOfIt() {
         let outcome = StepProcess.run(shell("head -c 100000 /dev/zero", cap: 1000))
         #expect(outcome.output.count == 1000)

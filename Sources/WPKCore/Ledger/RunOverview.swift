@@ -37,7 +37,9 @@ public struct RunOverview: Sendable {
         }
     }
 
+    /// What the ledger says about the run.
     public var history: RunHistory
+    /// Where it stands now.
     public var status: Status
 
     /// Seconds the run has waited at its gate at `now` (nil unless waiting).

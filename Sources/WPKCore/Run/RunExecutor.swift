@@ -2,15 +2,19 @@ import Foundation
 
 /// How a run ended.
 public enum RunOutcome: Sendable, Equatable {
+    /// Every step succeeded.
     case succeeded
     /// A step failed (after its retries) and its `on_failure` ended the run.
     case failed(step: String, detail: String)
     /// Some steps failed with `on_failure: continue`; the rest ran.
     case completedWithFailures(steps: [String])
+    /// An operator rejected the plan at this step: nothing more runs.
     case rejected(step: String, by: String, reason: String)
     /// No decision came before the gate's deadline.
     case expired(step: String, deadline: Date)
+    /// `wpk cancel` (the text says who and why).
     case cancelled(String)
+    /// wpk received a signal (named in the text).
     case interrupted(String)
     /// The playbook or its plan changed since the run started: nothing more may run.
     case stale(step: String, detail: String)
@@ -50,26 +54,36 @@ public enum RunOutcome: Sendable, Equatable {
 
 /// One attempt of one step, as it ended.
 public struct StepAttempt: Sendable, Equatable {
+    /// The handler (or rollback step) name.
     public var step: String
+    /// 1-based.
     public var attempt: Int
     /// Whether it is a rollback step.
     public var isRollback: Bool
     /// `succeeded`, `failed`, `timed_out`, `killed`, `cancelled`, `interrupted` or `not_started`.
     public var outcome: String
+    /// The last command's exit code, when it exited by itself or after SIGTERM.
     public var exitCode: Int?
+    /// Wall time of the attempt.
     public var seconds: Double
+    /// `sha256:<hex>` of everything the attempt printed (raw, before masking).
     public var outputDigest: String
+    /// How many bytes it printed.
     public var outputBytes: Int
     /// Why it did not succeed, for people ("exit code 1", "timed out after 2 s").
     public var detail: String
 
+    /// Whether the attempt succeeded.
     public var succeeded: Bool { outcome == "succeeded" }
 }
 
 /// What a run did, for the CLI to print.
 public struct RunReport: Sendable {
+    /// The run's id.
     public var runID: String
+    /// How it ended.
     public var outcome: RunOutcome
+    /// Every attempt of every step, in order.
     public var attempts: [StepAttempt]
     /// Mutating steps that completed (rollback steps included), in order: what the run changed.
     public var changed: [String]
@@ -84,23 +98,33 @@ public struct RunReport: Sendable {
 
 /// What a run tells its edge as it goes (progress printing).
 public enum RunEvent: Sendable {
+    /// The run is recorded; `plan` is what it executes.
     case started(run: String, plan: Plan)
+    /// A gated step waits for approvals until `deadline`.
     case waiting(step: String, approvalsRequired: Int?, deadline: Date?)
+    /// The gate opened; `by` names the approvers whose approvals the run consumed.
     case approved(step: String, by: [String])
     /// `commands` as the plan shows them (placeholders, never secret values).
     case stepStarted(step: String, attempt: Int, attempts: Int, commands: [[String]])
+    /// An attempt ended (recorded in the ledger).
     case stepFinished(StepAttempt)
+    /// A failed idempotent step is tried again after the planned delay.
     case retrying(step: String, afterSeconds: Int)
+    /// A failure with `on_failure: rollback` runs these rollback steps, in this order.
     case rollingBack(steps: [String], because: String)
+    /// The run ended (its `run_finished` record is written).
     case finished(RunReport)
 }
 
 /// Everything a run needs from its environment.
 public struct RunSettings: Sendable {
+    /// Where every event of the run is recorded.
     public var ledger: Ledger
     /// Short lowercase hex, usable inside names (`${{ run.id }}`).
     public var runID: String
+    /// The account running it (the ledger's `operator` on its records).
     public var operatorIdentity: Operator
+    /// The machine's approval policy.
     public var policy: MachinePolicyStatus
     /// The environment steps inherit (and where `env:` secrets and `PATH` come from).
     public var environment: [String: String]
@@ -108,11 +132,14 @@ public struct RunSettings: Sendable {
     public var programs: [String: String]
     /// Names of the inputs given on the command line (recorded; values never are).
     public var inputNames: [String]
+    /// Seconds between SIGTERM and SIGKILL when a step is stopped.
     public var gracePeriodSeconds: Double
+    /// Most output bytes of one process kept in memory.
     public var outputCap: Int
     /// The wall clock for ledger records and gate deadlines.
     public var now: @Sendable () -> Date
 
+    /// Settings with the defaults of `wpk run` (5 s grace period, 1 MiB of output kept per process).
     public init(ledger: Ledger, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
                 programs: [String: String] = [:], inputNames: [String] = [], gracePeriodSeconds: Double = 5,
                 outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -212,7 +239,7 @@ public final class RunExecutor {
             onEvent(.waiting(step: step.handler, approvalsRequired: draft.approvalsRequired, deadline: draft.expires))
         }
         while true {
-            if let stop = monitor.stopReason() { return outcome(of: stop) }
+            if let stop = monitor.interruption() { return outcome(of: stop) }
             // The file may have changed while the run waited: check before any approval is used.
             if let stale = staleness(of: runnable, at: step) { return stale }
             let now = settings.now()

@@ -6,7 +6,9 @@ import Glibc
 /// Watches one run for a reason to stop (the edge's interrupt, or a `cancelled` record for it
 /// in the ledger) and lets a gate sleep until the ledger changes, without a busy loop.
 public final class RunMonitor: StopWatch {
+    /// The ledger whose `cancelled` records stop the run.
     public let ledger: Ledger
+    /// The run watched.
     public let run: String
     let interrupt: RunInterrupt?
     let watch: DirectoryWatch
@@ -23,14 +25,21 @@ public final class RunMonitor: StopWatch {
         recheckSeconds = watch.descriptor == nil ? slowPollSeconds : 30
     }
 
+    /// The interrupt pipe and the ledger watch.
     public var wakeDescriptors: [Int32] {
         [interrupt?.descriptor, watch.descriptor].compactMap { $0 }.filter { $0 >= 0 }
     }
 
+    /// An interrupt first, else a `cancelled` record for the run.
     public func stopReason() -> StopReason? {
-        if let why = interrupt?.triggered { return .interrupted(why) }
+        interruption() ?? cancellation()
+    }
+
+    /// The edge's interrupt alone, without reading the ledger (a gate learns of a cancellation
+    /// from `settleGate`, which reads it anyway); drains pending change notifications.
+    public func interruption() -> StopReason? {
         watch.drain()
-        return cancellation()
+        return interrupt?.triggered.map(StopReason.interrupted)
     }
 
     /// The run's `cancelled` record, if someone wrote one (an unreadable ledger cancels nothing

@@ -2,10 +2,12 @@ import Foundation
 
 /// A playbook planned for running: its plan and what approval policy needs beyond it.
 public struct RunnablePlan: Sendable {
+    /// What runs.
     public var plan: Plan
     /// `metadata.author`, who may not approve their own playbook unless self-approval is allowed.
     public var author: String?
 
+    /// A plan with its playbook's author.
     public init(plan: Plan, author: String?) {
         self.plan = plan
         self.author = author
@@ -52,5 +54,6 @@ public struct RunnablePlan: Sendable {
 
 /// A playbook that cannot run: the file's report with its errors (and source lines for excerpts).
 public struct InvalidPlaybook: Error, Sendable {
+    /// The checker's or planner's diagnostics, with the file's lines.
     public var report: FileReport
 }

@@ -2,8 +2,11 @@ import Foundation
 
 /// Why a secret could not be read; the text never contains a secret value.
 public struct SecretUnavailable: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The reference as written (`vault:kv/x#key`), never a value.
     public var reference: String
+    /// What went wrong.
     public var problem: String
+    /// One sentence for people.
     public var description: String { "secret \(reference) is unavailable: \(problem)" }
 }
 
@@ -11,11 +14,14 @@ public struct SecretUnavailable: Error, Sendable, Equatable, CustomStringConvert
 /// `env:NAME` from wpk's environment, `file:/path` from the file, `vault:PATH#KEY` by running the
 /// `vault` CLI (`vault kv get -field=KEY PATH`). Values go into the child's argv and nowhere else.
 public struct SecretResolver: Sendable {
+    /// Where `env:` references are read, and the environment `vault` runs with.
     public var environment: [String: String]
     /// The `vault` program to run; nil looks it up on `PATH`.
     public var vaultProgram: String?
+    /// How long `vault` may take.
     public var timeoutSeconds: Double
 
+    /// A resolver over `environment`.
     public init(environment: [String: String], vaultProgram: String? = nil, timeoutSeconds: Double = 30) {
         self.environment = environment
         self.vaultProgram = vaultProgram

@@ -23,6 +23,7 @@ public struct ProcessSpec: Sendable, Equatable {
     /// The child's working directory; nil keeps wpk's.
     public var workingDirectory: String?
 
+    /// A spec with wpk run's defaults: 5 s grace period, 1 MiB of output kept.
     public init(arguments: [String], environment: [String: String], timeoutSeconds: Double,
                 gracePeriodSeconds: Double = 5, outputCap: Int = 1 << 20, executable: String? = nil,
                 workingDirectory: String? = nil) {
@@ -67,9 +68,11 @@ public struct ProcessOutcome: Sendable {
         case notStarted(String)
     }
 
+    /// How the program ended.
     public var ending: Ending
     /// Set when wpk stopped it (timeout, cancellation, interruption).
     public var stop: StopReason?
+    /// Its process id (also its process group id); nil when it never started.
     public var pid: Int32?
     /// Standard output and standard error interleaved, up to the cap.
     public var output: [UInt8]
@@ -77,6 +80,7 @@ public struct ProcessOutcome: Sendable {
     public var outputByteCount: Int
     /// `sha256:<hex>` of everything printed.
     public var outputDigest: String
+    /// Wall time from spawn to the last member of its group ending.
     public var seconds: Double
     /// Processes of the step's group still alive when its leader ended, which wpk then stopped.
     public var leftoverProcessesStopped: Bool
@@ -258,6 +262,7 @@ public enum StepProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        _ = wpk_spawn_addclosefrom(&actions, 3)
         if let directory = spec.workingDirectory { _ = wpk_spawn_addchdir(&actions, directory) }
         // Its own group, so one signal reaches everything it starts; default signal handling
         // and an empty mask, because wpk ignores SIGINT/SIGTERM itself and that is inherited.

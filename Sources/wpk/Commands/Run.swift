@@ -68,6 +68,7 @@ struct Run: ParsableCommand {
         let settings = RunSettings(ledger: ledgerOptions.resolved, runID: RunSettings.newRunID(), operator: Operator.current(),
                                    policy: MachinePolicy.load(environment: environment), environment: environment,
                                    programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod)
+        warnAboutUnknownOutcomes(of: runnable.plan, in: settings.ledger)
         let interrupt = RunInterrupt()
         let signals = SignalForwarder(interrupt: interrupt)
         defer { withExtendedLifetime(signals) {} }
@@ -82,6 +83,17 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         if !report.succeeded { throw ExitCode(1) }
+    }
+}
+
+/// Earlier runs of the same playbook that stopped with a started step of unknown outcome: the
+/// operator should check what they did before running again (nothing resumes or retries them).
+private func warnAboutUnknownOutcomes(of plan: Plan, in ledger: Ledger) {
+    guard let records = try? ledger.read().records else { return }
+    let s = DisplaySanitizer.sanitize
+    for run in LedgerState(records: records).runOverview(at: Date()) where run.history.playbook == plan.playbook.name {
+        guard case .processGone(let open) = run.status, !open.isEmpty else { continue }
+        printError("warning: run \(s(run.history.id)) of \(s(plan.playbook.name)) stopped without finishing; outcome unknown for \(open.map(s).joined(separator: ", ")) (cancel it with `wpk cancel \(s(run.history.id)) --reason ...` once checked)")
     }
 }
 

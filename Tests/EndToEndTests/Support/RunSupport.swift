@@ -15,17 +15,20 @@ final class BackgroundWPK {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardOutput = output
-        process.standardError = output
+        FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
 
-    /// What it printed so far.
+    /// What it printed on standard output so far.
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
-    /// The first line: the run id.
+    /// What it printed on standard error so far.
+    var errors: String { (try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? "" }
+
+    /// The first line of standard output: the run id.
     func runID() throws -> String {
         try waitUntil("the run id is printed") { output.contains("\n") }
         return String(output.prefix { $0 != "\n" })
