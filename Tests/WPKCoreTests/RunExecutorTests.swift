@@ -29,12 +29,14 @@ final class RunHarness {
     }
 
     /// A program that records its name and arguments (NUL-separated, one record per call) and prints `output`.
-    func standIn(_ name: String, output: String) throws -> String {
+    func standIn(_ name: String, output: String, failingWhen failing: String? = nil) throws -> String {
         let path = dir.file(name)
+        let failure = failing.map { "case \" $* \" in *\" \($0) \"*) exit 1;; esac" } ?? ""
         let script = """
             #!/bin/sh
             { printf '%s\\0' "$(basename "$0")" "$@"; printf '\\036'; } >> '\(argvLog)'
             printf '%s' '\(output)'
+            \(failure)
 
             """
         try Data(script.utf8).write(to: URL(fileURLWithPath: path))
@@ -172,6 +174,30 @@ final class RunHarness {
         let overview = LedgerState(records: try harness.ledger.read().records).runOverview(at: Date())
         #expect(overview.first { $0.history.id == "gone" }?.status == .processGone(openSteps: ["restart"]))
         #expect(overview.first { $0.history.id == "alive" }?.status == .running(steps: ["restart"]))
+    }
+
+    @Test func aGatedRollbackStepOfAnApprovedPlanRunsWithoutAnotherApproval() throws {
+        let harness = try RunHarness()
+        // kubectl stand-in: records every call; `rollout status` fails, as a rollout that never gets ready.
+        let kubectl = try harness.standIn("kubectl", output: "", failingWhen: "status")
+        var runID = ""
+        let report = try harness.run("k8s-rollback", inputs: ["deployment": "web"], programs: ["kubectl": kubectl]) { event, runnable in
+            if case .started(let id, _) = event { runID = id }
+            guard case .waiting(let step, _, _) = event else { return }
+            #expect(step == "restart", "only the restart waits; the rollback is part of the approved plan")
+            _ = try? harness.ledger.recordDecision(.approve, subject: runnable.gateSubject(step: runnable.plan.steps[0], run: runID),
+                                                   planPrefix: runnable.plan.fingerprint, policy: self.policy,
+                                                   operator: LedgerFixtures.bob, now: Date())
+        }
+        #expect(report.outcome == .failed(step: "wait-healthy", detail: "exit code 1"))
+        #expect(report.rolledBack == ["undo-restart"])
+        #expect(report.changed == ["restart", "undo-restart"])
+        let plan = try harness.runnable("k8s-rollback", inputs: ["deployment": "web"]).plan
+        #expect(try harness.recordedArgv() == (plan.steps + plan.rollback).flatMap(\.commands))
+        let records = try harness.records(of: runID)
+        #expect(records.filter { $0.draft.type == .waiting }.map(\.draft.step) == ["restart"])
+        let rollback = try #require(records.first { $0.draft.type == .rollback })
+        #expect(rollback.draft.reason?.contains("part of the plan approved by bob") == true)
     }
 
     @Test func runEventFieldsAreHashedAndReadBack() throws {

@@ -175,6 +175,8 @@ public final class RunExecutor {
     private var changed: [String] = []
     private var possiblyChanged: [String] = []
     private var rolledBack: [String] = []
+    /// Accounts whose approvals this run consumed: the plan (rollback steps included) was approved.
+    private var approvers: [String] = []
 
     /// `replan` reads the playbook again and plans it with the same inputs (used at every gate);
     /// `onOutput` receives each step's output with secret values masked.
@@ -247,6 +249,7 @@ public final class RunExecutor {
             case .approved(let seqs):
                 let records = (try? settings.ledger.read().records) ?? []
                 let names = seqs.compactMap { seq in records.first { $0.seq == seq }?.operatorName }
+                approvers += names
                 onEvent(.approved(step: step.handler, by: names))
                 return nil
             case .pending:
@@ -282,17 +285,20 @@ public final class RunExecutor {
     // MARK: Rollback
 
     /// Runs the failed step's rollback steps in the plan's order, only those undoing steps that
-    /// completed; a gated rollback step waits for its own approval like any step.
+    /// completed. They run automatically when they were part of an approved plan (the approval
+    /// binds the plan digest, rollback included); a gated rollback step of a plan nobody approved
+    /// in this run waits for its own approval.
     private func rollBack(after failed: PlanStep, completed: Set<String>, of runnable: RunnablePlan, because: String) throws(LedgerError) -> RunOutcome? {
         let steps = failed.rollbackSteps.compactMap { name in runnable.plan.rollback.first { $0.handler == name } }
             .filter { $0.undoes.map(completed.contains) ?? false }
         guard !steps.isEmpty else { return nil }
+        let approvedBy = approvers.isEmpty ? "" : " (part of the plan approved by \(Array(Set(approvers)).sorted().joined(separator: ", ")))"
         try append(RecordDraft(type: .rollback, run: settings.runID, playbook: runnable.plan.playbook.name,
                                playbookDigest: runnable.plan.playbook.digest, planDigest: runnable.plan.planDigest,
-                               step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))"))
+                               step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))\(approvedBy)"))
         onEvent(.rollingBack(steps: steps.map(\.handler), because: because))
         for step in steps {
-            if step.gate.required, let stop = try passGate(step, of: runnable) { return stop }
+            if step.gate.required, approvers.isEmpty, let stop = try passGate(step, of: runnable) { return stop }
             switch try runStep(step, of: runnable, isRollback: true) {
             case .succeeded: rolledBack.append(step.handler)
             case .stopped(let outcome): return outcome
