@@ -11,18 +11,22 @@ public final class RunMonitor: StopWatch {
     /// The run watched.
     public let run: String
     let interrupt: RunInterrupt?
-    let watch: DirectoryWatch
+    let slowPollSeconds: Double
+    /// Made on first use, after the run's first record has created the ledger's directory.
+    private lazy var watch: DirectoryWatch = {
+        let directory = (ledger.path as NSString).deletingLastPathComponent
+        return DirectoryWatch(directory: directory.isEmpty ? "." : directory)
+    }()
+
     /// How long a wait may go without re-reading the ledger: short without inotify, a safety net with it.
-    public let recheckSeconds: Double
+    public var recheckSeconds: Double { watch.descriptor == nil ? slowPollSeconds : 30 }
 
     /// Watches `ledger`'s directory for changes about `run`.
     public init(ledger: Ledger, run: String, interrupt: RunInterrupt?, slowPollSeconds: Double = 2) {
         self.ledger = ledger
         self.run = run
         self.interrupt = interrupt
-        let directory = (ledger.path as NSString).deletingLastPathComponent
-        watch = DirectoryWatch(directory: directory.isEmpty ? "." : directory)
-        recheckSeconds = watch.descriptor == nil ? slowPollSeconds : 30
+        self.slowPollSeconds = slowPollSeconds
     }
 
     /// The interrupt pipe and the ledger watch.
