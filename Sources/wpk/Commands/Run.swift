@@ -122,15 +122,20 @@ final class SignalForwarder {
 final class RunProgressPrinter {
     private var pendingLine: [String: [UInt8]] = [:]
     private let s = DisplaySanitizer.sanitize
+    private var runID = ""
+    private var fingerprint = ""
 
     func event(_ event: RunEvent) {
         switch event {
         case .started(let run, let plan):
+            runID = run
+            fingerprint = plan.fingerprint
             say(run)
             say("run \(run): \(s(plan.playbook.name)) \(s(plan.playbook.version)), plan \(plan.fingerprint), \(plan.steps.count) steps")
         case .waiting(let step, let need, let deadline):
             let until = deadline.map { " until \(RFC3339.format($0))" } ?? ""
             say("waiting at \(s(step)) for \(need ?? 1) approval(s)\(until)")
+            say("  approve with: wpk approve --run \(runID) --step \(s(step)) --plan \(fingerprint)")
         case .approved(let step, let by):
             say("approved \(s(step)) by \(by.map(s).joined(separator: ", "))")
         case .stepStarted(let step, let attempt, let attempts, let commands):
