@@ -110,6 +110,19 @@ final class RunHarness {
         #expect(finished.draft.changed == ["first-change"])
     }
 
+    @Test func aPlanRejectedBeforeTheRunRunsNothing() throws {
+        let harness = try RunHarness()
+        let inputs = ["state_dir": harness.state]
+        let runnable = try harness.runnable("shell-two-gates", inputs: inputs)
+        let rejection = try harness.ledger.recordDecision(.reject(reason: "no restarts today"), subject: runnable.gateSubject(step: runnable.plan.steps[1], run: nil),
+                                                          planPrefix: runnable.plan.fingerprint, policy: policy, operator: LedgerFixtures.bob, now: Date())
+        guard case .recorded = rejection else { Issue.record("rejection refused: \(rejection)"); return }
+        let report = try harness.run("shell-two-gates", inputs: inputs)
+        #expect(report.outcome == .rejected(step: "second-change", by: "bob", reason: "no restarts today"))
+        #expect(report.attempts.isEmpty)
+        #expect(try harness.records(of: report.runID).map(\.draft.type.name) == ["run_started", "run_finished"])
+    }
+
     @Test func aGateWithoutApprovalsExpiresAndNothingRuns() throws {
         let harness = try RunHarness()
         var runID = ""

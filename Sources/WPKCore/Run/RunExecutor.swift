@@ -201,6 +201,12 @@ public final class RunExecutor {
            case .failure(let refusal) = ApprovalPolicy.rules(for: runnable.gateSubject(step: step, run: settings.runID), policy: settings.policy) {
             return try finish(.refused(refusal.description))
         }
+        // A rejection is final for the plan: not even the ungated steps before its first gate run.
+        let state = LedgerState(records: try settings.ledger.read().records)
+        if let rejection = state.planRejections[PlanKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest)] {
+            let step = state.gates.values.first { $0.rejections.contains { $0.seq == rejection.seq } }?.key.step ?? "?"
+            return try finish(.rejected(step: step, by: rejection.rejecter.name, reason: rejection.reason))
+        }
         var failedAndPassed: [String] = []
         var completed: Set<String> = []
         for step in plan.steps {
