@@ -144,8 +144,8 @@ public enum StepProcess {
         let deadline = start + max(0, spec.timeoutSeconds)
         var lastStopCheck = start
 
+        var buffer = [UInt8](repeating: 0, count: 65_536)
         func readAvailable() {
-            var buffer = [UInt8](repeating: 0, count: 65_536)
             while pipeOpen {
                 let n = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress!, $0.count) }
                 if n > 0 {
