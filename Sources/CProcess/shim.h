@@ -1,11 +1,9 @@
 #ifndef WPK_CPROCESS_SHIM_H
 #define WPK_CPROCESS_SHIM_H
 // Linux process-control calls Swift cannot import directly: prctl is variadic, pidfd_open
-// lives in a header outside Glibc's module map, pipe2 and
-// posix_spawn_file_actions_addchdir_np need _GNU_SOURCE.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
+// lives in a header outside Glibc's module map, pipe2 is declared only under _GNU_SOURCE.
+// _GNU_SOURCE itself must not be defined here: it changes system structs (fd_set), and a
+// module whose headers see other definitions than Glibc's and CYAML's fails to import beside them.
 #include <sys/types.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -24,7 +22,10 @@ static inline int wpk_pidfd_open(pid_t pid) {
     return pidfd_open(pid, 0);
 }
 
-/// pipe2(2), which Glibc's module map hides behind _GNU_SOURCE.
+/// pipe2(2) (glibc 2.9), declared here because unistd.h shows it only under _GNU_SOURCE.
+extern int pipe2(int ends[2], int flags);
+
+/// pipe2 for Swift.
 static inline int wpk_pipe2(int ends[2], int flags) {
     return pipe2(ends, flags);
 }
