@@ -10,6 +10,7 @@ let corpus = Corpus.playbooks(count: documents)
 let megabytes = Double(corpus.reduce(0) { $0 + $1.count }) / 1_000_000
 print("corpus: \(documents) generated playbooks, \(String(format: "%.2f", megabytes)) MB")
 report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))
+report("Planning the five examples (\(documents) plans)", PlanBenchmark.run(count: documents, rounds: rounds))
 
 // Schema validation against a realistic schema (by default the fixture of the schema tests).
 do {

@@ -9,3 +9,8 @@ func printError(_ message: String) {
 func writeOut(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
+
+/// Writes text to standard error as is.
+func printErrorText(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}

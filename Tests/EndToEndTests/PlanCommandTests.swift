@@ -194,6 +194,9 @@ import Testing
         #expect(out.contains("$ /bin/sh -c SCRIPT wpk-clean 'app; rm -rf /'"))
         #expect(out.contains("  | rm -rf \"/var/cache/${1}\""))
         #expect(out.contains("  ${1} = 'app; rm -rf /'"))
+        // The playbook's warnings go to standard error, beside the plan.
+        #expect(result.standardError.contains("cleanup.wpk.yaml:18:26: warning:") && result.standardError.contains("[WPK328]"))
+        #expect(!out.contains("WPK328"))
         // Terminal escapes from the file are shown, never sent.
         #expect(!out.contains("\u{1B}") && !out.contains("\u{07}"))
         #expect(out.contains("clears the cache\\x1b[2J\\x1b]0;pwned\\x07"))

@@ -170,6 +170,7 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 
             """)
         #expect(Array(argv[3...]) == ["wpk-echo", "x", "second"])
+        #expect(plan.steps[0].environment.isEmpty)
         #expect(plan.steps[0].gate.required && plan.steps[0].gate.reasons.contains("opaque: wpk cannot preview what it changes"))
     }
 
@@ -332,10 +333,17 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     @Test func placeholdersAreFilledOnlyByTheExecutor() throws {
         let plan = try requirePlan(String(decoding: try RepoFiles.bytes("examples/playbooks/backup-verify.wpk.yaml"), as: UTF8.self))
         let step = try #require(plan.step(named: "latest-snapshot"))
-        #expect(step.commands[0].contains("RESTIC_PASSWORD=<secret:vault:kv/storage/restic#orders_db>"))
-        let resolved = step.resolvedCommands(runID: "r1") { ref in "value-of-\(ref.key ?? "")" }
-        #expect(resolved[0].contains("RESTIC_PASSWORD=value-of-orders_db"))
-        #expect(!resolved[0].joined().contains("<secret:"))
+        // The secret is named in argv and carried by the docker client's environment.
+        #expect(step.commands[0].contains("RESTIC_PASSWORD") && !step.commands[0].joined().contains("<secret:"))
+        #expect(step.environment.first { $0.name == "RESTIC_PASSWORD" }?.value == "<secret:vault:kv/storage/restic#orders_db>")
+        #expect(step.commands[0].contains("RESTIC_REPOSITORY=s3:https://s3.eu-west-1.amazonaws.com/example-backups/orders-db"))
+        let resolved = step.resolved(runID: "r1") { ref in "value-of-\(ref.key ?? "")" }
+        #expect(resolved.environment.first { $0.name == "RESTIC_PASSWORD" }?.value == "value-of-orders_db")
+        #expect(resolved.commands == step.commands)
+        let requeue = try requirePlan(String(decoding: try RepoFiles.bytes("examples/playbooks/requeue-job.wpk.yaml"), as: UTF8.self),
+                                      ["cronjob": "report", "failed_job": "report-1"])
+        let created = try #require(requeue.step(named: "requeue")).resolved(runID: "0a1b") { _ in "" }
+        #expect(created.commands[0].contains("report-retry-0a1b"))
     }
 }
 
@@ -430,5 +438,56 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         let diagnostics = try planDiagnostics(yaml)
         #expect(diagnostics.map(\.code) == ["WPK420"])
         #expect(diagnostics.first?.pointer == "/spec/runtime/k8s/context" && diagnostics.first?.mark?.line == 7)
+    }
+}
+
+@Suite struct PlanRobustnessTests {
+    /// The planner is meant for valid files, but a broken one must give diagnostics, never a crash.
+    @Test(arguments: try RepoFiles.playbooks(in: "examples/invalid"))
+    func invalidExamplesDoNotCrashThePlanner(name: String) throws {
+        guard let document = try? YAMLLoader.load(RepoFiles.bytes("examples/invalid/\(name)")) else { return }
+        switch Planner.plan(document, path: name, digest: "sha256:", inputs: ["anything": "x"]) {
+        case .success(let plan): #expect(!plan.planDigest.isEmpty)
+        case .failure(let failure): #expect(!failure.diagnostics.isEmpty)
+        }
+    }
+
+    @Test(arguments: ["${{ inputs.a && inputs.b }}", "${{ inputs.ghost }}", "${{ run.id }}", "${{ inputs.a == x }}", "yes ${{ inputs.a }}", "${{", "${{ !inputs.a == \"x\" }}"])
+    func unsupportedWhenIsADiagnosticAtTheWhen(when: String) throws {
+        let marked = MarkedText(playbookText(inputs: "    - {name: a, type: boolean, default: true}\n    - {name: b, type: boolean, default: true}", steps: """
+                - name: look
+                  action: get
+                  target: pods
+                  when: 1️⃣'\(when)'
+            """))
+        let diagnostics = try planDiagnostics(marked.text)
+        #expect(diagnostics.map(\.code) == ["WPK415"])
+        #expect(diagnostics.first?.pointer == "/spec/handlers/0/when")
+        #expect(diagnostics.first?.mark?.line == marked.markers["1️⃣"]?.line && diagnostics.first?.mark?.column == marked.markers["1️⃣"]?.column)
+    }
+
+    @Test func aSecretInWhenIsRefused() throws {
+        let yaml = playbookText(inputs: "    - {name: token, type: string, secret: true, secret_ref: 'env:TOKEN'}", steps: """
+                - {name: look, action: get, target: pods, when: "${{ inputs.token == 'x' }}"}
+            """)
+        #expect(try planDiagnostics(yaml).map(\.code) == ["WPK416"])
+    }
+}
+
+@Suite struct PlanSecretTests {
+    /// A secret in a script is read from the environment, quoted where it stands; never in argv.
+    @Test func aScriptReadsSecretsFromItsEnvironment() throws {
+        let yaml = playbookText(inputs: "    - {name: token, type: string, secret: true, secret_ref: 'env:API_TOKEN'}\n    - {name: host, type: string, default: api}", steps: """
+                - name: call
+                  runtime: shell
+                  action: script
+                  params:
+                    script: |-
+                      curl -H "Authorization: Bearer ${{ inputs.token }}" https://${{ inputs.host }}/ -o '${{ inputs.token }}'
+            """)
+        let step = try #require(try requirePlan(yaml).steps.first)
+        #expect(step.commands == [["/bin/sh", "-c", "curl -H \"Authorization: Bearer ${WPK_SECRET_1}\" https://\"${1}\"/ -o ''\"${WPK_SECRET_1}\"''", "wpk-call", "api"]])
+        #expect(step.environment.map { "\($0.name)=\($0.value)" } == ["WPK_SECRET_1=<secret:env:API_TOKEN>"])
+        #expect(step.secrets.map(\.written) == ["env:API_TOKEN"])
     }
 }

@@ -41,7 +41,8 @@ public struct PlanStep: Sendable, Equatable {
     public var commands: [[String]]
     /// The dry-run variant of `commands` for simulated steps; empty otherwise.
     public var dryRunCommands: [[String]]
-    /// Environment set for the commands (shell steps), in name order.
+    /// Environment added to the commands' process, in name order: a shell step's runtime
+    /// environment, and every secret a command needs (placeholders; secrets never go in argv).
     public var environment: [(name: String, value: String)]
     /// Working directory of the commands (shell steps).
     public var workingDirectory: String?
@@ -67,20 +68,20 @@ public struct PlanStep: Sendable, Equatable {
         retry.maxAttempts * timeoutSeconds + retry.delaysSeconds.reduce(0, +)
     }
 
-    /// `commands` with the run id and secrets filled in: what the executor hands to the system.
-    /// Only placeholders the planner wrote can match (no template or value may contain them).
-    public func resolvedCommands(runID: String, secret: (SecretReference) throws -> String) rethrows -> [[String]] {
+    /// `commands` and `environment` with the run id and secrets filled in: what the executor
+    /// hands to the system. Only placeholders the planner wrote can match (no template or value
+    /// may contain them).
+    public func resolved(runID: String, secret: (SecretReference) throws -> String) rethrows -> (commands: [[String]], environment: [(name: String, value: String)]) {
         var values: [(String, String)] = [(Substituter.runIDPlaceholder, runID)]
         for ref in secrets { values.append((ref.placeholder, try secret(ref))) }
-        return commands.map { argv in
-            argv.map { element in
-                var out = element
-                for (placeholder, value) in values where out.contains(placeholder) {
-                    out = out.replacingOccurrences(of: placeholder, with: value)
-                }
-                return out
+        func fill(_ text: String) -> String {
+            var out = text
+            for (placeholder, value) in values where out.contains(placeholder) {
+                out = out.replacingOccurrences(of: placeholder, with: value)
             }
+            return out
         }
+        return (commands.map { $0.map(fill) }, environment.map { ($0.name, fill($0.value)) })
     }
 
     public static func == (lhs: PlanStep, rhs: PlanStep) -> Bool {
@@ -101,7 +102,7 @@ public struct PlanStep: Sendable, Equatable {
             ("timeout_seconds", .int(timeoutSeconds)),
             ("retry", .object([("max_attempts", .int(retry.maxAttempts)), ("delays_seconds", .array(retry.delaysSeconds.map(JSONValue.int))),
                                ("idempotent", .bool(retry.idempotent))])),
-            ("on_failure", .string(onFailure)), ("rollback", .array(rollbackSteps.map(JSONValue.string))),
+            ("on_failure", .string(onFailure)), ("rollback_steps", .array(rollbackSteps.map(JSONValue.string))),
             ("depends_on", .array(dependsOn.map(JSONValue.string))),
             ("secrets", .array(secrets.map(\.json))),
         ]
@@ -122,10 +123,8 @@ public struct PlanStep: Sendable, Equatable {
             ("target", .optional(target)), ("scope", .string(scope)),
             ("commands", Self.json(commands)), ("dry_run_commands", Self.json(dryRunCommands)),
         ]
-        if runtime == .shell {
-            members.append(("environment", .object(environment.map { ($0.name, .string($0.value)) })))
-            members.append(("working_directory", .optional(workingDirectory)))
-        }
+        members.append(("environment", .object(environment.map { ($0.name, .string($0.value)) })))
+        if runtime == .shell { members.append(("working_directory", .optional(workingDirectory))) }
         members += [
             ("mutating", .bool(mutating)), ("destructive", .bool(destructive)), ("fidelity", .string(fidelity.rawValue)),
             ("permissions", .array(permissions.map(JSONValue.string))),
@@ -133,7 +132,7 @@ public struct PlanStep: Sendable, Equatable {
                               ("reasons", .array(gate.reasons.map(JSONValue.string)))])),
             ("timeout_seconds", .int(timeoutSeconds)),
             ("retry", .object(retryMembers)),
-            ("on_failure", .string(onFailure)), ("rollback", .array(rollbackSteps.map(JSONValue.string))),
+            ("on_failure", .string(onFailure)), ("rollback_steps", .array(rollbackSteps.map(JSONValue.string))),
             ("depends_on", .array(dependsOn.map(JSONValue.string))),
             ("secrets", .array(secrets.map(\.json))),
             ("worst_case_seconds", .int(worstCaseSeconds)),

@@ -65,7 +65,9 @@ public enum Planner {
         }
 
         // Rollback steps undo handlers that completed, latest first.
-        let position = Dictionary(steps.enumerated().map { ($1.handler, $0) }, uniquingKeysWith: { a, _ in a })
+        // Positions among the handlers that run (equal to `steps` whenever a plan is made), so
+        // rollback steps are checked even when a handler they undo could not be planned.
+        let position = Dictionary(running.enumerated().map { ($1.name?.value ?? "#\($0 + 1)", $0) }, uniquingKeysWith: { a, _ in a })
         var rollbackHandlers: [(Playbook.Handler, Int)] = []
         for (documentIndex, handler) in playbook.rollback.enumerated() {
             let name = handler.name?.value ?? "#\(documentIndex + 1)"
@@ -122,10 +124,14 @@ public enum Planner {
             fields.append(("interpreter", shell.interpreter, shell.pointer + "/interpreter", shell.mark))
             fields.append(("working_directory", shell.workingDirectory, shell.pointer + "/working_directory", shell.mark))
         }
-        return fields.compactMap { name, value, pointer, mark in
+        var out = fields.compactMap { name, value, pointer, mark -> Diagnostic? in
             guard let value, value.contains("${{") || Substituter.reservedMarkers.contains(where: value.contains) else { return nil }
             return PlanCode.unplannable.diagnostic("runtime \(name) is used as written in every command; it cannot hold ${{ }} references or placeholder text", pointer: pointer, mark: mark)
         }
+        for (name, value) in runtime.shell?.environment ?? [] where name.hasPrefix("WPK_SECRET_") {
+            out.append(PlanCode.unplannable.diagnostic("environment variables named WPK_SECRET_… carry secrets into scripts; rename \(name)", pointer: value.pointer, mark: value.mark))
+        }
+        return out
     }
 
     /// The places mutating steps change, in first-change order.
@@ -189,6 +195,10 @@ public enum Planner {
 private struct StepContext {
     let playbook: Playbook
 
+    /// Stands for an environment value moved out of the argv while the catalogue renders it; only
+    /// the entries moved are rewritten afterwards, so a literal value can never be mistaken for one.
+    static let movedValue = "\u{0}"
+
     func step(_ handler: Playbook.Handler, number: Int, substituter: inout Substituter) -> PlanStep? {
         let name = handler.name?.value ?? "#\(number)"
         guard let runtime = handler.runtime?.value, let spec = handler.actionSpec else {
@@ -208,40 +218,60 @@ private struct StepContext {
 
         var params: [(name: Located<String>, value: Node)] = []
         var scriptArguments: [String] = []
+        // Secrets reach the process through its environment, never its argv (visible to `ps`).
+        var secretEnvironment: [(name: String, value: String)] = []
         for (paramName, node) in handler.params {
             guard let param = spec.param(paramName.value) else { continue }
             if runtime == .shell, spec.name == "script", param.name == "script", let text = node.scalar?.text {
-                guard let (script, values) = substituter.shellScript(text, pointer: paramName.pointer, mark: node.start) else { continue }
+                guard let (script, values, environment) = substituter.shellScript(text, pointer: paramName.pointer, mark: node.start) else { continue }
                 var copy = node
                 copy.content = .scalar(Scalar(text: script, style: node.scalar?.style ?? .plain, value: .string(script)))
                 params.append((paramName, copy))
                 if !values.isEmpty { scriptArguments = ["wpk-\(name)"] + values }
+                secretEnvironment += environment
                 continue
             }
             if let replaced = substituter.substitute(node: node, pointer: paramName.pointer, grammar: .param(param.name, runtime: runtime)) {
                 params.append((paramName, replaced))
             }
         }
-        let values = spec.paramValues(params)
+        var values = spec.paramValues(params)
+        // `docker run --env NAME` takes the value from the docker client's environment.
+        var movedToEnvironment: Set<String> = []
+        if runtime == .docker, case .map(var env)? = values["env"] {
+            for (key, value) in env where value.contains("<secret:") {
+                secretEnvironment.append((key, value))
+                env[key] = Self.movedValue
+                movedToEnvironment.insert(key)
+            }
+            values["env"] = .map(env)
+        }
         for (paramName, node) in params where values[paramName.value] == nil && spec.param(paramName.value) != nil {
             substituter.report(PlanCode.paramType.diagnostic(
                 "parameter \(paramName.value) of \(spec.name) must be a\(spec.param(paramName.value)!.type == .integer ? "n" : "") \(spec.param(paramName.value)!.type.rawValue); after substitution it is \(InputResolver.quoted(node.scalar?.text ?? "a collection"))",
                 pointer: paramName.pointer, mark: node.start))
         }
 
-        var environment: [(name: String, value: String)] = []
+        var environment = secretEnvironment
         if runtime == .shell, let shell = playbook.runtime.shell {
             for (variable, value) in shell.environment {
                 if let text = substituter.substitute(value.value, pointer: value.pointer, mark: value.mark, grammar: .free) {
                     environment.append((variable, text))
                 }
             }
-            environment.sort { $0.name < $1.name }
         }
+        environment.sort { $0.name < $1.name }
         guard substituter.diagnostics.count == before else { return nil }
 
-        let command = spec.argv(target: target, params: values, scope: scope, scriptArguments: scriptArguments)
-        let dryRun = spec.fidelity == .simulated ? [spec.argv(target: target, params: values, scope: scope, dryRun: true, scriptArguments: scriptArguments)] : []
+        func render(dryRun: Bool) -> [String] {
+            spec.argv(target: target, params: values, scope: scope, dryRun: dryRun, scriptArguments: scriptArguments).map { element in
+                guard element.hasSuffix("=" + Self.movedValue) else { return element }
+                let key = String(element.dropLast(Self.movedValue.count + 1))
+                return movedToEnvironment.contains(key) ? key : element
+            }
+        }
+        let command = render(dryRun: false)
+        let dryRun = spec.fidelity == .simulated ? [render(dryRun: true)] : []
         // A read is idempotent by nature; a change only when the playbook says so.
         let idempotent = handler.idempotent ?? !spec.mutating
         let declared = handler.attempts

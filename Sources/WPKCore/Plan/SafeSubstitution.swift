@@ -186,54 +186,64 @@ struct Substituter {
         }
     }
 
-    /// A script with each reference replaced by a quoted positional parameter (`"${1}"`), and the
-    /// values those parameters carry; nil when a value is refused. No value is ever shell code.
-    mutating func shellScript(_ script: String, pointer: String, mark: Mark) -> (script: String, arguments: [String])? {
+    /// A script with each reference replaced by a quoted parameter, the values of the positional
+    /// ones (`"${1}"`…, passed after the script) and the environment of the secret ones
+    /// (`"${WPK_SECRET_1}"`…, so no secret is ever in the process list); nil when a value is
+    /// refused. No value is ever shell code.
+    mutating func shellScript(_ script: String, pointer: String, mark: Mark) -> (script: String, arguments: [String], environment: [(name: String, value: String)])? {
         if Self.reservedMarkers.contains(where: script.contains) {
             diagnostics.append(PlanCode.reservedText.diagnostic("this script contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time", pointer: pointer, mark: mark))
             return nil
         }
         let references = Templates.references(in: script)
-        guard !references.isEmpty else { return (script, []) }
+        guard !references.isEmpty else { return (script, [], []) }
         let marks = referenceMarks(references, pointer: pointer, fallback: mark)
-        var positions: [String: Int] = [:]
+        var known: [String: String] = [:]
         var arguments: [String] = []
-        var numbers: [Int] = []
+        var environment: [(name: String, value: String)] = []
+        var parameters: [String] = []
         var failed = false
         for (reference, referenceMark) in zip(references, marks) {
-            if let known = positions[reference.expression] { numbers.append(known); continue }
+            if let parameter = known[reference.expression] { parameters.append(parameter); continue }
             var problem: (PlanCode, String)?
             let found = value(of: reference) { code, message in problem = (code, message) }
             if let problem {
                 diagnostics.append(problem.0.diagnostic(problem.1, pointer: pointer, mark: referenceMark))
                 failed = true
-                numbers.append(0)
+                parameters.append("")
                 continue
             }
-            guard let found else { failed = true; numbers.append(0); continue }
+            guard let found else { failed = true; parameters.append(""); continue }
             if !found.isPlaceholder && found.text.hasPrefix("-") {
                 diagnostics.append(PlanCode.leadingDash.diagnostic(
                     "the value of \(reference.expression) starts with \"-\"; inside a script it could be read as an option of the command it is passed to",
                     pointer: pointer, mark: referenceMark))
                 failed = true
             }
-            arguments.append(found.text)
-            positions[reference.expression] = arguments.count
-            numbers.append(arguments.count)
+            let parameter: String
+            if found.isPlaceholder && found.text != Self.runIDPlaceholder {
+                parameter = "WPK_SECRET_\(environment.count + 1)"
+                environment.append((parameter, found.text))
+            } else {
+                arguments.append(found.text)
+                parameter = String(arguments.count)
+            }
+            known[reference.expression] = parameter
+            parameters.append(parameter)
         }
         guard !failed else { return nil }
         let contexts = ShellQuoting.contexts(in: script, at: references.map(\.utf8Range))
         var index = 0
         let rewritten = Templates.substitute(script) { _ in
             defer { index += 1 }
-            let parameter = "${\(numbers[index])}"
+            let parameter = "${\(parameters[index])}"
             switch contexts[index] {
             case .unquoted: return "\"\(parameter)\""
             case .doubleQuoted: return parameter
             case .singleQuoted: return "'\"\(parameter)\"'"
             }
         }
-        return (rewritten, arguments)
+        return (rewritten, arguments, environment)
     }
 
     /// The exact position of each reference inside the scalar at `pointer`.

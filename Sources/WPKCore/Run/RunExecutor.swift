@@ -378,10 +378,10 @@ public final class RunExecutor {
         }
         // Secrets are read now, at spawn time, and exist only in the child's argv.
         var secretValues: [String] = []
-        var readSecrets: [SecretReference: String] = [:]
         let resolver = SecretResolver(environment: settings.environment, vaultProgram: settings.programs["vault"])
-        let resolved: [[String]]
+        let resolved: (commands: [[String]], environment: [(name: String, value: String)])
         do {
+            var readSecrets: [SecretReference: String] = [:]
             for reference in step.secrets {
                 let value = try resolver.value(of: reference, stopWatch: monitor).get()
                 readSecrets[reference] = value
@@ -389,21 +389,18 @@ public final class RunExecutor {
             }
             var toRun = step
             toRun.commands = commands
-            resolved = toRun.resolvedCommands(runID: settings.runID) { readSecrets[$0] ?? "" }
+            resolved = toRun.resolved(runID: settings.runID) { readSecrets[$0] ?? "" }
         } catch {
             return result("not_started", detail: "\(error)")
         }
-        // Shell steps' environment values may hold the same placeholders as argv elements.
+        // The plan's environment (a shell runtime's variables, and secrets the commands read from
+        // it, never from argv) on top of wpk's own.
         var environment = settings.environment
-        for variable in step.environment {
-            var value = variable.value.replacingOccurrences(of: Substituter.runIDPlaceholder, with: settings.runID)
-            for (reference, secret) in readSecrets { value = value.replacingOccurrences(of: reference.placeholder, with: secret) }
-            environment[variable.name] = value
-        }
+        for variable in resolved.environment { environment[variable.name] = variable.value }
         var masker = SecretMasker(secrets: secretValues)
         let deadline = start + Double(step.timeoutSeconds)
         var last: ProcessOutcome?
-        for argv in resolved {
+        for argv in resolved.commands {
             let spec = ProcessSpec(arguments: argv, environment: environment, timeoutSeconds: max(0, deadline - monotonicSeconds()),
                                    gracePeriodSeconds: settings.gracePeriodSeconds, outputCap: settings.outputCap,
                                    executable: argv.first.flatMap { settings.programs[$0] }, workingDirectory: step.workingDirectory)

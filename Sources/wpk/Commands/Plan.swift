@@ -47,7 +47,12 @@ struct PlanCommand: ParsableCommand {
         case .invalid(let report):
             self.report(report)
             throw ExitCode(1)
-        case .planned(let plan, _):
+        case .planned(let plan, let checked):
+            if format == .text, !checked.diagnostics.isEmpty {
+                // Warnings go beside the plan, on standard error, so standard output stays the plan.
+                var warnings = TextReporter(colors: TerminalColors(enabled: false), write: printErrorText)
+                warnings.report(checked)
+            }
             switch format {
             case .text: writeOut(PlanTextPrinter.render(plan))
             case .json: writeOut(plan.json.serialized(.pretty) + "\n")

@@ -61,6 +61,8 @@ struct TerminalColors {
 /// Compiler-style text: `path:line:col: severity: message [CODE]`, then the source line and a caret.
 struct TextReporter: Reporter {
     var colors: TerminalColors
+    /// Where the text goes: standard output, or standard error for warnings beside a plan.
+    var write: (String) -> Void = writeOut
 
     mutating func begin() {}
 
@@ -75,13 +77,13 @@ struct TextReporter: Reporter {
                 out += TextReporter.excerpt(lines: lines, mark: mark, colors: colors)
             }
         }
-        writeOut(out)
+        write(out)
     }
 
     mutating func finish(_ summary: Summary) {
         guard summary.errors + summary.warnings > 0 else { return }
         let files = summary.files == 1 ? "1 file" : "\(summary.files) files"
-        writeOut("\(files) checked: \(summary.errors) error\(summary.errors == 1 ? "" : "s"), \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")\n")
+        write("\(files) checked: \(summary.errors) error\(summary.errors == 1 ? "" : "s"), \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")\n")
     }
 
     /// The source line (sanitized, tabs as spaces) with a caret under the mark's column.
