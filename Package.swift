@@ -43,11 +43,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML"]),
+        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML", "WPKReview", "WPKCurses"]),
         // Test helper: a separate process appending to a ledger (concurrency and crash tests).
         .executableTarget(name: "ledger-stress", dependencies: ["WPKCore"]),
         .testTarget(name: "WPKCoreTests", dependencies: ["WPKCore"]),
-        .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"]),
+        // Fixtures and golden screens are read by path (#filePath), so they stay plain files.
+        .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"], exclude: ["Fixtures", "Snapshots"]),
         .testTarget(name: "EndToEndTests", dependencies: ["WPKCore"]),
     ]
 )

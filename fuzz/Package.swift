@@ -7,7 +7,10 @@ let package = Package(
     name: "wpk-fuzz",
     dependencies: [.package(name: "wpk", path: "..")],
     targets: [
-        .target(name: "FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: [.product(name: "WPKCore", package: "wpk")]),
         .executableTarget(name: "FuzzLoader", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
+        .executableTarget(name: "FuzzValidator", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
+        .executableTarget(name: "FuzzPlanner", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
+        .executableTarget(name: "FuzzLedger", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
     ]
 )

@@ -1,88 +1,26 @@
-/// Deterministic playbook-sized YAML documents for benchmarks: realistic shape and size
-/// (about 3 KB, 40 handlers' worth of keys), varied so no two are byte-identical.
+import Foundation
+
+/// The benchmark corpus: copies of the five bundled example playbooks, each renamed, so every
+/// document is a real, valid playbook of realistic size (the same corpus `bench/generate_corpus.py`
+/// writes to disk for the process-level comparison).
 enum Corpus {
-    /// The `index`-th generated playbook.
-    static func playbook(_ index: Int, handlers: Int = 8) -> String {
-        var text = """
-            # yaml-language-server: $schema=../../specs/wpk_schema.yaml
-            apiVersion: v1
-            kind: WorkflowPackage
-            metadata:
-              name: generated-\(index)
-              version: 1.\(index % 10).0
-              author: sre-team
-              description: Generated benchmark playbook number \(index)
-              labels:
-                team: platform
-                tier: "\(index % 3)"
-            spec:
-              runtime:
-                type: k8s
-                k8s:
-                  context: prod-eu-west-1
-                  namespace: payments
-                  min_version: "1.27"
-              safety:
-                mode: manual
-                approvals_required: 1
-                allow_self_approval: false
-                approval_timeout: 1800
-                dry_run_first: true
-              inputs:
-                - name: deployment
-                  type: string
-                  required: true
-                  pattern: "^[a-z0-9-]+$"
-                - name: replicas
-                  type: integer
-                  default: \(3 + index % 5)
-              triggers:
-                - type: webhook
-                  path: /hooks/generated-\(index)
-                - type: schedule
-                  cron: "*/\(5 + index % 10) * * * *"
-                  timezone: Europe/Berlin
-              handlers:
-
-            """
-        for h in 0..<handlers {
-            text += """
-                    - name: step-\(h)
-                      description: Step \(h) of playbook \(index)
-                      action: \(h % 2 == 0 ? "get" : "rollout-status")
-                      target: deployment/${{ inputs.deployment }}
-                      timeout: \(30 + h * 10)
-                      retry:
-                        max_attempts: 3
-                        backoff: exponential
-                        initial_delay: 2
-                        max_delay: 30
-                      on_failure: abort
-                      depends_on: [\(h == 0 ? "" : "step-\(h - 1)")]
-
-                """
+    /// `count` playbooks as bytes, read from `examples/playbooks` under `root`.
+    static func playbooks(count: Int, root: String = FileManager.default.currentDirectoryPath) throws -> [[UInt8]] {
+        let directory = root + "/examples/playbooks"
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".wpk.yaml") }.sorted()
+        let texts = try names.map { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+        guard !texts.isEmpty else { throw CocoaError(.fileNoSuchFile) }
+        return (0..<count).map { index in
+            Array(renamed(texts[index % texts.count], copy: index).utf8)
         }
-        text += """
-              validation:
-                permissions: [deployments:get, pods:list]
-                limits:
-                  max_runtime: 3600
-                  max_targets: 5
-              monitoring:
-                metrics:
-                  - name: http_request_duration_seconds
-                    threshold: 0.5
-                alerts:
-                  - name: HighLatency
-                    severity: page
-                    notify: [pagerduty:payments]
-
-            """
-        return text
     }
 
-    /// `count` playbooks as bytes.
-    static func playbooks(count: Int) -> [[UInt8]] {
-        (0..<count).map { Array(playbook($0).utf8) }
+    /// The playbook with `-<copy>` appended to its `metadata.name` (the first two-space `name:` line).
+    static func renamed(_ text: String, copy: Int) -> String {
+        var lines = text.components(separatedBy: "\n")
+        if let index = lines.firstIndex(where: { $0.hasPrefix("  name: ") }) {
+            lines[index] += "-\(copy)"
+        }
+        return lines.joined(separator: "\n")
     }
 }

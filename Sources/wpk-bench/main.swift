@@ -1,25 +1,23 @@
 import Foundation
 import WPKCore
 
-// wpk-bench: `swift run -c release wpk-bench [documents] [schema-file]`; each measurement is
-// printed next to its floor, all in one run.
+// wpk-bench [DOCUMENTS] [SCHEMA]: run from the package root, release build. Every measurement is
+// printed next to its floor, all in one run, on a corpus of the bundled example playbooks.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let documents = arguments.first.flatMap { Int($0) } ?? 1000
+let schemaPath = arguments.dropFirst().first ?? "specs/wpk_schema.yaml"
 let rounds = Int(ProcessInfo.processInfo.environment["WPK_BENCH_ROUNDS"] ?? "") ?? 15
-let corpus = Corpus.playbooks(count: documents)
-let megabytes = Double(corpus.reduce(0) { $0 + $1.count }) / 1_000_000
-print("corpus: \(documents) generated playbooks, \(String(format: "%.2f", megabytes)) MB")
-report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))
-report("Planning the five examples (\(documents) plans)", PlanBenchmark.run(count: documents, rounds: rounds))
-
-// Schema validation against a realistic schema (by default the fixture of the schema tests).
 do {
-    let path = arguments.dropFirst().first ?? schemaBenchmarkFixturePath()
-    let schema = try CompiledSchema(contentsOfFile: path)
-    print("schema file: \(path)")
-    runSchemaBenchmark(corpus: generatedPlaybookCorpus(count: documents), schema: schema)
+    let corpus = try Corpus.playbooks(count: documents)
+    let megabytes = Double(corpus.reduce(0) { $0 + $1.count }) / 1_000_000
+    print("corpus: \(documents) copies of the example playbooks, \(String(format: "%.2f", megabytes)) MB")
+    report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))
+    report("Planning the five examples (\(documents) plans)", PlanBenchmark.run(count: documents, rounds: rounds))
+    let schema = try CompiledSchema(contentsOfFile: schemaPath)
+    print("schema file: \(schemaPath)")
+    runSchemaBenchmark(corpus: corpus, schema: schema)
 } catch {
-    print("schema benchmark: \(error)")
+    print("wpk-bench: \(error) (run it from the package root)")
 }
 
 // The approval ledger: appends with fsync, verifying and folding 100,000 records.
@@ -28,3 +26,6 @@ do {
 } catch {
     print("ledger benchmark: \(error)")
 }
+
+// The review UI: time to first frame, keystroke update + render, bytes per cursor move.
+ReviewBenchmark.run()

@@ -122,7 +122,7 @@ import Testing
         // rotate-secret's deployment input has no pattern, so only the planner stands in the way.
         let result = try runWPK(["plan", "--set", "deployment=x --all", "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot)
         #expect(result.status == 1)
-        #expect(result.standardOutput.contains("examples/playbooks/rotate-secret.wpk.yaml:112:26: error: after substitution, \"x --all\" is not a Kubernetes object name"))
+        #expect(result.standardOutput.contains("examples/playbooks/rotate-secret.wpk.yaml:110:26: error: after substitution, \"x --all\" is not a Kubernetes object name"))
         #expect(result.standardOutput.contains("[WPK412]"))
     }
 

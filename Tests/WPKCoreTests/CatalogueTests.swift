@@ -135,6 +135,10 @@ import Testing
         let script = try #require(ActionCatalogue.action(.shell, "script"))
         #expect(script.argv(target: nil, params: ["script": .string("echo hi")], scope: scope) == ["/bin/bash", "-c", "echo hi"])
 
+        let ps = try #require(ActionCatalogue.action(.docker, "ps"))
+        #expect(ps.argv(target: "checkout", params: [:], scope: RuntimeScope(dockerHost: "unix:///run/docker.sock"))
+                == ["docker", "--host=unix:///run/docker.sock", "ps", "--all", "--no-trunc", "--filter", "name=checkout"])
+
         let http = try #require(ActionCatalogue.action(.shell, "http-check"))
         #expect(http.argv(target: "https://x/healthz", params: ["max_time": .integer(5)], scope: scope).suffix(3) == ["--max-time", "5", "https://x/healthz"])
     }
@@ -196,6 +200,7 @@ enum ActionCatalogueDocument {
                 case .interpreter: "INTERPRETER"
                 case .target: "TARGET"
                 case .targetName: "NAME"
+                case .prefixedTarget(let prefix): "\(prefix)TARGET"
                 case .params: "[PARAMS]"
                 case .param(let name): name.uppercased()
                 case .dryRun(let flag): "[\(flag)]"

@@ -18,13 +18,18 @@ enum RepoFiles {
     }
 }
 
-/// The diagnostics the loader and the rules give a file (schema findings are the validator's).
-func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
+/// The checker exactly as `wpk validate` runs it: the real schema file, then the rules.
+let playbookChecker: PlaybookChecker = {
     do {
-        return PlaybookRules.check(document: try YAMLLoader.load(bytes))
+        return PlaybookChecker(schema: try CompiledSchema(contentsOfFile: RepoFiles.url("specs/wpk_schema.yaml").path))
     } catch {
-        return [Diagnostic(error)]
+        fatalError("specs/wpk_schema.yaml does not compile: \(error)")
     }
+}()
+
+/// Everything `wpk validate` reports for a file: YAML, schema and rule diagnostics.
+func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
+    playbookChecker.check(bytes: bytes, path: "test").diagnostics
 }
 
 @Suite struct ExamplePlaybookTests {
@@ -36,7 +41,7 @@ func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
 
     @Test(arguments: names) func validatesClean(name: String) throws {
         let bytes = try RepoFiles.bytes("examples/playbooks/\(name)")
-        let diagnostics = ruleAndYAMLDiagnostics(bytes)
+        let diagnostics = validateDiagnostics(bytes)
         #expect(diagnostics.isEmpty, "\(diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" }.joined(separator: "\n"))")
     }
 
@@ -78,3 +83,43 @@ func ruleAndYAMLDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
         #expect(auto.handlers.allSatisfy { !auto.requiresApproval($0) })
     }
 }
+
+/// Damaged copies of the examples (a line removed, a line doubled, the file cut short, a value
+/// replaced by odd scalars): the model and the rules return values, whatever they are given.
+@Suite struct DamagedExampleTests {
+    static let oddValues = ["", "~", "[]", "{}", "-1", "0", "99999999999999999999999", "1e400", ".nan", "yes", "\"${{\"", "${{ }}", "'}}${{'", "[[[[]]]]", "\"\\u0000\""]
+
+    @Test(arguments: ExamplePlaybookTests.names) func rulesNeverTrapOnDamagedCopies(name: String) throws {
+        let text = try RepoFiles.text("examples/playbooks/\(name)")
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var variants: [String] = []
+        for i in lines.indices {
+            var removed = lines; removed.remove(at: i); variants.append(removed.joined(separator: "\n"))
+            var doubled = lines; doubled.insert(lines[i], at: i); variants.append(doubled.joined(separator: "\n"))
+            if let colon = lines[i].firstIndex(of: ":") {
+                // Two odd values per line, a different pair each line, so every value gets used.
+                for value in [Self.oddValues[i % Self.oddValues.count], Self.oddValues[(i * 7 + 3) % Self.oddValues.count]] {
+                    var changed = lines
+                    changed[i] = String(lines[i][...colon]) + " " + value
+                    variants.append(changed.joined(separator: "\n"))
+                }
+            }
+        }
+        var offset = 0
+        while offset < text.utf8.count { variants.append(String(decoding: Array(text.utf8)[..<offset], as: UTF8.self)); offset += 97 }
+
+        var loaded = 0
+        for variant in variants {
+            guard let document = try? YAMLLoader.load(variant) else { continue }
+            loaded += 1
+            let playbook = Playbook(root: document.root)
+            _ = playbook.executionOrder()
+            for diagnostic in PlaybookRules.check(document: document) {
+                #expect(document.root.resolve(pointer: diagnostic.pointer) != nil, "\(diagnostic.code) \(diagnostic.pointer)")
+                #expect(diagnostic.mark.map { $0.offset <= variant.utf8.count } ?? false)
+            }
+        }
+        #expect(loaded > variants.count / 2)
+    }
+}
+

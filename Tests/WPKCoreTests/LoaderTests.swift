@@ -242,3 +242,16 @@ func loaderErrorPointer(_ text: String, _ pointer: String) {
         #expect(error.pointer == pointer, "\(error)")
     }
 }
+
+@Test("the node limit counts each node once, however deep it is")
+func nodeLimitCountsEachNodeOnce() throws {
+    var limits = LoaderLimits()
+    limits.maxNodes = 1_000
+    // 300 handlers of three nodes each, two levels down: about 1,000 nodes in all.
+    let handlers = (0..<300).map { "  - {name: h\($0)}" }.joined(separator: "\n")
+    let text = "spec:\n handlers:\n" + handlers.replacingOccurrences(of: "  - ", with: "  - ") + "\n"
+    let document = try YAMLLoader.load(text, limits: limits)
+    #expect(document.root["spec"]?["handlers"]?.sequence?.count == 300)
+    limits.maxNodes = 900
+    #expect(throws: YAMLError.self) { try YAMLLoader.load(text, limits: limits) }
+}

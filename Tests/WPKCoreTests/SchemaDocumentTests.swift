@@ -9,8 +9,9 @@ import Testing
     static func propertySchemas() throws -> [(path: String, node: Node)] {
         let root = try YAMLLoader.load(RepoFiles.bytes("specs/wpk_schema.yaml")).root
         var out: [(String, Node)] = []
-        forEachNode(root, pointer: "") { node, pointer, isKey in
-            guard !isKey, JSONPointer.tokens(pointer).last == "properties", !pointer.contains("/if/"), let entries = node.mapping else { return }
+        forEachNode(root, pointer: "") { node, at in
+            let pointer = at.pointer
+            guard !at.isKey, JSONPointer.tokens(pointer).last == "properties", !pointer.contains("/if/"), let entries = node.mapping else { return }
             for entry in entries {
                 let keys = Set((entry.value.mapping ?? []).map(\.keyText))
                 if keys == ["$ref"] || keys == ["const"] || entry.value.mapping == nil { continue }

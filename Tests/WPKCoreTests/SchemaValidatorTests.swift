@@ -96,6 +96,10 @@ private let playbookCases: [PlaybookCase] = [
     PlaybookCase(name: "quoted keys in paths", old: "    team: platform", new: "    app.kubernetes.io/name: 7", expected: [
         ExpectedViolation("WPK201", "/metadata/labels/app.kubernetes.io~1name", 8, 29, "metadata.labels[\"app.kubernetes.io/name\"] must be a string, got integer 7"),
     ]),
+    PlaybookCase(name: "hostile keys are escaped in messages", old: "  approvals: 2\n", new: "  \"appr\\u202Eovals\\e[2J\": 2\n", expected: [
+        ExpectedViolation("WPK203", "/spec/appr\u{202E}ovals\u{1B}[2J", 11, 3,
+                          "spec has an unexpected property \"appr\\u202Eovals\\u001B[2J\" (allowed: approvals, handlers, mode)"),
+    ]),
     PlaybookCase(name: "propertyNames points at the key", old: "    team: platform", new: "    \(String(repeating: "k", count: 64)): x", expected: [
         ExpectedViolation("WPK210", "/metadata/labels/" + String(repeating: "k", count: 64), 8, 5,
                           "property name: metadata.labels.\(String(repeating: "k", count: 64)) must be at most 63 characters long, got 64"),
@@ -184,6 +188,23 @@ struct SchemaValidatorTests {
         let found = schema.validate(try load("port: 70000")).map(ExpectedViolation.init)
         #expect(found == [ExpectedViolation("WPK206", "/port", 1, 7, "port must be at most 65535, got 70000")])
         #expect(schema.validate(try load("port: 70000")).first?.keywordLocation == "https://schemas.example/common.yaml#/$defs/port/maximum")
+    }
+
+    @Test("a document in the caller's map is found by its $id too")
+    func documentFoundByIdentifier() throws {
+        let common = try load("$id: https://schemas.example/shared/v1\n$defs: {name: {type: string, maxLength: 3}}")
+        let root = try load("properties: {name: {$ref: \"https://schemas.example/shared/v1#/$defs/name\"}}")
+        let schema = try CompiledSchema(root, documents: ["file:///tmp/downloaded.yaml": common], options: .init(readFiles: false))
+        #expect(schema.validate(try load("name: abcd")).map(\.message) == ["name must be at most 3 characters long, got 4"])
+    }
+
+    @Test("a referenced document from the caller's map is checked against the metaschema")
+    func referencedDocumentChecked() throws {
+        let common = try load("$defs: {name: {type: strng}}")
+        let root = try load("$id: https://schemas.example/app\nproperties: {name: {$ref: \"common#/$defs/name\"}}")
+        #expect(throws: SchemaError.self) {
+            try CompiledSchema(root, documents: ["https://schemas.example/common": common], options: .init(readFiles: false))
+        }
     }
 
     @Test("a reference to an unknown document is an error naming its position")
@@ -291,5 +312,168 @@ struct SchemaConcurrencyTests {
         #expect(results.count == 64)
         for (index, found) in results { #expect(found == expected[index]) }
         #expect(expected.map(\.count) == [0, 1, 1, 1])
+    }
+}
+
+@Suite("Schema number fast paths")
+struct SchemaNumberTests {
+    static let samples = ["0", "1", "-1", "1.0", "0.1", "0.3", "-0.35", "3600", "7200", "1e2", "1.5e-3", "9223372036854775807",
+                          "9223372036854775808", "-9223372036854775808", "92233720368547758.07", "1e18", "1e19", "1e-18",
+                          "123456789012345678901234567890", "0.000000000000000000001", "2.5", "25", "1e300", "-1e300",
+                          "0.5", "0.25", "0.05", "1.28e-40", "3e25", "7e30", "6.25e-30", "1e-300", "4096e-25"]
+
+    @Test("machine-integer comparison agrees with the exact BigInt comparison")
+    func compareAgrees() throws {
+        let numbers = try Self.samples.map { try #require(Number(decimal: Substring($0))) }
+        for a in numbers {
+            for b in numbers {
+                #expect(Number.schemaCompare(a, b) == Number.compare(a, b), "\(a) vs \(b)")
+                #expect(a.schemaIsMultiple(of: b) == a.isMultiple(of: b), "\(a) multiple of \(b)")
+            }
+        }
+    }
+
+    @Test("multipleOf with exponents at the loader's limit stays exact and cheap")
+    func extremeExponents() throws {
+        let tenth = try #require(Number(decimal: "0.1"))
+        #expect(!(try #require(Number(decimal: "1e-99999"))).schemaIsMultiple(of: tenth))
+        #expect((try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "0.5"))))
+        #expect(!(try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "7"))))
+        #expect((try #require(Number(decimal: "7e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "0.7"))))
+        #expect((try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "1.6e-99998"))))
+        #expect(!(try #require(Number(decimal: "1e99999"))).schemaIsMultiple(of: try #require(Number(decimal: "3e-99999"))))
+    }
+}
+
+/// A pattern, a string, and whether ECMA-262 says the pattern matches it (nil: invalid pattern).
+struct PatternCase: CustomTestStringConvertible, Sendable {
+    var pattern: String
+    var text: String
+    var matches: Bool?
+    var testDescription: String { "/\(pattern)/ on \(text.debugDescription)" }
+}
+
+@Suite("Schema patterns follow ECMA-262")
+struct SchemaPatternTests {
+    static let cases: [PatternCase] = [
+        PatternCase(pattern: #"^\d+$"#, text: "123", matches: true),
+        PatternCase(pattern: #"^\d+$"#, text: "١٢٣", matches: false),          // \d is ASCII only
+        PatternCase(pattern: #"^\d+$"#, text: "123\n", matches: false),        // $ is the end of input
+        PatternCase(pattern: #"^\w+$"#, text: "café", matches: false),
+        PatternCase(pattern: #"^\s$"#, text: "\u{FEFF}", matches: true),       // ECMA whitespace includes BOM
+        PatternCase(pattern: #"^[\d-]+$"#, text: "1-2", matches: true),
+        PatternCase(pattern: #"a[]"#, text: "a", matches: false),              // [] matches nothing
+        PatternCase(pattern: #"^[^]$"#, text: "\n", matches: true),            // [^] matches anything
+        PatternCase(pattern: #"^[[]$"#, text: "[", matches: true),             // [ is literal in a class
+        PatternCase(pattern: #"^\p{Letter}+$"#, text: "Ünïcödé", matches: true),
+        PatternCase(pattern: #"(?<year>\d{4})-\k<year>"#, text: "2024-2024", matches: true),
+        PatternCase(pattern: #"\a"#, text: "a", matches: nil),
+        PatternCase(pattern: #"(?i)abc"#, text: "ABC", matches: nil),
+        PatternCase(pattern: #"(?P<n>x)"#, text: "x", matches: nil),
+        PatternCase(pattern: #"(?#note)a"#, text: "a", matches: nil),
+        PatternCase(pattern: #"^(abc]"#, text: "abc", matches: nil),
+    ]
+
+    @Test("pattern semantics", arguments: cases)
+    func pattern(_ testCase: PatternCase) throws {
+        var quoted = ""
+        JSONValue.writeString(testCase.pattern, to: &quoted)
+        let schemaNode = try load("{pattern: \(quoted)}")
+        guard let expected = testCase.matches else {
+            #expect(throws: SchemaError.self) { try CompiledSchema(schemaNode) }
+            #expect(!SchemaFormats.check("regex", testCase.pattern))
+            return
+        }
+        #expect(SchemaFormats.check("regex", testCase.pattern))
+        let schema = try CompiledSchema(schemaNode)
+        var text = ""
+        JSONValue.writeString(testCase.text, to: &text)
+        #expect(schema.isValid(try load(text)) == expected)
+    }
+}
+
+@Suite("Malformed schemas")
+struct MalformedSchemaTests {
+    /// Odd schemas, most of which the metaschema refuses; compiled anyway (metaschema check off),
+    /// each either compiles or throws a SchemaError, and none may crash.
+    static let schemas = [
+        "{type: 5}", "{type: [string, 5, nope]}", "{items: [1, 2]}", "{properties: []}", "{properties: {a: 5}}",
+        "{$ref: 5}", "{required: a}", "{required: [1, {}]}", "{minLength: -1}", "{minLength: 1e400}", "{maxItems: 2.5}",
+        "{multipleOf: 0}", "{multipleOf: -2}", "{enum: 5}", "{const: null}", "{$id: \"::::\"}", "{$anchor: 5}",
+        "{$defs: {a: {$anchor: x}}, $ref: \"#x\"}", "{allOf: {}}", "{anyOf: []}", "{oneOf: [true, true]}",
+        "{dependentRequired: {a: b}}", "{dependentSchemas: []}", "{if: 1}", "{contains: false, minContains: 0}",
+        "{prefixItems: [false], items: false}", "{unevaluatedItems: {}, unevaluatedProperties: 3}",
+        "{$dynamicRef: \"#meta\", $defs: {m: {$dynamicAnchor: meta, type: string}}}", "{propertyNames: false}",
+        "{$schema: \"https://example.invalid/unknown\", type: string}", "{format: 12}", "{pattern: 12}",
+    ]
+    /// References that go nowhere or into non-schemas: a SchemaError, never a crash.
+    static let unresolvable = [
+        "{$ref: \"#/$defs/%ZZ\"}", "{$ref: \"#/items/-1\"}", "{$ref: \"#nowhere\"}",
+        "{$ref: \"#/type\", type: string}", "{patternProperties: {\"(\": {}}}", "{pattern: \"(?i)x\"}", "{$dynamicRef: \"https://x.invalid/s#a\"}",
+    ]
+    /// Schemas the metaschema must refuse.
+    static let refused = ["{type: 5}", "{items: [1, 2]}", "{properties: []}", "{$ref: 5}", "{required: a}", "{minLength: -1}",
+                          "{multipleOf: 0}", "{enum: 5}", "{allOf: {}}", "{anyOf: []}", "{if: 1}", "{format: 12}", "{pattern: 12}",
+                          "{properties: {a: 5}}", "{maxItems: 2.5}"]
+    static let instances = ["null", "true", "0", "-1.5", "\"text\"", "[]", "[1, [2], {a: 3}]", "{a: 1, b: [x]}"]
+
+    @Test("refused by the metaschema", arguments: refused)
+    func refusedByMetaschema(_ text: String) throws {
+        #expect(throws: SchemaError.self) { try CompiledSchema(try load(text)) }
+    }
+
+    @Test("compiled without the metaschema check: a SchemaError or a working schema, never a crash", arguments: schemas)
+    func malformed(_ text: String) throws {
+        let node = try load(text)
+        let schema: CompiledSchema
+        do {
+            schema = try CompiledSchema(node, options: .init(checkMetaschema: false, readFiles: false))
+        } catch {
+            #expect(!error.message.isEmpty)
+            return
+        }
+        for instance in Self.instances {
+            let document = try load(instance)
+            #expect(schema.validate(document).isEmpty == schema.isValid(document), "\(instance)")
+        }
+    }
+
+    @Test("unresolvable references are compile errors", arguments: unresolvable)
+    func unresolvableReference(_ text: String) throws {
+        #expect(throws: SchemaError.self) { try CompiledSchema(try load(text), options: .init(checkMetaschema: false, readFiles: false)) }
+    }
+}
+
+@Suite("URI reference resolution (RFC 3986 section 5.4)")
+struct URIReferenceTests {
+    static let base = "http://a/b/c/d;p?q"
+    static let examples: [(String, String)] = [
+        ("g:h", "g:h"), ("g", "http://a/b/c/g"), ("./g", "http://a/b/c/g"), ("g/", "http://a/b/c/g/"), ("/g", "http://a/g"),
+        ("//g", "http://g"), ("?y", "http://a/b/c/d;p?y"), ("g?y", "http://a/b/c/g?y"), ("#s", "http://a/b/c/d;p?q#s"),
+        ("g#s", "http://a/b/c/g#s"), ("g?y#s", "http://a/b/c/g?y#s"), (";x", "http://a/b/c/;x"), ("g;x", "http://a/b/c/g;x"),
+        ("g;x?y#s", "http://a/b/c/g;x?y#s"), ("", "http://a/b/c/d;p?q"), (".", "http://a/b/c/"), ("./", "http://a/b/c/"),
+        ("..", "http://a/b/"), ("../", "http://a/b/"), ("../g", "http://a/b/g"), ("../..", "http://a/"), ("../../", "http://a/"),
+        ("../../g", "http://a/g"),
+        // Abnormal examples.
+        ("../../../g", "http://a/g"), ("../../../../g", "http://a/g"), ("/./g", "http://a/g"), ("/../g", "http://a/g"),
+        ("g.", "http://a/b/c/g."), (".g", "http://a/b/c/.g"), ("g..", "http://a/b/c/g.."), ("..g", "http://a/b/c/..g"),
+        ("./../g", "http://a/b/g"), ("./g/.", "http://a/b/c/g/"), ("g/./h", "http://a/b/c/g/h"), ("g/../h", "http://a/b/c/h"),
+        ("g;x=1/./y", "http://a/b/c/g;x=1/y"), ("g;x=1/../y", "http://a/b/c/y"), ("g?y/./x", "http://a/b/c/g?y/./x"),
+        ("g?y/../x", "http://a/b/c/g?y/../x"), ("g#s/./x", "http://a/b/c/g#s/./x"), ("g#s/../x", "http://a/b/c/g#s/../x"),
+        ("http:g", "http:g"),
+    ]
+
+    @Test("every example of RFC 3986 section 5.4 resolves as the RFC says")
+    func rfcExamples() {
+        for (reference, expected) in Self.examples {
+            #expect(URIReference.resolve(reference, against: Self.base) == expected, "\(reference)")
+        }
+    }
+
+    @Test("URNs and fragments, as schema identifiers use them")
+    func schemaIdentifiers() {
+        #expect(URIReference.resolve("#/$defs/a", against: "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed") == "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed#/$defs/a")
+        #expect(URIReference.resolve("common.yaml#/$defs/x", against: "file:///etc/wpk/schema.yaml") == "file:///etc/wpk/common.yaml#/$defs/x")
+        #expect(URIReference.split("https://x/s.json#/a/b") == ("https://x/s.json", "/a/b"))
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// A playbook's safety settings, as the planner reads them from `spec.safety` and `metadata`.
 public struct SafetySettings: Sendable, Equatable {
     /// Playbook execution mode: `auto` needs the machine policy's consent.
-    public enum Mode: String, Sendable { case manual, auto }
+    public typealias Mode = Playbook.Mode
 
     public var mode: Mode
     /// Distinct approvals each gated step needs.

@@ -181,6 +181,8 @@ public struct Plan: Sendable {
         public var path: String
         /// `sha256:` of the file's exact bytes.
         public var digest: String
+        /// `metadata.author`: who may not approve their own playbook (part of the file's digest).
+        public var author: String? = nil
     }
 
     /// Totals for the header and the summary line.

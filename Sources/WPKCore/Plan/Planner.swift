@@ -104,7 +104,8 @@ public enum Planner {
             worstCaseSeconds: steps.reduce(0) { $0 + $1.worstCaseSeconds } + (rollsBack ? rollback.reduce(0) { $0 + $1.worstCaseSeconds } : 0),
             targets: touchedTargets(steps + rollback))
         return .success(Plan(
-            playbook: Plan.PlaybookInfo(name: playbook.metadata.name?.value ?? "", version: playbook.metadata.version?.value ?? "", path: path, digest: digest),
+            playbook: Plan.PlaybookInfo(name: playbook.metadata.name?.value ?? "", version: playbook.metadata.version?.value ?? "", path: path, digest: digest,
+                                        author: playbook.metadata.author?.value),
             mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
             approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,

@@ -96,6 +96,8 @@ public enum ArgvPart: Sendable, Hashable {
     case target
     /// The name part of a `kind/name` target.
     case targetName
+    /// The target behind a fixed prefix in one element (`name=<target>` for `docker ps --filter`).
+    case prefixedTarget(String)
     /// Every parameter rendered by its `ParamRendering`, in the order the action declares them
     /// (`.placed` ones excepted).
     case params
@@ -183,6 +185,7 @@ extension ActionSpec {
             case .interpreter: out.append(scope.shellInterpreter ?? "/bin/sh")
             case .target: if let target { out.append(target) }
             case .targetName: if let target { out.append(K8sTarget(target).name ?? target) }
+            case .prefixedTarget(let prefix): if let target { out.append(prefix + target) }
             case .dryRun(let flag): if dryRun { out.append(flag) }
             case .scriptArguments: out.append(contentsOf: scriptArguments)
             case .param(let name):
@@ -391,7 +394,7 @@ public enum ActionCatalogue {
         // Docker.
         ActionSpec(runtime: .docker, name: "ps", summary: "List containers matching a name", target: .container, targetRequired: true,
                    params: [],
-                   argv: [.literal("docker"), .dockerHost, .literal("ps"), .literal("--all"), .literal("--no-trunc"), .literal("--filter"), .target],
+                   argv: [.literal("docker"), .dockerHost, .literal("ps"), .literal("--all"), .literal("--no-trunc"), .literal("--filter"), .prefixedTarget("name=")],
                    mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
         ActionSpec(runtime: .docker, name: "inspect", summary: "Show a container's configuration and state", target: .container, targetRequired: true,
                    params: [],
@@ -438,7 +441,11 @@ public enum ActionCatalogue {
                    params: [ActionParam("query", .string, required: true, .placed, "the PromQL expression")],
                    argv: [.literal("promtool"), .literal("query"), .literal("instant"), .literal("--format=json"), .target, .param("query")],
                    mutating: false, destructive: false, permissions: [.fixed("http:get")], fidelity: .exact),
-        ActionSpec(runtime: .shell, name: "vault-read", summary: "Read a Vault KV secret's metadata and current version", target: .vaultPath, targetRequired: true,
+        ActionSpec(runtime: .shell, name: "vault-read", summary: "Read a Vault metadata endpoint (e.g. database/static-roles/NAME: last rotation, TTL)", target: .vaultPath, targetRequired: true,
+                   params: [],
+                   argv: [.literal("vault"), .literal("read"), .literal("-format=json"), .target],
+                   mutating: false, destructive: false, permissions: [.fixed("vault:read")], fidelity: .exact),
+        ActionSpec(runtime: .shell, name: "vault-kv-metadata", summary: "Show a KV v2 secret's versions and timestamps, never its value", target: .vaultPath, targetRequired: true,
                    params: [ActionParam("mount", .string, required: true, .option("-mount"), "the KV mount, e.g. kv")],
                    argv: [.literal("vault"), .literal("kv"), .literal("metadata"), .literal("get"), .literal("-format=json"), .params, .target],
                    mutating: false, destructive: false, permissions: [.fixed("vault:read")], fidelity: .exact),

@@ -122,7 +122,7 @@ public struct Playbook: Sendable {
         public var defaultValue: Node?
         public var required: Bool
         public var pattern: String?
-        /// `minimum` and `maximum` of a numeric input.
+        /// Bounds of a numeric input.
         public var minimum: Number?
         public var maximum: Number?
         /// A secret input is a reference (`secret_ref`), never a value.
@@ -138,6 +138,8 @@ public struct Playbook: Sendable {
         public var kind: Located<String>?
         /// webhook
         public var path: String?
+        /// webhook: the secret input holding the HMAC key.
+        public var secretInput: String?
         /// schedule
         public var cron: Located<String>?
         public var timezone: Located<String>?
@@ -289,13 +291,13 @@ extension Playbook {
             guard let name = r.string(node, "name", pointer) else { return nil }
             return Input(name: name, type: node["type"]?.string, description: node["description"]?.string, defaultValue: node["default"],
                          required: node["required"].flatMap(r.bool) ?? false, pattern: node["pattern"]?.string,
-                         minimum: node["minimum"].flatMap(r.number), maximum: node["maximum"].flatMap(r.number),
+                         minimum: r.number(node["minimum"]), maximum: r.number(node["maximum"]),
                          secret: node["secret"].flatMap(r.bool) ?? false, secretRef: r.string(node, "secret_ref", pointer),
                          pointer: pointer, mark: node.start)
         }
 
         triggers = r.items(spec?["triggers"], "/spec/triggers").map { node, pointer in
-            Trigger(kind: r.string(node, "kind", pointer), path: node["path"]?.string, cron: r.string(node, "cron", pointer),
+            Trigger(kind: r.string(node, "kind", pointer), path: node["path"]?.string, secretInput: node["secret_input"]?.string, cron: r.string(node, "cron", pointer),
                     timezone: r.string(node, "timezone", pointer), source: node["source"]?.string,
                     filter: r.stringMap(node["filter"]), pointer: pointer, mark: node.start)
         }
@@ -358,8 +360,8 @@ private struct Reader {
         return nil
     }
 
-    func number(_ node: Node) -> Number? {
-        if case .number(let n)? = node.scalar?.value { return n }
+    func number(_ node: Node?) -> Number? {
+        if case .number(let n)? = node?.scalar?.value { return n }
         return nil
     }
 

@@ -36,7 +36,7 @@ public struct CompiledSchema: Sendable {
         (program, self.root) = try compiler.compile(root: root, baseURI: baseURI)
         self.baseURI = baseURI
         if options.checkMetaschema {
-            for file in compiler.filesRead { try CompiledSchema.checkAgainstMetaschema(file.node, uri: file.uri) }
+            for document in compiler.referencedDocuments { try CompiledSchema.checkAgainstMetaschema(document.node, uri: document.uri) }
         }
     }
 
@@ -80,7 +80,7 @@ public struct CompiledSchema: Sendable {
 
     /// The 2020-12 metaschema, compiled once for the process.
     static let metaschema: CompiledSchema = {
-        guard let document = try? YAMLLoader.load(EmbeddedMetaschema.documents[EmbeddedMetaschema.uri]!),
+        guard let text = EmbeddedMetaschema.documents[EmbeddedMetaschema.uri], let document = try? YAMLLoader.load(text),
               let compiled = try? CompiledSchema(document.root, baseURI: EmbeddedMetaschema.uri,
                                                  options: Options(checkMetaschema: false, readFiles: false)) else {
             preconditionFailure("the embedded 2020-12 metaschema does not compile; the build is broken")

@@ -70,8 +70,11 @@ final class SchemaCompiler {
     private var regexCache: [String: SchemaRegex] = [:]
     /// The root document's URI: locations inside it are written as bare fragments.
     private var rootDocument = ""
-    /// Documents read from disk while resolving references, to be checked against the metaschema.
-    private(set) var filesRead: [(uri: String, node: Node)] = []
+    /// Documents other than the root that references reached (read from disk or from the caller's
+    /// map, not the embedded metaschema), to be checked against the metaschema.
+    private(set) var referencedDocuments: [(uri: String, node: Node)] = []
+    /// URIs of the caller's documents, to tell them from the embedded ones.
+    private let callerDocuments: Set<String>
 
     /// The embedded metaschema documents, parsed once per process.
     static let embeddedDocuments: [String: Node] = EmbeddedMetaschema.documents.compactMapValues { try? YAMLLoader.load($0).root }
@@ -81,6 +84,7 @@ final class SchemaCompiler {
         for (uri, node) in documents { self.documents[URIReference.split(uri).base] = node }
         self.readFiles = readFiles
         self.assertFormats = assertFormats
+        callerDocuments = Set(self.documents.keys)
         for (uri, node) in SchemaCompiler.embeddedDocuments where self.documents[uri] == nil {
             self.documents[uri] = node
         }
@@ -106,6 +110,7 @@ final class SchemaCompiler {
     private func index(document uri: String) throws(SchemaError) {
         guard !indexed.contains(uri), let root = documents[uri] else { return }
         indexed.insert(uri)
+        if callerDocuments.contains(uri), uri != rootDocument { referencedDocuments.append((uri, root)) }
         var base = uri
         if let id = root["$id"]?.string { base = URIReference.split(URIReference.resolve(id, against: uri)).base }
         let vocabularies = try vocabularies(of: root, base: base, inherited: .standard)
@@ -189,13 +194,18 @@ final class SchemaCompiler {
             do {
                 let document = try YAMLLoader.load([UInt8](data))
                 documents[uri] = document.root
-                filesRead.append((uri, document.root))
+                referencedDocuments.append((uri, document.root))
             } catch {
                 throw SchemaError("referenced schema file \(path) is not valid YAML: \(error)", location: describe(referrer), mark: mark)
             }
         }
         try index(document: uri)
         if let found = resourcesByURI[uri] { return found }
+        // The caller's documents may name themselves by `$id` rather than by their key.
+        for other in callerDocuments.sorted() where !indexed.contains(other) {
+            try index(document: other)
+            if let found = resourcesByURI[uri] { return found }
+        }
         throw SchemaError("reference to \(uri) cannot be resolved: no such schema is loaded (the validator never uses the network)",
                           location: describe(referrer), mark: mark)
     }
@@ -349,7 +359,6 @@ final class SchemaCompiler {
         return result
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func compileKeyword(_ name: String, _ value: Node, in location: SchemaLocation) throws(SchemaError) -> SchemaKeyword? {
         let vocabularies = location.vocabularies
         let node = location.node
@@ -443,7 +452,7 @@ final class SchemaCompiler {
                 return .type(set)
             case "enum":
                 guard let items = value.sequence else { return nil }
-                return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }),
+                return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }), strings: Set(items.compactMap { $0.string.map { Array($0.utf8) } }),
                                     shown: items.map { SchemaMessages.show($0) }, scalarsOnly: items.allSatisfy { $0.scalar != nil })
             case "const":
                 return .constant(value: JSONValue(value).canonicalBytes, shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)

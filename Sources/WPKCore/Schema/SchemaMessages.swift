@@ -60,9 +60,7 @@ enum SchemaMessages {
                 if isIdentifier(key) {
                     out += out.isEmpty ? key : "." + key
                 } else {
-                    var quoted = ""
-                    JSONValue.writeString(key, to: &quoted)
-                    out += "[" + quoted + "]"
+                    out += "[" + quote(key) + "]"
                 }
             }
         }
@@ -74,16 +72,35 @@ enum SchemaMessages {
         return key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == "$" }
     }
 
+    /// Text from a document, quoted for display: `"`, `\`, control characters (C0, DEL, C1) and
+    /// bidirectional overrides are escaped, so a hostile key cannot drive the terminal or reorder
+    /// the message it appears in.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0x00..<0x20, 0x7F...0x9F, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
     /// A short rendering of a value: JSON for scalars (cut at 60 characters), the kind for collections.
     static func show(_ node: Node) -> String {
         switch node.content {
         case .scalar(let scalar):
             switch scalar.value {
             case .string(let text):
-                var out = ""
                 let shortened = text.unicodeScalars.count > 60 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(57))) + "..." : text
-                JSONValue.writeString(shortened, to: &out)
-                return out
+                return quote(shortened)
             case .nonFinite: return scalar.text
             default: return JSONValue(node).serialized(.compact)
             }
@@ -141,14 +158,14 @@ enum SchemaMessages {
             }
         }
         if words.isEmpty { return "of no type at all" }
-        return words.count == 1 ? words[0] : words.dropLast().joined(separator: ", ") + " or " + words.last!
+        return words.count == 1 ? words[0] : words.dropLast().joined(separator: ", ") + " or " + words[words.count - 1]
     }
 
     /// `"a", "b" or "c"` (long lists shortened).
     static func list(_ items: [String]) -> String {
         let shown = items.count > 10 ? Array(items.prefix(10)) + ["..."] : items
         if shown.isEmpty { return "nothing (the list is empty)" }
-        return shown.count == 1 ? shown[0] : shown.dropLast().joined(separator: ", ") + " or " + shown.last!
+        return shown.count == 1 ? shown[0] : shown.dropLast().joined(separator: ", ") + " or " + shown[shown.count - 1]
     }
 
     /// `1 item`, `3 items`.
@@ -166,7 +183,7 @@ enum SchemaMessages {
             guard other.count <= 64 else { continue }
             let distance = editDistance(target, other)
             let allowed = max(1, min(target.count, other.count) / 3)
-            if distance <= allowed, best == nil || distance < best!.1 { best = (candidate, distance) }
+            if distance <= allowed, distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
         }
         return best?.0
     }

@@ -47,8 +47,7 @@ final class SchemaRegex: @unchecked Sendable {
 
     /// True when the pattern matches anywhere in `text` (ECMA-262 `test`, unanchored).
     func matches(_ text: String) -> Bool {
-        let ns = text as NSString
-        return regex.firstMatch(in: text, options: [], range: NSRange(location: 0, length: ns.length)) != nil
+        regex.firstMatch(in: text, options: [], range: NSRange(location: 0, length: text.utf16.count)) != nil
     }
 }
 
@@ -58,8 +57,9 @@ enum SchemaKeyword: Sendable {
     /// A `$dynamicRef` whose static target carries the matching `$dynamicAnchor`; nil anchor means it acts as `$ref`.
     case dynamicRef(target: Int, anchor: String?)
     case type(JSONTypeSet)
-    /// Allowed values by canonical JSON bytes; `scalarsOnly` lets a list or mapping fail without serializing it.
-    case enumeration(values: Set<[UInt8]>, shown: [String], scalarsOnly: Bool)
+    /// Allowed values by canonical JSON bytes, the string values by their UTF-8 bytes (the fast
+    /// path for the common string enum); `scalarsOnly` lets a list or mapping fail without serializing it.
+    case enumeration(values: Set<[UInt8]>, strings: Set<[UInt8]>, shown: [String], scalarsOnly: Bool)
     case constant(value: [UInt8], shown: String, scalarsOnly: Bool)
     case multipleOf(Number)
     case maximum(Number)
@@ -108,8 +108,6 @@ struct CompiledSchemaNode: Sendable {
     var location: String
     /// True when an `unevaluated*` keyword needs its siblings' annotations.
     var needsAnnotations = false
-    /// True when some keyword is `allOf`-like or a reference, so annotations must flow through.
-    var isLeaf = false
     /// The names declared under `properties`, for "did you mean" suggestions.
     var declaredProperties: [String] = []
 }

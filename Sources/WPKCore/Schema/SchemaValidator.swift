@@ -131,7 +131,7 @@ struct SchemaEvaluator {
                 if !reporting { return false }
             }
         }
-        if valid, parts != nil, let local { parts!.merge(local) }
+        if valid, let local { parts?.merge(local) }
         return valid
     }
 
@@ -142,7 +142,6 @@ struct SchemaEvaluator {
         return evaluate(id, instance, reporting: reporting, parts: &none)
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private mutating func evaluate(_ keyword: CompiledKeyword, _ instance: Node, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
         switch keyword.keyword {
         case .ref(let target):
@@ -195,13 +194,18 @@ struct SchemaEvaluator {
                 report(.type, keyword, instance.start, "\(here) must be \(SchemaMessages.typeNames(allowed)), got \(SchemaMessages.describe(instance))")
             }
             return false
-        case .enumeration(let values, let shown, let scalarsOnly):
-            if (!scalarsOnly || instance.scalar != nil), values.contains(JSONValue(instance).canonicalBytes) { return true }
+        case .enumeration(let values, let strings, let shown, let scalarsOnly):
+            if let text = instance.string {
+                // Strings compare by their UTF-8 bytes (JSON equality, not Unicode equivalence).
+                if strings.contains(Array(text.utf8)) { return true }
+            } else if !scalarsOnly || instance.scalar != nil, values.contains(JSONValue(instance).canonicalBytes) {
+                return true
+            }
             if reporting {
                 let listed = shown.count == 1 ? shown[0] : "one of " + SchemaMessages.list(shown)
                 var message = "\(here) must be \(listed), got \(SchemaMessages.show(instance))"
-                if let text = instance.string, let close = SchemaMessages.closest(text, among: shown.map { $0.trimmingCharacters(in: ["\""]) }) {
-                    message += "; did you mean \"\(close)\"?"
+                if let text = instance.string, let close = SchemaMessages.closest(text, among: strings.map { String(decoding: $0, as: UTF8.self) }.sorted()) {
+                    message += "; did you mean \(SchemaMessages.quote(close))?"
                 }
                 report(.enumeration, keyword, instance.start, message)
             }
@@ -215,19 +219,19 @@ struct SchemaEvaluator {
             guard let n = numeric(instance) else { return true }
             let ok: Bool
             switch n {
-            case .exact(let value): ok = value.isMultiple(of: divisor)
+            case .exact(let value): ok = value.schemaIsMultiple(of: divisor)
             case .nonFinite: ok = false
             }
             if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be a multiple of \(divisor), got \(SchemaMessages.show(instance))") }
             return ok
         case .maximum(let limit):
-            return bound(instance, keyword, reporting, "at most \(limit)") { Number.compare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at most \(limit)") { Number.schemaCompare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
         case .exclusiveMaximum(let limit):
-            return bound(instance, keyword, reporting, "less than \(limit)") { Number.compare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
+            return bound(instance, keyword, reporting, "less than \(limit)") { Number.schemaCompare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
         case .minimum(let limit):
-            return bound(instance, keyword, reporting, "at least \(limit)") { Number.compare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at least \(limit)") { Number.schemaCompare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
         case .exclusiveMinimum(let limit):
-            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.compare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
+            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.schemaCompare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
 
         case .maxLength(let limit):
             guard let text = instance.string else { return true }
@@ -293,7 +297,7 @@ struct SchemaEvaluator {
             for name in names where !entries.contains(where: { $0.keyText == name }) {
                 ok = false
                 if !reporting { return false }
-                report(.required, keyword, instance.start, "\(here) is missing the required property \"\(name)\"")
+                report(.required, keyword, instance.start, "\(here) is missing the required property \(SchemaMessages.quote(name))")
             }
             return ok
         case .dependentRequired(let rules):
@@ -303,7 +307,7 @@ struct SchemaEvaluator {
                 for name in rule.required where !entries.contains(where: { $0.keyText == name }) {
                     ok = false
                     if !reporting { return false }
-                    report(.required, keyword, instance.start, "\(here) has \"\(rule.property)\", so it also needs \"\(name)\"")
+                    report(.required, keyword, instance.start, "\(here) has \(SchemaMessages.quote(rule.property)), so it also needs \(SchemaMessages.quote(name))")
                 }
             }
             return ok
@@ -329,7 +333,7 @@ struct SchemaEvaluator {
             if evaluate(schema, instance, reporting: false, parts: &branch) {
                 ok = true
                 guard parts != nil, let branch else { break }
-                parts!.merge(branch)
+                parts?.merge(branch)
             }
         }
         if !ok, reporting { reportClosest(schemas, instance, keyword, "any") }
@@ -390,7 +394,6 @@ struct SchemaEvaluator {
             }
         }
         return ok
-
     }
 
     private mutating func evaluateItems(_ prefix: [Int], _ rest: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
@@ -415,8 +418,9 @@ struct SchemaEvaluator {
             }
         }
         if ok, parts != nil {
-            parts!.itemPrefix = max(parts!.itemPrefix, min(prefix.count, items.count))
-            if rest != nil { parts!.allItems = true }
+            let evaluatedPrefix = max(parts?.itemPrefix ?? 0, min(prefix.count, items.count))
+            parts?.itemPrefix = evaluatedPrefix
+            if rest != nil { parts?.allItems = true }
         }
         return ok
     }
@@ -570,10 +574,10 @@ struct SchemaEvaluator {
     private mutating func reportUnexpected(_ entry: MappingEntry, _ keyword: CompiledKeyword, code: SchemaCode) {
         let owner = here
         path.append(.key(entry.keyText))
-        var message = "\(owner) has an unexpected property \"\(entry.keyText)\""
+        var message = "\(owner) has an unexpected property \(SchemaMessages.quote(entry.keyText))"
         let declared = declaredNames(keyword)
         if let close = SchemaMessages.closest(entry.keyText, among: declared) {
-            message += "; did you mean \"\(close)\"?"
+            message += "; did you mean \(SchemaMessages.quote(close))?"
         } else if !declared.isEmpty, declared.count <= 12 {
             message += " (allowed: \(declared.joined(separator: ", ")))"
         }

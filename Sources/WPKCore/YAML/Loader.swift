@@ -197,7 +197,7 @@ private struct TreeBuilder {
                 var use = target.node
                 use.start = start
                 use.end = mark(event.end_mark)
-                try add(use, count: target.count)
+                try add(use, count: target.count, newNodes: target.count)
             default:
                 break
             }
@@ -339,9 +339,12 @@ private struct TreeBuilder {
         if let name { anchors[name] = (node, count) }
     }
 
-    /// Attaches a finished node to its parent (or makes it the root).
-    private mutating func add(_ node: Node, count: Int) throws(YAMLError) {
-        totalNodes += count
+    /// Attaches a finished node to its parent (or makes it the root). `count` is the size of its
+    /// subtree (for the parent's count); `newNodes` is how many nodes it adds to the document:
+    /// 1 for a scalar or a finished collection (its children were counted as they came), the whole
+    /// subtree for an alias.
+    private mutating func add(_ node: Node, count: Int, newNodes: Int = 1) throws(YAMLError) {
+        totalNodes += newNodes
         if totalNodes > limits.maxNodes {
             throw YAMLError(.nodeLimit, "document has more than \(limits.maxNodes) nodes (limit)", at: node.start)
         }

@@ -35,15 +35,7 @@ struct PlanCommand: ParsableCommand {
         let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
         let given = try InputArguments.parse(set: set, valuesFile: values)
         let input: PlaybookInput = file == "-" ? .standardInput : .file(file)
-        let bytes: [UInt8]
-        switch SourceReader.contents(of: input) {
-        case .success(let read): bytes = read
-        case .failure:
-            // The checker turns an unreadable file into the right diagnostic.
-            report(checker.check(input))
-            throw ExitCode(1)
-        }
-        switch Planner.plan(bytes: bytes, path: input.displayPath, inputs: given, checker: checker) {
+        switch Planner.plan(input, inputs: given, checker: checker) {
         case .invalid(let report):
             self.report(report)
             throw ExitCode(1)

@@ -3,11 +3,19 @@ enum AmbiguousScalarRules {
     static let ambiguous = RuleInfo("WPK314", .warning, "ambiguous-yaml11-scalar", "A plain scalar means something else to YAML 1.1 tools (yes/no/on/off, 0755, 1:30).")
     static let rules = [ambiguous]
 
+    /// A cheap filter before the full reading: the YAML 1.1 booleans are at most three letters,
+    /// and octal and base-60 numbers start with a digit or a sign.
+    static func mayBeAmbiguous(_ text: String) -> Bool {
+        guard let first = text.utf8.first else { return false }
+        return text.utf8.count <= 3 || (first >= 0x30 && first <= 0x39) || first == 0x2B || first == 0x2D
+    }
+
     static func check(_ context: RuleContext) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        forEachNode(context.root, pointer: "") { node, pointer, isKey in
-            guard let scalar = node.scalar, let reading = CoreSchema.yaml11Reading(of: scalar) else { return }
-            let what = isKey ? "key" : "value"
+        forEachNode(context.root, pointer: "") { node, at in
+            guard let scalar = node.scalar, scalar.style == .plain, Self.mayBeAmbiguous(scalar.text),
+                  let reading = CoreSchema.yaml11Reading(of: scalar) else { return }
+            let what = at.isKey ? "key" : "value"
             let fix: String
             var here = "a string"
             if case .number(let number) = scalar.value {
@@ -18,7 +26,7 @@ enum AmbiguousScalarRules {
             } else {
                 fix = "quote it (\"\(scalar.text)\") for a string"
             }
-            out.append(context.report(ambiguous, "\(what) \(scalar.text) is read as \(here) here but as \(reading) by YAML 1.1 tools; \(fix)", pointer: pointer, mark: node.start))
+            out.append(context.report(ambiguous, "\(what) \(scalar.text) is read as \(here) here but as \(reading) by YAML 1.1 tools; \(fix)", pointer: at.pointer, mark: node.start))
         }
         return out
     }

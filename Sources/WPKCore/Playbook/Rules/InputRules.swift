@@ -17,10 +17,10 @@ enum InputRules {
                 out.append(context.report(badDefault, "default \(scalar.text) of input \"\(input.name.value)\" is not a\(type == "integer" ? "n" : "") \(type); change the default or the type", pointer: pointer, mark: value.start))
                 continue
             }
-            guard let number, let node = context.root.resolve(pointer: input.pointer) else { continue }
-            if case .number(let minimum)? = node["minimum"]?.scalar?.value, number < minimum {
+            guard let number else { continue }
+            if let minimum = input.minimum, number < minimum {
                 out.append(context.report(badDefault, "default \(number) of input \"\(input.name.value)\" is below its minimum \(minimum)", pointer: pointer, mark: value.start))
-            } else if case .number(let maximum)? = node["maximum"]?.scalar?.value, maximum < number {
+            } else if let maximum = input.maximum, maximum < number {
                 out.append(context.report(badDefault, "default \(number) of input \"\(input.name.value)\" is above its maximum \(maximum)", pointer: pointer, mark: value.start))
             }
         }

@@ -131,18 +131,50 @@ enum SourceLocator {
     }
 }
 
-/// Walks every node of a tree (recursion is bounded by the loader's depth limit of 256).
-func forEachNode(_ node: Node, pointer: String, _ visit: (Node, String, _ isKey: Bool) -> Void) {
-    visit(node, pointer, false)
+/// Where a walk is: the key a node sits under, and its JSON pointer, built only when asked for
+/// (most nodes produce no finding, and building every pointer would dominate the rules' cost).
+struct NodeVisit {
+    /// The mapping key the node is the value (or the key) of; nil for sequence items and the root.
+    var key: String?
+    /// Whether the node is a mapping key rather than a value.
+    var isKey: Bool
+    fileprivate var base: String
+    fileprivate var tokens: ArraySlice<String>
+
+    /// The node's RFC 6901 pointer (a key's pointer is that of its value).
+    var pointer: String {
+        var out = base
+        for token in tokens {
+            out += "/"
+            out += token.contains("~") || token.contains("/") ? JSONPointer.escape(token) : token
+        }
+        return out
+    }
+}
+
+/// Walks every node of a tree, keys included (recursion is bounded by the loader's depth limit).
+func forEachNode(_ node: Node, pointer base: String, _ visit: (Node, NodeVisit) -> Void) {
+    var tokens: [String] = []
+    walk(node, base: base, key: nil, tokens: &tokens, visit)
+}
+
+private func walk(_ node: Node, base: String, key: String?, tokens: inout [String], _ visit: (Node, NodeVisit) -> Void) {
+    visit(node, NodeVisit(key: key, isKey: false, base: base, tokens: tokens[...]))
     switch node.content {
     case .scalar: break
     case .sequence(let items):
-        for (i, item) in items.enumerated() { forEachNode(item, pointer: "\(pointer)/\(i)", visit) }
+        for (i, item) in items.enumerated() {
+            tokens.append(String(i))
+            walk(item, base: base, key: nil, tokens: &tokens, visit)
+            tokens.removeLast()
+        }
     case .mapping(let entries):
         for entry in entries {
-            let child = JSONPointer.appending(pointer, entry.keyText)
-            visit(entry.key, child, true)
-            forEachNode(entry.value, pointer: child, visit)
+            let name = entry.keyText
+            tokens.append(name)
+            visit(entry.key, NodeVisit(key: name, isKey: true, base: base, tokens: tokens[...]))
+            walk(entry.value, base: base, key: name, tokens: &tokens, visit)
+            tokens.removeLast()
         }
     }
 }

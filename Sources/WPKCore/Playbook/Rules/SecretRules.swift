@@ -24,18 +24,20 @@ enum SecretRules {
             if let params = context.root.resolve(pointer: step.pointer + "/params") { scopes.append((params, step.pointer + "/params")) }
         }
         for (scope, base) in scopes {
-            forEachNode(scope, pointer: base) { node, pointer, isKey in
-                guard !isKey, let last = JSONPointer.tokens(pointer).last, looksSecret(last), let text = node.scalar?.text, !text.isEmpty else { return }
+            forEachNode(scope, pointer: base) { node, at in
+                guard !at.isKey, let last = at.key, let text = node.scalar?.text, !text.isEmpty, looksSecret(last) else { return }
                 if let problem = Self.problem(value: text, secretInputs: secretInputs) {
-                    out.append(context.report(plainSecret, "\"\(last)\" \(problem)", pointer: pointer, mark: node.start))
+                    out.append(context.report(plainSecret, "\"\(last)\" \(problem)", pointer: at.pointer, mark: node.start))
                 }
             }
         }
 
         // Values that are credentials by their shape, wherever they are.
         let reported = Set(out.map(\.pointer))
-        forEachNode(context.root, pointer: "") { node, pointer, isKey in
-            guard !isKey, !reported.contains(pointer), let text = node.scalar?.text, text.utf8.count >= 16, let kind = credentialShape(text) else { return }
+        forEachNode(context.root, pointer: "") { node, at in
+            guard !at.isKey, let text = node.scalar?.text, text.utf8.count >= 16, let kind = credentialShape(text) else { return }
+            let pointer = at.pointer
+            guard !reported.contains(pointer) else { return }
             out.append(context.report(plainSecret, "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}", pointer: pointer, mark: node.start))
         }
         return out
@@ -44,7 +46,7 @@ enum SecretRules {
     static func looksSecret(_ name: String) -> Bool {
         let lower = name.lowercased()
         if lower.hasSuffix("_ref") || lower.hasSuffix("_input") || lower.hasSuffix("_file") || lower.hasSuffix("_path") || lower.hasSuffix("_name") { return false }
-        return secretWords.contains { lower.contains($0) }
+        return secretWords.contains { lower.containsBytes($0) }
     }
 
     /// Why a value under a secret-named key is not a proper reference, or nil.
@@ -61,8 +63,12 @@ enum SecretRules {
         return nil
     }
 
+    static let credentialMarkers = ["-----BEGIN", "AKIA", "ghp_", "gho_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "hvs.", "hvb.", "glpat-"]
+
     /// The kind of credential `text` has the shape of, or nil. Prefix checks only: linear time.
     static func credentialShape(_ text: String) -> String? {
+        // Most scalars hold none of the prefixes; skip them without splitting.
+        guard credentialMarkers.contains(where: { text.containsBytes($0) }) else { return nil }
         if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") { return "a private key" }
         let words = text.split(whereSeparator: { " \t\n\"'=:,".contains($0) })
         for word in words {

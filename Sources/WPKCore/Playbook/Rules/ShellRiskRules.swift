@@ -16,9 +16,9 @@ enum ShellRiskRules {
         for (step, _) in playbook.allSteps {
             guard let spec = step.actionSpec, ["script", "exec", "run"].contains(spec.name),
                   let params = context.root.resolve(pointer: step.pointer + "/params") else { continue }
-            forEachNode(params, pointer: step.pointer + "/params") { node, pointer, isKey in
-                guard !isKey, let text = node.scalar?.text, text.contains("rm") || text.contains("curl") || text.contains("wget") else { return }
-                out += scan(text, node: node, pointer: pointer, alwaysSet: alwaysSet, context: context)
+            forEachNode(params, pointer: step.pointer + "/params") { node, at in
+                guard !at.isKey, let text = node.scalar?.text, text.containsBytes("rm") || text.containsBytes("curl") || text.containsBytes("wget") else { return }
+                out += scan(text, node: node, pointer: at.pointer, alwaysSet: alwaysSet, context: context)
             }
         }
         return out

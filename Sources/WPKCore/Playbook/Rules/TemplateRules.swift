@@ -6,12 +6,13 @@ enum TemplateRules {
     static func check(_ context: RuleContext) -> [Diagnostic] {
         let declared = Set(context.playbook.inputs.map(\.name.value))
         var out: [Diagnostic] = []
-        forEachNode(context.root, pointer: "") { node, pointer, isKey in
-            guard !isKey, let text = node.scalar?.text, text.utf8.count >= 3, text.contains("${{") else { return }
+        forEachNode(context.root, pointer: "") { node, at in
+            guard !at.isKey, let text = node.scalar?.text, text.utf8.count >= 3, text.containsBytes("${{") else { return }
             let references = Templates.references(in: text)
             let problems = references.map { Self.problem($0, declared: declared) }
             guard problems.contains(where: { $0 != nil }) else { return }
             let marks = Templates.marks(of: references, in: node, lines: context.lines)
+            let pointer = at.pointer
             for (problem, mark) in zip(problems, marks) {
                 guard let problem else { continue }
                 out.append(context.report(undeclared, problem, pointer: pointer, mark: mark))

@@ -1,0 +1,43 @@
+/// A key as the review UI understands it, independent of any terminal library.
+public enum Key: Hashable, Sendable {
+    case character(Character)
+    case up, down, left, right, pageUp, pageDown, home, end
+    case enter, escape, backspace, tab, backTab
+    /// Ctrl-C (the terminal is in raw mode, so it arrives as a key).
+    case interrupt
+}
+
+/// Something that happened: input, a resize, or the answer to an effect.
+public enum ReviewEvent: Sendable {
+    case key(Key)
+    case resize(Size)
+    case listLoaded([PlaybookEntry])
+    /// Entries of the list read in full, replacing those with the same paths.
+    case entriesSummarized([PlaybookEntry])
+    case detailLoaded(PlaybookDetail)
+    /// The detail could not be loaded (the file vanished or became unreadable).
+    case detailFailed(path: String, reason: String)
+    case decisionRecorded(Decision)
+    case decisionRefused(String)
+    /// Another operator (or a run) wrote to the ledger.
+    case ledgerChanged
+    /// SIGTERM or SIGHUP: leave now, restoring the terminal.
+    case terminate
+}
+
+/// Work the update function asks the runtime to do; the backend answers with events.
+public enum Effect: Equatable, Sendable {
+    case loadList
+    /// Read these listed files and answer `.entriesSummarized`; background work, done between frames.
+    case summarize(paths: [String])
+    case loadDetail(path: String)
+    case approve(path: String, step: String, planDigest: String)
+    case reject(path: String, step: String, planDigest: String, reason: String)
+    case quit
+
+    /// Whether the runner may defer this until no key is waiting, drawing frames in between.
+    public var isBackground: Bool {
+        if case .summarize = self { return true }
+        return false
+    }
+}

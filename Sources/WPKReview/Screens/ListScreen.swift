@@ -1,0 +1,90 @@
+/// The playbook list: name, runtime, mode, validity in words, gates pending, path.
+enum ListScreen {
+    /// Column positions for a width.
+    struct Columns {
+        let name, runtime, mode, validity, gates, path: Int
+        let nameWidth, validityWidth, gatesWidth, pathWidth: Int
+
+        init(width: Int) {
+            validityWidth = 20
+            gatesWidth = 12
+            let fixed = 2 + 8 + 8 + validityWidth + gatesWidth
+            // Below 110 columns the path moves to the status line, so names keep their room.
+            let showPath = width >= 110
+            nameWidth = showPath ? max(20, (width - fixed) * 45 / 100) : width - fixed
+            name = 2
+            runtime = name + nameWidth
+            mode = runtime + 8
+            validity = mode + 8
+            gates = validity + validityWidth
+            path = gates + gatesWidth
+            pathWidth = showPath ? max(0, width - path) : 0
+        }
+    }
+
+    static func draw(_ state: ReviewState, into screen: inout Screen) {
+        let columns = Columns(width: screen.size.width)
+        let titles: [(String, Int, Int)] = [
+            ("NAME", columns.name, columns.nameWidth), ("RUNTIME", columns.runtime, 8), ("MODE", columns.mode, 8),
+            ("VALIDITY", columns.validity, columns.validityWidth), ("GATES", columns.gates, columns.gatesWidth),
+            ("PATH", columns.path, columns.pathWidth),
+        ]
+        for (title, column, width) in titles where width > 0 {
+            screen.put(title, row: 1, column: column, maxWidth: width - 1, style: .title)
+        }
+        guard let entries = state.entries else {
+            screen.put("Loading playbooks...", row: Layout.listTop, column: 2, style: .dim)
+            return
+        }
+        if state.shown.isEmpty {
+            let message = entries.isEmpty
+                ? "No playbooks found (*.wpk.yaml, *.wpk.yml). Name files or directories: wpk review PATH..."
+                : "No playbook matches the filter \"\(state.filter)\". Esc clears it."
+            screen.put(message, row: Layout.listTop, column: 2, maxWidth: screen.size.width - 4, style: .dim)
+            return
+        }
+        let visible = Layout.listRows(screen.size)
+        let top = state.listScroll.top
+        for offset in 0..<visible {
+            let index = top + offset
+            guard index < state.shown.count else { break }
+            let entry = entries[state.shown[index]]
+            let row = Layout.listTop + offset
+            let selected = index == state.listScroll.selected
+            drawRow(entry, row: row, columns: columns, into: &screen)
+            if selected {
+                screen.restyle(row: row, style: .selected)
+                screen.put(String(screen.glyphs.pointer), row: row, column: 0, style: .selected)
+                screen.cursor = (row, 0)
+            }
+        }
+    }
+
+    private static func drawRow(_ entry: PlaybookEntry, row: Int, columns: Columns, into screen: inout Screen) {
+        screen.put(entry.name, row: row, column: columns.name, maxWidth: columns.nameWidth - 1)
+        screen.put(entry.runtime, row: row, column: columns.runtime, maxWidth: 7)
+        screen.put(entry.mode, row: row, column: columns.mode, maxWidth: 7, style: entry.mode == "auto" ? .warning : .normal)
+        let (validity, validityStyle) = validityText(entry)
+        screen.put(validity, row: row, column: columns.validity, maxWidth: columns.validityWidth - 1, style: validityStyle)
+        let (gates, gatesStyle) = gatesText(entry)
+        screen.put(gates, row: row, column: columns.gates, maxWidth: columns.gatesWidth - 1, style: gatesStyle)
+        if columns.pathWidth > 0 { screen.put(entry.path, row: row, column: columns.path, maxWidth: columns.pathWidth, style: .dim) }
+    }
+
+    /// Validity in words, so it reads the same without colour.
+    static func validityText(_ entry: PlaybookEntry) -> (String, Style) {
+        if !entry.summarized { return ("reading...", .dim) }
+        let errors = entry.errors == 1 ? "1 error" : "\(entry.errors) errors"
+        let warnings = entry.warnings == 1 ? "1 warning" : "\(entry.warnings) warnings"
+        if entry.errors > 0 { return (entry.warnings > 0 ? "\(errors), \(warnings)" : "invalid: \(errors)", .error) }
+        if entry.warnings > 0 { return ("valid, \(warnings)", .warning) }
+        return ("valid", .ok)
+    }
+
+    /// Runs waiting for approval, gated steps pending, or a dash when not known.
+    static func gatesText(_ entry: PlaybookEntry) -> (String, Style) {
+        if entry.waitingRuns > 0 { return ("\(entry.waitingRuns) run waiting", .danger) }
+        guard let pending = entry.pendingGates else { return ("-", .dim) }
+        return pending == 0 ? ("none", .normal) : ("\(pending) pending", .warning)
+    }
+}

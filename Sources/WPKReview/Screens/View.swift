@@ -1,0 +1,159 @@
+/// Draws the whole state into a grid of `state.size`; only rows that are visible are computed.
+public func render(_ state: ReviewState) -> Screen {
+    var screen = Screen(size: state.size, asciiOnly: state.options.asciiOnly)
+    guard state.fitsTerminal else {
+        TooSmallScreen.draw(into: &screen)
+        return screen
+    }
+    Frame.drawHeader(state, into: &screen)
+    if state.openPath == nil {
+        ListScreen.draw(state, into: &screen)
+    } else {
+        PlaybookScreen.draw(state, into: &screen)
+    }
+    switch state.overlay {
+    case .help(let top): HelpScreen.draw(state, top: top, into: &screen)
+    case .approve(let step, let typed): ApproveDialog.draw(state, step: step, typed: typed, into: &screen)
+    case .reject(let step, let reason): RejectDialog.draw(state, step: step, reason: reason, into: &screen)
+    case nil: break
+    }
+    Frame.drawStatus(state, into: &screen)
+    Frame.drawHints(state, into: &screen)
+    return screen
+}
+
+/// The parts every screen shares: header, status line, key-hint bar.
+enum Frame {
+    /// Row 0: the program, the mode (REVIEW or READ-ONLY) and where the operator is.
+    static func drawHeader(_ state: ReviewState, into screen: inout Screen) {
+        screen.fill(row: Layout.headerRow, style: .header)
+        var column = screen.put(" wpk review ", row: 0, column: 0, style: .header)
+        let mode = state.options.readOnly ? " READ-ONLY " : " REVIEW "
+        column += screen.put(mode, row: 0, column: column, style: state.options.readOnly ? .warning : .title)
+        let place: String
+        if let path = state.openPath {
+            place = "  " + (state.open?.detail.entry.name ?? path)
+        } else if let entries = state.entries {
+            place = "  playbooks: \(state.shown.count) of \(entries.count)" + (state.filter.isEmpty ? "" : "  filter: \(state.filter)")
+        } else {
+            place = "  loading playbooks"
+        }
+        let right = "? help "
+        column += screen.put(place, row: 0, column: column, maxWidth: screen.size.width - column - right.count - 1, style: .header)
+        screen.put(right, row: 0, column: screen.size.width - right.count, style: .header)
+    }
+
+    /// The status row: the filter being typed, a message, or context for the selection.
+    static func drawStatus(_ state: ReviewState, into screen: inout Screen) {
+        let row = Layout.statusRow(screen.size)
+        if state.editingFilter {
+            let used = screen.put("/", row: row, column: 0, style: .hintKey)
+            let typed = screen.put(state.filter, row: row, column: used, maxWidth: screen.size.width - 2, style: .input)
+            if state.overlay == nil { screen.cursor = (row, used + typed) }
+            return
+        }
+        if let status = state.status {
+            screen.put(status.text, row: row, column: 0, style: status.style)
+            return
+        }
+        // The list shows paths in a column from 110 columns on; narrower, the selected one is here.
+        if state.openPath == nil, state.overlay == nil, ListScreen.Columns(width: screen.size.width).pathWidth == 0,
+           let entry = state.selectedEntry {
+            screen.put(entry.path, row: row, column: 0, style: .dim)
+            return
+        }
+        if state.openPath != nil, state.pane == .diagnostics, let open = state.open {
+            // The row cuts long messages; the whole selected message (and its pointer) is here.
+            let index = state.paneScroll[.diagnostics]?.selected ?? 0
+            if index < open.diagnostics.count {
+                let diagnostic = open.diagnostics[index]
+                let pointer = diagnostic.pointer.isEmpty ? "" : " at \(diagnostic.pointer)"
+                screen.put("\(diagnostic.message)\(pointer)", row: row, column: 0, style: style(diagnostic.severity))
+            }
+            return
+        }
+        if state.openPath != nil, state.pane == .history, let open = state.open {
+            let index = state.paneScroll[.history]?.selected ?? 0
+            if index < open.detail.history.count, !open.detail.history[index].reason.isEmpty {
+                screen.put("reason: \(open.detail.history[index].reason)", row: row, column: 0)
+            }
+            return
+        }
+        if state.openPath != nil, state.pane == .source, let open = state.open {
+            let line = (state.paneScroll[.source]?.selected ?? 0) + 1
+            if let diagnostic = open.diagnostics.first(where: { $0.mark?.line == line }) {
+                screen.put("\(line): \(diagnostic.severity.rawValue): \(diagnostic.message) [\(diagnostic.code)]",
+                           row: row, column: 0, style: style(diagnostic.severity))
+            }
+        }
+    }
+
+    /// The last row: the keys that work here, most important first kept when space runs out.
+    static func drawHints(_ state: ReviewState, into screen: inout Screen) {
+        let row = Layout.hintRow(screen.size)
+        let hints = hintList(state)
+        // Choose by priority, then draw in table order, so dropping never runs hints together.
+        var chosen = Set<Int>()
+        var used = 0
+        for (i, hint) in hints.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }) {
+            let width = hint.keys.count + 1 + hint.text.count + (chosen.isEmpty ? 0 : 2)
+            if used + width <= screen.size.width - 1 {
+                chosen.insert(i)
+                used += width
+            }
+        }
+        var column = 0
+        for (i, hint) in hints.enumerated() where chosen.contains(i) {
+            if column > 0 { column += 2 }
+            column += screen.put(hint.keys, row: row, column: column, style: .hintKey)
+            column += 1
+            column += screen.put(hint.text, row: row, column: column, style: .hint)
+        }
+    }
+
+    /// The hints that apply to the current state.
+    static func hintList(_ state: ReviewState) -> [(keys: String, text: String, priority: Int)] {
+        let ascii = state.options.asciiOnly
+        switch state.overlay {
+        case .help: return [("Esc", "close help", 0), (ascii ? "Up/Dn" : "↑↓", "scroll", 1)]
+        case .approve: return [("type", "the fingerprint's first 4 characters to approve", 0), ("other keys", "cancel", 0)]
+        case .reject: return [("Enter", "reject with this reason", 0), ("Esc", "cancel", 0), ("Bksp", "delete", 1)]
+        case nil: break
+        }
+        if state.editingFilter {
+            return [("Enter", "keep filter", 0), ("Esc", "clear", 0), (ascii ? "Up/Dn" : "↑↓", "move", 1)]
+        }
+        var hints: [(String, String, Int)] = []
+        for binding in Keymap.bindings where binding.contexts.contains(state.context) {
+            guard let hint = binding.hint, applies(binding.command, state) else { continue }
+            let keys = binding.hintLabel.map { ascii ? $0.ascii : $0.unicode } ?? (ascii ? binding.asciiLabel : binding.label)
+            var text = hint
+            if binding.command == .open, state.openPath != nil { text = "show source line" }
+            if binding.command == .back, state.openPath == nil { text = "clear filter" }
+            hints.append((keys.components(separatedBy: " ").first ?? keys, text, binding.hintPriority))
+        }
+        return hints
+    }
+
+    private static func applies(_ command: Command, _ state: ReviewState) -> Bool {
+        switch command {
+        case .open: return state.openPath == nil ? state.selectedEntry != nil : state.pane == .diagnostics && state.rowCount(.diagnostics) > 0
+        case .back: return state.openPath != nil || !state.filter.isEmpty
+        case .approve, .reject: return state.canDecide
+        default: return true
+        }
+    }
+
+    /// The style of a severity.
+    static func style(_ severity: WPKSeverity) -> Style {
+        switch severity {
+        case .error: .error
+        case .warning: .warning
+        case .info: .info
+        }
+    }
+}
+
+import WPKCore
+/// The diagnostic severity type, named once for the screens.
+typealias WPKSeverity = Diagnostic.Severity

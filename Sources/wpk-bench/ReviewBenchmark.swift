@@ -1,0 +1,128 @@
+import Foundation
+import WPKCore
+import WPKCurses
+import WPKReview
+
+/// The review UI's numbers: first frame for 1,000 playbooks, update plus render per keystroke on a
+/// 100,000-handler playbook, and the bytes the real ncurses painter writes for a cursor move.
+enum ReviewBenchmark {
+    static func run() {
+        let size = Size(width: 120, height: 40)
+        firstFrame(size: size)
+        keystrokes(size: size)
+        bytesPerCursorMove()
+    }
+
+    /// Microseconds a closure takes.
+    static func time(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+    }
+
+    /// The list of 1,000 playbooks known by name, as the backend first answers: update and render.
+    static func firstFrame(size: Size) {
+        let entries = (0..<1000).map {
+            PlaybookEntry(path: "examples/playbooks/team-\($0 % 20)/playbook-\($0).wpk.yaml", name: "playbook-\($0)", runtime: "-", mode: "-",
+                          errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+        }
+        var samples: [Double] = []
+        for _ in 0..<20 {
+            samples.append(time {
+                let (state, _) = update(ReviewState(size: size), .listLoaded(entries))
+                _ = render(state)
+            })
+        }
+        report("first frame, 1,000 playbooks listed by name (update + render, excluding directory walk)", samples)
+    }
+
+    /// Down-arrow keystrokes on the Source pane (200,009 lines) and on a 100,000-step Plan pane.
+    static func keystrokes(size: Size) {
+        var lines = ["apiVersion: wpk/v1", "kind: WorkflowPackage", "metadata:", "  name: huge", "spec:", "  runtime: shell", "  mode: manual", "  handlers:"]
+        for i in 0..<100_000 { lines += ["    - name: handler-\(i)", "      run: echo \(i)"] }
+        let source = Array(lines.joined(separator: "\n").utf8)
+        let steps = (0..<100_000).map { i in
+            PlanStepView(index: i + 1, handler: "handler-\(i)", runtime: "shell", commands: [["echo", "\(i)"]], fidelity: .exact,
+                         mutating: i % 3 == 0, destructive: false, blastRadius: "this host", gateRequired: i % 10 == 0,
+                         gateApprovals: 1, gateReason: "benchmark", gateState: i % 10 == 0 ? .pending : .notGated)
+        }
+        let entry = PlaybookEntry(path: "huge.wpk.yaml", name: "huge", runtime: "shell", mode: "manual", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0)
+        let detail = PlaybookDetail(entry: entry, overview: [], source: source, diagnostics: [], plan: steps,
+                                    planDigest: "sha256:" + String(repeating: "ab", count: 32), planNote: "", history: [], historyNote: "")
+        for (pane, tabs) in [("Source", 2), ("Plan", 3)] {
+            var state = update(ReviewState(size: size), .listLoaded([entry])).0
+            for event in [ReviewEvent.key(.enter), .detailLoaded(detail)] + Array(repeating: .key(.tab), count: tabs) {
+                state = update(state, event).0
+            }
+            state = update(state, .key(.character("G"))).0  // from the end, where a slow list would be slowest
+            var samples: [Double] = []
+            for _ in 0..<2000 {
+                samples.append(time {
+                    state = update(state, .key(.up)).0
+                    _ = render(state)
+                })
+            }
+            report("keystroke on the \(pane) pane of a 100,000-handler playbook (update + render)", samples)
+        }
+    }
+
+    /// Draws the list, moves the cursor one row, and counts what ncurses wrote to a pseudo-terminal.
+    static func bytesPerCursorMove() {
+        // posix_openpt and friends are hidden from Swift's Glibc import; these are Linux's ioctls
+        // behind them (TIOCSPTLCK = _IOW('T', 0x31, int), TIOCGPTN = _IOR('T', 0x30, unsigned)).
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        guard master >= 0, ioctl(master, UInt(0x4004_5431), &unlock) == 0, ioctl(master, UInt(0x8004_5430), &number) == 0 else {
+            print("bytes per cursor move: no pseudo-terminal available")
+            return
+        }
+        var window = winsize(ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0)
+        let slavePath = "/dev/pts/\(number)"
+        let slave = open(slavePath, O_RDWR | O_NOCTTY)
+        _ = ioctl(slave, UInt(TIOCSWINSZ), &window)
+        _ = fcntl(master, F_SETFL, O_NONBLOCK)
+        func drain() -> Int {
+            var total = 0
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(master, &buffer, buffer.count)
+                if n <= 0 { return total }
+                total += n
+            }
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["TERM"] = "xterm-256color"
+        setenv("TERM", "xterm-256color", 1)
+        setenv("LANG", "C.UTF-8", 1)
+        guard let terminal = try? CursesTerminal(terminalPath: slavePath, environment: environment) else {
+            print("bytes per cursor move: cannot start curses on \(slavePath)")
+            return
+        }
+        let setup = drain()
+        let entries = (0..<100).map {
+            PlaybookEntry(path: "playbooks/p\($0).wpk.yaml", name: "playbook-\($0)", runtime: "k8s", mode: "manual",
+                          errors: $0 % 7 == 0 ? 1 : 0, warnings: 0, pendingGates: $0 % 3, waitingRuns: 0)
+        }
+        var state = update(ReviewState(size: Size(width: 120, height: 40)), .listLoaded(entries)).0
+        terminal.draw(render(state))
+        let full = drain()
+        var moves: [Int] = []
+        for _ in 0..<10 {
+            state = update(state, .key(.down)).0
+            terminal.draw(render(state))
+            moves.append(drain())
+        }
+        terminal.restore()
+        close(slave)
+        close(master)
+        print("bytes written at 120x40 (xterm-256color): setup \(setup), first full frame \(full), per cursor move \(moves.min() ?? 0)-\(moves.max() ?? 0)")
+    }
+
+    static func report(_ what: String, _ samples: [Double]) {
+        let sorted = samples.sorted()
+        let median = sorted[sorted.count / 2]
+        let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        print(String(format: "%@: median %.0f µs, p99 %.0f µs, n=%d", what, median, p99, samples.count))
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import WPKCore
+
+/// What `wpk approve` and `wpk reject` share: which gate, which plan the operator saw, which ledger.
+struct DecisionArguments: ParsableArguments {
+    @Argument(help: "The playbook file (omit with --run).")
+    var file: String?
+
+    @Option(name: .long, help: "Decide for a waiting run instead of a file.")
+    var run: String?
+
+    @Option(name: .long, help: "The gated step (handler name).")
+    var step: String
+
+    @Option(name: .long, help: ArgumentHelp("At least the first 12 hex digits of the plan digest you were shown (`wpk plan` prints it).", valueName: "DIGEST_PREFIX"))
+    var plan: String
+
+    @Option(name: .long, help: ArgumentHelp("An input value (repeatable), as given to `wpk plan`.", valueName: "KEY=VALUE"))
+    var set: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A YAML file mapping input names to values.", valueName: "FILE"))
+    var values: String?
+
+    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
+    var schema: String?
+
+    @OptionGroup var ledger: LedgerOptions
+
+    func validate() throws {
+        guard (file == nil) != (run == nil) else {
+            throw ValidationError("give either a playbook FILE or --run RUN_ID")
+        }
+    }
+
+    /// Records the verdict through the one approval policy; a refusal says why and exits 1.
+    func record(_ verdict: Verdict) throws {
+        let subject = try gateSubject()
+        let ledger = ledger.resolved
+        let outcome: DecisionOutcome
+        do {
+            outcome = try ledger.recordDecision(
+                verdict, subject: subject, planPrefix: plan,
+                policy: MachinePolicy.load(environment: ProcessInfo.processInfo.environment),
+                operator: Operator.current(), now: Date())
+        } catch {
+            printError("wpk: \(DisplaySanitizer.sanitize(String(describing: error)))")
+            throw ExitCode(1)
+        }
+        switch outcome {
+        case .recorded(let record):
+            let what = verdict == .approve ? "approved" : "rejected"
+            writeOut("\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest))); ledger record \(record.seq)\n")
+        case .refused(let refusal):
+            printError("refused: \(DisplaySanitizer.sanitize(refusal.description))")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The gate being decided: planned from the file now, or the one a run is waiting at.
+    private func gateSubject() throws -> GateSubject {
+        if let run {
+            let reading: LedgerReading
+            do { reading = try ledger.resolved.read() } catch {
+                printError("wpk: \(DisplaySanitizer.sanitize(String(describing: error)))")
+                throw ExitCode(1)
+            }
+            guard let subject = LedgerState(records: reading.records).waitingSubject(run: run, step: step) else {
+                printError("refused: run \(DisplaySanitizer.sanitize(run)) is not waiting at step \(DisplaySanitizer.sanitize(step))")
+                throw ExitCode(1)
+            }
+            return subject
+        }
+        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
+        let path = file ?? "-"
+        let outcome = Planner.plan(path == "-" ? .standardInput : .file(path),
+                                   inputs: try InputArguments.parse(set: set, valuesFile: values), checker: checker)
+        guard case .planned(let plan, _) = outcome else {
+            var reporter = TextReporter(colors: TerminalColors.forStandardOutput())
+            reporter.report(outcome.report)
+            printError("refused: the playbook has errors; nothing was recorded")
+            throw ExitCode(1)
+        }
+        guard let planned = plan.step(named: step) else {
+            let names = plan.steps.map(\.handler).joined(separator: ", ")
+            printError("refused: \(DisplaySanitizer.sanitize(plan.playbook.name)) has no step \(DisplaySanitizer.sanitize(step)); its steps are: \(DisplaySanitizer.sanitize(names))")
+            throw ExitCode(1)
+        }
+        return GateSubject(plan: plan, step: planned)
+    }
+}
+
+struct Approve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Approve a gated step of the plan you reviewed.",
+        discussion: """
+            The approval binds to the playbook's exact bytes and the plan digest whose prefix you give; \
+            a prefix that does not match the current plan is refused. Refusals say why (stale digest, \
+            wrong plan prefix, self-approval, already decided by you, not a gated step, expired).
+            Exit codes: 0 recorded, 1 refused, 2 usage error.
+            """
+    )
+
+    @OptionGroup var decision: DecisionArguments
+
+    func run() throws {
+        try decision.record(.approve)
+    }
+}
+
+struct Reject: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reject a gated step with a reason; final for that plan digest.",
+        discussion: "Exit codes: 0 recorded, 1 refused, 2 usage error (for example a missing --reason)."
+    )
+
+    @OptionGroup var decision: DecisionArguments
+
+    @Option(name: .long, help: "Why (required).")
+    var reason: String
+
+    func run() throws {
+        try decision.record(.reject(reason: reason))
+    }
+}
