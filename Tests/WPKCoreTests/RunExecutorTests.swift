@@ -24,8 +24,11 @@ final class RunHarness {
 
     func fixture(_ name: String) -> String { RepoFiles.url("Tests/Fixtures/run/\(name).wpk.yaml").path }
 
-    func runnable(_ name: String, inputs: [String: String]) throws -> RunnablePlan {
-        try RunnablePlan.make(reading: .file(fixture(name)), checker: Self.checker, inputs: inputs).get()
+    func plan(_ name: String, inputs: [String: String]) throws -> Plan {
+        guard case .planned(let plan, _) = Planner.plan(.file(fixture(name)), inputs: inputs, checker: Self.checker) else {
+            throw PlanningFailure(diagnostics: [])
+        }
+        return plan
     }
 
     /// A program that records its name and arguments (NUL-separated, one record per call) and prints `output`.
@@ -52,21 +55,21 @@ final class RunHarness {
 
     /// Runs a fixture as alice, under a machine policy that allows auto mode.
     func run(_ name: String, inputs: [String: String] = [:], environment: [String: String] = [:], programs: [String: String] = [:],
-             onEvent: @escaping (RunEvent, RunnablePlan) -> Void = { _, _ in }) throws -> RunReport {
-        let runnable = try runnable(name, inputs: inputs)
+             onEvent: @escaping (RunEvent, Plan) -> Void = { _, _ in }) throws -> RunReport {
+        let plan = try plan(name, inputs: inputs)
         var env = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
         for (key, value) in environment { env[key] = value }
         let settings = RunSettings(ledger: ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
                                    policy: .loaded(MachinePolicy(allowAutoMode: true)), environment: env, programs: programs,
                                    inputNames: Array(inputs.keys), gracePeriodSeconds: 1)
         let executor = RunExecutor(settings: settings, interrupt: nil,
-                                   replan: { RunnablePlan.make(reading: .file(self.fixture(name)), checker: Self.checker, inputs: inputs) },
+                                   replan: { Planner.plan(.file(self.fixture(name)), inputs: inputs, checker: Self.checker) },
                                    onEvent: { event in
                                        self.events.append(event)
-                                       onEvent(event, runnable)
+                                       onEvent(event, plan)
                                    },
                                    onOutput: { _, chunk in self.shown += String(decoding: chunk, as: UTF8.self) })
-        return try executor.run(runnable)
+        return try executor.run(plan)
     }
 
     func journal() -> [String] {
@@ -84,19 +87,19 @@ final class RunHarness {
     @Test func aRejectionStopsTheRunWithoutNewChangesAndListsWhatEarlierStepsChanged() throws {
         let harness = try RunHarness()
         let inputs = ["state_dir": harness.state]
-        let runnable = try harness.runnable("shell-two-gates", inputs: inputs)
-        let first = try #require(runnable.plan.steps.first)
+        let plan = try harness.plan("shell-two-gates", inputs: inputs)
+        let first = try #require(plan.steps.first)
         // Bob approved the first change of this plan before the run (as `wpk approve FILE` does).
-        let approval = try harness.ledger.recordDecision(.approve, subject: runnable.gateSubject(step: first, run: nil), planPrefix: runnable.plan.fingerprint,
+        let approval = try harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: first, run: nil), planPrefix: plan.fingerprint,
                                                          policy: policy, operator: LedgerFixtures.bob, now: Date())
         guard case .recorded = approval else { Issue.record("approval refused: \(approval)"); return }
         var runID = ""
-        let report = try harness.run("shell-two-gates", inputs: inputs) { event, runnable in
+        let report = try harness.run("shell-two-gates", inputs: inputs) { event, plan in
             if case .started(let id, _) = event { runID = id }
             // Bob rejects the second change as soon as the run waits for it.
             guard case .waiting(let step, _, _) = event, step == "second-change" else { return }
-            let subject = runnable.gateSubject(step: runnable.plan.steps[1], run: runID)
-            _ = try? harness.ledger.recordDecision(.reject(reason: "not during the sale"), subject: subject, planPrefix: runnable.plan.fingerprint,
+            let subject = GateSubject(plan: plan, step: plan.steps[1], run: runID)
+            _ = try? harness.ledger.recordDecision(.reject(reason: "not during the sale"), subject: subject, planPrefix: plan.fingerprint,
                                                    policy: self.policy, operator: LedgerFixtures.bob, now: Date())
         }
         #expect(report.outcome == .rejected(step: "second-change", by: "bob", reason: "not during the sale"))
@@ -113,9 +116,9 @@ final class RunHarness {
     @Test func aPlanRejectedBeforeTheRunRunsNothing() throws {
         let harness = try RunHarness()
         let inputs = ["state_dir": harness.state]
-        let runnable = try harness.runnable("shell-two-gates", inputs: inputs)
-        let rejection = try harness.ledger.recordDecision(.reject(reason: "no restarts today"), subject: runnable.gateSubject(step: runnable.plan.steps[1], run: nil),
-                                                          planPrefix: runnable.plan.fingerprint, policy: policy, operator: LedgerFixtures.bob, now: Date())
+        let plan = try harness.plan("shell-two-gates", inputs: inputs)
+        let rejection = try harness.ledger.recordDecision(.reject(reason: "no restarts today"), subject: GateSubject(plan: plan, step: plan.steps[1], run: nil),
+                                                          planPrefix: plan.fingerprint, policy: policy, operator: LedgerFixtures.bob, now: Date())
         guard case .recorded = rejection else { Issue.record("rejection refused: \(rejection)"); return }
         let report = try harness.run("shell-two-gates", inputs: inputs)
         #expect(report.outcome == .rejected(step: "second-change", by: "bob", reason: "no restarts today"))
@@ -163,7 +166,7 @@ final class RunHarness {
         let kubectl = try harness.standIn("kubectl-for-tests", output: "ok\n")
         let report = try harness.run("k8s-dry-run-first", inputs: ["deployment": "web"], programs: ["kubectl": kubectl])
         #expect(report.outcome == .succeeded)
-        let plan = try harness.runnable("k8s-dry-run-first", inputs: ["deployment": "web"]).plan
+        let plan = try harness.plan("k8s-dry-run-first", inputs: ["deployment": "web"])
         let expected = plan.steps.flatMap { $0.dryRunCommands + $0.commands }
         #expect(plan.steps[1].dryRunCommands.count == 1)
         // The stand-in records its own file name; the rest of each argv must be the plan's exactly.
@@ -194,18 +197,18 @@ final class RunHarness {
         // kubectl stand-in: records every call; `rollout status` fails, as a rollout that never gets ready.
         let kubectl = try harness.standIn("kubectl", output: "", failingWhen: "status")
         var runID = ""
-        let report = try harness.run("k8s-rollback", inputs: ["deployment": "web"], programs: ["kubectl": kubectl]) { event, runnable in
+        let report = try harness.run("k8s-rollback", inputs: ["deployment": "web"], programs: ["kubectl": kubectl]) { event, plan in
             if case .started(let id, _) = event { runID = id }
             guard case .waiting(let step, _, _) = event else { return }
             #expect(step == "restart", "only the restart waits; the rollback is part of the approved plan")
-            _ = try? harness.ledger.recordDecision(.approve, subject: runnable.gateSubject(step: runnable.plan.steps[0], run: runID),
-                                                   planPrefix: runnable.plan.fingerprint, policy: self.policy,
+            _ = try? harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: plan.steps[0], run: runID),
+                                                   planPrefix: plan.fingerprint, policy: self.policy,
                                                    operator: LedgerFixtures.bob, now: Date())
         }
         #expect(report.outcome == .failed(step: "wait-healthy", detail: "exit code 1"))
         #expect(report.rolledBack == ["undo-restart"])
         #expect(report.changed == ["restart", "undo-restart"])
-        let plan = try harness.runnable("k8s-rollback", inputs: ["deployment": "web"]).plan
+        let plan = try harness.plan("k8s-rollback", inputs: ["deployment": "web"])
         #expect(try harness.recordedArgv() == (plan.steps + plan.rollback).flatMap(\.commands))
         let records = try harness.records(of: runID)
         #expect(records.filter { $0.draft.type == .waiting }.map(\.draft.step) == ["restart"])

@@ -168,7 +168,7 @@ public struct RunSettings: Sendable {
 public final class RunExecutor {
     let settings: RunSettings
     let monitor: RunMonitor
-    let replan: () -> Result<RunnablePlan, InvalidPlaybook>
+    let replan: () -> PlanOutcome
     let onEvent: (RunEvent) -> Void
     let onOutput: (String, ArraySlice<UInt8>) -> Void
     private var attempts: [StepAttempt] = []
@@ -180,7 +180,7 @@ public final class RunExecutor {
 
     /// `replan` reads the playbook again and plans it with the same inputs (used at every gate);
     /// `onOutput` receives each step's output with secret values masked.
-    public init(settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> Result<RunnablePlan, InvalidPlaybook>,
+    public init(settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> PlanOutcome,
                 onEvent: @escaping (RunEvent) -> Void = { _ in }, onOutput: @escaping (String, ArraySlice<UInt8>) -> Void = { _, _ in }) {
         self.settings = settings
         self.monitor = RunMonitor(ledger: settings.ledger, run: settings.runID, interrupt: interrupt)
@@ -189,16 +189,15 @@ public final class RunExecutor {
         self.onOutput = onOutput
     }
 
-    /// Runs `runnable` to its end and returns what happened; throws only when the ledger cannot
+    /// Runs `plan` to its end and returns what happened; throws only when the ledger cannot
     /// be written (then no further step starts).
-    public func run(_ runnable: RunnablePlan) throws(LedgerError) -> RunReport {
-        let plan = runnable.plan
+    public func run(_ plan: Plan) throws(LedgerError) -> RunReport {
         try append(RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
                                playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
                                inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name))
         onEvent(.started(run: settings.runID, plan: plan))
         if let step = plan.steps.first ?? plan.rollback.first,
-           case .failure(let refusal) = ApprovalPolicy.rules(for: runnable.gateSubject(step: step, run: settings.runID), policy: settings.policy) {
+           case .failure(let refusal) = ApprovalPolicy.rules(for: GateSubject(plan: plan, step: step, run: settings.runID), policy: settings.policy) {
             return try finish(.refused(refusal.description))
         }
         // A rejection is final for the plan: not even the ungated steps before its first gate run.
@@ -210,8 +209,8 @@ public final class RunExecutor {
         var failedAndPassed: [String] = []
         var completed: Set<String> = []
         for step in plan.steps {
-            if step.gate.required, let stop = try passGate(step, of: runnable) { return try finish(stop) }
-            switch try runStep(step, of: runnable, isRollback: false) {
+            if step.gate.required, let stop = try passGate(step, of: plan) { return try finish(stop) }
+            switch try runStep(step, of: plan, isRollback: false) {
             case .succeeded:
                 completed.insert(step.handler)
             case .stopped(let outcome):
@@ -222,7 +221,7 @@ public final class RunExecutor {
                     failedAndPassed.append(step.handler)
                 case "rollback":
                     let failure = RunOutcome.failed(step: step.handler, detail: detail)
-                    if let stop = try rollBack(after: step, completed: completed, of: runnable, because: failure.detail) { return try finish(stop) }
+                    if let stop = try rollBack(after: step, completed: completed, of: plan, because: failure.detail) { return try finish(stop) }
                     return try finish(failure)
                 default:
                     return try finish(.failed(step: step.handler, detail: detail))
@@ -235,9 +234,9 @@ public final class RunExecutor {
     // MARK: Gates
 
     /// Waits at a gated step until it may run; returns why the run must stop instead, if it must.
-    private func passGate(_ step: PlanStep, of runnable: RunnablePlan) throws(LedgerError) -> RunOutcome? {
-        if let stale = staleness(of: runnable, at: step) { return stale }
-        let subject = runnable.gateSubject(step: step, run: settings.runID)
+    private func passGate(_ step: PlanStep, of plan: Plan) throws(LedgerError) -> RunOutcome? {
+        if let stale = staleness(of: plan, at: step) { return stale }
+        let subject = GateSubject(plan: plan, step: step, run: settings.runID)
         let deadline: Date?
         switch ApprovalPolicy.waitingDraft(subject: subject, policy: settings.policy, now: settings.now()) {
         case .failure(let refusal): return .refused(refusal.description)
@@ -249,7 +248,7 @@ public final class RunExecutor {
         while true {
             if let stop = monitor.interruption() { return outcome(of: stop) }
             // The file may have changed while the run waited: check before any approval is used.
-            if let stale = staleness(of: runnable, at: step) { return stale }
+            if let stale = staleness(of: plan, at: step) { return stale }
             let now = settings.now()
             switch try settings.ledger.settleGate(subject: subject, policy: settings.policy, operator: settings.operatorIdentity, now: now) {
             case .approved(let seqs):
@@ -275,14 +274,14 @@ public final class RunExecutor {
     }
 
     /// The run's plan against the file as it is now: nil when both digests still match.
-    private func staleness(of runnable: RunnablePlan, at step: PlanStep) -> RunOutcome? {
+    private func staleness(of plan: Plan, at step: PlanStep) -> RunOutcome? {
         switch replan() {
-        case .failure(let invalid):
-            let first = invalid.report.diagnostics.first { $0.severity == .error }.map { ": \($0.message)" } ?? ""
+        case .invalid(let report):
+            let first = report.diagnostics.first { $0.severity == .error }.map { ": \($0.message)" } ?? ""
             return .stale(step: step.handler, detail: "the playbook no longer plans\(first)")
-        case .success(let now):
-            if now.plan.playbook.digest != runnable.plan.playbook.digest || now.plan.planDigest != runnable.plan.planDigest {
-                return .stale(step: step.handler, detail: "the playbook changed since the run started (plan \(Plan.fingerprint(of: runnable.plan.planDigest)) is now \(Plan.fingerprint(of: now.plan.planDigest))); nothing more runs")
+        case .planned(let now, _):
+            if now.playbook.digest != plan.playbook.digest || now.planDigest != plan.planDigest {
+                return .stale(step: step.handler, detail: "the playbook changed since the run started (plan \(Plan.fingerprint(of: plan.planDigest)) is now \(Plan.fingerprint(of: now.planDigest))); nothing more runs")
             }
             return nil
         }
@@ -294,18 +293,18 @@ public final class RunExecutor {
     /// completed. They run automatically when they were part of an approved plan (the approval
     /// binds the plan digest, rollback included); a gated rollback step of a plan nobody approved
     /// in this run waits for its own approval.
-    private func rollBack(after failed: PlanStep, completed: Set<String>, of runnable: RunnablePlan, because: String) throws(LedgerError) -> RunOutcome? {
-        let steps = failed.rollbackSteps.compactMap { name in runnable.plan.rollback.first { $0.handler == name } }
+    private func rollBack(after failed: PlanStep, completed: Set<String>, of plan: Plan, because: String) throws(LedgerError) -> RunOutcome? {
+        let steps = failed.rollbackSteps.compactMap { name in plan.rollback.first { $0.handler == name } }
             .filter { $0.undoes.map(completed.contains) ?? false }
         guard !steps.isEmpty else { return nil }
         let approvedBy = approvers.isEmpty ? "" : " (part of the plan approved by \(Array(Set(approvers)).sorted().joined(separator: ", ")))"
-        try append(RecordDraft(type: .rollback, run: settings.runID, playbook: runnable.plan.playbook.name,
-                               playbookDigest: runnable.plan.playbook.digest, planDigest: runnable.plan.planDigest,
+        try append(RecordDraft(type: .rollback, run: settings.runID, playbook: plan.playbook.name,
+                               playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
                                step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))\(approvedBy)"))
         onEvent(.rollingBack(steps: steps.map(\.handler), because: because))
         for step in steps {
-            if step.gate.required, approvers.isEmpty, let stop = try passGate(step, of: runnable) { return stop }
-            switch try runStep(step, of: runnable, isRollback: true) {
+            if step.gate.required, approvers.isEmpty, let stop = try passGate(step, of: plan) { return stop }
+            switch try runStep(step, of: plan, isRollback: true) {
             case .succeeded: rolledBack.append(step.handler)
             case .stopped(let outcome): return outcome
             case .failed(let detail): return .failed(step: step.handler, detail: "rollback step failed: \(detail)")
@@ -323,8 +322,7 @@ public final class RunExecutor {
     }
 
     /// Every attempt of one step: retried only when the plan marks it idempotent, with the planned delays.
-    private func runStep(_ step: PlanStep, of runnable: RunnablePlan, isRollback: Bool) throws(LedgerError) -> StepResult {
-        let plan = runnable.plan
+    private func runStep(_ step: PlanStep, of plan: Plan, isRollback: Bool) throws(LedgerError) -> StepResult {
         let attemptsAllowed = step.retry.idempotent ? max(1, step.retry.maxAttempts) : 1
         var commands = step.commands
         if plan.dryRunFirst && !step.dryRunCommands.isEmpty { commands = step.dryRunCommands + commands }

@@ -39,25 +39,25 @@ struct Run: ParsableCommand {
         let given = try InputArguments.parse(set: set, valuesFile: values)
         let input: PlaybookInput = file == "-" ? .standardInput : .file(file)
         let initialBytes: [UInt8]
-        switch SourceReader.contents(of: input) {
+        switch SourceReader.contents(of: input, limit: checker.limits.maxFileBytes) {
         case .success(let read): initialBytes = read
         case .failure:
             TextReporter(colors: TerminalColors.forStandardOutput()).reportOne(checker.check(input))
             throw ExitCode(1)
         }
         let path = input.displayPath
-        let runnable: RunnablePlan
-        switch RunnablePlan.make(bytes: initialBytes, path: path, checker: checker, inputs: given) {
-        case .success(let made): runnable = made
-        case .failure(let invalid):
-            TextReporter(colors: TerminalColors.forStandardOutput()).reportOne(invalid.report)
+        let plan: Plan
+        switch Planner.plan(bytes: initialBytes, path: path, inputs: given, checker: checker) {
+        case .planned(let made, _): plan = made
+        case .invalid(let report):
+            TextReporter(colors: TerminalColors.forStandardOutput()).reportOne(report)
             throw ExitCode(1)
         }
         // At each gate the file is read again: what runs must still be what was approved.
         // Standard input cannot change, so its first bytes stand.
-        let replan: () -> Result<RunnablePlan, InvalidPlaybook> = {
-            if case .file = input { return RunnablePlan.make(reading: input, checker: checker, inputs: given) }
-            return RunnablePlan.make(bytes: initialBytes, path: path, checker: checker, inputs: given)
+        let replan: () -> PlanOutcome = {
+            if case .file = input { return Planner.plan(input, inputs: given, checker: checker) }
+            return Planner.plan(bytes: initialBytes, path: path, inputs: given, checker: checker)
         }
 
         let environment = ProcessInfo.processInfo.environment
@@ -68,7 +68,7 @@ struct Run: ParsableCommand {
         let settings = RunSettings(ledger: ledgerOptions.resolved, runID: RunSettings.newRunID(), operator: Operator.current(),
                                    policy: MachinePolicy.load(environment: environment), environment: environment,
                                    programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod)
-        warnAboutUnknownOutcomes(of: runnable.plan, in: settings.ledger)
+        warnAboutUnknownOutcomes(of: plan, in: settings.ledger)
         let interrupt = RunInterrupt()
         let signals = SignalForwarder(interrupt: interrupt)
         defer { withExtendedLifetime(signals) {} }
@@ -77,7 +77,7 @@ struct Run: ParsableCommand {
                                    onEvent: printer.event, onOutput: printer.output)
         let report: RunReport
         do {
-            report = try executor.run(runnable)
+            report = try executor.run(plan)
         } catch {
             printError("wpk run: \(error); the run \(settings.runID) stopped")
             throw ExitCode(1)
