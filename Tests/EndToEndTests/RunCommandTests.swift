@@ -131,12 +131,12 @@ import WPKCore
         #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
         let listed = try runWPK(["approvals", "list"], environment: sandbox.environment)
         #expect(listed.standardOutput.contains("run \(runID) waiting at change"))
-        let approval = try sandbox.helper(["approve", sandbox.ledger, runID, "change", try fingerprint(sandbox, run: runID), "4242:bob"])
+        let approval = try sandbox.wpkAsApprover(["approve", "--run", runID, "--step", "change", "--plan", try fingerprint(sandbox, run: runID)])
         #expect(approval.status == 0, "\(approval.standardError)")
         #expect(try wpk.finish() == 0, "\(wpk.output)")
         #expect(FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
         #expect(try sandbox.types(of: runID) == ["run_started", "waiting", "approved", "consumed", "step_started", "step_finished", "run_finished"])
-        #expect(wpk.output.contains("approved change by bob"))
+        #expect(wpk.output.contains("approved change by \(RunSandbox.approverUID)"))
     }
 
     @Test func aWaitingRunSleepsInsteadOfPolling() throws {
@@ -171,7 +171,7 @@ import WPKCore
         try Data(edited.utf8).write(to: URL(fileURLWithPath: copy), options: .atomic)
         // An approval for the digests the run waits with may still arrive (or be refused when the
         // run has already noticed the edit); either way the run must not go on.
-        _ = try sandbox.helper(["approve", sandbox.ledger, runID, "change", try fingerprint(sandbox, run: runID), "4242:bob"])
+        _ = try sandbox.wpkAsApprover(["approve", "--run", runID, "--step", "change", "--plan", try fingerprint(sandbox, run: runID)])
         #expect(try wpk.finish() == 1)
         #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
         let types = try sandbox.types(of: runID)
@@ -183,8 +183,9 @@ import WPKCore
     @Test func anApprovalUsedByOneRunDoesNotCountForASecond() throws {
         let sandbox = try RunSandbox()
         let (first, firstID) = try startGatedRun(sandbox)
-        // Approved for the plan (not bound to a run), as `wpk approve FILE` does.
-        let approval = try sandbox.helper(["approve-plan", sandbox.ledger, firstID, "change", try fingerprint(sandbox, run: firstID), "4242:bob"])
+        // Approved for the plan of the file (not bound to a run).
+        let approval = try sandbox.wpkAsApprover(["approve", RunSandbox.fixture("shell-gated"), "--set", "state_dir=\(sandbox.state)",
+                                                  "--step", "change", "--plan", try fingerprint(sandbox, run: firstID)])
         #expect(approval.status == 0, "\(approval.standardError)")
         #expect(try first.finish() == 0)
 

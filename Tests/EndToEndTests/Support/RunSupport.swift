@@ -67,7 +67,8 @@ func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> B
 /// stand-in programs first on PATH, and a state directory for the fixture scripts.
 final class RunSandbox {
     let root: URL
-    var ledger: String { root.appendingPathComponent("ledger.jsonl").path }
+    /// In a setgid team directory (2770, group root), so a second account can write it too.
+    var ledger: String { root.appendingPathComponent("team/ledger.jsonl").path }
     var state: String { root.appendingPathComponent("state").path }
     var bin: String { root.appendingPathComponent("bin").path }
     var argvLog: String { root.appendingPathComponent("argv.log").path }
@@ -76,6 +77,10 @@ final class RunSandbox {
         root = try makeTemporaryDirectory()
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let team = root.appendingPathComponent("team").path
+        try FileManager.default.createDirectory(atPath: team, withIntermediateDirectories: true)
+        chmod(team, 0o2770)
+        chmod(root.path, 0o755)
         // The policy must be owned by root and not writable by others, as wpk requires of /etc/wpk/policy.yaml.
         try Data("mode: auto\n".utf8).write(to: root.appendingPathComponent("policy.yaml"))
         chmod(root.appendingPathComponent("policy.yaml").path, 0o644)
@@ -124,10 +129,19 @@ final class RunSandbox {
         try records().filter { $0.draft.run == run }.map(\.draft.type.name)
     }
 
-    /// Runs the `ledger-stress` helper (a separate process writing the ledger).
-    func helper(_ arguments: [String]) throws -> ProcessResult {
+    /// The uid of the second operator: not the account that starts runs, since nobody may
+    /// approve their own run. It has no password entry, so the ledger names it by its number.
+    static let approverUID = 4242
+
+    /// Runs `wpk` as the second operator (setpriv, group root for the team directory): a real
+    /// separate process of another OS account, as on a shared bastion.
+    func wpkAsApprover(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess("/usr/bin/setpriv", ["--reuid=\(Self.approverUID)", "--regid=0", "--clear-groups", wpkBinary.path] + arguments)
+    }
+
+    private func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
         let process = Process()
-        process.executableURL = packageRoot.appendingPathComponent(".build/debug/ledger-stress")
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
         let out = Pipe()
