@@ -157,6 +157,26 @@ import WPKCore
         #expect(try wpk.finish() == 1)
     }
 
+    @Test func theReviewListShowsAWaitingRunFirstWithHowLongItWaited() throws {
+        let sandbox = try RunSandbox()
+        let (wpk, runID) = try startGatedRun(sandbox)
+        let session = try TmuxSession(width: 120, height: 30)
+        let directory = packageRoot.appendingPathComponent("Tests/Fixtures/run").path
+        try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(wpkBinary.path) review \(directory); echo \"EXIT=$?\"", enter: true)
+        let screen = try session.waitFor("the list with the waiting run") { screen in
+            // The first playbook row (after the column titles) is the one with a run waiting.
+            let lines = screen.split(separator: "\n").map(String.init)
+            guard let header = lines.firstIndex(where: { $0.contains("NAME") && $0.contains("GATES") }), header + 1 < lines.count else { return false }
+            let first = lines[header + 1]
+            return first.contains("run-shell-gated") && first.contains("waiting ") && !screen.contains("reading...")
+        }
+        #expect(screen.split(separator: "\n").filter { $0.contains("waiting") }.count == 1, "\(screen)")
+        try session.press("q")
+        _ = try session.waitFor("the review to end") { $0.contains("EXIT=0") }
+        _ = try runWPK(["cancel", runID, "--reason", "seen in the review"], environment: sandbox.environment)
+        #expect(try wpk.finish() == 1)
+    }
+
     @Test func aRunWhosePlaybookIsEditedWhileItWaitsRefusesToContinue() throws {
         let sandbox = try RunSandbox()
         // Away from the ledger's directory, so only the approval (not the edit itself) wakes the run.

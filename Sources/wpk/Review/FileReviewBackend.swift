@@ -27,12 +27,15 @@ final class FileReviewBackend: ReviewBackend {
         switch effect {
         case .loadList:
             // Files read before (and unchanged) come complete; the rest by name, read between frames.
-            return [.listLoaded(files.map { cached($0)?.entry ?? stub($0) })]
+            let waiting = WaitingRuns(ledgerPath: ledgerPath)
+            return [.listLoaded(files.map { waiting.apply(to: cached($0)?.entry ?? stub($0)) })]
         case .summarize(let paths):
-            return [.entriesSummarized(paths.map { load($0).entry })]
+            let waiting = WaitingRuns(ledgerPath: ledgerPath)
+            return [.entriesSummarized(paths.map { waiting.apply(to: load($0).entry) })]
         case .loadDetail(let path):
-            let loaded = load(path)
+            var loaded = load(path)
             if let failure = loaded.readFailure { return [.detailFailed(path: path, reason: failure)] }
+            loaded.entry = WaitingRuns(ledgerPath: ledgerPath).apply(to: loaded.entry)
             return [.detailLoaded(detail(loaded))]
         case .approve, .reject:
             return [decide(effect)]
