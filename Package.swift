@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "wpk", targets: ["wpk"]),
         .library(name: "WPKCore", targets: ["WPKCore"]),
+        .library(name: "WPKReview", targets: ["WPKReview"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

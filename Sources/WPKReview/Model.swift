@@ -62,16 +62,6 @@ public enum GateState: Equatable, Sendable {
     case stale
 }
 
-/// How faithfully a plan step shows what will run.
-public enum Fidelity: String, Sendable {
-    /// The command is exactly what will run.
-    case exact
-    /// The command is a simulation of what will run.
-    case simulated
-    /// What will run cannot be shown.
-    case opaque
-}
-
 /// One step of the plan, as the Plan pane and the approval dialog show it.
 public struct PlanStepView: Equatable, Sendable {
     public var index: Int
@@ -183,5 +173,18 @@ public struct Decision: Equatable, Sendable {
         self.step = step
         self.planDigest = planDigest
         self.reason = reason
+    }
+}
+
+extension PlanStepView {
+    /// One step of a plan as the Plan pane and the approval dialog show it, with its gate's standing.
+    public init(_ step: PlanStep, index: Int, plan: Plan, gateState: GateState) {
+        let touched = plan.summary.targets.filter { $0.steps.contains(step.handler) }.map { "\($0.scope) \($0.target)" }
+        self.init(
+            index: index + 1, handler: step.handler, runtime: step.runtime.rawValue, commands: step.commands,
+            fidelity: step.fidelity, mutating: step.mutating, destructive: step.destructive,
+            blastRadius: touched.isEmpty ? (step.mutating ? step.scope : "read-only") : touched.joined(separator: ", "),
+            gateRequired: step.gate.required, gateApprovals: step.gate.approvals, gateReason: step.gate.reason,
+            gateState: gateState)
     }
 }

@@ -5,14 +5,18 @@ import WPKCore
 public enum PlaybookReader {
     /// The list's summary of a playbook: name, runtime and mode from the tree, counts from the
     /// diagnostics. Gate and run counts stay unknown until a plan and ledger say otherwise.
+    /// Planning problems (`WPK4xx`, such as a missing input) are not the file's: they do not count
+    /// against its validity here, and the Plan pane says why there is no plan.
     public static func entry(path: String, root: Node?, diagnostics: [Diagnostic], fallbackName: String) -> PlaybookEntry {
-        let name = text(root, ["metadata", "name"]) ?? text(root, ["name"]) ?? fallbackName
-        let runtime = text(root, ["spec", "runtime"]) ?? text(root, ["runtime"]) ?? "-"
-        let mode = text(root, ["spec", "mode"]) ?? text(root, ["mode"]) ?? "-"
+        let playbook = root.map { Playbook(root: $0) }
+        let name = playbook?.metadata.name?.value ?? fallbackName
+        let runtime = playbook?.runtime.type?.value.rawValue ?? "-"
+        let mode = root == nil ? "-" : (playbook?.safety.effectiveMode.rawValue ?? "-")
+        let fileDiagnostics = diagnostics.filter { !$0.code.hasPrefix("WPK4") }
         return PlaybookEntry(
             path: path, name: name, runtime: runtime, mode: mode,
-            errors: diagnostics.filter { $0.severity == .error }.count,
-            warnings: diagnostics.filter { $0.severity == .warning }.count,
+            errors: fileDiagnostics.filter { $0.severity == .error }.count,
+            warnings: fileDiagnostics.filter { $0.severity == .warning }.count,
             pendingGates: nil, waitingRuns: 0)
     }
 

@@ -1,3 +1,5 @@
+import WPKCore
+
 /// Turns untrusted text into text that is safe to show: nothing a playbook holds may move the
 /// cursor, change colours, reorder a line or hide characters.
 ///
@@ -42,22 +44,12 @@ public enum Sanitizer {
         return width == 0 ? .escaped(scalars.map { hex($0) }.joined()) : .plain(width: width)
     }
 
-    /// The visible escape for a scalar that must not reach the terminal, or nil when it is safe.
+    /// The visible escape for a scalar that must not reach the terminal, or nil when it is safe:
+    /// the project's one rule (`DisplaySanitizer`), plus everything non-ASCII in ASCII-only mode.
     static func escape(_ scalar: Unicode.Scalar, asciiOnly: Bool) -> String? {
-        let value = scalar.value
-        switch value {
-        case 0x09: return "\\t"
-        case 0x0A: return "\\n"
-        case 0x0D: return "\\r"
-        case 0x00...0x1F, 0x7F: return "\\x" + hexDigits(value, count: 2)
-        case 0x80...0x9F: return hex(scalar)
-        case 0x200E, 0x200F, 0x061C, 0x202A...0x202E, 0x2066...0x2069, 0x2028, 0x2029: return hex(scalar)
-        case 0xE000...0xF8FF, 0xF0000...0x10FFFF: return hex(scalar)  // private use: undefined glyphs
-        default:
-            if asciiOnly && value >= 0x80 { return hex(scalar) }
-            if scalar.properties.generalCategory == .unassigned { return hex(scalar) }
-            return nil
-        }
+        if DisplaySanitizer.mustEscape(scalar) { return DisplaySanitizer.escape(scalar) }
+        if asciiOnly && scalar.value >= 0x80 { return hex(scalar) }
+        return nil
     }
 
     /// `<U+XXXX>` for a scalar.

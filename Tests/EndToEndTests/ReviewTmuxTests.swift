@@ -6,11 +6,11 @@ private let fixtures = "Tests/WPKReviewTests/Fixtures"
 
 /// Starts `wpk review` in the pane the way an operator would, recording the terminal mode before
 /// and after, so the test can check the shell gets its terminal back exactly as it was.
-private func startReview(_ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures) throws {
+private func startReview(_ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures, expecting listed: String = "playbooks: 3 of 3") throws {
     let wpk = wpkBinary.path
     let before = session.scratchFile("stty-before"), after = session.scratchFile("stty-after")
     try session.type("stty -a > \(before); env \(environment) \(wpk) review \(arguments); echo \"EXIT=$?\"; stty -a > \(after); echo STTY-SAVED", enter: true)
-    try session.waitFor("the playbook list") { $0.contains("playbooks: 3 of 3") }
+    try session.waitFor("the playbook list") { $0.contains(listed) }
 }
 
 /// Waits for the review to end and checks the shell prompt and terminal mode are back.
@@ -41,11 +41,12 @@ struct ReviewTmuxTests {
         try session.press("Enter")
         try session.waitFor("the overview") { $0.contains("[Overview]") && $0.contains("team-payments") }
         try session.press("Tab")
-        try session.waitFor("the diagnostics pane") { $0.contains("[Diagnostics (0)]") && $0.contains("No diagnostics") }
+        // Without --set the plan lacks its two required inputs: the planner's findings are the diagnostics.
+        try session.waitFor("the diagnostics pane") { $0.contains("[Diagnostics (2)]") && $0.contains("WPK401") }
         try session.press("Tab")
         try session.waitFor("the source pane") { $0.contains("[Source]") && $0.contains("  5  │   name: restart-payments-api") }
         try session.press("Tab")
-        try session.waitFor("the plan pane saying why there is no plan") { $0.contains("[Plan (-)]") && $0.contains("planner is not available") }
+        try session.waitFor("the plan pane saying why there is no plan") { $0.contains("[Plan (-)]") && $0.contains("required inputs are missing") }
         try session.type("a")
         try session.waitFor("approve refused without a plan") { $0.contains("no plan to approve") }
         // Esc goes back (and must feel instant: the 25 ms escape delay, not ncurses' default second).
@@ -128,7 +129,7 @@ struct ReviewTmuxTests {
         try session.press("Down", "Enter")
         try session.waitFor("the hostile playbook") { $0.contains("[Overview]") && $0.contains("<U+202E>") }
         try session.press("Tab", "Tab")
-        let screen = try session.waitFor("the source in ASCII") { $0.contains("<U+4E2D><U+6587>") && $0.contains("  4  | ") && $0.contains("Up/Dn move") }
+        let screen = try session.waitFor("the source in ASCII") { $0.contains("<U+4E2D><U+6587>") && $0.contains("  4 E| ") && $0.contains("Up/Dn move") }
         #expect(screen.unicodeScalars.allSatisfy { $0.isASCII }, "non-ASCII output under LANG=C:\n\(screen)")
         #expect(screen.contains("Up/Dn move"))
         try session.type("q")
@@ -239,5 +240,62 @@ struct ReviewPathTests {
         let result = try runProcess(wpkBinary.path, ["review", "/nonexistent/playbooks"])
         #expect(result.status == 2)
         #expect(result.output.contains("/nonexistent/playbooks: no such file or directory"))
+    }
+}
+
+@Suite("wpk review approves and rejects through the ledger (tmux)", .serialized)
+struct ReviewDecisionTmuxTests {
+    @Test func approveByFingerprintRejectWithReasonResizeAndQuit() throws {
+        let session = try TmuxSession(width: 100, height: 30)
+        let ledgerDirectory = session.scratchFile("ledger")
+        #expect(mkdir(ledgerDirectory, 0o700) == 0)
+        let ledger = ledgerDirectory + "/ledger.jsonl"
+        let playbook = packageRoot.appendingPathComponent("examples/playbooks/rotate-secret.wpk.yaml").path
+        let inputs = ["--set", "deployment=checkout"]
+        // The fingerprint an operator would read off `wpk plan` for the same file and inputs.
+        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
+        let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
+
+        try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
+        try session.press("Enter")
+        try session.waitFor("the overview") { $0.contains("[Overview]") }
+        try session.press("Tab", "Tab", "Tab")
+        try session.waitFor("the plan with three pending gates") { $0.contains("[Plan (7)]") && $0.components(separatedBy: "PENDING").count == 4 }
+        // Step 3 (rotate) is the first gated one.
+        try session.press("Down", "Down")
+        try session.type("a")
+        try session.waitFor("the approval dialog") { $0.contains("Type the first 4 characters") && $0.contains(fingerprint) }
+        // A wrong first character cancels: nothing is approved on autopilot.
+        try session.type("x")
+        try session.waitFor("the dialog gone") { !$0.contains("Type the first 4 characters") }
+        let beforeApproval = (try? String(contentsOfFile: ledger, encoding: .utf8)) ?? ""
+        #expect(!beforeApproval.contains("\"approved\""))
+        try session.type("a")
+        try session.waitFor("the approval dialog again") { $0.contains("Type the first 4 characters") }
+        try session.type(String(fingerprint.prefix(4)))
+        // rotate-secret needs two approvers: one approval is recorded and the gate stays pending.
+        try session.waitFor("the approval recorded") { $0.contains("approved: step rotate") && $0.contains("History (1)") }
+        let afterApproval = try String(contentsOfFile: ledger, encoding: .utf8)
+        #expect(afterApproval.contains("\"type\":\"approved\"") && afterApproval.contains("\"step\":\"rotate\""))
+        #expect(afterApproval.contains("\"plan_digest\":\"sha256:\(fingerprint)"))
+
+        // Reject the next gated step with a typed reason.
+        try session.press("Down")
+        try session.type("r")
+        try session.waitFor("the rejection dialog") { $0.contains("reason") }
+        try session.type("vault is mid-upgrade")
+        try session.press("Enter")
+        try session.waitFor("the rejection recorded") { $0.contains("rejected: step resync-secret") && $0.contains("History (2)") }
+        let afterRejection = try String(contentsOfFile: ledger, encoding: .utf8)
+        #expect(afterRejection.contains("\"type\":\"rejected\"") && afterRejection.contains("\"reason\":\"vault is mid-upgrade\""))
+
+        try session.resize(width: 60, height: 20)
+        try session.waitFor("the too-small notice") { $0.contains("terminal too small: need 80x24") }
+        try session.resize(width: 100, height: 30)
+        try session.waitFor("the plan again") { $0.contains("[Plan (7)]") }
+        try session.type("q")
+        let screen = try expectShellBack(session)
+        #expect(screen.contains("2 decisions made in this session"), "\(screen)")
+        #expect(try runWPK(["approvals", "verify", "--ledger", ledger]).status == 0)
     }
 }

@@ -18,7 +18,7 @@ struct ScreenTests {
         SanitizeCase(name: "OSC title change", input: "\u{1B}]0;pwned\u{07}", shown: "\\x1b]0;pwned\\x07"),
         SanitizeCase(name: "tab newline return", input: "a\tb\nc\r\nd", shown: "a\\tb\\nc\\r\\nd"),
         SanitizeCase(name: "DEL and NUL", input: "x\u{7F}\u{0}", shown: "x\\x7f\\x00"),
-        SanitizeCase(name: "C1 CSI", input: "\u{9B}31m", shown: "<U+009B>31m"),
+        SanitizeCase(name: "C1 CSI", input: "\u{9B}31m", shown: "\\x9b31m"),
         SanitizeCase(name: "right-to-left override", input: "ab\u{202E}cd", shown: "ab<U+202E>cd"),
         SanitizeCase(name: "isolates and marks", input: "\u{2066}x\u{2069}\u{200F}", shown: "<U+2066>x<U+2069><U+200F>"),
         SanitizeCase(name: "line separator", input: "a\u{2028}b", shown: "a<U+2028>b"),

@@ -9,6 +9,8 @@ public enum DisplaySanitizer {
         let value = scalar.value
         if value < 0x20 || (0x7F...0x9F).contains(value) { return true }
         if value < 0x7F { return false }
+        // The zero-width joiner builds emoji sequences (👩‍💻); alone it hides nothing that matters here.
+        if value == 0x200D { return false }
         switch scalar.properties.generalCategory {
         case .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
             return true

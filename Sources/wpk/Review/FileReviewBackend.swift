@@ -2,67 +2,138 @@ import Foundation
 import WPKCore
 import WPKReview
 
-/// The review UI's backend on real files: lists and loads playbooks with the YAML loader.
-///
-/// What exists today: YAML diagnostics and an overview read from the document tree. The plan,
-/// its gate states and the ledger history are not faked: they are empty with a note saying why,
-/// and approve/reject are refused, until the planner and the ledger are merged (see `plan(for:)`,
-/// `history(for:)`, `decide(_:)` and `ledgerChanged()`, the four places to fill).
+/// The review UI's backend on real files: each playbook is checked (YAML, schema, rules) and
+/// planned exactly as `wpk plan` would, gate states and history come from the approval ledger, and
+/// decisions go through the one approval policy (`Ledger.recordDecision`), bound to the plan digest
+/// the screen showed.
 final class FileReviewBackend: ReviewBackend {
     private let files: [String]
     private let standardInput: [UInt8]?
-    private let ledgerPath: String?
+    private let ledger: Ledger
+    private let checker: PlaybookChecker
+    /// `--set`/`--values` given to `wpk review`; each playbook takes the ones it declares.
+    private let inputs: [String: String]
 
     /// `standardInput` holds the bytes of `-` when it was among the paths (read before curses starts).
-    init(files: [String], standardInput: [UInt8]?, ledgerPath: String?) {
+    init(files: [String], standardInput: [UInt8]?, ledger: Ledger, checker: PlaybookChecker, inputs: [String: String]) {
         self.files = files
         self.standardInput = standardInput
-        self.ledgerPath = ledgerPath
+        self.ledger = ledger
+        self.checker = checker
+        self.inputs = inputs
     }
-
-    static let planNote = "The planner is not available yet in this build: no plan, gates or fingerprints are shown, and nothing can be approved."
-    static let historyNote = "The approval ledger is not available yet in this build: no history is shown."
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
         switch effect {
         case .loadList:
             // Files read before (and unchanged) come complete; the rest by name, read between frames.
-            let waiting = WaitingRuns(ledgerPath: ledgerPath)
-            return [.listLoaded(files.map { waiting.apply(to: cached($0)?.entry ?? stub($0)) })]
+            refreshLedger()
+            return [.listLoaded(files.map { cached($0).map(entry) ?? stub($0) })]
         case .summarize(let paths):
-            let waiting = WaitingRuns(ledgerPath: ledgerPath)
-            return [.entriesSummarized(paths.map { waiting.apply(to: load($0).entry) })]
+            return [.entriesSummarized(paths.map { entry(load($0)) })]
         case .loadDetail(let path):
-            var loaded = load(path)
+            refreshLedger()
+            let loaded = load(path)
             if let failure = loaded.readFailure { return [.detailFailed(path: path, reason: failure)] }
-            loaded.entry = WaitingRuns(ledgerPath: ledgerPath).apply(to: loaded.entry)
             return [.detailLoaded(detail(loaded))]
-        case .approve, .reject:
-            return [decide(effect)]
+        case .approve(let path, let step, let planDigest):
+            return [decide(.approve, path: path, step: step, planDigest: planDigest)]
+        case .reject(let path, let step, let planDigest, let reason):
+            return [decide(.reject(reason: reason), path: path, step: step, planDigest: planDigest)]
         case .quit:
             return []
         }
     }
 
-    /// Polling interval for ledger changes: none until the ledger exists, so the UI sleeps in input.
-    var ledgerPollInterval: Double? { nil }
+    // MARK: Ledger
 
-    /// Whether another operator wrote to the ledger. To fill: compare the ledger file's size and
-    /// modification time (or last `seq`) with the last look, every `ledgerPollInterval` seconds.
-    func ledgerChanged() -> Bool { false }
+    /// What the ledger held at the last look, and the file's stamp then.
+    private var ledgerState = LedgerState(records: [])
+    private var ledgerRecords: [LedgerRecord] = []
+    private var ledgerStamp: [Int] = []
+    private var ledgerProblem: String?
 
-    /// To fill when the ledger lands: apply the ledger's core policy and append the record,
-    /// answering `.decisionRecorded` or `.decisionRefused(policy's reason)`.
-    private func decide(_ effect: Effect) -> ReviewEvent {
-        .decisionRefused("approvals are not available yet")
+    /// The ledger is looked at every 2 s for other operators' decisions (a `stat`, nothing more).
+    var ledgerPollInterval: Double? { 2 }
+
+    func ledgerChanged() -> Bool {
+        stamp(ledger.path) != ledgerStamp
     }
 
-    /// To fill when the planner lands: the plan's steps with gate states from the ledger, and the
-    /// plan digest. Returns nil (no plan) today.
-    private func plan(for document: Document) -> (steps: [PlanStepView], digest: String)? { nil }
+    /// Reads the ledger again when its file changed.
+    private func refreshLedger() {
+        let now = stamp(ledger.path)
+        guard now != ledgerStamp || ledgerStamp.isEmpty else { return }
+        ledgerStamp = now
+        do {
+            let reading = try ledger.read()
+            ledgerRecords = reading.records
+            ledgerState = LedgerState(records: reading.records)
+            ledgerProblem = reading.fault.map { "the ledger is damaged after record \(reading.records.count): \($0)" }
+        } catch {
+            ledgerRecords = []
+            ledgerState = LedgerState(records: [])
+            ledgerProblem = "cannot read the ledger \(ledger.path): \(error)"
+        }
+    }
 
-    /// To fill when the ledger lands: this playbook's records.
-    private func history(for path: String) -> [HistoryRow] { [] }
+    /// Records a decision through the one approval policy, for the plan digest the screen showed.
+    private func decide(_ verdict: Verdict, path: String, step: String, planDigest: String) -> ReviewEvent {
+        let loaded = load(path)
+        guard let plan = loaded.plan, let planned = plan.step(named: step) else {
+            return .decisionRefused("there is no current plan with a step \(step)")
+        }
+        let outcome: DecisionOutcome
+        do {
+            outcome = try ledger.recordDecision(
+                verdict, subject: GateSubject(plan: plan, step: planned), planPrefix: planDigest,
+                shownPlaybookDigest: plan.playbook.digest,
+                policy: MachinePolicy.load(environment: ProcessInfo.processInfo.environment),
+                operator: Operator.current(), now: Date())
+        } catch {
+            return .decisionRefused(String(describing: error))
+        }
+        refreshLedger()
+        switch outcome {
+        case .recorded:
+            let reason: String
+            if case .reject(let text) = verdict { reason = text } else { reason = "" }
+            return .decisionRecorded(Decision(kind: verdict == .approve ? .approved : .rejected, playbook: plan.playbook.name,
+                                              path: path, step: step, planDigest: plan.planDigest, reason: reason))
+        case .refused(let refusal):
+            return .decisionRefused(refusal.description)
+        }
+    }
+
+    /// Where each gated step of the plan stands in the ledger.
+    private func gateState(_ plan: Plan, _ step: PlanStep) -> GateState {
+        guard step.gate.required else { return .notGated }
+        let key = GateKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler)
+        guard let standing = ledgerState.standing(of: key, playbook: plan.playbook.name, at: Date()) else { return .pending }
+        switch standing.status {
+        case .rejected:
+            let rejection = ledgerState.rejection(of: standing.gate)
+            return .rejected(by: rejection?.rejecter.name ?? "?", reason: rejection?.reason ?? "")
+        case .approved, .consumed:
+            let last = standing.gate.approvals.last
+            let names = standing.liveApprovers.isEmpty ? (last.map { [$0.approver.name] } ?? []) : standing.liveApprovers.map(\.name)
+            return .approved(by: names.joined(separator: ", "), at: last.map { RFC3339.format($0.time) } ?? "")
+        case .stale:
+            return .stale
+        case .pending, .expired, .closed:
+            return .pending
+        }
+    }
+
+    /// This playbook's ledger records (any version of it), newest last.
+    private func history(for plan: Plan?, name: String) -> [HistoryRow] {
+        ledgerRecords.filter { record in
+            record.draft.playbook == name || (plan != nil && record.draft.playbookDigest == plan?.playbook.digest)
+        }.map { record in
+            HistoryRow(seq: record.seq, time: RFC3339.format(record.time), type: record.draft.type.name,
+                       operatorName: record.operatorName, step: record.draft.step ?? "", reason: record.draft.reason ?? "")
+        }
+    }
 
     // MARK: Loading
 
@@ -73,6 +144,10 @@ final class FileReviewBackend: ReviewBackend {
         var document: Document?
         var diagnostics: [Diagnostic]
         var readFailure: String?
+        /// The plan `wpk plan` would show with the review's inputs; nil when there is none.
+        var plan: Plan?
+        /// Why there is no plan.
+        var planNote = ""
     }
 
     /// Files already parsed, by path, with the size and modification time they had: opening a
@@ -114,24 +189,53 @@ final class FileReviewBackend: ReviewBackend {
             let entry = PlaybookEntry(path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 1, warnings: 0, pendingGates: nil, waitingRuns: 0)
             return Loaded(entry: entry, bytes: [], document: nil, diagnostics: [diagnostic], readFailure: "\(error.localizedDescription)")
         }
-        var document: Document?
-        var diagnostics: [Diagnostic] = []
-        do {
-            document = try YAMLLoader.load(bytes)
-        } catch {
-            diagnostics.append(Diagnostic(error))
+        let document = try? YAMLLoader.load(bytes, limits: checker.limits)
+        let declared = Set(document.map { Playbook(root: $0.root).inputs.map(\.name.value) } ?? [])
+        let outcome = Planner.plan(bytes: bytes, path: path, inputs: inputs.filter { declared.contains($0.key) }, checker: checker)
+        var loaded = Loaded(entry: stub(path), bytes: bytes, document: document, diagnostics: outcome.report.diagnostics)
+        loaded.entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: loaded.diagnostics, fallbackName: fileStem(path))
+        switch outcome {
+        case .planned(let plan, _):
+            loaded.plan = plan
+        case .invalid(let report):
+            let missing = report.diagnostics.filter { $0.code == "WPK401" }
+            loaded.planNote = missing.isEmpty
+                ? "No plan: the playbook has errors (see Diagnostics)."
+                : "No plan: required inputs are missing; start wpk review with --set NAME=VALUE (see Diagnostics)."
         }
-        let entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: diagnostics, fallbackName: fileStem(path))
-        return Loaded(entry: entry, bytes: bytes, document: document, diagnostics: diagnostics)
+        return loaded
+    }
+
+    /// The list entry with the ledger's view: gated steps still pending, runs waiting.
+    private func entry(_ loaded: Loaded) -> PlaybookEntry {
+        var entry = loaded.entry
+        // Runs of this exact file waiting at a gate now (not past their deadline, process alive),
+        // and how long the longest has waited: the list sorts by it. Matched by the file's digest,
+        // so a playbook that needs inputs to plan still shows its waiting runs.
+        let digest = loaded.plan?.playbook.digest ?? ContentDigest.sha256(loaded.bytes)
+        let now = Date()
+        let waits = ledgerState.runOverview(at: now).filter { $0.history.playbookDigest == digest }.compactMap { $0.waitedSeconds(at: now) }
+        entry.waitingRuns = waits.count
+        entry.longestWaitSeconds = waits.max()
+        guard let plan = loaded.plan else { return entry }
+        entry.pendingGates = plan.steps.filter { step in
+            if case .pending = gateState(plan, step) { return true }
+            if case .stale = gateState(plan, step) { return true }
+            return false
+        }.count
+        return entry
     }
 
     private func detail(_ loaded: Loaded) -> PlaybookDetail {
-        let planned = loaded.document.flatMap(plan(for:))
+        let steps = loaded.plan.map { plan in
+            plan.steps.enumerated().map { PlanStepView($1, index: $0, plan: plan, gateState: gateState(plan, $1)) }
+        }
         return PlaybookDetail(
-            entry: loaded.entry, overview: loaded.document.map { PlaybookReader.overview($0.root) } ?? [],
+            entry: entry(loaded), overview: loaded.document.map { PlaybookReader.overview($0.root) } ?? [],
             source: loaded.bytes, diagnostics: loaded.diagnostics,
-            plan: planned?.steps, planDigest: planned?.digest, planNote: Self.planNote,
-            history: history(for: loaded.entry.path), historyNote: Self.historyNote)
+            plan: steps, planDigest: loaded.plan?.planDigest, planNote: loaded.planNote,
+            history: history(for: loaded.plan, name: loaded.plan?.playbook.name ?? loaded.entry.name),
+            historyNote: ledgerProblem ?? "No ledger records for this playbook yet.")
     }
 
     /// Reads at most the loader's size limit plus one byte, so a huge file is reported, not swallowed.
