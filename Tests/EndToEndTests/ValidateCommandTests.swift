@@ -156,4 +156,48 @@ struct SARIFOutputTests {
         #expect(warning["level"] as? String == "warning")
         #expect(Set(rules.compactMap { $0["id"] as? String }) == ["WPK306", "WPK307", "WPK308", "WPK309", "WPK310", "WPK322"])
     }
+
+    @Test("files checked in parallel are reported in the order they were found, as with one job")
+    func parallelOutputKeepsInputOrder() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Mixed sizes and verdicts, so workers finish out of order.
+        var files: [String: String] = [:]
+        let examples = ["restart-unhealthy", "rotate-secret", "scale-on-latency", "backup-verify", "requeue-job"]
+        for i in 0..<60 {
+            let name = String(format: "p%02d.wpk.yaml", i)
+            files[name] = i % 3 == 0 ? "a: 1\na: 2\n" : try exampleText(examples[i % examples.count])
+        }
+        try writeFiles(files, in: dir)
+        let invalid = packageRoot.appendingPathComponent("examples/invalid").path
+        let serial = try runWPK(["validate", "--jobs", "1", "--format", "json", invalid, dir.path])
+        for jobs in ["2", "8"] {
+            let parallel = try runWPK(["validate", "--jobs", jobs, "--format", "json", invalid, dir.path])
+            #expect(parallel.status == serial.status)
+            #expect(parallel.standardOutput == serial.standardOutput, "--jobs \(jobs)")
+        }
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(serial.standardOutput.utf8)) as? [String: Any])
+        let paths = try #require(json["files"] as? [[String: Any]]).compactMap { $0["path"] as? String }
+        #expect(paths.suffix(60) == (0..<60).map { String(format: "\(dir.path)/p%02d.wpk.yaml", $0) })
+    }
+
+    @Test("the schema's metaschema verdict is cached under XDG_CACHE_HOME and reused with the same result")
+    func metaschemaVerdictIsCached() throws {
+        let cache = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let playbook = packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path
+        let environment = ["XDG_CACHE_HOME": cache.path]
+        let first = try runWPK(["validate", "--format", "json", playbook], environment: environment)
+        let markers = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("wpk/metaschema-passed").path)
+        #expect(markers.count == 1)
+        #expect(markers.first?.count == 64)
+        let second = try runWPK(["validate", "--format", "json", playbook], environment: environment)
+        #expect(second.status == first.status)
+        #expect(second.standardOutput == first.standardOutput)
+        // A schema that fails the metaschema is refused however warm the cache, and never cached.
+        try writeFiles(["bad.schema.yaml": "type: object\ntitle: 5\n"], in: cache)
+        let bad = try runWPK(["validate", "--schema", cache.appendingPathComponent("bad.schema.yaml").path, playbook], environment: environment)
+        #expect(bad.status == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("wpk/metaschema-passed").path).count == 1)
+    }
 }

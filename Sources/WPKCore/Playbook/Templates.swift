@@ -62,11 +62,16 @@ public enum Templates {
 
     /// `a.b` identifiers in an expression (letters, digits, `_`, `-`), skipping quoted literals.
     static func dottedNames(in expression: String) -> [String] {
+        expression.utf8.allSatisfy({ $0 < 0x80 }) ? asciiDottedNames(in: expression) : characterDottedNames(in: expression)
+    }
+
+    /// `dottedNames` for any text, character by character.
+    static func characterDottedNames(in expression: String) -> [String] {
         var names: [String] = []
         var current = ""
         var quote: Character?
         func flush() {
-            if current.contains("."), let first = current.first, first.isLetter { names.append(current) }
+            if current.utf8.contains(UInt8(ascii: ".")), let first = current.first, first.isLetter { names.append(current) }
             current = ""
         }
         for ch in expression {
@@ -77,6 +82,36 @@ public enum Templates {
             if ch == "'" || ch == "\"" { flush(); quote = ch; continue }
             if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" || ch == "." {
                 current.append(ch)
+            } else {
+                flush()
+            }
+        }
+        flush()
+        return names
+    }
+
+    /// `dottedNames` for ASCII text, on bytes: ASCII letters and digits are exactly what
+    /// `Character.isLetter` and `isNumber` accept below 0x80, and every byte is one character.
+    static func asciiDottedNames(in expression: String) -> [String] {
+        var names: [String] = []
+        var current: [UInt8] = []
+        var quote: UInt8?
+        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        func flush() {
+            if let first = current.first, isLetter(first), current.contains(UInt8(ascii: ".")) {
+                names.append(String(decoding: current, as: UTF8.self))
+            }
+            current.removeAll(keepingCapacity: true)
+        }
+        for byte in expression.utf8 {
+            if let q = quote {
+                if byte == q { quote = nil }
+                continue
+            }
+            if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { flush(); quote = byte; continue }
+            if isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") {
+                current.append(byte)
             } else {
                 flush()
             }
@@ -120,7 +155,13 @@ extension String {
     /// Whether the UTF-8 bytes of `needle` occur in the string: a plain byte scan, much cheaper
     /// than `contains` on characters for the many short scalars the rules look at.
     func containsBytes(_ needle: String) -> Bool {
-        let pattern = Array(needle.utf8)
+        // Needles are literals, whose UTF-8 is contiguous: no array to allocate per call.
+        if let found = needle.utf8.withContiguousStorageIfAvailable({ containsBytes($0) }) { return found }
+        return Array(needle.utf8).withUnsafeBufferPointer { containsBytes($0) }
+    }
+
+    /// Whether the bytes of `pattern` occur in the string's UTF-8.
+    func containsBytes(_ pattern: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = pattern.first else { return true }
         let search = { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
             guard bytes.count >= pattern.count else { return false }

@@ -31,7 +31,13 @@ public struct CompiledSchema: Sendable {
     /// Compiles `root`, a schema document retrieved from `baseURI`; `documents` maps absolute URIs
     /// to other schema documents that references may name.
     public init(_ root: Node, baseURI: String = "urn:wpk:schema", documents: [String: Node] = [:], options: Options = Options()) throws(SchemaError) {
-        if options.checkMetaschema { try CompiledSchema.checkAgainstMetaschema(root, uri: baseURI) }
+        try self.init(root, baseURI: baseURI, documents: documents, options: options, rootPassedMetaschema: false)
+    }
+
+    /// As the public initializer; `rootPassedMetaschema` skips the metaschema check of `root`
+    /// alone (documents it references are still checked).
+    init(_ root: Node, baseURI: String, documents: [String: Node], options: Options, rootPassedMetaschema: Bool) throws(SchemaError) {
+        if options.checkMetaschema && !rootPassedMetaschema { try CompiledSchema.checkAgainstMetaschema(root, uri: baseURI) }
         let compiler = SchemaCompiler(documents: documents, readFiles: options.readFiles, assertFormats: options.assertFormats)
         (program, self.root) = try compiler.compile(root: root, baseURI: baseURI)
         self.baseURI = baseURI
@@ -42,7 +48,12 @@ public struct CompiledSchema: Sendable {
 
     /// Reads and compiles the schema file at `path` (YAML or JSON); its references to other
     /// files resolve relative to its directory.
-    public init(contentsOfFile path: String, documents: [String: Node] = [:], options: Options = Options()) throws(SchemaError) {
+    ///
+    /// With `verdicts`, a file whose exact bytes passed the metaschema check before is not checked
+    /// again (checking first compiles the whole 2020-12 metaschema, most of a one-file run), and
+    /// a file that passes now is recorded there.
+    public init(contentsOfFile path: String, documents: [String: Node] = [:], options: Options = Options(),
+                verdicts: (any MetaschemaVerdicts)? = nil) throws(SchemaError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SchemaError("cannot read the schema file \(path)", location: "", mark: nil)
         }
@@ -52,8 +63,22 @@ public struct CompiledSchema: Sendable {
         } catch {
             throw SchemaError("schema file \(path) is not valid YAML: \(error.message) [\(error.code)]", location: "", mark: error.mark)
         }
-        try self.init(document.root, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options)
+        let key = verdicts.map { _ in CompiledSchema.verdictKey(schemaBytes: data) }
+        let passedBefore = options.checkMetaschema && key.map { verdicts?.passed($0) == true } == true
+        try self.init(document.root, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options,
+                      rootPassedMetaschema: passedBefore)
+        if options.checkMetaschema, !passedBefore, let key { verdicts?.recordPass(key) }
     }
+
+    /// The key of a schema file's verdict: its bytes and the metaschema they were checked against.
+    public static func verdictKey<Bytes: Sequence>(schemaBytes: Bytes) -> String where Bytes.Element == UInt8 {
+        ContentDigest.sha256(Array(metaschemaIdentity.utf8) + [0] + Array(schemaBytes))
+    }
+
+    /// The embedded metaschema documents' digest, so a wpk carrying another metaschema does not
+    /// trust verdicts recorded against this one.
+    static let metaschemaIdentity: String = ContentDigest.sha256(
+        EmbeddedMetaschema.documents.sorted { $0.key < $1.key }.flatMap { Array($0.key.utf8) + [0] + Array($0.value.utf8) + [0] })
 
     /// The `file:` URI of a path, made absolute against the current directory.
     public static func fileURI(_ path: String) -> String {
@@ -100,4 +125,13 @@ public struct CompiledSchema: Sendable {
         throw SchemaError("\(uri) is not a valid JSON Schema 2020-12: \(first.message)", location: "#" + first.instancePointer,
                           mark: first.mark, diagnostics: diagnostics)
     }
+}
+
+/// Remembers which schema files passed the metaschema check, by `CompiledSchema.verdictKey`, so
+/// an unchanged schema is checked once rather than on every run.
+public protocol MetaschemaVerdicts: Sendable {
+    /// Whether the schema file with this key passed before.
+    func passed(_ key: String) -> Bool
+    /// Records that the schema file with this key passed.
+    func recordPass(_ key: String)
 }

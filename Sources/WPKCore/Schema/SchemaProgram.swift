@@ -36,9 +36,19 @@ struct JSONTypeSet: OptionSet, Sendable {
 }
 
 /// A compiled regular expression; `NSRegularExpression` is immutable and documented thread-safe.
+///
+/// Verdicts on short texts are remembered: the same names, durations and versions recur across
+/// the playbooks of a repository, and a match through Foundation and ICU costs microseconds.
 final class SchemaRegex: @unchecked Sendable {
     let source: String
     let regex: NSRegularExpression
+    /// ASCII texts at most `rememberedLength` bytes long and whether they matched (ASCII only:
+    /// Swift compares strings up to canonical equivalence, the regex compares code units); emptied when
+    /// it holds `rememberedCount`, so memory stays bounded whatever the input. Guarded by `lock`.
+    private var remembered: [String: Bool] = [:]
+    private let lock = NSLock()
+    static let rememberedLength = 64
+    static let rememberedCount = 4096
 
     init(source: String, regex: NSRegularExpression) {
         self.source = source
@@ -47,6 +57,21 @@ final class SchemaRegex: @unchecked Sendable {
 
     /// True when the pattern matches anywhere in `text` (ECMA-262 `test`, unanchored).
     func matches(_ text: String) -> Bool {
+        guard text.utf8.count <= SchemaRegex.rememberedLength, text.utf8.allSatisfy({ $0 < 0x80 }) else { return search(text) }
+        lock.lock()
+        let known = remembered[text]
+        lock.unlock()
+        if let known { return known }
+        let found = search(text)
+        lock.lock()
+        if remembered.count >= SchemaRegex.rememberedCount { remembered.removeAll(keepingCapacity: true) }
+        remembered[text] = found
+        lock.unlock()
+        return found
+    }
+
+    /// The match itself, through Foundation.
+    private func search(_ text: String) -> Bool {
         regex.firstMatch(in: text, options: [], range: NSRange(location: 0, length: text.utf16.count)) != nil
     }
 }

@@ -125,8 +125,10 @@ struct SchemaEvaluator {
 
         var local: EvaluatedParts? = (parts != nil || program.needsAnnotations[id]) ? EvaluatedParts() : nil
         var valid = true
-        for keyword in program.keywords[id] {
-            if !evaluate(keyword, instance, reporting: reporting, parts: &local) {
+        let keywords = program.keywords[id]
+        // By index, so each keyword is borrowed rather than copied (its payload holds arrays and strings).
+        for index in keywords.indices {
+            if !evaluate(keywords[index], instance, reporting: reporting, parts: &local) {
                 valid = false
                 if !reporting { return false }
             }

@@ -152,7 +152,15 @@ public struct Node: Sendable {
     /// The entry under `key` in a mapping (to reach the key's own position).
     public func entry(_ key: String) -> MappingEntry? {
         guard case .mapping(let entries) = content else { return nil }
-        return entries.first { $0.key.string == key }
+        // An index loop that compares in place: `first(where:)` copied every entry it passed.
+        for index in entries.indices where entries[index].key.isString(key) { return entries[index] }
+        return nil
+    }
+
+    /// Whether this is a scalar that resolved to the string `text`.
+    func isString(_ text: String) -> Bool {
+        if case .scalar(let s) = content, case .string(let value) = s.value { return value == text }
+        return false
     }
 
     /// The node at an RFC 6901 JSON pointer, or nil.
@@ -189,19 +197,55 @@ public enum Tag {
 public enum JSONPointer {
     /// Escapes one reference token (`~` to `~0`, `/` to `~1`).
     public static func escape(_ token: String) -> String {
-        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        // Almost every token holds neither character; those need no new string.
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
+        var out: [UInt8] = []
+        out.reserveCapacity(token.utf8.count + 4)
+        for byte in token.utf8 {
+            switch byte {
+            case UInt8(ascii: "~"): out += [UInt8(ascii: "~"), UInt8(ascii: "0")]
+            case UInt8(ascii: "/"): out += [UInt8(ascii: "~"), UInt8(ascii: "1")]
+            default: out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Splits and unescapes a pointer; `""` gives no tokens.
     public static func tokens(_ pointer: String) -> [String] {
         guard !pointer.isEmpty else { return [] }
-        return pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
-            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        return pointer.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst().map(unescape)
+    }
+
+    /// One token with `~1` read as `/` and `~0` as `~`, in that order (RFC 6901 section 4), so
+    /// `~01` is `~1`. Other bytes, `~` included when no digit follows, are kept as written.
+    private static func unescape(_ token: Substring.UTF8View) -> String {
+        guard token.contains(UInt8(ascii: "~")) else { return String(Substring(token)) }
+        var out: [UInt8] = []
+        out.reserveCapacity(token.count)
+        var index = token.startIndex
+        while index != token.endIndex {
+            let byte = token[index]
+            let next = token.index(after: index)
+            if byte == UInt8(ascii: "~"), next != token.endIndex, token[next] == UInt8(ascii: "1") || token[next] == UInt8(ascii: "0") {
+                out.append(token[next] == UInt8(ascii: "1") ? UInt8(ascii: "/") : UInt8(ascii: "~"))
+                index = token.index(after: next)
+            } else {
+                out.append(byte)
+                index = next
+            }
         }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Appends one token to a pointer.
     public static func appending(_ pointer: String, _ token: String) -> String {
-        pointer + "/" + escape(token)
+        let escaped = escape(token)
+        var out = ""
+        out.reserveCapacity(pointer.utf8.count + 1 + escaped.utf8.count)
+        out += pointer
+        out += "/"
+        out += escaped
+        return out
     }
 }

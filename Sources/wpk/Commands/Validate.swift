@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WPKCore
 
 struct Validate: ParsableCommand {
@@ -20,6 +21,9 @@ struct Validate: ParsableCommand {
     @Flag(name: .long, help: "Apply the JSON Schema alone, without the WPK rules: any YAML or JSON document against any schema.")
     var schemaOnly = false
 
+    @Option(name: .long, help: "Files checked at once (default: the number of processors).")
+    var jobs: Int?
+
     @Argument(help: "Files, directories, or - for standard input.")
     var paths: [String]
 
@@ -28,8 +32,11 @@ struct Validate: ParsableCommand {
         var reporter = format.makeReporter()
         var summary = Summary()
         reporter.begin()
-        for input in PlaybookFinder(paths) {
-            let report = checker.check(input)
+        // Files are checked in parallel and reported in the order they were found; a window of
+        // a few files per worker keeps memory flat however many files there are.
+        let workers = max(jobs ?? ProcessInfo.processInfo.activeProcessorCount, 1)
+        OrderedConcurrentMap.run(PlaybookFinder(paths), workers: workers, window: workers * 4,
+                                 transform: { checker.check($0) }) { report in
             summary.add(report)
             reporter.report(report)
         }

@@ -31,7 +31,7 @@ enum SchemaLocator {
             throw UsageFailure("cannot find the WPK schema (\(bundledRelativePath)); name one with --schema FILE")
         }
         do {
-            return try CompiledSchema(contentsOfFile: path)
+            return try CompiledSchema(contentsOfFile: path, verdicts: VerdictDirectory.standard())
         } catch {
             var lines = ["cannot use schema \(path): \(error.message)"]
             for diagnostic in error.diagnostics.prefix(20) {

@@ -9,7 +9,7 @@ enum ActionRules {
     static func check(_ context: RuleContext) -> [Diagnostic] {
         let playbook = context.playbook
         var out: [Diagnostic] = []
-        for (step, _) in playbook.allSteps {
+        for (step, _) in context.steps {
             guard let runtime = step.runtime, let action = step.action else { continue }
             if !playbook.runtime.hasRequirements(for: runtime.value) {
                 out.append(context.report(missingRuntime, "step \"\(step.displayName)\" runs in \(runtime.value.rawValue) but spec.runtime.\(runtime.value.rawValue) is missing; add it (\(Self.requirementHint(runtime.value)))", at: runtime))
@@ -111,7 +111,7 @@ enum ActionRules {
     /// Why a value does not fit a parameter type, or nil. A string holding a `${{ }}` reference
     /// fits any scalar type: the planner converts it after substitution.
     private static func typeProblem(_ node: Node, _ type: ParamType) -> String? {
-        let isReference = node.scalar.map { $0.text.contains("${{") } ?? false
+        let isReference = node.scalar.map { $0.text.containsBytes("${{") } ?? false
         switch type {
         case .string:
             if node.scalar == nil || node.scalar?.value == .null { return "must be a string" }

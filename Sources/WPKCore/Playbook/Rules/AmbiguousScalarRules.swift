@@ -10,24 +10,20 @@ enum AmbiguousScalarRules {
         return text.utf8.count <= 3 || (first >= 0x30 && first <= 0x39) || first == 0x2B || first == 0x2D
     }
 
-    static func check(_ context: RuleContext) -> [Diagnostic] {
-        var out: [Diagnostic] = []
-        forEachNode(context.root, pointer: "") { node, at in
-            guard let scalar = node.scalar, scalar.style == .plain, Self.mayBeAmbiguous(scalar.text),
-                  let reading = CoreSchema.yaml11Reading(of: scalar) else { return }
-            let what = at.isKey ? "key" : "value"
-            let fix: String
-            var here = "a string"
-            if case .number(let number) = scalar.value {
-                here = "the decimal number \(number)"
-                fix = "write it as 0o\(scalar.text.drop(while: { $0 == "0" })) for an octal number or quote it for a string"
-            } else if reading.hasPrefix("the boolean") {
-                fix = "write \(reading.hasSuffix("true") ? "true" : "false") for a boolean or quote it (\"\(scalar.text)\") for a string"
-            } else {
-                fix = "quote it (\"\(scalar.text)\") for a string"
-            }
-            out.append(context.report(ambiguous, "\(what) \(scalar.text) is read as \(here) here but as \(reading) by YAML 1.1 tools; \(fix)", pointer: at.pointer, mark: node.start))
+    /// Checks one scalar of the shared walk (see `PlaybookRules.check`).
+    static func visit(_ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext, into out: inout [Diagnostic]) {
+        guard scalar.style == .plain, Self.mayBeAmbiguous(scalar.text), let reading = CoreSchema.yaml11Reading(of: scalar) else { return }
+        let what = at.isKey ? "key" : "value"
+        let fix: String
+        var here = "a string"
+        if case .number(let number) = scalar.value {
+            here = "the decimal number \(number)"
+            fix = "write it as 0o\(scalar.text.drop(while: { $0 == "0" })) for an octal number or quote it for a string"
+        } else if reading.hasPrefix("the boolean") {
+            fix = "write \(reading.hasSuffix("true") ? "true" : "false") for a boolean or quote it (\"\(scalar.text)\") for a string"
+        } else {
+            fix = "quote it (\"\(scalar.text)\") for a string"
         }
-        return out
+        out.append(context.report(ambiguous, "\(what) \(scalar.text) is read as \(here) here but as \(reading) by YAML 1.1 tools; \(fix)", pointer: at.pointer, mark: node.start))
     }
 }

@@ -7,10 +7,10 @@ enum ImageRules {
     static func check(_ context: RuleContext) -> [Diagnostic] {
         let docker = context.playbook.runtime.docker
         var out: [Diagnostic] = []
-        for (step, _) in context.playbook.allSteps {
+        for (step, _) in context.steps {
             guard let spec = step.actionSpec, spec.target == .image, let target = step.target else { continue }
             // A reference resolved only at run time cannot be judged here.
-            if target.value.contains("${{") { continue }
+            if target.value.containsBytes("${{") { continue }
             let image = ImageReference(target.value)
             if image.digest == nil && (image.tag == nil || image.tag == "latest") {
                 let why = image.tag == nil ? "has no tag, so it means :latest" : "uses the :latest tag"

@@ -11,7 +11,7 @@ enum LimitRules {
         let limits = playbook.validation.limits
         var out: [Diagnostic] = []
         if let limit = limits.maxStepTimeoutSeconds {
-            for (step, _) in playbook.allSteps where step.effectiveTimeoutSeconds > limit.value {
+            for (step, _) in context.steps where step.effectiveTimeoutSeconds > limit.value {
                 if let timeout = step.timeoutSeconds {
                     out.append(context.report(stepTimeout, "step \"\(step.displayName)\" has timeout \(Self.show(timeout.value)), over max_step_timeout \(Self.show(limit.value)) (line \(limit.mark.line)); lower the timeout or raise the limit", at: timeout))
                 } else {
@@ -20,15 +20,15 @@ enum LimitRules {
             }
         }
         if let limit = limits.maxRetryAttempts {
-            for (step, _) in playbook.allSteps {
+            for (step, _) in context.steps {
                 guard let attempts = step.retry?.maxAttempts, attempts.value > limit.value else { continue }
                 out.append(context.report(retryAttempts, "step \"\(step.displayName)\" may run \(attempts.value) times, over max_retry_attempts \(limit.value) (line \(limit.mark.line)); lower retry.max_attempts or raise the limit", at: attempts))
             }
         }
         if let limit = limits.maxRuntimeSeconds {
-            let total = playbook.allSteps.reduce(0) { $0 + $1.step.worstCaseSeconds }
+            let total = context.steps.reduce(0) { $0 + $1.step.worstCaseSeconds }
             if total > limit.value {
-                let worst = playbook.allSteps.max { $0.step.worstCaseSeconds < $1.step.worstCaseSeconds }?.step
+                let worst = context.steps.max { $0.step.worstCaseSeconds < $1.step.worstCaseSeconds }?.step
                 let hint = worst.map { "; the longest is \"\($0.displayName)\" at \(Self.show($0.worstCaseSeconds))" } ?? ""
                 out.append(context.report(runtime, "all steps together may take \(Self.show(total)) (every attempt to its timeout, rollback included), over max_runtime \(Self.show(limit.value))\(hint); shorten timeouts or retries, or raise the limit", at: limit))
             }

@@ -9,10 +9,10 @@ enum PermissionRules {
         let granted = Set(playbook.validation.permissions.map(\.value))
         var needed: Set<String> = []
         var out: [Diagnostic] = []
-        for (step, _) in playbook.allSteps {
+        for (step, _) in context.steps {
             guard let spec = step.actionSpec, let action = step.action else { continue }
             // A k8s target whose kind is itself a template cannot be resolved to a resource.
-            if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.contains("${{") { continue }
+            if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.containsBytes("${{") { continue }
             let required = Self.unique(spec.requiredPermissions(target: step.target?.value))
             needed.formUnion(required)
             let missing = required.filter { !granted.contains($0) }

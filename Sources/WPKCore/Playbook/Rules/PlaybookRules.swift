@@ -18,11 +18,37 @@ public struct RuleInfo: Sendable, Hashable {
 }
 
 /// What every rule reads: the model, the tree it came from and the source for exact positions.
-public struct RuleContext: Sendable {
-    public var playbook: Playbook
-    public var root: Node
+///
+/// A class, so the many places that hand it on (closures, helpers) share one instance instead of
+/// copying the whole model with its hundreds of reference-counted fields.
+public final class RuleContext: Sendable {
+    public let playbook: Playbook
+    public let root: Node
     /// The source, when known, to place positions inside multi-line scalars.
-    public var lines: LineIndex?
+    public let lines: LineIndex?
+    /// `playbook.allSteps`, built once (the property builds a new array on every use).
+    let steps: [(step: Playbook.Handler, isRollback: Bool)]
+    /// The tree node of each of `steps`, in the same order (the model reads every item of
+    /// `spec.handlers` and `spec.rollback`, so the two line up).
+    let stepNodes: [Node]
+    /// The names of the declared inputs.
+    let declaredInputs: Set<String>
+
+    /// The context of `playbook`, read from `root`; `lines` is its source, when known.
+    public init(playbook: Playbook, root: Node, lines: LineIndex?) {
+        self.playbook = playbook
+        self.root = root
+        self.lines = lines
+        steps = playbook.allSteps
+        declaredInputs = Set(playbook.inputs.map(\.name.value))
+        let spec = root["spec"]
+        stepNodes = (spec?["handlers"]?.sequence ?? []) + (spec?["rollback"]?.sequence ?? [])
+    }
+
+    /// The node of `steps[index]`'s field `key`, if written.
+    func stepField(_ index: Int, _ key: String) -> Node? {
+        index < stepNodes.count ? stepNodes[index][key] : nil
+    }
 
     /// A diagnostic of `rule` at a node.
     func report(_ rule: RuleInfo, _ message: String, pointer: String, mark: Mark) -> Diagnostic {
@@ -58,17 +84,29 @@ public enum PlaybookRules {
         let context = RuleContext(playbook: Playbook(root: root), root: root, lines: lines)
         var out: [Diagnostic] = []
         out += ReferenceRules.check(context)
-        out += TemplateRules.check(context)
         out += PermissionRules.check(context)
         out += SafetyRules.check(context)
         out += LimitRules.check(context)
         out += TriggerRules.check(context)
-        out += SecretRules.check(context)
-        out += AmbiguousScalarRules.check(context)
         out += ImageRules.check(context)
         out += ShellRiskRules.check(context)
         out += ActionRules.check(context)
         out += InputRules.check(context)
+        // The rules that look at every scalar share one walk of the tree; each keeps its own
+        // list so its findings stay in its own order.
+        var secrets = SecretRules.checkNamedSecrets(context)
+        let secretPointers = Set(secrets.map(\.pointer))
+        var templates: [Diagnostic] = []
+        var ambiguous: [Diagnostic] = []
+        forEachNode(root, pointer: "") { node, at in
+            guard let scalar = node.scalar else { return }
+            TemplateRules.visit(scalar, node, at, context, into: &templates)
+            SecretRules.visitForCredentials(scalar, node, at, context, reported: secretPointers, into: &secrets)
+            AmbiguousScalarRules.visit(scalar, node, at, context, into: &ambiguous)
+        }
+        out += templates
+        out += secrets
+        out += ambiguous
         return out.sorted { a, b in
             let ao = a.mark?.offset ?? -1
             let bo = b.mark?.offset ?? -1
@@ -169,11 +207,12 @@ private func walk(_ node: Node, base: String, key: String?, tokens: inout [Strin
             tokens.removeLast()
         }
     case .mapping(let entries):
-        for entry in entries {
-            let name = entry.keyText
+        // By index: `for entry in entries` copied every entry (four reference counts each).
+        for index in entries.indices {
+            let name = entries[index].keyText
             tokens.append(name)
-            visit(entry.key, NodeVisit(key: name, isKey: true, base: base, tokens: tokens[...]))
-            walk(entry.value, base: base, key: name, tokens: &tokens, visit)
+            visit(entries[index].key, NodeVisit(key: name, isKey: true, base: base, tokens: tokens[...]))
+            walk(entries[index].value, base: base, key: name, tokens: &tokens, visit)
             tokens.removeLast()
         }
     }

@@ -12,7 +12,7 @@ enum ReferenceRules {
         var out: [Diagnostic] = []
 
         var firstStep: [String: Mark] = [:]
-        for (step, _) in playbook.allSteps {
+        for (step, _) in context.steps {
             guard let name = step.name else { continue }
             if let first = firstStep[name.value] {
                 out.append(context.report(duplicateStep, "step name \"\(name.value)\" is already used at line \(first.line); rename one of them (names must be unique across handlers and rollback)", at: name))

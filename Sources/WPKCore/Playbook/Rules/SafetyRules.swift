@@ -9,9 +9,9 @@ enum SafetyRules {
         var out = rollbackFindings(context)
         let playbook = context.playbook
         if playbook.safety.effectiveMode == .manual {
-            for (step, _) in playbook.allSteps {
+            for (index, (step, _)) in context.steps.enumerated() {
                 guard let spec = step.actionSpec, spec.destructive, step.requiresApproval == false,
-                      let node = context.root.resolve(pointer: step.pointer + "/requires_approval") else { continue }
+                      let node = context.stepField(index, "requires_approval") else { continue }
                 out.append(context.report(ungatedDestructive, "step \"\(step.displayName)\" runs \(spec.runtime.rawValue) \(spec.name), which is destructive, without approval in a manual playbook; remove requires_approval: false", pointer: step.pointer + "/requires_approval", mark: node.start))
             }
         }
@@ -37,7 +37,7 @@ enum SafetyRules {
         let safety = context.playbook.safety
         guard safety.effectiveMode == .auto, safety.allowDestructiveInAuto?.value != true else { return [] }
         var out: [Diagnostic] = []
-        for (step, _) in context.playbook.allSteps {
+        for (step, _) in context.steps {
             guard let spec = step.actionSpec, spec.destructive, let action = step.action else { continue }
             out.append(context.report(destructiveInAuto, "step \"\(step.displayName)\" runs \(spec.runtime.rawValue) \(spec.name), which is destructive, in auto mode; use mode: manual, or set spec.safety.allow_destructive_in_auto: true if unattended runs of it are really intended", at: action))
         }

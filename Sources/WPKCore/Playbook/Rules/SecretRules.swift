@@ -6,7 +6,9 @@ enum SecretRules {
     /// Parts of a key or input name that say it holds a secret.
     static let secretWords = ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key", "credential", "client_secret"]
 
-    static func check(_ context: RuleContext) -> [Diagnostic] {
+    /// Secret-named inputs that are not secret, and secret-named keys in step params and the
+    /// shell environment that hold text instead of a reference to a secret input.
+    static func checkNamedSecrets(_ context: RuleContext) -> [Diagnostic] {
         let playbook = context.playbook
         let secretInputs = Set(playbook.inputs.filter(\.secret).map(\.name.value))
         var out: [Diagnostic] = []
@@ -19,9 +21,9 @@ enum SecretRules {
 
         // Keys named like secrets, in step params and the shell environment.
         var scopes: [(Node, String)] = []
-        if let env = context.root.resolve(pointer: "/spec/runtime/shell/environment") { scopes.append((env, "/spec/runtime/shell/environment")) }
-        for (step, _) in playbook.allSteps {
-            if let params = context.root.resolve(pointer: step.pointer + "/params") { scopes.append((params, step.pointer + "/params")) }
+        if let env = context.root["spec"]?["runtime"]?["shell"]?["environment"] { scopes.append((env, "/spec/runtime/shell/environment")) }
+        for (index, (step, _)) in context.steps.enumerated() {
+            if let params = context.stepField(index, "params") { scopes.append((params, step.pointer + "/params")) }
         }
         for (scope, base) in scopes {
             forEachNode(scope, pointer: base) { node, at in
@@ -31,16 +33,17 @@ enum SecretRules {
                 }
             }
         }
-
-        // Values that are credentials by their shape, wherever they are.
-        let reported = Set(out.map(\.pointer))
-        forEachNode(context.root, pointer: "") { node, at in
-            guard !at.isKey, let text = node.scalar?.text, text.utf8.count >= 16, let kind = credentialShape(text) else { return }
-            let pointer = at.pointer
-            guard !reported.contains(pointer) else { return }
-            out.append(context.report(plainSecret, "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}", pointer: pointer, mark: node.start))
-        }
         return out
+    }
+
+    /// Values that are credentials by their shape, wherever they are: one scalar of the shared
+    /// walk (see `PlaybookRules.check`); `reported` holds the pointers `checkNamedSecrets` flagged.
+    static func visitForCredentials(_ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext,
+                                    reported: Set<String>, into out: inout [Diagnostic]) {
+        guard !at.isKey, scalar.text.utf8.count >= 16, let kind = credentialShape(scalar.text) else { return }
+        let pointer = at.pointer
+        guard !reported.contains(pointer) else { return }
+        out.append(context.report(plainSecret, "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}", pointer: pointer, mark: node.start))
     }
 
     static func looksSecret(_ name: String) -> Bool {
@@ -65,10 +68,31 @@ enum SecretRules {
 
     static let credentialMarkers = ["-----BEGIN", "AKIA", "ghp_", "gho_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "hvs.", "hvb.", "glpat-"]
 
+    static let credentialMarkerBytes: [[UInt8]] = credentialMarkers.map { Array($0.utf8) }
+
+    /// Whether any of `credentialMarkers` occurs in `text`: one pass over its bytes, trying only
+    /// the markers that start with the byte at hand.
+    static func holdsCredentialMarker(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for i in bytes.indices {
+                let byte = bytes[i]
+                // The markers' first bytes: - A g h x.
+                guard byte == 0x2D || byte == 0x41 || byte == 0x67 || byte == 0x68 || byte == 0x78 else { continue }
+                for marker in credentialMarkerBytes where marker[0] == byte && marker.count <= bytes.count - i {
+                    var k = 1
+                    while k < marker.count && bytes[i + k] == marker[k] { k += 1 }
+                    if k == marker.count { return true }
+                }
+            }
+            return false
+        }
+    }
+
     /// The kind of credential `text` has the shape of, or nil. Prefix checks only: linear time.
     static func credentialShape(_ text: String) -> String? {
         // Most scalars hold none of the prefixes; skip them without splitting.
-        guard credentialMarkers.contains(where: { text.containsBytes($0) }) else { return nil }
+        guard holdsCredentialMarker(text) else { return nil }
         if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") { return "a private key" }
         let words = text.split(whereSeparator: { " \t\n\"'=:,".contains($0) })
         for word in words {

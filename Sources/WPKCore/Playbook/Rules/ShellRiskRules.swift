@@ -13,9 +13,9 @@ enum ShellRiskRules {
         // Inputs that always have a value: required, or with a default.
         let alwaysSet = Set(playbook.inputs.filter { $0.required || $0.defaultValue != nil }.map(\.name.value))
         var out: [Diagnostic] = []
-        for (step, _) in playbook.allSteps {
+        for (index, (step, _)) in context.steps.enumerated() {
             guard let spec = step.actionSpec, ["script", "exec", "run"].contains(spec.name),
-                  let params = context.root.resolve(pointer: step.pointer + "/params") else { continue }
+                  let params = context.stepField(index, "params") else { continue }
             forEachNode(params, pointer: step.pointer + "/params") { node, at in
                 guard !at.isKey, let text = node.scalar?.text, text.containsBytes("rm") || text.containsBytes("curl") || text.containsBytes("wget") else { return }
                 out += scan(text, node: node, pointer: at.pointer, alwaysSet: alwaysSet, context: context)

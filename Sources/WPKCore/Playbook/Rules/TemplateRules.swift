@@ -3,22 +3,19 @@ enum TemplateRules {
     static let undeclared = RuleInfo("WPK305", .error, "unknown-template-reference", "A `${{ }}` reference names an undeclared input or an unknown value, or is not closed.")
     static let rules = [undeclared]
 
-    static func check(_ context: RuleContext) -> [Diagnostic] {
-        let declared = Set(context.playbook.inputs.map(\.name.value))
-        var out: [Diagnostic] = []
-        forEachNode(context.root, pointer: "") { node, at in
-            guard !at.isKey, let text = node.scalar?.text, text.utf8.count >= 3, text.containsBytes("${{") else { return }
-            let references = Templates.references(in: text)
-            let problems = references.map { Self.problem($0, declared: declared) }
-            guard problems.contains(where: { $0 != nil }) else { return }
-            let marks = Templates.marks(of: references, in: node, lines: context.lines)
-            let pointer = at.pointer
-            for (problem, mark) in zip(problems, marks) {
-                guard let problem else { continue }
-                out.append(context.report(undeclared, problem, pointer: pointer, mark: mark))
-            }
+    /// Checks one scalar of the shared walk (see `PlaybookRules.check`).
+    static func visit(_ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext, into out: inout [Diagnostic]) {
+        let text = scalar.text
+        guard !at.isKey, text.utf8.count >= 3, text.containsBytes("${{") else { return }
+        let references = Templates.references(in: text)
+        let problems = references.map { Self.problem($0, declared: context.declaredInputs) }
+        guard problems.contains(where: { $0 != nil }) else { return }
+        let marks = Templates.marks(of: references, in: node, lines: context.lines)
+        let pointer = at.pointer
+        for (problem, mark) in zip(problems, marks) {
+            guard let problem else { continue }
+            out.append(context.report(undeclared, problem, pointer: pointer, mark: mark))
         }
-        return out
     }
 
     /// What is wrong with a reference, or nil.

@@ -1,0 +1,71 @@
+import Testing
+@testable import WPKCore
+
+/// The hand-written fast paths agree with the plain definitions they replace.
+@Suite struct FastPathTests {
+    /// RFC 6901 tokens: `~1` is `/`, `~0` is `~`, and `~01` is `~1` (unescaped in one pass).
+    static let pointerCases: [(pointer: String, tokens: [String])] = [
+        ("", []),
+        ("/", [""]),
+        ("/spec/handlers/0", ["spec", "handlers", "0"]),
+        ("/a~1b", ["a/b"]),
+        ("/m~0n", ["m~n"]),
+        ("/~01", ["~1"]),
+        ("/~10", ["/0"]),
+        ("/~~11", ["~/1"]),
+        ("/a~", ["a~"]),
+        ("/~2x", ["~2x"]),
+        ("/é~1ü//x", ["é/ü", "", "x"]),
+    ]
+
+    @Test func pointerTokensUnescapeAsRFC6901Says() {
+        for c in Self.pointerCases {
+            #expect(JSONPointer.tokens(c.pointer) == c.tokens, "\(c.pointer)")
+        }
+    }
+
+    @Test func escapingThenSplittingGivesTheTokensBack() {
+        let tokens = ["plain", "a/b", "m~n", "~1", "~0/~", "", "é/ü", "0"]
+        for token in tokens {
+            let pointer = JSONPointer.appending("", token)
+            #expect(JSONPointer.tokens(pointer) == [token], "\(pointer)")
+        }
+        #expect(JSONPointer.escape("a/b~c") == "a~1b~0c")
+        #expect(JSONPointer.escape("plain") == "plain")
+    }
+
+    @Test func credentialMarkerScanAgreesWithASubstringSearch() {
+        let texts = ["", "nothing here", "hhhh gggg xxxx ----", "AKI", "xAKIAy", "-----BEGIN", "----BEGIN",
+                     "ghp", "ghp_", "a github_pat_b", "xoxb", "xoxa-", "hvs", "hvb.", "glpat", "glpat-", "é hvs.ü"]
+        for text in texts {
+            let expected = SecretRules.credentialMarkers.contains { text.contains($0) }
+            #expect(SecretRules.holdsCredentialMarker(text) == expected, "\(text)")
+        }
+    }
+
+    @Test func byteSearchFindsNeedlesAnywhere() {
+        #expect("${{ inputs.x }}".containsBytes("${{"))
+        #expect("ab${{".containsBytes("${{"))
+        #expect(!"ab${".containsBytes("${{"))
+        #expect("".containsBytes(""))
+        #expect(!"".containsBytes("a"))
+        #expect("éa".containsBytes("a"))
+    }
+}
+
+/// The byte-wise reading of template names agrees with the character-wise one on ASCII text.
+@Suite struct DottedNameFastPathTests {
+    @Test func asciiAndCharacterReadingsAgree() {
+        let alphabet = Array("ab.Z_-09 '\"=!\r\n\t${}()x.y")
+        var generator = SystemRandomNumberGenerator()
+        var samples = ["inputs.a", "inputs.a == 'x.y'", "!run.id", "\"q.r\" inputs.b-c", "1a.b", "_a.b", "a.", ".a", "a\r\nb.c"]
+        for _ in 0..<3_000 {
+            let length = Int.random(in: 0...24, using: &generator)
+            samples.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for text in samples {
+            #expect(Templates.asciiDottedNames(in: text) == Templates.characterDottedNames(in: text), "\(text.debugDescription)")
+        }
+        #expect(Templates.dottedNames(in: "inputs.é.x") == ["inputs.é.x"], "non-ASCII text takes the character path")
+    }
+}
