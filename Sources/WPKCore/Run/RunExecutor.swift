@@ -437,11 +437,13 @@ public final class RunExecutor {
         }
     }
 
+    /// The run's end for a stop the monitor reported (a step's own timeout is a step failure,
+    /// handled where the attempt ends, and never comes from the monitor).
     private func outcome(of stop: StopReason) -> RunOutcome {
         switch stop {
         case .cancelled(let text): .cancelled(text)
         case .interrupted(let signal): .interrupted(signal)
-        case .timedOut: .failed(step: "?", detail: "timed out")
+        case .timedOut: .interrupted("a timeout")
         }
     }
 
