@@ -25,10 +25,12 @@ let package = Package(
             pkgConfig: "ncursesw",
             providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
         ),
+        // Linux process control Swift cannot import directly (prctl, pidfd_open); used only by Run/.
+        .systemLibrary(name: "CProcess"),
         .target(
             name: "WPKCore",
             dependencies: [
-                "CYAML",
+                "CYAML", "CProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "BigInt", package: "BigInt"),
             ]

@@ -12,13 +12,17 @@ public struct PlaybookEntry: Equatable, Sendable {
     public var pendingGates: Int?
     /// Runs of this playbook waiting for an approval right now (they sort first).
     public var waitingRuns: Int
+    /// How long the run waiting longest has waited, in seconds (nil when none waits).
+    public var longestWaitSeconds: Int?
     /// False while only the file's name is known: the list appears at once and fills in as files
     /// are read between frames.
     public var summarized: Bool
 
     /// An entry from its fields.
-    public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int, summarized: Bool = true) {
+    public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int,
+                summarized: Bool = true, longestWaitSeconds: Int? = nil) {
         self.summarized = summarized
+        self.longestWaitSeconds = longestWaitSeconds
         self.path = path
         self.name = name
         self.runtime = runtime

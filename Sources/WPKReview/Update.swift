@@ -289,10 +289,12 @@ extension ReviewState {
 
     private mutating func setEntries(_ loaded: [PlaybookEntry]) {
         let keep = selectedEntry?.path
-        // Runs waiting for an approval come first: that is where someone is blocked.
+        // Runs waiting for an approval come first, the longest wait first: that is where someone is blocked.
         entries = loaded.enumerated().sorted { a, b in
             let wa = a.element.waitingRuns > 0, wb = b.element.waitingRuns > 0
-            return wa != wb ? wa : a.offset < b.offset
+            if wa != wb { return wa }
+            let waitA = a.element.longestWaitSeconds ?? 0, waitB = b.element.longestWaitSeconds ?? 0
+            return waitA != waitB ? waitA > waitB : a.offset < b.offset
         }.map(\.element)
         refilter(keeping: keep)
     }

@@ -68,6 +68,17 @@ func runLedgerBenchmarks(records: Int = 100_000, appends: Int = 500) throws -> [
     let foldSeconds = seconds(since: foldStart)
     let foldCPU = cpuSeconds() - foldCPUStart
     report.append(String(format: "ledger fold (state + overview): %d records into %d gates and %d runs in %.3f s wall, %.3f s CPU", records, overview.count, state.runs.count, foldSeconds, foldCPU))
+
+    // What a waiting `wpk run` pays each time the ledger changes: settle its gate under the lock
+    // (verify everything, fold, decide). A run id that is not in the ledger: nothing is written.
+    let subject = GateSubject(playbook: "playbook-1", playbookDigest: "sha256:" + String(repeating: "1", count: 64),
+                              planDigest: "sha256:" + String(repeating: "0", count: 64), step: "migrate",
+                              gate: GateRequirement(required: true, approvals: 1), safety: SafetySettings(), run: "bench-run")
+    let settleStart = DispatchTime.now()
+    let settleCPUStart = cpuSeconds()
+    _ = try bigLedger.settleGate(subject: subject, policy: .loaded(.builtIn), operator: op, now: start.addingTimeInterval(Double(records)))
+    report.append(String(format: "gate wake of a waiting run (settleGate: lock, verify, fold, decide): %d records in %.3f s wall, %.3f s CPU",
+                         records, seconds(since: settleStart), cpuSeconds() - settleCPUStart))
     return report
 }
 

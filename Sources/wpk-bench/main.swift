@@ -29,5 +29,8 @@ do {
     print("ledger benchmark: \(error)")
 }
 
+// wpk run: the cost of one step's process.
+for line in runStepProcessBenchmark() { print(line) }
+
 // The review UI: time to first frame, keystroke update + render, bytes per cursor move.
 ReviewBenchmark.run()

@@ -6,6 +6,8 @@ public enum RecordType: Sendable, Hashable {
     case approved, rejected, expired, runStarted, waiting, stepStarted, stepFinished, rollback, cancelled, runFinished
     /// A run used these approvals (`consumes` lists their seq): each approval serves one run only.
     case consumed
+    /// A failed attempt of an idempotent step will be tried again after the planned delay.
+    case stepRetried
     /// A type written by a newer wpk: kept and verified, ignored by policy.
     case other(String)
 
@@ -13,6 +15,7 @@ public enum RecordType: Sendable, Hashable {
         (.approved, "approved"), (.rejected, "rejected"), (.expired, "expired"), (.runStarted, "run_started"),
         (.waiting, "waiting"), (.stepStarted, "step_started"), (.stepFinished, "step_finished"),
         (.rollback, "rollback"), (.cancelled, "cancelled"), (.runFinished, "run_finished"), (.consumed, "consumed"),
+        (.stepRetried, "step_retried"),
     ]
 
     /// The type from its contract name.
@@ -43,10 +46,32 @@ public struct RecordDraft: Sendable, Equatable {
     public var expires: Date?
     /// On `consumed`: the seq of each approval the run used.
     public var consumes: [Int]?
+    /// On step events: which attempt of the step (1-based).
+    public var attempt: Int?
+    /// On `step_finished` and `run_finished`: how it ended (`succeeded`, `failed`, `timed_out`, ...).
+    public var outcome: String?
+    /// On `step_finished`: the exit code of the last command run (absent when it was killed by a signal or never started).
+    public var exitCode: Int?
+    /// On `step_finished`: wall time of the attempt in milliseconds.
+    public var durationMilliseconds: Int?
+    /// On `step_finished`: `sha256:<hex>` of everything the step printed.
+    public var outputDigest: String?
+    /// On `run_started`: the names of the inputs given (never their values: they may be secrets;
+    /// the plan digest binds the values).
+    public var inputs: [String]?
+    /// On `run_started`: the process id and host of the `wpk run`, so a run whose process is
+    /// gone can be told from one still running.
+    public var pid: Int?
+    public var host: String?
+    /// On `run_finished`: steps that completed a change before the run ended.
+    public var changed: [String]?
 
     public init(type: RecordType, run: String? = nil, playbook: String? = nil, playbookDigest: String? = nil,
                 planDigest: String? = nil, step: String? = nil, reason: String? = nil,
-                approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil) {
+                approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil,
+                attempt: Int? = nil, outcome: String? = nil, exitCode: Int? = nil, durationMilliseconds: Int? = nil,
+                outputDigest: String? = nil, inputs: [String]? = nil, pid: Int? = nil, host: String? = nil,
+                changed: [String]? = nil) {
         self.type = type
         self.run = run
         self.playbook = playbook
@@ -57,6 +82,15 @@ public struct RecordDraft: Sendable, Equatable {
         self.approvalsRequired = approvalsRequired
         self.expires = expires
         self.consumes = consumes
+        self.attempt = attempt
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.durationMilliseconds = durationMilliseconds
+        self.outputDigest = outputDigest
+        self.inputs = inputs
+        self.pid = pid
+        self.host = host
+        self.changed = changed
     }
 }
 
@@ -122,6 +156,15 @@ public struct LedgerRecord: Sendable, Equatable {
         if let count = draft.approvalsRequired { members.append(("approvals_required", .int(count))) }
         if let expires = draft.expires { members.append(("expires", .string(RFC3339.format(expires)))) }
         if let consumes = draft.consumes { members.append(("consumes", .array(consumes.map(JSONValue.int)))) }
+        if let attempt = draft.attempt { members.append(("attempt", .int(attempt))) }
+        if let outcome = draft.outcome { members.append(("outcome", .string(outcome))) }
+        if let code = draft.exitCode { members.append(("exit_code", .int(code))) }
+        if let millis = draft.durationMilliseconds { members.append(("duration_ms", .int(millis))) }
+        if let digest = draft.outputDigest { members.append(("output_digest", .string(digest))) }
+        if let inputs = draft.inputs { members.append(("inputs", .array(inputs.map(JSONValue.string)))) }
+        if let pid = draft.pid { members.append(("pid", .int(pid))) }
+        if let host = draft.host { members.append(("host", .string(host))) }
+        if let changed = draft.changed { members.append(("changed", .array(changed.map(JSONValue.string)))) }
         return .object(members)
     }
 
@@ -205,13 +248,24 @@ public struct LedgerRecord: Sendable, Equatable {
                 }
                 consumes = items.compactMap(\.intValue)
             }
+            func strings(_ key: String) -> Result<[String]?, RecordFieldError> {
+                guard let list = value[key], list != .null else { return .success(nil) }
+                guard let items = list.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                    return .failure(RecordFieldError(field: key, problem: "is not a list of strings"))
+                }
+                return .success(items.compactMap(\.stringValue))
+            }
             let draft = RecordDraft(
                 type: RecordType(name: try required("type").get()),
                 run: try string("run").get(), playbook: try string("playbook").get(),
                 playbookDigest: try string("playbook_digest").get(), planDigest: try string("plan_digest").get(),
                 step: try string("step").get(), reason: try string("reason").get(),
                 approvalsRequired: try int("approvals_required").get(), expires: try date("expires").get(),
-                consumes: consumes)
+                consumes: consumes,
+                attempt: try int("attempt").get(), outcome: try string("outcome").get(), exitCode: try int("exit_code").get(),
+                durationMilliseconds: try int("duration_ms").get(), outputDigest: try string("output_digest").get(),
+                inputs: try strings("inputs").get(), pid: try int("pid").get(), host: try string("host").get(),
+                changed: try strings("changed").get())
             return .success(LedgerRecord(
                 seq: seq, time: time, draft: draft,
                 operator: Operator(uid: try int("operator_uid").get(), name: try required("operator").get(),

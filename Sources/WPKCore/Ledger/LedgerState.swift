@@ -98,6 +98,18 @@ public struct RunHistory: Sendable {
     public var seq: Int
     /// `cancelled` or `run_finished`, when the run is over.
     public var ended: (type: RecordType, seq: Int, reason: String?)?
+    /// The process and host of the `wpk run` (from `run_started`), to tell a live run from a crashed one.
+    public var pid: Int?
+    public var host: String?
+    /// Steps with a `step_started` and no `step_finished`: running now, or of unknown outcome
+    /// when the run's process is gone (never retried automatically).
+    public var openSteps: [String] = []
+    /// Steps that finished successfully, in order.
+    public var finishedSteps: [String] = []
+    /// The `outcome` of its `run_finished` record.
+    public var outcome: String?
+    /// Seq of the newest record about the run.
+    public var lastSeq: Int = 0
 }
 
 /// The ledger folded into what policy and lists need, in one pass over the records.
@@ -133,15 +145,25 @@ public struct LedgerState: Sendable {
         case .runStarted:
             if let run = draft.run {
                 runs[run] = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
-                                       planDigest: draft.planDigest, startedAt: record.time, seq: record.seq)
+                                       planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
+                                       pid: draft.pid, host: draft.host)
             }
         case .cancelled, .runFinished:
             if let run = draft.run, runs[run] != nil, runs[run]?.ended == nil {
                 runs[run]?.ended = (draft.type, record.seq, draft.reason)
             }
+            if draft.type == .runFinished, let run = draft.run, runs[run] != nil { runs[run]?.outcome = draft.outcome }
+        case .stepStarted:
+            if let run = draft.run, let step = draft.step, runs[run] != nil { runs[run]?.openSteps.append(step) }
+        case .stepFinished:
+            if let run = draft.run, let step = draft.step, runs[run] != nil {
+                if let index = runs[run]?.openSteps.lastIndex(of: step) { runs[run]?.openSteps.remove(at: index) }
+                if draft.outcome == "succeeded" { runs[run]?.finishedSteps.append(step) }
+            }
         default:
             break
         }
+        if let run = draft.run, runs[run] != nil { runs[run]?.lastSeq = record.seq }
         guard let key = LedgerState.key(of: draft) else { return }
         let seq = record.seq
         // Mutate in place through the dictionary: copying a gate out and back would copy its

@@ -81,10 +81,24 @@ enum ListScreen {
         return ("valid", .ok)
     }
 
-    /// Runs waiting for approval, gated steps pending, or a dash when not known.
+    /// Runs waiting for approval with the longest wait (`waiting 3m`, `2 wait 1h`), gated steps
+    /// pending, or a dash when not known. At most 11 columns.
     static func gatesText(_ entry: PlaybookEntry) -> (String, Style) {
-        if entry.waitingRuns > 0 { return ("\(entry.waitingRuns) run waiting", .danger) }
+        if entry.waitingRuns > 0 {
+            let wait = entry.longestWaitSeconds.map { " " + shortDuration($0) } ?? ""
+            return (entry.waitingRuns == 1 ? "waiting\(wait)" : "\(min(entry.waitingRuns, 99)) wait\(wait)", .danger)
+        }
         guard let pending = entry.pendingGates else { return ("-", .dim) }
         return pending == 0 ? ("none", .normal) : ("\(pending) pending", .warning)
+    }
+
+    /// `45s`, `3m`, `2h`, `4d`: the largest whole unit, so the column stays narrow.
+    static func shortDuration(_ seconds: Int) -> String {
+        switch max(0, seconds) {
+        case ..<60: "\(max(0, seconds))s"
+        case ..<3600: "\(seconds / 60)m"
+        case ..<86_400: "\(seconds / 3600)h"
+        default: "\(min(seconds / 86_400, 999))d"
+        }
     }
 }

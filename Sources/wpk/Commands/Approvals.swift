@@ -46,10 +46,17 @@ struct Approvals: ParsableCommand {
                 throw ExitCode(1)
             }
             let now = Date()
-            let rows = LedgerState(records: reading.records).overview(at: now).filter(matches)
+            let state = LedgerState(records: reading.records)
+            let rows = state.overview(at: now).filter(matches)
+            let runs = state.runOverview(at: now).filter { run in runID.map { $0 == run.history.id } ?? true }
+                .filter { run in playbook.map { $0 == run.history.playbook } ?? true }
             switch format {
-            case .json: writeOut(ApprovalsOutput.listJSON(rows, ledger: ledger, reading: reading, now: now).serialized(.pretty) + "\n")
-            case .text: writeOut(ApprovalsOutput.listText(rows, ledger: ledger))
+            case .json:
+                guard case .object(var members) = ApprovalsOutput.listJSON(rows, ledger: ledger, reading: reading, now: now) else { return }
+                members.append(("runs", ApprovalsOutput.runsJSON(runs, now: now)))
+                writeOut(JSONValue.object(members).serialized(.pretty) + "\n")
+            case .text:
+                writeOut(ApprovalsOutput.listText(rows, ledger: ledger) + ApprovalsOutput.runsText(runs, now: now))
             }
             if let fault = reading.fault {
                 printError("wpk approvals list: the ledger is damaged from \(fault); only the records before it are listed. Run `wpk approvals verify`.")
@@ -123,6 +130,66 @@ enum ApprovalsOutput {
             out += line + "\n"
         }
         return out
+    }
+
+    /// Runs, waiting ones first with how long they have waited.
+    static func runsText(_ runs: [RunOverview], now: Date) -> String {
+        let s = DisplaySanitizer.sanitize
+        var out = ""
+        for run in runs {
+            let history = run.history
+            var line = "run \(s(history.id)) "
+            switch run.status {
+            case .waiting(let step, _, let deadline):
+                line += "waiting at \(s(step)) for \(duration(run.waitedSeconds(at: now) ?? 0))"
+                if let deadline { line += " (deadline \(RFC3339.format(deadline)))" }
+            case .running(let steps):
+                line += steps.isEmpty ? "running" : "running \(steps.map(s).joined(separator: ", "))"
+            case .processGone(let open):
+                line += open.isEmpty ? "stopped without finishing (its process is gone)"
+                    : "OUTCOME UNKNOWN for \(open.map(s).joined(separator: ", ")) (its process is gone; never retried automatically)"
+            case .ended(let outcome):
+                line += s(outcome)
+            }
+            line += "  \(s(history.playbook ?? "?")) plan \(shortDigest(history.planDigest ?? "")) started \(RFC3339.format(history.startedAt)) by \(s(history.starter.name))"
+            out += line + "\n"
+        }
+        return out
+    }
+
+    /// `90s`, `5m 3s`, `2h 5m`: how long a run has waited.
+    static func duration(_ seconds: Int) -> String {
+        if seconds < 60 { return "\(seconds)s" }
+        if seconds < 3600 { return "\(seconds / 60)m \(seconds % 60)s" }
+        return "\(seconds / 3600)h \(seconds / 60 % 60)m"
+    }
+
+    static func runsJSON(_ runs: [RunOverview], now: Date) -> JSONValue {
+        .array(runs.map { run in
+            let history = run.history
+            var members: [(key: String, value: JSONValue)] = [
+                ("run", .string(history.id)),
+                ("status", .string(run.status.name)),
+                ("playbook", .optional(history.playbook)),
+                ("playbook_digest", .optional(history.playbookDigest)),
+                ("plan_digest", .optional(history.planDigest)),
+                ("started", .string(RFC3339.format(history.startedAt))),
+                ("operator", .string(history.starter.name)),
+            ]
+            switch run.status {
+            case .waiting(let step, let since, let deadline):
+                members += [("step", .string(step)), ("waiting_since", .string(RFC3339.format(since))),
+                            ("waited_seconds", .int(run.waitedSeconds(at: now) ?? 0)),
+                            ("deadline", .optional(deadline.map(RFC3339.format)))]
+            case .running(let steps):
+                members.append(("steps", .array(steps.map(JSONValue.string))))
+            case .processGone(let open):
+                members.append(("outcome_unknown_steps", .array(open.map(JSONValue.string))))
+            case .ended:
+                break
+            }
+            return .object(members)
+        })
     }
 
     static func listJSON(_ rows: [GateOverview], ledger: Ledger, reading: LedgerReading, now: Date) -> JSONValue {

@@ -1,6 +1,102 @@
+import Foundation
 import ArgumentParser
+import WPKCore
 
-struct Cancel: NotBuiltYet {
-    static let configuration = CommandConfiguration(abstract: "Cancel a run in any state (not built yet).")
-    @Argument var arguments: [String] = []
+/// `wpk cancel RUN_ID --reason TEXT`: stops a run in any state and records who and why.
+struct Cancel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel a run in any state, waiting or running.",
+        discussion: """
+            Writes a `cancelled` record for the run. A waiting run stops waiting; a running step's \
+            process group gets SIGTERM (then SIGKILL after the run's grace period). When the run's \
+            process is alive on this host, waits up to --wait seconds for it to confirm.
+            Exit codes: 0 cancelled, 1 no such run, it has already ended, or the ledger cannot be written, 2 usage error.
+            """
+    )
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+
+    @Argument(help: "The run id `wpk run` printed.")
+    var runID: String
+
+    @Option(name: .long, help: "Why the run is cancelled (recorded).")
+    var reason: String
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the run to confirm it stopped (0: do not wait).", valueName: "SECONDS"))
+    var wait: Double = 15
+
+    func run() throws {
+        let s = DisplaySanitizer.sanitize
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw UsageFailure("--reason must say why") }
+        guard reason.count <= ApprovalPolicy.maxReasonLength else {
+            throw UsageFailure("--reason is longer than \(ApprovalPolicy.maxReasonLength) characters")
+        }
+        guard wait >= 0, wait <= 3600 else { throw UsageFailure("--wait must be between 0 and 3600 seconds") }
+        let ledger = ledgerOptions.resolved
+        let now = Date()
+        let written: (record: LedgerRecord?, outcome: CancelCheck)
+        do {
+            written = try ledger.appendChecked(operator: Operator.current(), now: now) { reading -> (RecordDraft?, CancelCheck) in
+                let state = LedgerState(records: reading.records)
+                guard let overview = state.runOverview(at: now).first(where: { $0.history.id == runID }) else { return (nil, .unknown) }
+                if case .ended(let outcome) = overview.status { return (nil, .ended(outcome)) }
+                let run = overview.history
+                return (RecordDraft(type: .cancelled, run: runID, playbook: run.playbook, playbookDigest: run.playbookDigest,
+                                    planDigest: run.planDigest, reason: reason), .cancelled(overview.status))
+            }
+        } catch {
+            printError("wpk cancel: \(error)")
+            throw ExitCode(1)
+        }
+        switch written.outcome {
+        case .unknown:
+            printError("wpk cancel: no run \(s(runID)) in \(s(ledger.path))")
+            throw ExitCode(1)
+        case .ended(let outcome):
+            printError("wpk cancel: run \(s(runID)) has already ended (\(s(outcome))); nothing to cancel")
+            throw ExitCode(1)
+        case .cancelled(let status):
+            let seq = written.record.map { " (record \($0.seq))" } ?? ""
+            switch status {
+            case .waiting(let step, _, _):
+                writeOut("cancelled run \(s(runID))\(seq): it was waiting at \(s(step))\n")
+            case .running(let steps):
+                let what = steps.isEmpty ? "between steps" : "running \(steps.map(s).joined(separator: ", "))"
+                writeOut("cancelled run \(s(runID))\(seq): it was \(what)\n")
+            case .processGone(let open):
+                let unknown = open.isEmpty ? "" : "; outcome unknown for started steps: \(open.map(s).joined(separator: ", ")) (check them by hand)"
+                writeOut("cancelled run \(s(runID))\(seq): its process is gone\(unknown)\n")
+                return
+            case .ended:
+                return
+            }
+            if let confirmed = awaitConfirmation(ledger: ledger) {
+                writeOut("run \(s(runID)) stopped: \(s(confirmed))\n")
+            } else if wait > 0 {
+                writeOut("run \(s(runID)) has not confirmed yet; it stops at its next check\n")
+            }
+        }
+    }
+
+    /// Waits (on ledger changes, not a busy loop) for the run's `run_finished` record.
+    private func awaitConfirmation(ledger: Ledger) -> String? {
+        guard wait > 0 else { return nil }
+        let monitor = RunMonitor(ledger: ledger, run: runID, interrupt: nil, slowPollSeconds: 1)
+        let deadline = Date().addingTimeInterval(wait)
+        while Date() < deadline {
+            if let records = try? ledger.read().records,
+               let finished = records.last(where: { $0.draft.type == .runFinished && $0.draft.run == runID }) {
+                return finished.draft.outcome ?? "finished"
+            }
+            monitor.sleep(upTo: min(1, deadline.timeIntervalSinceNow))
+        }
+        return nil
+    }
+}
+
+/// What `wpk cancel` found under the ledger lock.
+private enum CancelCheck {
+    case unknown
+    case ended(String)
+    case cancelled(RunOverview.Status)
 }

@@ -209,15 +209,19 @@ final class FileReviewBackend: ReviewBackend {
     /// The list entry with the ledger's view: gated steps still pending, runs waiting.
     private func entry(_ loaded: Loaded) -> PlaybookEntry {
         var entry = loaded.entry
+        // Runs of this exact file waiting at a gate now (not past their deadline, process alive),
+        // and how long the longest has waited: the list sorts by it. Matched by the file's digest,
+        // so a playbook that needs inputs to plan still shows its waiting runs.
+        let digest = loaded.plan?.playbook.digest ?? ContentDigest.sha256(loaded.bytes)
+        let now = Date()
+        let waits = ledgerState.runOverview(at: now).filter { $0.history.playbookDigest == digest }.compactMap { $0.waitedSeconds(at: now) }
+        entry.waitingRuns = waits.count
+        entry.longestWaitSeconds = waits.max()
         guard let plan = loaded.plan else { return entry }
         entry.pendingGates = plan.steps.filter { step in
             if case .pending = gateState(plan, step) { return true }
             if case .stale = gateState(plan, step) { return true }
             return false
-        }.count
-        entry.waitingRuns = ledgerState.runs.values.filter { run in
-            run.ended == nil && run.playbookDigest == plan.playbook.digest
-                && ledgerState.gates.values.contains { $0.key.planDigest == run.planDigest && ledgerState.isWaiting(run: run.id, at: $0) }
         }.count
         return entry
     }

@@ -1,0 +1,169 @@
+import Foundation
+import WPKCore
+
+/// A `wpk run` (or any wpk command) started in the background, its standard output going to a
+/// file the test reads while it runs.
+final class BackgroundWPK {
+    let process = Process()
+    let outputPath: String
+
+    init(_ arguments: [String], environment: [String: String], in directory: URL) throws {
+        outputPath = directory.appendingPathComponent("wpk-\(UUID().uuidString).out").path
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        process.executableURL = wpkBinary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// What it printed on standard output so far.
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// What it printed on standard error so far.
+    var errors: String { (try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? "" }
+
+    /// The first line of standard output: the run id.
+    func runID() throws -> String {
+        try waitUntil("the run id is printed") { output.contains("\n") }
+        return String(output.prefix { $0 != "\n" })
+    }
+
+    /// Waits for it to exit (bounded) and returns its exit status.
+    func finish(timeout: Double = 20) throws -> Int32 {
+        try waitUntil("wpk exits", timeout: timeout) { !process.isRunning }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// Something the test waited for did not happen in time.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting until \(what)" }
+}
+
+/// Polls `condition` until it holds (fzf's way: wait until, never a fixed sleep), or throws.
+func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    if try condition() { return }
+    throw TimedOut(what: what)
+}
+
+/// A scratch directory for one run test: the ledger, a machine policy that allows auto mode,
+/// stand-in programs first on PATH, and a state directory for the fixture scripts.
+final class RunSandbox {
+    let root: URL
+    /// In a setgid team directory (2770, group root), so a second account can write it too.
+    var ledger: String { root.appendingPathComponent("team/ledger.jsonl").path }
+    var state: String { root.appendingPathComponent("state").path }
+    var bin: String { root.appendingPathComponent("bin").path }
+    var argvLog: String { root.appendingPathComponent("argv.log").path }
+
+    init() throws {
+        root = try makeTemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let team = root.appendingPathComponent("team").path
+        try FileManager.default.createDirectory(atPath: team, withIntermediateDirectories: true)
+        chmod(team, 0o2770)
+        chmod(root.path, 0o755)
+        // The policy must be owned by root and not writable by others, as wpk requires of /etc/wpk/policy.yaml.
+        try Data("mode: auto\n".utf8).write(to: root.appendingPathComponent("policy.yaml"))
+        chmod(root.appendingPathComponent("policy.yaml").path, 0o644)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    /// The environment of a `wpk run` here: this sandbox's ledger and policy, the stand-ins first on PATH.
+    var environment: [String: String] {
+        ["WPK_LEDGER": ledger, "WPK_POLICY": root.appendingPathComponent("policy.yaml").path,
+         "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+         "WPK_ARGV_LOG": argvLog]
+    }
+
+    /// Installs a stand-in program that appends its name and arguments (NUL-separated, one
+    /// invocation per record) to `argvLog`, prints `output` and exits with `status`.
+    func installStandIn(_ name: String, output: String = "", status: Int32 = 0) throws {
+        let path = bin + "/" + name
+        let script = """
+            #!/bin/sh
+            { printf '%s\\0' "$(basename "$0")" "$@"; printf '\\036'; } >> "$WPK_ARGV_LOG"
+            printf '%s' '\(output)'
+            exit \(status)
+
+            """
+        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o755)
+    }
+
+    /// Every argv the stand-ins recorded, in order.
+    func recordedArgv() throws -> [[String]] {
+        guard FileManager.default.fileExists(atPath: argvLog) else { return [] }
+        let text = try String(contentsOfFile: argvLog, encoding: .utf8)
+        return text.split(separator: "\u{1E}").map { record in
+            record.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
+    }
+
+    /// The ledger's records (verified).
+    func records() throws -> [LedgerRecord] {
+        try Ledger(path: ledger).read().records
+    }
+
+    /// Types of the records of one run, in order.
+    func types(of run: String) throws -> [String] {
+        try records().filter { $0.draft.run == run }.map(\.draft.type.name)
+    }
+
+    /// The uid of the second operator: not the account that starts runs, since nobody may
+    /// approve their own run. It has no password entry, so the ledger names it by its number.
+    static let approverUID = 4242
+
+    /// Runs `wpk` as the second operator (setpriv, group root for the team directory): a real
+    /// separate process of another OS account, as on a shared bastion.
+    func wpkAsApprover(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess("/usr/bin/setpriv", ["--reuid=\(Self.approverUID)", "--regid=0", "--clear-groups", wpkBinary.path] + arguments)
+    }
+
+    private func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                             standardError: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The path of a run fixture.
+    static func fixture(_ name: String) -> String {
+        packageRoot.appendingPathComponent("Tests/Fixtures/run/\(name).wpk.yaml").path
+    }
+}
+
+/// The plan `wpk plan --format json` prints for a fixture, parsed.
+func planJSON(_ fixture: String, set: [String], environment: [String: String]) throws -> JSONValue {
+    let result = try runWPK(["plan", "--format", "json"] + set.flatMap { ["--set", $0] } + [fixture], environment: environment)
+    return try JSONValue.parse(Array(result.standardOutput.utf8))
+}
