@@ -16,14 +16,7 @@ struct DecisionArguments: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("At least the first 12 hex digits of the plan digest you were shown (`wpk plan` prints it).", valueName: "DIGEST_PREFIX"))
     var plan: String
 
-    @Option(name: .long, help: ArgumentHelp("An input value (repeatable), as given to `wpk plan`.", valueName: "KEY=VALUE"))
-    var set: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A YAML file mapping input names to values.", valueName: "FILE"))
-    var values: String?
-
-    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
-    var schema: String?
+    @OptionGroup var planning: PlanningOptions
 
     @OptionGroup var ledger: LedgerOptions
 
@@ -71,10 +64,10 @@ struct DecisionArguments: ParsableArguments {
             }
             return subject
         }
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
+        let checker = try planning.checker()
         let path = file ?? "-"
         let outcome = Planner.plan(path == "-" ? .standardInput : .file(path),
-                                   inputs: try InputArguments.parse(set: set, valuesFile: values), checker: checker)
+                                   inputs: try planning.inputs(), checker: checker)
         guard case .planned(let plan, _) = outcome else {
             var reporter = TextReporter(colors: TerminalColors.forStandardOutput())
             reporter.report(outcome.report)

@@ -19,21 +19,14 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: PlanFormat = .text
 
-    @Option(name: .long, help: ArgumentHelp("An input value (repeatable).", valueName: "KEY=VALUE"))
-    var set: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A YAML file mapping input names to values.", valueName: "FILE"))
-    var values: String?
-
-    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
-    var schema: String?
+    @OptionGroup var planning: PlanningOptions
 
     @Argument(help: "The playbook file, or - for standard input.")
     var file: String
 
     func run() throws {
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
-        let given = try InputArguments.parse(set: set, valuesFile: values)
+        let checker = try planning.checker()
+        let given = try planning.inputs()
         let input: PlaybookInput = file == "-" ? .standardInput : .file(file)
         switch Planner.plan(input, inputs: given, checker: checker) {
         case .invalid(let report):

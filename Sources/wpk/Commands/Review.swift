@@ -23,14 +23,7 @@ struct Review: ParsableCommand {
     @Flag(help: "Draw with ASCII only (automatic when the locale is not UTF-8).")
     var ascii = false
 
-    @Option(name: .long, help: ArgumentHelp("An input value for the plans (repeatable); each playbook takes the inputs it declares.", valueName: "KEY=VALUE"))
-    var set: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A YAML file mapping input names to values.", valueName: "FILE"))
-    var values: String?
-
-    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
-    var schema: String?
+    @OptionGroup var planning: PlanningOptions
 
     @Argument(help: "Playbook files, directories to search, or - for standard input.")
     var paths: [String] = []
@@ -52,8 +45,8 @@ struct Review: ParsableCommand {
         let ledgerFile = ledger.map { Ledger(path: $0) }
             ?? Ledger(path: Ledger.defaultPath(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
         let backend = FileReviewBackend(files: files, standardInput: stdinBytes, ledger: ledgerFile,
-                                        checker: PlaybookChecker(schema: try SchemaLocator.load(schema)),
-                                        inputs: try InputArguments.parse(set: set, valuesFile: values))
+                                        checker: try planning.checker(),
+                                        inputs: try planning.inputs())
 
         let terminal: CursesTerminal
         do {

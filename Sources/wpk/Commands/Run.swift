@@ -18,14 +18,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var ledgerOptions: LedgerOptions
 
-    @Option(name: .long, help: ArgumentHelp("An input value (repeatable).", valueName: "KEY=VALUE"))
-    var set: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A YAML file mapping input names to values.", valueName: "FILE"))
-    var values: String?
-
-    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
-    var schema: String?
+    @OptionGroup var planning: PlanningOptions
 
     @Option(name: .long, help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when a step is stopped.", valueName: "SECONDS"))
     var gracePeriod: Double = 5
@@ -35,8 +28,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         guard gracePeriod >= 0, gracePeriod <= 600 else { throw UsageFailure("--grace-period must be between 0 and 600 seconds") }
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
-        let given = try InputArguments.parse(set: set, valuesFile: values)
+        let checker = try planning.checker()
+        let given = try planning.inputs()
         let input: PlaybookInput = file == "-" ? .standardInput : .file(file)
         let initialBytes: [UInt8]
         switch SourceReader.contents(of: input, limit: checker.limits.maxFileBytes) {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import WPKCore
 
 /// `--values FILE` and `--set KEY=VALUE` as one map of input values (values never echoed in errors).
@@ -34,4 +35,22 @@ enum InputArguments {
         }
         return given
     }
+}
+
+/// `--set`, `--values` and `--schema`: what every command that plans a playbook takes.
+struct PlanningOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("An input value (repeatable).", valueName: "KEY=VALUE"))
+    var set: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A YAML file mapping input names to values.", valueName: "FILE"))
+    var values: String?
+
+    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
+    var schema: String?
+
+    /// The input values, `--values` first, then `--set` (later wins).
+    func inputs() throws -> [String: String] { try InputArguments.parse(set: set, valuesFile: values) }
+
+    /// The checker with the chosen (or default) schema; an unusable schema is a usage error.
+    func checker() throws -> PlaybookChecker { PlaybookChecker(schema: try SchemaLocator.load(schema)) }
 }
