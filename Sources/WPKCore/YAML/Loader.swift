@@ -142,6 +142,9 @@ private struct TreeBuilder {
     init(lines: LineIndex, limits: LoaderLimits) {
         self.lines = lines
         self.limits = limits
+        // Room for a typical document's open children (about one node per 20 bytes, few open at once).
+        pending.reserveCapacity(min(4096, lines.bytes.count / 32 + 16))
+        stack.reserveCapacity(32)
     }
 
     mutating func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> Node {
@@ -473,11 +476,16 @@ public enum CoreSchema {
         // Fast exit: only these first characters can start a non-string core-schema value.
         switch first {
         case UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "~"):
-            if text == "null" || text == "Null" || text == "NULL" || text == "~" { return (.null, Tag.null) }
+            // Length first: most scalars starting with these letters are ordinary words.
+            let count = utf8.count
+            if (count == 4 && (text == "null" || text == "Null" || text == "NULL")) || (count == 1 && first == UInt8(ascii: "~")) {
+                return (.null, Tag.null)
+            }
             return (.string(text), Tag.str)
         case UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"):
-            if text == "true" || text == "True" || text == "TRUE" { return (.bool(true), Tag.bool) }
-            if text == "false" || text == "False" || text == "FALSE" { return (.bool(false), Tag.bool) }
+            let count = utf8.count
+            if count == 4 && (text == "true" || text == "True" || text == "TRUE") { return (.bool(true), Tag.bool) }
+            if count == 5 && (text == "false" || text == "False" || text == "FALSE") { return (.bool(false), Tag.bool) }
             return (.string(text), Tag.str)
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."):
             return resolveNumeric(text)
