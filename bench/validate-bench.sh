@@ -14,7 +14,7 @@ gcc -O2 -o "$work/bare_parse" bench/bare_parse.c $(pkg-config --cflags --libs ya
 wpk=.build/release/wpk
 schema=specs/wpk_schema.yaml
 $wpk validate "$work/corpus" >/dev/null   # every generated playbook must be valid
-first=$(ls "$work/corpus" | head -1)
+first=playbook-00000.wpk.yaml  # the generator's first file (ls | head would trip pipefail)
 hyperfine --warmup 2 --runs 10 --export-json "$work/results.json" \
     -n "libyaml bare parse (C)" "$work/bare_parse $work/corpus" \
     -n "wpk validate" "$wpk validate $work/corpus" \
