@@ -299,3 +299,31 @@ struct ReviewDecisionTmuxTests {
         #expect(try runWPK(["approvals", "verify", "--ledger", ledger]).status == 0)
     }
 }
+
+@Suite("wpk review follows the ledger (tmux)", .serialized)
+struct ReviewLedgerFollowTmuxTests {
+    @Test func aDecisionWrittenByAnotherProcessAppearsOnScreen() throws {
+        let session = try TmuxSession(width: 100, height: 30)
+        let ledgerDirectory = session.scratchFile("ledger")
+        #expect(mkdir(ledgerDirectory, 0o700) == 0)
+        let ledger = ledgerDirectory + "/ledger.jsonl"
+        let playbook = packageRoot.appendingPathComponent("examples/playbooks/rotate-secret.wpk.yaml").path
+        let inputs = ["--set", "deployment=checkout"]
+        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
+        let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
+
+        try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
+        try session.press("Enter")
+        try session.waitFor("the overview") { $0.contains("[Overview]") }
+        try session.press("Tab", "Tab", "Tab")
+        try session.waitFor("the plan, nothing decided") { $0.contains("[Plan (7)]") && $0.contains("History (0)") }
+
+        // Another operator's process (here: the CLI, as a separate process) rejects a step.
+        let rejected = try runWPK(["reject", playbook] + inputs + ["--step", "restart-api", "--plan", fingerprint, "--reason", "change freeze"],
+                                  environment: ["WPK_LEDGER": ledger])
+        #expect(rejected.status == 0, "\(rejected.standardError)")
+        try session.waitFor("the rejection on screen without a key pressed", timeout: 10) { $0.contains("History (1)") && $0.contains("REJECTED") }
+        try session.type("q")
+        try expectShellBack(session)
+    }
+}
