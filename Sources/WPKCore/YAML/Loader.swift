@@ -133,7 +133,7 @@ private struct TreeBuilder {
     private static let linearKeyScanLimit = 16
 
     private var stack: [Frame] = []
-    private var pending: [Node] = []
+    private let pending = PendingNodes()
     private var anchors: [String: (node: Node, count: Int)] = [:]
     private var totalNodes = 0
     private var aliasExpansion = 0
@@ -143,7 +143,6 @@ private struct TreeBuilder {
         self.lines = lines
         self.limits = limits
         // Room for a typical document's open children (about one node per 20 bytes, few open at once).
-        pending.reserveCapacity(min(4096, lines.bytes.count / 32 + 16))
         stack.reserveCapacity(32)
     }
 
@@ -262,7 +261,7 @@ private struct TreeBuilder {
         let content: Node.Content
         if frame.isMapping {
             var mergeValues: [Node] = []
-            var entries = takeChildren(from: frame.firstChild) { key, value, keyIndex in
+            var entries = pending.moveOutPairs(from: frame.firstChild) { key, value, keyIndex in
                 if frame.mergeKeys.contains(keyIndex) {
                     mergeValues.append(value)
                     return nil
@@ -274,57 +273,11 @@ private struct TreeBuilder {
             }
             content = .mapping(entries)
         } else {
-            content = .sequence(takeChildren(from: frame.firstChild))
+            content = .sequence(pending.moveOut(from: frame.firstChild))
         }
         let node = Node(content, tag: frame.tag, start: frame.start, end: end)
         register(anchor: frame.anchor, node: node, count: frame.nodeCount)
         try add(node, count: frame.nodeCount)
-    }
-
-    /// Stands in for children moved out of `pending`; it owns no memory, so dropping it is free.
-    private static let placeholder = Node(.scalar(Scalar(text: "", style: .plain, value: .null)), tag: Tag.null, start: .origin, end: .origin)
-
-    /// Moves the children from `pending[first...]` into a new array and shrinks `pending`.
-    ///
-    /// A slice copy would retain every node once more and release it again right after; this
-    /// moves each node exactly once, which is measurable on large documents.
-    private mutating func takeChildren(from first: Int) -> [Node] {
-        let count = pending.count - first
-        let items = pending.withUnsafeMutableBufferPointer { buffer in
-            [Node](unsafeUninitializedCapacity: count) { out, initialized in
-                let source = buffer.baseAddress! + first
-                out.baseAddress!.moveInitialize(from: source, count: count)
-                source.initialize(repeating: TreeBuilder.placeholder, count: count)
-                initialized = count
-            }
-        }
-        pending.removeLast(count)
-        return items
-    }
-
-    /// Moves key/value pairs from `pending[first...]` through `makeEntry` (nil drops the pair).
-    private mutating func takeChildren(
-        from first: Int, _ makeEntry: (Node, Node, Int) -> MappingEntry?
-    ) -> [MappingEntry] {
-        let pairs = (pending.count - first) / 2
-        let entries = pending.withUnsafeMutableBufferPointer { buffer in
-            [MappingEntry](unsafeUninitializedCapacity: pairs) { out, initialized in
-                var kept = 0
-                for pair in 0..<pairs {
-                    let keySlot = buffer.baseAddress! + first + 2 * pair
-                    let key = keySlot.move()
-                    let value = (keySlot + 1).move()
-                    keySlot.initialize(repeating: TreeBuilder.placeholder, count: 2)
-                    if let entry = makeEntry(key, value, first + 2 * pair) {
-                        (out.baseAddress! + kept).initialize(to: entry)
-                        kept += 1
-                    }
-                }
-                initialized = kept
-            }
-        }
-        pending.removeLast(pending.count - first)
-        return entries
     }
 
     /// Appends merged entries (YAML 1.1 `<<`) whose keys are not already present; earlier sources win.
@@ -565,5 +518,75 @@ public enum CoreSchema {
             return "a base-60 number"
         }
         return nil
+    }
+}
+
+/// The loader's stack of finished nodes waiting for their collection to close.
+///
+/// Hand-managed storage, because Swift's Array cannot shrink without destroying the elements
+/// being removed: children are moved out exactly once into their collection's array, with no
+/// placeholder written back and no second pass to destroy it.
+private final class PendingNodes {
+    private var base: UnsafeMutablePointer<Node>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init() {
+        capacity = 256
+        base = UnsafeMutablePointer<Node>.allocate(capacity: capacity)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    subscript(index: Int) -> Node {
+        precondition(index >= 0 && index < count)
+        return base[index]
+    }
+
+    func append(_ node: Node) {
+        if count == capacity {
+            let grown = UnsafeMutablePointer<Node>.allocate(capacity: capacity * 2)
+            grown.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = grown
+            capacity *= 2
+        }
+        (base + count).initialize(to: node)
+        count += 1
+    }
+
+    /// The nodes from `first` to the end, moved into an array; they leave the stack.
+    func moveOut(from first: Int) -> [Node] {
+        precondition(first >= 0 && first <= count)
+        let taken = count - first
+        let items = [Node](unsafeUninitializedCapacity: taken) { out, initialized in
+            out.baseAddress!.moveInitialize(from: base + first, count: taken)
+            initialized = taken
+        }
+        count = first
+        return items
+    }
+
+    /// The key/value pairs from `first` on, each moved through `makeEntry` (nil drops the pair;
+    /// its two nodes are destroyed); they leave the stack.
+    func moveOutPairs(from first: Int, _ makeEntry: (Node, Node, Int) -> MappingEntry?) -> [MappingEntry] {
+        precondition(first >= 0 && first <= count && (count - first) % 2 == 0)
+        let pairs = (count - first) / 2
+        let entries = [MappingEntry](unsafeUninitializedCapacity: pairs) { out, initialized in
+            var kept = 0
+            for pair in 0..<pairs {
+                let keySlot = base + first + 2 * pair
+                if let entry = makeEntry(keySlot.move(), (keySlot + 1).move(), first + 2 * pair) {
+                    (out.baseAddress! + kept).initialize(to: entry)
+                    kept += 1
+                }
+            }
+            initialized = kept
+        }
+        count = first
+        return entries
     }
 }
