@@ -243,24 +243,31 @@ struct ReviewPathTests {
     }
 }
 
-@Suite("wpk review approves and rejects through the ledger (tmux)", .serialized)
+/// rotate-secret opened on its Plan pane in a review with a private ledger; returns what the
+/// operator needs: the ledger, the file, its inputs and the plan fingerprint `wpk plan` shows.
+private func openRotateSecretPlan(_ session: TmuxSession) throws -> (ledger: String, playbook: String, inputs: [String], fingerprint: String) {
+    let ledgerDirectory = session.scratchFile("ledger")
+    #expect(mkdir(ledgerDirectory, 0o700) == 0)
+    let ledger = ledgerDirectory + "/ledger.jsonl"
+    let playbook = packageRoot.appendingPathComponent("examples/playbooks/rotate-secret.wpk.yaml").path
+    let inputs = ["--set", "deployment=checkout"]
+    let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
+    let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
+    try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
+    try session.press("Enter")
+    try session.waitFor("the overview") { $0.contains("[Overview]") }
+    try session.press("Tab", "Tab", "Tab")
+    try session.waitFor("the plan, nothing decided") { $0.contains("[Plan (7)]") && $0.components(separatedBy: "PENDING").count == 4 }
+    return (ledger, playbook, inputs, fingerprint)
+}
+
+// One serialized suite: its tests start processes with Foundation's Process while tmux runs, and
+// two of them at once in parallel suites were seen to hang.
+@Suite("wpk review decides through the ledger (tmux)", .serialized)
 struct ReviewDecisionTmuxTests {
     @Test func approveByFingerprintRejectWithReasonResizeAndQuit() throws {
         let session = try TmuxSession(width: 100, height: 30)
-        let ledgerDirectory = session.scratchFile("ledger")
-        #expect(mkdir(ledgerDirectory, 0o700) == 0)
-        let ledger = ledgerDirectory + "/ledger.jsonl"
-        let playbook = packageRoot.appendingPathComponent("examples/playbooks/rotate-secret.wpk.yaml").path
-        let inputs = ["--set", "deployment=checkout"]
-        // The fingerprint an operator would read off `wpk plan` for the same file and inputs.
-        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
-        let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
-
-        try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
-        try session.press("Enter")
-        try session.waitFor("the overview") { $0.contains("[Overview]") }
-        try session.press("Tab", "Tab", "Tab")
-        try session.waitFor("the plan with three pending gates") { $0.contains("[Plan (7)]") && $0.components(separatedBy: "PENDING").count == 4 }
+        let (ledger, _, _, fingerprint) = try openRotateSecretPlan(session)
         // Step 3 (rotate) is the first gated one.
         try session.press("Down", "Down")
         try session.type("a")
@@ -298,25 +305,11 @@ struct ReviewDecisionTmuxTests {
         #expect(screen.contains("2 decisions made in this session"), "\(screen)")
         #expect(try runWPK(["approvals", "verify", "--ledger", ledger]).status == 0)
     }
-}
 
-@Suite("wpk review follows the ledger (tmux)", .serialized)
-struct ReviewLedgerFollowTmuxTests {
     @Test func aDecisionWrittenByAnotherProcessAppearsOnScreen() throws {
         let session = try TmuxSession(width: 100, height: 30)
-        let ledgerDirectory = session.scratchFile("ledger")
-        #expect(mkdir(ledgerDirectory, 0o700) == 0)
-        let ledger = ledgerDirectory + "/ledger.jsonl"
-        let playbook = packageRoot.appendingPathComponent("examples/playbooks/rotate-secret.wpk.yaml").path
-        let inputs = ["--set", "deployment=checkout"]
-        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
-        let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
-
-        try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
-        try session.press("Enter")
-        try session.waitFor("the overview") { $0.contains("[Overview]") }
-        try session.press("Tab", "Tab", "Tab")
-        try session.waitFor("the plan, nothing decided") { $0.contains("[Plan (7)]") && $0.contains("History (0)") }
+        let (ledger, playbook, inputs, fingerprint) = try openRotateSecretPlan(session)
+        #expect(try session.capture().contains("History (0)"))
 
         // Another operator's process (here: the CLI, as a separate process) rejects a step.
         let rejected = try runWPK(["reject", playbook] + inputs + ["--step", "restart-api", "--plan", fingerprint, "--reason", "change freeze"],
