@@ -56,6 +56,8 @@ public struct OverviewSection: Equatable, Sendable {
 public enum GateState: Equatable, Sendable {
     case notGated
     case pending
+    /// Some approvals are in, fewer than the gate needs (a two-person rule half done).
+    case partlyApproved(by: String, have: Int)
     case approved(by: String, at: String)
     case rejected(by: String, reason: String)
     /// A decision exists, but for an older plan digest: it no longer counts.

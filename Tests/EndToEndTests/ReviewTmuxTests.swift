@@ -281,7 +281,7 @@ struct ReviewDecisionTmuxTests {
         try session.waitFor("the approval dialog again") { $0.contains("Type the first 4 characters") }
         try session.type(String(fingerprint.prefix(4)))
         // rotate-secret needs two approvers: one approval is recorded and the gate stays pending.
-        try session.waitFor("the approval recorded") { $0.contains("approved: step rotate") && $0.contains("History (1)") }
+        try session.waitFor("the approval recorded") { $0.contains("approved: step rotate") && $0.contains("History (1)") && $0.contains("PENDING (1 of 2: ") }
         let afterApproval = try String(contentsOfFile: ledger, encoding: .utf8)
         #expect(afterApproval.contains("\"type\":\"approved\"") && afterApproval.contains("\"step\":\"rotate\""))
         #expect(afterApproval.contains("\"plan_digest\":\"sha256:\(fingerprint)"))

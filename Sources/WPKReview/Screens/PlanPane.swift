@@ -32,6 +32,7 @@ enum PlanPane {
         switch step.gateState {
         case .notGated: return ("no gate", .dim)
         case .pending: return ("PENDING (\(step.gateApprovals) needed)", .warning)
+        case .partlyApproved(let by, let have): return ("PENDING (\(have) of \(step.gateApprovals): \(by))", .warning)
         case .approved(let by, let at): return ("approved by \(by) at \(at)", .ok)
         case .rejected(let by, let reason): return ("REJECTED by \(by): \(reason)", .error)
         case .stale: return ("STALE: decided for an older plan", .warning)

@@ -120,6 +120,8 @@ final class FileReviewBackend: ReviewBackend {
             return .approved(by: names.joined(separator: ", "), at: last.map { RFC3339.format($0.time) } ?? "")
         case .stale:
             return .stale
+        case .pending where !standing.liveApprovers.isEmpty:
+            return .partlyApproved(by: standing.liveApprovers.map(\.name).joined(separator: ", "), have: standing.liveApprovers.count)
         case .pending, .expired, .closed:
             return .pending
         }
@@ -220,6 +222,7 @@ final class FileReviewBackend: ReviewBackend {
         guard let plan = loaded.plan else { return entry }
         entry.pendingGates = plan.steps.filter { step in
             if case .pending = gateState(plan, step) { return true }
+            if case .partlyApproved = gateState(plan, step) { return true }
             if case .stale = gateState(plan, step) { return true }
             return false
         }.count
