@@ -221,19 +221,19 @@ struct SchemaEvaluator {
             guard let n = numeric(instance) else { return true }
             let ok: Bool
             switch n {
-            case .exact(let value): ok = value.schemaIsMultiple(of: divisor)
+            case .exact(let value): ok = value.isMultiple(of: divisor)
             case .nonFinite: ok = false
             }
             if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be a multiple of \(divisor), got \(SchemaMessages.show(instance))") }
             return ok
         case .maximum(let limit):
-            return bound(instance, keyword, reporting, "at most \(limit)") { Number.schemaCompare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at most \(limit)") { Number.compare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
         case .exclusiveMaximum(let limit):
-            return bound(instance, keyword, reporting, "less than \(limit)") { Number.schemaCompare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
+            return bound(instance, keyword, reporting, "less than \(limit)") { Number.compare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
         case .minimum(let limit):
-            return bound(instance, keyword, reporting, "at least \(limit)") { Number.schemaCompare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at least \(limit)") { Number.compare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
         case .exclusiveMinimum(let limit):
-            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.schemaCompare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
+            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.compare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
 
         case .maxLength(let limit):
             guard let text = instance.string else { return true }

@@ -164,8 +164,10 @@ public struct Number: Hashable, Sendable, Comparable, CustomStringConvertible {
         compare(lhs, rhs) < 0
     }
 
-    /// Three-way comparison without aligning numbers whose magnitudes clearly differ.
+    /// Exact three-way comparison: in machine integers when both fit (almost every number in a
+    /// playbook), else without aligning numbers whose magnitudes clearly differ.
     public static func compare(_ lhs: Number, _ rhs: Number) -> Int {
+        if let (l, r) = aligned(lhs, rhs) { return l == r ? 0 : (l < r ? -1 : 1) }
         let ls = lhs.isZero ? 0 : (lhs.isNegative ? -1 : 1)
         let rs = rhs.isZero ? 0 : (rhs.isNegative ? -1 : 1)
         if ls != rs { return ls < rs ? -1 : 1 }
@@ -183,17 +185,61 @@ public struct Number: Hashable, Sendable, Comparable, CustomStringConvertible {
         return l == r ? 0 : (l < r ? -1 : 1)
     }
 
-    /// True when `self / divisor` is an integer, computed exactly.
+    /// True when `self / divisor` is an integer, computed exactly: in machine integers when both
+    /// fit, otherwise with work bounded by the divisor's digits whatever the exponents
+    /// (`1e-99999` against `0.1` must not build 10^99998).
     public func isMultiple(of divisor: Number) -> Bool {
         if divisor.isZero { return false }
         if isZero { return true }
-        // Leading-digit positions bound the work: past the exponent limit, treat as not a multiple.
-        let common = min(exponent, divisor.exponent)
-        guard exponent - common <= Number.maxExponentMagnitude * 2,
-              divisor.exponent - common <= Number.maxExponentMagnitude * 2 else { return false }
-        let l = significand * BigInt(10).power(exponent - common)
-        let r = divisor.significand * BigInt(10).power(divisor.exponent - common)
-        return (l % r).isZero
+        if let (value, unit) = Number.aligned(self, divisor) {
+            // Int64.min % -1 overflows; its remainder is 0, which the partial value reports.
+            return value.remainderReportingOverflow(dividingBy: unit).partialValue == 0
+        }
+        // self = a·10^p, divisor = b·10^q, a without trailing zeros. For p < q, a/(b·10^(q-p)) needs
+        // 10 | a: never. For p >= q, b | a·10^s holds for s = p-q exactly when it holds for
+        // s = min(p-q, t), t the larger count of 2s or 5s in b, since further tens only add 2s and 5s.
+        guard exponent >= divisor.exponent else { return false }
+        let shift = min(exponent - divisor.exponent, Number.twosAndFives(divisor.significand.magnitude))
+        return (significand * BigInt(10).power(shift)) % divisor.significand == 0
+    }
+
+    /// The significand as an Int64 when it fits (almost every number in a playbook).
+    private var smallSignificand: Int64? {
+        Int64(exactly: significand)
+    }
+
+    /// `significand × 10^shift` in Int64, or nil on overflow.
+    private static func scaled(_ value: Int64, by shift: Int) -> Int64? {
+        guard shift <= 18 else { return value == 0 ? 0 : nil }
+        var result = value
+        for _ in 0..<shift {
+            let (product, overflow) = result.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            result = product
+        }
+        return result
+    }
+
+    /// Both numbers as Int64 significands over a common exponent, when that is exact.
+    private static func aligned(_ a: Number, _ b: Number) -> (Int64, Int64)? {
+        guard let sa = a.smallSignificand, let sb = b.smallSignificand else { return nil }
+        let common = min(a.exponent, b.exponent)
+        guard let la = scaled(sa, by: a.exponent - common), let lb = scaled(sb, by: b.exponent - common) else { return nil }
+        return (la, lb)
+    }
+
+    /// The larger of the multiplicities of 2 and of 5 in `n` (n > 0).
+    private static func twosAndFives(_ n: BigUInt) -> Int {
+        let twos = n.trailingZeroBitCount
+        var fives = 0
+        var rest = n
+        while true {
+            let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 5)
+            guard remainder.isZero else { break }
+            fives += 1
+            rest = quotient
+        }
+        return max(twos, fives)
     }
 
     /// Plain decimal text, exact: `12`, `-0.5`, `1.5e+30` only for large exponents.
