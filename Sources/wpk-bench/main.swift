@@ -11,6 +11,11 @@ do {
     let corpus = try Corpus.playbooks(count: documents)
     let megabytes = Double(corpus.reduce(0) { $0 + $1.count }) / 1_000_000
     print("corpus: \(documents) copies of the example playbooks, \(String(format: "%.2f", megabytes)) MB")
+    if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "check" {
+        // The stages of `wpk validate`, one thread (for profiling the checker).
+        report("Checking (wpk validate's stages)", CheckBenchmark.run(corpus: corpus, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
+        exit(0)
+    }
     report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))
     // WPK_BENCH_ONLY=loader stops here (for profiling the loader alone).
     if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "loader" { exit(0) }

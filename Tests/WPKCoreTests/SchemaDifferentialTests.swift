@@ -71,7 +71,7 @@ struct DocumentMutator {
                 let key = keys[random.below(keys.count)]
                 node = DocumentMutator.edit(node, at: target[...]) { parent in
                     guard case .mapping(var entries) = parent.content, !entries.contains(where: { $0.keyText == key }) else { return parent }
-                    let keyNode = Node(.scalar(Scalar(text: key, style: .plain, value: .string(key))), tag: Tag.str, start: parent.start, end: parent.start)
+                    let keyNode = Node(.scalar(Scalar(text: key, style: .plain, value: .string(key))), tag: .str, start: parent.start, end: parent.start)
                     entries.append(MappingEntry(key: keyNode, value: value))
                     var copy = parent
                     copy.content = .mapping(entries)

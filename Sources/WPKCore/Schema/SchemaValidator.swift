@@ -491,7 +491,7 @@ struct SchemaEvaluator {
         var ok = true
         for entry in entries {
             let name = Node(.scalar(Scalar(text: entry.keyText, style: .doubleQuoted, value: .string(entry.keyText))),
-                            tag: Tag.str, start: entry.key.start, end: entry.key.end)
+                            tag: .str, start: entry.key.start, end: entry.key.end)
             let before = violations.count
             if !evaluateChild(schema, name, .key(entry.keyText), reporting: reporting) {
                 ok = false

@@ -117,7 +117,7 @@ private struct TreeBuilder {
 
     private struct Frame {
         var isMapping: Bool
-        var tag: String
+        var tag: CoreTag
         var anchor: String?
         var start: Mark
         /// Index in `pending` of this collection's first child.
@@ -183,11 +183,11 @@ private struct TreeBuilder {
                 try add(node, count: 1)
             case YAML_SEQUENCE_START_EVENT:
                 let data = event.data.sequence_start
-                let tag = try collectionTag(data.tag, expected: Tag.seq, at: start)
+                let tag = try collectionTag(data.tag, expected: .seq, at: start)
                 try push(isMapping: false, tag: tag, anchor: string(data.anchor), start: start)
             case YAML_MAPPING_START_EVENT:
                 let data = event.data.mapping_start
-                let tag = try collectionTag(data.tag, expected: Tag.map, at: start)
+                let tag = try collectionTag(data.tag, expected: .map, at: start)
                 try push(isMapping: true, tag: tag, anchor: string(data.anchor), start: start)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 try pop(end: mark(event.end_mark))
@@ -249,7 +249,7 @@ private struct TreeBuilder {
         return pointer
     }
 
-    private mutating func push(isMapping: Bool, tag: String, anchor: String?, start: Mark) throws(YAMLError) {
+    private mutating func push(isMapping: Bool, tag: CoreTag, anchor: String?, start: Mark) throws(YAMLError) {
         if stack.count >= limits.maxDepth {
             throw YAMLError(.depthLimit, "nesting deeper than \(limits.maxDepth) levels (limit)", at: start)
         }
@@ -363,12 +363,12 @@ private struct TreeBuilder {
         }
     }
 
-    private func collectionTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, expected: String, at mark: Mark) throws(YAMLError) -> String {
+    private func collectionTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, expected: CoreTag, at mark: Mark) throws(YAMLError) -> CoreTag {
         guard let tag = string(pointer), tag != "!" else { return expected }
-        guard tag == expected else {
+        guard tag == expected.name else {
             throw YAMLError(.unsupportedTag, "unsupported tag \(displayTag(tag)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed", at: mark)
         }
-        return tag
+        return expected
     }
 
     private func makeScalar(
@@ -387,7 +387,7 @@ private struct TreeBuilder {
         default: style = .plain
         }
         let value: ScalarValue
-        let tag: String
+        let tag: CoreTag
         switch explicitTag {
         case nil:
             if style == .plain, let resolved = CoreSchema.resolvePlain(text) {
@@ -395,17 +395,17 @@ private struct TreeBuilder {
             } else if style == .plain {
                 throw YAMLError(.invalidValue, "number \(text.prefix(40)) is out of the supported range", at: start)
             } else {
-                (value, tag) = (.string(text), Tag.str)
+                (value, tag) = (.string(text), .str)
             }
         case "!", Tag.str?:
-            (value, tag) = (.string(text), Tag.str)
-        case let tagged?:
-            guard [Tag.int, Tag.float, Tag.bool, Tag.null].contains(tagged) else {
-                throw YAMLError(.unsupportedTag, "unsupported tag \(displayTag(tagged)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed", at: start)
+            (value, tag) = (.string(text), .str)
+        case let taggedName?:
+            guard let tagged = CoreTag(name: taggedName), [.int, .float, .bool, .null].contains(tagged) else {
+                throw YAMLError(.unsupportedTag, "unsupported tag \(displayTag(taggedName)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed", at: start)
             }
             guard let resolved = CoreSchema.resolvePlain(text), resolved.tag == tagged
-                    || (tagged == Tag.float && resolved.tag == Tag.int) else {
-                throw YAMLError(.invalidValue, "\"\(text.prefix(40))\" is not a valid \(displayTag(tagged)) value", at: start)
+                    || (tagged == .float && resolved.tag == .int) else {
+                throw YAMLError(.invalidValue, "\"\(text.prefix(40))\" is not a valid \(displayTag(taggedName)) value", at: start)
             }
             value = resolved.value
             tag = tagged
@@ -423,49 +423,49 @@ private struct TreeBuilder {
 /// YAML 1.2 core-schema resolution of plain scalars, and the YAML 1.1 readings that differ.
 public enum CoreSchema {
     /// The value and tag of a plain scalar; nil only for a number out of the supported range.
-    public static func resolvePlain(_ text: String) -> (value: ScalarValue, tag: String)? {
+    public static func resolvePlain(_ text: String) -> (value: ScalarValue, tag: CoreTag)? {
         let utf8 = text.utf8
-        guard let first = utf8.first else { return (.null, Tag.null) }
+        guard let first = utf8.first else { return (.null, .null) }
         // Fast exit: only these first characters can start a non-string core-schema value.
         switch first {
         case UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "~"):
             // Length first: most scalars starting with these letters are ordinary words.
             let count = utf8.count
             if (count == 4 && (text == "null" || text == "Null" || text == "NULL")) || (count == 1 && first == UInt8(ascii: "~")) {
-                return (.null, Tag.null)
+                return (.null, .null)
             }
-            return (.string(text), Tag.str)
+            return (.string(text), .str)
         case UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"):
             let count = utf8.count
-            if count == 4 && (text == "true" || text == "True" || text == "TRUE") { return (.bool(true), Tag.bool) }
-            if count == 5 && (text == "false" || text == "False" || text == "FALSE") { return (.bool(false), Tag.bool) }
-            return (.string(text), Tag.str)
+            if count == 4 && (text == "true" || text == "True" || text == "TRUE") { return (.bool(true), .bool) }
+            if count == 5 && (text == "false" || text == "False" || text == "FALSE") { return (.bool(false), .bool) }
+            return (.string(text), .str)
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."):
             return resolveNumeric(text)
         default:
-            return (.string(text), Tag.str)
+            return (.string(text), .str)
         }
     }
 
-    private static func resolveNumeric(_ text: String) -> (value: ScalarValue, tag: String)? {
+    private static func resolveNumeric(_ text: String) -> (value: ScalarValue, tag: CoreTag)? {
         switch text {
-        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return (.nonFinite(.infinity), Tag.float)
-        case "-.inf", "-.Inf", "-.INF": return (.nonFinite(-.infinity), Tag.float)
-        case ".nan", ".NaN", ".NAN": return (.nonFinite(.nan), Tag.float)
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return (.nonFinite(.infinity), .float)
+        case "-.inf", "-.Inf", "-.INF": return (.nonFinite(-.infinity), .float)
+        case ".nan", ".NaN", ".NAN": return (.nonFinite(.nan), .float)
         default: break
         }
         var utf8 = text
-        return utf8.withUTF8 { bytes -> (value: ScalarValue, tag: String)? in
+        return utf8.withUTF8 { bytes -> (value: ScalarValue, tag: CoreTag)? in
             if bytes.count > 2, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "o") || bytes[1] == UInt8(ascii: "x") {
                 let radix = bytes[1] == UInt8(ascii: "o") ? 8 : 16
                 let digits = String(decoding: bytes[2...], as: UTF8.self)
-                guard digits.allSatisfy({ ($0.hexDigitValue ?? 99) < radix }) else { return (.string(text), Tag.str) }
+                guard digits.allSatisfy({ ($0.hexDigitValue ?? 99) < radix }) else { return (.string(text), .str) }
                 guard digits.count <= 200, let value = BigInt(digits, radix: radix) else { return nil }
-                return (.number(Number(significand: value)), Tag.int)
+                return (.number(Number(significand: value)), .int)
             }
-            guard let isInteger = coreNumberKind(bytes) else { return (.string(text), Tag.str) }
+            guard let isInteger = coreNumberKind(bytes) else { return (.string(text), .str) }
             guard let number = Number(decimal: Substring(text)) else { return nil }
-            return (.number(number), isInteger ? Tag.int : Tag.float)
+            return (.number(number), isInteger ? .int : .float)
         }
     }
 

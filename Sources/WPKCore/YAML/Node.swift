@@ -79,12 +79,59 @@ public enum ScalarValue: Hashable, Sendable {
 public struct Scalar: Sendable, Hashable {
     public var text: String
     public var style: ScalarStyle
-    public var value: ScalarValue
+    private var resolved: Resolved
 
+    /// The value with a string standing for `text` itself: a string scalar's value always is its
+    /// text, and storing it once makes every copy of a node one reference count cheaper.
+    private enum Resolved: Sendable, Hashable {
+        case null
+        case bool(Bool)
+        /// Boxed: a number is rarer than a string and three times its size.
+        indirect case number(Number)
+        case nonFinite(Double)
+        case string
+    }
+
+    /// A scalar; a `.string` value must be `text` itself (it is stored once, as the text).
     public init(text: String, style: ScalarStyle, value: ScalarValue) {
         self.text = text
         self.style = style
-        self.value = value
+        switch value {
+        case .null: resolved = .null
+        case .bool(let b): resolved = .bool(b)
+        case .number(let n): resolved = .number(n)
+        case .nonFinite(let d): resolved = .nonFinite(d)
+        case .string(let string):
+            assert(string.utf8.elementsEqual(text.utf8), "a string scalar's value is its text")
+            resolved = .string
+        }
+    }
+
+    /// The YAML 1.2 core-schema value.
+    public var value: ScalarValue {
+        switch resolved {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .number(let n): .number(n)
+        case .nonFinite(let d): .nonFinite(d)
+        case .string: .string(text)
+        }
+    }
+
+    /// Whether the value is a string (without building it).
+    public var isString: Bool {
+        if case .string = resolved { return true }
+        return false
+    }
+
+    public static func == (lhs: Scalar, rhs: Scalar) -> Bool {
+        lhs.text == rhs.text && lhs.style == rhs.style && lhs.value == rhs.value
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text)
+        hasher.combine(style)
+        hasher.combine(value)
     }
 }
 
@@ -111,17 +158,20 @@ public struct Node: Sendable {
     }
 
     public var content: Content
-    /// The resolved tag in full form, e.g. `tag:yaml.org,2002:str`.
-    public var tag: String
+    /// The resolved tag (a byte: every copy of a node would otherwise count a reference to it).
+    public var coreTag: CoreTag
     public var start: Mark
     public var end: Mark
 
-    public init(_ content: Content, tag: String, start: Mark, end: Mark) {
+    public init(_ content: Content, tag: CoreTag, start: Mark, end: Mark) {
         self.content = content
-        self.tag = tag
+        self.coreTag = tag
         self.start = start
         self.end = end
     }
+
+    /// The resolved tag in full form, e.g. `tag:yaml.org,2002:str`.
+    public var tag: String { coreTag.name }
 
     public var scalar: Scalar? {
         if case .scalar(let s) = content { return s }
@@ -140,13 +190,16 @@ public struct Node: Sendable {
 
     /// The string value of a scalar that resolved to a string.
     public var string: String? {
-        if case .scalar(let s) = content, case .string(let text) = s.value { return text }
+        if case .scalar(let s) = content, s.isString { return s.text }
         return nil
     }
 
     /// The value under `key` in a mapping.
     public subscript(key: String) -> Node? {
-        entry(key)?.value
+        guard case .mapping(let entries) = content else { return nil }
+        // Only the value is copied out (through `entry` the key would be copied too).
+        for index in entries.indices where entries[index].key.isString(key) { return entries[index].value }
+        return nil
     }
 
     /// The entry under `key` in a mapping (to reach the key's own position).
@@ -159,7 +212,7 @@ public struct Node: Sendable {
 
     /// Whether this is a scalar that resolved to the string `text`.
     func isString(_ text: String) -> Bool {
-        if case .scalar(let s) = content, case .string(let value) = s.value { return value == text }
+        if case .scalar(let s) = content, s.isString { return s.text == text }
         return false
     }
 
@@ -179,6 +232,38 @@ public struct Node: Sendable {
             }
         }
         return node
+    }
+}
+
+/// The YAML core tags: the only ones a playbook may use (the loader refuses every other tag).
+public enum CoreTag: UInt8, Sendable, Hashable {
+    case str, int, float, bool, null, seq, map
+
+    /// The tag in full form (one of `Tag`'s).
+    public var name: String {
+        switch self {
+        case .str: Tag.str
+        case .int: Tag.int
+        case .float: Tag.float
+        case .bool: Tag.bool
+        case .null: Tag.null
+        case .seq: Tag.seq
+        case .map: Tag.map
+        }
+    }
+
+    /// The core tag named `name` in full form, or nil.
+    public init?(name: String) {
+        switch name {
+        case Tag.str: self = .str
+        case Tag.int: self = .int
+        case Tag.float: self = .float
+        case Tag.bool: self = .bool
+        case Tag.null: self = .null
+        case Tag.seq: self = .seq
+        case Tag.map: self = .map
+        default: return nil
+        }
     }
 }
 

@@ -105,7 +105,7 @@ public enum YAMLHighlighter {
         let style: Style
         if trimmed == "|" || trimmed == ">" || trimmed.hasPrefix("|") || trimmed.hasPrefix(">") || trimmed.hasPrefix("&") || trimmed.hasPrefix("*") {
             style = .yamlPunct
-        } else if let resolved = CoreSchema.resolvePlain(trimmed), resolved.tag != Tag.str {
+        } else if let resolved = CoreSchema.resolvePlain(trimmed), resolved.tag != .str {
             style = .yamlNumber
         } else {
             style = .normal
