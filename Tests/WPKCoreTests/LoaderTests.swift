@@ -140,6 +140,8 @@ func coreSchemaResolution(_ testCase: ResolutionCase) throws {
 @Test("YAML 1.1 readings are reported as ambiguous", arguments: [
     ("yes", "the boolean true"), ("Off", "the boolean false"), ("n", "the boolean false"),
     ("1:30", "a base-60 number"), ("0755", "an octal number"), ("hello", nil), ("\"yes\"", nil), ("true", nil),
+    ("190:20:30", "a base-60 number"), ("1:234", nil), (":30", nil), ("a:30", nil), ("1::30", nil),
+    ("+0755", "an octal number"), ("0", nil), ("0789", nil), ("ON", "the boolean true"), ("oN", nil), ("yess", nil),
 ] as [(String, String?)])
 func ambiguousScalars(_ source: String, _ reading: String?) throws {
     let node = try #require(try YAMLLoader.load("v: \(source)\n").root["v"]?.scalar)

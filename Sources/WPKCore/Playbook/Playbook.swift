@@ -1,20 +1,66 @@
 /// A value read from the document with where it came from, so a diagnostic can point at it.
 public struct Located<Value: Sendable>: Sendable {
     public var value: Value
-    /// RFC 6901 pointer of the node.
-    public var pointer: String
     /// Position of the node.
     public var mark: Mark
+    private var place: PointerPlace
 
     /// A value found at `pointer`, whose node starts at `mark`.
     public init(_ value: Value, pointer: String, mark: Mark) {
+        self.init(value, place: PointerPlace(base: pointer), mark: mark)
+    }
+
+    init(_ value: Value, place: PointerPlace, mark: Mark) {
         self.value = value
-        self.pointer = pointer
+        self.place = place
         self.mark = mark
+    }
+
+    /// RFC 6901 pointer of the node.
+    public var pointer: String { place.pointer }
+
+    /// The same place with `transform`'s value, or nil when it gives none.
+    func map<T>(_ transform: (Value) -> T?) -> Located<T>? {
+        transform(value).map { Located<T>($0, place: place, mark: mark) }
     }
 }
 
-extension Located: Equatable where Value: Equatable {}
+extension Located: Equatable where Value: Equatable {
+    public static func == (lhs: Located, rhs: Located) -> Bool {
+        lhs.value == rhs.value && lhs.mark == rhs.mark && lhs.pointer == rhs.pointer
+    }
+}
+
+/// Where a located value sits: a pointer and up to two more tokens. The model locates hundreds of
+/// values per playbook and reports few, so the pointer string is joined only when asked for.
+struct PointerPlace: Sendable {
+    var base: String
+    var first: Step?
+    var second: Step?
+
+    enum Step: Sendable {
+        case key(String)
+        case index(Int)
+    }
+
+    init(base: String, _ first: Step? = nil, _ second: Step? = nil) {
+        self.base = base
+        self.first = first
+        self.second = second
+    }
+
+    var pointer: String {
+        var out = base
+        for step in [first, second] {
+            switch step {
+            case .key(let key)?: out = JSONPointer.appending(out, key)
+            case .index(let index)?: out = JSONPointer.appending(out, String(index))
+            case nil: break
+            }
+        }
+        return out
+    }
+}
 
 /// A workflow package read from a loaded tree.
 ///
@@ -268,17 +314,17 @@ extension Playbook {
             var env: [(name: String, value: Located<String>)] = []
             for entry in n["environment"]?.mapping ?? [] {
                 guard let value = entry.value.scalar?.text else { continue }
-                env.append((entry.keyText, Located(value, pointer: JSONPointer.appending("/spec/runtime/shell/environment", entry.keyText), mark: entry.value.start)))
+                env.append((entry.keyText, Located(value, place: PointerPlace(base: "/spec/runtime/shell/environment", .key(entry.keyText)), mark: entry.value.start)))
             }
             return RuntimeSpec.Shell(interpreter: n["interpreter"]?.string, workingDirectory: n["working_directory"]?.string,
                                      environment: env, pointer: "/spec/runtime/shell", mark: n.start)
         }
-        let runtimeType = r.string(rt, "type", "/spec/runtime").flatMap { loc in Runtime(rawValue: loc.value).map { Located($0, pointer: loc.pointer, mark: loc.mark) } }
+        let runtimeType = r.string(rt, "type", "/spec/runtime")?.map(Runtime.init(rawValue:))
         runtime = RuntimeSpec(type: runtimeType, k8s: k8s, docker: docker, shell: shell)
 
         let s = spec?["safety"]
         safety = Safety(
-            mode: r.string(s, "mode", "/spec/safety").flatMap { loc in Mode(rawValue: loc.value).map { Located($0, pointer: loc.pointer, mark: loc.mark) } },
+            mode: r.string(s, "mode", "/spec/safety")?.map(Mode.init(rawValue:)),
             approvalsRequired: s?["approvals_required"].flatMap(r.int) ?? 1,
             allowSelfApproval: s?["allow_self_approval"].flatMap(r.bool) ?? false,
             approvalTimeoutSeconds: s?["approval_timeout"].flatMap { Durations.seconds($0.scalar?.text ?? "") },
@@ -309,8 +355,8 @@ extension Playbook {
         let v = spec?["validation"]
         let l = v?["limits"]
         validation = Validation(
-            permissions: r.items(v?["permissions"], "/spec/validation/permissions").compactMap { node, pointer in
-                node.string.map { Located($0, pointer: pointer, mark: node.start) }
+            permissions: (v?["permissions"]?.sequence ?? []).enumerated().compactMap { index, item in
+                item.string.map { Located($0, place: PointerPlace(base: "/spec/validation/permissions", .index(index)), mark: item.start) }
             },
             permissionsMark: v?["permissions"]?.start,
             limits: Limits(
@@ -346,13 +392,13 @@ extension Playbook {
 private struct Reader {
     func string(_ node: Node?, _ key: String, _ base: String) -> Located<String>? {
         guard let value = node?[key], let text = value.string else { return nil }
-        return Located(text, pointer: JSONPointer.appending(base, key), mark: value.start)
+        return Located(text, place: PointerPlace(base: base, .key(key)), mark: value.start)
     }
 
     /// Any scalar's text (a version such as `1.2` may resolve to a number).
     func text(_ node: Node?, _ key: String, _ base: String) -> Located<String>? {
         guard let value = node?[key], let scalar = value.scalar else { return nil }
-        return Located(scalar.text, pointer: JSONPointer.appending(base, key), mark: value.start)
+        return Located(scalar.text, place: PointerPlace(base: base, .key(key)), mark: value.start)
     }
 
     func bool(_ node: Node) -> Bool? {
@@ -372,7 +418,7 @@ private struct Reader {
 
     func located<T: Sendable>(_ node: Node?, _ key: String, _ base: String, _ read: (Node) -> T?) -> Located<T>? {
         guard let value = node?[key], let v = read(value) else { return nil }
-        return Located(v, pointer: JSONPointer.appending(base, key), mark: value.start)
+        return Located(v, place: PointerPlace(base: base, .key(key)), mark: value.start)
     }
 
     func duration(_ node: Node?, _ key: String, _ base: String) -> Located<Int>? {
@@ -393,15 +439,15 @@ private struct Reader {
 
     /// The items of a sequence with their pointers; anything else gives none.
     func items(_ node: Node?, _ base: String) -> [(Node, String)] {
-        (node?.sequence ?? []).enumerated().map { ($1, "\(base)/\($0)") }
+        (node?.sequence ?? []).enumerated().map { ($1, JSONPointer.appending(base, String($0))) }
     }
 
     func handler(_ node: Node, _ pointer: String, defaultRuntime: Located<Runtime>?) -> Playbook.Handler {
-        let ownRuntime = string(node, "runtime", pointer).flatMap { loc in Runtime(rawValue: loc.value).map { Located($0, pointer: loc.pointer, mark: loc.mark) } }
+        let ownRuntime = string(node, "runtime", pointer)?.map(Runtime.init(rawValue:))
         var params: [(name: Located<String>, value: Node)] = []
-        for entry in node["params"]?.mapping ?? [] {
-            let p = JSONPointer.appending(pointer + "/params", entry.keyText)
-            params.append((Located(entry.keyText, pointer: p, mark: entry.key.start), entry.value))
+        let paramsNode = node["params"]
+        for entry in paramsNode?.mapping ?? [] {
+            params.append((Located(entry.keyText, place: PointerPlace(base: pointer, .key("params"), .key(entry.keyText)), mark: entry.key.start), entry.value))
         }
         let retry = node["retry"].flatMap { r -> Playbook.Retry? in
             guard r.mapping != nil else { return nil }
@@ -414,11 +460,13 @@ private struct Reader {
         return Playbook.Handler(
             name: string(node, "name", pointer), description: node["description"]?.string,
             runtime: ownRuntime ?? defaultRuntime, action: string(node, "action", pointer), target: string(node, "target", pointer),
-            params: params, paramsMark: node["params"]?.start,
+            params: params, paramsMark: paramsNode?.start,
             requiresApproval: node["requires_approval"].flatMap(bool),
             timeoutSeconds: duration(node, "timeout", pointer), retry: retry, idempotent: node["idempotent"].flatMap(bool),
             onFailure: node["on_failure"]?.string ?? "abort", onFailureWritten: string(node, "on_failure", pointer),
-            dependsOn: items(node["depends_on"], pointer + "/depends_on").compactMap { n, p in n.string.map { Located($0, pointer: p, mark: n.start) } },
+            dependsOn: (node["depends_on"]?.sequence ?? []).enumerated().compactMap { index, item in
+                item.string.map { Located($0, place: PointerPlace(base: pointer, .key("depends_on"), .index(index)), mark: item.start) }
+            },
             when: string(node, "when", pointer), undoes: string(node, "undoes", pointer), pointer: pointer, mark: node.start)
     }
 }
@@ -431,18 +479,18 @@ public enum Durations {
         var number = 0
         var digits = 0
         var sawUnit = false
-        for ch in text {
-            if let d = ch.wholeNumberValue, ch.isASCII {
+        for byte in text.utf8 {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
                 guard digits < 9 else { return nil }
-                number = number * 10 + d
+                number = number * 10 + Int(byte - UInt8(ascii: "0"))
                 digits += 1
                 continue
             }
             guard digits > 0 else { return nil }
-            switch ch {
-            case "h": total += number * 3600
-            case "m": total += number * 60
-            case "s": total += number
+            switch byte {
+            case UInt8(ascii: "h"): total += number * 3600
+            case UInt8(ascii: "m"): total += number * 60
+            case UInt8(ascii: "s"): total += number
             default: return nil
             }
             number = 0

@@ -500,24 +500,40 @@ public enum CoreSchema {
     /// when both agree. Many tools (PyYAML, older Ansible) read 1.1, so these values are ambiguous.
     public static func yaml11Reading(of scalar: Scalar) -> String? {
         guard scalar.style == .plain else { return nil }
-        if case .number = scalar.value {
-            let text = scalar.text.drop(while: { $0 == "-" || $0 == "+" })
-            if text.count > 1, text.first == "0", text.allSatisfy({ ("0"..."7").contains($0) }) { return "an octal number" }
+        // Byte checks: this runs on every short plain scalar of every playbook.
+        let bytes = scalar.text.utf8
+        if !scalar.isString {
+            guard case .number = scalar.value else { return nil }
+            let digits = bytes.drop(while: { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") })
+            if digits.count > 1, digits.first == UInt8(ascii: "0"), digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) {
+                return "an octal number"
+            }
             return nil
         }
-        guard case .string(let text) = scalar.value else { return nil }
-        switch text {
-        case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON": return "the boolean true"
-        case "n", "N", "no", "No", "NO", "off", "Off", "OFF": return "the boolean false"
-        default: break
+        if bytes.count <= 3 {
+            switch scalar.text {
+            case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON": return "the boolean true"
+            case "n", "N", "no", "No", "NO", "off", "Off", "OFF": return "the boolean false"
+            default: break
+            }
         }
-        // Sexagesimal integers such as 1:30 (YAML 1.1 reads 90).
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        if parts.count > 1, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-           parts.dropFirst().allSatisfy({ $0.count <= 2 }) {
-            return "a base-60 number"
+        // Sexagesimal integers such as 1:30 (YAML 1.1 reads 90): digits and colons only, every
+        // group but the first at most two digits.
+        var sawColon = false
+        var groupLength = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ":") {
+                guard groupLength > 0 else { return nil }
+                sawColon = true
+                groupLength = 0
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                groupLength += 1
+                if sawColon && groupLength > 2 { return nil }
+            } else {
+                return nil
+            }
         }
-        return nil
+        return sawColon && groupLength > 0 ? "a base-60 number" : nil
     }
 }
 

@@ -197,23 +197,33 @@ public struct Node: Sendable {
     /// The value under `key` in a mapping.
     public subscript(key: String) -> Node? {
         guard case .mapping(let entries) = content else { return nil }
+        guard let index = Node.index(of: key, in: entries) else { return nil }
         // Only the value is copied out (through `entry` the key would be copied too).
-        for index in entries.indices where entries[index].key.isString(key) { return entries[index].value }
-        return nil
+        return entries[index].value
+    }
+
+    /// The index of the entry whose key is the string `key`. Hot: the rules and the model look
+    /// up thousands of keys per playbook, so the loop reads keys in place and compares lengths
+    /// before text.
+    static func index(of key: String, in entries: [MappingEntry]) -> Int? {
+        let length = key.utf8.count
+        return entries.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices {
+                switch buffer[index].key.content {
+                case .scalar(let scalar) where scalar.isString && scalar.text.utf8.count == length && scalar.text == key:
+                    return index
+                default:
+                    continue
+                }
+            }
+            return nil
+        }
     }
 
     /// The entry under `key` in a mapping (to reach the key's own position).
     public func entry(_ key: String) -> MappingEntry? {
         guard case .mapping(let entries) = content else { return nil }
-        // An index loop that compares in place: `first(where:)` copied every entry it passed.
-        for index in entries.indices where entries[index].key.isString(key) { return entries[index] }
-        return nil
-    }
-
-    /// Whether this is a scalar that resolved to the string `text`.
-    func isString(_ text: String) -> Bool {
-        if case .scalar(let s) = content, s.isString { return s.text == text }
-        return false
+        return Node.index(of: key, in: entries).map { entries[$0] }
     }
 
     /// The node at an RFC 6901 JSON pointer, or nil.

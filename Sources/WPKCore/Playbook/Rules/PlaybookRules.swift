@@ -171,20 +171,31 @@ enum SourceLocator {
 
 /// Where a walk is: the key a node sits under, and its JSON pointer, built only when asked for
 /// (most nodes produce no finding, and building every pointer would dominate the rules' cost).
+///
+/// The walk keeps one of these and updates it in place as it moves, so visiting a node copies
+/// nothing; a visitor reads it during its call.
 struct NodeVisit {
     /// The mapping key the node is the value (or the key) of; nil for sequence items and the root.
     var key: String?
     /// Whether the node is a mapping key rather than a value.
     var isKey: Bool
-    fileprivate var base: String
-    fileprivate var tokens: ArraySlice<String>
+    fileprivate let base: String
+    fileprivate var steps: [PathStep]
+
+    fileprivate enum PathStep {
+        case key(String)
+        case index(Int)
+    }
 
     /// The node's RFC 6901 pointer (a key's pointer is that of its value).
     var pointer: String {
         var out = base
-        for token in tokens {
+        for step in steps {
             out += "/"
-            out += token.contains("~") || token.contains("/") ? JSONPointer.escape(token) : token
+            switch step {
+            case .key(let token): out += token.contains("~") || token.contains("/") ? JSONPointer.escape(token) : token
+            case .index(let index): out += String(index)
+            }
         }
         return out
     }
@@ -192,28 +203,33 @@ struct NodeVisit {
 
 /// Walks every node of a tree, keys included (recursion is bounded by the loader's depth limit).
 func forEachNode(_ node: Node, pointer base: String, _ visit: (Node, NodeVisit) -> Void) {
-    var tokens: [String] = []
-    walk(node, base: base, key: nil, tokens: &tokens, visit)
+    var at = NodeVisit(key: nil, isKey: false, base: base, steps: [])
+    at.steps.reserveCapacity(16)
+    walk(node, &at, visit)
 }
 
-private func walk(_ node: Node, base: String, key: String?, tokens: inout [String], _ visit: (Node, NodeVisit) -> Void) {
-    visit(node, NodeVisit(key: key, isKey: false, base: base, tokens: tokens[...]))
+private func walk(_ node: Node, _ at: inout NodeVisit, _ visit: (Node, NodeVisit) -> Void) {
+    visit(node, at)
     switch node.content {
     case .scalar: break
     case .sequence(let items):
-        for (i, item) in items.enumerated() {
-            tokens.append(String(i))
-            walk(item, base: base, key: nil, tokens: &tokens, visit)
-            tokens.removeLast()
+        for index in items.indices {
+            at.steps.append(.index(index))
+            at.key = nil
+            walk(items[index], &at, visit)
+            at.steps.removeLast()
         }
     case .mapping(let entries):
         // By index: `for entry in entries` copied every entry (four reference counts each).
         for index in entries.indices {
             let name = entries[index].keyText
-            tokens.append(name)
-            visit(entries[index].key, NodeVisit(key: name, isKey: true, base: base, tokens: tokens[...]))
-            walk(entries[index].value, base: base, key: name, tokens: &tokens, visit)
-            tokens.removeLast()
+            at.steps.append(.key(name))
+            at.key = name
+            at.isKey = true
+            visit(entries[index].key, at)
+            at.isKey = false
+            walk(entries[index].value, &at, visit)
+            at.steps.removeLast()
         }
     }
 }
@@ -222,3 +238,4 @@ extension Playbook.Handler {
     /// Display name for messages.
     var displayName: String { name?.value ?? "(unnamed step)" }
 }
+
