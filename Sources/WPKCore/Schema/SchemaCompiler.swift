@@ -421,9 +421,9 @@ final class SchemaCompiler {
             case "properties", "patternProperties", "additionalProperties":
                 let first = ["properties", "patternProperties", "additionalProperties"].first { node[$0] != nil }
                 guard name == first else { return nil }
-                var named: [String: Int] = [:]
+                var named: [(name: String, schema: Int)] = []
                 for member in node["properties"]?.mapping ?? [] {
-                    named[member.keyText] = try sub("properties", member.keyText, node: member.value)
+                    named.append((member.keyText, try sub("properties", member.keyText, node: member.value)))
                 }
                 var patterns: [(regex: SchemaRegex, schema: Int)] = []
                 for member in node["patternProperties"]?.mapping ?? [] {
@@ -431,7 +431,7 @@ final class SchemaCompiler {
                                      try sub("patternProperties", member.keyText, node: member.value)))
                 }
                 let additional = try node["additionalProperties"].map { n throws(SchemaError) in try sub("additionalProperties", node: n) }
-                return .properties(named: named, patterns: patterns, additional: additional)
+                return .properties(named: NamedSchemas(named), patterns: patterns, additional: additional)
             case "propertyNames": return .propertyNames(try sub(name, node: value))
             default: break
             }
@@ -455,7 +455,8 @@ final class SchemaCompiler {
                 return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }), strings: Set(items.compactMap { $0.string.map { Array($0.utf8) } }),
                                     shown: items.map { SchemaMessages.show($0) }, scalarsOnly: items.allSatisfy { $0.scalar != nil })
             case "const":
-                return .constant(value: JSONValue(value).canonicalBytes, shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)
+                return .constant(value: JSONValue(value).canonicalBytes, string: value.string.map { Array($0.utf8) },
+                                 shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)
             case "multipleOf": return number(value).map { .multipleOf($0) }
             case "maximum": return number(value).map { .maximum($0) }
             case "exclusiveMaximum": return number(value).map { .exclusiveMaximum($0) }

@@ -85,7 +85,8 @@ enum SchemaKeyword: Sendable {
     /// Allowed values by canonical JSON bytes, the string values by their UTF-8 bytes (the fast
     /// path for the common string enum); `scalarsOnly` lets a list or mapping fail without serializing it.
     case enumeration(values: Set<[UInt8]>, strings: Set<[UInt8]>, shown: [String], scalarsOnly: Bool)
-    case constant(value: [UInt8], shown: String, scalarsOnly: Bool)
+    /// `string` is the value's UTF-8 when it is a string (compared without encoding the instance).
+    case constant(value: [UInt8], string: [UInt8]?, shown: String, scalarsOnly: Bool)
     case multipleOf(Number)
     case maximum(Number)
     case exclusiveMaximum(Number)
@@ -110,7 +111,7 @@ enum SchemaKeyword: Sendable {
     case dependentSchemas([(property: String, schema: Int)])
     case items(prefix: [Int], rest: Int?)
     case contains(Int, min: Int, max: Int?)
-    case properties(named: [String: Int], patterns: [(regex: SchemaRegex, schema: Int)], additional: Int?)
+    case properties(named: NamedSchemas, patterns: [(regex: SchemaRegex, schema: Int)], additional: Int?)
     case propertyNames(Int)
     case unevaluatedItems(Int)
     case unevaluatedProperties(Int)
@@ -167,5 +168,28 @@ final class SchemaProgram: Sendable {
         declaredProperties = nodes.map(\.declaredProperties)
         self.resources = resources
         self.usesDynamicScope = usesDynamicScope
+    }
+}
+
+/// The subschemas of `properties` by name. A schema object declares a handful of names, and
+/// comparing lengths then text beats hashing every property of every instance; a dictionary
+/// takes over for long lists.
+struct NamedSchemas: Sendable {
+    let names: [String]
+    private let schemas: [Int]
+    private let byName: [String: Int]?
+    private static let scanLimit = 16
+
+    init(_ pairs: [(name: String, schema: Int)]) {
+        names = pairs.map(\.name)
+        schemas = pairs.map(\.schema)
+        byName = pairs.count > NamedSchemas.scanLimit ? Dictionary(pairs, uniquingKeysWith: { _, last in last }) : nil
+    }
+
+    subscript(name: String) -> Int? {
+        if let byName { return byName[name] }
+        let length = name.utf8.count
+        for index in names.indices where names[index].utf8.count == length && names[index] == name { return schemas[index] }
+        return nil
     }
 }

@@ -200,7 +200,8 @@ struct SchemaEvaluator {
             if let text = instance.string {
                 // Strings compare by their UTF-8 bytes (JSON equality, not Unicode equivalence).
                 if strings.contains(Array(text.utf8)) { return true }
-            } else if !scalarsOnly || instance.scalar != nil, values.contains(JSONValue(instance).canonicalBytes) {
+            } else if values.count > strings.count, !scalarsOnly || instance.scalar != nil, values.contains(JSONValue(instance).canonicalBytes) {
+                // (Only when the enum lists a non-string: encoding the instance is the costly part.)
                 return true
             }
             if reporting {
@@ -212,8 +213,13 @@ struct SchemaEvaluator {
                 report(.enumeration, keyword, instance.start, message)
             }
             return false
-        case .constant(let value, let shown, let scalarsOnly):
-            if (!scalarsOnly || instance.scalar != nil), JSONValue(instance).canonicalBytes == value { return true }
+        case .constant(let value, let string, let shown, let scalarsOnly):
+            if let string {
+                // A string constant: only a string with the same bytes equals it (JSON equality).
+                if let text = instance.string, text.utf8.elementsEqual(string) { return true }
+            } else if (!scalarsOnly || instance.scalar != nil), JSONValue(instance).canonicalBytes == value {
+                return true
+            }
             if reporting { report(.enumeration, keyword, instance.start, "\(here) must be \(shown), got \(SchemaMessages.show(instance))") }
             return false
 
@@ -269,21 +275,13 @@ struct SchemaEvaluator {
             if reporting { report(.array, keyword, instance.start, "\(here) must have at least \(SchemaMessages.count(limit, "item")), got \(items.count)") }
             return false
         case .uniqueItems:
-            guard let items = instance.sequence, items.count > 1 else { return true }
-            var seen: [[UInt8]: Int] = [:]
-            for (i, item) in items.enumerated() {
-                let key = JSONValue(item).canonicalBytes
-                if let first = seen[key] {
-                    if reporting {
-                        path.append(.index(i))
-                        report(.array, keyword, item.start, "\(here) repeats item \(first) of \(SchemaMessages.place(path.dropLast())); items must be unique")
-                        path.removeLast()
-                    }
-                    return false
-                }
-                seen[key] = i
+            guard let items = instance.sequence, items.count > 1, let (first, i) = SchemaEvaluator.firstRepeat(in: items) else { return true }
+            if reporting {
+                path.append(.index(i))
+                report(.array, keyword, items[i].start, "\(here) repeats item \(first) of \(SchemaMessages.place(path.dropLast())); items must be unique")
+                path.removeLast()
             }
-            return true
+            return false
 
         case .maxProperties(let limit):
             guard let entries = instance.mapping, entries.count > limit else { return true }
@@ -296,7 +294,7 @@ struct SchemaEvaluator {
         case .required(let names):
             guard let entries = instance.mapping else { return true }
             var ok = true
-            for name in names where !entries.contains(where: { $0.keyText == name }) {
+            for name in names where Node.index(of: name, in: entries, anyScalar: true) == nil {
                 ok = false
                 if !reporting { return false }
                 report(.required, keyword, instance.start, "\(here) is missing the required property \(SchemaMessages.quote(name))")
@@ -305,8 +303,8 @@ struct SchemaEvaluator {
         case .dependentRequired(let rules):
             guard let entries = instance.mapping else { return true }
             var ok = true
-            for rule in rules where entries.contains(where: { $0.keyText == rule.property }) {
-                for name in rule.required where !entries.contains(where: { $0.keyText == name }) {
+            for rule in rules where Node.index(of: rule.property, in: entries, anyScalar: true) != nil {
+                for name in rule.required where Node.index(of: name, in: entries, anyScalar: true) == nil {
                     ok = false
                     if !reporting { return false }
                     report(.required, keyword, instance.start, "\(here) has \(SchemaMessages.quote(rule.property)), so it also needs \(SchemaMessages.quote(name))")
@@ -450,10 +448,12 @@ struct SchemaEvaluator {
         return true
     }
 
-    private mutating func evaluateProperties(_ named: [String: Int], _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateProperties(_ named: NamedSchemas, _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
         guard let entries = instance.mapping else { return true }
         var ok = true
-        for (index, entry) in entries.enumerated() {
+        // By index: enumerating copied every entry (both nodes) on the hottest path of validation.
+        for index in entries.indices {
+            let entry = entries[index]
             let key = entry.keyText
             var matched = false
             if let schema = named[key] {
@@ -484,6 +484,26 @@ struct SchemaEvaluator {
             if matched { parts?.properties.insert(index) }
         }
         return ok
+    }
+
+    /// The first pair of equal items (JSON equality), as (earlier index, later index), or nil.
+    /// Short lists of strings, the usual case, compare bytes pairwise; the rest compare canonical
+    /// JSON encodings.
+    static func firstRepeat(in items: [Node]) -> (Int, Int)? {
+        if items.count <= 32, items.allSatisfy({ $0.string != nil }) {
+            for later in items.indices {
+                let text = items[later].string!
+                for earlier in 0..<later where items[earlier].string!.utf8.elementsEqual(text.utf8) { return (earlier, later) }
+            }
+            return nil
+        }
+        var seen: [[UInt8]: Int] = [:]
+        for (i, item) in items.enumerated() {
+            let key = JSONValue(item).canonicalBytes
+            if let first = seen[key] { return (first, i) }
+            seen[key] = i
+        }
+        return nil
     }
 
     private mutating func evaluatePropertyNames(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
@@ -590,7 +610,7 @@ struct SchemaEvaluator {
     /// The property names declared next to a keyword, for suggestions.
     private func declaredNames(_ keyword: CompiledKeyword) -> [String] {
         if case .properties(let named, _, _) = keyword.keyword {
-            return named.keys.sorted()
+            return named.names.sorted()
         }
         // unevaluatedProperties: names declared in the same schema object, found by location.
         let owner = keyword.location.dropLast("/unevaluatedProperties".count)

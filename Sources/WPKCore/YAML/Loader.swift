@@ -261,12 +261,17 @@ private struct TreeBuilder {
         let content: Node.Content
         if frame.isMapping {
             var mergeValues: [Node] = []
-            var entries = pending.moveOutPairs(from: frame.firstChild) { key, value, keyIndex in
-                if frame.mergeKeys.contains(keyIndex) {
-                    mergeValues.append(value)
-                    return nil
+            var entries: [MappingEntry]
+            if frame.mergeKeys.isEmpty {
+                entries = pending.moveOutPairs(from: frame.firstChild)
+            } else {
+                entries = pending.moveOutPairs(from: frame.firstChild) { key, value, keyIndex in
+                    if frame.mergeKeys.contains(keyIndex) {
+                        mergeValues.append(value)
+                        return nil
+                    }
+                    return MappingEntry(key: key, value: value)
                 }
-                return MappingEntry(key: key, value: value)
             }
             if !mergeValues.isEmpty {
                 try merge(mergeValues, into: &entries)
@@ -326,7 +331,8 @@ private struct TreeBuilder {
         guard let scalar = node.scalar else {
             throw YAMLError(.nonScalarKey, "mapping key is a \(node.sequence != nil ? "sequence" : "mapping"); keys must be plain scalars", at: node.start)
         }
-        if scalar.style == .plain && scalar.text == "<<" {
+        let length = scalar.text.utf8.count
+        if length == 2 && scalar.style == .plain && scalar.text.utf8.elementsEqual("<<".utf8) {
             stack[frame].mergeKeys.append(pending.count)
             return
         }
@@ -336,10 +342,7 @@ private struct TreeBuilder {
         if keyCount < TreeBuilder.linearKeyScanLimit {
             var index = firstChild
             while index < pending.count {
-                // Byte comparison: keys are equal when their code points are (as in JSON), and it
-                // avoids String's canonical-equivalence path on every mismatch.
-                if let other = pending[index].scalar?.text, other.utf8.count == scalar.text.utf8.count,
-                   other.utf8.elementsEqual(scalar.text.utf8), !stack[frame].mergeKeys.contains(index) {
+                if pending.isScalar(at: index, withTextOf: scalar.text, length: length), !stack[frame].mergeKeys.contains(index) {
                     duplicate = index
                     break
                 }
@@ -562,6 +565,17 @@ private final class PendingNodes {
         return base[index]
     }
 
+    /// Whether the node at `index` is a scalar with the bytes of `text` (`length` of them), read
+    /// in place: copying each earlier key out to compare it was much of the duplicate-key check.
+    /// Bytes, not String equality: keys are equal when their code points are, as in JSON.
+    func isScalar(at index: Int, withTextOf text: String, length: Int) -> Bool {
+        precondition(index >= 0 && index < count)
+        switch base[index].content {
+        case .scalar(let other): return other.text.utf8.count == length && other.text.utf8.elementsEqual(text.utf8)
+        default: return false
+        }
+    }
+
     func append(_ node: Node) {
         if count == capacity {
             let grown = UnsafeMutablePointer<Node>.allocate(capacity: capacity * 2)
@@ -588,13 +602,19 @@ private final class PendingNodes {
 
     /// The key/value pairs from `first` on, each moved through `makeEntry` (nil drops the pair;
     /// its two nodes are destroyed); they leave the stack.
-    func moveOutPairs(from first: Int, _ makeEntry: (Node, Node, Int) -> MappingEntry?) -> [MappingEntry] {
+    func moveOutPairs(from first: Int, _ makeEntry: ((Node, Node, Int) -> MappingEntry?)? = nil) -> [MappingEntry] {
         precondition(first >= 0 && first <= count && (count - first) % 2 == 0)
         let pairs = (count - first) / 2
         let entries = [MappingEntry](unsafeUninitializedCapacity: pairs) { out, initialized in
             var kept = 0
             for pair in 0..<pairs {
                 let keySlot = base + first + 2 * pair
+                guard let makeEntry else {
+                    // No merge keys (almost every mapping): every pair becomes an entry as it is.
+                    (out.baseAddress! + kept).initialize(to: MappingEntry(key: keySlot.move(), value: (keySlot + 1).move()))
+                    kept += 1
+                    continue
+                }
                 if let entry = makeEntry(keySlot.move(), (keySlot + 1).move(), first + 2 * pair) {
                     (out.baseAddress! + kept).initialize(to: entry)
                     kept += 1

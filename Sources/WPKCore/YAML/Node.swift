@@ -202,15 +202,16 @@ public struct Node: Sendable {
         return entries[index].value
     }
 
-    /// The index of the entry whose key is the string `key`. Hot: the rules and the model look
-    /// up thousands of keys per playbook, so the loop reads keys in place and compares lengths
-    /// before text.
-    static func index(of key: String, in entries: [MappingEntry]) -> Int? {
+    /// The index of the entry whose key is the string `key` (with `anyScalar`, any scalar key
+    /// written as `key`, as JSON Schema reads property names). Hot: the rules, the model and the
+    /// schema look up thousands of keys per playbook, so the loop reads keys in place and
+    /// compares lengths before text.
+    static func index(of key: String, in entries: [MappingEntry], anyScalar: Bool = false) -> Int? {
         let length = key.utf8.count
         return entries.withUnsafeBufferPointer { buffer in
             for index in buffer.indices {
                 switch buffer[index].key.content {
-                case .scalar(let scalar) where scalar.isString && scalar.text.utf8.count == length && scalar.text == key:
+                case .scalar(let scalar) where (anyScalar || scalar.isString) && scalar.text.utf8.count == length && scalar.text == key:
                     return index
                 default:
                     continue
