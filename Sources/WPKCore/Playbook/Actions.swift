@@ -245,12 +245,16 @@ public struct K8sTarget: Sendable, Hashable {
 
     /// Splits at the first `/`; the kind is lowercased as kubectl accepts it.
     public init(_ text: String) {
-        if let slash = text.firstIndex(of: "/") {
-            kind = text[..<slash].lowercased()
-            let rest = String(text[text.index(after: slash)...])
+        // On bytes: `/` is ASCII, and kinds are almost always lowercase already.
+        let utf8 = text.utf8
+        let slash = utf8.firstIndex(of: UInt8(ascii: "/"))
+        let kindBytes = utf8[..<(slash ?? utf8.endIndex)]
+        let kindText = String(Substring(kindBytes))
+        kind = kindBytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }) ? kindText.lowercased() : kindText
+        if let slash {
+            let rest = String(Substring(utf8[utf8.index(after: slash)...]))
             name = rest.isEmpty ? nil : rest
         } else {
-            kind = text.lowercased()
             name = nil
         }
     }

@@ -29,20 +29,29 @@ public enum Templates {
     /// Every reference in `text`, in order. An unclosed `${{` is reported as a reference whose
     /// expression is empty, so a rule can point at it. Linear in the text's length.
     public static func references(in text: String) -> [TemplateReference] {
-        let bytes = Array(text.utf8)
+        if let found = text.utf8.withContiguousStorageIfAvailable(references(in:)) { return found }
+        return Array(text.utf8).withUnsafeBufferPointer(references(in:))
+    }
+
+    private static func references(in bytes: UnsafeBufferPointer<UInt8>) -> [TemplateReference] {
         var out: [TemplateReference] = []
         var i = 0
         var line = 0
         var column = 0
         let n = bytes.count
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
         while i < n {
             if bytes[i] == UInt8(ascii: "$"), i + 2 < n, bytes[i + 1] == UInt8(ascii: "{"), bytes[i + 2] == UInt8(ascii: "{") {
                 var j = i + 3
                 while j + 1 < n, !(bytes[j] == UInt8(ascii: "}") && bytes[j + 1] == UInt8(ascii: "}")) { j += 1 }
                 let closed = j + 1 < n
-                let inner = closed ? String(decoding: bytes[(i + 3)..<j], as: UTF8.self) : ""
+                // The expression, trimmed on bytes before it becomes a string.
+                var first = i + 3
+                var last = closed ? j : first
+                while first < last && isSpace(bytes[first]) { first += 1 }
+                while last > first && isSpace(bytes[last - 1]) { last -= 1 }
+                let expression = String(decoding: UnsafeBufferPointer(rebasing: bytes[first..<last]), as: UTF8.self)
                 let end = closed ? j + 2 : n
-                let expression = inner.trimmingSpaces
                 out.append(TemplateReference(expression: expression, utf8Range: i..<end, line: line, column: column,
                                              names: dottedNames(in: expression)))
                 // Keep line and column in step over what was skipped.
@@ -185,9 +194,10 @@ extension String {
 
     /// The string without leading and trailing spaces, tabs and line breaks.
     var trimmingSpaces: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !" \t\n\r".unicodeScalars.contains($0) }) else { return "" }
-        let last = scalars.lastIndex(where: { !" \t\n\r".unicodeScalars.contains($0) })!
-        return String(scalars[first...last])
+        // On bytes: the four are ASCII, and an ASCII byte is never part of a longer character.
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = utf8.lastIndex(where: { !isSpace($0) })!
+        return String(Substring(utf8[first...last]))
     }
 }

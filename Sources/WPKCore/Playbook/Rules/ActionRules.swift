@@ -48,7 +48,7 @@ enum ActionRules {
         switch spec.target {
         case .k8sResource:
             let resource = K8sTarget(text)
-            if resource.kind.isEmpty || resource.kind.contains(" ") {
+            if resource.kind.isEmpty || resource.kind.containsBytes(" ") {
                 return [context.report(badTarget, "target \"\(text)\" is not kind/name; write e.g. deployment/checkout", at: target)]
             }
             if resource.name == nil && !spec.acceptsKindOnly {
@@ -65,11 +65,11 @@ enum ActionRules {
                 return [context.report(badTarget, "target \"\(text)\" is not an http(s) URL", at: target)]
             }
         case .vaultPath:
-            if text.hasPrefix("/") || text.contains("://") {
+            if text.hasPrefix("/") || text.containsBytes("://") {
                 return [context.report(badTarget, "target \"\(text)\" is not a Vault path; write it without a leading / or scheme, e.g. database/rotate-role/payments", at: target)]
             }
         case .image, .container, .none:
-            if text.contains(" ") {
+            if text.containsBytes(" ") {
                 return [context.report(badTarget, "target \"\(text)\" contains a space", at: target)]
             }
         }

@@ -36,7 +36,8 @@ enum ReferenceRules {
             if let name = handler.name?.value, index[name] == nil { index[name] = i }
         }
         let rollbackNames = Set(playbook.rollback.compactMap { $0.name?.value })
-        let known = Self.knownList(index.keys)
+        // Only a finding needs the list of handler names.
+        var known: String { Self.knownList(index.keys) }
         var edges: [[(to: Int, via: Located<String>)]] = Array(repeating: [], count: playbook.handlers.count)
         for (i, handler) in playbook.handlers.enumerated() {
             for dependency in handler.dependsOn {
@@ -97,6 +98,12 @@ enum ReferenceRules {
                     work.removeLast()
                     if let parent = work.last { low[parent.node] = min(low[parent.node], low[v]) }
                     if low[v] == order[v] {
+                        // A lone handler without a self-loop, the usual case, needs no list.
+                        if stack.last == v && !edges[v].contains(where: { $0.to == v }) {
+                            stack.removeLast()
+                            onStack[v] = false
+                            continue
+                        }
                         var members: [Int] = []
                         while let w = stack.popLast() {
                             onStack[w] = false

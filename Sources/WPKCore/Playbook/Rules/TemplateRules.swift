@@ -27,9 +27,10 @@ enum TemplateRules {
             return "\"${{ \(reference.expression) }}\" names nothing wpk knows; write ${{ inputs.NAME }} or ${{ run.id }}"
         }
         for name in reference.names {
-            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            let namespace = parts[0]
-            let member = parts.count > 1 ? parts[1] : ""
+            // Names hold a dot (see `Templates.dottedNames`): split at the first one, on bytes.
+            let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) ?? name.utf8.endIndex
+            let namespace = Substring(name.utf8[..<dot])
+            let member = dot == name.utf8.endIndex ? "" : String(Substring(name.utf8[name.utf8.index(after: dot)...]))
             switch namespace {
             case "inputs":
                 if !declared.contains(member) {
