@@ -37,13 +37,13 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 2, 3, 8])
-    func resultsComeInInputOrderWithinTheWindow(workers: Int) {
+    @Test(arguments: [(1, 1), (2, 1), (3, 1), (8, 1), (2, 8), (3, 5), (8, 8)])
+    func resultsComeInInputOrderWithinTheWindow(workers: Int, chunk: Int) {
         let progress = Progress()
         let window = workers * 4
         var results: [Int] = []
         // Uneven work, so later inputs often finish first.
-        OrderedConcurrentMap.run(CountingSequence(count: 2_000, progress: progress), workers: workers, window: window,
+        OrderedConcurrentMap.run(CountingSequence(count: 2_000, progress: progress), workers: workers, window: window, chunk: chunk,
                                  transform: { (n: Int) -> Int in
                                      var x = n
                                      for _ in 0..<((n * 7919) % 5_000) { x = (x &* 31) &+ 7 }
@@ -54,6 +54,35 @@ import Testing
         }
         #expect(results == Array(0..<2_000))
         #expect(progress.mostAhead <= max(window, workers) + 1, "read \(progress.mostAhead) ahead of delivery")
+    }
+
+    @Test("each worker makes its own transform once, on its own thread")
+    func eachWorkerHasItsOwnTransform() {
+        final class Makers: @unchecked Sendable {
+            private let lock = NSLock()
+            // The Thread objects themselves, kept alive so no two can share an identity.
+            private(set) var threads: [Thread] = []
+            func made() -> Int {
+                lock.lock(); defer { lock.unlock() }
+                threads.append(Thread.current)
+                return threads.count
+            }
+        }
+        let makers = Makers()
+        var results: [Int] = []
+        OrderedConcurrentMap.run(0..<500, workers: 3, window: 48, chunk: 4, makeTransform: {
+            let worker = makers.made()
+            return { (n: Int) -> Int in
+                var x = n
+                for _ in 0..<((n * 7919) % 3_000) { x = (x &* 31) &+ 7 }
+                return n * 10 + worker + (x == Int.min ? 1 : 0)
+            }
+        }) { results.append($0) }
+        #expect(results.map { $0 / 10 } == Array(0..<500))
+        #expect(makers.threads.count == 3)
+        #expect(Set(makers.threads.map(ObjectIdentifier.init)).count == 3, "each transform was made on a thread of its own")
+        let caller = Thread.current
+        #expect(!makers.threads.contains { $0 === caller }, "not on the calling thread")
     }
 
     @Test func anEmptySequenceDeliversNothing() {

@@ -314,6 +314,20 @@ struct SchemaConcurrencyTests {
         for (index, found) in results { #expect(found == expected[index]) }
         #expect(expected.map(\.count) == [0, 1, 1, 1])
     }
+
+    @Test("a separate copy shares no program with the original and finds the same violations")
+    func separateCopy() throws {
+        let schema = try playbookSchema(assertFormats: true)
+        let copy = try #require(schema.separateCopy())
+        #expect(copy.program !== schema.program)
+        #expect(copy.baseURI == schema.baseURI)
+        let texts = [try fixtureText("valid.wpk.yaml"),
+                     try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"),
+                     try validPlaybook(replacing: "mode: manual", with: "mode: manaul")]
+        for document in try texts.map(load) {
+            #expect(copy.validate(document).map(ExpectedViolation.init) == schema.validate(document).map(ExpectedViolation.init))
+        }
+    }
 }
 
 @Suite("Schema number fast paths")

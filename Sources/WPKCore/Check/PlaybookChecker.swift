@@ -35,6 +35,13 @@ public struct PlaybookChecker: Sendable {
         self.limits = limits
     }
 
+    /// A checker like this one whose schema shares no objects with it, for another thread.
+    public func separateCopy() -> PlaybookChecker {
+        var copy = self
+        if let own = schema?.separateCopy() { copy.schema = own }
+        return copy
+    }
+
     /// Reads and checks one input.
     public func check(_ input: PlaybookInput) -> FileReport {
         switch SourceReader.contents(of: input, limit: limits.maxFileBytes) {

@@ -49,10 +49,29 @@ struct StackGuard {
     /// The guard for the calling thread.
     static func current() -> StackGuard {
         #if canImport(Glibc)
-        if Thread.isMainThread { return mainThread }
-        #endif
+        // Each thread's floor, found once: asking glibc (or even whether this is the main thread)
+        // costs system calls, and a validation run asks once per document.
+        if let known = pthread_getspecific(floorKey) { return StackGuard(floor: UInt(bitPattern: known)) }
+        let computed = Thread.isMainThread ? mainThread : StackGuard()
+        pthread_setspecific(floorKey, UnsafeRawPointer(bitPattern: computed.floor))
+        return computed
+        #else
         return StackGuard()
+        #endif
     }
+
+    private init(floor: UInt) {
+        self.floor = floor
+    }
+
+    #if canImport(Glibc)
+    /// The thread-specific slot of each thread's floor (a plain number: nothing to free).
+    private static let floorKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+    #endif
 
     /// True when less than the reserve is left below the current frame.
     var isExhausted: Bool { StackGuard.currentAddress() < floor }

@@ -32,11 +32,13 @@ struct Validate: ParsableCommand {
         var reporter = format.makeReporter()
         var summary = Summary()
         reporter.begin()
-        // Files are checked in parallel and reported in the order they were found; a window of
-        // a few files per worker keeps memory flat however many files there are.
+        // Files are checked in parallel, eight at a time per hand-over, and reported in the order
+        // they were found; a window of a few dozen files per worker keeps memory flat however
+        // many files there are.
         let workers = max(jobs ?? ProcessInfo.processInfo.activeProcessorCount, 1)
-        OrderedConcurrentMap.run(PlaybookFinder(paths), workers: workers, window: workers * 4,
-                                 transform: { checker.check($0) }) { report in
+        // Each worker checks with a schema of its own (see `CompiledSchema.separateCopy`).
+        OrderedConcurrentMap.run(PlaybookFinder(paths), workers: workers, window: workers * 32, chunk: 8,
+                                 makeTransform: { let own = checker.separateCopy(); return { own.check($0) } }) { report in
             summary.add(report)
             reporter.report(report)
         }
