@@ -36,9 +36,16 @@ struct Validate: ParsableCommand {
         // they were found; a window of a few dozen files per worker keeps memory flat however
         // many files there are.
         let workers = max(jobs ?? ProcessInfo.processInfo.activeProcessorCount, 1)
-        // Each worker checks with a schema of its own (see `CompiledSchema.separateCopy`).
-        OrderedConcurrentMap.run(PlaybookFinder(paths), workers: workers, window: workers * 32, chunk: 8,
-                                 makeTransform: { let own = checker.separateCopy(); return { own.check($0) } }) { report in
+        // Each worker checks with a schema of its own (see `CompiledSchema.separateCopy`), made
+        // when it gets its first file: one file never pays for a second compile.
+        let checkers = CheckerHandout(checker)
+        OrderedConcurrentMap.run(PlaybookFinder(paths), workers: workers, window: workers * 32, chunk: 8, makeTransform: {
+            var own: PlaybookChecker?
+            return { input in
+                if own == nil { own = checkers.take() }
+                return own!.check(input)
+            }
+        }) { report in
             summary.add(report)
             reporter.report(report)
         }
@@ -48,3 +55,20 @@ struct Validate: ParsableCommand {
 }
 
 extension ReportFormat: ExpressibleByArgument {}
+
+/// Hands the original checker to the first worker that asks and a separate copy to every other.
+private final class CheckerHandout: @unchecked Sendable {
+    private let original: PlaybookChecker
+    private var originalTaken = false
+    private let lock = NSLock()
+
+    init(_ original: PlaybookChecker) { self.original = original }
+
+    func take() -> PlaybookChecker {
+        lock.lock()
+        let first = !originalTaken
+        originalTaken = true
+        lock.unlock()
+        return first ? original : original.separateCopy()
+    }
+}
