@@ -169,42 +169,62 @@ enum SourceLocator {
     }
 }
 
-/// Where a walk is: the key a node sits under, and its JSON pointer, built only when asked for
-/// (most nodes produce no finding, and building every pointer would dominate the rules' cost).
+/// Where a walk is: the node's path as child positions from the walk's root, from which its
+/// key and JSON pointer are found only when asked for (most nodes produce no finding, and
+/// naming every node as the walk passes would dominate the rules' cost).
 ///
 /// The walk keeps one of these and updates it in place as it moves, so visiting a node copies
 /// nothing; a visitor reads it during its call.
 struct NodeVisit {
-    /// The mapping key the node is the value (or the key) of; nil for sequence items and the root.
-    var key: String?
     /// Whether the node is a mapping key rather than a value.
-    var isKey: Bool
+    fileprivate(set) var isKey: Bool
+    fileprivate let root: Node
     fileprivate let base: String
-    fileprivate var steps: [PathStep]
+    /// The position of each node on the way down among its parent's entries or items.
+    fileprivate var path: [Int]
 
-    fileprivate enum PathStep {
-        case key(String)
-        case index(Int)
+    /// The mapping key the node is the value (or the key) of; nil for sequence items and the root.
+    var key: String? {
+        guard let last = path.last, let parent = node(at: path.dropLast()), case .mapping(let entries) = parent.content else { return nil }
+        return entries[last].keyText
     }
 
     /// The node's RFC 6901 pointer (a key's pointer is that of its value).
     var pointer: String {
         var out = base
-        for step in steps {
-            out += "/"
-            switch step {
-            case .key(let token): out += token.contains("~") || token.contains("/") ? JSONPointer.escape(token) : token
-            case .index(let index): out += String(index)
+        var node = root
+        for position in path {
+            switch node.content {
+            case .mapping(let entries):
+                out = JSONPointer.appending(out, entries[position].keyText)
+                node = entries[position].value
+            case .sequence(let items):
+                out = JSONPointer.appending(out, String(position))
+                node = items[position]
+            case .scalar:
+                return out
             }
         }
         return out
+    }
+
+    private func node(at positions: ArraySlice<Int>) -> Node? {
+        var node = root
+        for position in positions {
+            switch node.content {
+            case .mapping(let entries): node = entries[position].value
+            case .sequence(let items): node = items[position]
+            case .scalar: return nil
+            }
+        }
+        return node
     }
 }
 
 /// Walks every node of a tree, keys included (recursion is bounded by the loader's depth limit).
 func forEachNode(_ node: Node, pointer base: String, _ visit: (Node, NodeVisit) -> Void) {
-    var at = NodeVisit(key: nil, isKey: false, base: base, steps: [])
-    at.steps.reserveCapacity(16)
+    var at = NodeVisit(isKey: false, root: node, base: base, path: [])
+    at.path.reserveCapacity(16)
     walk(node, &at, visit)
 }
 
@@ -214,22 +234,19 @@ private func walk(_ node: Node, _ at: inout NodeVisit, _ visit: (Node, NodeVisit
     case .scalar: break
     case .sequence(let items):
         for index in items.indices {
-            at.steps.append(.index(index))
-            at.key = nil
+            at.path.append(index)
             walk(items[index], &at, visit)
-            at.steps.removeLast()
+            at.path.removeLast()
         }
     case .mapping(let entries):
         // By index: `for entry in entries` copied every entry (four reference counts each).
         for index in entries.indices {
-            let name = entries[index].keyText
-            at.steps.append(.key(name))
-            at.key = name
+            at.path.append(index)
             at.isKey = true
             visit(entries[index].key, at)
             at.isKey = false
             walk(entries[index].value, &at, visit)
-            at.steps.removeLast()
+            at.path.removeLast()
         }
     }
 }

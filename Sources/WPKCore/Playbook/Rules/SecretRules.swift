@@ -27,7 +27,7 @@ enum SecretRules {
         }
         for (scope, base) in scopes {
             forEachNode(scope, pointer: base) { node, at in
-                guard !at.isKey, let last = at.key, let text = node.scalar?.text, !text.isEmpty, looksSecret(last) else { return }
+                guard !at.isKey, let text = node.scalar?.text, !text.isEmpty, let last = at.key, looksSecret(last) else { return }
                 if let problem = Self.problem(value: text, secretInputs: secretInputs) {
                     out.append(context.report(plainSecret, "\"\(last)\" \(problem)", pointer: at.pointer, mark: node.start))
                 }
