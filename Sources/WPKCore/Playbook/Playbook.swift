@@ -222,35 +222,65 @@ public struct Playbook: Sendable {
     }
 
     /// A step: a handler of `spec.handlers` or of `spec.rollback`.
-    public struct Handler: Sendable {
-        public var name: Located<String>?
-        public var description: String?
+    ///
+    /// A class: the rules and the planner pass steps around constantly, and copying a step
+    /// value counted references to each of its many strings every time; a step never changes
+    /// once read.
+    public final class Handler: Sendable {
+        public let name: Located<String>?
+        public let description: String?
         /// The step's runtime: its own `runtime`, else `spec.runtime.type`.
-        public var runtime: Located<Runtime>?
-        public var action: Located<String>?
-        public var target: Located<String>?
+        public let runtime: Located<Runtime>?
+        public let action: Located<String>?
+        public let target: Located<String>?
         /// `params` as written (values may hold `${{ }}` references).
-        public var params: [(name: Located<String>, value: Node)]
-        public var paramsMark: Mark?
-        public var requiresApproval: Bool?
-        public var timeoutSeconds: Located<Int>?
-        public var retry: Retry?
-        public var idempotent: Bool?
+        public let params: [(name: Located<String>, value: Node)]
+        public let paramsMark: Mark?
+        public let requiresApproval: Bool?
+        public let timeoutSeconds: Located<Int>?
+        public let retry: Retry?
+        public let idempotent: Bool?
         /// `abort` (the default), `continue` or `rollback`.
-        public var onFailure: String
+        public let onFailure: String
         /// `on_failure` as written, for diagnostics.
-        public var onFailureWritten: Located<String>?
-        public var dependsOn: [Located<String>]
-        public var when: Located<String>?
+        public let onFailureWritten: Located<String>?
+        public let dependsOn: [Located<String>]
+        public let when: Located<String>?
         /// Rollback steps only: the handler whose effect this step undoes.
-        public var undoes: Located<String>?
-        public var pointer: String
-        public var mark: Mark
+        public let undoes: Located<String>?
+        public let pointer: String
+        public let mark: Mark
+        /// The catalogue entry of this step's action, if it names a known one (looked up once).
+        public let actionSpec: ActionSpec?
 
-        /// The catalogue entry of this step's action, if it names a known one.
-        public var actionSpec: ActionSpec? {
-            guard let runtime = runtime?.value, let action = action?.value else { return nil }
-            return ActionCatalogue.action(runtime, action)
+        init(name: Located<String>?, description: String?, runtime: Located<Runtime>?, action: Located<String>?,
+             target: Located<String>?, params: [(name: Located<String>, value: Node)], paramsMark: Mark?,
+             requiresApproval: Bool?, timeoutSeconds: Located<Int>?, retry: Retry?, idempotent: Bool?,
+             onFailure: String, onFailureWritten: Located<String>?, dependsOn: [Located<String>],
+             when: Located<String>?, undoes: Located<String>?, pointer: String, mark: Mark) {
+            self.name = name
+            self.description = description
+            self.runtime = runtime
+            self.action = action
+            self.target = target
+            self.params = params
+            self.paramsMark = paramsMark
+            self.requiresApproval = requiresApproval
+            self.timeoutSeconds = timeoutSeconds
+            self.retry = retry
+            self.idempotent = idempotent
+            self.onFailure = onFailure
+            self.onFailureWritten = onFailureWritten
+            self.dependsOn = dependsOn
+            self.when = when
+            self.undoes = undoes
+            self.pointer = pointer
+            self.mark = mark
+            if let runtime = runtime?.value, let action = action?.value {
+                actionSpec = ActionCatalogue.action(runtime, action)
+            } else {
+                actionSpec = nil
+            }
         }
     }
 

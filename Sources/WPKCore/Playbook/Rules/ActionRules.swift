@@ -14,7 +14,7 @@ enum ActionRules {
             if !playbook.runtime.hasRequirements(for: runtime.value) {
                 out.append(context.report(missingRuntime, "step \"\(step.displayName)\" runs in \(runtime.value.rawValue) but spec.runtime.\(runtime.value.rawValue) is missing; add it (\(Self.requirementHint(runtime.value)))", at: runtime))
             }
-            guard let spec = ActionCatalogue.action(runtime.value, action.value) else {
+            guard let spec = step.actionSpec else {
                 var others = Runtime.allCases.filter { $0 != runtime.value && ActionCatalogue.action($0, action.value) != nil }.map(\.rawValue)
                 others.sort()
                 let hint = others.isEmpty ? "" : " (\(others.joined(separator: ", ")) has it: set runtime: \(others[0]) on the step)"
