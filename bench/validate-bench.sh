@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # wpk validate over 1,000 generated playbooks, next to Python jsonschema and jsonschema-rs (both
 # with PyYAML's C loader) and libyaml's bare event parse in C, in one run; prints the ratios.
-#   bench/validate-bench.sh [COUNT]     (needs: swift, gcc, hyperfine, python3 with PyYAML,
+#   bench/validate-bench.sh [COUNT]     (needs: swift, gcc, python3 with PyYAML,
 #                                        jsonschema, jsonschema-rs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,20 +15,21 @@ wpk=.build/release/wpk
 schema=specs/wpk_schema.yaml
 $wpk validate "$work/corpus" >/dev/null   # every generated playbook must be valid
 first=playbook-00000.wpk.yaml  # the generator's first file (ls | head would trip pipefail)
-hyperfine --warmup 2 --runs 10 --export-json "$work/results.json" \
-    -n "libyaml bare parse (C)" "$work/bare_parse $work/corpus" \
-    -n "wpk validate" "$wpk validate $work/corpus" \
-    -n "jsonschema-rs + PyYAML C" "python3 bench/python_validate.py jsonschema-rs $schema $work/corpus" \
-    -n "jsonschema + PyYAML C" "python3 bench/python_validate.py jsonschema $schema $work/corpus" \
-    -n "wpk validate, one playbook" "$wpk validate $work/corpus/$first" >/dev/null
+# Interleaved rounds, medians (see bench/interleaved.py): the host is shared and its speed drifts.
+python3 bench/interleaved.py 15 2 "$work/results.json" \
+    "libyaml bare parse (C)=$work/bare_parse $work/corpus" \
+    "wpk validate=$wpk validate $work/corpus" \
+    "jsonschema-rs + PyYAML C=python3 bench/python_validate.py jsonschema-rs $schema $work/corpus" \
+    "jsonschema + PyYAML C=python3 bench/python_validate.py jsonschema $schema $work/corpus" \
+    "wpk validate, one playbook=$wpk validate $work/corpus/$first"
 python3 - "$work/results.json" "$count" <<'PY'
 import json, sys
 runs = json.load(open(sys.argv[1]))["results"]
-results = {r["command"]: r["mean"] for r in runs}
+results = {r["command"]: r["median"] for r in runs}
 # CPU time (user + system) is what a shared machine distorts least; wall time is what the targets say.
-cpu = {r["command"]: r["user"] + r["system"] for r in runs}
+cpu = {r["command"]: r["cpu"] for r in runs}
 wpk = results["wpk validate"]
-print(f"{sys.argv[2]} playbooks (mean of 10 runs; load average {open('/proc/loadavg').read().split()[0]}):")
+print(f"{sys.argv[2]} playbooks (median of 15 interleaved rounds; load average {open('/proc/loadavg').read().split()[0]}):")
 print(f"  {'':28} {'wall':>9}         {'':>6}       {'CPU (user+sys)':>14}")
 for name, seconds in results.items():
     print(f"  {name:28} {seconds * 1000:9.1f} ms   {seconds / wpk:6.2f}x wpk   {cpu[name] * 1000:9.1f} ms")
