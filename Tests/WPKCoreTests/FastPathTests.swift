@@ -34,6 +34,35 @@ import Testing
         #expect(JSONPointer.escape("plain") == "plain")
     }
 
+    /// The template check's fast path says "all known" only when the full reading finds no
+    /// problem, and says it for the usual shapes (so it is the path actually taken).
+    @Test func knownTemplateFastPathNeverHidesAProblem() {
+        let declared: Set<String> = ["replicas", "namespace", "dry-run", "x_1"]
+        let usual = ["${{ inputs.replicas }}", "kubectl -n ${{inputs.namespace}} get", "${{ run.id }}/${{ inputs.x_1 }}",
+                     "a ${{\tinputs.dry-run }} b", "no template at all $ {{ x }}"]
+        for text in usual { #expect(Templates.namesOnlyKnownValues(text, declared: declared), "\(text)") }
+        // Texts of fillers and templates whose expressions are right, wrong or odd.
+        let fillers = ["", " ", "kubectl get ", "$", "{", "}}", "é", "${", "{{"]
+        let expressions = ["inputs.replicas", "inputs.nope", "inputs.", "run.id", "run.idx", "run.other", "inputs.replicas.extra",
+                           "inputs.dry-run", "!inputs.x_1", "inputs.namespace == 'prod'", "", "replicas", "inputs.é", "inputs.x_1"]
+        let spaces = ["", " ", "\t", "\n"]
+        var generator = SystemRandomNumberGenerator()
+        var fastPathTaken = 0
+        for _ in 0..<20_000 {
+            let text = (0..<Int.random(in: 1...5, using: &generator)).map { _ -> String in
+                if Bool.random(using: &generator) { return fillers.randomElement(using: &generator)! }
+                let closing = Int.random(in: 0..<10, using: &generator) == 0 ? "" : "}}"
+                return "${{" + spaces.randomElement(using: &generator)! + expressions.randomElement(using: &generator)!
+                    + spaces.randomElement(using: &generator)! + closing
+            }.joined()
+            guard Templates.namesOnlyKnownValues(text, declared: declared) else { continue }
+            fastPathTaken += 1
+            let problems = Templates.references(in: text).compactMap { TemplateRules.problem($0, declared: declared) }
+            #expect(problems.isEmpty, "fast path passed \(text.debugDescription) but the full reading finds \(problems)")
+        }
+        #expect(fastPathTaken > 1_000)
+    }
+
     @Test func credentialMarkerScanAgreesWithASubstringSearch() {
         let texts = ["", "nothing here", "hhhh gggg xxxx ----", "AKI", "xAKIAy", "-----BEGIN", "----BEGIN",
                      "ghp", "ghp_", "a github_pat_b", "xoxb", "xoxa-", "hvs", "hvb.", "glpat", "glpat-", "é hvs.ü"]

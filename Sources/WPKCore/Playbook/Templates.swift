@@ -69,6 +69,50 @@ public enum Templates {
         return out
     }
 
+    /// Whether every reference in `text` is exactly `${{ inputs.NAME }}` with NAME in `declared`,
+    /// or `${{ run.id }}`: the usual case, decided on the bytes without building references (false
+    /// sends the text through `references(in:)` for the full reading and a precise message).
+    static func namesOnlyKnownValues(_ text: String, declared: Set<String>) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let n = bytes.count
+            var i = 0
+            func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+            func isNameByte(_ byte: UInt8) -> Bool {
+                (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+                    || byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+            func starts(_ literal: StaticString, at position: Int, before end: Int) -> Bool {
+                let count = literal.utf8CodeUnitCount
+                guard position + count <= end else { return false }
+                for k in 0..<count where bytes[position + k] != literal.utf8Start[k] { return false }
+                return true
+            }
+            while i + 2 < n {
+                guard bytes[i] == UInt8(ascii: "$"), bytes[i + 1] == UInt8(ascii: "{"), bytes[i + 2] == UInt8(ascii: "{") else {
+                    i += 1
+                    continue
+                }
+                var end = i + 3
+                while end + 1 < n, !(bytes[end] == UInt8(ascii: "}") && bytes[end + 1] == UInt8(ascii: "}")) { end += 1 }
+                guard end + 1 < n else { return false }  // not closed
+                var first = i + 3
+                var last = end
+                while first < last && isSpace(bytes[first]) { first += 1 }
+                while last > first && isSpace(bytes[last - 1]) { last -= 1 }
+                if starts("inputs.", at: first, before: last) {
+                    let nameStart = first + 7
+                    guard nameStart < last, (nameStart..<last).allSatisfy({ isNameByte(bytes[$0]) }),
+                          declared.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[nameStart..<last]), as: UTF8.self)) else { return false }
+                } else if !(starts("run.id", at: first, before: last) && last - first == 6) {
+                    return false
+                }
+                i = end + 2
+            }
+            return true
+        }
+    }
+
     /// `a.b` identifiers in an expression (letters, digits, `_`, `-`), skipping quoted literals.
     static func dottedNames(in expression: String) -> [String] {
         expression.utf8.allSatisfy({ $0 < 0x80 }) ? asciiDottedNames(in: expression) : characterDottedNames(in: expression)

@@ -6,7 +6,8 @@ enum TemplateRules {
     /// Checks one scalar of the shared walk (see `PlaybookRules.check`).
     static func visit(_ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext, into out: inout [Diagnostic]) {
         let text = scalar.text
-        guard !at.isKey, text.utf8.count >= 3, text.containsBytes("${{") else { return }
+        guard !at.isKey, text.utf8.count >= 3, text.containsBytes("${{"),
+              !Templates.namesOnlyKnownValues(text, declared: context.declaredInputs) else { return }
         let references = Templates.references(in: text)
         let problems = references.map { Self.problem($0, declared: context.declaredInputs) }
         guard problems.contains(where: { $0 != nil }) else { return }
@@ -19,7 +20,7 @@ enum TemplateRules {
     }
 
     /// What is wrong with a reference, or nil.
-    private static func problem(_ reference: TemplateReference, declared: Set<String>) -> String? {
+    static func problem(_ reference: TemplateReference, declared: Set<String>) -> String? {
         if reference.expression.isEmpty {
             return "\"${{\" is not closed by \"}}\" or is empty; write ${{ inputs.NAME }}"
         }
