@@ -118,9 +118,17 @@ enum SchemaKeyword: Sendable {
 }
 
 /// A keyword with the absolute location of its schema value (URI with a JSON-pointer fragment).
-struct CompiledKeyword: Sendable {
-    var keyword: SchemaKeyword
-    var location: String
+///
+/// A class: evaluation hands keywords around on its hottest path, and copying one counted
+/// references to every array and string in its payload; a keyword never changes once compiled.
+final class CompiledKeyword: Sendable {
+    let keyword: SchemaKeyword
+    let location: String
+
+    init(keyword: SchemaKeyword, location: String) {
+        self.keyword = keyword
+        self.location = location
+    }
 }
 
 /// One compiled schema: a boolean schema or an ordered list of keywords.
