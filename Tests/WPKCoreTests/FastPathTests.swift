@@ -70,6 +70,13 @@ import Testing
             let expected = SecretRules.credentialMarkers.contains { text.contains($0) }
             #expect(SecretRules.holdsCredentialMarker(text) == expected, "\(text)")
         }
+        // Every marker is found wherever it sits (a marker added later must start with a pair
+        // the scan knows).
+        for marker in SecretRules.credentialMarkers {
+            for text in [marker, "x " + marker, "é" + marker + "y", String(marker.dropLast())] {
+                #expect(SecretRules.holdsCredentialMarker(text) == text.contains(marker), "\(text)")
+            }
+        }
     }
 
     @Test func byteSearchFindsNeedlesAnywhere() {

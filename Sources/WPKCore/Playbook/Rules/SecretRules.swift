@@ -80,10 +80,15 @@ enum SecretRules {
     static func holdsCredentialMarker(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
-            for i in bytes.indices {
+            guard bytes.count >= 2 else { return false }
+            for i in 0..<(bytes.count - 1) {
+                // The markers' first two bytes: -- AK gh gi gl hv xo. Letters such as g and h are
+                // common in text; checking the pair first keeps the marker loop for real candidates.
+                switch (bytes[i], bytes[i + 1]) {
+                case (0x2D, 0x2D), (0x41, 0x4B), (0x67, 0x68), (0x67, 0x69), (0x67, 0x6C), (0x68, 0x76), (0x78, 0x6F): break
+                default: continue
+                }
                 let byte = bytes[i]
-                // The markers' first bytes: - A g h x.
-                guard byte == 0x2D || byte == 0x41 || byte == 0x67 || byte == 0x68 || byte == 0x78 else { continue }
                 for marker in credentialMarkerBytes where marker[0] == byte && marker.count <= bytes.count - i {
                     var k = 1
                     while k < marker.count && bytes[i + k] == marker[k] { k += 1 }
