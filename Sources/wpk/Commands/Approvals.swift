@@ -21,12 +21,14 @@ enum LedgerOutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Approvals: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "approvals",
         abstract: "List or verify the approval ledger.",
         subcommands: [List.self, Verify.self]
     )
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List gated steps and their decisions, pending first.",
             discussion: "Exit codes: 0 listed, 1 the ledger is damaged or unreadable (the intact part is still listed).")
 
@@ -84,6 +86,7 @@ struct Approvals: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Verify the ledger's hash chain.",
             discussion: "Exit codes: 0 the chain is intact, 1 it is not (the first bad record is named) or the ledger cannot be read.")
 

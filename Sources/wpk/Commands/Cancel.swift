@@ -5,6 +5,7 @@ import WPKCore
 /// `wpk cancel RUN_ID --reason TEXT`: stops a run in any state and records who and why.
 struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cancel",
         abstract: "Cancel a run in any state, waiting or running.",
         discussion: """
             Writes a `cancelled` record for the run. A waiting run stops waiting; a running step's \

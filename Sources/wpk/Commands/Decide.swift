@@ -85,6 +85,7 @@ struct DecisionArguments: ParsableArguments {
 
 struct Approve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "approve",
         abstract: "Approve a gated step of the plan you reviewed.",
         discussion: """
             The approval binds to the playbook's exact bytes and the plan digest whose prefix you give; \
@@ -103,6 +104,7 @@ struct Approve: ParsableCommand {
 
 struct Reject: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "reject",
         abstract: "Reject a gated step with a reason; final for that plan digest.",
         discussion: "Exit codes: 0 recorded, 1 refused, 2 usage error (for example a missing --reason)."
     )

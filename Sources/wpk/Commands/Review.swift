@@ -7,6 +7,7 @@ import WPKReview
 /// `wpk review`: the terminal UI where an operator reads playbooks and approves or rejects gated steps.
 struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "review",
         abstract: "Review playbooks and approve gated steps in a terminal UI.",
         discussion: """
             Keys: arrows or j/k move, Enter opens, Esc or Backspace goes back, Tab switches pane, \

@@ -5,6 +5,7 @@ import WPKCore
 /// `wpk run`: executes a playbook's plan, waiting at every gated step for approval.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Execute a playbook, waiting at each gated step for approval.",
         discussion: """
             Prints the run id first, then progress. At a gated step the run records that it waits and \

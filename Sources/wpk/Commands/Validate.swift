@@ -4,6 +4,7 @@ import WPKCore
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Validate playbooks against the schema and the WPK rules.",
         discussion: """
             PATH may be a file (always read), a directory (searched recursively for *.wpk.yaml and \
