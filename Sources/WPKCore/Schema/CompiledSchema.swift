@@ -28,7 +28,7 @@ public struct CompiledSchema: Sendable {
     /// The URI the schema was compiled under (its `$id` resolves against it).
     public let baseURI: String
     /// What it was compiled from, to compile it again (see `separateCopy`).
-    private let source: (root: Node, documents: [String: Node], options: Options)
+    private let source: (root: Node, documents: [String: Node], options: Options, patterns: [String: NSRegularExpression])
 
     /// Compiles `root`, a schema document retrieved from `baseURI`; `documents` maps absolute URIs
     /// to other schema documents that references may name.
@@ -38,12 +38,14 @@ public struct CompiledSchema: Sendable {
 
     /// As the public initializer; `rootPassedMetaschema` skips the metaschema check of `root`
     /// alone (documents it references are still checked).
-    init(_ root: Node, baseURI: String, documents: [String: Node], options: Options, rootPassedMetaschema: Bool) throws(SchemaError) {
+    init(_ root: Node, baseURI: String, documents: [String: Node], options: Options, rootPassedMetaschema: Bool,
+         knownPatterns: [String: NSRegularExpression] = [:]) throws(SchemaError) {
         if options.checkMetaschema && !rootPassedMetaschema { try CompiledSchema.checkAgainstMetaschema(root, uri: baseURI) }
         let compiler = SchemaCompiler(documents: documents, readFiles: options.readFiles, assertFormats: options.assertFormats)
+        compiler.knownPatterns = knownPatterns
         (program, self.root) = try compiler.compile(root: root, baseURI: baseURI)
         self.baseURI = baseURI
-        source = (root, documents, options)
+        source = (root, documents, options, compiler.compiledPatterns)
         if options.checkMetaschema {
             for document in compiler.referencedDocuments { try CompiledSchema.checkAgainstMetaschema(document.node, uri: document.uri) }
         }
@@ -93,11 +95,13 @@ public struct CompiledSchema: Sendable {
 
     /// The same schema compiled again into objects of its own, for another thread: threads that
     /// share one compiled schema contend for its reference counts (a sixth more CPU time with
-    /// two threads). Nil if compiling fails this time (a referenced file changed meanwhile).
+    /// two threads). Only ICU's compiled patterns, immutable, are shared. Nil if compiling fails
+    /// this time (a referenced file changed meanwhile).
     public func separateCopy() -> CompiledSchema? {
         var options = source.options
         options.checkMetaschema = false  // checked when this one was compiled
-        return try? CompiledSchema(source.root, baseURI: baseURI, documents: source.documents, options: options, rootPassedMetaschema: true)
+        return try? CompiledSchema(source.root, baseURI: baseURI, documents: source.documents, options: options, rootPassedMetaschema: true,
+                                   knownPatterns: source.patterns)
     }
 
     /// Every violation of the schema by `instance`, in document order of discovery.

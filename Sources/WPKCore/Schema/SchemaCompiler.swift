@@ -68,6 +68,13 @@ final class SchemaCompiler {
     private var pending: [(id: Int, location: SchemaLocation)] = []
     private var dynamicNames: Set<String> = []
     private var regexCache: [String: SchemaRegex] = [:]
+    /// Patterns compiled before (by an earlier compile of the same schema), by source. ICU's
+    /// compiled patterns are immutable and safe to share between threads; each `SchemaRegex`
+    /// still keeps its own memo.
+    var knownPatterns: [String: NSRegularExpression] = [:]
+
+    /// Every pattern this compile produced, by source (to hand to a later compile).
+    var compiledPatterns: [String: NSRegularExpression] { regexCache.mapValues(\.regex) }
     /// The root document's URI: locations inside it are written as bare fragments.
     private var rootDocument = ""
     /// Documents other than the root that references reached (read from disk or from the caller's
@@ -350,6 +357,11 @@ final class SchemaCompiler {
 
     private func regex(_ source: String, at location: SchemaLocation, keyword: String) throws(SchemaError) -> SchemaRegex {
         if let cached = regexCache[source] { return cached }
+        if let known = knownPatterns[source] {
+            let result = SchemaRegex(source: source, regex: known)
+            regexCache[source] = result
+            return result
+        }
         guard let translated = ECMARegex.translate(source),
               let compiled = try? NSRegularExpression(pattern: translated, options: []) else {
             throw SchemaError("\(keyword) \"\(source.prefix(80))\" is not a valid regular expression", location: describe(location, keyword), mark: mark(location))
