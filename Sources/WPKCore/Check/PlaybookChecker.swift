@@ -1,7 +1,8 @@
 /// Everything found in one input file.
 public struct FileReport: Sendable {
     public var path: String
-    /// `sha256:<hex>` of the exact bytes read; nil when the file could not be read.
+    /// `sha256:<hex>` of the exact bytes read; nil when the file could not be read (or the
+    /// checker was told not to record digests).
     public var digest: String?
     /// Sorted by position, errors before warnings at the same position.
     public var diagnostics: [Diagnostic]
@@ -28,11 +29,14 @@ public struct PlaybookChecker: Sendable {
     /// Whether the WPK semantic rules run (off for `--schema-only`).
     public var appliesRules: Bool
     public var limits: LoaderLimits
+    /// Whether reports carry the digest of the bytes read (only some outputs show it).
+    public var recordsDigest: Bool
 
-    public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default) {
+    public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default, recordsDigest: Bool = true) {
         self.schema = schema
         self.appliesRules = appliesRules
         self.limits = limits
+        self.recordsDigest = recordsDigest
     }
 
     /// A checker like this one whose schema shares no objects with it, for another thread.
@@ -62,7 +66,7 @@ public struct PlaybookChecker: Sendable {
 
     /// Checks bytes already read.
     public func check(bytes: [UInt8], path: String) -> FileReport {
-        let digest = ContentDigest.sha256(bytes)
+        let digest = recordsDigest ? ContentDigest.sha256(bytes) : nil
         var diagnostics: [Diagnostic] = []
         let lines: LineIndex
         do {

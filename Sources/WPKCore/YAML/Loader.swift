@@ -513,7 +513,8 @@ public enum CoreSchema {
             }
             return nil
         }
-        if bytes.count <= 3 {
+        // The YAML 1.1 booleans start with y, n or o (either case).
+        if bytes.count <= 3, let first = bytes.first, (first | 0x20) == UInt8(ascii: "y") || (first | 0x20) == UInt8(ascii: "n") || (first | 0x20) == UInt8(ascii: "o") {
             switch scalar.text {
             case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON": return "the boolean true"
             case "n", "N", "no", "No", "NO", "off", "Off", "OFF": return "the boolean false"

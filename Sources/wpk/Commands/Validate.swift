@@ -29,7 +29,8 @@ struct Validate: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), appliesRules: !schemaOnly)
+        // Only the JSON report shows each file's digest.
+        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), appliesRules: !schemaOnly, recordsDigest: format == .json)
         var reporter = format.makeReporter()
         var summary = Summary()
         reporter.begin()

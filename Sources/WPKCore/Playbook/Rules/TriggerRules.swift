@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Schedules: a cron expression that a scheduler accepts and a time zone that exists.
 enum TriggerRules {
@@ -26,15 +27,30 @@ enum TriggerRules {
     /// Why `name` is not a usable IANA zone, or nil. Abbreviations such as `CET` or `EST` are
     /// refused: they are ambiguous or ignore daylight saving, and a 04:30 job would drift.
     static func timeZoneProblem(_ name: String) -> String? {
-        if name == "UTC" || name.hasPrefix("Etc/") { return TimeZone(identifier: name) == nil ? "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or UTC" : nil }
-        if !name.contains("/") {
+        if name == "UTC" || name.hasPrefix("Etc/") { return isKnownZone(name) ? nil : "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or UTC" }
+        if !name.containsBytes("/") {
             return "time zone \"\(name)\" is an abbreviation, not an IANA name; write the region, such as Europe/Berlin or America/New_York (or UTC)"
         }
-        if TimeZone(identifier: name) == nil {
+        if !isKnownZone(name) {
             return "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or America/New_York (names are case-sensitive)"
         }
         return nil
     }
+
+    /// Whether Foundation knows the zone, remembered per name: looking a zone up goes through
+    /// ICU and cost more than the rest of a playbook's trigger checks. Bounded, so hostile
+    /// files with endless names cannot grow it.
+    static func isKnownZone(_ name: String) -> Bool {
+        if let known = knownZones.withLock({ $0[name] }) { return known }
+        let known = TimeZone(identifier: name) != nil
+        knownZones.withLock { zones in
+            if zones.count >= 1024 { zones.removeAll(keepingCapacity: true) }
+            zones[name] = known
+        }
+        return known
+    }
+
+    private static let knownZones = Mutex<[String: Bool]>([:])
 }
 
 /// Five-field cron expressions (minute hour day-of-month month day-of-week) as Vixie cron and
