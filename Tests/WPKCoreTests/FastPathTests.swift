@@ -63,6 +63,19 @@ import Testing
         #expect(fastPathTaken > 1_000)
     }
 
+    /// The name set answers as a Set does, below and past the size where it starts hashing.
+    @Test(arguments: [0, 1, 16, 17, 500])
+    func nameSetAgreesWithASet(count: Int) {
+        var names = NameSet()
+        var reference: Set<String> = []
+        for i in 0..<count * 2 {
+            let name = "perm-\(i % max(count, 1))"  // every name twice
+            #expect(names.insert(name) == reference.insert(name).inserted, "\(name)")
+        }
+        for i in 0..<count + 5 { #expect(names.contains("perm-\(i)") == reference.contains("perm-\(i)")) }
+        #expect(NameSet(["a", "b", "a"]).contains("b") && !NameSet(["a"]).contains("c"))
+    }
+
     @Test func credentialMarkerScanAgreesWithASubstringSearch() {
         let texts = ["", "nothing here", "hhhh gggg xxxx ----", "AKI", "xAKIAy", "-----BEGIN", "----BEGIN",
                      "ghp", "ghp_", "a github_pat_b", "xoxb", "xoxa-", "hvs", "hvb.", "glpat", "glpat-", "é hvs.ü"]

@@ -225,8 +225,12 @@ extension ActionSpec {
     /// The permissions this action needs on `target` (e.g. `deployments:patch`); those derived
     /// from the target's kind are left out while there is no target.
     public func requiredPermissions(target: String?) -> [String] {
-        let parsed = target.map(K8sTarget.init)
-        return permissions.compactMap { template in
+        requiredPermissions(parsedTarget: target.map(K8sTarget.init))
+    }
+
+    /// `requiredPermissions(target:)` for a target already split.
+    func requiredPermissions(parsedTarget parsed: K8sTarget?) -> [String] {
+        permissions.compactMap { template in
             switch template {
             case .fixed(let permission): permission
             case .resource(let verb): parsed.map { "\($0.resource):\(verb)" }

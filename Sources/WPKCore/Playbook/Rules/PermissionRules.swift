@@ -6,15 +6,16 @@ enum PermissionRules {
 
     static func check(_ context: RuleContext) -> [Diagnostic] {
         let playbook = context.playbook
-        let granted = Set(playbook.validation.permissions.map(\.value))
-        var needed: Set<String> = []
+        let granted = NameSet(playbook.validation.permissions.map(\.value))
+        var needed = NameSet()
         var out: [Diagnostic] = []
         for (step, _) in context.steps {
             guard let spec = step.actionSpec, let action = step.action else { continue }
+            let target = step.target.map { K8sTarget($0.value) }
             // A k8s target whose kind is itself a template cannot be resolved to a resource.
-            if spec.target == .k8sResource, let target = step.target?.value, K8sTarget(target).kind.containsBytes("${{") { continue }
-            let required = Self.unique(spec.requiredPermissions(target: step.target?.value))
-            needed.formUnion(required)
+            if spec.target == .k8sResource, let target, target.kind.containsBytes("${{") { continue }
+            let required = Self.unique(spec.requiredPermissions(parsedTarget: target))
+            for permission in required { needed.insert(permission) }
             let missing = required.filter { !granted.contains($0) }
             if !missing.isEmpty {
                 let list = missing.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -28,7 +29,39 @@ enum PermissionRules {
     }
 
     private static func unique(_ items: [String]) -> [String] {
-        var seen: Set<String> = []
-        return items.filter { seen.insert($0).inserted }
+        var seen = NameSet()
+        return items.filter { seen.insert($0) }
+    }
+}
+
+/// A set of names that scans a short list while small and hashes once large: a playbook grants
+/// and needs a handful of permissions, and comparing a few short strings beats hashing them, but
+/// a hostile file may list thousands.
+struct NameSet {
+    private var small: [String] = []
+    private var large: Set<String>?
+    private static let scanLimit = 16
+
+    init() {}
+
+    init<Names: Sequence>(_ names: Names) where Names.Element == String {
+        for name in names { insert(name) }
+    }
+
+    func contains(_ name: String) -> Bool {
+        large?.contains(name) ?? small.contains(name)
+    }
+
+    /// Adds `name`; true when it was not there before.
+    @discardableResult
+    mutating func insert(_ name: String) -> Bool {
+        if large != nil { return large!.insert(name).inserted }
+        guard !small.contains(name) else { return false }
+        small.append(name)
+        if small.count > NameSet.scanLimit {
+            large = Set(small)
+            small = []
+        }
+        return true
     }
 }
