@@ -57,7 +57,9 @@ final class SchemaRegex: @unchecked Sendable {
 
     /// True when the pattern matches anywhere in `text` (ECMA-262 `test`, unanchored).
     func matches(_ text: String) -> Bool {
-        guard text.utf8.count <= SchemaRegex.rememberedLength, text.utf8.allSatisfy({ $0 < 0x80 }) else { return search(text) }
+        var copy = text
+        let rememberable = copy.withUTF8 { bytes in bytes.count <= SchemaRegex.rememberedLength && !bytes.contains(where: { $0 >= 0x80 }) }
+        guard rememberable else { return search(text) }
         lock.lock()
         let known = remembered[text]
         lock.unlock()

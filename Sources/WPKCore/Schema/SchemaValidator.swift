@@ -242,13 +242,15 @@ struct SchemaEvaluator {
             return bound(instance, keyword, reporting, "greater than \(limit)") { Number.compare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
 
         case .maxLength(let limit):
-            guard let text = instance.string else { return true }
+            // A string has no more characters than bytes: most pass without counting.
+            guard let text = instance.string, text.utf8.count > limit else { return true }
             let length = text.unicodeScalars.count
             if length <= limit { return true }
             if reporting { report(.string, keyword, instance.start, "\(here) must be at most \(limit) characters long, got \(length)") }
             return false
         case .minLength(let limit):
-            guard let text = instance.string else { return true }
+            // A character is at most four bytes: a string that long in bytes passes without counting.
+            guard let text = instance.string, text.utf8.count / 4 < limit else { return true }
             let length = text.unicodeScalars.count
             if length >= limit { return true }
             if reporting {
@@ -580,7 +582,9 @@ struct SchemaEvaluator {
         }
     }
 
-    private mutating func bound(_ instance: Node, _ keyword: CompiledKeyword, _ reporting: Bool, _ requirement: String,
+    /// `requirement` is only built for a report: formatting the limit on every check of every
+    /// number cost more than the comparison.
+    private mutating func bound(_ instance: Node, _ keyword: CompiledKeyword, _ reporting: Bool, _ requirement: @autoclosure () -> String,
                                 _ exact: (Number) -> Bool, nonFinite: (Double) -> Bool) -> Bool {
         guard let n = numeric(instance) else { return true }
         let ok: Bool
@@ -588,7 +592,7 @@ struct SchemaEvaluator {
         case .exact(let value): ok = exact(value)
         case .nonFinite(let value): ok = nonFinite(value)
         }
-        if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be \(requirement), got \(SchemaMessages.show(instance))") }
+        if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be \(requirement()), got \(SchemaMessages.show(instance))") }
         return ok
     }
 
