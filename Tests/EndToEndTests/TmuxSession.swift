@@ -79,7 +79,7 @@ final class TmuxSession {
         socket = "wpk-e2e-\(getpid())-\(UUID().uuidString.prefix(8))"
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent(socket)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let shell = "cd '\(packageRoot.path)' && exec env -i HOME='\(scratch.path)' PATH=/usr/bin:/bin PS1='e2e$ ' TERM=xterm-256color bash --norc --noprofile"
+        let shell = "cd '\(packageRoot.path)' && exec env -i HOME='\(scratch.path)' HISTFILE=/dev/null PATH=/usr/bin:/bin PS1='e2e$ ' TERM=xterm-256color bash --norc --noprofile"
         let started = try runProcess(tmux, ["-u", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", shell], captureOutput: false)
         guard started.status == 0 else { throw E2EError("tmux new-session failed: \(started.output)") }
         // No global `window-size manual`: with no client attached, tmux 3.3a then dies on new-window.
@@ -89,6 +89,8 @@ final class TmuxSession {
 
     deinit {
         _ = try? runProcess(tmuxPath, ["-L", socket, "kill-server"], captureOutput: false)
+        // HISTFILE=/dev/null above: a shell saving its history as it hangs up would otherwise
+        // race this removal and leave the directory behind.
         try? FileManager.default.removeItem(at: scratch)
     }
 

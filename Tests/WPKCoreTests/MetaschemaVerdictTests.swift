@@ -26,7 +26,12 @@ import Testing
         }
     }
 
-    /// A schema file in a fresh directory.
+    /// Removes the directory `schemaFile` made for `path`.
+    static func removeSchemaFile(_ path: String) {
+        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// A schema file in a fresh directory (the caller removes it with `removeSchemaFile`).
     static func schemaFile(_ text: String) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wpk-verdicts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -40,6 +45,7 @@ import Testing
 
     @Test func aPassingSchemaIsRecordedOnceAndThenTrusted() throws {
         let path = try Self.schemaFile("type: object\nproperties:\n  a: {type: integer}\n")
+        defer { Self.removeSchemaFile(path) }
         let verdicts = MemoryVerdicts()
         let key = CompiledSchema.verdictKey(schemaBytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         _ = try CompiledSchema(contentsOfFile: path, verdicts: verdicts)
@@ -51,6 +57,7 @@ import Testing
 
     @Test func aFailingSchemaIsRefusedAndNotRecorded() throws {
         let path = try Self.schemaFile(Self.offMetaschema)
+        defer { Self.removeSchemaFile(path) }
         let verdicts = MemoryVerdicts()
         #expect(throws: SchemaError.self) { try CompiledSchema(contentsOfFile: path, verdicts: verdicts) }
         #expect(verdicts.recorded.isEmpty)
@@ -58,16 +65,19 @@ import Testing
 
     @Test func aRecordedPassSkipsTheCheckOfThoseExactBytesOnly() throws {
         let path = try Self.schemaFile(Self.offMetaschema)
+        defer { Self.removeSchemaFile(path) }
         let key = CompiledSchema.verdictKey(schemaBytes: Array(Self.offMetaschema.utf8))
         // The check is really skipped: the same bytes, said to have passed, now compile.
         _ = try CompiledSchema(contentsOfFile: path, verdicts: MemoryVerdicts(passed: [key]))
         // Any other bytes are checked as before.
         let other = try Self.schemaFile(Self.offMetaschema + "# edited\n")
+        defer { Self.removeSchemaFile(other) }
         #expect(throws: SchemaError.self) { try CompiledSchema(contentsOfFile: other, verdicts: MemoryVerdicts(passed: [key])) }
     }
 
     @Test func withoutTheCheckVerdictsAreNeitherAskedNorRecorded() throws {
         let path = try Self.schemaFile(Self.offMetaschema)
+        defer { Self.removeSchemaFile(path) }
         let verdicts = MemoryVerdicts()
         _ = try CompiledSchema(contentsOfFile: path, options: .init(checkMetaschema: false), verdicts: verdicts)
         #expect(verdicts.recorded.isEmpty)
