@@ -56,18 +56,20 @@ import Testing
         #expect(progress.mostAhead <= max(window, workers) + 1, "read \(progress.mostAhead) ahead of delivery")
     }
 
+    /// Records the threads transforms were made on.
+    final class Makers: @unchecked Sendable {
+        private let lock = NSLock()
+        // The Thread objects themselves, kept alive so no two can share an identity.
+        private(set) var threads: [Thread] = []
+        func made() -> Int {
+            lock.lock(); defer { lock.unlock() }
+            threads.append(Thread.current)
+            return threads.count
+        }
+    }
+
     @Test("each worker makes its own transform once, on its own thread")
     func eachWorkerHasItsOwnTransform() {
-        final class Makers: @unchecked Sendable {
-            private let lock = NSLock()
-            // The Thread objects themselves, kept alive so no two can share an identity.
-            private(set) var threads: [Thread] = []
-            func made() -> Int {
-                lock.lock(); defer { lock.unlock() }
-                threads.append(Thread.current)
-                return threads.count
-            }
-        }
         let makers = Makers()
         var results: [Int] = []
         OrderedConcurrentMap.run(0..<500, workers: 3, window: 48, chunk: 4, makeTransform: {
@@ -83,6 +85,19 @@ import Testing
         #expect(Set(makers.threads.map(ObjectIdentifier.init)).count == 3, "each transform was made on a thread of its own")
         let caller = Thread.current
         #expect(!makers.threads.contains { $0 === caller }, "not on the calling thread")
+    }
+
+    @Test("fewer inputs than one chunk run inline, on the calling thread")
+    func aFewInputsRunInline() {
+        let caller = Thread.current
+        let makers = Makers()
+        var results: [Int] = []
+        OrderedConcurrentMap.run(0..<5, workers: 4, window: 64, chunk: 8, makeTransform: {
+            _ = makers.made()
+            return { (n: Int) -> Int in n * 2 }
+        }) { results.append($0) }
+        #expect(results == [0, 2, 4, 6, 8])
+        #expect(makers.threads.count == 1 && makers.threads[0] === caller)
     }
 
     @Test func anEmptySequenceDeliversNothing() {

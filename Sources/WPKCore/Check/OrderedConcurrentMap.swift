@@ -10,8 +10,8 @@ import Foundation
 public enum OrderedConcurrentMap {
     /// Applies a transform to every element of `inputs` on up to `workers` threads and calls
     /// `deliver` on the calling thread with each result, in the order of `inputs`. Each worker
-    /// calls `makeTransform` once, on its own thread; with one worker everything runs inline on
-    /// the calling thread.
+    /// calls `makeTransform` once, on its own thread; with one worker, or fewer inputs than one
+    /// chunk, everything runs inline on the calling thread.
     ///
     /// Inputs go to the workers `chunk` at a time (fewer when the window is too small for every
     /// worker to hold a chunk): each hand-over wakes threads, which costs more than checking a
@@ -28,6 +28,17 @@ public enum OrderedConcurrentMap {
         }
         let window = max(window, workers)
         let chunk = max(1, min(chunk, window / workers))
+        // Fewer inputs than one chunk (one file, the usual command line) run inline: starting
+        // threads would cost more than they could save.
+        var iterator = inputs.makeIterator()
+        var batch: [Inputs.Element] = []
+        batch.reserveCapacity(chunk)
+        while batch.count < chunk, let input = iterator.next() { batch.append(input) }
+        if batch.count < chunk {
+            let transform = makeTransform()
+            for input in batch { deliver(transform(input)) }
+            return
+        }
         let batchesInFlight = max(workers, window / chunk)
         let work = WorkQueue<Inputs.Element>()
         let finished = FinishedResults<[Output]>()
@@ -55,9 +66,6 @@ public enum OrderedConcurrentMap {
             }
         }
 
-        var batch: [Inputs.Element] = []
-        batch.reserveCapacity(chunk)
-        var iterator = inputs.makeIterator()
         while true {
             while submitted - delivered >= batchesInFlight { deliverReady(waitingForOne: true) }
             while batch.count < chunk, let input = iterator.next() { batch.append(input) }
