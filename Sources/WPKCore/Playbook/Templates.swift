@@ -29,44 +29,53 @@ public enum Templates {
     /// Every reference in `text`, in order. An unclosed `${{` is reported as a reference whose
     /// expression is empty, so a rule can point at it. Linear in the text's length.
     public static func references(in text: String) -> [TemplateReference] {
-        if let found = text.utf8.withContiguousStorageIfAvailable(references(in:)) { return found }
-        return Array(text.utf8).withUnsafeBufferPointer(references(in:))
+        var text = text
+        return text.withUTF8 { bytes in
+            var out: [TemplateReference] = []
+            var line = 0
+            var column = 0
+            var counted = 0
+            // Line and column of each `${{`, kept in step over every byte before it.
+            func count(to end: Int) {
+                while counted < end {
+                    if bytes[counted] == 0x0A { line += 1; column = 0 } else if bytes[counted] & 0xC0 != 0x80 { column += 1 }
+                    counted += 1
+                }
+            }
+            forEachSpan(in: bytes) { whole, expression in
+                count(to: whole.lowerBound)
+                let text = expression.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? ""
+                out.append(TemplateReference(expression: text, utf8Range: whole, line: line, column: column, names: dottedNames(in: text)))
+                return true
+            }
+            return out
+        }
     }
 
-    private static func references(in bytes: UnsafeBufferPointer<UInt8>) -> [TemplateReference] {
-        var out: [TemplateReference] = []
-        var i = 0
-        var line = 0
-        var column = 0
+    /// Calls `body` with each `${{ … }}` in `bytes`, in order: the whole span and the expression
+    /// inside, trimmed (nil when the `${{` is never closed; the span then runs to the end).
+    /// `body` returns false to stop.
+    private static func forEachSpan(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>, Range<Int>?) -> Bool) {
         let n = bytes.count
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        while i < n {
-            if bytes[i] == UInt8(ascii: "$"), i + 2 < n, bytes[i + 1] == UInt8(ascii: "{"), bytes[i + 2] == UInt8(ascii: "{") {
-                var j = i + 3
-                while j + 1 < n, !(bytes[j] == UInt8(ascii: "}") && bytes[j + 1] == UInt8(ascii: "}")) { j += 1 }
-                let closed = j + 1 < n
-                // The expression, trimmed on bytes before it becomes a string.
-                var first = i + 3
-                var last = closed ? j : first
-                while first < last && isSpace(bytes[first]) { first += 1 }
-                while last > first && isSpace(bytes[last - 1]) { last -= 1 }
-                let expression = String(decoding: UnsafeBufferPointer(rebasing: bytes[first..<last]), as: UTF8.self)
-                let end = closed ? j + 2 : n
-                out.append(TemplateReference(expression: expression, utf8Range: i..<end, line: line, column: column,
-                                             names: dottedNames(in: expression)))
-                // Keep line and column in step over what was skipped.
-                var k = i
-                while k < end {
-                    if bytes[k] == 0x0A { line += 1; column = 0 } else if bytes[k] & 0xC0 != 0x80 { column += 1 }
-                    k += 1
-                }
-                i = end
+        var i = 0
+        while i + 2 < n {
+            guard bytes[i] == UInt8(ascii: "$"), bytes[i + 1] == UInt8(ascii: "{"), bytes[i + 2] == UInt8(ascii: "{") else {
+                i += 1
                 continue
             }
-            if bytes[i] == 0x0A { line += 1; column = 0 } else if bytes[i] & 0xC0 != 0x80 { column += 1 }
-            i += 1
+            var end = i + 3
+            while end + 1 < n, !(bytes[end] == UInt8(ascii: "}") && bytes[end + 1] == UInt8(ascii: "}")) { end += 1 }
+            guard end + 1 < n else {
+                _ = body(i..<n, nil)
+                return
+            }
+            var first = i + 3
+            var last = end
+            while first < last && isBlank(bytes[first]) { first += 1 }
+            while last > first && isBlank(bytes[last - 1]) { last -= 1 }
+            guard body(i..<(end + 2), first..<last) else { return }
+            i = end + 2
         }
-        return out
     }
 
     /// Whether every reference in `text` is exactly `${{ inputs.NAME }}` with NAME in `declared`,
@@ -75,41 +84,29 @@ public enum Templates {
     static func namesOnlyKnownValues(_ text: String, declared: Set<String>) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
-            let n = bytes.count
-            var i = 0
-            func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
             func isNameByte(_ byte: UInt8) -> Bool {
                 (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
                     || byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             }
-            func starts(_ literal: StaticString, at position: Int, before end: Int) -> Bool {
+            func holds(_ literal: StaticString, at position: Int, in range: Range<Int>) -> Bool {
                 let count = literal.utf8CodeUnitCount
-                guard position + count <= end else { return false }
+                guard position + count <= range.upperBound else { return false }
                 for k in 0..<count where bytes[position + k] != literal.utf8Start[k] { return false }
                 return true
             }
-            while i + 2 < n {
-                guard bytes[i] == UInt8(ascii: "$"), bytes[i + 1] == UInt8(ascii: "{"), bytes[i + 2] == UInt8(ascii: "{") else {
-                    i += 1
-                    continue
+            var allKnown = true
+            forEachSpan(in: bytes) { _, expression in
+                guard let expression else { allKnown = false; return false }  // not closed
+                if holds("inputs.", at: expression.lowerBound, in: expression) {
+                    let name = (expression.lowerBound + 7)..<expression.upperBound
+                    allKnown = !name.isEmpty && name.allSatisfy { isNameByte(bytes[$0]) }
+                        && declared.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self))
+                } else {
+                    allKnown = expression.count == 6 && holds("run.id", at: expression.lowerBound, in: expression)
                 }
-                var end = i + 3
-                while end + 1 < n, !(bytes[end] == UInt8(ascii: "}") && bytes[end + 1] == UInt8(ascii: "}")) { end += 1 }
-                guard end + 1 < n else { return false }  // not closed
-                var first = i + 3
-                var last = end
-                while first < last && isSpace(bytes[first]) { first += 1 }
-                while last > first && isSpace(bytes[last - 1]) { last -= 1 }
-                if starts("inputs.", at: first, before: last) {
-                    let nameStart = first + 7
-                    guard nameStart < last, (nameStart..<last).allSatisfy({ isNameByte(bytes[$0]) }),
-                          declared.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[nameStart..<last]), as: UTF8.self)) else { return false }
-                } else if !(starts("run.id", at: first, before: last) && last - first == 6) {
-                    return false
-                }
-                i = end + 2
+                return allKnown
             }
-            return true
+            return allKnown
         }
     }
 
@@ -239,9 +236,11 @@ extension String {
     /// The string without leading and trailing spaces, tabs and line breaks.
     var trimmingSpaces: String {
         // On bytes: the four are ASCII, and an ASCII byte is never part of a longer character.
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = utf8.lastIndex(where: { !isSpace($0) })!
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = utf8.lastIndex(where: { !isBlank($0) })!
         return String(Substring(utf8[first...last]))
     }
 }
+
+/// A space, tab or line break: what `trimmingSpaces` and template expressions trim.
+func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
