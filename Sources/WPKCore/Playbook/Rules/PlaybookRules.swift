@@ -185,39 +185,34 @@ struct NodeVisit {
 
     /// The mapping key the node is the value (or the key) of; nil for sequence items and the root.
     var key: String? {
-        guard let last = path.last, let parent = node(at: path.dropLast()), case .mapping(let entries) = parent.content else { return nil }
-        return entries[last].keyText
+        var key: String?
+        followPath { token, inMapping in key = inMapping ? token : nil }
+        return key
     }
 
     /// The node's RFC 6901 pointer (a key's pointer is that of its value).
     var pointer: String {
         var out = base
+        followPath { token, _ in out = JSONPointer.appending(out, token) }
+        return out
+    }
+
+    /// Goes down `path` from the root, handing each step's token (key or index) and whether it
+    /// is a mapping key.
+    private func followPath(_ step: (String, Bool) -> Void) {
         var node = root
         for position in path {
             switch node.content {
             case .mapping(let entries):
-                out = JSONPointer.appending(out, entries[position].keyText)
+                step(entries[position].keyText, true)
                 node = entries[position].value
             case .sequence(let items):
-                out = JSONPointer.appending(out, String(position))
+                step(String(position), false)
                 node = items[position]
             case .scalar:
-                return out
+                return
             }
         }
-        return out
-    }
-
-    private func node(at positions: ArraySlice<Int>) -> Node? {
-        var node = root
-        for position in positions {
-            switch node.content {
-            case .mapping(let entries): node = entries[position].value
-            case .sequence(let items): node = items[position]
-            case .scalar: return nil
-            }
-        }
-        return node
     }
 }
 

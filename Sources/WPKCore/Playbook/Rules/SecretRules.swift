@@ -50,12 +50,11 @@ enum SecretRules {
         let lower = name.lowercased()
         let bytes = lower.utf8
         for suffix in notSecretSuffixes where bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix) { return false }
-        return secretWordBytes.contains { word in word.withUnsafeBufferPointer { lower.containsBytes($0) } }
+        return secretWords.contains { lower.containsBytes($0) }
     }
 
     /// Name endings that say the value is where a secret is, not the secret itself.
     private static let notSecretSuffixes: [[UInt8]] = ["_ref", "_input", "_file", "_path", "_name"].map { Array($0.utf8) }
-    private static let secretWordBytes: [[UInt8]] = secretWords.map { Array($0.utf8) }
 
     /// Why a value under a secret-named key is not a proper reference, or nil.
     private static func problem(value: String, secretInputs: Set<String>) -> String? {
