@@ -233,8 +233,8 @@ public struct Node: Sendable {
         for token in JSONPointer.tokens(pointer) {
             switch node.content {
             case .mapping(let entries):
-                guard let next = entries.first(where: { $0.key.scalar?.text == token }) else { return nil }
-                node = next.value
+                guard let index = Node.index(of: token, in: entries, anyScalar: true) else { return nil }
+                node = entries[index].value
             case .sequence(let items):
                 guard let index = Int(token), index >= 0, index < items.count else { return nil }
                 node = items[index]
@@ -247,7 +247,7 @@ public struct Node: Sendable {
 }
 
 /// The YAML core tags: the only ones a playbook may use (the loader refuses every other tag).
-public enum CoreTag: UInt8, Sendable, Hashable {
+public enum CoreTag: UInt8, Sendable, Hashable, CaseIterable {
     case str, int, float, bool, null, seq, map
 
     /// The tag in full form (one of `Tag`'s).
@@ -265,16 +265,8 @@ public enum CoreTag: UInt8, Sendable, Hashable {
 
     /// The core tag named `name` in full form, or nil.
     public init?(name: String) {
-        switch name {
-        case Tag.str: self = .str
-        case Tag.int: self = .int
-        case Tag.float: self = .float
-        case Tag.bool: self = .bool
-        case Tag.null: self = .null
-        case Tag.seq: self = .seq
-        case Tag.map: self = .map
-        default: return nil
-        }
+        guard let tag = CoreTag.allCases.first(where: { $0.name == name }) else { return nil }
+        self = tag
     }
 }
 
