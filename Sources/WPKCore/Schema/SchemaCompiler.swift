@@ -433,9 +433,10 @@ final class SchemaCompiler {
             case "properties", "patternProperties", "additionalProperties":
                 let first = ["properties", "patternProperties", "additionalProperties"].first { node[$0] != nil }
                 guard name == first else { return nil }
-                var named: [(name: String, schema: Int)] = []
+                // Keys are unique (the loader refuses duplicates).
+                var named = ShortStringMap<Int>()
                 for member in node["properties"]?.mapping ?? [] {
-                    named.append((member.keyText, try sub("properties", member.keyText, node: member.value)))
+                    named.insertIfAbsent(member.keyText, try sub("properties", member.keyText, node: member.value))
                 }
                 var patterns: [(regex: SchemaRegex, schema: Int)] = []
                 for member in node["patternProperties"]?.mapping ?? [] {
@@ -443,7 +444,7 @@ final class SchemaCompiler {
                                      try sub("patternProperties", member.keyText, node: member.value)))
                 }
                 let additional = try node["additionalProperties"].map { n throws(SchemaError) in try sub("additionalProperties", node: n) }
-                return .properties(named: NamedSchemas(named), patterns: patterns, additional: additional)
+                return .properties(named: named, patterns: patterns, additional: additional)
             case "propertyNames": return .propertyNames(try sub(name, node: value))
             default: break
             }

@@ -113,7 +113,7 @@ enum SchemaKeyword: Sendable {
     case dependentSchemas([(property: String, schema: Int)])
     case items(prefix: [Int], rest: Int?)
     case contains(Int, min: Int, max: Int?)
-    case properties(named: NamedSchemas, patterns: [(regex: SchemaRegex, schema: Int)], additional: Int?)
+    case properties(named: ShortStringMap<Int>, patterns: [(regex: SchemaRegex, schema: Int)], additional: Int?)
     case propertyNames(Int)
     case unevaluatedItems(Int)
     case unevaluatedProperties(Int)
@@ -181,25 +181,3 @@ final class SchemaProgram: Sendable {
     }
 }
 
-/// The subschemas of `properties` by name. A schema object declares a handful of names, and
-/// comparing lengths then text beats hashing every property of every instance; a dictionary
-/// takes over for long lists.
-struct NamedSchemas: Sendable {
-    let names: [String]
-    private let schemas: [Int]
-    private let byName: [String: Int]?
-    private static let scanLimit = 16
-
-    init(_ pairs: [(name: String, schema: Int)]) {
-        names = pairs.map(\.name)
-        schemas = pairs.map(\.schema)
-        byName = pairs.count > NamedSchemas.scanLimit ? Dictionary(pairs, uniquingKeysWith: { _, last in last }) : nil
-    }
-
-    subscript(name: String) -> Int? {
-        if let byName { return byName[name] }
-        let length = name.utf8.count
-        for index in names.indices where names[index].utf8.count == length && names[index] == name { return schemas[index] }
-        return nil
-    }
-}

@@ -450,7 +450,7 @@ struct SchemaEvaluator {
         return true
     }
 
-    private mutating func evaluateProperties(_ named: NamedSchemas, _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateProperties(_ named: ShortStringMap<Int>, _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
         guard let entries = instance.mapping else { return true }
         var ok = true
         // By index: enumerating copied every entry (both nodes) on the hottest path of validation.
@@ -614,7 +614,7 @@ struct SchemaEvaluator {
     /// The property names declared next to a keyword, for suggestions.
     private func declaredNames(_ keyword: CompiledKeyword) -> [String] {
         if case .properties(let named, _, _) = keyword.keyword {
-            return named.names.sorted()
+            return named.keys.sorted()
         }
         // unevaluatedProperties: names declared in the same schema object, found by location.
         let owner = keyword.location.dropLast("/unevaluatedProperties".count)

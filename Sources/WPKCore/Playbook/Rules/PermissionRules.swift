@@ -34,34 +34,3 @@ enum PermissionRules {
     }
 }
 
-/// A set of names that scans a short list while small and hashes once large: a playbook grants
-/// and needs a handful of permissions, and comparing a few short strings beats hashing them, but
-/// a hostile file may list thousands.
-struct NameSet {
-    private var small: [String] = []
-    private var large: Set<String>?
-    private static let scanLimit = 16
-
-    init() {}
-
-    init<Names: Sequence>(_ names: Names) where Names.Element == String {
-        for name in names { insert(name) }
-    }
-
-    func contains(_ name: String) -> Bool {
-        large?.contains(name) ?? small.contains(name)
-    }
-
-    /// Adds `name`; true when it was not there before.
-    @discardableResult
-    mutating func insert(_ name: String) -> Bool {
-        if large != nil { return large!.insert(name).inserted }
-        guard !small.contains(name) else { return false }
-        small.append(name)
-        if small.count > NameSet.scanLimit {
-            large = Set(small)
-            small = []
-        }
-        return true
-    }
-}
