@@ -269,6 +269,25 @@ struct MachinePolicyFileTests {
         #expect(MachinePolicy.load(path: file.path) == .loaded(MachinePolicy(minApprovals: 2, approverGroups: ["sre", "oncall"], source: file.path)))
     }
 
+    @Test func readsTheTeamSettings() throws {
+        let file = try policyFile("""
+            gate: destructive
+            ledger: /var/lib/wpk/ledger.jsonl
+            ledger_password_file: /etc/wpk/ledger-password
+            require_append_only: true
+            allowed_signers: /etc/wpk/allowed_signers
+            trusted_keys: /etc/wpk/trusted-keys/
+            require_signed_playbooks: true
+            serve_token_file: /etc/wpk/serve-token
+
+            """)
+        #expect(MachinePolicy.load(path: file.path) == .loaded(MachinePolicy(
+            gate: .destructive, ledger: "/var/lib/wpk/ledger.jsonl", ledgerPasswordFile: "/etc/wpk/ledger-password",
+            requireAppendOnly: true, allowedSigners: "/etc/wpk/allowed_signers", trustedKeys: "/etc/wpk/trusted-keys/",
+            requireSignedPlaybooks: true, serveTokenFile: "/etc/wpk/serve-token", source: file.path)))
+        #expect(MachinePolicy.builtIn.gate == .mutating && MachinePolicy.builtIn.ledger == nil && MachinePolicy.builtIn.allowedSigners == nil)
+    }
+
     @Test func absentDefaultFileMeansBuiltInDefaults() {
         #expect(MachinePolicy.load(path: "/nonexistent/wpk/policy.yaml", mayBeAbsent: true) == .loaded(.builtIn))
         #expect(MachinePolicy.builtIn.minApprovals == 1 && !MachinePolicy.builtIn.allowSelfApproval && !MachinePolicy.builtIn.allowAutoMode)
@@ -289,6 +308,10 @@ struct MachinePolicyFileTests {
         ("min_approvals: 0\n", mode_t(0o644), uid_t(0), "from 1 to 100"),
         ("allow_self_approval: yes\n", mode_t(0o644), uid_t(0), "true or false"),
         ("- 1\n", mode_t(0o644), uid_t(0), "not a mapping"),
+        ("gate: none\n", mode_t(0o644), uid_t(0), "mutating or destructive"),
+        ("ledger: relative/ledger.jsonl\n", mode_t(0o644), uid_t(0), "absolute file path"),
+        ("allowed_signers: signers\n", mode_t(0o644), uid_t(0), "absolute path"),
+        ("require_signed_playbooks: yes\n", mode_t(0o644), uid_t(0), "true or false"),
     ])
     func unsafeOrBrokenFileFailsClosed(_ text: String, _ mode: mode_t, _ owner: uid_t, _ reasonContains: String) throws {
         let file = try policyFile(text, mode: mode, owner: owner)

@@ -6,13 +6,21 @@ import Darwin
 #endif
 
 /// The machine's floor for approvals, set by root in `/etc/wpk/policy.yaml`: a playbook may
-/// ask for more, never for less.
+/// ask for more, never for less. Every key is optional; `../shared/CONTRACT.md` lists them.
 ///
 /// ```yaml
-/// min_approvals: 2              # distinct operators per gated step (at least 1)
+/// min_approvals: 2              # distinct principals per gated step (at least 1)
 /// allow_self_approval: false    # may the author or the run's starter approve?
 /// approver_groups: [sre, oncall] # Unix groups whose members may approve (absent: anyone)
 /// mode: manual                  # manual: playbooks in auto mode are refused; auto: allowed
+/// gate: mutating                # steps always gated: mutating | destructive
+/// ledger: /var/lib/wpk/ledger.jsonl   # or postgresql://...; absent: the per-user file
+/// ledger_password_file: /etc/wpk/ledger-password
+/// require_append_only: false
+/// allowed_signers: /etc/wpk/allowed_signers
+/// trusted_keys: /etc/wpk/trusted-keys/
+/// require_signed_playbooks: false
+/// serve_token_file: /etc/wpk/serve-token
 /// ```
 public struct MachinePolicy: Sendable, Equatable {
     public var minApprovals: Int
@@ -21,16 +29,51 @@ public struct MachinePolicy: Sendable, Equatable {
     public var approverGroups: [String]?
     /// Whether playbooks may run in `auto` mode on this machine.
     public var allowAutoMode: Bool
+    /// Which steps are gated whatever the playbook says.
+    public var gate: GateFloor
+    /// The team's ledger: an absolute file path or a `postgresql://` URL; nil for the per-user file.
+    public var ledger: String?
+    /// A root-readable file holding the ledger database's password.
+    public var ledgerPasswordFile: String?
+    /// Whether a file ledger without the append-only attribute is refused.
+    public var requireAppendOnly: Bool
+    /// The OpenSSH `allowed_signers` file; when set, decisions count only if signed by a principal listed there.
+    public var allowedSigners: String?
+    /// A directory of PEM public keys (`NAME.pub`) trusted for playbook signatures.
+    public var trustedKeys: String?
+    /// Whether a playbook without a valid trusted signature is refused.
+    public var requireSignedPlaybooks: Bool
+    /// The file holding the bearer token of `wpk serve`'s `/alertmanager`.
+    public var serveTokenFile: String?
     /// The file the policy came from; nil for the built-in defaults.
     public var source: String?
 
     public init(minApprovals: Int = 1, allowSelfApproval: Bool = false, approverGroups: [String]? = nil,
-                allowAutoMode: Bool = false, source: String? = nil) {
+                allowAutoMode: Bool = false, gate: GateFloor = .mutating, ledger: String? = nil,
+                ledgerPasswordFile: String? = nil, requireAppendOnly: Bool = false, allowedSigners: String? = nil,
+                trustedKeys: String? = nil, requireSignedPlaybooks: Bool = false, serveTokenFile: String? = nil,
+                source: String? = nil) {
         self.minApprovals = minApprovals
         self.allowSelfApproval = allowSelfApproval
         self.approverGroups = approverGroups
         self.allowAutoMode = allowAutoMode
+        self.gate = gate
+        self.ledger = ledger
+        self.ledgerPasswordFile = ledgerPasswordFile
+        self.requireAppendOnly = requireAppendOnly
+        self.allowedSigners = allowedSigners
+        self.trustedKeys = trustedKeys
+        self.requireSignedPlaybooks = requireSignedPlaybooks
+        self.serveTokenFile = serveTokenFile
         self.source = source
+    }
+
+    /// Which steps the policy gates whatever `requires_approval` says.
+    public enum GateFloor: String, Sendable, Equatable {
+        /// Every step the action catalogue marks as changing state (the default in manual mode).
+        case mutating
+        /// Only steps the catalogue marks as destructive.
+        case destructive
     }
 
     /// What applies when no policy file exists: manual mode, one approval, no self-approval.
@@ -107,6 +150,32 @@ public struct MachinePolicy: Sendable, Equatable {
                     return .failure(Problem(message: "approver_groups (\(where_)) must be a non-empty list of group names"))
                 }
                 policy.approverGroups = items.compactMap(\.string)
+            case "gate":
+                guard let text = entry.value.string, let floor = GateFloor(rawValue: text) else {
+                    return .failure(Problem(message: "gate (\(where_)) must be mutating or destructive"))
+                }
+                policy.gate = floor
+            case "ledger":
+                guard let text = entry.value.string,
+                      text.hasPrefix("/") || text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") else {
+                    return .failure(Problem(message: "ledger (\(where_)) must be an absolute file path or a postgresql:// URL"))
+                }
+                policy.ledger = text
+            case "require_append_only", "require_signed_playbooks":
+                guard case .scalar(let s) = entry.value.content, case .bool(let b) = s.value else {
+                    return .failure(Problem(message: "\(entry.keyText) (\(where_)) must be true or false"))
+                }
+                if entry.keyText == "require_append_only" { policy.requireAppendOnly = b } else { policy.requireSignedPlaybooks = b }
+            case "ledger_password_file", "allowed_signers", "trusted_keys", "serve_token_file":
+                guard let text = entry.value.string, text.hasPrefix("/") else {
+                    return .failure(Problem(message: "\(entry.keyText) (\(where_)) must be an absolute path"))
+                }
+                switch entry.keyText {
+                case "ledger_password_file": policy.ledgerPasswordFile = text
+                case "allowed_signers": policy.allowedSigners = text
+                case "trusted_keys": policy.trustedKeys = text
+                default: policy.serveTokenFile = text
+                }
             case "mode":
                 switch entry.value.string {
                 case "manual": policy.allowAutoMode = false
