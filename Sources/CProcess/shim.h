@@ -10,6 +10,9 @@
 #include <sys/prctl.h>
 #include <sys/pidfd.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/vfs.h>
+#include <linux/fs.h>
 
 /// Makes this process the reaper of orphaned descendants, so a step's leftover processes
 /// become its children (and can be waited for) instead of zombies of an init that never reaps.
@@ -39,4 +42,24 @@ static inline int wpk_spawn_addchdir(posix_spawn_file_actions_t *actions, const 
 static inline int wpk_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int low) {
     return posix_spawn_file_actions_addclosefrom_np(actions, low);
 }
+
+/// The magic number of the file system `fd` lives on (statfs's f_type); -1 with errno on failure.
+static inline long wpk_filesystem_type(int fd) {
+    struct statfs info;
+    if (fstatfs(fd, &info) != 0) return -1;
+    return (long)info.f_type;
+}
+
+/// The inode flags of `fd` (FS_IOC_GETFLAGS: append-only, immutable, ...); -1 with errno when unsupported.
+static inline int wpk_get_inode_flags(int fd, int *flags) {
+    return ioctl(fd, FS_IOC_GETFLAGS, flags);
+}
+
+/// Sets the inode flags of `fd` (FS_IOC_SETFLAGS; needs CAP_LINUX_IMMUTABLE for append-only).
+static inline int wpk_set_inode_flags(int fd, int flags) {
+    return ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
+/// FS_APPEND_FL: writes may only append; the file cannot be truncated, renamed or removed.
+static inline int wpk_append_only_flag(void) { return FS_APPEND_FL; }
 #endif

@@ -5,14 +5,6 @@ import WPKCore
 /// `wpk approvals list|verify` run as the built binary on real ledger files.
 @Suite("wpk approvals")
 struct ApprovalsCommandTests {
-    /// The built `wpk`, beside the test bundle.
-    private static var wpkPath: String {
-        let beside = Bundle.main.bundleURL.deletingLastPathComponent().path + "/wpk"
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.path + "/.build/debug/wpk"
-    }
-
     private struct Result {
         var status: Int32
         var stdout: String
@@ -20,18 +12,8 @@ struct ApprovalsCommandTests {
     }
 
     private func wpk(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.wpkPath)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try runWPK(arguments, environment: environment)
+        return Result(status: result.status, stdout: result.standardOutput, stderr: result.standardError)
     }
 
     private func makeLedger() throws -> (directory: URL, ledger: Ledger) {

@@ -6,10 +6,11 @@ private let fixtures = "Tests/WPKReviewTests/Fixtures"
 
 /// Starts `wpk review` in the pane the way an operator would, recording the terminal mode before
 /// and after, so the test can check the shell gets its terminal back exactly as it was.
-private func startReview(_ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures, expecting listed: String = "playbooks: 3 of 3") throws {
-    let wpk = wpkBinary.path
+private func startReview(_ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures, expecting listed: String = "playbooks: 3 of 3",
+                         launch: WPKLaunch = WPKLaunch()) throws {
+    let review = try launch.shellCommand(["review"])
     let before = session.scratchFile("stty-before"), after = session.scratchFile("stty-after")
-    try session.type("stty -a > \(before); env \(environment) \(wpk) review \(arguments); echo \"EXIT=$?\"; stty -a > \(after); echo STTY-SAVED", enter: true)
+    try session.type("stty -a > \(before); env \(environment) \(review) \(arguments); echo \"EXIT=$?\"; stty -a > \(after); echo STTY-SAVED", enter: true)
     try session.waitFor("the playbook list") { $0.contains(listed) }
 }
 
@@ -91,7 +92,7 @@ struct ReviewTmuxTests {
 
     @Test func aTerminalThatCannotAddressTheCursorIsRefused() throws {
         let session = try TmuxSession(width: 100, height: 24)
-        try session.type("env TERM=dumb \(wpkBinary.path) review \(fixtures); echo \"EXIT=$?\"", enter: true)
+        try session.type("env TERM=dumb \(try WPKLaunch().shellCommand(["review"])) \(fixtures); echo \"EXIT=$?\"", enter: true)
         try session.waitFor("the refusal") { $0.contains("terminal type \"dumb\" cannot move the cursor") && $0.contains("EXIT=1") }
     }
 
@@ -155,7 +156,7 @@ struct ReviewTmuxTests {
     /// pseudo-terminal and sends SIGHUP). The review must notice and exit, not spin or hang.
     @Test func aTerminalThatGoesAwayEndsTheReview() throws {
         let session = try TmuxSession(width: 80, height: 24)
-        let wpk = wpkBinary.path
+        let wpk = try WPKLaunch().shellCommand([])
         try session.tmux("new-window", "-d", "-t", "e2e:1", "exec env LANG=C.UTF-8 \(wpk) review \(fixtures)")
         let deadline = Date().addingTimeInterval(15)
         var listed = false
@@ -214,7 +215,7 @@ struct ReviewPathTests {
         #expect(bound == 0)
         defer { close(socketFD) }
 
-        let wpk = wpkBinary.path
+        let wpk = try WPKLaunch().shellCommand([])
         try session.type("cd \(session.scratch.path) && env LANG=C.UTF-8 \(wpk) review tree; echo \"EXIT=$?\"", enter: true)
         // One condition for the whole frame: tmux may show a frame half painted.
         let screen = try session.waitFor("the two playbooks of the tree") {
@@ -227,7 +228,7 @@ struct ReviewPathTests {
 
     @Test func standardInputIsAPlaybookAndTheKeysStillWork() throws {
         let session = try TmuxSession(width: 100, height: 30)
-        let wpk = wpkBinary.path
+        let wpk = try WPKLaunch().shellCommand([])
         try session.type("cat Tests/WPKReviewTests/Fixtures/restart-payments.wpk.yaml | env LANG=C.UTF-8 \(wpk) review -; echo \"EXIT=$?\"", enter: true)
         try session.waitFor("the playbook read from standard input") { $0.contains("playbooks: 1 of 1") && $0.contains("restart-payments-api") }
         try session.press("Enter")
@@ -237,7 +238,8 @@ struct ReviewPathTests {
     }
 
     @Test func aMissingPathIsAUsageError() throws {
-        let result = try runProcess(wpkBinary.path, ["review", "/nonexistent/playbooks"])
+        let command = try WPKLaunch().command(["review", "/nonexistent/playbooks"])
+        let result = try runProcess(command.executable, command.arguments)
         #expect(result.status == 2)
         #expect(result.output.contains("/nonexistent/playbooks: no such file or directory"))
     }

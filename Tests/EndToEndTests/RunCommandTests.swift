@@ -4,14 +4,14 @@ import WPKCore
 
 /// `wpk run` and `wpk cancel` as processes, on real playbooks, real shells and stand-in
 /// `kubectl`/`docker` programs, with a second process acting on the ledger.
-@Suite(.serialized) struct RunCommandTests {
+@Suite(.serialized, .enabled(if: canActAsRoot, needsRootComment)) struct RunCommandTests {
     /// Hex digits of a run id.
     static func isRunID(_ text: String) -> Bool { text.count == 16 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
 
     /// Runs a fixture to its end; shell fixtures get the sandbox's state directory as `state_dir`.
     func run(_ fixture: String, _ sandbox: RunSandbox, set: [String]? = nil) throws -> ProcessResult {
         let inputs = set ?? ["state_dir=\(sandbox.state)"]
-        return try runWPK(["run"] + inputs.flatMap { ["--set", $0] } + [RunSandbox.fixture(fixture)], environment: sandbox.environment)
+        return try sandbox.wpk(["run"] + inputs.flatMap { ["--set", $0] } + [RunSandbox.fixture(fixture)])
     }
 
     func finished(_ sandbox: RunSandbox, step: String, run: String) throws -> [LedgerRecord] {
@@ -62,7 +62,7 @@ import WPKCore
         let sandbox = try RunSandbox()
         let result = try run("shell-rollback", sandbox)
         #expect(result.status == 1)
-        let plan = try planJSON(RunSandbox.fixture("shell-rollback"), set: ["state_dir=\(sandbox.state)"], environment: sandbox.environment)
+        let plan = try planJSON(RunSandbox.fixture("shell-rollback"), set: ["state_dir=\(sandbox.state)"], in: sandbox)
         let planned = (plan["rollback"]?.arrayValue ?? []).compactMap { $0["handler"]?.stringValue }
         #expect(planned == ["undo-apply", "undo-prepare"])
         let journal = try String(contentsOfFile: sandbox.state + "/journal", encoding: .utf8).split(separator: "\n").map(String.init)
@@ -77,7 +77,7 @@ import WPKCore
         try sandbox.installStandIn("kubectl", output: "ok\n")
         let result = try run("k8s", sandbox, set: ["deployment=checkout"])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        let plan = try planJSON(RunSandbox.fixture("k8s"), set: ["deployment=checkout"], environment: sandbox.environment)
+        let plan = try planJSON(RunSandbox.fixture("k8s"), set: ["deployment=checkout"], in: sandbox)
         let planned = (plan["steps"]?.arrayValue ?? []).flatMap { step in
             (step["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) }
         }
@@ -91,7 +91,7 @@ import WPKCore
         try sandbox.installStandIn("docker", output: "{}\n")
         let result = try run("docker", sandbox, set: ["container=web-1"])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        let plan = try planJSON(RunSandbox.fixture("docker"), set: ["container=web-1"], environment: sandbox.environment)
+        let plan = try planJSON(RunSandbox.fixture("docker"), set: ["container=web-1"], in: sandbox)
         let planned = (plan["steps"]?.arrayValue ?? []).flatMap { step in
             (step["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) }
         }
@@ -114,7 +114,7 @@ import WPKCore
     /// Starts the gated fixture (copied, so a test may edit it) and waits until it records `waiting`.
     func startGatedRun(_ sandbox: RunSandbox, playbook: String? = nil) throws -> (BackgroundWPK, String) {
         let path = playbook ?? RunSandbox.fixture("shell-gated")
-        let wpk = try BackgroundWPK(["run", "--set", "state_dir=\(sandbox.state)", path], environment: sandbox.environment, in: sandbox.root)
+        let wpk = try sandbox.background(["run", "--set", "state_dir=\(sandbox.state)", path])
         let runID = try wpk.runID()
         try waitUntil("run \(runID) waits") { try sandbox.types(of: runID).contains("waiting") }
         return (wpk, runID)
@@ -129,9 +129,9 @@ import WPKCore
         let sandbox = try RunSandbox()
         let (wpk, runID) = try startGatedRun(sandbox)
         #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
-        let listed = try runWPK(["approvals", "list"], environment: sandbox.environment)
+        let listed = try sandbox.wpk(["approvals", "list"])
         #expect(listed.standardOutput.contains("run \(runID) waiting at change"))
-        let json = try JSONValue.parse(Array(try runWPK(["approvals", "list", "--format", "json"], environment: sandbox.environment).standardOutput.utf8))
+        let json = try JSONValue.parse(Array(try sandbox.wpk(["approvals", "list", "--format", "json"]).standardOutput.utf8))
         let listedRun = try #require(json["runs"]?.arrayValue?.first)
         #expect(listedRun["run"]?.stringValue == runID)
         #expect(listedRun["status"]?.stringValue == "waiting")
@@ -159,7 +159,7 @@ import WPKCore
         usleep(1_500_000)
         let used = try cpuTicks() - before
         #expect(used < 30, "a waiting run used \(used) ticks of CPU in 1.5 s")
-        _ = try runWPK(["cancel", runID, "--reason", "done watching"], environment: sandbox.environment)
+        _ = try sandbox.wpk(["cancel", runID, "--reason", "done watching"])
         #expect(try wpk.finish() == 1)
     }
 
@@ -168,7 +168,7 @@ import WPKCore
         let (wpk, runID) = try startGatedRun(sandbox)
         let session = try TmuxSession(width: 120, height: 30)
         let directory = packageRoot.appendingPathComponent("Tests/Fixtures/run").path
-        try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(wpkBinary.path) review \(directory); echo \"EXIT=$?\"", enter: true)
+        try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try sandbox.launch.shellCommand(["review"])) \(directory); echo \"EXIT=$?\"", enter: true)
         let screen = try session.waitFor("the list with the waiting run") { screen in
             // The first playbook row (after the column titles) is the one with a run waiting.
             let lines = screen.split(separator: "\n").map(String.init)
@@ -179,7 +179,7 @@ import WPKCore
         #expect(screen.split(separator: "\n").filter { $0.contains("waiting") }.count == 1, "\(screen)")
         try session.press("q")
         _ = try session.waitFor("the review to end") { $0.contains("EXIT=0") }
-        _ = try runWPK(["cancel", runID, "--reason", "seen in the review"], environment: sandbox.environment)
+        _ = try sandbox.wpk(["cancel", runID, "--reason", "seen in the review"])
         #expect(try wpk.finish() == 1)
     }
 
@@ -223,7 +223,7 @@ import WPKCore
         #expect(try sandbox.types(of: secondID) == ["run_started", "waiting"])
 
         // Cancelled while it waits: the run ends, nothing of it is left running.
-        let cancel = try runWPK(["cancel", secondID, "--reason", "replay test over"], environment: sandbox.environment)
+        let cancel = try sandbox.wpk(["cancel", secondID, "--reason", "replay test over"])
         #expect(cancel.status == 0, "\(cancel.standardError)")
         #expect(cancel.standardOutput.contains("it was waiting at change"))
         #expect(try second.finish() == 1)
@@ -235,8 +235,7 @@ import WPKCore
 
     /// Starts the long fixture and waits until its script and its child are running.
     func startLongRun(_ sandbox: RunSandbox) throws -> (BackgroundWPK, String, [Int32]) {
-        let wpk = try BackgroundWPK(["run", "--grace-period", "1", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long")],
-                                    environment: sandbox.environment, in: sandbox.root)
+        let wpk = try sandbox.background(["run", "--grace-period", "1", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long")])
         let runID = try wpk.runID()
         var pids: [Int32] = []
         try waitUntil("the step and its child run") {
@@ -260,7 +259,7 @@ import WPKCore
     @Test func wpkCancelStopsARunningStep() throws {
         let sandbox = try RunSandbox()
         let (wpk, runID, pids) = try startLongRun(sandbox)
-        let cancel = try runWPK(["cancel", runID, "--reason", "wrong alert"], environment: sandbox.environment)
+        let cancel = try sandbox.wpk(["cancel", runID, "--reason", "wrong alert"])
         #expect(cancel.status == 0, "\(cancel.standardError)")
         #expect(cancel.standardOutput.contains("it was running long"))
         #expect(cancel.standardOutput.contains("stopped: cancelled"))
@@ -279,40 +278,34 @@ import WPKCore
         _ = try wpk.finish()
         defer { for pid in pids { kill(pid, SIGKILL) } }
         #expect(try sandbox.types(of: runID) == ["run_started", "step_started"])
-        let listed = try runWPK(["approvals", "list"], environment: sandbox.environment)
+        let listed = try sandbox.wpk(["approvals", "list"])
         #expect(listed.standardOutput.contains("run \(runID) OUTCOME UNKNOWN for long"))
         // A new run of the same playbook warns, and nothing of the crashed run is retried.
-        let again = try BackgroundWPK(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long")],
-                                      environment: sandbox.environment, in: sandbox.root)
+        let again = try sandbox.background(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long")])
         let secondID = try again.runID()
         try waitUntil("the warning is printed") { again.errors.contains("outcome unknown for long") }
-        _ = try runWPK(["cancel", secondID, "--reason", "test over"], environment: sandbox.environment)
+        _ = try sandbox.wpk(["cancel", secondID, "--reason", "test over"])
         #expect(try again.finish() == 1)
         #expect(try sandbox.types(of: runID) == ["run_started", "step_started"])
-        let cancel = try runWPK(["cancel", runID, "--reason", "checked by hand"], environment: sandbox.environment)
+        let cancel = try sandbox.wpk(["cancel", runID, "--reason", "checked by hand"])
         #expect(cancel.status == 0)
         #expect(cancel.standardOutput.contains("its process is gone; outcome unknown for started steps: long"))
     }
 
     @Test func cancelRefusesAnUnknownOrEndedRunAndNeedsAReason() throws {
         let sandbox = try RunSandbox()
-        #expect(try runWPK(["cancel", "0123456789abcdef", "--reason", "x"], environment: sandbox.environment).status == 1)
-        #expect(try runWPK(["cancel", "0123456789abcdef"], environment: sandbox.environment).status == 2)
+        #expect(try sandbox.wpk(["cancel", "0123456789abcdef", "--reason", "x"]).status == 1)
+        #expect(try sandbox.wpk(["cancel", "0123456789abcdef"]).status == 2)
         let done = try run("shell-steps", sandbox)
         let runID = String(done.standardOutput.prefix { $0 != "\n" })
-        let again = try runWPK(["cancel", runID, "--reason", "too late"], environment: sandbox.environment)
+        let again = try sandbox.wpk(["cancel", runID, "--reason", "too late"])
         #expect(again.status == 1)
         #expect(again.standardError.contains("already ended (succeeded)"))
     }
 
     @Test func anAutoModePlaybookIsRefusedWhereTheMachineAllowsOnlyManualMode() throws {
-        let sandbox = try RunSandbox()
-        let manual = sandbox.root.appendingPathComponent("manual-policy.yaml").path
-        try Data("mode: manual\n".utf8).write(to: URL(fileURLWithPath: manual))
-        chmod(manual, 0o644)
-        var environment = sandbox.environment
-        environment["WPK_POLICY"] = manual
-        let result = try runWPK(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")], environment: environment)
+        let sandbox = try RunSandbox(policy: "mode: manual\n")
+        let result = try sandbox.wpk(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")])
         #expect(result.status == 1)
         #expect(result.standardOutput.contains("refused"))
         let runID = String(result.standardOutput.prefix { $0 != "\n" })
@@ -323,7 +316,7 @@ import WPKCore
     @Test func anInvalidPlaybookDoesNotRunAndExits1() throws {
         let sandbox = try RunSandbox()
         // Without state_dir, a required input, the plan cannot be made.
-        let result = try runWPK(["run", RunSandbox.fixture("shell-steps")], environment: sandbox.environment)
+        let result = try sandbox.wpk(["run", RunSandbox.fixture("shell-steps")])
         #expect(result.status == 1)
         #expect(!FileManager.default.fileExists(atPath: sandbox.ledger))
     }

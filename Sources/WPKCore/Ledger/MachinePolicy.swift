@@ -79,40 +79,30 @@ public struct MachinePolicy: Sendable, Equatable {
     /// What applies when no policy file exists: manual mode, one approval, no self-approval.
     public static let builtIn = MachinePolicy()
 
-    /// The policy file wpk reads when `WPK_POLICY` is not set.
-    public static let defaultPath = "/etc/wpk/policy.yaml"
+    /// The one policy file wpk reads. It is compiled in: no flag or environment variable names
+    /// another, so an account cannot hand wpk a policy of its own.
+    public static let path = "/etc/wpk/policy.yaml"
 
-    /// Loads the policy named by `WPK_POLICY`, else the default file, else the built-in defaults.
-    /// Only the default file may be absent: a file named explicitly must exist.
-    public static func load(environment: [String: String]) -> MachinePolicyStatus {
-        if let named = environment["WPK_POLICY"], !named.isEmpty {
-            return load(path: named, mayBeAbsent: false)
-        }
-        return load(path: defaultPath, mayBeAbsent: true)
+    /// Longest policy file read.
+    static let maxFileBytes = 65_536
+
+    /// Loads `/etc/wpk/policy.yaml`: the built-in defaults when it does not exist (single-user
+    /// mode), `.unsafe` (refusing every approval and run) when it or a directory above it could
+    /// have been written by anyone but root, or it does not parse.
+    public static func load() -> MachinePolicyStatus {
+        load(path: path)
     }
 
-    /// Loads one policy file, failing closed: a file that is not owned by `trustedOwner` (root),
-    /// is writable by group or others, or cannot be read or parsed gives `.unsafe`.
-    public static func load(path: String, mayBeAbsent: Bool = true, trustedOwner: uid_t = 0) -> MachinePolicyStatus {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            if code == ENOENT && mayBeAbsent { return .loaded(.builtIn) }
-            return .unsafe(path: path, reason: "cannot read it: \(String(cString: strerror(code)))")
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else { return .unsafe(path: path, reason: "it is not a regular file") }
-        guard info.st_uid == trustedOwner else {
-            return .unsafe(path: path, reason: "it is owned by uid \(info.st_uid), not by root; fix with: chown root \(path)")
-        }
-        guard info.st_mode & 0o022 == 0 else {
-            return .unsafe(path: path, reason: "it is writable by group or others (mode \(String(info.st_mode & 0o7777, radix: 8))); fix with: chmod go-w \(path)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .unsafe(path: path, reason: "cannot read it")
-        }
-        switch parse([UInt8](data), source: path) {
-        case .success(let policy): return .loaded(policy)
-        case .failure(let problem): return .unsafe(path: path, reason: problem.message)
+    /// Loads the policy at `path` with the checks of `load()`; tests reach it with `@testable`.
+    static func load(path: String) -> MachinePolicyStatus {
+        switch RootOwnedFile.read(path, maxBytes: maxFileBytes) {
+        case .missing: return .loaded(.builtIn)
+        case .refused(let reason): return .unsafe(path: path, reason: reason)
+        case .contents(let bytes):
+            switch parse(bytes, source: path) {
+            case .success(let policy): return .loaded(policy)
+            case .failure(let problem): return .unsafe(path: path, reason: problem.message)
+            }
         }
     }
 

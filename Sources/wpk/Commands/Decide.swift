@@ -34,7 +34,7 @@ struct DecisionArguments: ParsableArguments {
         do {
             outcome = try ledger.recordDecision(
                 verdict, subject: subject, planPrefix: plan,
-                policy: MachinePolicy.load(environment: ProcessInfo.processInfo.environment),
+                policy: MachinePolicy.load(),
                 operator: Operator.current(), now: Date())
         } catch {
             printError("wpk: \(DisplaySanitizer.sanitize(String(describing: error)))")

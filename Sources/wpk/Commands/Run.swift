@@ -60,7 +60,7 @@ struct Run: ParsableCommand {
             if let named = environment[variable], !named.isEmpty { programs[program] = named }
         }
         let settings = RunSettings(ledger: ledgerOptions.resolved, runID: RunSettings.newRunID(), operator: Operator.current(),
-                                   policy: MachinePolicy.load(environment: environment), environment: environment,
+                                   policy: MachinePolicy.load(), environment: environment,
                                    programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod)
         warnAboutUnknownOutcomes(of: plan, in: settings.ledger)
         let interrupt = RunInterrupt()

@@ -88,7 +88,7 @@ final class FileReviewBackend: ReviewBackend {
             outcome = try ledger.recordDecision(
                 verdict, subject: GateSubject(plan: plan, step: planned), planPrefix: planDigest,
                 shownPlaybookDigest: plan.playbook.digest,
-                policy: MachinePolicy.load(environment: ProcessInfo.processInfo.environment),
+                policy: MachinePolicy.load(),
                 operator: Operator.current(), now: Date())
         } catch {
             return .decisionRefused(String(describing: error))

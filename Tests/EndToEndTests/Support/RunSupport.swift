@@ -7,11 +7,12 @@ final class BackgroundWPK {
     let process = Process()
     let outputPath: String
 
-    init(_ arguments: [String], environment: [String: String], in directory: URL) throws {
+    init(_ arguments: [String], environment: [String: String], in directory: URL, launch: WPKLaunch = WPKLaunch()) throws {
         outputPath = directory.appendingPathComponent("wpk-\(UUID().uuidString).out").path
         FileManager.default.createFile(atPath: outputPath, contents: nil)
-        process.executableURL = wpkBinary
-        process.arguments = arguments
+        let command = try launch.command(arguments)
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
@@ -67,30 +68,30 @@ func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> B
 /// stand-in programs first on PATH, and a state directory for the fixture scripts.
 final class RunSandbox {
     let root: URL
+    /// The machine policy every wpk of this sandbox sees at /etc/wpk (`mode: auto` unless given).
+    let policy: TestPolicy
     /// In a setgid team directory (2770, group root), so a second account can write it too.
     var ledger: String { root.appendingPathComponent("team/ledger.jsonl").path }
     var state: String { root.appendingPathComponent("state").path }
     var bin: String { root.appendingPathComponent("bin").path }
     var argvLog: String { root.appendingPathComponent("argv.log").path }
 
-    init() throws {
+    init(policy text: String = "mode: auto\n") throws {
         root = try makeTemporaryDirectory()
+        policy = try TestPolicy(text)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let team = root.appendingPathComponent("team").path
         try FileManager.default.createDirectory(atPath: team, withIntermediateDirectories: true)
         chmod(team, 0o2770)
         chmod(root.path, 0o755)
-        // The policy must be owned by root and not writable by others, as wpk requires of /etc/wpk/policy.yaml.
-        try Data("mode: auto\n".utf8).write(to: root.appendingPathComponent("policy.yaml"))
-        chmod(root.appendingPathComponent("policy.yaml").path, 0o644)
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    /// The environment of a `wpk run` here: this sandbox's ledger and policy, the stand-ins first on PATH.
+    /// The environment of a `wpk run` here: this sandbox's ledger, the stand-ins first on PATH.
     var environment: [String: String] {
-        ["WPK_LEDGER": ledger, "WPK_POLICY": root.appendingPathComponent("policy.yaml").path,
+        ["WPK_LEDGER": ledger,
          "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
          "WPK_ARGV_LOG": argvLog]
     }
@@ -133,27 +134,23 @@ final class RunSandbox {
     /// approve their own run. It has no password entry, so the ledger names it by its number.
     static let approverUID = 4242
 
-    /// Runs `wpk` as the second operator (setpriv, group root for the team directory): a real
-    /// separate process of another OS account, as on a shared bastion.
-    func wpkAsApprover(_ arguments: [String]) throws -> ProcessResult {
-        try runProcess("/usr/bin/setpriv", ["--reuid=\(Self.approverUID)", "--regid=0", "--clear-groups", wpkBinary.path] + arguments)
+    /// How wpk starts here: under this sandbox's policy, as the test's own account.
+    var launch: WPKLaunch { WPKLaunch(policy: policy) }
+
+    /// Runs `wpk` here (this sandbox's policy and environment) to its end.
+    func wpk(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessResult {
+        try runWPK(arguments, environment: environment.merging(extra) { $1 }, launch: launch)
     }
 
-    private func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                             standardError: String(decoding: errData, as: UTF8.self))
+    /// Starts `wpk` here in the background.
+    func background(_ arguments: [String]) throws -> BackgroundWPK {
+        try BackgroundWPK(arguments, environment: environment, in: root, launch: launch)
+    }
+
+    /// Runs `wpk` as the second operator (group root for the team directory): a real separate
+    /// process of another OS account, as on a shared bastion.
+    func wpkAsApprover(_ arguments: [String]) throws -> ProcessResult {
+        try runWPK(arguments, environment: environment, launch: WPKLaunch(policy: policy, user: (uid_t(Self.approverUID), 0, [])))
     }
 
     /// The path of a run fixture.
@@ -163,7 +160,7 @@ final class RunSandbox {
 }
 
 /// The plan `wpk plan --format json` prints for a fixture, parsed.
-func planJSON(_ fixture: String, set: [String], environment: [String: String]) throws -> JSONValue {
-    let result = try runWPK(["plan", "--format", "json"] + set.flatMap { ["--set", $0] } + [fixture], environment: environment)
+func planJSON(_ fixture: String, set: [String], in sandbox: RunSandbox) throws -> JSONValue {
+    let result = try sandbox.wpk(["plan", "--format", "json"] + set.flatMap { ["--set", $0] } + [fixture])
     return try JSONValue.parse(Array(result.standardOutput.utf8))
 }

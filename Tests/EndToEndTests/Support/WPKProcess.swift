@@ -21,11 +21,14 @@ struct ProcessResult {
     var standardError: String
 }
 
-/// Runs the real `wpk` binary with arguments, optional standard input and extra environment.
-func runWPK(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> ProcessResult {
+/// Runs the real `wpk` binary with arguments, optional standard input and extra environment,
+/// started as `launch` says (a test policy, another account).
+func runWPK(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil,
+            launch: WPKLaunch = WPKLaunch()) throws -> ProcessResult {
     let process = Process()
-    process.executableURL = wpkBinary
-    process.arguments = arguments
+    let command = try launch.command(arguments)
+    process.executableURL = URL(fileURLWithPath: command.executable)
+    process.arguments = command.arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "NO_COLOR")
     for (key, value) in environment { env[key] = value }
