@@ -54,7 +54,9 @@ private let failureCases: [LoaderFailureCase] = {
         LoaderFailureCase("UTF-16 little endian with BOM", [0xFF, 0xFE, 0x61, 0x00], .encoding, 1, 1, "UTF-16"),
         LoaderFailureCase("UTF-16 big endian with BOM", [0xFE, 0xFF, 0x00, 0x61], .encoding, 1, 1, "UTF-16"),
         LoaderFailureCase("UTF-16 without BOM", [0x61, 0x00, 0x3A, 0x00], .encoding, 1, 2, "NUL byte"),
-        LoaderFailureCase("UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: 1\n".utf8), .encoding, 1, 1, "byte-order mark"),
+        // A UTF-8 byte-order mark is allowed and positions after it are those without it.
+        LoaderFailureCase("syntax error after a UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: [1, 2\nb: 3\n".utf8), .syntax, 2, 2, "flow sequence"),
+        LoaderFailureCase("duplicate key after a UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: 1\na: 2\n".utf8), .duplicateKey, 2, 1, "line 1, column 1"),
         LoaderFailureCase("duplicate key names the first", "spec:\n  mode: manual\n  other: 1\n  mode: auto\n", .duplicateKey, 4, 3, "first defined at line 2, column 3"),
         LoaderFailureCase("duplicate key quoted vs plain", "a: 1\n\"a\": 2\n", .duplicateKey, 2, 1, "duplicate key \"a\""),
         LoaderFailureCase("duplicate key in flow mapping", "x: {k: 1, k: 2}\n", .duplicateKey, 1, 11, "line 1, column 5"),
@@ -91,6 +93,17 @@ func loaderRejects(_ testCase: LoaderFailureCase) {
         #expect(error.mark.column == testCase.column, "\(error)")
         #expect(error.message.contains(testCase.messageContains), "\(error.message)")
     }
+}
+
+@Test("a UTF-8 byte-order mark at the start is skipped; positions are those of the file without it")
+func byteOrderMarkSkipped() throws {
+    let text = "name: x\nlist:\n  - é\n"
+    let plain = try YAMLLoader.load(text)
+    let marked = try YAMLLoader.load(YAMLLoader.utf8ByteOrderMark + Array(text.utf8))
+    #expect(marked.root["name"]?.string == "x")
+    #expect(marked.root["name"]?.start == plain.root["name"]?.start)
+    #expect(marked.root["list"]?.sequence?.first?.start == plain.root["list"]?.sequence?.first?.start)
+    #expect(marked.root["list"]?.sequence?.first?.start.description == "3:5")
 }
 
 /// A scalar and how the YAML 1.2 core schema must resolve it.

@@ -64,13 +64,13 @@ public struct PlaybookChecker: Sendable {
     /// The code of a file that cannot be opened or read at all.
     public static let unreadableCode = "WPK100"
 
-    /// Checks bytes already read.
+    /// Checks bytes already read; a `path` ending in `.json` is read as JSON, any other as YAML.
     public func check(bytes: [UInt8], path: String) -> FileReport {
         let digest = recordsDigest ? ContentDigest.sha256(bytes) : nil
         var diagnostics: [Diagnostic] = []
         let lines: LineIndex
         do {
-            let document = try YAMLLoader.load(bytes, limits: limits)
+            let document = try SourceDocument.load(bytes, path: path, limits: limits)
             lines = document.lines
             diagnostics += checkDocument(document)
         } catch {

@@ -46,7 +46,7 @@ extension JSONValue {
 }
 
 /// A recursive-descent parser over bytes; recursion is bounded by `maxDepth`.
-private struct JSONByteParser {
+struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0

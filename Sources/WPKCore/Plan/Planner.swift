@@ -340,7 +340,7 @@ extension Planner {
     /// The one path from bytes to a plan: load, schema, rules (`checker`), then plan with `inputs`.
     public static func plan(bytes: [UInt8], path: String, inputs: [String: String], checker: PlaybookChecker) -> PlanOutcome {
         let report = checker.check(bytes: bytes, path: path)
-        guard report.isValid, let document = try? YAMLLoader.load(bytes, limits: checker.limits) else { return .invalid(report) }
+        guard report.isValid, let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits) else { return .invalid(report) }
         switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs) {
         case .success(let plan): return .planned(plan, report)
         case .failure(let failure):

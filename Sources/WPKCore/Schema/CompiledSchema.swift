@@ -64,9 +64,9 @@ public struct CompiledSchema: Sendable {
         }
         let document: Document
         do {
-            document = try YAMLLoader.load([UInt8](data))
+            document = try SourceDocument.load([UInt8](data), path: path)
         } catch {
-            throw SchemaError("schema file \(path) is not valid YAML: \(error.message) [\(error.code)]", location: "", mark: error.mark)
+            throw SchemaError("schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error.message) [\(error.code)]", location: "", mark: error.mark)
         }
         let key = verdicts.map { _ in CompiledSchema.verdictKey(schemaBytes: data) }
         let passedBefore = options.checkMetaschema && key.map { verdicts?.passed($0) == true } == true

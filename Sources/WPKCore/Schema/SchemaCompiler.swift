@@ -199,11 +199,11 @@ final class SchemaCompiler {
                 throw SchemaError("cannot read the referenced schema file \(path)", location: describe(referrer), mark: mark)
             }
             do {
-                let document = try YAMLLoader.load([UInt8](data))
+                let document = try SourceDocument.load([UInt8](data), path: path)
                 documents[uri] = document.root
                 referencedDocuments.append((uri, document.root))
             } catch {
-                throw SchemaError("referenced schema file \(path) is not valid YAML: \(error)", location: describe(referrer), mark: mark)
+                throw SchemaError("referenced schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error)", location: describe(referrer), mark: mark)
             }
         }
         try index(document: uri)

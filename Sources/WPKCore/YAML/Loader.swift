@@ -29,7 +29,11 @@ public struct Document: Sendable {
 /// not stack, and is bounded by `LoaderLimits.maxDepth` anyway.
 public enum YAMLLoader {
     /// Parses exactly one document, or throws the first problem with its position.
+    ///
+    /// A UTF-8 byte-order mark at the start (YAML 1.2, section 5.2) is dropped before reading, so
+    /// positions are those of the same file without it, as an editor shows them.
     public static func load(_ bytes: [UInt8], limits: LoaderLimits = .default) throws(YAMLError) -> Document {
+        if bytes.starts(with: utf8ByteOrderMark) { return try load(Array(bytes.dropFirst(3)), limits: limits) }
         let lines = LineIndex(bytes)
         try checkEncoding(bytes, lines: lines, limits: limits)
         var builder = TreeBuilder(lines: lines, limits: limits)
@@ -50,13 +54,13 @@ public enum YAMLLoader {
         try load(Array(text.utf8), limits: limits)
     }
 
+    /// The UTF-8 encoding of U+FEFF, allowed at the start of a stream.
+    public static let utf8ByteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
     /// Rejects what libyaml would misread or report without a usable position.
     static func checkEncoding(_ bytes: [UInt8], lines: LineIndex, limits: LoaderLimits) throws(YAMLError) {
         if bytes.count > limits.maxFileBytes {
             throw YAMLError(.sizeLimit, "file is \(bytes.count) bytes, larger than the limit of \(limits.maxFileBytes) bytes", at: .origin)
-        }
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-            throw YAMLError(.encoding, "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM", at: .origin)
         }
         if bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE]) {
             throw YAMLError(.encoding, "file is UTF-16 (it starts with a byte-order mark); save it as UTF-8", at: .origin)

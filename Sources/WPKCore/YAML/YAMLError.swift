@@ -24,7 +24,7 @@ public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func title(of kind: Kind) -> String {
         switch kind {
         case .syntax: "YAML syntax error"
-        case .encoding: "file is not UTF-8 text without a byte-order mark"
+        case .encoding: "file is not UTF-8 text"
         case .duplicateKey: "duplicate mapping key"
         case .multipleDocuments: "more than one YAML document"
         case .nonScalarKey: "mapping key is not a scalar"

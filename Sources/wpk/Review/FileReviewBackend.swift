@@ -191,7 +191,7 @@ final class FileReviewBackend: ReviewBackend {
             let entry = PlaybookEntry(path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 1, warnings: 0, pendingGates: nil, waitingRuns: 0)
             return Loaded(entry: entry, bytes: [], document: nil, diagnostics: [diagnostic], readFailure: "\(error.localizedDescription)")
         }
-        let document = try? YAMLLoader.load(bytes, limits: checker.limits)
+        let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits)
         let declared = Set(document.map { Playbook(root: $0.root).inputs.map(\.name.value) } ?? [])
         let outcome = Planner.plan(bytes: bytes, path: path, inputs: inputs.filter { declared.contains($0.key) }, checker: checker)
         var loaded = Loaded(entry: stub(path), bytes: bytes, document: document, diagnostics: outcome.report.diagnostics)
