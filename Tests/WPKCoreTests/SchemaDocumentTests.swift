@@ -48,3 +48,20 @@ import Testing
         }
     }
 }
+
+/// The binary carries specs/wpk_schema.yaml: the copy must be the file, byte for byte.
+@Suite struct EmbeddedWPKSchemaTests {
+    @Test func theCarriedCopyIsSpecsWPKSchemaByteForByte() throws {
+        let source = try RepoFiles.bytes(EmbeddedWPKSchema.sourcePath)
+        #expect(Array(EmbeddedWPKSchema.text.utf8) == source,
+                "Sources/WPKCore/Schema/EmbeddedWPKSchema.swift differs from specs/wpk_schema.yaml; run scripts/embed-metaschema.py")
+    }
+
+    @Test func theCarriedCopyCompilesAndJudgesAnExampleAsTheFileDoes() throws {
+        let carried = try CompiledSchema.embeddedWPK()
+        let file = try CompiledSchema(contentsOfFile: RepoFiles.url("specs/wpk_schema.yaml").path)
+        let bad = try YAMLLoader.load("apiVersion: wpk/v2\nkind: WorkflowPackage\n").root
+        #expect(carried.validate(bad).map(\.message) == file.validate(bad).map(\.message))
+        #expect(!carried.validate(bad).isEmpty)
+    }
+}

@@ -62,16 +62,29 @@ public struct CompiledSchema: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SchemaError("cannot read the schema file \(path)", location: "", mark: nil)
         }
+        try self.init(bytes: [UInt8](data), path: path, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options,
+                      verdicts: verdicts)
+    }
+
+    /// Compiles the WPK schema the binary carries (`EmbeddedWPKSchema`, a copy of
+    /// specs/wpk_schema.yaml), with the same verdict store as a schema file.
+    public static func embeddedWPK(options: Options = Options(), verdicts: (any MetaschemaVerdicts)? = nil) throws(SchemaError) -> CompiledSchema {
+        try CompiledSchema(bytes: Array(EmbeddedWPKSchema.text.utf8), path: EmbeddedWPKSchema.sourcePath,
+                           baseURI: "urn:wpk:embedded:" + EmbeddedWPKSchema.sourcePath, documents: [:], options: options, verdicts: verdicts)
+    }
+
+    /// Compiles schema bytes read from `path` (which names them in messages and picks JSON or YAML).
+    init(bytes: [UInt8], path: String, baseURI: String, documents: [String: Node], options: Options,
+         verdicts: (any MetaschemaVerdicts)?) throws(SchemaError) {
         let document: Document
         do {
-            document = try SourceDocument.load([UInt8](data), path: path)
+            document = try SourceDocument.load(bytes, path: path)
         } catch {
             throw SchemaError("schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error.message) [\(error.code)]", location: "", mark: error.mark)
         }
-        let key = verdicts.map { _ in CompiledSchema.verdictKey(schemaBytes: data) }
+        let key = verdicts.map { _ in CompiledSchema.verdictKey(schemaBytes: bytes) }
         let passedBefore = options.checkMetaschema && key.map { verdicts?.passed($0) == true } == true
-        try self.init(document.root, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options,
-                      rootPassedMetaschema: passedBefore)
+        try self.init(document.root, baseURI: baseURI, documents: documents, options: options, rootPassedMetaschema: passedBefore)
         if options.checkMetaschema, !passedBefore, let key { verdicts?.recordPass(key) }
     }
 

@@ -116,6 +116,8 @@ struct WPKLaunch {
     var policy: TestPolicy?
     /// Run as this uid, with this gid and supplementary groups; nil: as the test process.
     var user: (uid: uid_t, gid: gid_t, groups: [gid_t])?
+    /// The wpk executable: the one SwiftPM just built, or a copy of it (as installed).
+    var binary: URL = wpkBinary
 
     init(policy: TestPolicy? = nil, user: (uid: uid_t, gid: gid_t, groups: [gid_t])? = nil) {
         self.policy = policy
@@ -129,7 +131,7 @@ struct WPKLaunch {
 
     /// The executable and its arguments that start wpk with `arguments` this way.
     func command(_ arguments: [String]) throws -> (executable: String, arguments: [String]) {
-        var argv = [wpkBinary.path] + arguments
+        var argv = [binary.path] + arguments
         if let user {
             let groups = user.groups.isEmpty ? ["--clear-groups"] : ["--groups=" + user.groups.map(String.init).joined(separator: ",")]
             argv = ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)"] + groups + argv
