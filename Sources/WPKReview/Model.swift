@@ -106,15 +106,18 @@ public struct HistoryRow: Equatable, Sendable {
     public var operatorName: String
     public var step: String
     public var reason: String
+    /// On `run_started`: how the run was started (`webhook /hooks/x from 10.0.0.5:4711`).
+    public var startedBy: String
 
     /// A row from a ledger record's fields.
-    public init(seq: Int, time: String, type: String, operatorName: String, step: String, reason: String) {
+    public init(seq: Int, time: String, type: String, operatorName: String, step: String, reason: String, startedBy: String = "") {
         self.seq = seq
         self.time = time
         self.type = type
         self.operatorName = operatorName
         self.step = step
         self.reason = reason
+        self.startedBy = startedBy
     }
 }
 

@@ -40,6 +40,26 @@ import WPKCore
         #expect(try String(contentsOfFile: sandbox.state + "/flaky", encoding: .utf8) == "2\n")
         #expect(try sandbox.records().last?.draft.outcome == "succeeded")
         #expect(result.standardOutput.contains("  | attempt 2"))
+        // Typed by hand: started_by names the command line and this account.
+        let started = try #require(try sandbox.records().first { $0.draft.run == runID && $0.draft.type == .runStarted })
+        #expect(started.draft.startedBy?.kind == .cli)
+        #expect(started.draft.startedBy?.trigger == "wpk run")
+        #expect(started.draft.startedBy?.source.hasPrefix(started.operatorName) == true)
+    }
+
+    /// `--started-by` (what `wpk serve` passes) lands on `run_started`; a malformed one is a usage error.
+    @Test func startedByIsRecordedAsGiven() throws {
+        let sandbox = try RunSandbox()
+        let origin = #"{"kind": "webhook", "trigger": "/hooks/restart", "source": "127.0.0.1:50000"}"#
+        let result = try runWPK(["run", "--started-by", origin, "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")],
+                                environment: sandbox.environment)
+        #expect(result.status == 0, "\(result.standardError)")
+        let runID = String(result.standardOutput.prefix { $0 != "\n" })
+        let started = try #require(try sandbox.records().first { $0.draft.run == runID && $0.draft.type == .runStarted })
+        #expect(started.draft.startedBy == StartedBy(kind: .webhook, trigger: "/hooks/restart", source: "127.0.0.1:50000"))
+        let bad = try runWPK(["run", "--started-by", #"{"kind": "pager"}"#, RunSandbox.fixture("shell-steps")], environment: sandbox.environment)
+        #expect(bad.status == 2)
+        #expect(bad.standardError.contains("--started-by takes"))
     }
 
     @Test func aStepThatIsNotIdempotentIsNotRetriedAndATimeoutEndsTheRunWithNothingLeftRunning() throws {

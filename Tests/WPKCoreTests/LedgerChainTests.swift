@@ -85,6 +85,26 @@ struct LedgerChainTests {
         #expect(first["type"]?.stringValue == "step_finished")
     }
 
+    /// `started_by` is written on `run_started`, read back exactly, folded into the run's history,
+    /// and covered by the hash like every other field.
+    @Test func startedByRoundTrips() throws {
+        let dir = TemporaryDirectory()
+        let ledger = Ledger(path: dir.file("ledger.jsonl"))
+        let origin = StartedBy(kind: .alertmanager, trigger: "KubePodCrashLooping 5f8c0b7e2a1d3c4b", source: "127.0.0.1:40312")
+        try ledger.append(RecordDraft(type: .runStarted, run: "0123456789abcdef", playbook: "p", startedBy: origin),
+                          operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
+        let line = LedgerFixtures.lines(ledger.path)[0]
+        #expect(line.contains(#""started_by":{"kind":"alertmanager","source":"127.0.0.1:40312","trigger":"KubePodCrashLooping 5f8c0b7e2a1d3c4b"}"#))
+        let reading = try ledger.read()
+        #expect(reading.fault == nil)
+        #expect(reading.records[0].draft.startedBy == origin)
+        #expect(LedgerState(records: reading.records).runs["0123456789abcdef"]?.startedBy == origin)
+        try line.replacingOccurrences(of: "alertmanager", with: "cli").appending("\n").write(toFile: ledger.path, atomically: true, encoding: .utf8)
+        #expect(try ledger.read().fault != nil)
+        #expect(StartedBy(json: try JSONValue.parse(Array(#"{"kind":"pager","trigger":"x","source":"y"}"#.utf8))) == nil)
+        #expect(StartedBy(kind: .webhook, trigger: String(repeating: "é", count: 400), source: "").trigger.utf8.count == 512)
+    }
+
     @Test(arguments: tamperCases)
     func verificationNamesTheFirstBadRecord(_ tamper: TamperCase) throws {
         let dir = TemporaryDirectory()

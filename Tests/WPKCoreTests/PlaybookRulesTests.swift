@@ -297,6 +297,50 @@ private let ruleCases: [RuleCase] = [
         - {name: show, action: get, target: pods}
       validation: {permissions: [pods:list]}
     """),
+    // WPK329 trigger inputs.
+    RuleCase("WPK329 fails: undeclared and secret inputs, wrong namespaces, unclosed, nested label", k8s + """
+      inputs:
+        - {name: deployment, type: string}
+        - {name: key, type: string, secret: true, secret_ref: "env:KEY"}
+      triggers:
+        - kind: webhook
+          path: /hooks/x
+          inputs:
+            deployment: "${{ event.body.deployment }}"
+            1️⃣nothere: "${{ event.body.a }}"
+            2️⃣key: "${{ event.body.key }}"
+        - kind: webhook
+          path: /hooks/y
+          inputs: {deployment: "3️⃣${{ inputs.deployment }}"}
+        - kind: event
+          source: alertmanager
+          inputs: {deployment: "4️⃣${{ event.body.deployment }}"}
+        - kind: event
+          source: alertmanager
+          inputs: {deployment: "5️⃣${{ event.labels.a.b }}"}
+        - kind: webhook
+          path: /hooks/z
+          inputs: {deployment: "x-6️⃣${{ event.body.deployment"}
+      handlers:
+        - {name: show, action: get, target: "deployment/${{ inputs.deployment }}"}
+      validation: {permissions: [deployments:get]}
+    """, [("1️⃣", "WPK329"), ("2️⃣", "WPK329"), ("3️⃣", "WPK329"), ("4️⃣", "WPK329"), ("5️⃣", "WPK329"), ("6️⃣", "WPK329")]),
+    RuleCase("WPK329 passes: body paths, labels, annotations, literal text around references", k8s + """
+      inputs:
+        - {name: deployment, type: string}
+        - {name: note, type: string}
+      triggers:
+        - kind: webhook
+          path: /hooks/x
+          inputs: {deployment: "${{ event.body.target.name }}", note: "from ${{ event.body.items.0 }}"}
+        - kind: event
+          source: alertmanager
+          filter: {alertname: Down}
+          inputs: {deployment: "${{ event.labels.deployment }}", note: "${{ event.annotations.summary }}"}
+      handlers:
+        - {name: show, action: get, target: "deployment/${{ inputs.deployment }}"}
+      validation: {permissions: [deployments:get]}
+    """),
     // WPK313 secrets.
     RuleCase("WPK313 fails: literal password, non-secret input as token, secret-looking input, AWS key", """
       runtime:

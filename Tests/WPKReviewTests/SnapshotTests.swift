@@ -1,5 +1,6 @@
 import Testing
 @testable import WPKReview
+import WPKCore
 
 /// A screen to snapshot: how to reach it through real events.
 struct ScreenCase: CustomTestStringConvertible, Sendable {
@@ -10,7 +11,8 @@ struct ScreenCase: CustomTestStringConvertible, Sendable {
 
 private let history = [
     HistoryRow(seq: 41, time: "2026-11-28T22:14:03Z", type: "approved", operatorName: "alice", step: "restart-deployment", reason: ""),
-    HistoryRow(seq: 42, time: "2026-11-28T22:15:40Z", type: "run_started", operatorName: "wpk", step: "", reason: ""),
+    HistoryRow(seq: 42, time: "2026-11-28T22:15:40Z", type: "run_started", operatorName: "wpk", step: "", reason: "",
+               startedBy: StartedBy(kind: .alertmanager, trigger: "KubePodCrashLooping 5f8c0b7e2a1d3c4b", source: "127.0.0.1:40312").summary),
     HistoryRow(seq: 57, time: "2026-11-29T03:02:11Z", type: "rejected", operatorName: "bob", step: "restart-deployment", reason: "error rate already recovering"),
 ]
 

@@ -65,13 +65,15 @@ public struct RecordDraft: Sendable, Equatable {
     public var host: String?
     /// On `run_finished`: steps that completed a change before the run ended.
     public var changed: [String]?
+    /// On `run_started`: by hand or by which trigger of `wpk serve` (informational).
+    public var startedBy: StartedBy?
 
     public init(type: RecordType, run: String? = nil, playbook: String? = nil, playbookDigest: String? = nil,
                 planDigest: String? = nil, step: String? = nil, reason: String? = nil,
                 approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil,
                 attempt: Int? = nil, outcome: String? = nil, exitCode: Int? = nil, durationMilliseconds: Int? = nil,
                 outputDigest: String? = nil, inputs: [String]? = nil, pid: Int? = nil, host: String? = nil,
-                changed: [String]? = nil) {
+                changed: [String]? = nil, startedBy: StartedBy? = nil) {
         self.type = type
         self.run = run
         self.playbook = playbook
@@ -91,6 +93,7 @@ public struct RecordDraft: Sendable, Equatable {
         self.pid = pid
         self.host = host
         self.changed = changed
+        self.startedBy = startedBy
     }
 }
 
@@ -165,6 +168,7 @@ public struct LedgerRecord: Sendable, Equatable {
         if let pid = draft.pid { members.append(("pid", .int(pid))) }
         if let host = draft.host { members.append(("host", .string(host))) }
         if let changed = draft.changed { members.append(("changed", .array(changed.map(JSONValue.string)))) }
+        if let startedBy = draft.startedBy { members.append(("started_by", startedBy.json)) }
         return .object(members)
     }
 
@@ -255,6 +259,13 @@ public struct LedgerRecord: Sendable, Equatable {
                 }
                 return .success(items.compactMap(\.stringValue))
             }
+            var startedBy: StartedBy?
+            if let member = value["started_by"], member != .null {
+                guard let read = StartedBy(json: member) else {
+                    return .failure(RecordFieldError(field: "started_by", problem: "is not an object of kind, trigger and source"))
+                }
+                startedBy = read
+            }
             let draft = RecordDraft(
                 type: RecordType(name: try required("type").get()),
                 run: try string("run").get(), playbook: try string("playbook").get(),
@@ -265,7 +276,7 @@ public struct LedgerRecord: Sendable, Equatable {
                 attempt: try int("attempt").get(), outcome: try string("outcome").get(), exitCode: try int("exit_code").get(),
                 durationMilliseconds: try int("duration_ms").get(), outputDigest: try string("output_digest").get(),
                 inputs: try strings("inputs").get(), pid: try int("pid").get(), host: try string("host").get(),
-                changed: try strings("changed").get())
+                changed: try strings("changed").get(), startedBy: startedBy)
             return .success(LedgerRecord(
                 seq: seq, time: time, draft: draft,
                 operator: Operator(uid: try int("operator_uid").get(), name: try required("operator").get(),

@@ -101,6 +101,8 @@ public struct RunHistory: Sendable {
     /// The process and host of the `wpk run` (from `run_started`), to tell a live run from a crashed one.
     public var pid: Int?
     public var host: String?
+    /// How the run was started (absent on records written before wpk recorded it).
+    public var startedBy: StartedBy?
     /// Steps with a `step_started` and no `step_finished`: running now, or of unknown outcome
     /// when the run's process is gone (never retried automatically).
     public var openSteps: [String] = []
@@ -146,7 +148,7 @@ public struct LedgerState: Sendable {
             if let run = draft.run {
                 runs[run] = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
                                        planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
-                                       pid: draft.pid, host: draft.host)
+                                       pid: draft.pid, host: draft.host, startedBy: draft.startedBy)
             }
         case .cancelled, .runFinished:
             if let run = draft.run, runs[run] != nil, runs[run]?.ended == nil {

@@ -192,6 +192,8 @@ public struct Playbook: Sendable {
         /// event
         public var source: String?
         public var filter: [String: String]
+        /// webhook and event: input name -> `${{ event.… }}` template, in document order.
+        public var inputs: [(name: Located<String>, template: Located<String>)]
         public var pointer: String
         public var mark: Mark
     }
@@ -375,7 +377,8 @@ extension Playbook {
         triggers = r.items(spec?["triggers"], "/spec/triggers").map { node, pointer in
             Trigger(kind: r.string(node, "kind", pointer), path: node["path"]?.string, secretInput: node["secret_input"]?.string, cron: r.string(node, "cron", pointer),
                     timezone: r.string(node, "timezone", pointer), source: node["source"]?.string,
-                    filter: r.stringMap(node["filter"]), pointer: pointer, mark: node.start)
+                    filter: r.stringMap(node["filter"]), inputs: r.templateMap(node["inputs"], JSONPointer.appending(pointer, "inputs")),
+                    pointer: pointer, mark: node.start)
         }
 
         let defaultRuntime = runtimeType
@@ -465,6 +468,15 @@ private struct Reader {
             if let value = entry.value.scalar?.text { out[entry.keyText] = value }
         }
         return out
+    }
+
+    /// The string entries of a mapping with their positions (key and value), in document order.
+    func templateMap(_ node: Node?, _ base: String) -> [(name: Located<String>, template: Located<String>)] {
+        (node?.mapping ?? []).compactMap { entry in
+            guard let text = entry.value.string else { return nil }
+            let pointer = JSONPointer.appending(base, entry.keyText)
+            return (Located(entry.keyText, pointer: pointer, mark: entry.key.start), Located(text, pointer: pointer, mark: entry.value.start))
+        }
     }
 
     /// The items of a sequence with their pointers; anything else gives none.

@@ -138,11 +138,13 @@ public struct RunSettings: Sendable {
     public var outputCap: Int
     /// The wall clock for ledger records and gate deadlines.
     public var now: @Sendable () -> Date
+    /// How the run was started (recorded on `run_started`; nil records nothing).
+    public var startedBy: StartedBy?
 
     /// Settings with the defaults of `wpk run` (5 s grace period, 1 MiB of output kept per process).
     public init(ledger: Ledger, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
                 programs: [String: String] = [:], inputNames: [String] = [], gracePeriodSeconds: Double = 5,
-                outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }) {
+                outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }, startedBy: StartedBy? = nil) {
         self.ledger = ledger
         self.runID = runID
         self.operatorIdentity = op
@@ -153,6 +155,7 @@ public struct RunSettings: Sendable {
         self.gracePeriodSeconds = gracePeriodSeconds
         self.outputCap = outputCap
         self.now = now
+        self.startedBy = startedBy
     }
 
     /// A fresh run id: 16 random lowercase hex digits (valid inside Kubernetes names).
@@ -194,7 +197,8 @@ public final class RunExecutor {
     public func run(_ plan: Plan) throws(LedgerError) -> RunReport {
         try append(RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
                                playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
-                               inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name))
+                               inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name,
+                               startedBy: settings.startedBy))
         onEvent(.started(run: settings.runID, plan: plan))
         if let step = plan.steps.first ?? plan.rollback.first,
            case .failure(let refusal) = ApprovalPolicy.rules(for: GateSubject(plan: plan, step: step, run: settings.runID), policy: settings.policy) {

@@ -13,7 +13,7 @@ enum HistoryPane {
             let style: Style = record.type == "rejected" ? .error : record.type == "approved" ? .ok : .normal
             screen.put(record.type, row: row, column: 32, maxWidth: 12, style: style)
             screen.put(record.operatorName, row: row, column: 45, maxWidth: 12)
-            let rest = record.step + (record.reason.isEmpty ? "" : "  \"\(record.reason)\"")
+            let rest = record.startedBy.isEmpty ? record.step + (record.reason.isEmpty ? "" : "  \"\(record.reason)\"") : record.startedBy
             screen.put(rest, row: row, column: 58, maxWidth: screen.size.width - 59)
         }
     }

@@ -155,6 +155,7 @@ enum ApprovalsOutput {
                 line += s(outcome)
             }
             line += "  \(s(history.playbook ?? "?")) plan \(shortDigest(history.planDigest ?? "")) started \(RFC3339.format(history.startedAt)) by \(s(history.starter.name))"
+            if let origin = history.startedBy, origin.kind != .cli { line += " via \(s(origin.summary))" }
             out += line + "\n"
         }
         return out
@@ -179,6 +180,7 @@ enum ApprovalsOutput {
                 ("started", .string(RFC3339.format(history.startedAt))),
                 ("operator", .string(history.starter.name)),
             ]
+            if let origin = history.startedBy { members.append(("started_by", origin.json)) }
             switch run.status {
             case .waiting(let step, let since, let deadline):
                 members += [("step", .string(step)), ("waiting_since", .string(RFC3339.format(since))),

@@ -24,11 +24,17 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when a step is stopped.", valueName: "SECONDS"))
     var gracePeriod: Double = 5
 
+    @Option(name: .long, help: ArgumentHelp(
+        "How the run was started, as JSON {\"kind\": \"webhook\"|\"alertmanager\"|\"schedule\"|\"cli\", \"trigger\": TEXT, \"source\": TEXT}; recorded on run_started (wpk serve passes it; informational, the record's operator stays authoritative). Default: cli, by this account.",
+        valueName: "JSON"))
+    var startedBy: String?
+
     @Argument(help: "The playbook file, or - for standard input.")
     var file: String
 
     func run() throws {
         guard gracePeriod >= 0, gracePeriod <= 600 else { throw UsageFailure("--grace-period must be between 0 and 600 seconds") }
+        let origin = try startedBy.map(Self.parseStartedBy) ?? StartedBy.commandLine(Operator.current())
         let checker = try planning.checker()
         let given = try planning.inputs()
         let input: PlaybookInput = file == "-" ? .standardInput : .file(file)
@@ -61,7 +67,8 @@ struct Run: ParsableCommand {
         }
         let settings = RunSettings(ledger: ledgerOptions.resolved, runID: RunSettings.newRunID(), operator: Operator.current(),
                                    policy: MachinePolicy.load(), environment: environment,
-                                   programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod)
+                                   programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod,
+                                   startedBy: origin)
         warnAboutUnknownOutcomes(of: plan, in: settings.ledger)
         let interrupt = RunInterrupt()
         let signals = SignalForwarder(interrupt: interrupt)
@@ -77,6 +84,17 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         if !report.succeeded { throw ExitCode(1) }
+    }
+}
+
+extension Run {
+    /// `--started-by`'s JSON, or a usage error saying what it must hold.
+    static func parseStartedBy(_ text: String) throws -> StartedBy {
+        guard text.utf8.count <= 4 * StartedBy.maxTextBytes, let value = try? JSONValue.parse(Array(text.utf8), maxDepth: 2),
+              let read = StartedBy(json: value) else {
+            throw UsageFailure("--started-by takes {\"kind\": cli|webhook|alertmanager|schedule, \"trigger\": TEXT, \"source\": TEXT}")
+        }
+        return StartedBy(kind: read.kind, trigger: read.trigger, source: read.source)
     }
 }
 

@@ -133,7 +133,8 @@ final class FileReviewBackend: ReviewBackend {
             record.draft.playbook == name || (plan != nil && record.draft.playbookDigest == plan?.playbook.digest)
         }.map { record in
             HistoryRow(seq: record.seq, time: RFC3339.format(record.time), type: record.draft.type.name,
-                       operatorName: record.operatorName, step: record.draft.step ?? "", reason: record.draft.reason ?? "")
+                       operatorName: record.operatorName, step: record.draft.step ?? "", reason: record.draft.reason ?? "",
+                       startedBy: record.draft.startedBy?.summary ?? "")
         }
     }
 

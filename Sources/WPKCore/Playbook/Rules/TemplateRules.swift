@@ -8,11 +8,13 @@ enum TemplateRules {
         let text = scalar.text
         guard !at.isKey, text.utf8.count >= 3, text.containsBytes("${{"),
               !Templates.namesOnlyKnownValues(text, declared: context.declaredInputs) else { return }
+        let pointer = at.pointer
+        // A trigger's `inputs:` reads the event, not the inputs (TriggerRules checks those).
+        if pointer.hasPrefix("/spec/triggers/") { return }
         let references = Templates.references(in: text)
         let problems = references.map { Self.problem($0, declared: context.declaredInputs) }
         guard problems.contains(where: { $0 != nil }) else { return }
         let marks = Templates.marks(of: references, in: node, lines: context.lines)
-        let pointer = at.pointer
         for (problem, mark) in zip(problems, marks) {
             guard let problem else { continue }
             out.append(context.report(undeclared, problem, pointer: pointer, mark: mark))

@@ -5,10 +5,14 @@ import Synchronization
 enum TriggerRules {
     static let cron = RuleInfo("WPK311", .error, "invalid-cron", "A schedule's cron expression is malformed or can never fire.")
     static let timezone = RuleInfo("WPK312", .error, "invalid-time-zone", "A schedule's time zone is not an IANA time zone name.")
-    static let rules = [cron, timezone]
+    static let inputs = RuleInfo("WPK329", .error, "invalid-trigger-inputs", "A trigger's `inputs:` names an undeclared or secret input, or a template that is not `${{ event.body.PATH }}` (webhook) or `${{ event.labels.NAME }}`/`${{ event.annotations.NAME }}` (event).")
+    static let rules = [cron, timezone, inputs]
 
     static func check(_ context: RuleContext) -> [Diagnostic] {
         var out: [Diagnostic] = []
+        for trigger in context.playbook.triggers where !trigger.inputs.isEmpty {
+            checkInputs(trigger, context, into: &out)
+        }
         for trigger in context.playbook.triggers where trigger.kind?.value == "schedule" {
             if let expression = trigger.cron, let problem = Cron.problem(expression.value) {
                 let node = context.root.resolve(pointer: expression.pointer)
@@ -22,6 +26,28 @@ enum TriggerRules {
             }
         }
         return out
+    }
+
+    /// Each mapped input must be a declared, non-secret input, and each template may read only
+    /// what the trigger's event carries.
+    private static func checkInputs(_ trigger: Playbook.Trigger, _ context: RuleContext, into out: inout [Diagnostic]) {
+        let kind = trigger.kind?.value
+        for (name, template) in trigger.inputs {
+            if let input = context.playbook.inputs.first(where: { $0.name.value == name.value }) {
+                if input.secret {
+                    out.append(context.report(inputs, "input \"\(name.value)\" is a secret: it is read from its secret_ref, never from a request", at: name))
+                }
+            } else {
+                let declared = context.declaredInputs.sorted().joined(separator: ", ")
+                out.append(context.report(inputs, "input \"\(name.value)\" is not declared; declare it under spec.inputs\(declared.isEmpty ? "" : " (declared: \(declared))")", at: name))
+            }
+            let references = Templates.references(in: template.value)
+            let problems = references.map { TriggerInputs.problem($0, kind: kind) }
+            guard problems.contains(where: { $0 != nil }), let node = context.root.resolve(pointer: template.pointer) else { continue }
+            for (problem, mark) in zip(problems, Templates.marks(of: references, in: node, lines: context.lines)) {
+                if let problem { out.append(context.report(inputs, problem, pointer: template.pointer, mark: mark)) }
+            }
+        }
     }
 
     /// Why `name` is not a usable IANA zone, or nil. Abbreviations such as `CET` or `EST` are
@@ -96,9 +122,9 @@ public enum Cron {
         return nil
     }
 
-    private enum Parsed { case success(Set<Int>), failure(String) }
+    enum Parsed { case success(Set<Int>), failure(String) }
 
-    private static func parse(_ field: String, index: Int) -> Parsed {
+    static func parse(_ field: String, index: Int) -> Parsed {
         let (low, high) = ranges[index]
         var out: Set<Int> = []
         for item in field.split(separator: ",", omittingEmptySubsequences: false) {
