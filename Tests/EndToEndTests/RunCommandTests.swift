@@ -51,13 +51,12 @@ import WPKCore
     @Test func startedByIsRecordedAsGiven() throws {
         let sandbox = try RunSandbox()
         let origin = #"{"kind": "webhook", "trigger": "/hooks/restart", "source": "127.0.0.1:50000"}"#
-        let result = try runWPK(["run", "--started-by", origin, "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")],
-                                environment: sandbox.environment)
+        let result = try sandbox.wpk(["run", "--started-by", origin, "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")])
         #expect(result.status == 0, "\(result.standardError)")
         let runID = String(result.standardOutput.prefix { $0 != "\n" })
         let started = try #require(try sandbox.records().first { $0.draft.run == runID && $0.draft.type == .runStarted })
         #expect(started.draft.startedBy == StartedBy(kind: .webhook, trigger: "/hooks/restart", source: "127.0.0.1:50000"))
-        let bad = try runWPK(["run", "--started-by", #"{"kind": "pager"}"#, RunSandbox.fixture("shell-steps")], environment: sandbox.environment)
+        let bad = try sandbox.wpk(["run", "--started-by", #"{"kind": "pager"}"#, RunSandbox.fixture("shell-steps")])
         #expect(bad.status == 2)
         #expect(bad.standardError.contains("--started-by takes"))
     }
