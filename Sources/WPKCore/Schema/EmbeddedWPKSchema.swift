@@ -361,6 +361,10 @@ $defs:
             description: The secret input holding the HMAC key requests are signed with.
             type: string
             examples: [webhook_key]
+          inputs:
+            description: "Input values taken from the request's JSON body: input name -> `${{ event.body.PATH }}` (a dotted path into the body); checked by rule WPK329."
+            $ref: "#/$defs/trigger_inputs"
+            examples: [{deployment: "${{ event.body.deployment }}"}]
       - title: schedule
         description: A cron schedule in a time zone.
         type: object
@@ -393,7 +397,20 @@ $defs:
             type: object
             additionalProperties: {type: string}
             examples: [{alertname: KubePodCrashLooping, namespace: checkout}]
+          inputs:
+            description: "Input values taken from the alert: input name -> `${{ event.labels.NAME }}` or `${{ event.annotations.NAME }}`; checked by rule WPK329."
+            $ref: "#/$defs/trigger_inputs"
+            examples: [{deployment: "${{ event.labels.deployment }}"}]
     examples: [{kind: event, source: alertmanager, filter: {alertname: KubePodCrashLooping}}]
+
+  trigger_inputs:
+    description: "Input name -> a string holding `${{ event.… }}` references; the values are checked like `--set` values."
+    type: object
+    maxProperties: 64
+    propertyNames:
+      pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"
+    additionalProperties: {type: string, maxLength: 1024}
+    examples: [{deployment: "${{ event.body.deployment }}"}]
 
   params:
     description: The action's parameters (see the action catalogue in specs/actions.md); values may hold `${{ }}` references.
