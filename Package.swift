@@ -32,6 +32,8 @@ let package = Package(
             dependencies: [
                 "CYAML", "CProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA public keys for ssh-rsa signatures (rsa-sha2-256/512) in Signatures/.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "BigInt", package: "BigInt"),
             ]
         ),
