@@ -56,6 +56,10 @@ public struct RecordDraft: Sendable, Equatable {
     public var durationMilliseconds: Int?
     /// On `step_finished`: `sha256:<hex>` of everything the step printed.
     public var outputDigest: String?
+    /// On `step_finished`: how many bytes the step printed in all (secrets masked).
+    public var outputBytes: Int?
+    /// On `step_finished`: `sha256:<hex>` of the stored end of the output (`RunArtifacts`).
+    public var outputTail: String?
     /// On `run_started`: the names of the inputs given (never their values: they may be secrets;
     /// the plan digest binds the values).
     public var inputs: [String]?
@@ -73,8 +77,10 @@ public struct RecordDraft: Sendable, Equatable {
                 approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil,
                 attempt: Int? = nil, outcome: String? = nil, exitCode: Int? = nil, durationMilliseconds: Int? = nil,
                 outputDigest: String? = nil, inputs: [String]? = nil, pid: Int? = nil, host: String? = nil,
-                changed: [String]? = nil, startedBy: StartedBy? = nil) {
+                changed: [String]? = nil, startedBy: StartedBy? = nil, outputBytes: Int? = nil, outputTail: String? = nil) {
         self.type = type
+        self.outputBytes = outputBytes
+        self.outputTail = outputTail
         self.run = run
         self.playbook = playbook
         self.playbookDigest = playbookDigest
@@ -164,6 +170,8 @@ public struct LedgerRecord: Sendable, Equatable {
         if let code = draft.exitCode { members.append(("exit_code", .int(code))) }
         if let millis = draft.durationMilliseconds { members.append(("duration_ms", .int(millis))) }
         if let digest = draft.outputDigest { members.append(("output_digest", .string(digest))) }
+        if let bytes = draft.outputBytes { members.append(("output_bytes", .int(bytes))) }
+        if let tail = draft.outputTail { members.append(("output_tail", .string(tail))) }
         if let inputs = draft.inputs { members.append(("inputs", .array(inputs.map(JSONValue.string)))) }
         if let pid = draft.pid { members.append(("pid", .int(pid))) }
         if let host = draft.host { members.append(("host", .string(host))) }
@@ -276,7 +284,8 @@ public struct LedgerRecord: Sendable, Equatable {
                 attempt: try int("attempt").get(), outcome: try string("outcome").get(), exitCode: try int("exit_code").get(),
                 durationMilliseconds: try int("duration_ms").get(), outputDigest: try string("output_digest").get(),
                 inputs: try strings("inputs").get(), pid: try int("pid").get(), host: try string("host").get(),
-                changed: try strings("changed").get(), startedBy: startedBy)
+                changed: try strings("changed").get(), startedBy: startedBy, outputBytes: try int("output_bytes").get(),
+                outputTail: try string("output_tail").get())
             return .success(LedgerRecord(
                 seq: seq, time: time, draft: draft,
                 operator: Operator(uid: try int("operator_uid").get(), name: try required("operator").get(),

@@ -54,24 +54,8 @@ extension LedgerState {
     /// then runs whose process is gone, then ended runs, newest first. `processAlive` says
     /// whether a run's process still exists (nil when that cannot be known, e.g. another host).
     public func runOverview(at now: Date, processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive) -> [RunOverview] {
-        var waitingAt: [String: (step: String, since: Date, deadline: Date?)] = [:]
-        for gate in gates.values {
-            for entry in gate.waiting where isWaiting(run: entry.run, at: gate) {
-                if let deadline = entry.deadline, now >= deadline { continue }
-                if let known = waitingAt[entry.run], known.since > entry.since { continue }
-                waitingAt[entry.run] = (gate.key.step, entry.since, entry.deadline)
-            }
-        }
-        let rows = runs.values.map { run -> RunOverview in
-            if let ended = run.ended {
-                return RunOverview(history: run, status: .ended(outcome: ended.type == .cancelled ? "cancelled" : run.outcome ?? "finished"))
-            }
-            if processAlive(run) == false { return RunOverview(history: run, status: .processGone(openSteps: run.openSteps)) }
-            if let waiting = waitingAt[run.id] {
-                return RunOverview(history: run, status: .waiting(step: waiting.step, since: waiting.since, deadline: waiting.deadline))
-            }
-            return RunOverview(history: run, status: .running(steps: run.openSteps))
-        }
+        let waitingAt = waitingPlaces(at: now)
+        let rows = runs.values.map { overview(of: $0, waiting: waitingAt[$0.id], processAlive: processAlive) }
         return rows.sorted { a, b in
             if a.status.rank != b.status.rank { return a.status.rank < b.status.rank }
             if case .waiting(_, let sinceA, _) = a.status, case .waiting(_, let sinceB, _) = b.status, sinceA != sinceB {
@@ -79,6 +63,35 @@ extension LedgerState {
             }
             return a.history.lastSeq > b.history.lastSeq
         }
+    }
+}
+
+extension LedgerState {
+    /// One run's status at `now`.
+    public func runOverview(of run: RunHistory, at now: Date, processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive) -> RunOverview {
+        overview(of: run, waiting: waitingPlaces(at: now, only: run.id)[run.id], processAlive: processAlive)
+    }
+
+    /// Where each run waits at `now` (its newest live wait), for every run or only `only`.
+    private func waitingPlaces(at now: Date, only: String? = nil) -> [String: (step: String, since: Date, deadline: Date?)] {
+        var waitingAt: [String: (step: String, since: Date, deadline: Date?)] = [:]
+        for gate in gates.values {
+            for entry in gate.waiting where (only == nil || entry.run == only) && isWaiting(run: entry.run, at: gate) {
+                if let deadline = entry.deadline, now >= deadline { continue }
+                if let known = waitingAt[entry.run], known.since > entry.since { continue }
+                waitingAt[entry.run] = (gate.key.step, entry.since, entry.deadline)
+            }
+        }
+        return waitingAt
+    }
+
+    private func overview(of run: RunHistory, waiting: (step: String, since: Date, deadline: Date?)?, processAlive: (RunHistory) -> Bool?) -> RunOverview {
+        if let ended = run.ended {
+            return RunOverview(history: run, status: .ended(outcome: ended.type == .cancelled ? "cancelled" : run.outcome ?? "finished"))
+        }
+        if processAlive(run) == false { return RunOverview(history: run, status: .processGone(openSteps: run.openSteps)) }
+        if let waiting { return RunOverview(history: run, status: .waiting(step: waiting.step, since: waiting.since, deadline: waiting.deadline)) }
+        return RunOverview(history: run, status: .running(steps: run.openSteps))
     }
 }
 

@@ -70,6 +70,8 @@ public struct StepAttempt: Sendable, Equatable {
     public var outputDigest: String
     /// How many bytes it printed.
     public var outputBytes: Int
+    /// `sha256:<hex>` of the stored end of its output (masked, sanitized); nil when it printed nothing.
+    public var outputTail: String? = nil
     /// Why it did not succeed, for people ("exit code 1", "timed out after 2 s").
     public var detail: String
 
@@ -195,6 +197,8 @@ public final class RunExecutor {
     /// Runs `plan` to its end and returns what happened; throws only when the ledger cannot
     /// be written (then no further step starts).
     public func run(_ plan: Plan) throws(LedgerError) -> RunReport {
+        // The whole plan first, so the record naming it never points at nothing.
+        try settings.ledger.artifacts.store(plan)
         try append(RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
                                playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
                                inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name,
@@ -338,13 +342,17 @@ public final class RunExecutor {
                                    playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
                                    attempt: attempt))
             onEvent(.stepStarted(step: step.handler, attempt: attempt, attempts: attemptsAllowed, commands: commands))
-            let result = execute(step, commands: commands, attempt: attempt, isRollback: isRollback)
+            let executed = execute(step, commands: commands, attempt: attempt, isRollback: isRollback)
+            var result = executed.attempt
+            // The output's end is stored before the record that names it.
+            if let tail = executed.outputTailText { result.outputTail = try settings.ledger.artifacts.storeOutput(tail) }
             attempts.append(result)
             try append(RecordDraft(type: .stepFinished, run: settings.runID, playbook: plan.playbook.name,
                                    playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
                                    reason: result.succeeded ? nil : result.detail, attempt: attempt, outcome: result.outcome,
                                    exitCode: result.exitCode, durationMilliseconds: Int((result.seconds * 1000).rounded()),
-                                   outputDigest: result.outputDigest))
+                                   outputDigest: result.outputDigest, outputBytes: result.outputTail == nil ? nil : result.outputBytes,
+                                   outputTail: result.outputTail))
             onEvent(.stepFinished(result))
             if result.succeeded {
                 if step.mutating { changed.append(step.handler) }
@@ -371,12 +379,15 @@ public final class RunExecutor {
     }
 
     /// One attempt: the commands in order under one timeout, stopping at the first that fails.
-    private func execute(_ step: PlanStep, commands: [[String]], attempt: Int, isRollback: Bool) -> StepAttempt {
+    /// Returns the attempt and the sanitized end of its masked output (nil when it printed nothing).
+    private func execute(_ step: PlanStep, commands: [[String]], attempt: Int, isRollback: Bool) -> (attempt: StepAttempt, outputTailText: [UInt8]?) {
         let start = monotonicSeconds()
         var capture = OutputCapture(cap: 0)
-        func result(_ outcome: String, exitCode: Int? = nil, detail: String) -> StepAttempt {
-            StepAttempt(step: step.handler, attempt: attempt, isRollback: isRollback, outcome: outcome, exitCode: exitCode,
-                        seconds: monotonicSeconds() - start, outputDigest: capture.digest(), outputBytes: capture.total, detail: detail)
+        var tail = OutputTail()
+        func result(_ outcome: String, exitCode: Int? = nil, detail: String) -> (attempt: StepAttempt, outputTailText: [UInt8]?) {
+            (StepAttempt(step: step.handler, attempt: attempt, isRollback: isRollback, outcome: outcome, exitCode: exitCode,
+                         seconds: monotonicSeconds() - start, outputDigest: capture.digest(), outputBytes: capture.total, detail: detail),
+             capture.total > 0 ? tail.text : nil)
         }
         // Secrets are read now, at spawn time, and exist only in the child's argv.
         var secretValues: [String] = []
@@ -409,13 +420,19 @@ public final class RunExecutor {
             let outcome = StepProcess.run(spec, stopWatch: monitor) { chunk in
                 capture.append(chunk)
                 let shown = masker.feed(chunk)
-                if !shown.isEmpty { onOutput(step.handler, shown[...]) }
+                if !shown.isEmpty {
+                    tail.append(shown)
+                    onOutput(step.handler, shown[...])
+                }
             }
             last = outcome
             if !outcome.succeeded { break }
         }
-        let tail = masker.flush()
-        if !tail.isEmpty { onOutput(step.handler, tail[...]) }
+        let rest = masker.flush()
+        if !rest.isEmpty {
+            tail.append(rest)
+            onOutput(step.handler, rest[...])
+        }
         guard let outcome = last else { return result("succeeded", exitCode: 0, detail: "no commands") }
         var exitCode: Int?
         if case .exited(let code) = outcome.ending { exitCode = Int(code) }

@@ -22,8 +22,8 @@ enum LedgerOutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct Approvals: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approvals",
-        abstract: "List or verify the approval ledger.",
-        subcommands: [List.self, Verify.self]
+        abstract: "List or verify the approval ledger, or show one run.",
+        subcommands: [List.self, Verify.self, Show.self]
     )
 
     struct List: ParsableCommand {

@@ -35,29 +35,22 @@ struct Cancel: ParsableCommand {
         guard wait >= 0, wait <= 3600 else { throw UsageFailure("--wait must be between 0 and 3600 seconds") }
         let ledger = ledgerOptions.resolved
         let now = Date()
-        let written: (record: LedgerRecord?, outcome: CancelCheck)
+        let outcome: CancelOutcome
         do {
-            written = try ledger.appendChecked(operator: Operator.current(), now: now) { reading -> (RecordDraft?, CancelCheck) in
-                let state = LedgerState(records: reading.records)
-                guard let overview = state.runOverview(at: now).first(where: { $0.history.id == runID }) else { return (nil, .unknown) }
-                if case .ended(let outcome) = overview.status { return (nil, .ended(outcome)) }
-                let run = overview.history
-                return (RecordDraft(type: .cancelled, run: runID, playbook: run.playbook, playbookDigest: run.playbookDigest,
-                                    planDigest: run.planDigest, reason: reason), .cancelled(overview.status))
-            }
+            outcome = try ledger.recordCancellation(run: runID, reason: reason, operator: Operator.current(), now: now)
         } catch {
             printError("wpk cancel: \(error)")
             throw ExitCode(1)
         }
-        switch written.outcome {
+        switch outcome {
         case .unknown:
             printError("wpk cancel: no run \(s(runID)) in \(s(ledger.path))")
             throw ExitCode(1)
         case .ended(let outcome):
             printError("wpk cancel: run \(s(runID)) has already ended (\(s(outcome))); nothing to cancel")
             throw ExitCode(1)
-        case .cancelled(let status):
-            let seq = written.record.map { " (record \($0.seq))" } ?? ""
+        case .cancelled(let status, let record):
+            let seq = record.map { " (record \($0.seq))" } ?? ""
             switch status {
             case .waiting(let step, _, _):
                 writeOut("cancelled run \(s(runID))\(seq): it was waiting at \(s(step))\n")
@@ -93,11 +86,4 @@ struct Cancel: ParsableCommand {
         }
         return nil
     }
-}
-
-/// What `wpk cancel` found under the ledger lock.
-private enum CancelCheck {
-    case unknown
-    case ended(String)
-    case cancelled(RunOverview.Status)
 }

@@ -13,8 +13,8 @@ struct DecisionArguments: ParsableArguments {
     @Option(name: .long, help: "The gated step (handler name).")
     var step: String
 
-    @Option(name: .long, help: ArgumentHelp("At least the first 12 hex digits of the plan digest you were shown (`wpk plan` prints it).", valueName: "DIGEST_PREFIX"))
-    var plan: String
+    @Option(name: .long, help: ArgumentHelp("At least the first 12 hex digits of the plan digest you were shown (`wpk plan` prints it). Without it, the step and its fingerprint are printed and nothing is recorded (exit 2).", valueName: "DIGEST_PREFIX"))
+    var plan: String?
 
     @OptionGroup var planning: PlanningOptions
 
@@ -29,6 +29,12 @@ struct DecisionArguments: ParsableArguments {
     /// Records the verdict through the one approval policy; a refusal says why and exits 1.
     func record(_ verdict: Verdict) throws {
         let subject = try gateSubject()
+        guard let plan else {
+            // Nobody decides blind: show what the decision would bind to, record nothing.
+            writeOut(try preview(subject))
+            printError("nothing was recorded: to decide, repeat with --plan \(Plan.fingerprint(of: subject.planDigest)) after reading the step above")
+            throw ExitCode(2)
+        }
         let ledger = ledger.resolved
         let outcome: DecisionOutcome
         do {
@@ -48,6 +54,43 @@ struct DecisionArguments: ParsableArguments {
             printError("refused: \(DisplaySanitizer.sanitize(refusal.description))")
             throw ExitCode(1)
         }
+    }
+
+    /// The step a decision would bind to, as the run stored it (for `--run`) or as planned now
+    /// (for a file): its commands, the inputs and the fingerprint to give with `--plan`.
+    private func preview(_ subject: GateSubject) throws -> String {
+        let s = DisplaySanitizer.sanitize
+        var out = "\(s(subject.playbook)) step \(s(subject.step))\(run.map { " of run \(s($0))" } ?? "")\n"
+        out += "  playbook \(s(subject.playbookDigest))\n  plan     \(s(subject.planDigest))\n"
+        let inputs: [(name: String, value: String)]
+        let commands: [[String]]
+        if run != nil {
+            switch ledger.resolved.artifacts.plan(digest: subject.planDigest) {
+            case .failure(let problem):
+                printError("refused: the run's plan cannot be shown: \(s(problem.description)); nothing was recorded")
+                throw ExitCode(1)
+            case .success(let recorded):
+                guard let step = recorded.step(named: subject.step) else {
+                    printError("refused: the run's plan has no step \(s(subject.step)); nothing was recorded")
+                    throw ExitCode(1)
+                }
+                inputs = recorded.inputs
+                commands = recorded.executedCommands(of: step)
+            }
+        } else {
+            guard case .planned(let planned, _) = Planner.plan(file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
+                                                                inputs: try planning.inputs(), checker: try planning.checker()),
+                  let step = planned.step(named: subject.step) else { throw ExitCode(1) }
+            inputs = planned.inputs.map { ($0.name, $0.value.substitutionText ?? "(none)") }
+            commands = planned.dryRunFirst && !step.dryRunCommands.isEmpty ? step.dryRunCommands + step.commands : step.commands
+        }
+        out += "inputs:\n"
+        if inputs.isEmpty { out += "  (none)\n" }
+        for input in inputs { out += "  \(s(input.name))=\(s(input.value))\n" }
+        out += "commands:\n"
+        for argv in commands { out += "  $ \(RunDetailOutput.commandLine(argv))\n" }
+        out += "fingerprint: \(Plan.fingerprint(of: subject.planDigest))\n"
+        return out
     }
 
     /// The gate being decided: planned from the file now, or the one a run is waiting at.
