@@ -155,6 +155,10 @@ public final class CursesTerminal: TerminalDevice {
     }
 
     /// Waits for a key, a resize, a signal or the timeout.
+    /// A descriptor that becomes readable when something outside changed (the ledger's
+    /// inotify watch): the wait ends as a timeout, so the runner looks at once.
+    public var wakeDescriptor: Int32?
+
     public func nextInput(timeout: Double?) -> DeviceInput {
         let window = shim_stdscr()
         let deadline = timeout.map { Date().addingTimeInterval($0) }
@@ -172,14 +176,15 @@ public final class CursesTerminal: TerminalDevice {
                 continue
             }
             var fds = [pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)]
             let wait = deadline.map { max(0, Int32($0.timeIntervalSinceNow * 1000)) } ?? -1
-            let ready = poll(&fds, 2, wait)
+            let ready = poll(&fds, 3, wait)
             if ready < 0 {
                 if errno == EINTR { continue }  // a signal: its byte is in the pipe
                 return .closed
             }
-            if ready == 0 { return .timeout }
+            if ready == 0 || fds[2].revents & Int16(POLLIN) != 0 { return .timeout }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 var bytes = [UInt8](repeating: 0, count: 64)
                 let count = read(signalPipe[0], &bytes, bytes.count)

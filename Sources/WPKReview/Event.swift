@@ -1,3 +1,5 @@
+import Foundation
+
 /// A key as the review UI understands it, independent of any terminal library.
 public enum Key: Hashable, Sendable {
     case character(Character)
@@ -23,6 +25,14 @@ public enum ReviewEvent: Sendable {
     case ledgerChanged
     /// SIGTERM or SIGHUP: leave now, restoring the terminal.
     case terminate
+    /// The runs in the ledger, as the Runs view lists them.
+    case runsLoaded([RunRow])
+    /// One run told in full, for its screen.
+    case runLoaded(RunView)
+    /// The run cannot be shown (no such run, the ledger is unreadable).
+    case runFailed(id: String, reason: String)
+    /// The wall clock, for countdowns (the update function has no clock of its own).
+    case tick(Date)
 }
 
 /// Work the update function asks the runtime to do; the backend answers with events.
@@ -33,6 +43,10 @@ public enum Effect: Equatable, Sendable {
     case loadDetail(path: String)
     case approve(path: String, step: String, planDigest: String)
     case reject(path: String, step: String, planDigest: String, reason: String)
+    case loadRuns
+    case loadRun(id: String)
+    /// A decision for the step a run waits at, bound to the run, its playbook digest and its plan digest.
+    case decideRun(RunAction, run: String, step: String, playbookDigest: String, planDigest: String, reason: String)
     case quit
 
     /// Whether the runner may defer this until no key is waiting, drawing frames in between.

@@ -17,6 +17,12 @@ public enum Layout {
     /// Playbook rows visible in the list.
     public static func listRows(_ size: Size) -> Int { max(1, statusRow(size) - listTop) }
 
+    /// The run screen's first line row (row 1 the run, row 2 where it stands).
+    public static let runTop = 3
+
+    /// Lines of the run screen visible at once.
+    public static func runRows(_ size: Size) -> Int { max(1, statusRow(size) - runTop) }
+
     /// Rows visible in a pane.
     public static func paneRows(_ pane: Pane, _ size: Size) -> Int {
         let rows = statusRow(size) - paneTop

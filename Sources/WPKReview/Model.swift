@@ -162,7 +162,7 @@ public struct PlaybookDetail: Sendable {
 /// A decision taken in this session, for the summary printed on exit.
 public struct Decision: Equatable, Sendable {
     /// Approved or rejected.
-    public enum Kind: String, Sendable { case approved, rejected }
+    public enum Kind: String, Sendable { case approved, rejected, cancelled }
     public var kind: Kind
     public var playbook: String
     public var path: String

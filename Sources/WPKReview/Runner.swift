@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a terminal reports to the runner.
 public enum DeviceInput: Equatable, Sendable {
     case key(Key)
@@ -32,13 +34,22 @@ public protocol ReviewBackend: AnyObject {
     func ledgerChanged() -> Bool
 }
 
+extension ReviewBackend {
+    /// The wait before the next look at the ledger: the poll interval, and at most a second
+    /// while something on screen counts down.
+    func wait(for state: ReviewState) -> Double? {
+        guard state.showsCountdown else { return ledgerPollInterval }
+        return min(ledgerPollInterval ?? 1, 1)
+    }
+}
+
 /// The loop: input to event, update, effects to the backend, render, draw. Returns the final state
 /// (its decisions make the exit summary).
 public enum ReviewRunner {
     /// Runs until the state asks to quit or the terminal goes away.
     public static func run(device: TerminalDevice, backend: ReviewBackend, options: ReviewOptions) -> ReviewState {
         var state = ReviewState(options: options, size: device.size)
-        var queue: [ReviewEvent] = []
+        var queue: [ReviewEvent] = [.tick(Date())]
         // Background effects wait here and run one at a time only while no input is waiting.
         var background: [Effect] = []
         queue.append(contentsOf: backend.perform(.loadList))
@@ -60,7 +71,7 @@ public enum ReviewRunner {
             }
             queue.removeAll(keepingCapacity: true)
             device.draw(render(state))
-            let input = device.nextInput(timeout: background.isEmpty ? backend.ledgerPollInterval : 0)
+            let input = device.nextInput(timeout: background.isEmpty ? backend.wait(for: state) : 0)
             switch input {
             case .key(let key): queue.append(.key(key))
             case .resize(let size): queue.append(.resize(size))
@@ -68,8 +79,9 @@ public enum ReviewRunner {
             case .timeout:
                 if !background.isEmpty {
                     queue.append(contentsOf: backend.perform(background.removeFirst()))
-                } else if backend.ledgerChanged() {
-                    queue.append(.ledgerChanged)
+                } else {
+                    if state.showsCountdown { queue.append(.tick(Date())) }
+                    if backend.ledgerChanged() { queue.append(.ledgerChanged) }
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import WPKCore
 
 /// The panes of the playbook view, in Tab order.
@@ -23,6 +24,8 @@ public enum Overlay: Equatable, Sendable {
     case approve(step: Int, typed: String)
     /// Rejecting a step: the reason typed so far.
     case reject(step: Int, reason: String)
+    /// Approving (the fingerprint typed so far), rejecting or cancelling (the reason so far) the open run.
+    case runAction(RunAction, text: String)
 }
 
 /// A one-line message in the status row.
@@ -152,6 +155,22 @@ public struct ReviewState: Sendable {
     public var decisions: [Decision] = []
     /// Set when the session is over.
     public var quitting = false
+    /// Which list shows when nothing is open.
+    public var listKind: ListKind = .playbooks
+    /// Runs, waiting ones first (longest wait first); nil until loaded.
+    public var runs: [RunRow]?
+    /// The Runs view's cursor.
+    public var runsScroll = Scroll()
+    /// Whether the Runs view was already put first once because a run was waiting.
+    public var runsShownFirst = false
+    /// The id of the run whose screen is open.
+    public var openRunID: String?
+    /// The open run (nil while loading).
+    public var openRun: OpenRun?
+    /// The run screen's cursor over its lines.
+    public var runScroll = Scroll()
+    /// The wall clock as the runner last told it (countdowns are drawn from it).
+    public var now = Date(timeIntervalSince1970: 0)
 
     /// The state before anything is loaded.
     public init(options: ReviewOptions = ReviewOptions(), size: Size) {
@@ -162,8 +181,24 @@ public struct ReviewState: Sendable {
     /// Whether the terminal is big enough to draw the UI.
     public var fitsTerminal: Bool { size.width >= Size.minimum.width && size.height >= Size.minimum.height }
 
-    /// The key context: the list or the playbook view.
-    public var context: KeyContext { openPath == nil ? .list : .playbook }
+    /// The key context: a list, the playbook view or the run screen.
+    public var context: KeyContext {
+        if openRunID != nil { return .run }
+        if openPath != nil { return .playbook }
+        return listKind == .runs ? .runs : .list
+    }
+
+    /// The run under the Runs view's cursor.
+    public var selectedRun: RunRow? {
+        guard let runs, runsScroll.selected < runs.count else { return nil }
+        return runs[runsScroll.selected]
+    }
+
+    /// Whether something on screen counts down, so the runner must tell the time every second.
+    public var showsCountdown: Bool {
+        if let openRun { return openRun.view.row.isWaiting }
+        return openPath == nil && listKind == .runs && (runs?.contains { $0.isWaiting } ?? false)
+    }
 
     /// The entry under the list cursor.
     public var selectedEntry: PlaybookEntry? {

@@ -1,3 +1,4 @@
+import Foundation
 import WPKCore
 
 /// The review UI's one state transition: an event and the state before give the state after and
@@ -16,13 +17,14 @@ extension ReviewState {
             return handle(key)
         case .resize(let newSize):
             size = newSize
+            if let open = openRun, open.width != size.width { openRun = OpenRun(open.view, width: size.width, asciiOnly: options.asciiOnly) }
             settleAll()
             return []
         case .listLoaded(let loaded):
             setEntries(loaded)
             // Files not yet read are read in chunks between frames, so the list shows at once.
             let unread = loaded.filter { !$0.summarized }.map(\.path)
-            return stride(from: 0, to: unread.count, by: Self.summarizeChunk).map {
+            return (runs == nil ? [.loadRuns] : []) + stride(from: 0, to: unread.count, by: Self.summarizeChunk).map {
                 .summarize(paths: Array(unread[$0..<min($0 + Self.summarizeChunk, unread.count)]))
             }
         case .entriesSummarized(let summarized):
@@ -53,6 +55,22 @@ extension ReviewState {
         case .terminate:
             quitting = true
             return [.quit]
+        case .runsLoaded(let rows):
+            setRuns(rows)
+            return []
+        case .runLoaded(let view):
+            guard view.row.id == openRunID else { return [] }
+            let before = openRun?.view
+            openRun = OpenRun(view, width: size.width, asciiOnly: options.asciiOnly)
+            runScroll.settle(count: openRun?.lines.count ?? 0, visible: Layout.runRows(size))
+            cancelRunActionIfTheRunMovedOn(from: before)
+            return []
+        case .runFailed(let id, let reason):
+            if id == openRunID { status = StatusMessage("cannot show run \(id): \(reason)", style: .error) }
+            return []
+        case .tick(let date):
+            now = date
+            return []
         }
     }
 
@@ -75,8 +93,9 @@ extension ReviewState {
 
     /// Reloads what a ledger change can alter: the list's gate counts and the open plan's gate states.
     private func refreshEffects() -> [Effect] {
-        var effects: [Effect] = [.loadList]
+        var effects: [Effect] = [.loadList, .loadRuns]
         if let openPath { effects.append(.loadDetail(path: openPath)) }
+        if let openRunID { effects.append(.loadRun(id: openRunID)) }
         return effects
     }
 
@@ -113,18 +132,31 @@ extension ReviewState {
             pane = panes[(pane.rawValue + step) % panes.count]
         case .filter: editingFilter = true
         case .help: overlay = .help(top: 0)
-        case .approve, .reject: startDecision(command)
+        case .approve, .reject:
+            if context == .run { startRunAction(command == .approve ? .approve : .reject) } else { startDecision(command) }
+        case .cancelRun: startRunAction(.cancel)
+        case .runs:
+            listKind = listKind == .runs ? .playbooks : .runs
+            if runs == nil { return [.loadRuns] }
         case .quit: return quit()
         }
         return []
     }
 
     private var pageSize: Int {
-        openPath == nil ? Layout.listRows(size) : Layout.paneRows(pane, size)
+        switch context {
+        case .run: Layout.runRows(size)
+        case .runs, .list: Layout.listRows(size)
+        case .playbook: Layout.paneRows(pane, size)
+        }
     }
 
     private mutating func move(by delta: Int) {
-        if openPath == nil {
+        if context == .run {
+            runScroll.move(by: delta, count: openRun?.lines.count ?? 0, visible: Layout.runRows(size))
+        } else if context == .runs {
+            runsScroll.move(by: delta, count: runs?.count ?? 0, visible: Layout.listRows(size))
+        } else if openPath == nil {
             listScroll.move(by: delta, count: shown.count, visible: Layout.listRows(size))
         } else {
             var scroll = paneScroll[pane] ?? Scroll()
@@ -134,6 +166,13 @@ extension ReviewState {
     }
 
     private mutating func openSelection() -> [Effect] {
+        if context == .runs {
+            guard let run = selectedRun else { return [] }
+            openRunID = run.id
+            openRun = nil
+            runScroll = Scroll()
+            return [.loadRun(id: run.id)]
+        }
         if openPath == nil {
             guard let entry = selectedEntry else { return [] }
             openPath = entry.path
@@ -158,7 +197,12 @@ extension ReviewState {
     }
 
     private mutating func goBack() {
-        if openPath != nil {
+        if openRunID != nil {
+            openRunID = nil
+            openRun = nil
+        } else if context == .runs {
+            listKind = .playbooks
+        } else if openPath != nil {
             openPath = nil
             open = nil
             paneScroll = [:]
@@ -236,28 +280,158 @@ extension ReviewState {
                 self.overlay = nil
                 return []
             }
-            switch key {
-            case .escape:
+            switch editReason(key, reason, verb: "reject") {
+            case .cancelled:
                 self.overlay = nil
                 status = StatusMessage("rejection cancelled: nothing was recorded", style: .warning)
-            case .backspace:
-                self.overlay = .reject(step: index, reason: String(reason.dropLast()))
-            case .enter:
-                let trimmed = reason.trimmingSpaces
-                guard !trimmed.isEmpty else {
-                    status = StatusMessage("a reason is required to reject", style: .warning)
-                    return []
-                }
+            case .edited(let text):
+                self.overlay = .reject(step: index, reason: text)
+            case .submitted(let trimmed):
                 self.overlay = nil
                 status = StatusMessage("recording rejection of \(plan[index].handler)...")
                 return [.reject(path: open.detail.entry.path, step: plan[index].handler, planDigest: digest, reason: trimmed)]
-            case .character(let c) where reason.count < Self.maxReasonLength && isTypable(c):
-                status = nil
-                self.overlay = .reject(step: index, reason: reason + String(c))
-            default:
+            case .unchanged:
                 break
             }
             return []
+        case .runAction(let action, let text):
+            return handleRunAction(key, action, text)
+        }
+    }
+
+    /// What a key does to a reason being typed.
+    private enum ReasonEdit {
+        case edited(String), submitted(String), cancelled, unchanged
+    }
+
+    /// Esc cancels, Backspace deletes, Enter submits a non-empty reason, printable characters are typed.
+    private mutating func editReason(_ key: Key, _ reason: String, verb: String) -> ReasonEdit {
+        switch key {
+        case .escape:
+            return .cancelled
+        case .backspace:
+            return .edited(String(reason.dropLast()))
+        case .enter:
+            let trimmed = reason.trimmingSpaces
+            guard !trimmed.isEmpty else {
+                status = StatusMessage("a reason is required to \(verb)", style: .warning)
+                return .unchanged
+            }
+            return .submitted(trimmed)
+        case .character(let c) where reason.count < Self.maxReasonLength && isTypable(c):
+            status = nil
+            return .edited(reason + String(c))
+        default:
+            return .unchanged
+        }
+    }
+
+    // MARK: Runs
+
+    /// Opens the approve, reject or cancel dialog for the open run, when that applies to it.
+    private mutating func startRunAction(_ action: RunAction) {
+        guard let open = openRun else { return }
+        if options.readOnly {
+            status = StatusMessage("read-only review: \(action.rawValue) is turned off", style: .warning)
+            return
+        }
+        let row = open.view.row
+        if action == .cancel {
+            guard Self.unfinishedStates.contains(row.state) else {
+                status = StatusMessage("run \(row.id) has already ended (\(row.state)): nothing to cancel", style: .warning)
+                return
+            }
+        } else {
+            if let problem = open.view.planProblem {
+                status = StatusMessage("nothing can be decided: the run's plan cannot be shown (\(problem))", style: .error)
+                return
+            }
+            guard open.view.waitingStep != nil else {
+                status = StatusMessage("run \(row.id) is not waiting at a gate: nothing to \(action.rawValue)", style: .warning)
+                return
+            }
+        }
+        overlay = .runAction(action, text: "")
+    }
+
+    /// States of a run that has not ended.
+    static let unfinishedStates: Set<String> = ["waiting", "running", "outcome-unknown", "abandoned"]
+
+    private mutating func handleRunAction(_ key: Key, _ action: RunAction, _ text: String) -> [Effect] {
+        guard let view = openRun?.view else {
+            overlay = nil
+            return []
+        }
+        let step = view.waitingStep?.handler ?? ""
+        func effect(_ reason: String) -> Effect {
+            .decideRun(action, run: view.row.id, step: step, playbookDigest: view.playbookDigest, planDigest: view.planDigest, reason: reason)
+        }
+        if action == .approve {
+            let expected = Array(view.fingerprint.prefix(4))
+            if case .character(let c) = key, text.count < expected.count,
+               String(c).lowercased() == String(expected[text.count]).lowercased() {
+                let now = text + String(c).lowercased()
+                if now.count == expected.count {
+                    overlay = nil
+                    status = StatusMessage("recording approval of \(step) for run \(view.row.id)...")
+                    return [effect("")]
+                }
+                overlay = .runAction(.approve, text: now)
+                return []
+            }
+            overlay = nil
+            status = StatusMessage("approval cancelled: nothing was recorded", style: .warning)
+            return []
+        }
+        switch editReason(key, text, verb: action.rawValue) {
+        case .cancelled:
+            overlay = nil
+            status = StatusMessage("\(action == .cancel ? "cancelling" : "rejection") cancelled: nothing was recorded", style: .warning)
+        case .edited(let typed):
+            overlay = .runAction(action, text: typed)
+        case .submitted(let reason):
+            overlay = nil
+            status = StatusMessage(action == .cancel ? "cancelling run \(view.row.id)..." : "recording rejection of \(step) for run \(view.row.id)...")
+            return [effect(reason)]
+        case .unchanged:
+            break
+        }
+        return []
+    }
+
+    /// A dialog is about the run as the operator saw it: if the run stopped waiting, or waits at
+    /// another step or plan, an approval or rejection being typed is dropped.
+    private mutating func cancelRunActionIfTheRunMovedOn(from before: RunView?) {
+        guard case .runAction(let action, _) = overlay, action != .cancel else { return }
+        let now = openRun?.view
+        if now?.waitingStep == nil || now?.waitingStep?.handler != before?.waitingStep?.handler || now?.planDigest != before?.planDigest {
+            overlay = nil
+            status = StatusMessage("the run moved on while you were deciding: nothing was recorded", style: .warning)
+        }
+    }
+
+    /// Waiting runs first, the longest wait first; the rest in the adapter's order. Keeps the cursor on its run.
+    private mutating func setRuns(_ rows: [RunRow]) {
+        let keep = selectedRun?.id
+        runs = rows.enumerated().sorted { a, b in
+            switch (a.element.waitingSince, b.element.waitingSince) {
+            case (let x?, let y?): return x != y ? x < y : a.offset < b.offset
+            case (.some, nil): return true
+            case (nil, .some): return false
+            case (nil, nil): return a.offset < b.offset
+            }
+        }.map(\.element)
+        if let keep, let at = runs?.firstIndex(where: { $0.id == keep }) { runsScroll.selected = at }
+        runsScroll.settle(count: runs?.count ?? 0, visible: Layout.listRows(size))
+        if let open = openRun, let row = runs?.first(where: { $0.id == open.view.row.id }), row != open.view.row {
+            var view = open.view
+            view.row = row
+            openRun = OpenRun(view, width: size.width, asciiOnly: options.asciiOnly)
+        }
+        // Someone is blocked: the first time a run is seen waiting, the Runs view comes first.
+        if !runsShownFirst, rows.contains(where: \.isWaiting) {
+            runsShownFirst = true
+            if openPath == nil && openRunID == nil && listKind == .playbooks && !editingFilter { listKind = .runs }
         }
     }
 
@@ -319,6 +493,8 @@ extension ReviewState {
 
     private mutating func settleAll() {
         listScroll.settle(count: shown.count, visible: Layout.listRows(size))
+        runsScroll.settle(count: runs?.count ?? 0, visible: Layout.listRows(size))
+        runScroll.settle(count: openRun?.lines.count ?? 0, visible: Layout.runRows(size))
         for pane in Pane.allCases {
             var scroll = paneScroll[pane] ?? Scroll()
             scroll.settle(count: rowCount(pane), visible: Layout.paneRows(pane, size))

@@ -31,6 +31,9 @@ final class FixtureBackend: ReviewBackend {
     var changes: [Bool] = []
     /// When set, the list comes as names only and is read by `.summarize`, like the real backend.
     var namesFirst = false
+    /// What the ledger holds about runs: the Runs view's rows and each run's screen.
+    var runs: [RunRow] = []
+    var runViews: [String: RunView] = [:]
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
         performed.append(effect)
@@ -50,6 +53,11 @@ final class FixtureBackend: ReviewBackend {
         case .approve: return [.decisionRefused("approvals are not available yet")]
         case .reject(let path, let step, let digest, let reason):
             return [.decisionRecorded(Decision(kind: .rejected, playbook: "restart-payments-api", path: path, step: step, planDigest: digest, reason: reason))]
+        case .loadRuns: return [.runsLoaded(runs)]
+        case .loadRun(let id): return [runViews[id].map { .runLoaded($0) } ?? .runFailed(id: id, reason: "no such run")]
+        case .decideRun(let action, let run, let step, _, let digest, let reason):
+            let kind: Decision.Kind = action == .approve ? .approved : action == .reject ? .rejected : .cancelled
+            return [.decisionRecorded(Decision(kind: kind, playbook: "restart-unhealthy", path: "run \(run)", step: step, planDigest: digest, reason: reason))]
         case .quit: return []
         }
     }
@@ -90,7 +98,7 @@ struct RunnerTests {
         backend.changes = [false, true]
         let terminal = ScriptedTerminal(script: [.timeout, .timeout, .key(.character("q"))])
         _ = ReviewRunner.run(device: terminal, backend: backend, options: ReviewOptions())
-        #expect(backend.performed == [.loadList, .loadList])
+        #expect(backend.performed == [.loadList, .loadRuns, .loadList, .loadRuns])
         #expect(terminal.timeouts.first == 2)
     }
 
@@ -103,7 +111,7 @@ struct RunnerTests {
         #expect(terminal.frames.first?.textDump().contains("reading...") == true)
         #expect(terminal.frames.first?.textDump().contains("restart-payments.wpk.yaml") == true)
         // The waiting key was handled before the background read (the read came after it).
-        #expect(backend.performed == [.loadList, .summarize(paths: fixtureNames.map { "Fixtures/\($0).wpk.yaml" })])
+        #expect(backend.performed == [.loadList, .loadRuns, .summarize(paths: fixtureNames.map { "Fixtures/\($0).wpk.yaml" })])
         #expect(terminal.timeouts.prefix(2) == [0, 0])
         #expect(final.entries?.allSatisfy { $0.summarized } == true)
         #expect(final.selectedEntry?.name.hasPrefix("evil") == true)

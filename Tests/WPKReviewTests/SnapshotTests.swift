@@ -46,6 +46,12 @@ struct SnapshotTests {
         ScreenCase(name: "hostile-overview") { try openState("hostile-names", size: $0) },
         ScreenCase(name: "ascii-hostile-source") { try openState("hostile-names", pane: .source, size: $0, options: ReviewOptions(asciiOnly: true)) },
         ScreenCase(name: "ascii-plan") { try planState($0, options: ReviewOptions(asciiOnly: true)) },
+        ScreenCase(name: "runs") { try runsState($0) },
+        ScreenCase(name: "run-waiting") { try runScreenState($0) },
+        ScreenCase(name: "run-approve-dialog") { run(try runScreenState($0), [.key(.character("a"))] + typing("7c")).0 },
+        ScreenCase(name: "run-cancel-dialog") { run(try runScreenState($0), [.key(.character("c"))] + typing("alert resolved")).0 },
+        ScreenCase(name: "run-hostile-output") { try runScreenState($0, view: sampleRunView(output: hostileOutput())) },
+        ScreenCase(name: "run-hostile-output-end") { run(try runScreenState($0, view: sampleRunView(output: hostileOutput())), [.key(.end)]).0 },
     ]
 
     @Test(arguments: cases, [Size(width: 80, height: 24), Size(width: 120, height: 40)])

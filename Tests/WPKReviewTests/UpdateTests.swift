@@ -73,7 +73,10 @@ struct UpdateTests {
         let stubs = (0..<70).map {
             PlaybookEntry(path: "p\($0).wpk.yaml", name: "p\($0)", runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
         }
-        let (state, effects) = run(ReviewState(size: small), [.listLoaded(stubs), .key(.down), .key(.down)])
+        let (state, all) = run(ReviewState(size: small), [.listLoaded(stubs), .key(.down), .key(.down)])
+        // The runs are asked for once, with the first list; the files are read in the background.
+        #expect(all.first == .loadRuns)
+        let effects = all.dropFirst()
         #expect(effects.map { if case .summarize(let paths) = $0 { paths.count } else { -1 } } == [32, 32, 6])
         #expect(effects.allSatisfy { $0.isBackground })
         var read = stubs[60]
@@ -185,7 +188,7 @@ struct UpdateTests {
                                 step: "restart-deployment", planDigest: sampleDigest, reason: "")
         let (after, effects) = run(state, [.decisionRecorded(decision)])
         #expect(after.decisions == [decision])
-        #expect(effects == [.loadList, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml")])
+        #expect(effects == [.loadList, .loadRuns, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml")])
         let (refused, none) = run(state, [.decisionRefused("the plan changed since it was shown")])
         #expect(none.isEmpty && refused.decisions.isEmpty)
         #expect(refused.status == StatusMessage("refused: the plan changed since it was shown", style: .error))
@@ -193,8 +196,8 @@ struct UpdateTests {
     }
 
     @Test func aLedgerChangeReloadsListAndOpenPlaybook() throws {
-        #expect(run(try listState(), [.ledgerChanged]).1 == [.loadList])
-        #expect(run(try openState("restart-payments"), [.ledgerChanged]).1 == [.loadList, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml")])
+        #expect(run(try listState(), [.ledgerChanged]).1 == [.loadList, .loadRuns])
+        #expect(run(try openState("restart-payments"), [.ledgerChanged]).1 == [.loadList, .loadRuns, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml")])
     }
 
     @Test func aTooSmallTerminalIgnoresKeysButQuitAndRecovers() throws {

@@ -6,15 +6,17 @@ public func render(_ state: ReviewState) -> Screen {
         return screen
     }
     Frame.drawHeader(state, into: &screen)
-    if state.openPath == nil {
-        ListScreen.draw(state, into: &screen)
-    } else {
-        PlaybookScreen.draw(state, into: &screen)
+    switch state.context {
+    case .run: RunScreen.draw(state, into: &screen)
+    case .runs: RunsScreen.draw(state, into: &screen)
+    case .playbook: PlaybookScreen.draw(state, into: &screen)
+    case .list: ListScreen.draw(state, into: &screen)
     }
     switch state.overlay {
     case .help(let top): HelpScreen.draw(state, top: top, into: &screen)
     case .approve(let step, let typed): ApproveDialog.draw(state, step: step, typed: typed, into: &screen)
     case .reject(let step, let reason): RejectDialog.draw(state, step: step, reason: reason, into: &screen)
+    case .runAction(let action, let text): RunActionDialog.draw(state, action: action, text: text, into: &screen)
     case nil: break
     }
     Frame.drawStatus(state, into: &screen)
@@ -31,7 +33,12 @@ enum Frame {
         let mode = state.options.readOnly ? " READ-ONLY " : " REVIEW "
         column += screen.put(mode, row: 0, column: column, style: state.options.readOnly ? .warning : .title)
         let place: String
-        if let path = state.openPath {
+        if let id = state.openRunID {
+            place = "  run " + id
+        } else if state.context == .runs {
+            let waiting = state.runs?.filter(\.isWaiting).count ?? 0
+            place = state.runs.map { "  runs: \($0.count), \(waiting) waiting for approval" } ?? "  loading runs"
+        } else if let path = state.openPath {
             place = "  " + (state.open?.detail.entry.name ?? path)
         } else if let entries = state.entries {
             place = "  playbooks: \(state.shown.count) of \(entries.count)" + (state.filter.isEmpty ? "" : "  filter: \(state.filter)")
@@ -56,8 +63,14 @@ enum Frame {
             screen.put(status.text, row: row, column: 0, style: status.style)
             return
         }
+        if state.context == .runs, state.overlay == nil, let run = state.selectedRun {
+            // The row cuts what does not fit; the whole id, starter and planned values are here.
+            let planned = run.plannedWith.isEmpty ? "" : "  planned with " + run.plannedWith
+            screen.put("\(run.id)  \(RunsScreen.whoText(run))\(planned)", row: row, column: 0, style: .dim)
+            return
+        }
         // The list shows paths in a column from 110 columns on; narrower, the selected one is here.
-        if state.openPath == nil, state.overlay == nil, ListScreen.Columns(width: screen.size.width).pathWidth == 0,
+        if state.context == .list, state.overlay == nil, ListScreen.Columns(width: screen.size.width).pathWidth == 0,
            let entry = state.selectedEntry {
             screen.put(entry.path, row: row, column: 0, style: .dim)
             return
@@ -118,6 +131,9 @@ enum Frame {
         case .help: return [("Esc", "close help", 0), (ascii ? "Up/Dn" : "↑↓", "scroll", 1)]
         case .approve: return [("type", "the fingerprint's first 4 characters to approve", 0), ("other keys", "cancel", 0)]
         case .reject: return [("Enter", "reject with this reason", 0), ("Esc", "cancel", 0), ("Bksp", "delete", 1)]
+        case .runAction(.approve, _): return [("type", "the fingerprint's first 4 characters to approve", 0), ("other keys", "cancel", 0)]
+        case .runAction(let action, _):
+            return [("Enter", action == .cancel ? "cancel the run with this reason" : "reject with this reason", 0), ("Esc", "keep it", 0), ("Bksp", "delete", 1)]
         case nil: break
         }
         if state.editingFilter {
@@ -129,7 +145,8 @@ enum Frame {
             let keys = binding.hintLabel.map { ascii ? $0.ascii : $0.unicode } ?? (ascii ? binding.asciiLabel : binding.label)
             var text = hint
             if binding.command == .open, state.openPath != nil { text = "show source line" }
-            if binding.command == .back, state.openPath == nil { text = "clear filter" }
+            if binding.command == .back, state.context == .list { text = "clear filter" }
+            if binding.command == .runs, state.context == .runs { text = "playbooks" }
             hints.append((keys.components(separatedBy: " ").first ?? keys, text, binding.hintPriority))
         }
         return hints
@@ -137,9 +154,15 @@ enum Frame {
 
     private static func applies(_ command: Command, _ state: ReviewState) -> Bool {
         switch command {
-        case .open: return state.openPath == nil ? state.selectedEntry != nil : state.pane == .diagnostics && state.rowCount(.diagnostics) > 0
-        case .back: return state.openPath != nil || !state.filter.isEmpty
-        case .approve, .reject: return state.canDecide
+        case .open:
+            if state.context == .runs { return state.selectedRun != nil }
+            return state.openPath == nil ? state.selectedEntry != nil : state.pane == .diagnostics && state.rowCount(.diagnostics) > 0
+        case .back: return state.openPath != nil || state.context != .list || !state.filter.isEmpty
+        case .approve, .reject:
+            if state.context == .run { return !state.options.readOnly && state.openRun?.view.waitingStep != nil }
+            return state.canDecide
+        case .cancelRun:
+            return !state.options.readOnly && state.openRun.map { ReviewState.unfinishedStates.contains($0.view.row.state) } == true
         default: return true
         }
     }

@@ -12,6 +12,8 @@ struct Review: ParsableCommand {
         discussion: """
             Keys: arrows or j/k move, Enter opens, Esc or Backspace goes back, Tab switches pane, \
             / filters, ? shows help, a approves the selected gated step, r rejects it, q quits. \
+            w shows the Runs view (first when a run waits for approval); on an open run, a approves \
+            the step it waits at, r rejects it, c cancels the run. \
             Without PATH: the current directory's playbooks, else the bundled examples/playbooks.
             """)
 
@@ -56,6 +58,7 @@ struct Review: ParsableCommand {
             printError("wpk review: \(error)")
             throw ExitCode(1)
         }
+        terminal.wakeDescriptor = backend.wakeDescriptor
         let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8)
         let final = ReviewRunner.run(device: terminal, backend: backend, options: options)
         terminal.restore()

@@ -21,7 +21,15 @@ final class FileReviewBackend: ReviewBackend {
         self.ledger = ledger
         self.checker = checker
         self.inputs = inputs
+        let directory = (ledger.path as NSString).deletingLastPathComponent
+        self.watch = DirectoryWatch(directory: directory.isEmpty ? "." : directory)
     }
+
+    /// Wakes the UI when the ledger's directory changes, so it follows runs without polling.
+    private let watch: DirectoryWatch
+
+    /// The inotify watch's descriptor, for the terminal to wait on beside the keyboard.
+    var wakeDescriptor: Int32? { watch.descriptor }
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
         switch effect {
@@ -40,8 +48,86 @@ final class FileReviewBackend: ReviewBackend {
             return [decide(.approve, path: path, step: step, planDigest: planDigest)]
         case .reject(let path, let step, let planDigest, let reason):
             return [decide(.reject(reason: reason), path: path, step: step, planDigest: planDigest)]
+        case .loadRuns:
+            refreshLedger()
+            return [.runsLoaded(runRows())]
+        case .loadRun(let id):
+            refreshLedger()
+            let now = Date()
+            guard let detail = RunDetail.load(run: id, records: ledgerRecords, state: ledgerState, artifacts: ledger.artifacts, now: now) else {
+                return [.runFailed(id: id, reason: ledgerProblem ?? "no such run in \(ledger.path)")]
+            }
+            return [.runLoaded(RunView(detail, now: now))]
+        case .decideRun(let action, let run, let step, let playbookDigest, let planDigest, let reason):
+            return [decideRun(action, run: run, step: step, playbookDigest: playbookDigest, planDigest: planDigest, reason: reason)]
         case .quit:
             return []
+        }
+    }
+
+    // MARK: Runs
+
+    /// Stored plans already verified, by plan digest (content-addressed: they never change).
+    private var recordedPlans: [String: RecordedPlan] = [:]
+
+    /// Every run, with the values waiting runs were planned with.
+    private func runRows() -> [RunRow] {
+        let now = Date()
+        return ledgerState.runOverview(at: now).map { overview in
+            var wait: RunDetail.Wait?
+            var inputs: [(name: String, value: String)] = []
+            if case .waiting(let step, let since, let deadline) = overview.status, let playbook = overview.history.playbookDigest,
+               let planDigest = overview.history.planDigest {
+                let gate = ledgerState.gates[GateKey(playbookDigest: playbook, planDigest: planDigest, step: step)]
+                wait = RunDetail.Wait(step: step, since: since, deadline: deadline,
+                                      approvalsRequired: gate?.waiting.last { $0.run == overview.history.id }?.approvalsRequired ?? gate?.approvalsRequired ?? 1,
+                                      approvers: gate?.liveApprovers(at: now).map(\.name) ?? [])
+                inputs = recordedPlan(planDigest)?.inputs ?? []
+            }
+            return RunRow(overview, wait: wait, inputs: inputs, now: now)
+        }
+    }
+
+    private func recordedPlan(_ digest: String) -> RecordedPlan? {
+        if let known = recordedPlans[digest] { return known }
+        guard case .success(let plan) = ledger.artifacts.plan(digest: digest) else { return nil }
+        recordedPlans[digest] = plan
+        return plan
+    }
+
+    /// Approves or rejects the step a run waits at, or cancels the run, through the core's one
+    /// policy; the decision binds the run, the playbook digest and the plan digest shown.
+    private func decideRun(_ action: RunAction, run: String, step: String, playbookDigest: String, planDigest: String, reason: String) -> ReviewEvent {
+        let now = Date()
+        refreshLedger()
+        let playbook = ledgerState.runs[run]?.playbook ?? "?"
+        do {
+            if action == .cancel {
+                switch try ledger.recordCancellation(run: run, reason: reason, operator: Operator.current(), now: now) {
+                case .unknown: return .decisionRefused("no run \(run) in the ledger")
+                case .ended(let outcome): return .decisionRefused("run \(run) has already ended (\(outcome))")
+                case .cancelled:
+                    refreshLedger()
+                    return .decisionRecorded(Decision(kind: .cancelled, playbook: playbook, path: "run \(run)", step: step, planDigest: planDigest, reason: reason))
+                }
+            }
+            guard let subject = ledgerState.waitingSubject(run: run, step: step) else {
+                return .decisionRefused("run \(run) is not waiting at step \(step) any more")
+            }
+            let verdict: Verdict = action == .approve ? .approve : .reject(reason: reason)
+            let outcome = try ledger.recordDecision(verdict, subject: subject, planPrefix: planDigest, shownPlaybookDigest: playbookDigest,
+                                                    policy: MachinePolicy.load(),
+                                                    operator: Operator.current(), now: now)
+            refreshLedger()
+            switch outcome {
+            case .recorded:
+                return .decisionRecorded(Decision(kind: action == .approve ? .approved : .rejected, playbook: playbook, path: "run \(run)",
+                                                  step: step, planDigest: planDigest, reason: reason))
+            case .refused(let refusal):
+                return .decisionRefused(refusal.description)
+            }
+        } catch {
+            return .decisionRefused(String(describing: error))
         }
     }
 
@@ -53,11 +139,13 @@ final class FileReviewBackend: ReviewBackend {
     private var ledgerStamp: [Int] = []
     private var ledgerProblem: String?
 
-    /// The ledger is looked at every 2 s for other operators' decisions (a `stat`, nothing more).
-    var ledgerPollInterval: Double? { 2 }
+    /// Without inotify the ledger is looked at every 2 s for other operators' decisions (a
+    /// `stat`, nothing more); with it, only when its directory changes.
+    var ledgerPollInterval: Double? { watch.descriptor == nil ? 2 : nil }
 
     func ledgerChanged() -> Bool {
-        stamp(ledger.path) != ledgerStamp
+        watch.drain()
+        return stamp(ledger.path) != ledgerStamp
     }
 
     /// Reads the ledger again when its file changed.
