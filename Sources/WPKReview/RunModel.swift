@@ -233,7 +233,9 @@ extension RunRow {
             gate = step
         }
         self.init(id: history.id, playbook: history.playbook ?? "?", starter: history.starter.name, host: history.host ?? "",
-                  tty: history.starter.tty ?? "", source: history.starter.sshSource ?? "", state: overview.status.name, gate: gate,
+                  tty: history.starter.tty ?? "", source: history.starter.sshSource ?? "",
+                  startedBy: history.startedBy.map { $0.kind == .cli ? "cli" : "\($0.kind.rawValue) \($0.trigger)" } ?? "",
+                  state: overview.status.name, gate: gate,
                   approvals: wait?.approvers.count ?? 0, approvalsNeeded: wait?.approvalsRequired ?? 0,
                   waitingSince: since, deadline: deadline,
                   plannedWith: inputs.map { "\($0.name)=\($0.value)" }.joined(separator: " "))

@@ -109,6 +109,7 @@ enum RunDetailOutput {
         if let host = history.host { text += " on \(s(host))" }
         if let tty = history.starter.tty { text += " tty \(s(tty))" }
         if let source = history.starter.sshSource { text += " from \(s(source))" }
+        if let how = history.startedBy, how.kind != .cli { text += " (\(how.kind.rawValue) \(s(how.trigger)) from \(s(how.source)))" }
         return text
     }
 
@@ -127,6 +128,7 @@ enum RunDetailOutput {
             ("host", .optional(history.host)),
             ("tty", .optional(history.starter.tty)),
             ("source", .optional(history.starter.sshSource)),
+            ("started_by", history.startedBy?.json ?? .null),
         ]
         if let wait = detail.wait {
             members.append(("waiting", .object([
