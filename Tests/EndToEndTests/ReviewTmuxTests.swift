@@ -68,7 +68,7 @@ struct ReviewTmuxTests {
         try session.resize(width: 120, height: 40)
         try session.waitFor("the list redrawn at 120x40") { $0.contains("playbooks: 3 of 3") && $0.contains("PATH") && !$0.contains("too small") }
         try session.type("?")
-        try session.waitFor("the help screen") { $0.contains("Help: keys") && $0.contains("approve the selected gated step") }
+        try session.waitFor("the help screen") { $0.contains("Help: keys") && $0.contains("approve a gated step") }
         try session.press("Escape")
         try session.waitFor("help closed") { !$0.contains("Help: keys") }
         try session.type("q")

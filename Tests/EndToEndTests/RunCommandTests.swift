@@ -188,6 +188,13 @@ import WPKCore
         let session = try TmuxSession(width: 120, height: 30)
         let directory = packageRoot.appendingPathComponent("Tests/Fixtures/run").path
         try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try sandbox.launch.shellCommand(["review"])) \(directory); echo \"EXIT=$?\"", enter: true)
+        // A run waits: the Runs view comes first, the run on its first row; w shows the playbooks.
+        try session.waitFor("the Runs view with the waiting run first") { screen in
+            let lines = screen.split(separator: "\n").map(String.init)
+            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else { return false }
+            return lines[header + 1].contains(runID) && lines[header + 1].contains("waiting")
+        }
+        try session.type("w")
         let screen = try session.waitFor("the list with the waiting run") { screen in
             // The first playbook row (after the column titles) is the one with a run waiting.
             let lines = screen.split(separator: "\n").map(String.init)
