@@ -17,11 +17,14 @@ public struct PlaybookEntry: Equatable, Sendable {
     /// False while only the file's name is known: the list appears at once and fills in as files
     /// are read between frames.
     public var summarized: Bool
+    /// The playbook's signature as checked; nil while unknown (not read yet, or not checked).
+    public var signature: PlaybookSignatureCheck?
 
     /// An entry from its fields.
     public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int,
-                summarized: Bool = true, longestWaitSeconds: Int? = nil) {
+                summarized: Bool = true, longestWaitSeconds: Int? = nil, signature: PlaybookSignatureCheck? = nil) {
         self.summarized = summarized
+        self.signature = signature
         self.longestWaitSeconds = longestWaitSeconds
         self.path = path
         self.name = name

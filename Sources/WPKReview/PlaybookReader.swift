@@ -7,7 +7,8 @@ public enum PlaybookReader {
     /// diagnostics. Gate and run counts stay unknown until a plan and ledger say otherwise.
     /// Planning problems (`WPK4xx`, such as a missing input) are not the file's: they do not count
     /// against its validity here, and the Plan pane says why there is no plan.
-    public static func entry(path: String, root: Node?, diagnostics: [Diagnostic], fallbackName: String) -> PlaybookEntry {
+    public static func entry(path: String, root: Node?, diagnostics: [Diagnostic], fallbackName: String,
+                             signature: PlaybookSignatureCheck? = nil) -> PlaybookEntry {
         let playbook = root.map { Playbook(root: $0) }
         let name = playbook?.metadata.name?.value ?? fallbackName
         let runtime = playbook?.runtime.type?.value.rawValue ?? "-"
@@ -17,8 +18,34 @@ public enum PlaybookReader {
             path: path, name: name, runtime: runtime, mode: mode,
             errors: fileDiagnostics.filter { $0.severity == .error }.count,
             warnings: fileDiagnostics.filter { $0.severity == .warning }.count,
-            pendingGates: nil, waitingRuns: 0)
+            pendingGates: nil, waitingRuns: 0, signature: signature)
     }
+
+    /// The Overview pane's first section: whether the file is the one a trusted key signed.
+    public static func signatureSection(_ check: PlaybookSignatureCheck) -> OverviewSection {
+        var rows: [(label: String, value: String)] = [("state", signatureWord(check).text)]
+        if let algorithm = check.algorithm { rows.append(("algorithm", algorithm)) }
+        if let ref = check.ref { rows.append(("file", ref)) }
+        if let key = check.keyName { rows.append(("key", key)) }
+        if let fingerprint = check.fingerprint { rows.append(("fingerprint", fingerprint)) }
+        if check.state != .verified { rows.append(("why", "\(check.message) [\(check.code.rawValue)]")) }
+        return OverviewSection(title: "Signature", rows: rows)
+    }
+
+    /// The signature in a word or two, and whether it is good, neutral or bad: the list's
+    /// SIGNATURE column and the Overview's state.
+    public static func signatureWord(_ check: PlaybookSignatureCheck?) -> (text: String, verdict: SignatureVerdict) {
+        guard let check else { return ("-", .neutral) }
+        switch check.state {
+        case .verified: return ("verified", .good)
+        case .unsigned: return ("unsigned", check.required ? .bad : .neutral)
+        case .notChecked: return ("unchecked", check.required ? .bad : .neutral)
+        default: return ("NOT OK", .bad)
+        }
+    }
+
+    /// How a signature's state reads at a glance.
+    public enum SignatureVerdict: Sendable { case good, neutral, bad }
 
 
     /// A scalar's text at a key path, or nil.

@@ -45,6 +45,17 @@ func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
         #expect(diagnostics.isEmpty, "\(diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" }.joined(separator: "\n"))")
     }
 
+    /// Each example is signed with the published test key (Tests/Fixtures/signing); after an
+    /// edit, scripts/sign-examples.sh signs it again.
+    @Test(arguments: names) func isSignedByTheExampleKey(name: String) throws {
+        var checker = playbookChecker
+        checker.signatures = PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: RepoFiles.url("examples/keys").path, requireSignedPlaybooks: true))
+        let report = checker.check(.file(RepoFiles.url("examples/playbooks/\(name)").path))
+        #expect(report.signature?.state == .verified, "\(report.signature?.message ?? "no signature"); run scripts/sign-examples.sh after changing an example")
+        #expect(report.signature?.keyName == "wpk-example")
+        #expect(report.diagnostics.map(\.code) == ["WPK501"])
+    }
+
     @Test(arguments: names) func startsWithTheSchemaLine(name: String) throws {
         let text = try RepoFiles.text("examples/playbooks/\(name)")
         #expect(text.hasPrefix("# yaml-language-server: $schema=../../specs/wpk_schema.yaml\n"))

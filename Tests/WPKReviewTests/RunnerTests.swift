@@ -109,7 +109,7 @@ struct RunnerTests {
         let final = ReviewRunner.run(device: terminal, backend: backend, options: ReviewOptions())
         // First frame: names only, before any file was read.
         #expect(terminal.frames.first?.textDump().contains("reading...") == true)
-        #expect(terminal.frames.first?.textDump().contains("restart-payments.wpk.yaml") == true)
+        #expect(terminal.frames.first?.textDump().contains("restart-payments") == true)
         // The waiting key was handled before the background read (the read came after it).
         #expect(backend.performed == [.loadList, .loadRuns, .summarize(paths: fixtureNames.map { "Fixtures/\($0).wpk.yaml" })])
         #expect(terminal.timeouts.prefix(2) == [0, 0])

@@ -18,12 +18,24 @@ func fixture(_ name: String, plan: [PlanStepView]? = nil, planDigest: String? = 
     var document: Document?
     var diagnostics: [Diagnostic] = []
     do { document = try YAMLLoader.load(bytes) } catch { diagnostics.append(Diagnostic(error)) }
-    let entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: diagnostics, fallbackName: name)
+    // The signature checked for real: restart-payments is signed (the published test key of
+    // Tests/Fixtures/signing) and that key is trusted; the other fixtures declare no signature.
+    let signature = document.map {
+        PlaybookSignatureVerifier.check(bytes: bytes, path: fixturesDirectory.appendingPathComponent("\(name).wpk.yaml").path, root: $0.root, trust: fixtureTrust)
+    }
+    let entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: diagnostics, fallbackName: name, signature: signature)
     return PlaybookDetail(
-        entry: entry, overview: document.map { PlaybookReader.overview($0.root) } ?? [], source: bytes,
+        entry: entry, overview: (signature.map { [PlaybookReader.signatureSection($0)] } ?? []) + (document.map { PlaybookReader.overview($0.root) } ?? []),
+        source: bytes,
         diagnostics: diagnostics, plan: plan, planDigest: planDigest,
         planNote: "The planner is not available yet in this build.", history: history, historyNote: "")
 }
+
+/// Trust in the example key (`examples/keys/wpk-example.pub`), as a machine policy would set it.
+let fixtureTrust: PlaybookSignatureTrust = {
+    let keys = fixturesDirectory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/keys")
+    return PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: keys.path))
+}()
 
 /// The plan digest used with `samplePlan` (a made-up but well-formed SHA-256).
 let sampleDigest = "sha256:3fa9c2e07b41d5a8e6f0c9b2a1d4e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"

@@ -8,13 +8,17 @@ public struct FileReport: Sendable {
     public var diagnostics: [Diagnostic]
     /// The source, for excerpts; nil when the file could not be read.
     public var lines: LineIndex?
+    /// The playbook's signature as checked (its diagnostic is among `diagnostics`); nil when
+    /// the checker checks no signatures or the file could not be loaded.
+    public var signature: PlaybookSignatureCheck?
 
     /// A report of a file at `path` with its digest, diagnostics and source.
-    public init(path: String, digest: String?, diagnostics: [Diagnostic], lines: LineIndex?) {
+    public init(path: String, digest: String?, diagnostics: [Diagnostic], lines: LineIndex?, signature: PlaybookSignatureCheck? = nil) {
         self.path = path
         self.digest = digest
         self.diagnostics = diagnostics
         self.lines = lines
+        self.signature = signature
     }
 
     /// A file is valid when it has no error diagnostic.
@@ -31,12 +35,17 @@ public struct PlaybookChecker: Sendable {
     public var limits: LoaderLimits
     /// Whether reports carry the digest of the bytes read (only some outputs show it).
     public var recordsDigest: Bool
+    /// The keys playbook signatures are checked against; nil checks no signatures (and the
+    /// rules must be on: a signature is a playbook's, not any document's).
+    public var signatures: PlaybookSignatureTrust?
 
-    public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default, recordsDigest: Bool = true) {
+    public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default, recordsDigest: Bool = true,
+                signatures: PlaybookSignatureTrust? = nil) {
         self.schema = schema
         self.appliesRules = appliesRules
         self.limits = limits
         self.recordsDigest = recordsDigest
+        self.signatures = signatures
     }
 
     /// A checker like this one whose schema shares no objects with it, for another thread.
@@ -69,16 +78,21 @@ public struct PlaybookChecker: Sendable {
         let digest = recordsDigest ? ContentDigest.sha256(bytes) : nil
         var diagnostics: [Diagnostic] = []
         let lines: LineIndex
+        var signature: PlaybookSignatureCheck?
         do {
             let document = try SourceDocument.load(bytes, path: path, limits: limits)
             lines = document.lines
             diagnostics += checkDocument(document)
+            if appliesRules, let signatures {
+                signature = PlaybookSignatureVerifier.check(bytes: bytes, path: path, root: document.root, trust: signatures)
+                if let diagnostic = signature?.diagnostic { diagnostics.append(diagnostic) }
+            }
         } catch {
             lines = LineIndex(bytes)
             diagnostics.append(Diagnostic(error))
         }
         diagnostics.sort(by: PlaybookChecker.reportOrder)
-        return FileReport(path: path, digest: digest, diagnostics: diagnostics, lines: lines)
+        return FileReport(path: path, digest: digest, diagnostics: diagnostics, lines: lines, signature: signature)
     }
 
     /// The schema and rule stages on a loaded document.

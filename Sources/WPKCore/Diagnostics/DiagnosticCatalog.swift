@@ -11,6 +11,7 @@ public enum DiagnosticCatalog {
         for code in SchemaCode.allCases { titles[code.rawValue] = code.title }
         for rule in PlaybookRules.all { titles[rule.code] = rule.summary }
         for code in PlanCode.allCases { titles[code.rawValue] = code.title }
+        for code in SignatureCode.allCases { titles[code.rawValue] = code.title }
         return titles
     }()
 }

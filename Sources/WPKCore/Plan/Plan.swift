@@ -217,6 +217,9 @@ public struct Plan: Sendable {
     public var summary: Summary
     /// `sha256:` of the canonical executable content (see `executableJSON`).
     public var planDigest: String
+    /// The playbook's signature as checked when the plan was made; nil when it was not checked.
+    /// The verified signer's fingerprint is part of the digest: an approval is for a plan signed by that key.
+    public var signature: PlaybookSignatureCheck? = nil
 
     /// What an approver types: the plan digest's first 12 hex digits.
     public var fingerprint: String { Plan.fingerprint(of: planDigest) }
@@ -236,14 +239,14 @@ public struct Plan: Sendable {
     public var executableJSON: JSONValue {
         Plan.executableJSON(mode: mode, approvalsRequired: approvalsRequired, allowSelfApproval: allowSelfApproval,
                             approvalTimeoutSeconds: approvalTimeoutSeconds, dryRunFirst: dryRunFirst, inputs: inputs,
-                            steps: steps, skipped: skipped, rollback: rollback)
+                            steps: steps, skipped: skipped, rollback: rollback, signature: signature)
     }
 
     // Static so the planner can hash before the Plan value exists, with one definition.
     static func executableJSON(mode: Playbook.Mode, approvalsRequired: Int, allowSelfApproval: Bool, approvalTimeoutSeconds: Int?,
                                dryRunFirst: Bool, inputs: [ResolvedInput], steps: [PlanStep], skipped: [SkippedStep],
-                               rollback: [PlanStep]) -> JSONValue {
-        .object([
+                               rollback: [PlanStep], signature: PlaybookSignatureCheck?) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
             ("plan_format", .int(1)),
             ("mode", .string(mode.rawValue)),
             ("approvals_required", .int(approvalsRequired)),
@@ -254,12 +257,19 @@ public struct Plan: Sendable {
             ("steps", .array(steps.map(\.executableJSON))),
             ("skipped", .array(skipped.map { .string($0.handler) })),
             ("rollback", .array(rollback.map(\.executableJSON))),
-        ])
+        ]
+        // Who signed it, when a trusted key did: an approval is for the playbook that key signed.
+        // Every other state binds as "not verified", so a missing or an unchecked signature
+        // (machines that trust no keys) plan alike.
+        if let signature {
+            members.append(("signed_by", signature.state == .verified ? .optional(signature.fingerprint) : .null))
+        }
+        return .object(members)
     }
 
     /// The plan as `wpk plan --format json` prints it: the contract's shape, with more fields.
     public var json: JSONValue {
-        .object([
+        var members: [(key: String, value: JSONValue)] = [
             ("version", .int(1)),
             ("playbook", .object([("name", .string(playbook.name)), ("version", .string(playbook.version)),
                                   ("path", .string(playbook.path)), ("digest", .string(playbook.digest))])),
@@ -280,6 +290,8 @@ public struct Plan: Sendable {
                 ("worst_case_seconds", .int(summary.worstCaseSeconds)),
                 ("targets", .array(summary.targets.map(\.json))),
             ])),
-        ])
+        ]
+        if let signature { members.insert(("signature", signature.json), at: 3) }
+        return .object(members)
     }
 }

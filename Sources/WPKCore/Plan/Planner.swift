@@ -11,7 +11,8 @@ public enum Planner {
     /// The plan of a loaded playbook with the given input values (from `--set` and `--values`),
     /// or every problem found. Run it on a document the checker found valid; on others it does
     /// not crash, but reports what it cannot plan.
-    public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String]) -> Result<Plan, PlanningFailure> {
+    public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String],
+                            signature: PlaybookSignatureCheck? = nil) -> Result<Plan, PlanningFailure> {
         let playbook = Playbook(root: document.root)
         // Each step may list every rollback step, so a plan grows with handlers × rollback steps;
         // real playbooks have tens of steps, and this bound keeps a hostile file's plan small.
@@ -96,7 +97,7 @@ public enum Planner {
         let approvals = max(playbook.safety.approvalsRequired, 1)
         let executable = Plan.executableJSON(mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
                                              approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
-                                             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback)
+                                             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, signature: signature)
         let rollsBack = steps.contains { !$0.rollbackSteps.isEmpty }
         let summary = Plan.Summary(
             steps: steps.count, gated: steps.filter(\.gate.required).count, mutating: steps.filter(\.mutating).count,
@@ -109,7 +110,7 @@ public enum Planner {
             mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
             approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,
-            planDigest: ContentDigest.sha256(executable.canonicalBytes)))
+            planDigest: ContentDigest.sha256(executable.canonicalBytes), signature: signature))
     }
 
     /// Runtime settings go into every command as written: a reference there would stay a raw
@@ -341,10 +342,10 @@ extension Planner {
     public static func plan(bytes: [UInt8], path: String, inputs: [String: String], checker: PlaybookChecker) -> PlanOutcome {
         let report = checker.check(bytes: bytes, path: path)
         guard report.isValid, let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits) else { return .invalid(report) }
-        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs) {
+        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs, signature: report.signature) {
         case .success(let plan): return .planned(plan, report)
         case .failure(let failure):
-            return .invalid(FileReport(path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines))
+            return .invalid(FileReport(path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines, signature: report.signature))
         }
     }
 }

@@ -208,6 +208,10 @@ public final class RunExecutor {
            case .failure(let refusal) = ApprovalPolicy.rules(for: GateSubject(plan: plan, step: step, run: settings.runID), policy: settings.policy) {
             return try finish(.refused(refusal.description))
         }
+        if case .loaded(let machine) = settings.policy, machine.requireSignedPlaybooks, plan.signature?.state != .verified {
+            let why = plan.signature.map { "\($0.message) [\($0.code.rawValue)]" } ?? "its signature was not checked"
+            return try finish(.refused("this machine runs only playbooks with a verified trusted signature (require_signed_playbooks): \(why)"))
+        }
         // A rejection is final for the plan: not even the ungated steps before its first gate run.
         let state = LedgerState(records: try settings.ledger.read().records)
         if let rejection = state.planRejections[PlanKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest)] {

@@ -1,14 +1,15 @@
-/// The playbook list: name, runtime, mode, validity in words, gates pending, path.
+/// The playbook list: name, runtime, mode, validity and signature in words, gates pending, path.
 enum ListScreen {
     /// Column positions for a width.
     struct Columns {
-        let name, runtime, mode, validity, gates, path: Int
-        let nameWidth, validityWidth, gatesWidth, pathWidth: Int
+        let name, runtime, mode, validity, signature, gates, path: Int
+        let nameWidth, validityWidth, signatureWidth, gatesWidth, pathWidth: Int
 
         init(width: Int) {
             validityWidth = 20
+            signatureWidth = 5
             gatesWidth = 12
-            let fixed = 2 + 8 + 8 + validityWidth + gatesWidth
+            let fixed = 2 + 8 + 8 + validityWidth + signatureWidth + gatesWidth
             // Below 110 columns the path moves to the status line, so names keep their room.
             let showPath = width >= 110
             nameWidth = showPath ? max(20, (width - fixed) * 45 / 100) : width - fixed
@@ -16,7 +17,8 @@ enum ListScreen {
             runtime = name + nameWidth
             mode = runtime + 8
             validity = mode + 8
-            gates = validity + validityWidth
+            signature = validity + validityWidth
+            gates = signature + signatureWidth
             path = gates + gatesWidth
             pathWidth = showPath ? max(0, width - path) : 0
         }
@@ -26,7 +28,8 @@ enum ListScreen {
         let columns = Columns(width: screen.size.width)
         let titles: [(String, Int, Int)] = [
             ("NAME", columns.name, columns.nameWidth), ("RUNTIME", columns.runtime, 8), ("MODE", columns.mode, 8),
-            ("VALIDITY", columns.validity, columns.validityWidth), ("GATES", columns.gates, columns.gatesWidth),
+            ("VALIDITY", columns.validity, columns.validityWidth), ("SIG", columns.signature, columns.signatureWidth),
+            ("GATES", columns.gates, columns.gatesWidth),
             ("PATH", columns.path, columns.pathWidth),
         ]
         for (title, column, width) in titles where width > 0 {
@@ -66,6 +69,8 @@ enum ListScreen {
         screen.put(entry.mode, row: row, column: columns.mode, maxWidth: 7, style: entry.mode == "auto" ? .warning : .normal)
         let (validity, validityStyle) = validityText(entry)
         screen.put(validity, row: row, column: columns.validity, maxWidth: columns.validityWidth - 1, style: validityStyle)
+        let (signature, signatureStyle) = signatureMark(entry)
+        screen.put(signature, row: row, column: columns.signature, maxWidth: columns.signatureWidth - 1, style: signatureStyle)
         let (gates, gatesStyle) = gatesText(entry)
         screen.put(gates, row: row, column: columns.gates, maxWidth: columns.gatesWidth - 1, style: gatesStyle)
         if columns.pathWidth > 0 { screen.put(entry.path, row: row, column: columns.path, maxWidth: columns.pathWidth, style: .dim) }
@@ -79,6 +84,18 @@ enum ListScreen {
         if entry.errors > 0 { return (entry.warnings > 0 ? "\(errors), \(warnings)" : "invalid: \(errors)", .error) }
         if entry.warnings > 0 { return ("valid, \(warnings)", .warning) }
         return ("valid", .ok)
+    }
+
+    /// The signature at a glance, readable without colour: `ok` verified by a trusted key, `BAD`
+    /// (missing, unreadable, malformed, not verifying, untrusted), `?` not checked, `-` unsigned
+    /// or not known yet. Unsigned or unchecked where the policy requires signatures is `BAD`.
+    static func signatureMark(_ entry: PlaybookEntry) -> (String, Style) {
+        guard let check = entry.signature else { return ("-", .dim) }
+        switch PlaybookReader.signatureWord(check).verdict {
+        case .good: return ("ok", .ok)
+        case .bad: return ("BAD", .error)
+        case .neutral: return (check.state == .notChecked ? "?" : "-", .dim)
+        }
     }
 
     /// Runs waiting for approval with the longest wait (`waiting 3m`, `2 wait 1h`), gated steps

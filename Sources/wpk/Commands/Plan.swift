@@ -33,10 +33,13 @@ struct PlanCommand: ParsableCommand {
             self.report(report)
             throw ExitCode(1)
         case .planned(let plan, let checked):
-            if format == .text, !checked.diagnostics.isEmpty {
+            // The signature's diagnostic is in the plan's header already.
+            var beside = checked
+            beside.diagnostics.removeAll { SignatureCode(rawValue: $0.code) != nil }
+            if format == .text, !beside.diagnostics.isEmpty {
                 // Warnings go beside the plan, on standard error, so standard output stays the plan.
                 var warnings = TextReporter(colors: TerminalColors(enabled: false), write: printErrorText)
-                warnings.report(checked)
+                warnings.report(beside)
             }
             switch format {
             case .text: writeOut(PlanTextPrinter.render(plan))

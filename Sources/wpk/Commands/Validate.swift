@@ -30,7 +30,8 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         // Only the JSON report shows each file's digest.
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), appliesRules: !schemaOnly, recordsDigest: format == .json)
+        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), appliesRules: !schemaOnly, recordsDigest: format == .json,
+                                      signatures: schemaOnly ? nil : MachineTrust.load())
         var reporter = format.makeReporter()
         var summary = Summary()
         reporter.begin()

@@ -13,6 +13,15 @@ enum PlanTextPrinter {
         out.append("Plan: \(clean(info.name)) \(clean(info.version))")
         out.append("File: \(clean(info.path))")
         out.append("      \(info.digest)")
+        if let signature = plan.signature {
+            if signature.state == .verified {
+                out.append("Signature: verified, \(clean(signature.algorithm ?? "")) key \(clean(signature.keyName ?? ""))")
+                out.append("      \(signature.fingerprint ?? "")")
+            } else {
+                out += wrap("Signature: \(clean(signature.summary))", indent: "      ")
+                if signature.state != .unsigned { out += wrap("      \(clean(signature.message)) [\(signature.code.rawValue)]", indent: "      ") }
+            }
+        }
         var mode = "Mode: \(plan.mode.rawValue)"
         if plan.summary.gated > 0 {
             mode += "; gated steps need \(plan.approvalsRequired) approval\(plan.approvalsRequired == 1 ? "" : "s")"

@@ -284,7 +284,8 @@ final class FileReviewBackend: ReviewBackend {
         let declared = Set(document.map { Playbook(root: $0.root).inputs.map(\.name.value) } ?? [])
         let outcome = Planner.plan(bytes: bytes, path: path, inputs: inputs.filter { declared.contains($0.key) }, checker: checker)
         var loaded = Loaded(entry: stub(path), bytes: bytes, document: document, diagnostics: outcome.report.diagnostics)
-        loaded.entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: loaded.diagnostics, fallbackName: fileStem(path))
+        loaded.entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: loaded.diagnostics, fallbackName: fileStem(path),
+                                            signature: outcome.report.signature)
         switch outcome {
         case .planned(let plan, _):
             loaded.plan = plan
@@ -323,7 +324,8 @@ final class FileReviewBackend: ReviewBackend {
             plan.steps.enumerated().map { PlanStepView($1, index: $0, plan: plan, gateState: gateState(plan, $1)) }
         }
         return PlaybookDetail(
-            entry: entry(loaded), overview: loaded.document.map { PlaybookReader.overview($0.root) } ?? [],
+            entry: entry(loaded),
+            overview: (loaded.entry.signature.map { [PlaybookReader.signatureSection($0)] } ?? []) + (loaded.document.map { PlaybookReader.overview($0.root) } ?? []),
             source: loaded.bytes, diagnostics: loaded.diagnostics,
             plan: steps, planDigest: loaded.plan?.planDigest, planNote: loaded.planNote,
             history: history(for: loaded.plan, name: loaded.plan?.playbook.name ?? loaded.entry.name),

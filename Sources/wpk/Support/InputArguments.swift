@@ -51,6 +51,7 @@ struct PlanningOptions: ParsableArguments {
     /// The input values, `--values` first, then `--set` (later wins).
     func inputs() throws -> [String: String] { try InputArguments.parse(set: set, valuesFile: values) }
 
-    /// The checker with the chosen (or default) schema; an unusable schema is a usage error.
-    func checker() throws -> PlaybookChecker { PlaybookChecker(schema: try SchemaLocator.load(schema)) }
+    /// The checker with the chosen (or default) schema and the machine's signature trust; an
+    /// unusable schema is a usage error.
+    func checker() throws -> PlaybookChecker { PlaybookChecker(schema: try SchemaLocator.load(schema), signatures: MachineTrust.load()) }
 }

@@ -1,0 +1,1 @@
+op6QKrDVbWKIovcjksf9Bt+yj6HlXcPG27elFQely7oO9KXctbBH2GnbejBBrjE3btE9U1yL1+XT0lyx8T/cAw==

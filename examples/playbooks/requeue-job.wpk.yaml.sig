@@ -1,0 +1,1 @@
+2kbxtv9NjBiqDzMcKx+w1OmybXyoAPTf2Ezrgda1ehkztq3sMWjoUv9SvFwaNNhfP7MhLCbVOvGXMTkXYddtBQ==
