@@ -25,6 +25,8 @@ struct ValidateCommandTests {
             "a.wpk.yaml": "x: [1,\n",
             "sub/b.wpk.yml": "k: 1\nk: 2\n",
             "sub/deeper/c.wpk.yaml": try exampleText("restart-unhealthy"),
+            // The signature it declares, beside it (else a WPK504 warning says it is missing).
+            "sub/deeper/restart-unhealthy.wpk.yaml.sig": try String(contentsOf: packageRoot.appendingPathComponent("examples/playbooks/restart-unhealthy.wpk.yaml.sig"), encoding: .utf8),
             "not-a-playbook.yaml": "x: [\n",
         ], in: dir)
         #expect(mkfifo(dir.appendingPathComponent("pipe.wpk.yaml").path, 0o600) == 0)
