@@ -49,12 +49,9 @@ import Testing
         return path
     }
 
-    /// The environment of a wpk whose machine policy is `text`, written (root-owned, 0644) under `directory`.
-    static func policy(_ text: String, in directory: URL) throws -> [String: String] {
-        let path = directory.appendingPathComponent("policy.yaml").path
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        chmod(path, 0o644)
-        return ["WPK_POLICY": path]
+    /// wpk started under a machine policy with this text (mounted at /etc/wpk; needs root).
+    static func policy(_ text: String) throws -> WPKLaunch {
+        WPKLaunch(policy: try TestPolicy(text))
     }
 
     @Test(arguments: ["ed25519", "ecdsa-p256"])
@@ -132,16 +129,16 @@ import Testing
         }
     }
 
-    @Test func validateShowsTheExamplesVerifiedWhenTheExampleKeyIsTrusted() throws {
+    @Test(.enabled(if: canActAsRoot, needsRootComment)) func validateShowsTheExamplesVerifiedWhenTheExampleKeyIsTrusted() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let environment = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\n", in: directory)
-        let text = try runWPK(["validate", "examples/playbooks"], environment: environment, directory: packageRoot)
+        let launch = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\n")
+        let text = try runWPK(["validate", "examples/playbooks"], directory: packageRoot, launch: launch)
         #expect(text.status == 0, "\(text.standardOutput)\(text.standardError)")
         let verifiedLines = text.standardOutput.split(separator: "\n").filter { $0.contains("info: signature verified: ed25519 key \"wpk-example\" (SHA256:") }
         #expect(verifiedLines.count == 5, "\(text.standardOutput)")
 
-        let json = try runWPK(["validate", "--format", "json", "examples/playbooks"], environment: environment, directory: packageRoot)
+        let json = try runWPK(["validate", "--format", "json", "examples/playbooks"], directory: packageRoot, launch: launch)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         let files = try #require(object["files"] as? [[String: Any]])
         #expect(files.count == 5)
@@ -152,70 +149,71 @@ import Testing
             #expect(diagnostics.first?["pointer"] as? String == "/metadata/signature/ref")
             #expect(file["valid"] as? Bool == true)
         }
-        let sarif = try runWPK(["validate", "--format", "sarif", "examples/playbooks"], environment: environment, directory: packageRoot)
+        let sarif = try runWPK(["validate", "--format", "sarif", "examples/playbooks"], directory: packageRoot, launch: launch)
         #expect(sarif.standardOutput.contains("\"WPK501\""))
         #expect(sarif.standardOutput.contains("signature verified"))
 
         // Without trusted keys: said, not failed.
-        let untrusted = try runWPK(["validate", "examples/playbooks"], environment: try Self.policy("mode: manual\n", in: directory), directory: packageRoot)
+        let untrusted = try runWPK(["validate", "examples/playbooks"], directory: packageRoot, launch: try Self.policy("mode: manual\n"))
         #expect(untrusted.status == 0)
         #expect(untrusted.standardOutput.split(separator: "\n").filter { $0.contains("info: the ed25519 signature is not checked") }.count == 5)
     }
 
-    @Test func aRequiringPolicyMakesEveryUnverifiedSignatureAnError() throws {
+    @Test(.enabled(if: canActAsRoot, needsRootComment)) func aRequiringPolicyMakesEveryUnverifiedSignatureAnError() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let environment = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\nrequire_signed_playbooks: true\n", in: directory)
+        let launch = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\nrequire_signed_playbooks: true\n")
         try writeFiles(["unsigned.wpk.yaml": try exampleText("scale-on-latency").replacingOccurrences(of: "  signature: {ref: scale-on-latency.wpk.yaml.sig, algorithm: ed25519}\n", with: "")], in: directory)
         try writeFiles(["changed.wpk.yaml": try exampleText("scale-on-latency").replacingOccurrences(of: "ref: scale-on-latency.wpk.yaml.sig", with: "ref: changed.wpk.yaml.sig")], in: directory)
         try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("examples/playbooks/scale-on-latency.wpk.yaml.sig"), to: directory.appendingPathComponent("changed.wpk.yaml.sig"))
         let result = try runWPK(["validate", "unsigned.wpk.yaml", "changed.wpk.yaml", packageRoot.appendingPathComponent("examples/playbooks/backup-verify.wpk.yaml").path],
-                                environment: environment, directory: directory)
+                                directory: directory, launch: launch)
         #expect(result.status == 1)
-        #expect(result.standardOutput.contains("unsigned.wpk.yaml:4:3: error: the playbook is not signed, and this machine requires signed playbooks"), "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("unsigned.wpk.yaml:5:3: error: the playbook is not signed, and this machine requires signed playbooks"), "\(result.standardOutput)")
         #expect(result.standardOutput.contains("changed.wpk.yaml:13:20: error: the ed25519 signature in changed.wpk.yaml.sig does not verify"))
         #expect(result.standardOutput.contains("backup-verify.wpk.yaml:14:20: info: signature verified"))
     }
 
-    @Test func planPrintsAndBindsTheSigner() throws {
+    @Test(.enabled(if: canActAsRoot, needsRootComment)) func planPrintsAndBindsTheSigner() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trusted = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\n", in: directory)
+        let trusted = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\n")
         let arguments = ["plan", "--set", "replicas=12", "examples/playbooks/scale-on-latency.wpk.yaml"]
-        let text = try runWPK(arguments, environment: trusted, directory: packageRoot)
+        let text = try runWPK(arguments, directory: packageRoot, launch: trusted)
         #expect(text.status == 0)
         #expect(text.standardOutput.contains("Signature: verified, ed25519 key wpk-example\n      SHA256:"), "\(text.standardOutput)")
         #expect(text.standardError.isEmpty, "the header says it; standard error stays quiet: \(text.standardError)")
-        let json = try runWPK(["plan", "--format", "json"] + arguments.dropFirst(), environment: trusted, directory: packageRoot)
+        let json = try runWPK(["plan", "--format", "json"] + arguments.dropFirst(), directory: packageRoot, launch: trusted)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         let signature = try #require(object["signature"] as? [String: Any])
         #expect(signature["state"] as? String == "verified")
         #expect(signature["key"] as? String == "wpk-example")
         #expect((signature["fingerprint"] as? String)?.hasPrefix("SHA256:") == true)
         // The signer is part of the plan digest: the same file unverified plans to another digest.
-        let unchecked = try runWPK(["plan", "--format", "json"] + arguments.dropFirst(), environment: try Self.policy("mode: manual\n", in: directory), directory: packageRoot)
+        let unchecked = try runWPK(["plan", "--format", "json"] + arguments.dropFirst(), directory: packageRoot, launch: try Self.policy("mode: manual\n"))
         let uncheckedObject = try #require(try JSONSerialization.jsonObject(with: Data(unchecked.standardOutput.utf8)) as? [String: Any])
         #expect((uncheckedObject["signature"] as? [String: Any])?["state"] as? String == "not-checked")
         #expect(object["plan_digest"] as? String != uncheckedObject["plan_digest"] as? String)
     }
 
-    @Test func runRefusesAnUnverifiedPlaybookBeforeAnyStepWhenThePolicyRequiresSignatures() throws {
+    @Test(.enabled(if: canActAsRoot, needsRootComment)) func runRefusesAnUnverifiedPlaybookBeforeAnyStepWhenThePolicyRequiresSignatures() throws {
         guard Self.haveOpenSSL() else { return }
-        let sandbox = try RunSandbox()
-        // The trusted key's public half in the policy's trusted_keys; the private half elsewhere.
-        let keys = sandbox.root.appendingPathComponent("keys")
-        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-        let signedKey = try Self.makeKey("ecdsa-p256", in: sandbox.root, name: "platform")
-        try FileManager.default.copyItem(atPath: signedKey.publicKey, toPath: keys.appendingPathComponent("platform.pub").path)
-        try Data("mode: auto\ntrusted_keys: \(keys.path)\nrequire_signed_playbooks: true\n".utf8).write(to: sandbox.root.appendingPathComponent("policy.yaml"))
+        // The trusted key's public half in the policy's trusted_keys (/etc/wpk/trusted-keys as
+        // wpk sees it); the private half elsewhere.
+        let keys = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: keys) }
+        let signedKey = try Self.makeKey("ecdsa-p256", in: keys, name: "platform")
+        let sandbox = try RunSandbox(policy: "mode: auto\ntrusted_keys: /etc/wpk/trusted-keys\nrequire_signed_playbooks: true\n")
+        try sandbox.policy.write("trusted-keys/platform.pub", try String(contentsOfFile: signedKey.publicKey, encoding: .utf8))
 
-        let unsigned = try runWPK(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")], environment: sandbox.environment)
+        let unsigned = try sandbox.wpk(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")])
+        // Refused as invalid before a run starts: no run id, no ledger record, no step.
         #expect(unsigned.status == 1)
-        #expect(unsigned.standardOutput.contains("refused: this machine runs only playbooks with a verified trusted signature"), "\(unsigned.standardOutput)")
+        #expect(unsigned.standardOutput.contains("shell-steps.wpk.yaml:5:3: error: the playbook is not signed, and this machine requires signed playbooks"), "\(unsigned.standardOutput)")
         #expect(unsigned.standardOutput.contains("[WPK503]"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.state).isEmpty, "a step ran")
-        let runID = String(unsigned.standardOutput.prefix { $0 != "\n" })
-        #expect(try sandbox.types(of: runID) == ["run_started", "run_finished"])
+        let records = FileManager.default.fileExists(atPath: sandbox.ledger) ? try sandbox.records() : []
+        #expect(records.isEmpty)
 
         // The same playbook signed by the trusted key runs.
         let text = try String(contentsOfFile: RunSandbox.fixture("shell-steps"), encoding: .utf8)
@@ -223,14 +221,14 @@ import Testing
         let signedPath = sandbox.root.appendingPathComponent("signed.wpk.yaml").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: signedPath))
         #expect(try runWPK(["sign", "--key", signedKey.privateKey, signedPath]).status == 0)
-        let signed = try runWPK(["run", "--set", "state_dir=\(sandbox.state)", signedPath], environment: sandbox.environment)
+        let signed = try sandbox.wpk(["run", "--set", "state_dir=\(sandbox.state)", signedPath])
         #expect(signed.status == 0, "\(signed.standardOutput)\(signed.standardError)")
 
         // Changed after signing: refused again, nothing runs.
         try Data((text + "# changed\n").utf8).write(to: URL(fileURLWithPath: signedPath))
         try FileManager.default.removeItem(atPath: sandbox.state)
         try FileManager.default.createDirectory(atPath: sandbox.state, withIntermediateDirectories: true)
-        let changed = try runWPK(["run", "--set", "state_dir=\(sandbox.state)", signedPath], environment: sandbox.environment)
+        let changed = try sandbox.wpk(["run", "--set", "state_dir=\(sandbox.state)", signedPath])
         #expect(changed.status == 1)
         #expect(changed.standardOutput.contains("[WPK508]"), "\(changed.standardOutput)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.state).isEmpty, "a step ran")

@@ -55,12 +55,13 @@ final class RunHarness {
 
     /// Runs a fixture as alice, under a machine policy that allows auto mode.
     func run(_ name: String, inputs: [String: String] = [:], environment: [String: String] = [:], programs: [String: String] = [:],
+             policy: MachinePolicy = MachinePolicy(allowAutoMode: true),
              onEvent: @escaping (RunEvent, Plan) -> Void = { _, _ in }) throws -> RunReport {
         let plan = try plan(name, inputs: inputs)
         var env = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
         for (key, value) in environment { env[key] = value }
         let settings = RunSettings(ledger: ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
-                                   policy: .loaded(MachinePolicy(allowAutoMode: true)), environment: env, programs: programs,
+                                   policy: .loaded(policy), environment: env, programs: programs,
                                    inputNames: Array(inputs.keys), gracePeriodSeconds: 1)
         let executor = RunExecutor(settings: settings, interrupt: nil,
                                    replan: { Planner.plan(.file(self.fixture(name)), inputs: inputs, checker: Self.checker) },
@@ -111,6 +112,19 @@ final class RunHarness {
         #expect(finished.draft.type == .runFinished)
         #expect(finished.draft.outcome == "rejected")
         #expect(finished.draft.changed == ["first-change"])
+    }
+
+    /// The executor's own check, whatever its caller did: under require_signed_playbooks a plan
+    /// whose signature was not verified (here: not checked at all) runs nothing.
+    @Test func anUnverifiedPlanRunsNothingWhereThePolicyRequiresSignatures() throws {
+        let harness = try RunHarness()
+        let report = try harness.run("shell-steps", inputs: ["state_dir": harness.state],
+                                     policy: MachinePolicy(allowAutoMode: true, requireSignedPlaybooks: true))
+        guard case .refused(let why) = report.outcome else { Issue.record("ran: \(report.outcome)"); return }
+        #expect(why.contains("require_signed_playbooks"))
+        #expect(report.attempts.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: harness.state).isEmpty)
+        #expect(try harness.records(of: report.runID).map(\.draft.type.name) == ["run_started", "run_finished"])
     }
 
     @Test func aPlanRejectedBeforeTheRunRunsNothing() throws {

@@ -98,13 +98,13 @@ $defs:
         required: [ref]
         properties:
           ref:
-            description: Where the signature lives (a path next to the file, or a URI).
+            description: The signature file, relative to the playbook's directory (an absolute path, a URL, or a path leaving that directory is refused).
             type: string
             minLength: 1
             examples: ["restart-unhealthy.wpk.yaml.sig"]
           algorithm:
-            description: The signature scheme.
-            enum: [ed25519, ecdsa-p256, sigstore]
+            description: "The signature scheme: ed25519 (RFC 8032, 64 bytes raw or base64), ecdsa-p256 (base64 DER, as cosign and openssl dgst -sha256 -sign write), ssh (an OpenSSH SSHSIG in namespace file, as ssh-keygen -Y sign -n file writes) or sigstore (not checked)."
+            enum: [ed25519, ecdsa-p256, ssh, sigstore]
             default: ed25519
             examples: [ed25519]
         examples: [{ref: restart-unhealthy.wpk.yaml.sig, algorithm: ed25519}]
