@@ -176,7 +176,7 @@ public enum PlaybookSignatureVerifier {
             case .success(let read): signatureBytes = read
             case .failure(let problem):
                 return problem.missing
-                    ? fail(.missing, .missing, "the signature file \(ref) does not exist (sign with: wpk sign --key KEY.pem \(path))")
+                    ? fail(.missing, .missing, "the signature file \(ref) does not exist next to the playbook (sign it with: wpk sign --key KEY.pem FILE)")
                     : fail(.unreadable, .unreadable, "the signature file \(ref) cannot be read: \(problem.message)")
             }
         }
