@@ -41,6 +41,21 @@ import Testing
         }
     }
 
+    /// The signer bound into the plan digest is read back from the stored plan's `signature`.
+    @Test(arguments: [true, false]) func aStoredPlanWithItsSignatureVerifies(trusted: Bool) throws {
+        var checker = playbookChecker
+        checker.signatures = trusted ? PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: RepoFiles.url("examples/keys").path)) : PlaybookSignatureTrust()
+        guard case .planned(let plan, _) = Planner.plan(.file(RepoFiles.url("examples/playbooks/restart-unhealthy.wpk.yaml").path),
+                                                        inputs: ["deployment": "web", "app_label": "web"], checker: checker) else {
+            Issue.record("restart-unhealthy did not plan"); return
+        }
+        #expect(plan.signature?.state == (trusted ? .verified : .notChecked))
+        let dir = TemporaryDirectory()
+        let artifacts = RunArtifacts(ledgerPath: dir.file("ledger.jsonl"))
+        try artifacts.store(plan)
+        #expect(try artifacts.plan(digest: plan.planDigest).get().verifiedDigest == plan.planDigest)
+    }
+
     @Test func aChangedStoredPlanIsRefusedNotShown() throws {
         let plan = try #require(try Self.plans().first { $0.playbook.name == "restart-unhealthy" })
         let dir = TemporaryDirectory()

@@ -310,12 +310,17 @@ public struct RecordedPlan: Sendable {
         let stepValues = steps.compactMap(step), rollbackValues = rollback.compactMap(step)
         let skippedNames = skipped.compactMap { $0["handler"] }
         guard stepValues.count == steps.count, rollbackValues.count == rollback.count, skippedNames.count == skipped.count else { return nil }
-        return .object([
+        var members: [(key: String, value: JSONValue)] = [
             ("plan_format", .int(1)), ("mode", mode), ("approvals_required", approvals), ("allow_self_approval", selfApproval),
             ("approval_timeout_seconds", plan["approval_timeout_seconds"] ?? .null), ("dry_run_first", dryRunFirst),
             ("inputs", .array(inputMembers)), ("steps", .array(stepValues)), ("skipped", .array(skippedNames)),
             ("rollback", .array(rollbackValues)),
-        ])
+        ]
+        // The verified signer, as `Plan.executableJSON` binds it.
+        if let signature = plan["signature"] {
+            members.append(("signed_by", signature["state"]?.stringValue == "verified" ? signature["fingerprint"] ?? .null : .null))
+        }
+        return .object(members)
     }
 }
 
