@@ -304,6 +304,19 @@ public final class CursesTerminal: TerminalDevice {
         }
     }
 
+    /// Runs `body` with the terminal given back to the shell's modes (another program, such as
+    /// ssh-keygen asking for a passphrase, may use it), then takes it again and repaints fully.
+    public func withTerminalHandedOver(_ body: () -> Void) {
+        guard !restored, screenPointer != nil else { return body() }
+        def_prog_mode()
+        endwin()
+        body()
+        reset_prog_mode()
+        clearok(shim_stdscr(), true)
+        previous = nil
+        refresh()
+    }
+
     /// Gives the terminal back as it was: idempotent, so every exit path may call it.
     public func restore() {
         guard !restored else { return }

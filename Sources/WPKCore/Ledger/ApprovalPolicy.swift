@@ -94,6 +94,10 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     case runEnded(run: String, how: String)
     case reasonRequired
     case tooLong(field: String, limit: Int)
+    /// The policy names allowed_signers, and the decision is not signed.
+    case signatureRequired(path: String)
+    /// The policy's allowed_signers cannot be read or trusted.
+    case signersUnavailable(reason: String)
 
     /// The stable name of the refusal (for JSON output and tests).
     public var code: String {
@@ -113,6 +117,8 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .runEnded: "run_ended"
         case .reasonRequired: "reason_required"
         case .tooLong: "too_long"
+        case .signatureRequired: "signature_required"
+        case .signersUnavailable: "signers_unavailable"
         }
     }
 
@@ -150,6 +156,10 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
             return "a rejection needs a reason (--reason)"
         case .tooLong(let field, let limit):
             return "the \(field) is longer than \(limit) characters"
+        case .signatureRequired(let path):
+            return "the machine policy requires signed decisions (allowed_signers \(s(path))): sign with --key FILE, WPK_SIGNING_KEY, an SSH agent key listed there, or ~/.ssh/id_ed25519"
+        case .signersUnavailable(let reason):
+            return "no decision can count: \(s(reason))"
         }
     }
 }
@@ -222,8 +232,15 @@ public enum ApprovalPolicy {
     /// quoted (`--plan`), `shownPlaybookDigest` the digest on their screen when it was loaded
     /// earlier (the TUI), nil when the file was read just now.
     public static func decide(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
-                              state: LedgerState, policy status: MachinePolicyStatus, operator op: Operator, now: Date) -> PolicyDecision {
+                              state: LedgerState, policy status: MachinePolicyStatus, operator op: Operator, now: Date,
+                              principal: String? = nil, signers given: SignerPolicy? = nil) -> PolicyDecision {
         if case .unsafe(let path, let reason) = status { return .refused(.policyUnsafe(path: path, reason: reason)) }
+        let signers = given ?? SignerPolicy.of(status)
+        if case .unavailable(let reason) = signers { return .refused(.signersUnavailable(reason: reason)) }
+        if signers.requiresSignatures, principal == nil, case .loaded(let machine) = status {
+            return .refused(.signatureRequired(path: machine.allowedSigners ?? "?"))
+        }
+        let me = Person(account: op, principal: principal)
         guard let gate = subject.gate, gate.required else { return .refused(.notGated(step: subject.step)) }
         var reason: String?
         if case .reject(let given) = verdict {
@@ -258,19 +275,23 @@ public enum ApprovalPolicy {
                     return .refused(.expired(deadline: waiting.deadline ?? waiting.since))
                 }
             }
-            if !rules.allowSelfApproval, history.starter.isSameAccount(as: op), verdict == .approve {
-                return .refused(.selfApproval(who: op.name, role: "started run \(run)"))
+            if !rules.allowSelfApproval, starter(of: history, signers: signers).isSame(as: me), verdict == .approve {
+                return .refused(.selfApproval(who: me.displayName, role: "started run \(run)"))
             }
         }
-        if !rules.allowSelfApproval, verdict == .approve, let author = subject.safety.author, author == op.name {
-            return .refused(.selfApproval(who: op.name, role: "is the author of this playbook (metadata.author)"))
+        if !rules.allowSelfApproval, verdict == .approve, let author = subject.safety.author, me.isAuthor(author) {
+            return .refused(.selfApproval(who: me.displayName, role: "is the author of this playbook (metadata.author \(author))"))
         }
-        if let rejection = state.planRejections[subject.planKey] {
+        if let rejection = countedRejection(of: subject.planKey, in: state, signers: signers) {
             return .refused(.alreadyRejected(seq: rejection.seq, by: rejection.rejecter.name, reason: rejection.reason))
         }
         // A live approval of yours already counts; a second one must not look like a second person.
         // Rejecting after approving stays possible: changing one's mind towards safety is allowed.
-        if verdict == .approve, let mine = gateHistory?.approvals.first(where: { $0.approver.isSameAccount(as: op) && $0.isLive(at: now) }) {
+        if verdict == .approve, let mine = gateHistory?.approvals.first(where: {
+            guard $0.isLive(at: now) else { return false }
+            let principal = $0.record.flatMap { try? signers.principal(of: $0).get() }
+            return Person(account: $0.approver, principal: principal).isSame(as: me)
+        }) {
             return .refused(.alreadyDecidedByYou(seq: mine.seq))
         }
         let type: RecordType = verdict == .approve ? .approved : .rejected
@@ -279,6 +300,75 @@ public enum ApprovalPolicy {
             planDigest: subject.planDigest, step: subject.step, reason: reason,
             approvalsRequired: rules.approvalsRequired,
             expires: verdict == .approve ? now.addingTimeInterval(TimeInterval(rules.windowSeconds)) : nil))
+    }
+
+    /// The run's starter as a person: the account, and the principal of a `run_started` signature that verifies.
+    static func starter(of history: RunHistory, signers: SignerPolicy) -> Person {
+        let principal = history.startRecord.flatMap { try? signers.principal(of: $0).get() }
+        return Person(account: history.starter, principal: principal)
+    }
+
+    /// The rejection that is final for a plan: the first one, or where signatures are required,
+    /// the first whose signature verifies (a forged rejection stops nothing, nor does it count).
+    static func countedRejection(of plan: PlanKey, in state: LedgerState, signers: SignerPolicy) -> RejectionEntry? {
+        guard signers.requiresSignatures else { return state.planRejections[plan] }
+        return state.planRejectionHistory[plan]?.first { rejection in
+            rejection.record.map { (try? signers.principal(of: $0).get()) != nil } ?? false
+        }
+    }
+
+    /// Which live approvals of a gate count for `run`, and why each other one does not. Every
+    /// rule is applied again here, whatever the approver's environment was when approving: the
+    /// signature (where required), `approver_groups` through the group database, self-approval by
+    /// the starter or the author, and one approval per person (account or principal).
+    static func tally(gate: GateHistory?, run: String, history: RunHistory, subject: GateSubject, rules: EffectiveRules,
+                      signers: SignerPolicy, now: Date) -> (counted: [Int], discounted: [(seq: Int, reason: String)]) {
+        let starter = starter(of: history, signers: signers)
+        var people: [(seq: Int, person: Person)] = []
+        var discounted: [(seq: Int, reason: String)] = []
+        for approval in gate?.approvals ?? [] where approval.isLive(at: now) {
+            if approval.run != nil && approval.run != run { continue }
+            let who = DisplaySanitizer.sanitize(approval.approver.name)
+            func discount(_ reason: String) { discounted.append((approval.seq, "approval \(approval.seq) by \(who) does not count: \(reason)")) }
+            guard let record = approval.record else { continue }
+            let principal: String?
+            switch signers.principal(of: record) {
+            case .success(let verified): principal = verified
+            case .failure(let error): discount(error.description); continue
+            }
+            let person = Person(account: approval.approver, principal: principal)
+            if let groups = rules.approverGroups {
+                guard let uid = approval.approver.uid, let memberOf = Operator.groups(ofUID: uid) else {
+                    discount("its account (uid \(approval.approver.uid.map(String.init) ?? "none")) does not exist on this machine, so it is in no approver group")
+                    continue
+                }
+                if Set(groups).isDisjoint(with: memberOf) {
+                    discount("\(who) is not in an approver group of the machine policy (\(groups.joined(separator: ", ")))")
+                    continue
+                }
+            }
+            if !rules.allowSelfApproval {
+                if person.isSame(as: starter) { discount("\(person.displayName) started this run (self-approval is not allowed)"); continue }
+                if let author = subject.safety.author, person.isAuthor(author) {
+                    discount("\(person.displayName) is the playbook's author \(DisplaySanitizer.sanitize(author)) (self-approval is not allowed)")
+                    continue
+                }
+            }
+            if let earlier = people.first(where: { $0.person.isSame(as: person) }) {
+                discount("the same person as approval \(earlier.seq) (one approval per account and principal)")
+                continue
+            }
+            people.append((approval.seq, person))
+        }
+        return (people.map(\.seq), discounted)
+    }
+
+    /// Why approvals at a waiting run's gate do not count (forged, unsigned, not an approver,
+    /// self-approval, a second approval by one person), one sentence each, for the run and lists.
+    public static func discountedApprovals(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> [(seq: Int, reason: String)] {
+        guard case .success(let rules) = rules(for: subject, policy: status), let run = subject.run, let history = state.runs[run] else { return [] }
+        return tally(gate: state.gates[subject.key], run: run, history: history, subject: subject, rules: rules,
+                     signers: SignerPolicy.of(status), now: now).discounted
     }
 
     /// Refuses a `--plan` prefix that is too short, not hex, or not the current plan's.
@@ -305,7 +395,9 @@ public enum ApprovalPolicy {
     /// Where the run in `subject.run` stands at the gate at `now`. Counts only live approvals
     /// for the exact digests and step, from distinct accounts, none by the author or the run's
     /// starter unless self-approval is allowed.
-    public static func gateStatus(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> GateStatus {
+    /// `signers` defaults to what the policy names (tests pass a file's text instead).
+    public static func gateStatus(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date,
+                                  signers given: SignerPolicy? = nil) -> GateStatus {
         let rules: EffectiveRules
         switch self.rules(for: subject, policy: status) {
         case .success(let r): rules = r
@@ -318,24 +410,17 @@ public enum ApprovalPolicy {
             return .refused(.staleDigest(shown: history.planDigest ?? "none", current: subject.planDigest))
         }
         let gate = state.gates[subject.key]
-        if let rejection = state.planRejections[subject.planKey] {
+        let signers = given ?? SignerPolicy.of(status)
+        if case .unavailable(let reason) = signers { return .refused(.signersUnavailable(reason: reason)) }
+        if let rejection = countedRejection(of: subject.planKey, in: state, signers: signers) {
             return .rejected(seq: rejection.seq, by: rejection.rejecter.name, reason: rejection.reason)
         }
         if let ended = history.ended { return .ended(how: ended.type.name) }
         let waiting = gate?.waiting.last { $0.run == run }
         let deadline = waiting?.deadline ?? history.startedAt.addingTimeInterval(TimeInterval(rules.windowSeconds))
         if gate?.expiredRuns[run] != nil || now >= deadline { return .expired(deadline: deadline) }
-        var seen = Set<String>()
-        var counted: [Int] = []
-        for approval in gate?.approvals ?? [] where approval.isLive(at: now) {
-            if approval.run != nil && approval.run != run { continue }
-            if !rules.allowSelfApproval {
-                if approval.approver.isSameAccount(as: history.starter) { continue }
-                if let author = subject.safety.author, approval.approver.name == author { continue }
-            }
-            guard seen.insert(approval.approver.identity).inserted else { continue }
-            counted.append(approval.seq)
-        }
+        let tally = self.tally(gate: gate, run: run, history: history, subject: subject, rules: rules, signers: signers, now: now)
+        let counted = tally.counted
         if counted.count >= rules.approvalsRequired { return .approved(consumes: Array(counted.prefix(rules.approvalsRequired))) }
         return .pending(have: counted.count, need: rules.approvalsRequired)
     }
@@ -351,14 +436,22 @@ extension Ledger {
     /// Records an approval or rejection if policy allows it, checking and writing under one lock.
     /// This is what `wpk approve`, `wpk reject` and the TUI's `a`/`r` call.
     public func recordDecision(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
-                               policy: MachinePolicyStatus, operator op: Operator, now: Date) throws(LedgerError) -> DecisionOutcome {
-        let (record, refusal) = try appendChecked(operator: op, now: now) { reading -> (RecordDraft?, Refusal?) in
+                               policy: MachinePolicyStatus, operator op: Operator, now: Date,
+                               signer: (any RecordSigner)? = nil) throws(LedgerError) -> DecisionOutcome {
+        func decide(_ reading: LedgerReading, _ now: Date) -> (RecordDraft?, Refusal?) {
             let state = LedgerState(records: reading.records)
             switch ApprovalPolicy.decide(verdict, subject: subject, planPrefix: planPrefix, shownPlaybookDigest: shownPlaybookDigest,
-                                         state: state, policy: policy, operator: op, now: now) {
+                                         state: state, policy: policy, operator: op, now: now, principal: signer?.principal) {
             case .allowed(let draft): return (draft, nil)
             case .refused(let refusal): return (nil, refusal)
             }
+        }
+        let (record, refusal): (LedgerRecord?, Refusal?)
+        if let signer {
+            // Signed outside the lock, at the caller's `now` (a test's fixed time holds).
+            (record, refusal) = try appendSigned(operator: op, signer: signer, clock: { now }, decide)
+        } else {
+            (record, refusal) = try appendChecked(operator: op, now: now) { decide($0, now) }
         }
         if let record { return .recorded(record) }
         return .refused(refusal ?? .policyUnsafe(path: path, reason: "no record written"))

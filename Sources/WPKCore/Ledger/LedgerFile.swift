@@ -23,6 +23,8 @@ public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case chainBroken(LedgerFault)
         /// A record would be longer than `Ledger.maxLineBytes`.
         case recordTooLarge
+        /// The record could not be signed (no key, ssh-keygen failed, the key is not listed).
+        case signingFailed
     }
 
     public var kind: Kind
@@ -150,6 +152,19 @@ public struct Ledger: Sendable {
             let record = LedgerRecord(seq: reading.records.count + 1, time: now, draft: draft, operator: op, prev: reading.head)
             try write(record, to: fd)
             return (record, outcome)
+        }
+    }
+
+    /// Writes a record built (and signed) outside the lock, but only if the chain still ends
+    /// where the record says (`seq` and `prev`); false when another writer got there first.
+    func appendPrepared(_ record: LedgerRecord) throws(LedgerError) -> Bool {
+        try withExclusiveLock { (fd) throws(LedgerError) -> Bool in
+            _ = try setAsideTornTail(fd)
+            let reading = try scan(fd)
+            if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }
+            guard reading.head == record.prev, reading.records.count + 1 == record.seq else { return false }
+            try write(record, to: fd)
+            return true
         }
     }
 

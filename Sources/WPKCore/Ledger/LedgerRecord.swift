@@ -118,6 +118,12 @@ public struct LedgerRecord: Sendable, Equatable {
     public var source: String?
     /// The previous record's hash (`LedgerRecord.genesis` for the first).
     public var prev: String
+    /// The signer's name as `allowed_signers` lists it (on signed records).
+    public var principal: String?
+    /// The signing key's `SHA256:` fingerprint (on signed records).
+    public var key: String?
+    /// The armored SSHSIG (namespace `wpk-decision`) over `signedContent`.
+    public var signature: String?
     /// `sha256:<hex>` of the canonical JSON of every other field.
     public var hash: String
 
@@ -127,6 +133,17 @@ public struct LedgerRecord: Sendable, Equatable {
     /// Builds a record and computes its hash.
     public init(seq: Int, time: Date, draft: RecordDraft, operator op: Operator, prev: String) {
         self.init(seq: seq, time: time, draft: draft, operator: op, prev: prev, hash: "")
+        self.hash = LedgerRecord.hash(of: contentJSON)
+    }
+
+    /// A signed record: `signer` names the principal and key, and `signature` signs the
+    /// record's `signedContent` (seq, time and prev included, so it cannot be replayed elsewhere).
+    public init(seq: Int, time: Date, draft: RecordDraft, operator op: Operator, prev: String,
+                principal: String, key: String, signature: String?) {
+        self.init(seq: seq, time: time, draft: draft, operator: op, prev: prev, hash: "")
+        self.principal = principal
+        self.key = key
+        self.signature = signature
         self.hash = LedgerRecord.hash(of: contentJSON)
     }
 
@@ -144,7 +161,12 @@ public struct LedgerRecord: Sendable, Equatable {
     }
 
     /// The record's fields without `hash`: what the hash covers (in canonical form).
-    public var contentJSON: JSONValue {
+    public var contentJSON: JSONValue { content(withSignature: true) }
+
+    /// What the signature covers: the canonical content without `signature` and `hash`.
+    public var signedContent: [UInt8] { content(withSignature: false).canonicalBytes }
+
+    private func content(withSignature: Bool) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("seq", .int(seq)),
             ("time", .string(RFC3339.format(time))),
@@ -177,6 +199,9 @@ public struct LedgerRecord: Sendable, Equatable {
         if let host = draft.host { members.append(("host", .string(host))) }
         if let changed = draft.changed { members.append(("changed", .array(changed.map(JSONValue.string)))) }
         if let startedBy = draft.startedBy { members.append(("started_by", startedBy.json)) }
+        if let principal { members.append(("principal", .string(principal))) }
+        if let key { members.append(("key", .string(key))) }
+        if withSignature, let signature { members.append(("signature", .string(signature))) }
         return .object(members)
     }
 
@@ -286,11 +311,15 @@ public struct LedgerRecord: Sendable, Equatable {
                 inputs: try strings("inputs").get(), pid: try int("pid").get(), host: try string("host").get(),
                 changed: try strings("changed").get(), startedBy: startedBy, outputBytes: try int("output_bytes").get(),
                 outputTail: try string("output_tail").get())
-            return .success(LedgerRecord(
+            var record = LedgerRecord(
                 seq: seq, time: time, draft: draft,
                 operator: Operator(uid: try int("operator_uid").get(), name: try required("operator").get(),
                                    tty: try string("tty").get(), sshSource: try string("source").get()),
-                prev: try required("prev").get(), hash: try required("hash").get()))
+                prev: try required("prev").get(), hash: try required("hash").get())
+            record.principal = try string("principal").get()
+            record.key = try string("key").get()
+            record.signature = try string("signature").get()
+            return .success(record)
         } catch {
             return .failure(error)
         }

@@ -31,6 +31,8 @@ public struct ApprovalEntry: Sendable, Equatable {
     public var approvalsRequired: Int?
     /// The run that used it, and the seq of the `consumed` record.
     public var consumedBy: (run: String?, seq: Int)?
+    /// The record itself, whose signature policy checks before counting it.
+    public var record: LedgerRecord?
 
     public static func == (a: ApprovalEntry, b: ApprovalEntry) -> Bool {
         a.seq == b.seq && a.consumedBy?.seq == b.consumedBy?.seq
@@ -49,6 +51,8 @@ public struct RejectionEntry: Sendable, Equatable {
     public var time: Date
     public var reason: String
     public var run: String?
+    /// The record itself, whose signature policy checks before it counts.
+    public var record: LedgerRecord?
 }
 
 /// A run waiting at a gate.
@@ -112,6 +116,8 @@ public struct RunHistory: Sendable {
     public var outcome: String?
     /// Seq of the newest record about the run.
     public var lastSeq: Int = 0
+    /// The `run_started` record (its signature names the starter's principal).
+    public var startRecord: LedgerRecord?
 }
 
 /// The ledger folded into what policy and lists need, in one pass over the records.
@@ -124,6 +130,9 @@ public struct LedgerState: Sendable {
     /// The first rejection of each plan (keyed by playbook and plan digest): a rejection is
     /// final for the whole plan, whichever step it named.
     public private(set) var planRejections: [PlanKey: RejectionEntry] = [:]
+    /// Every rejection of each plan, in order: where signatures are required, the first one
+    /// whose signature verifies is the one that counts.
+    public private(set) var planRejectionHistory: [PlanKey: [RejectionEntry]] = [:]
     public private(set) var recordCount = 0
     public private(set) var head = LedgerRecord.genesis
     /// Where each approval lives, so `consumed` records can mark them in O(1).
@@ -149,6 +158,7 @@ public struct LedgerState: Sendable {
                 runs[run] = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
                                        planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
                                        pid: draft.pid, host: draft.host, startedBy: draft.startedBy)
+                runs[run]?.startRecord = record
             }
         case .cancelled, .runFinished:
             if let run = draft.run, runs[run] != nil, runs[run]?.ended == nil {
@@ -176,12 +186,13 @@ public struct LedgerState: Sendable {
         case .approved:
             approvalLocation[seq] = (key, gates[key]?.approvals.count ?? 0)
             gates[key]?.approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
-                                                       run: draft.run, approvalsRequired: draft.approvalsRequired))
+                                                       run: draft.run, approvalsRequired: draft.approvalsRequired, record: record))
         case .rejected:
-            let rejection = RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run)
+            let rejection = RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run, record: record)
             gates[key]?.rejections.append(rejection)
             let plan = PlanKey(playbookDigest: key.playbookDigest, planDigest: key.planDigest)
             if planRejections[plan] == nil { planRejections[plan] = rejection }
+            planRejectionHistory[plan, default: []].append(rejection)
         case .expired:
             if let run = draft.run { gates[key]?.expiredRuns[run] = seq }
         case .waiting:

@@ -53,7 +53,7 @@ public struct Operator: Sendable, Hashable {
         return Operator(uid: Int(uid), name: name, groups: groups, tty: terminalName(), sshSource: sshSource())
     }
 
-    private static func groupNames(user: UnsafeMutablePointer<CChar>, primary: gid_t) -> [String] {
+    static func groupNames(user: UnsafeMutablePointer<CChar>, primary: gid_t) -> [String] {
         var count: Int32 = 64
         var ids = [gid_t](repeating: 0, count: Int(count))
         if getgrouplist(user, primary, &ids, &count) < 0 {

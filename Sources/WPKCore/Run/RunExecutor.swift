@@ -142,11 +142,14 @@ public struct RunSettings: Sendable {
     public var now: @Sendable () -> Date
     /// How the run was started (recorded on `run_started`; nil records nothing).
     public var startedBy: StartedBy?
+    /// Signs the `run_started` record when the starter has a key, so the starter has a principal.
+    public var signer: (any RecordSigner)?
 
     /// Settings with the defaults of `wpk run` (5 s grace period, 1 MiB of output kept per process).
     public init(ledger: Ledger, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
                 programs: [String: String] = [:], inputNames: [String] = [], gracePeriodSeconds: Double = 5,
-                outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }, startedBy: StartedBy? = nil) {
+                outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }, startedBy: StartedBy? = nil,
+                signer: (any RecordSigner)? = nil) {
         self.ledger = ledger
         self.runID = runID
         self.operatorIdentity = op
@@ -158,6 +161,7 @@ public struct RunSettings: Sendable {
         self.outputCap = outputCap
         self.now = now
         self.startedBy = startedBy
+        self.signer = signer
     }
 
     /// A fresh run id: 16 random lowercase hex digits (valid inside Kubernetes names).
@@ -199,10 +203,15 @@ public final class RunExecutor {
     public func run(_ plan: Plan) throws(LedgerError) -> RunReport {
         // The whole plan first, so the record naming it never points at nothing.
         try settings.ledger.artifacts.store(plan)
-        try append(RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
-                               playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
-                               inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name,
-                               startedBy: settings.startedBy))
+        let started = RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
+                                  playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
+                                  inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name,
+                                  startedBy: settings.startedBy)
+        if let signer = settings.signer {
+            _ = try settings.ledger.appendSigned(operator: settings.operatorIdentity, signer: signer, clock: settings.now) { _, _ in (started, ()) }
+        } else {
+            try append(started)
+        }
         onEvent(.started(run: settings.runID, plan: plan))
         if let step = plan.steps.first ?? plan.rollback.first,
            case .failure(let refusal) = ApprovalPolicy.rules(for: GateSubject(plan: plan, step: step, run: settings.runID), policy: settings.policy) {
@@ -214,7 +223,8 @@ public final class RunExecutor {
         }
         // A rejection is final for the plan: not even the ungated steps before its first gate run.
         let state = LedgerState(records: try settings.ledger.read().records)
-        if let rejection = state.planRejections[PlanKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest)] {
+        if let rejection = ApprovalPolicy.countedRejection(of: PlanKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest),
+                                                            in: state, signers: SignerPolicy.of(settings.policy)) {
             let step = state.gates.values.first { $0.rejections.contains { $0.seq == rejection.seq } }?.key.step ?? "?"
             return try finish(.rejected(step: step, by: rejection.rejecter.name, reason: rejection.reason))
         }

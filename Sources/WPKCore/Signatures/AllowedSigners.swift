@@ -57,40 +57,18 @@ public struct AllowedSigners: Sendable {
         }
     }
 
-    /// Reads the file at `path`, which must be a regular file owned by `trustedOwner` (root) and
-    /// writable by nobody else: whoever can write it decides who may approve.
-    public static func load(path: String, trustedOwner: uid_t = 0) throws(SSHSignatureError) -> AllowedSigners {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .unreadableAllowedSigners(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .unreadableAllowedSigners(path: path, reason: String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .unreadableAllowedSigners(path: path, reason: "it is not a regular file") }
-        guard info.st_uid == trustedOwner else {
-            throw .unreadableAllowedSigners(path: path, reason: "it is owned by uid \(info.st_uid), not by root; fix with: chown root \(path)")
-        }
-        guard info.st_mode & 0o022 == 0 else {
-            throw .unreadableAllowedSigners(path: path, reason: "it is writable by group or others; fix with: chmod go-w \(path)")
-        }
-        guard info.st_size <= off_t(maxFileBytes) else {
-            throw .badAllowedSigners(path: path, line: 0, problem: "the file is larger than \(maxFileBytes) bytes")
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw .unreadableAllowedSigners(path: path, reason: String(cString: strerror(errno))) }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            guard bytes.count <= maxFileBytes else {
-                throw .badAllowedSigners(path: path, line: 0, problem: "the file is larger than \(maxFileBytes) bytes")
+    /// Reads the file at `path` if root alone could have written it (`RootOwnedFile`): whoever
+    /// can write it decides who may approve. A missing file is an error too (fail closed).
+    public static func load(path: String) throws(SSHSignatureError) -> AllowedSigners {
+        switch RootOwnedFile.read(path, maxBytes: maxFileBytes) {
+        case .missing: throw .unreadableAllowedSigners(path: path, reason: "it does not exist")
+        case .refused(let reason): throw .unreadableAllowedSigners(path: path, reason: reason)
+        case .contents(let bytes):
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw .badAllowedSigners(path: path, line: 0, problem: "the file is not UTF-8 text")
             }
+            return try AllowedSigners(text: text, source: path)
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .badAllowedSigners(path: path, line: 0, problem: "the file is not UTF-8 text")
-        }
-        return try AllowedSigners(text: text, source: path)
     }
 
     /// Whether `principal` may have signed with `key` in `namespace` at `time`, as

@@ -27,6 +27,8 @@ public enum SSHSignatureError: Error, Sendable, Equatable, CustomStringConvertib
     case notYetValid(principal: String, validAfter: Date, at: Date, line: Int)
     /// The signer's `valid-before` is earlier than the time checked.
     case expired(principal: String, validBefore: Date, at: Date, line: Int)
+    /// The record carries no signature (or no principal or key) where the policy requires one.
+    case unsigned
     /// An `allowed_signers` line wpk cannot read (the whole file is refused: fail closed).
     case badAllowedSigners(path: String, line: Int, problem: String)
     /// The `allowed_signers` file itself cannot be read.
@@ -47,6 +49,7 @@ public enum SSHSignatureError: Error, Sendable, Equatable, CustomStringConvertib
         case .namespaceNotAllowed: "namespace_not_allowed"
         case .notYetValid: "not_yet_valid"
         case .expired: "expired_signer"
+        case .unsigned: "unsigned"
         case .badAllowedSigners: "bad_allowed_signers"
         case .unreadableAllowedSigners: "unreadable_allowed_signers"
         }
@@ -76,6 +79,8 @@ public enum SSHSignatureError: Error, Sendable, Equatable, CustomStringConvertib
             return "the key of \"\(s(principal))\" is not valid until \(RFC3339.format(validAfter)) (allowed_signers line \(line) valid-after), checked at \(RFC3339.format(at))"
         case .expired(let principal, let validBefore, let at, let line):
             return "the key of \"\(s(principal))\" expired at \(RFC3339.format(validBefore)) (allowed_signers line \(line) valid-before), checked at \(RFC3339.format(at))"
+        case .unsigned:
+            return "the record is not signed, and the machine policy names allowed_signers: only decisions signed by a listed principal count"
         case .badAllowedSigners(let path, let line, let problem):
             return "\(s(path)):\(line): \(s(problem)); the allowed_signers file is refused as a whole"
         case .unreadableAllowedSigners(let path, let reason):

@@ -20,6 +20,8 @@ struct DecisionArguments: ParsableArguments {
 
     @OptionGroup var ledger: LedgerOptions
 
+    @OptionGroup var signing: SigningOptions
+
     func validate() throws {
         guard (file == nil) != (run == nil) else {
             throw ValidationError("give either a playbook FILE or --run RUN_ID")
@@ -36,12 +38,14 @@ struct DecisionArguments: ParsableArguments {
             throw ExitCode(2)
         }
         let ledger = ledger.resolved
+        let policy = MachinePolicy.load()
+        let signer = try signing.signer(policy: policy, required: SignerPolicy.of(policy).requiresSignatures)
         let outcome: DecisionOutcome
         do {
             outcome = try ledger.recordDecision(
                 verdict, subject: subject, planPrefix: plan,
-                policy: MachinePolicy.load(),
-                operator: Operator.current(), now: Date())
+                policy: policy,
+                operator: Operator.current(), now: Date(), signer: signer)
         } catch {
             printError("wpk: \(DisplaySanitizer.sanitize(String(describing: error)))")
             throw ExitCode(1)
@@ -49,7 +53,8 @@ struct DecisionArguments: ParsableArguments {
         switch outcome {
         case .recorded(let record):
             let what = verdict == .approve ? "approved" : "rejected"
-            writeOut("\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest))); ledger record \(record.seq)\n")
+            let signed = record.principal.map { " signed by \(DisplaySanitizer.sanitize($0)) (\(record.key ?? "?"))" } ?? ""
+            writeOut("\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest))); ledger record \(record.seq)\(signed)\n")
         case .refused(let refusal):
             printError("refused: \(DisplaySanitizer.sanitize(refusal.description))")
             throw ExitCode(1)

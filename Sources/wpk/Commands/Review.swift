@@ -28,6 +28,8 @@ struct Review: ParsableCommand {
 
     @OptionGroup var planning: PlanningOptions
 
+    @OptionGroup var signing: SigningOptions
+
     @Argument(help: "Playbook files, directories to search, or - for standard input.")
     var paths: [String] = []
 
@@ -59,6 +61,8 @@ struct Review: ParsableCommand {
             throw ExitCode(1)
         }
         terminal.wakeDescriptor = backend.wakeDescriptor
+        backend.signing = signing
+        backend.handOverTerminal = { body in terminal.withTerminalHandedOver(body) }
         let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8)
         let final = ReviewRunner.run(device: terminal, backend: backend, options: options)
         terminal.restore()

@@ -21,6 +21,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var planning: PlanningOptions
 
+    @OptionGroup var signing: SigningOptions
+
     @Option(name: .long, help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when a step is stopped.", valueName: "SECONDS"))
     var gracePeriod: Double = 5
 
@@ -65,10 +67,11 @@ struct Run: ParsableCommand {
         for (program, variable) in [("kubectl", "WPK_KUBECTL"), ("docker", "WPK_DOCKER"), ("vault", "WPK_VAULT")] {
             if let named = environment[variable], !named.isEmpty { programs[program] = named }
         }
+        let policy = MachinePolicy.load()
         let settings = RunSettings(ledger: ledgerOptions.resolved, runID: RunSettings.newRunID(), operator: Operator.current(),
-                                   policy: MachinePolicy.load(), environment: environment,
+                                   policy: policy, environment: environment,
                                    programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod,
-                                   startedBy: origin)
+                                   startedBy: origin, signer: try signing.signer(policy: policy, required: false))
         warnAboutUnknownOutcomes(of: plan, in: settings.ledger)
         let interrupt = RunInterrupt()
         let signals = SignalForwarder(interrupt: interrupt)

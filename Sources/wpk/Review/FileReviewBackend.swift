@@ -13,6 +13,11 @@ final class FileReviewBackend: ReviewBackend {
     private let checker: PlaybookChecker
     /// `--set`/`--values` given to `wpk review`; each playbook takes the ones it declares.
     private let inputs: [String: String]
+    /// `--key` of `wpk review`.
+    var signing = SigningOptions()
+    /// Runs its argument with the terminal handed back to the shell (curses suspended), so
+    /// ssh-keygen can ask for a passphrase; set once the terminal exists.
+    var handOverTerminal: (() -> Void) -> Void = { $0() }
 
     /// `standardInput` holds the bytes of `-` when it was among the paths (read before curses starts).
     init(files: [String], standardInput: [UInt8]?, ledger: Ledger, checker: PlaybookChecker, inputs: [String: String]) {
@@ -172,12 +177,20 @@ final class FileReviewBackend: ReviewBackend {
             return .decisionRefused("there is no current plan with a step \(step)")
         }
         let outcome: DecisionOutcome
+        let policy = MachinePolicy.load()
+        let signer: (any RecordSigner)?
+        do {
+            signer = try signerFor(policy)
+        } catch {
+            return .decisionRefused(String(describing: error))
+        }
         do {
             outcome = try ledger.recordDecision(
                 verdict, subject: GateSubject(plan: plan, step: planned), planPrefix: planDigest,
                 shownPlaybookDigest: plan.playbook.digest,
-                policy: MachinePolicy.load(),
-                operator: Operator.current(), now: Date())
+                policy: policy,
+                operator: Operator.current(), now: Date(),
+                signer: signer.map { TerminalHandingSigner(inner: $0, handOver: handOverTerminal) })
         } catch {
             return .decisionRefused(String(describing: error))
         }
@@ -191,6 +204,16 @@ final class FileReviewBackend: ReviewBackend {
         case .refused(let refusal):
             return .decisionRefused(refusal.description)
         }
+    }
+
+    /// The operator's signer for `policy` (see `SigningOptions`), found without printing: the
+    /// screen is curses'.
+    private func signerFor(_ policy: MachinePolicyStatus) throws -> (any RecordSigner)? {
+        guard case .loaded(let machine) = policy else { return nil }
+        var signers: AllowedSigners?
+        if let path = machine.allowedSigners { signers = try AllowedSigners.load(path: path) }
+        return try SSHSigner.find(explicitKey: signing.key, signers: signers, accountName: Operator.current().name,
+                                  environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory(), now: Date())
     }
 
     /// Where each gated step of the plan stands in the ledger.
