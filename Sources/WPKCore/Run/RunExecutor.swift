@@ -112,6 +112,8 @@ public enum RunEvent: Sendable {
     case stepFinished(StepAttempt)
     /// A failed idempotent step is tried again after the planned delay.
     case retrying(step: String, afterSeconds: Int)
+    /// An approval at the gate does not count (forged, unsigned, not an approver, self-approval); said once per approval.
+    case notCounted(step: String, reason: String)
     /// A failure with `on_failure: rollback` runs these rollback steps, in this order.
     case rollingBack(steps: [String], because: String)
     /// The run ended (its `run_finished` record is written).
@@ -186,6 +188,8 @@ public final class RunExecutor {
     private var rolledBack: [String] = []
     /// Accounts whose approvals this run consumed: the plan (rollback steps included) was approved.
     private var approvers: [String] = []
+    /// Approvals (by seq) already reported as not counting.
+    private var reportedDiscounts: Set<Int> = []
 
     /// `replan` reads the playbook again and plans it with the same inputs (used at every gate);
     /// `onOutput` receives each step's output with secret values masked.
@@ -280,6 +284,7 @@ public final class RunExecutor {
                 onEvent(.approved(step: step.handler, by: names))
                 return nil
             case .pending:
+                reportDiscounted(at: subject, now: now)
                 // Wake at the deadline (plus a second: records keep whole seconds), on any ledger change, or at the slow poll.
                 let untilDeadline = deadline.map { $0.timeIntervalSince(now) + 1 } ?? monitor.recheckSeconds
                 monitor.sleep(upTo: max(0.05, untilDeadline))
@@ -292,6 +297,16 @@ public final class RunExecutor {
             case .refused(let refusal):
                 return .refused(refusal.description)
             }
+        }
+    }
+
+    /// Says once for each approval at this gate why it does not count, so the operator starting
+    /// the run learns that a forged or unsigned approval was seen and refused.
+    private func reportDiscounted(at subject: GateSubject, now: Date) {
+        guard let records = try? settings.ledger.read().records else { return }
+        for (seq, reason) in ApprovalPolicy.discountedApprovals(subject: subject, state: LedgerState(records: records), policy: settings.policy, now: now)
+        where reportedDiscounts.insert(seq).inserted {
+            onEvent(.notCounted(step: subject.step, reason: reason))
         }
     }
 

@@ -161,6 +161,8 @@ final class RunProgressPrinter {
             say("step \(s(attempt.step)) \(attempt.outcome) (\(attempt.detail), \(String(format: "%.1f", attempt.seconds)) s)")
         case .retrying(let step, let seconds):
             say("retrying \(s(step)) in \(seconds) s")
+        case .notCounted(let step, let reason):
+            say("at \(s(step)): \(s(reason))")
         case .rollingBack(let steps, let because):
             say("rolling back (\(s(because))): \(steps.map(s).joined(separator: ", "))")
         case .finished(let report):
