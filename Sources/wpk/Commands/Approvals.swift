@@ -88,7 +88,7 @@ struct Approvals: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Verify the ledger's hash chain.",
-            discussion: "Exit codes: 0 the chain is intact, 1 it is not (the first bad record is named) or the ledger cannot be read.")
+            discussion: "Where the machine policy names allowed_signers, every approved and rejected record's signature is checked too, and each one that does not verify is named on standard error. Exit codes: 0 the chain (and every signature the policy asks for) is intact, 1 it is not (the first bad record is named) or the ledger cannot be read.")
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: "Output format: text or json.") var format: LedgerOutputFormat = .text
@@ -110,7 +110,22 @@ struct Approvals: ParsableCommand {
             case .json: writeOut(ApprovalsOutput.verifyJSON(ledger: ledger, reading: reading).serialized(.pretty) + "\n")
             case .text: writeOut(ApprovalsOutput.verifyText(ledger: ledger, reading: reading))
             }
-            if !reading.isIntact { throw ExitCode(1) }
+            let unverified = Self.unverifiedDecisions(reading.records)
+            // On standard error, so the JSON on standard output stays one document.
+            for problem in unverified { printError(problem) }
+            if !reading.isIntact || !unverified.isEmpty { throw ExitCode(1) }
+        }
+
+        /// Where the machine policy names allowed_signers: every decision whose signature does not
+        /// verify for a listed principal (forged, unsigned, expired signer), one line each.
+        static func unverifiedDecisions(_ records: [LedgerRecord]) -> [String] {
+            let signers = SignerPolicy.of(MachinePolicy.load())
+            if case .unavailable(let reason) = signers { return ["wpk approvals verify: signatures cannot be checked: \(DisplaySanitizer.sanitize(reason))"] }
+            guard signers.requiresSignatures else { return [] }
+            return records.filter { $0.draft.type == .approved || $0.draft.type == .rejected }.compactMap { record in
+                guard case .failure(let error) = signers.principal(of: record) else { return nil }
+                return "record \(record.seq) (\(record.draft.type.name) by \(DisplaySanitizer.sanitize(record.operatorName))) does not count: \(error.description)"
+            }
         }
     }
 }
