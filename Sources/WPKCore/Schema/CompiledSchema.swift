@@ -48,6 +48,14 @@ public struct CompiledSchema: Sendable {
         source = (root, documents, options, compiler.compiledPatterns)
         if options.checkMetaschema {
             for document in compiler.referencedDocuments { try CompiledSchema.checkAgainstMetaschema(document.node, uri: document.uri) }
+            // A schema whose `$schema` names a metaschema file must also be valid against that.
+            for named in compiler.metaschemaFiles {
+                guard let metaschema = compiler.document(named.uri) else { continue }
+                var metaOptions = options
+                metaOptions.checkMetaschema = false  // checked against 2020-12 just above
+                let compiled = try CompiledSchema(metaschema, baseURI: named.uri, documents: documents, options: metaOptions)
+                try CompiledSchema.check(named.schema, against: compiled, schemaURI: named.schemaBase, metaschemaURI: named.uri)
+            }
         }
     }
 
@@ -144,6 +152,11 @@ public struct CompiledSchema: Sendable {
 
     /// Throws a `SchemaError` listing every metaschema violation, with positions in the schema file.
     static func checkAgainstMetaschema(_ node: Node, uri: String) throws(SchemaError) {
+        try check(node, against: metaschema, schemaURI: uri, metaschemaURI: "JSON Schema 2020-12")
+    }
+
+    /// Throws a `SchemaError` listing every violation of `metaschema` by the schema `node`.
+    static func check(_ node: Node, against metaschema: CompiledSchema, schemaURI uri: String, metaschemaURI: String) throws(SchemaError) {
         let violations = metaschema.validate(node)
         guard let first = violations.first else { return }
         let diagnostics = violations.map { violation -> Diagnostic in
@@ -151,7 +164,7 @@ public struct CompiledSchema: Sendable {
             diagnostic.message = "schema: " + diagnostic.message
             return diagnostic
         }
-        throw SchemaError("\(uri) is not a valid JSON Schema 2020-12: \(first.message)", location: "#" + first.instancePointer,
+        throw SchemaError("\(uri) is not a valid \(metaschemaURI == "JSON Schema 2020-12" ? metaschemaURI : "schema by its metaschema " + metaschemaURI): \(first.message)", location: "#" + first.instancePointer,
                           mark: first.mark, diagnostics: diagnostics)
     }
 }

@@ -80,6 +80,11 @@ final class SchemaCompiler {
     /// Documents other than the root that references reached (read from disk or from the caller's
     /// map, not the embedded metaschema), to be checked against the metaschema.
     private(set) var referencedDocuments: [(uri: String, node: Node)] = []
+    /// Metaschema files named by `$schema`, with the base URI and node of the schema naming them,
+    /// which must also validate against them.
+    private(set) var metaschemaFiles: [(uri: String, schemaBase: String, schema: Node)] = []
+    /// The document read for a URI (a metaschema file included).
+    func document(_ uri: String) -> Node? { documents[uri] }
     /// URIs of the caller's documents, to tell them from the embedded ones.
     private let callerDocuments: Set<String>
 
@@ -172,8 +177,16 @@ final class SchemaCompiler {
     /// The vocabularies a schema resource uses, read from the `$vocabulary` of its `$schema`.
     private func vocabularies(of node: Node, base: String, inherited: Vocabularies) throws(SchemaError) -> Vocabularies {
         guard let metaschemaURI = node["$schema"]?.string else { return inherited }
-        let uri = URIReference.split(metaschemaURI).base
+        let uri = URIReference.split(URIReference.resolve(metaschemaURI, against: base)).base
         if uri == EmbeddedMetaschema.uri { return .standard }
+        // A metaschema file is read like a referenced schema; its `$vocabulary` then decides, and
+        // the schema naming it is validated against it (see `CompiledSchema`).
+        if resourcesByURI[uri] == nil {
+            try readFileDocument(uri, location: base, mark: node["$schema"]?.start)
+            if documents[uri] != nil, !metaschemaFiles.contains(where: { $0.uri == uri }) {
+                metaschemaFiles.append((uri, base, node))
+            }
+        }
         guard let metaschema = documents[uri] ?? resourcesByURI[uri]?.node,
               let declared = metaschema["$vocabulary"]?.mapping else { return .standard }
         var result: Vocabularies = []
@@ -190,22 +203,26 @@ final class SchemaCompiler {
 
     // MARK: resolving references
 
+    /// Reads the schema document at a `file:` URI into `documents` (once), when files may be read.
+    private func readFileDocument(_ uri: String, location: String, mark: Mark?) throws(SchemaError) {
+        guard documents[uri] == nil, readFiles, URIReference(uri).scheme == "file" else { return }
+        let path = URIReference(uri).path.removingPercentEncoding ?? URIReference(uri).path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SchemaError("cannot read the referenced schema file \(path)", location: location, mark: mark)
+        }
+        do {
+            let document = try SourceDocument.load([UInt8](data), path: path)
+            documents[uri] = document.root
+            referencedDocuments.append((uri, document.root))
+        } catch {
+            throw SchemaError("referenced schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error)", location: location, mark: mark)
+        }
+    }
+
     /// The document or embedded resource named by an absolute URI without fragment.
     private func resource(_ uri: String, from referrer: SchemaLocation, mark: Mark) throws(SchemaError) -> SchemaLocation {
         if let found = resourcesByURI[uri] { return found }
-        if documents[uri] == nil, readFiles, URIReference(uri).scheme == "file" {
-            let path = URIReference(uri).path.removingPercentEncoding ?? URIReference(uri).path
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SchemaError("cannot read the referenced schema file \(path)", location: describe(referrer), mark: mark)
-            }
-            do {
-                let document = try SourceDocument.load([UInt8](data), path: path)
-                documents[uri] = document.root
-                referencedDocuments.append((uri, document.root))
-            } catch {
-                throw SchemaError("referenced schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error)", location: describe(referrer), mark: mark)
-            }
-        }
+        try readFileDocument(uri, location: describe(referrer), mark: mark)
         try index(document: uri)
         if let found = resourcesByURI[uri] { return found }
         // The caller's documents may name themselves by `$id` rather than by their key.

@@ -24,9 +24,46 @@ enum SchemaFormats {
         case "uri": return URIGrammar.isURI(b, requireScheme: true)
         case "uri-reference": return URIGrammar.isURI(b, requireScheme: false)
         case "uuid": return isUUID(b)
-        case "regex": return ECMARegex.translate(text).flatMap { try? NSRegularExpression(pattern: $0) } != nil
+        case "regex": return regexProblem(text) == nil
         case "json-pointer": return isJSONPointer(b)
         default: return true
+        }
+    }
+
+    // MARK: regular expressions
+
+    /// Why `text` is not a usable ECMA-262 pattern, or nil when it is: the same test (translation,
+    /// then ICU) the `pattern` keyword and the planner apply. ICU through Foundation gives no
+    /// reason on Linux, so the reason is the Swift regex parser's where it refuses the pattern too.
+    /// Remembered by pattern (every copy of a playbook repeats its few patterns), bounded.
+    static func regexProblem(_ text: String) -> String? {
+        regexVerdictLock.lock()
+        let known = regexVerdicts[text]
+        regexVerdictLock.unlock()
+        if let known { return known.problem }
+        let problem: String?
+        if let translated = ECMARegex.translate(text) {
+            problem = (try? NSRegularExpression(pattern: translated)) != nil ? nil : swiftRegexReason(text) ?? "the ICU regular expression engine refuses it"
+        } else {
+            problem = swiftRegexReason(text) ?? "it is not ECMA-262 regular expression syntax (\\a, (?i), (?P<name>...) and (?#...) are not)"
+        }
+        regexVerdictLock.lock()
+        if regexVerdicts.count >= 1024 { regexVerdicts.removeAll(keepingCapacity: true) }
+        regexVerdicts[text] = RegexVerdict(problem: problem)
+        regexVerdictLock.unlock()
+        return problem
+    }
+
+    private struct RegexVerdict { var problem: String? }
+    nonisolated(unsafe) private static var regexVerdicts: [String: RegexVerdict] = [:]
+    private static let regexVerdictLock = NSLock()
+
+    private static func swiftRegexReason(_ text: String) -> String? {
+        do {
+            _ = try Regex(text)
+            return nil
+        } catch {
+            return "\(error)"
         }
     }
 

@@ -265,7 +265,10 @@ struct SchemaEvaluator {
         case .format(let format, _):
             guard let text = instance.string else { return true }
             if SchemaFormats.check(format, text) { return true }
-            if reporting { report(.format, keyword, instance.start, "\(here) must be a valid \(format), got \(SchemaMessages.show(instance))") }
+            if reporting {
+                let reason = format == "regex" ? SchemaFormats.regexProblem(text).map { ": " + $0 } ?? "" : ""
+                report(.format, keyword, instance.start, "\(here) must be a valid \(format), got \(SchemaMessages.show(instance))\(reason)")
+            }
             return false
 
         case .maxItems(let limit):

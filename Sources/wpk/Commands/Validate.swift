@@ -16,8 +16,11 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Output format: text, json or sarif.")
     var format: ReportFormat = .text
 
-    @Option(name: .long, help: "The JSON Schema to validate against (default: specs/wpk_schema.yaml).")
+    @Option(name: .long, help: "The JSON Schema to validate against (default: the carried copy of specs/wpk_schema.yaml; see wpk schema).")
     var schema: String?
+
+    @Flag(name: .long, help: "Assert every format the schema names (date-time, email, uri, regex, ...) instead of only annotating it.")
+    var assertFormats = false
 
     @Flag(name: .long, help: "Apply the JSON Schema alone, without the WPK rules: any YAML or JSON document against any schema.")
     var schemaOnly = false
@@ -30,8 +33,8 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         // Only the JSON report shows each file's digest.
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), appliesRules: !schemaOnly, recordsDigest: format == .json,
-                                      signatures: schemaOnly ? nil : MachineTrust.load())
+        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
+                                      recordsDigest: format == .json, signatures: schemaOnly ? nil : MachineTrust.load())
         var reporter = format.makeReporter()
         var summary = Summary()
         reporter.begin()

@@ -6,9 +6,11 @@ import WPKCore
 /// any directory without files beside it.
 enum SchemaLocator {
     /// The compiled schema, or a usage error (exit 2) that says what is wrong with it.
-    /// `assertFormats` asserts `format` (date-time, regex, ...) instead of only annotating it.
+    /// `assertFormats` asserts `format` (date-time, regex, ...) instead of only annotating it;
+    /// the carried WPK schema always asserts its formats (its one is `regex`, of input patterns:
+    /// a pattern that does not compile is reported where it is written, not as a failed match).
     static func load(_ path: String?, assertFormats: Bool = false) throws -> CompiledSchema {
-        let options = CompiledSchema.Options(assertFormats: assertFormats)
+        let options = CompiledSchema.Options(assertFormats: assertFormats || path == nil)
         do {
             guard let path else { return try CompiledSchema.embeddedWPK(options: options, verdicts: VerdictDirectory.standard()) }
             return try CompiledSchema(contentsOfFile: path, options: options, verdicts: VerdictDirectory.standard())
