@@ -25,17 +25,24 @@ struct Validate: ParsableCommand {
     @Flag(name: .long, help: "Apply the JSON Schema alone, without the WPK rules: any YAML or JSON document against any schema.")
     var schemaOnly = false
 
+    @Option(name: .long, help: "Text output: most diagnostics shown per file, then a count of the rest (0: all; JSON and SARIF keep all).")
+    var maxDiagnostics = TextReporter.defaultMaxDiagnostics
+
     @Option(name: .long, help: "Files checked at once (default: the number of processors).")
     var jobs: Int?
 
     @Argument(help: "Files, directories, or - for standard input.")
     var paths: [String]
 
+    func validate() throws {
+        guard maxDiagnostics >= 0 else { throw ValidationError("--max-diagnostics must be 0 (all) or more, got \(maxDiagnostics)") }
+    }
+
     func run() throws {
         // Only the JSON report shows each file's digest.
         let checker = PlaybookChecker(schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
                                       recordsDigest: format == .json, signatures: schemaOnly ? nil : MachineTrust.load())
-        var reporter = format.makeReporter()
+        var reporter = format.makeReporter(maxDiagnostics: maxDiagnostics)
         var summary = Summary()
         reporter.begin()
         // Files are checked in parallel, eight at a time per hand-over, and reported in the order

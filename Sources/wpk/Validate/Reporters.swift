@@ -25,9 +25,10 @@ struct Summary {
 enum ReportFormat: String, CaseIterable {
     case text, json, sarif
 
-    func makeReporter() -> any Reporter {
+    /// `maxDiagnostics` bounds the text shown per file (0: no bound); JSON and SARIF keep every diagnostic.
+    func makeReporter(maxDiagnostics: Int = TextReporter.defaultMaxDiagnostics) -> any Reporter {
         switch self {
-        case .text: TextReporter(colors: TerminalColors.forStandardOutput())
+        case .text: TextReporter(colors: TerminalColors.forStandardOutput(), maxDiagnostics: maxDiagnostics)
         case .json: JSONReporter()
         case .sarif: SARIFReporter()
         }
@@ -63,19 +64,35 @@ struct TextReporter: Reporter {
     var colors: TerminalColors
     /// Where the text goes: standard output, or standard error for warnings beside a plan.
     var write: (String) -> Void = writeOut
+    /// Most diagnostics shown per file, then one line counting the rest (0: all). A playbook with
+    /// 100,000 broken handlers would otherwise print tens of megabytes nobody reads.
+    var maxDiagnostics = TextReporter.defaultMaxDiagnostics
+
+    /// The default bound of `maxDiagnostics`.
+    static let defaultMaxDiagnostics = 200
 
     mutating func begin() {}
 
     mutating func report(_ file: FileReport) {
         var out = ""
         let path = DisplaySanitizer.sanitize(file.path)
-        for diagnostic in file.diagnostics {
+        let shown = maxDiagnostics > 0 ? file.diagnostics.prefix(maxDiagnostics) : file.diagnostics[...]
+        for diagnostic in shown {
             let position = diagnostic.mark.map { ":\($0.line):\($0.column)" } ?? ""
             out += colors.paint("\(path)\(position):", "1") + " \(colors.severity(diagnostic.severity)): "
             out += DisplaySanitizer.sanitize(diagnostic.message) + " [\(diagnostic.code)]\n"
             if let mark = diagnostic.mark, let lines = file.lines {
                 out += TextReporter.excerpt(lines: lines, mark: mark, colors: colors)
             }
+        }
+        if shown.count < file.diagnostics.count {
+            let rest = file.diagnostics[shown.count...]
+            let counts = Diagnostic.Severity.allCases.compactMap { severity -> String? in
+                let count = rest.count { $0.severity == severity }
+                return count == 0 ? nil : "\(count) \(severity.rawValue)\(count == 1 || severity == .info ? "" : "s")"
+            }
+            out += colors.paint("\(path):", "1") + " \(rest.count) more diagnostic\(rest.count == 1 ? "" : "s") not shown ("
+                + counts.joined(separator: ", ") + "); --max-diagnostics 0 shows all\n"
         }
         write(out)
     }
