@@ -53,7 +53,9 @@ import Testing
 @Suite struct EmbeddedWPKSchemaTests {
     @Test func theCarriedCopyIsSpecsWPKSchemaByteForByte() throws {
         let source = try RepoFiles.bytes(EmbeddedWPKSchema.sourcePath)
-        #expect(Array(EmbeddedWPKSchema.text.utf8) == source,
+        // Compared as a whole, reported briefly: a byte dump of both would bury the message.
+        let same = Array(EmbeddedWPKSchema.text.utf8) == source
+        #expect(same,
                 "Sources/WPKCore/Schema/EmbeddedWPKSchema.swift differs from specs/wpk_schema.yaml; run scripts/embed-metaschema.py")
     }
 

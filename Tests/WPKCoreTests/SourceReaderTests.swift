@@ -38,22 +38,41 @@ import Testing
 
     @Test("a pipe written in pieces is read to its end")
     func aPipeIsReadToTheEnd() throws {
-        let dir = try directory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("fifo").path
-        #expect(mkfifo(path, 0o600) == 0)
+        // As process substitution hands it over: an anonymous pipe named /dev/fd/N.
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
         let written = bytes(20_000)
+        let writeEnd = fds[1]
         let writer = Thread {
-            let descriptor = open(path, O_WRONLY)
+            // Several small writes, so the reader sees the data arrive in pieces.
             for start in stride(from: 0, to: written.count, by: 3_000) {
                 let piece = Array(written[start..<min(start + 3_000, written.count)])
-                _ = piece.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+                _ = piece.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
                 usleep(1_000)
             }
-            close(descriptor)
+            close(writeEnd)
         }
         writer.start()
-        #expect(SourceReader.contents(of: .file(path)).map { $0 == written } == .success(true))
+        #expect(SourceReader.contents(of: .file("/dev/fd/\(fds[0])")).map { $0 == written } == .success(true))
+    }
+
+    @Test func aNamedFIFOIsRefusedWithoutBlocking() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("fifo.wpk.yaml").path
+        #expect(mkfifo(path, 0o600) == 0)
+        // No writer ever opens it: a blocking open would never return.
+        guard case .failure(.unreadable(let reason)) = SourceReader.contents(of: .file(path)) else {
+            Issue.record("a named FIFO was read")
+            return
+        }
+        #expect(reason.hasPrefix("it is a FIFO (named pipe);"))
+        guard case .failure(.unreadable(let device)) = SourceReader.contents(of: .file("/dev/null")) else {
+            Issue.record("a device was read")
+            return
+        }
+        #expect(device.hasPrefix("it is a character device;"))
     }
 
     @Test func aMissingFileIsUnreadable() {

@@ -57,6 +57,10 @@ public struct PlaybookChecker: Sendable {
 
     /// Reads and checks one input.
     public func check(_ input: PlaybookInput) -> FileReport {
+        if case .notFollowed(let path, let reason) = input {
+            let diagnostic = Diagnostic(severity: .info, code: PlaybookChecker.notFollowedCode, source: .yaml, message: reason, mark: nil)
+            return FileReport(path: path, digest: nil, diagnostics: [diagnostic], lines: nil)
+        }
         switch SourceReader.contents(of: input, limit: limits.maxFileBytes) {
         case .success(let bytes):
             return check(bytes: bytes, path: input.displayPath)
@@ -72,6 +76,9 @@ public struct PlaybookChecker: Sendable {
 
     /// The code of a file that cannot be opened or read at all.
     public static let unreadableCode = "WPK100"
+
+    /// The code of a symbolic link a directory walk did not follow (information).
+    public static let notFollowedCode = "WPK115"
 
     /// Checks bytes already read; a `path` ending in `.json` is read as JSON, any other as YAML.
     public func check(bytes: [UInt8], path: String) -> FileReport {

@@ -50,6 +50,9 @@ public struct LineIndex: Sendable {
 
     public var lineCount: Int { lineStarts.count }
 
+    /// Whether every byte is ASCII.
+    public var isASCII: Bool { !asciiLine.contains(false) }
+
     /// The byte offset of a 0-based line and 0-based column (in Unicode scalars).
     public func offset(line: Int, column: Int) -> Int {
         guard line < lineStarts.count else { return bytes.count }

@@ -79,6 +79,8 @@ struct Review: ParsableCommand {
             case .file(let path): files.append(path)
             case .standardInput: files.append("-")
             case .unusable(let path, _): missing.append(path)
+            case .fileNamedByBytes: missing.append(input.displayPath)
+            case .notFollowed: continue
             }
         }
         return (files, missing)

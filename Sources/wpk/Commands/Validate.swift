@@ -52,7 +52,7 @@ struct Validate: ParsableCommand {
         // Each worker checks with a schema of its own (see `CompiledSchema.separateCopy`), made
         // when it gets its first file: one file never pays for a second compile.
         let checkers = CheckerHandout(checker)
-        OrderedConcurrentMap.run(PlaybookFinder(paths), workers: workers, window: workers * 32, chunk: 8, makeTransform: {
+        OrderedConcurrentMap.run(PlaybookFinder(argumentBytes: RawArguments.bytes(for: paths)), workers: workers, window: workers * 32, chunk: 8, makeTransform: {
             var own: PlaybookChecker?
             return { input in
                 if own == nil { own = checkers.take() }

@@ -4,14 +4,16 @@ import Foundation
 let packageRoot: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// The built `wpk` binary (`swift test` builds every product before running tests).
+/// The `wpk` binary SwiftPM built with these tests: the one beside the test executable (`swift test`
+/// builds every product into the same directory, also under `--scratch-path`), never a copy
+/// elsewhere under `.build` that an earlier build left behind.
 let wpkBinary: URL = {
-    let candidates = [".build/debug/wpk", ".build/x86_64-unknown-linux-gnu/debug/wpk"]
-    for candidate in candidates {
-        let url = packageRoot.appendingPathComponent(candidate)
-        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    let testExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let beside = testExecutable.deletingLastPathComponent().appendingPathComponent("wpk")
+    guard FileManager.default.isExecutableFile(atPath: beside.path) else {
+        fatalError("wpk is not beside the test executable \(testExecutable.path); build it with `swift build --build-tests` (or run `swift test`)")
     }
-    fatalError("wpk binary not found under \(packageRoot.path)/.build; run `swift build` first")
+    return beside
 }()
 
 /// What a finished process printed and how it exited.

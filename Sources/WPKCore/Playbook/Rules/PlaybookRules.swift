@@ -67,7 +67,7 @@ public enum PlaybookRules {
     public static let all: [RuleInfo] = (
         ReferenceRules.rules + TemplateRules.rules + PermissionRules.rules + SafetyRules.rules
             + LimitRules.rules + TriggerRules.rules + SecretRules.rules + AmbiguousScalarRules.rules
-            + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules + InputRules.rules
+            + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules + InputRules.rules + InvisibleCharacterRules.rules
     ).sorted { $0.code < $1.code }
 
     /// The rule with `code`, if any.
@@ -98,15 +98,20 @@ public enum PlaybookRules {
         let secretPointers = Set(secrets.map(\.pointer))
         var templates: [Diagnostic] = []
         var ambiguous: [Diagnostic] = []
+        var invisible: [Diagnostic] = []
+        // Invisible characters are not ASCII: a pure-ASCII source (most playbooks) skips that look.
+        let mayHoldInvisible = lines.map { !$0.isASCII } ?? true
         forEachNode(root, pointer: "") { node, at in
             guard let scalar = node.scalar else { return }
             TemplateRules.visit(scalar, node, at, context, into: &templates)
             SecretRules.visitForCredentials(scalar, node, at, context, reported: secretPointers, into: &secrets)
             AmbiguousScalarRules.visit(scalar, node, at, context, into: &ambiguous)
+            if mayHoldInvisible { InvisibleCharacterRules.visit(scalar, node, at, context, into: &invisible) }
         }
         out += templates
         out += secrets
         out += ambiguous
+        out += invisible
         return out.sorted { a, b in
             let ao = a.mark?.offset ?? -1
             let bo = b.mark?.offset ?? -1
