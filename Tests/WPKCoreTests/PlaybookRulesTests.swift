@@ -297,6 +297,18 @@ private let ruleCases: [RuleCase] = [
         - {name: show, action: get, target: pods}
       validation: {permissions: [pods:list]}
     """),
+    // WPK340, WPK341 invisible characters.
+    RuleCase("WPK340 WPK341 fail: an override in a target, an isolate in a description and a key", k8s + """
+      handlers:
+        - {name: show, description: "Shows 1️⃣\u{2067}the deployment", action: get, target: "deployment/2️⃣\u{202E}web"}
+      validation: {permissions: [deployments:get]}
+      x-note: {"3️⃣\u{200B}k": 1}
+    """, [("1️⃣", "WPK341"), ("2️⃣", "WPK340"), ("3️⃣", "WPK341")]),
+    RuleCase("WPK340 WPK341 pass: joiners in a description, accented text in a target", k8s + """
+      handlers:
+        - {name: show, description: "👨\u{200D}👩\u{200D}👧 and Ünïcode", action: get, target: "deployment/café"}
+      validation: {permissions: [deployments:get]}
+    """),
     // WPK329 trigger inputs.
     RuleCase("WPK329 fails: undeclared and secret inputs, wrong namespaces, unclosed, nested label", k8s + """
       inputs:
