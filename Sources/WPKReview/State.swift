@@ -46,11 +46,15 @@ public struct ReviewOptions: Equatable, Sendable {
     public var readOnly: Bool
     /// Only ASCII is drawn (`--ascii` or a non-UTF-8 locale).
     public var asciiOnly: Bool
+    /// The personal ledger in use when no machine policy names a team ledger (single-user mode);
+    /// nil when the ledger is the team's. Every screen's header says so.
+    public var unmanagedLedger: String?
 
     /// Options as the command line gives them.
-    public init(readOnly: Bool = false, asciiOnly: Bool = false) {
+    public init(readOnly: Bool = false, asciiOnly: Bool = false, unmanagedLedger: String? = nil) {
         self.readOnly = readOnly
         self.asciiOnly = asciiOnly
+        self.unmanagedLedger = unmanagedLedger
     }
 }
 

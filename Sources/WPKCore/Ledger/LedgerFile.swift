@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import CProcess
 
 /// `write(2)`, named apart from the methods called `write` here.
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
@@ -25,6 +26,10 @@ public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case recordTooLarge
         /// The record could not be signed (no key, ssh-keygen failed, the key is not listed).
         case signingFailed
+        /// The machine policy forbids this ledger (or cannot be trusted).
+        case policy
+        /// The ledger no longer extends a head this machine verified before: records were removed or rewritten.
+        case rolledBack
     }
 
     public var kind: Kind
@@ -82,6 +87,12 @@ public struct Ledger: Sendable {
     public static let maxLineBytes = 65_536
 
     public let path: String
+    /// Whether the machine policy names this ledger (a team ledger), rather than single-user mode.
+    public var isTeamLedger = false
+    /// Whether a ledger without the append-only attribute is refused (`require_append_only`).
+    public var requireAppendOnly = false
+    /// Heads verified before, checked on every full read; nil remembers nothing.
+    public var memory: LedgerHeadMemory?
 
     public init(path: String) {
         self.path = path
@@ -105,13 +116,32 @@ public struct Ledger: Sendable {
         // O_NONBLOCK: a FIFO planted at the path must not hang wpk before the regular-file check.
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
-            if errno == ENOENT { return LedgerReading(records: [], fault: nil, tornTailBytes: 0) }
+            if errno == ENOENT {
+                let empty = LedgerReading(records: [], fault: nil, tornTailBytes: 0)
+                if let problem = memory?.problem(path: path, reading: empty) { throw problem }
+                return empty
+            }
             throw openError()
         }
         defer { close(fd) }
         try checkFile(fd)
         try lock(fd, LOCK_SH)
         return try scan(fd)
+    }
+
+    /// Whether the file has the Linux append-only attribute (`chattr +a`); nil when it cannot be
+    /// told (no file, or a file system without inode flags).
+    public func appendOnlyAttribute() -> Bool? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return Ledger.isAppendOnly(fd)
+    }
+
+    static func isAppendOnly(_ fd: Int32) -> Bool? {
+        var flags: Int32 = 0
+        guard wpk_get_inode_flags(fd, &flags) == 0 else { return nil }
+        return flags & wpk_append_only_flag() != 0
     }
 
     /// Whether the ledger file exists.
@@ -129,9 +159,11 @@ public struct Ledger: Sendable {
     @discardableResult
     public func append(_ draft: RecordDraft, operator op: Operator, now: Date) throws(LedgerError) -> LedgerRecord {
         try withExclusiveLock { (fd) throws(LedgerError) -> LedgerRecord in
+            let id = try checkRememberedHead(fd)
             let head = try readHead(fd)
             let record = LedgerRecord(seq: head.seq + 1, time: now, draft: draft, operator: op, prev: head.hash)
             try write(record, to: fd)
+            memory?.remember(path: path, id: id ?? record.hash, seq: record.seq, hash: record.hash)
             return record
         }
     }
@@ -144,13 +176,13 @@ public struct Ledger: Sendable {
     public func appendChecked<T>(operator op: Operator, now: Date,
                                  _ decide: (LedgerReading) -> (RecordDraft?, T)) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
         try withExclusiveLock { (fd) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) in
-            _ = try setAsideTornTail(fd)
-            let reading = try scan(fd)
+            let reading = try scanForWriting(fd)
             if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }
             let (draft, outcome) = decide(reading)
             guard let draft else { return (nil, outcome) }
             let record = LedgerRecord(seq: reading.records.count + 1, time: now, draft: draft, operator: op, prev: reading.head)
             try write(record, to: fd)
+            memory?.remember(path: path, id: reading.records.first?.hash ?? record.hash, seq: record.seq, hash: record.hash)
             return (record, outcome)
         }
     }
@@ -159,13 +191,46 @@ public struct Ledger: Sendable {
     /// where the record says (`seq` and `prev`); false when another writer got there first.
     func appendPrepared(_ record: LedgerRecord) throws(LedgerError) -> Bool {
         try withExclusiveLock { (fd) throws(LedgerError) -> Bool in
-            _ = try setAsideTornTail(fd)
-            let reading = try scan(fd)
+            let reading = try scanForWriting(fd)
             if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }
             guard reading.head == record.prev, reading.records.count + 1 == record.seq else { return false }
             try write(record, to: fd)
+            memory?.remember(path: path, id: reading.records.first?.hash ?? record.hash, seq: record.seq, hash: record.hash)
             return true
         }
+    }
+
+    /// The whole chain verified (and checked against the remembered heads) before a torn tail is
+    /// set aside, so a record cut from the end (its final newline removed) is noticed, not set aside.
+    func scanForWriting(_ fd: Int32) throws(LedgerError) -> LedgerReading {
+        let reading = try scan(fd)
+        return try setAsideTornTail(fd) > 0 ? try scan(fd) : reading
+    }
+
+    /// Checks the last complete record against the remembered heads without reading the whole
+    /// chain (run events are appended often); returns the ledger's id (its first record's hash).
+    private func checkRememberedHead(_ fd: Int32) throws(LedgerError) -> String? {
+        guard let memory else { return nil }
+        let size = try fileSize(fd)
+        let end = size > 0 ? try endOfLastLine(fd, size: size) : 0
+        guard end > 0 else {
+            if let problem = memory.problem(path: path, id: nil, last: nil, hashAt: { _ in nil }) { throw problem }
+            return nil
+        }
+        let first = try lastRecord(fd, end: try endOfFirstLine(fd))
+        let last = try lastRecord(fd, end: end)
+        if let problem = memory.problem(path: path, id: first.hash, last: last, hashAt: { $0 == last.seq ? last.hash : nil }) { throw problem }
+        return first.hash
+    }
+
+    /// The offset just past the first newline.
+    private func endOfFirstLine(_ fd: Int32) throws(LedgerError) -> Int {
+        let bytes = try readBytes(fd, at: 0, count: Ledger.maxLineBytes + 1)
+        guard let newline = bytes.firstIndex(of: 0x0A) else {
+            throw LedgerError(.chainBroken(LedgerFault(line: 1, offset: 0, claimedSeq: nil, problem: "the first line is unterminated or too long")),
+                              "the ledger \(path) is damaged at its first record; run `wpk approvals verify`")
+        }
+        return newline + 1
     }
 
     private func withExclusiveLock<T>(_ body: (Int32) throws(LedgerError) -> T) throws(LedgerError) -> T {
@@ -181,6 +246,9 @@ public struct Ledger: Sendable {
     private func openForAppend() throws(LedgerError) -> Int32 {
         let flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK
         var fd = open(path, flags)
+        if fd < 0 && errno == ENOENT && requireAppendOnly {
+            throw LedgerError(.unsafePermissions, "the team ledger \(path) does not exist, and the machine policy requires it to be append-only; create it with: wpk approvals init")
+        }
         if fd < 0 && errno == ENOENT {
             let teamDirectory = directoryMode().map { $0 & S_ISGID != 0 } ?? false
             let mode: mode_t = teamDirectory ? 0o660 : 0o600
@@ -213,6 +281,10 @@ public struct Ledger: Sendable {
         guard line.count <= Ledger.maxLineBytes else {
             throw LedgerError(.recordTooLarge, "a record of \(line.count) bytes is longer than the ledger allows (\(Ledger.maxLineBytes))")
         }
+        try write(line: line, to: fd)
+    }
+
+    private func write(line: [UInt8], to fd: Int32) throws(LedgerError) {
         // One write call for the whole line: with O_APPEND and the lock, no other bytes interleave.
         var written = 0
         while written < line.count {
@@ -249,9 +321,25 @@ public struct Ledger: Sendable {
         guard block.withUnsafeBytes({ systemWrite(tornFD, $0.baseAddress!, block.count) }) == block.count, fsync(tornFD) == 0 else {
             throw .system("write to", tornPath)
         }
-        guard ftruncate(fd, off_t(keep)) == 0 else { throw .system("truncate", path) }
+        if ftruncate(fd, off_t(keep)) != 0 {
+            let code = errno
+            guard code == EPERM, Ledger.isAppendOnly(fd) == true else { throw .system("truncate", path, code) }
+            try closeOffTornTail(fd, tail: tail, at: keep)
+            return tail.count
+        }
         guard fsync(fd) == 0 else { throw .system("fsync", path) }
         return tail.count
+    }
+
+    /// An append-only file cannot be truncated: a newline ends the torn bytes as one line, and a
+    /// `torn_tail` record right after it names their digest and chains from the record before
+    /// them, so verification recognises exactly that line (and no other) as a closed-off write.
+    private func closeOffTornTail(_ fd: Int32, tail: [UInt8], at offset: Int) throws(LedgerError) {
+        let head = try lastRecord(fd, end: offset)
+        let draft = RecordDraft(type: .tornTail, reason: "\(tail.count) bytes of an unfinished write at byte \(offset) closed off; the ledger is append-only, so they stay (a copy is in \(path).torn)",
+                                outputDigest: ContentDigest.sha256(tail))
+        let record = LedgerRecord(seq: head.seq + 1, time: Date(), draft: draft, operator: Operator.current(), prev: head.hash)
+        try write(line: [0x0A] + record.line, to: fd)
     }
 
     /// The offset just past the last newline (0 when there is none), scanning backwards in chunks.
@@ -271,7 +359,11 @@ public struct Ledger: Sendable {
     /// record's own hash is checked so nothing is chained onto a visibly edited record.
     private func readHead(_ fd: Int32) throws(LedgerError) -> (seq: Int, hash: String) {
         try setAsideTornTail(fd)
-        let size = try fileSize(fd)
+        return try lastRecord(fd, end: try fileSize(fd))
+    }
+
+    /// Seq and hash of the complete record that ends at byte `size` (genesis when there is none).
+    private func lastRecord(_ fd: Int32, end size: Int) throws(LedgerError) -> (seq: Int, hash: String) {
         guard size > 0 else { return (0, LedgerRecord.genesis) }
         let window = min(size, Ledger.maxLineBytes + 1)
         let bytes = try readBytes(fd, at: size - window, count: window)
@@ -307,7 +399,12 @@ public struct Ledger: Sendable {
             scanner.feed(buffer[0..<n])
             offset += n
         }
-        return scanner.finish()
+        let reading = scanner.finish()
+        if let memory {
+            if let problem = memory.problem(path: path, reading: reading) { throw problem }
+            memory.remember(path: path, reading: reading)
+        }
+        return reading
     }
 
     private func fileSize(_ fd: Int32) throws(LedgerError) -> Int {
@@ -375,6 +472,9 @@ public struct Ledger: Sendable {
         if info.st_mode & S_IWOTH != 0 {
             throw LedgerError(.unsafePermissions, "the ledger \(path) is writable by everyone (mode \(String(info.st_mode & 0o7777, radix: 8))); anyone could rewrite it. Fix it with: chmod o-w \(path)")
         }
+        if requireAppendOnly, Ledger.isAppendOnly(fd) != true {
+            throw LedgerError(.unsafePermissions, "the machine policy requires the append-only attribute on the ledger \(path), and it is not set; set it with: chattr +a \(path) (as root), or create the ledger with wpk approvals init")
+        }
     }
 
     private func syncDirectory() throws(LedgerError) {
@@ -391,6 +491,8 @@ struct LedgerScanner {
     private(set) var fault: LedgerFault?
     private var partial: [UInt8] = []
     private var offset = 0
+    /// A line that did not verify: damage, unless the next record is the `torn_tail` naming its digest.
+    private var pendingDamage: (fault: LedgerFault, digest: String)?
 
     /// Why one line does not verify on its own.
     struct LineProblem: Error {
@@ -420,19 +522,33 @@ struct LedgerScanner {
     }
 
     func finish() -> LedgerReading {
-        LedgerReading(records: records, fault: fault, tornTailBytes: fault == nil ? partial.count : 0)
+        let fault = fault ?? pendingDamage?.fault
+        return LedgerReading(records: records, fault: fault, tornTailBytes: fault == nil ? partial.count : 0)
     }
 
     private mutating func accept(_ line: ArraySlice<UInt8>) {
         let lineNumber = records.count + 1
         let expectedPrev = records.last?.hash ?? LedgerRecord.genesis
+        defer { offset += line.count + 1 }
+        if let damage = pendingDamage {
+            pendingDamage = nil
+            // Only the record right after, chained from the last good one and naming these exact bytes, excuses the line.
+            guard case .success(let record) = LedgerScanner.verifyLine(line), record.draft.type == .tornTail,
+                  record.seq == lineNumber, record.prev == expectedPrev, record.draft.outputDigest == damage.digest else {
+                fault = damage.fault
+                return
+            }
+            records.append(record)
+            return
+        }
         guard line.count < Ledger.maxLineBytes else {
             fault = LedgerFault(line: lineNumber, offset: offset, claimedSeq: nil, problem: "the line is longer than \(Ledger.maxLineBytes) bytes")
             return
         }
         switch LedgerScanner.verifyLine(line) {
         case .failure(let problem):
-            fault = LedgerFault(line: lineNumber, offset: offset, claimedSeq: problem.claimedSeq, problem: problem.message)
+            pendingDamage = (LedgerFault(line: lineNumber, offset: offset, claimedSeq: problem.claimedSeq, problem: problem.message),
+                             ContentDigest.sha256(line))
         case .success(let record):
             if record.seq != lineNumber {
                 fault = LedgerFault(line: lineNumber, offset: offset, claimedSeq: record.seq,
@@ -444,7 +560,6 @@ struct LedgerScanner {
                 records.append(record)
             }
         }
-        offset += line.count + 1
     }
 
     /// Parses one line and checks that its hash covers its content.

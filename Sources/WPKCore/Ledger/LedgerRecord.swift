@@ -8,6 +8,9 @@ public enum RecordType: Sendable, Hashable {
     case consumed
     /// A failed attempt of an idempotent step will be tried again after the planned delay.
     case stepRetried
+    /// The line before it is an unfinished write closed off by a newline (`output_digest` is the
+    /// SHA-256 of its bytes), because an append-only ledger cannot be truncated.
+    case tornTail
     /// A type written by a newer wpk: kept and verified, ignored by policy.
     case other(String)
 
@@ -15,7 +18,7 @@ public enum RecordType: Sendable, Hashable {
         (.approved, "approved"), (.rejected, "rejected"), (.expired, "expired"), (.runStarted, "run_started"),
         (.waiting, "waiting"), (.stepStarted, "step_started"), (.stepFinished, "step_finished"),
         (.rollback, "rollback"), (.cancelled, "cancelled"), (.runFinished, "run_finished"), (.consumed, "consumed"),
-        (.stepRetried, "step_retried"),
+        (.stepRetried, "step_retried"), (.tornTail, "torn_tail"),
     ]
 
     /// The type from its contract name.

@@ -205,6 +205,26 @@ public final class RunExecutor {
     /// Runs `plan` to its end and returns what happened; throws only when the ledger cannot
     /// be written (then no further step starts).
     public func run(_ plan: Plan) throws(LedgerError) -> RunReport {
+        // Nothing runs on a ledger that does not verify (damaged, rolled back, unreadable): a fault
+        // found only at the first gate would come after the ungated steps before it had run.
+        let before = try settings.ledger.read()
+        if let fault = before.fault {
+            throw LedgerError(.chainBroken(fault), "the ledger \(settings.ledger.path) is damaged from its \(fault); nothing was run. Run `wpk approvals verify` and restore the ledger")
+        }
+        // Signatures too: an unusable allowed_signers, or a decision on this plan whose signature
+        // does not verify (forged, or signed by a key no longer listed), stops the run here.
+        let signers = SignerPolicy.of(settings.policy)
+        if case .unavailable(let why) = signers {
+            throw LedgerError(.policy, "the policy's allowed_signers cannot be used (\(why)); nothing was run")
+        }
+        if signers.requiresSignatures {
+            for record in before.records where (record.draft.type == .approved || record.draft.type == .rejected)
+                && record.draft.playbookDigest == plan.playbook.digest && record.draft.planDigest == plan.planDigest {
+                if case .failure(let problem) = signers.principal(of: record), problem != .unsigned {
+                    throw LedgerError(.policy, "the \(record.draft.type.name) record \(record.seq) for this plan carries a signature that does not verify (\(problem)); nothing was run. Run `wpk approvals verify`")
+                }
+            }
+        }
         // The whole plan first, so the record naming it never points at nothing.
         try settings.ledger.artifacts.store(plan)
         let started = RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,

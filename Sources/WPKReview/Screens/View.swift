@@ -32,6 +32,10 @@ enum Frame {
         var column = screen.put(" wpk review ", row: 0, column: 0, style: .header)
         let mode = state.options.readOnly ? " READ-ONLY " : " REVIEW "
         column += screen.put(mode, row: 0, column: column, style: state.options.readOnly ? .warning : .title)
+        if state.options.unmanagedLedger != nil {
+            // Single-user mode: decisions go to a personal ledger that no machine policy names.
+            column += screen.put(" UNMANAGED ", row: 0, column: column + 1, style: .warning) + 1
+        }
         let place: String
         if let id = state.openRunID {
             place = "  run " + id

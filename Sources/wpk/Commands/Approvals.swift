@@ -4,13 +4,27 @@ import WPKCore
 
 /// `--ledger FILE`: shared by every command that reads or writes the ledger.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: "The ledger file (default: $WPK_LEDGER, else $XDG_STATE_HOME/wpk/ledger.jsonl, else ~/.local/state/wpk/ledger.jsonl).")
+    @Option(name: .long, help: "The ledger file in single-user mode (default: $WPK_LEDGER, else $XDG_STATE_HOME/wpk/ledger.jsonl, else ~/.local/state/wpk/ledger.jsonl); refused where the machine policy names a team ledger.")
     var ledger: String?
 
-    /// The ledger the contract's precedence selects: `--ledger`, `WPK_LEDGER`, XDG state, home.
-    var resolved: Ledger {
-        if let ledger { return Ledger(path: ledger) }
-        return Ledger(path: Ledger.defaultPath(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+    /// The ledger a command runs or decides on: the machine policy's team ledger, else the
+    /// per-user one; when there is none it may use, says why and exits 1.
+    func chosen(_ command: String, policy: MachinePolicyStatus) throws -> Ledger {
+        try Self.unwrap(command, Ledger.chosen(by: policy, requested: ledger, environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+    }
+
+    /// The ledger `approvals list|verify` read: `--ledger FILE` (any file), else as `chosen`.
+    func forReading(_ command: String) throws -> Ledger {
+        try Self.unwrap(command, Ledger.forReading(ledger, policy: MachinePolicy.load(), environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+    }
+
+    static func unwrap(_ command: String, _ result: Result<Ledger, LedgerError>) throws -> Ledger {
+        switch result {
+        case .success(let ledger): return ledger
+        case .failure(let error):
+            printError("\(command): \(DisplaySanitizer.sanitize(error.message))")
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -22,8 +36,8 @@ enum LedgerOutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct Approvals: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approvals",
-        abstract: "List or verify the approval ledger, or show one run.",
-        subcommands: [List.self, Verify.self, Show.self]
+        abstract: "List, verify or create the approval ledger, or show one run.",
+        subcommands: [List.self, Verify.self, Show.self, Init.self]
     )
 
     struct List: ParsableCommand {
@@ -39,7 +53,7 @@ struct Approvals: ParsableCommand {
         @Option(name: .customLong("run"), help: "Only gates this run waited at or used.") var runID: String?
 
         func run() throws {
-            let ledger = ledgerOptions.resolved
+            let ledger = try ledgerOptions.forReading("wpk approvals list")
             let reading: LedgerReading
             do {
                 reading = try ledger.read()
@@ -88,13 +102,20 @@ struct Approvals: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Verify the ledger's hash chain.",
-            discussion: "Where the machine policy names allowed_signers, every approved and rejected record's signature is checked too, and each one that does not verify is named on standard error. Exit codes: 0 the chain (and every signature the policy asks for) is intact, 1 it is not (the first bad record is named) or the ledger cannot be read.")
+            discussion: """
+                Where the machine policy names allowed_signers, every approved and rejected record's signature \
+                is checked too, and each one that does not verify is named on standard error. Also reports \
+                whether the file has the append-only attribute. A ledger whose history no longer extends a head \
+                this machine verified before (records removed from its end, or rewritten) is reported as rolled back.
+                Exit codes: 0 the chain (and every signature the policy asks for) is intact, 1 it is not (the \
+                first bad record is named), it was rolled back, or the ledger cannot be read.
+                """)
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: "Output format: text or json.") var format: LedgerOutputFormat = .text
 
         func run() throws {
-            let ledger = ledgerOptions.resolved
+            let ledger = try ledgerOptions.forReading("wpk approvals verify")
             guard ledger.exists else {
                 printError("wpk approvals verify: no ledger at \(DisplaySanitizer.sanitize(ledger.path))")
                 throw ExitCode(1)
@@ -125,6 +146,69 @@ struct Approvals: ParsableCommand {
             return records.filter { $0.draft.type == .approved || $0.draft.type == .rejected }.compactMap { record in
                 guard case .failure(let error) = signers.principal(of: record) else { return nil }
                 return "record \(record.seq) (\(record.draft.type.name) by \(DisplaySanitizer.sanitize(record.operatorName))) does not count: \(error.description)"
+            }
+        }
+    }
+}
+
+extension Approvals {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init",
+            abstract: "Create the team ledger the machine policy names (as root).",
+            discussion: """
+                Creates the directory of the policy's `ledger:` (owned by root and --group, mode 2770) and the \
+                ledger file (root and --group, mode 0660), and sets the Linux append-only attribute (chattr +a) \
+                where the file system supports it. On an existing ledger it sets the same owners, modes and attribute. \
+                The group must exist: add the approvers and run starters to it.
+                Exit codes: 0 done (the output says whether the attribute is set), 1 refused or failed, 2 usage error.
+                """)
+
+        @Option(help: "The Unix group of the team: approvers and run starters.") var group: String = "wpk"
+
+        func run() throws {
+            let s = DisplaySanitizer.sanitize
+            guard getuid() == 0 else {
+                printError("wpk approvals init: run it as root: it sets owners, modes and the append-only attribute")
+                throw ExitCode(1)
+            }
+            let policy: MachinePolicy
+            switch MachinePolicy.load() {
+            case .unsafe(let path, let reason):
+                printError("wpk approvals init: \(s(Refusal.policyUnsafe(path: path, reason: reason).description))")
+                throw ExitCode(1)
+            case .loaded(let loaded): policy = loaded
+            }
+            guard let path = policy.ledger else {
+                printError("wpk approvals init: \(MachinePolicy.path) names no team ledger; add a line such as `ledger: /var/lib/wpk/ledger.jsonl` to it first")
+                throw ExitCode(1)
+            }
+            guard path.hasPrefix("/") else {
+                printError("wpk approvals init: \(MachinePolicy.path) names a PostgreSQL ledger, which this wpk cannot set up yet")
+                throw ExitCode(1)
+            }
+            guard let entry = getgrnam(group) else {
+                printError("wpk approvals init: there is no group \(s(group)); create it first (groupadd \(s(group))) and add the approvers and run starters to it")
+                throw ExitCode(1)
+            }
+            let report: LedgerSetupReport
+            do {
+                report = try Ledger.setUpTeamFile(path: path, group: UInt32(entry.pointee.gr_gid))
+            } catch {
+                printError("wpk approvals init: \(s(error.message))")
+                throw ExitCode(1)
+            }
+            let directory = (path as NSString).deletingLastPathComponent
+            writeOut("\(report.createdDirectory ? "created" : "set") \(s(directory)): owner root, group \(s(group)), mode 2770\n")
+            writeOut("\(report.createdFile ? "created" : "set") \(s(path)): owner root, group \(s(group)), mode 0660\n")
+            if report.appendOnly {
+                writeOut("append-only attribute: set (records can be added, never changed or removed, even by the owner)\n")
+            } else {
+                writeOut("append-only attribute: NOT set: \(s(report.appendOnlyProblem ?? "unknown"))\n")
+                if policy.requireAppendOnly {
+                    printError("wpk approvals init: the policy requires the append-only attribute (require_append_only: true), so the ledger cannot be used until it is set")
+                    throw ExitCode(1)
+                }
             }
         }
     }
@@ -261,6 +345,11 @@ enum ApprovalsOutput {
         } else {
             out = "\(path): intact, \(reading.records.count) records, head \(reading.head)\n"
         }
+        switch ledger.appendOnlyAttribute() {
+        case true?: out += "append-only attribute: set\n"
+        case false?: out += "append-only attribute: NOT set (as root: chattr +a \(path))\n"
+        case nil: out += "append-only attribute: unknown (the file system does not report it)\n"
+        }
         if reading.tornTailBytes > 0 {
             out += "note: \(reading.tornTailBytes) bytes after the last record are an unfinished write (never acknowledged); the next append sets them aside in \(path).torn\n"
         }
@@ -275,6 +364,7 @@ enum ApprovalsOutput {
             ("records", .int(reading.records.count)),
             ("head", .string(reading.head)),
             ("torn_tail_bytes", .int(reading.tornTailBytes)),
+            ("append_only", ledger.appendOnlyAttribute().map(JSONValue.bool) ?? .null),
             ("first_bad", reading.fault.map { fault in
                 .object([
                     ("line", .int(fault.line)),

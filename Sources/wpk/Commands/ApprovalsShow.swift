@@ -20,7 +20,7 @@ extension Approvals {
         @Argument(help: "The run id (`wpk run` prints it first).") var runID: String
 
         func run() throws {
-            let ledger = ledgerOptions.resolved
+            let ledger = try ledgerOptions.forReading("wpk approvals show")
             let reading: LedgerReading
             do { reading = try ledger.read() } catch {
                 printError("wpk approvals show: \(DisplaySanitizer.sanitize(String(describing: error)))")

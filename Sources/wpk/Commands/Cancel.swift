@@ -33,7 +33,7 @@ struct Cancel: ParsableCommand {
             throw UsageFailure("--reason is longer than \(ApprovalPolicy.maxReasonLength) characters")
         }
         guard wait >= 0, wait <= 3600 else { throw UsageFailure("--wait must be between 0 and 3600 seconds") }
-        let ledger = ledgerOptions.resolved
+        let ledger = try ledgerOptions.chosen("wpk cancel", policy: MachinePolicy.load())
         let now = Date()
         let outcome: CancelOutcome
         do {

@@ -30,15 +30,15 @@ struct DecisionArguments: ParsableArguments {
 
     /// Records the verdict through the one approval policy; a refusal says why and exits 1.
     func record(_ verdict: Verdict) throws {
-        let subject = try gateSubject()
+        let policy = MachinePolicy.load()
+        let ledger = try self.ledger.chosen(verdict == .approve ? "wpk approve" : "wpk reject", policy: policy)
+        let subject = try gateSubject(in: ledger)
         guard let plan else {
             // Nobody decides blind: show what the decision would bind to, record nothing.
-            writeOut(try preview(subject))
+            writeOut(try preview(subject, in: ledger))
             printError("nothing was recorded: to decide, repeat with --plan \(Plan.fingerprint(of: subject.planDigest)) after reading the step above")
             throw ExitCode(2)
         }
-        let ledger = ledger.resolved
-        let policy = MachinePolicy.load()
         let signer = try signing.signer(policy: policy, required: SignerPolicy.of(policy).requiresSignatures)
         let outcome: DecisionOutcome
         do {
@@ -63,14 +63,14 @@ struct DecisionArguments: ParsableArguments {
 
     /// The step a decision would bind to, as the run stored it (for `--run`) or as planned now
     /// (for a file): its commands, the inputs and the fingerprint to give with `--plan`.
-    private func preview(_ subject: GateSubject) throws -> String {
+    private func preview(_ subject: GateSubject, in ledger: Ledger) throws -> String {
         let s = DisplaySanitizer.sanitize
         var out = "\(s(subject.playbook)) step \(s(subject.step))\(run.map { " of run \(s($0))" } ?? "")\n"
         out += "  playbook \(s(subject.playbookDigest))\n  plan     \(s(subject.planDigest))\n"
         let inputs: [(name: String, value: String)]
         let commands: [[String]]
         if run != nil {
-            switch ledger.resolved.artifacts.plan(digest: subject.planDigest) {
+            switch ledger.artifacts.plan(digest: subject.planDigest) {
             case .failure(let problem):
                 printError("refused: the run's plan cannot be shown: \(s(problem.description)); nothing was recorded")
                 throw ExitCode(1)
@@ -99,10 +99,10 @@ struct DecisionArguments: ParsableArguments {
     }
 
     /// The gate being decided: planned from the file now, or the one a run is waiting at.
-    private func gateSubject() throws -> GateSubject {
+    private func gateSubject(in ledger: Ledger) throws -> GateSubject {
         if let run {
             let reading: LedgerReading
-            do { reading = try ledger.resolved.read() } catch {
+            do { reading = try ledger.read() } catch {
                 printError("wpk: \(DisplaySanitizer.sanitize(String(describing: error)))")
                 throw ExitCode(1)
             }

@@ -17,7 +17,7 @@ struct Review: ParsableCommand {
             Without PATH: the current directory's playbooks, else the bundled examples/playbooks.
             """)
 
-    @Option(help: "The approval ledger (default: $WPK_LEDGER, else under $XDG_STATE_HOME/wpk/).")
+    @Option(help: "The approval ledger in single-user mode (default: $WPK_LEDGER, else under $XDG_STATE_HOME/wpk/); refused where the machine policy names a team ledger.")
     var ledger: String?
 
     @Flag(help: "Show everything but turn approve and reject off.")
@@ -47,8 +47,8 @@ struct Review: ParsableCommand {
         if !missing.isEmpty { throw ExitCode(2) }
         // Standard input is read before the terminal is taken, as it may be the playbook itself.
         let stdinBytes = arguments.contains("-") ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : nil
-        let ledgerFile = ledger.map { Ledger(path: $0) }
-            ?? Ledger(path: Ledger.defaultPath(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+        let ledgerFile = try LedgerOptions.unwrap("wpk review", Ledger.chosen(
+            by: MachinePolicy.load(), requested: ledger, environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
         let backend = FileReviewBackend(files: files, standardInput: stdinBytes, ledger: ledgerFile,
                                         checker: try planning.checker(),
                                         inputs: try planning.inputs())
@@ -63,7 +63,8 @@ struct Review: ParsableCommand {
         terminal.wakeDescriptor = backend.wakeDescriptor
         backend.signing = signing
         backend.handOverTerminal = { body in terminal.withTerminalHandedOver(body) }
-        let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8)
+        let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8,
+                                    unmanagedLedger: ledgerFile.isTeamLedger ? nil : ledgerFile.path)
         let final = ReviewRunner.run(device: terminal, backend: backend, options: options)
         terminal.restore()
         // After a dropped connection standard output may be gone too: a failed write is not a crash.

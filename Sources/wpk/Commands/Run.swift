@@ -68,7 +68,9 @@ struct Run: ParsableCommand {
             if let named = environment[variable], !named.isEmpty { programs[program] = named }
         }
         let policy = MachinePolicy.load()
-        let settings = RunSettings(ledger: ledgerOptions.resolved, runID: RunSettings.newRunID(), operator: Operator.current(),
+        let ledger = try ledgerOptions.chosen("wpk run", policy: policy)
+        if !ledger.isTeamLedger { printError("wpk run: \(DisplaySanitizer.sanitize(ledger.managementNote))") }
+        let settings = RunSettings(ledger: ledger, runID: RunSettings.newRunID(), operator: Operator.current(),
                                    policy: policy, environment: environment,
                                    programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod,
                                    startedBy: origin, signer: try signing.signer(policy: policy, required: false))

@@ -14,6 +14,7 @@ final class BackgroundWPK {
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
         var env = ProcessInfo.processInfo.environment
+        env["XDG_STATE_HOME"] = WPKLaunch.stateHome
         for (key, value) in environment { env[key] = value }
         process.environment = env
         FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)

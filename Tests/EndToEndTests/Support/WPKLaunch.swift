@@ -129,6 +129,10 @@ struct WPKLaunch {
         self.init(policy: policy, user: (account.uid, account.gid, [account.gid] + groups))
     }
 
+    /// The state directory the tests' wpk processes keep verified ledger heads in (under the
+    /// build directory, so tests leave nothing in the home directory).
+    static let stateHome = packageRoot.appendingPathComponent(".build/e2e-state").path
+
     /// The executable and its arguments that start wpk with `arguments` this way.
     func command(_ arguments: [String]) throws -> (executable: String, arguments: [String]) {
         var argv = [binary.path] + arguments

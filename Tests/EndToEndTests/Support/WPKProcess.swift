@@ -33,6 +33,7 @@ func runWPK(_ arguments: [String], input: String? = nil, environment: [String: S
     process.arguments = command.arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "NO_COLOR")
+    env["XDG_STATE_HOME"] = WPKLaunch.stateHome
     for (key, value) in environment { env[key] = value }
     process.environment = env
     if let directory { process.currentDirectoryURL = directory }
