@@ -68,4 +68,104 @@ struct AttackTests {
         #expect(approve.status == 1)
         #expect(approve.standardError.contains("cannot be trusted") && approve.standardError.contains(message), "\(approve.standardError)")
     }
+
+    // MARK: Attack 3: a rejection undone by truncation
+
+    /// A team ledger (made by `wpk approvals init`): one member approves, another rejects; the
+    /// approver, who can write the ledger, cuts the rejection off. The append-only attribute stops
+    /// the cut; on a file system without it the starter's wpk remembers the head it verified and
+    /// refuses the shortened ledger as rolled back, and the change never runs.
+    @Test func aRejectionCutFromTheTeamLedgerIsRefusedAsRolledBack() throws {
+        let sandbox = try RunSandbox()
+        let team = try TestGroup()
+        let starter = try TestAccount(groups: [team.name]), approver = try TestAccount(groups: [team.name]), rejecter = try TestAccount(groups: [team.name])
+        let ledger = sandbox.root.appendingPathComponent("wpk/ledger.jsonl").path
+        try sandbox.policy.write("policy.yaml", "ledger: \(ledger)\n")
+        let initialized = try runWPK(["approvals", "init", "--group", team.name], launch: sandbox.launch)
+        #expect(initialized.status == 0, "\(initialized.standardOutput)\(initialized.standardError)")
+        #expect(initialized.standardOutput.contains("mode 2770") && initialized.standardOutput.contains("mode 0660"))
+
+        let work = try home(for: starter, in: sandbox, "starter")
+        chmod(work, 0o755)
+        func as_(_ account: TestAccount, _ arguments: [String]) throws -> ProcessResult {
+            let own = sandbox.root.appendingPathComponent("state-\(account.name)").path
+            if !FileManager.default.fileExists(atPath: own) {
+                try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: false)
+                chown(own, account.uid, account.gid)
+            }
+            return try runWPK(arguments, environment: ["XDG_STATE_HOME": own, "HOME": own],
+                              launch: WPKLaunch(policy: sandbox.policy, as: account, groups: [team.gid]))
+        }
+        let playbook = RunSandbox.fixture("shell-gated")
+        let inputs = ["--set", "state_dir=\(work)"]
+        let fingerprint = try #require(try planJSON(playbook, set: ["state_dir=\(work)"], in: sandbox)["fingerprint"]?.stringValue)
+        let approved = try as_(approver, ["approve", playbook] + inputs + ["--step", "change", "--plan", fingerprint])
+        #expect(approved.status == 0, "\(approved.standardError)")
+        let rejected = try as_(rejecter, ["reject", playbook] + inputs + ["--step", "change", "--plan", fingerprint, "--reason", "not during the freeze"])
+        #expect(rejected.status == 0, "\(rejected.standardError)")
+        // --ledger cannot send the run elsewhere.
+        let elsewhere = try as_(starter, ["run", "--ledger", work + "/mine.jsonl"] + inputs + [playbook])
+        #expect(elsewhere.status == 1 && elsewhere.standardError.contains("names the team ledger \(ledger); --ledger cannot choose another"), "\(elsewhere.standardError)")
+        let refused = try as_(starter, ["run"] + inputs + [playbook])
+        #expect(refused.status == 1 && refused.standardOutput.contains("not during the freeze"), "\(refused.standardOutput)\(refused.standardError)")
+
+        // The approver cuts everything after its approval (the first line).
+        let lines = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").map(String.init)
+        let cut = try as_(approver, ["approvals", "verify"])  // the approver's own wpk reads it too
+        #expect(cut.status == 0)
+        let verifyText = try as_(starter, ["approvals", "verify"]).standardOutput
+        let appendOnly = verifyText.contains("append-only attribute: set")
+        let truncate = { () throws -> Int32 in
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            shell.arguments = ["--reuid=\(approver.uid)", "--regid=\(approver.gid)", "--groups=\(team.gid)", "/bin/sh", "-c",
+                               "head -n 1 \"$0\" > \"$0.new\" 2>/dev/null; cat \"$0.new\" > \"$0\"", ledger]
+            try shell.run()
+            shell.waitUntilExit()
+            return shell.terminationStatus
+        }
+        if appendOnly {
+            #expect(try truncate() != 0)
+            #expect(try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").count == lines.count, "the append-only ledger was cut")
+            // A file system without the attribute: root clears it, and the attacker tries again.
+            let clear = Process()
+            clear.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+            clear.arguments = ["-a", ledger]
+            try clear.run()
+            clear.waitUntilExit()
+        } else {
+            print("the append-only attribute is not available here: only the rolled-back check is exercised")
+        }
+        #expect(try truncate() == 0)
+        #expect(try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").count == 1)
+        let again = try as_(starter, ["run"] + inputs + [playbook])
+        #expect(again.status == 1)
+        #expect(again.standardError.contains("was rolled back: it ends at seq 1"), "\(again.standardOutput)\(again.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/changed"), "the change ran on the approval the rejection had overruled")
+        let verify = try as_(starter, ["approvals", "verify"])
+        #expect(verify.status == 1 && verify.standardError.contains("rolled back"), "\(verify.standardOutput)\(verify.standardError)")
+    }
+
+    // MARK: Attack 8: a damaged ledger noticed only at the first gate
+
+    /// The ledger is damaged before a run starts: nothing runs, not even the ungated first steps.
+    @Test func aDamagedLedgerStopsTheRunBeforeItsFirstStep() throws {
+        let sandbox = try RunSandbox()
+        let starter = try TestAccount()
+        let own = try home(for: starter, in: sandbox, "starter")
+        let environment = ["WPK_LEDGER": own + "/ledger.jsonl", "XDG_STATE_HOME": own, "HOME": own]
+        let launch = WPKLaunch(policy: sandbox.policy, as: starter)
+        let first = try runWPK(["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")], environment: environment, launch: launch)
+        #expect(first.status == 0, "\(first.standardOutput)\(first.standardError)")
+        #expect(first.standardError.contains("UNMANAGED: personal ledger \(own)/ledger.jsonl"))
+        try FileManager.default.removeItem(atPath: own + "/prepared")
+        // One byte inserted into the second record: it still parses, its hash no longer matches.
+        var lines = try String(contentsOfFile: own + "/ledger.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[1] = "{ " + lines[1].dropFirst()
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: own + "/ledger.jsonl"))
+        let second = try runWPK(["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")], environment: environment, launch: launch)
+        #expect(second.status == 1)
+        #expect(second.standardError.contains("is damaged") && second.standardError.contains("nothing was run"), "\(second.standardOutput)\(second.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: own + "/prepared"), "an ungated step ran on a damaged ledger")
+    }
 }
