@@ -33,6 +33,30 @@ private func expectShellBack(_ session: TmuxSession, exit: String = "EXIT=0") th
 
 @Suite("wpk review in a real terminal (tmux)", .serialized)
 struct ReviewTmuxTests {
+    /// Single-user mode says so on every screen; under a policy that names a team ledger the
+    /// header does not, and `--ledger` cannot choose another.
+    @Test(.enabled(if: canActAsRoot, needsRootComment))
+    func theHeaderSaysWhenTheLedgerIsUnmanaged() throws {
+        let unmanaged = try TmuxSession(width: 100, height: 30)
+        try startReview(unmanaged, environment: "LANG=C.UTF-8 WPK_LEDGER=\(unmanaged.scratchFile("ledger.jsonl"))")
+        #expect(try unmanaged.capture().split(separator: "\n").first?.contains("UNMANAGED") == true)
+        try unmanaged.type("q")
+        try expectShellBack(unmanaged)
+
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = try TestPolicy("ledger: \(directory.path)/team/ledger.jsonl\n")
+        let team = try TmuxSession(width: 100, height: 30)
+        try startReview(team, launch: WPKLaunch(policy: policy))
+        let header = try team.capture().split(separator: "\n").first.map(String.init) ?? ""
+        #expect(header.contains("playbooks: 3 of 3") && !header.contains("UNMANAGED"), "\(header)")
+        try team.type("q")
+        try expectShellBack(team)
+        let refused = try runWPK(["review", "--ledger", directory.path + "/mine.jsonl", packageRoot.appendingPathComponent(fixtures).path],
+                                 launch: WPKLaunch(policy: policy))
+        #expect(refused.status == 1 && refused.standardError.contains("--ledger cannot choose another"), "\(refused.standardError)")
+    }
+
     @Test func openNavigateFilterResizeAndQuit() throws {
         let session = try TmuxSession(width: 100, height: 30)
         try startReview(session)
