@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -13,6 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        // wpk serve's HTTP edge only (WPKServe); no default traits: neither swift-configuration nor full Foundation is needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,11 +45,24 @@ let package = Package(
         ),
         .target(name: "WPKReview", dependencies: ["WPKCore"]),
         .target(name: "WPKCurses", dependencies: ["WPKReview", "CNCurses"]),
+        // The HTTP edge of `wpk serve`: authentication, limits, starting `wpk run` processes.
+        .target(
+            name: "WPKServe",
+            dependencies: [
+                "WPKCore", "CProcess",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "wpk",
             dependencies: [
-                "WPKCore", "WPKReview", "WPKCurses",
+                "WPKCore", "WPKReview", "WPKCurses", "WPKServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             // The Swift runtime and Foundation linked in: a dynamically linked wpk spends about a
             // third of a one-file `wpk validate` loading and relocating their shared libraries.

@@ -13,7 +13,7 @@ struct WPK: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Validate.self, PlanCommand.self, Review.self, Approve.self, Reject.self,
-            Approvals.self, Run.self, Cancel.self, SchemaCommand.self, Sign.self, Verify.self,
+            Approvals.self, Run.self, Cancel.self, SchemaCommand.self, Sign.self, Verify.self, Serve.self,
         ]
     )
 

@@ -582,7 +582,7 @@ $defs:
             minimum: 1
             examples: [1]
           max_concurrency:
-            description: The most steps that may run at once.
+            description: The most runs of this playbook that `wpk serve` keeps going at once; a trigger over it is refused (429) and starts nothing.
             type: integer
             minimum: 1
             examples: [1]

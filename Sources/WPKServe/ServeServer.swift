@@ -1,0 +1,415 @@
+import Dispatch
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import WPKCore
+
+/// What `wpk serve` is started with.
+public struct ServeConfiguration: Sendable {
+    /// Address and port to listen on (loopback by default).
+    public var host: String
+    public var port: Int
+    /// The PATH arguments: playbook files and directories.
+    public var paths: [String]
+    /// The wpk binary each run is started with.
+    public var executable: String
+    /// The environment of the server, handed to every run (and where `env:` secrets are read).
+    public var environment: [String: String]
+    /// Checks playbooks when they are (re)loaded and plans them before a run is started.
+    public var checker: PlaybookChecker
+    /// The bearer token `/alertmanager` requires; nil refuses every request there.
+    public var alertmanagerToken: [UInt8]?
+    /// The wall clock (tests inject another).
+    public var now: @Sendable () -> Date
+
+    public init(host: String = "127.0.0.1", port: Int = 9095, paths: [String], executable: String, environment: [String: String],
+                checker: PlaybookChecker, alertmanagerToken: [UInt8]?, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.host = host
+        self.port = port
+        self.paths = paths
+        self.executable = executable
+        self.environment = environment
+        self.checker = checker
+        self.alertmanagerToken = alertmanagerToken
+        self.now = now
+    }
+}
+
+/// The request context: Hummingbird's core storage plus the peer's address (for `started_by`).
+public struct ServeContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// `ADDRESS:PORT` of the client (`[ADDRESS]:PORT` for IPv6), or `unknown`.
+    public let remote: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        if let address = source.channel.remoteAddress, let ip = address.ipAddress {
+            let port = address.port.map(String.init) ?? "?"
+            remote = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        } else {
+            remote = "unknown"
+        }
+    }
+}
+
+/// `wpk serve`: receives webhooks and Alertmanager notifications, follows schedules, and starts
+/// a `wpk run` for each trigger that passes authentication, limits and input checks. It decides
+/// nothing a run decides: gates and approvals happen in the run, exactly as for a run by hand.
+public final class ServeServer: Sendable {
+    /// Bodies larger than this are refused (413).
+    public static let maxBodyBytes = 1 << 20
+
+    public let configuration: ServeConfiguration
+    let logger: Logger
+    let launcher: RunLauncher
+    let metrics = ServeMetrics()
+    let replay = ReplayMemory()
+    private let catalog = Mutex<(catalog: TriggerCatalog, generation: Int)>((TriggerCatalog(), 0))
+
+    public init(configuration: ServeConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        launcher = RunLauncher(executable: configuration.executable, environment: configuration.environment)
+    }
+
+    /// Reads the playbooks again (at start and on SIGHUP), logging each one left out and why.
+    @discardableResult
+    public func reload() -> TriggerCatalog {
+        let loaded = TriggerCatalog.load(paths: configuration.paths, checker: configuration.checker,
+                                         secrets: SecretResolver(environment: configuration.environment, vaultProgram: configuration.environment["WPK_VAULT"]))
+        for problem in loaded.problems { logger.warning("\(problem)") }
+        logger.info("playbooks loaded", metadata: [
+            "playbooks": "\(loaded.playbookCount)", "webhooks": "\(loaded.webhooks.count)",
+            "alert_triggers": "\(loaded.alerts.count)", "schedules": "\(loaded.schedules.count)", "skipped": "\(loaded.problems.count)",
+        ])
+        catalog.withLock { $0 = (loaded, $0.generation + 1) }
+        return loaded
+    }
+
+    var currentCatalog: (catalog: TriggerCatalog, generation: Int) { catalog.withLock { $0 } }
+
+    /// Serves until SIGTERM or SIGINT: then stops accepting, finishes the responses under way and
+    /// returns; runs already started go on (they are separate processes).
+    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        reload()
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler { [self] in
+            logger.info("SIGHUP: reading the playbooks again")
+            reload()
+        }
+        hangUp.resume()
+        defer { hangUp.cancel() }
+
+        let responder = CallbackResponder<ServeContext> { [self] request, context in
+            await respond(to: request, context: context)
+        }
+        let app = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "wpk"),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.info("listening", metadata: ["address": "\(configuration.host):\(port)"])
+                onListening(port)
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: ScheduleService(server: self))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped; runs started here go on", metadata: ["runs_in_progress": "\(launcher.liveRuns)"])
+    }
+
+    // MARK: Requests
+
+    /// Answers one request; never throws (every failure is a status).
+    func respond(to request: Request, context: ServeContext) async -> Response {
+        let path = request.uri.path
+        let (response, trigger, decision) = await route(request, path: path, context: context)
+        metrics.request(trigger, status: Int(response.status.code))
+        if trigger != "healthz" && trigger != "metrics" {
+            logger.info("request", metadata: [
+                "method": "\(request.method)", "path": "\(DisplaySanitizer.sanitize(String(path.prefix(200))))",
+                "remote": "\(context.remote)", "status": "\(response.status.code)", "decision": "\(DisplaySanitizer.sanitize(decision))",
+            ])
+        }
+        return response
+    }
+
+    private func route(_ request: Request, path: String, context: ServeContext) async -> (Response, String, String) {
+        switch path {
+        case "/healthz":
+            guard request.method == .get || request.method == .head else { return (Self.text(405, "use GET"), "healthz", "method") }
+            return (Self.text(200, "ok"), "healthz", "ok")
+        case "/metrics":
+            guard request.method == .get else { return (Self.text(405, "use GET"), "metrics", "method") }
+            var response = Self.text(200, metrics.text(running: launcher.liveRuns), trailingNewline: false)
+            response.headers[.contentType] = "text/plain; version=0.0.4"
+            return (response, "metrics", "ok")
+        case "/alertmanager":
+            guard request.method == .post else { return (Self.text(405, "use POST"), "alertmanager", "method") }
+            let (response, decision) = await alertmanager(request, context: context)
+            return (response, "alertmanager", decision)
+        default:
+            guard let hook = currentCatalog.catalog.webhooks[path] else { return (Self.text(404, "no trigger at this path"), "other", "unknown path") }
+            guard request.method == .post else { return (Self.text(405, "use POST"), "webhook", "method") }
+            let (response, decision) = await webhook(request, hook: hook, context: context)
+            return (response, "webhook", decision)
+        }
+    }
+
+    private func webhook(_ request: Request, hook: TriggerCatalog.Webhook, context: ServeContext) async -> (Response, String) {
+        let body: [UInt8]
+        switch await Self.body(of: request) {
+        case .bytes(let bytes): body = bytes
+        case .refused(let response): metrics.refused("body"); return (response, "body refused")
+        }
+        guard let key = hook.key else { metrics.refused("unauthenticated"); return (Self.empty(401), "no key for this trigger") }
+        let now = configuration.now()
+        let verified = WebhookSignature.verify(key: key, timestampHeader: request.headers[Self.timestampHeader],
+                                               signatureHeader: request.headers[Self.signatureHeader], body: body, now: now)
+        let signature: [UInt8]
+        switch verified {
+        case .success(let bytes): signature = bytes
+        case .failure(.stale): metrics.refused("stale"); return (Self.empty(401), "stale timestamp")
+        case .failure: metrics.refused("unauthenticated"); return (Self.empty(401), "bad signature")
+        }
+        switch replay.admit(signature, now: now) {
+        case .success: break
+        case .failure(.replayed): metrics.refused("replayed"); return (Self.text(409, "this request was already received"), "replayed")
+        case .failure: metrics.refused("replay_memory_full"); return (Self.text(503, "too many recent requests to remember; try again later"), "replay memory full")
+        }
+        if let refusal = Self.jsonContentTypeProblem(request) { metrics.refused("bad_request"); return (Self.text(400, refusal), refusal) }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(body, maxDepth: 32)
+        } catch {
+            metrics.refused("bad_request")
+            return (Self.text(400, "malformed JSON: \(error.description)"), "malformed JSON")
+        }
+        let inputs: [String: String]
+        switch TriggerInputs.values(for: hook.entry.trigger, event: .webhook(body: json)) {
+        case .success(let values): inputs = values
+        case .failure(let problem): metrics.refused("bad_request"); return (Self.text(400, problem.message), problem.message)
+        }
+        let launch = LaunchRequest(playbookPath: hook.entry.path, inputs: inputs,
+                                   startedBy: StartedBy(kind: .webhook, trigger: hook.entry.trigger.path ?? "", source: context.remote),
+                                   maxConcurrency: hook.entry.maxConcurrency)
+        return await start([launch], kind: .webhook)
+    }
+
+    private func alertmanager(_ request: Request, context: ServeContext) async -> (Response, String) {
+        let body: [UInt8]
+        switch await Self.body(of: request) {
+        case .bytes(let bytes): body = bytes
+        case .refused(let response): metrics.refused("body"); return (response, "body refused")
+        }
+        guard let token = configuration.alertmanagerToken,
+              let given = request.headers[.authorization], given.hasPrefix("Bearer "),
+              Self.constantTimeEquals(Array(given.utf8.dropFirst(7)), token) else {
+            metrics.refused("unauthenticated")
+            return (Self.empty(401), configuration.alertmanagerToken == nil ? "no serve_token_file in the policy" : "bad token")
+        }
+        if let refusal = Self.jsonContentTypeProblem(request) { metrics.refused("bad_request"); return (Self.text(400, refusal), refusal) }
+        let payload: AlertmanagerPayload
+        do {
+            payload = try AlertmanagerPayload(json: body)
+        } catch {
+            metrics.refused("bad_request")
+            return (Self.text(400, error.message), error.message)
+        }
+        var launches: [LaunchRequest] = []
+        var problems: [String] = []
+        let triggers = currentCatalog.catalog.alerts
+        for alert in payload.alerts where alert.isFiring {
+            for entry in triggers where alert.matches(entry.trigger.filter) {
+                switch TriggerInputs.values(for: entry.trigger, event: .alert(labels: alert.labels, annotations: alert.annotations)) {
+                case .success(let inputs):
+                    if let problem = plannable(entry.path, inputs) {
+                        problems.append("\(alert.fingerprint) \(entry.playbookName): \(problem)")
+                        continue
+                    }
+                    launches.append(LaunchRequest(playbookPath: entry.path, inputs: inputs,
+                                                  startedBy: StartedBy(kind: .alertmanager, trigger: "\(alert.name) \(alert.fingerprint)", source: context.remote),
+                                                  maxConcurrency: entry.maxConcurrency, fingerprint: alert.fingerprint))
+                case .failure(let problem):
+                    problems.append("\(alert.fingerprint) \(entry.playbookName): \(problem.message)")
+                }
+            }
+        }
+        for problem in problems {
+            metrics.refused("inputs")
+            logger.warning("alert not started: \(DisplaySanitizer.sanitize(problem))")
+        }
+        return await start(launches, kind: .alertmanager, planned: true, problems: problems)
+    }
+
+    /// Why `inputs` do not plan for the playbook at `path` (the checks `--set` values get), or nil.
+    private func plannable(_ path: String, _ inputs: [String: String]) -> String? {
+        guard case .invalid(let report) = Planner.plan(.file(path), inputs: inputs, checker: configuration.checker) else { return nil }
+        let first = report.diagnostics.first { $0.severity == .error }
+        return "the run would not plan: \(first?.message ?? "invalid") [\(first?.code ?? "")]"
+    }
+
+    /// Reserves slots for all of `launches` (429 when that is over a limit), checks each plans
+    /// (400), starts them and answers 202 with their run ids, or 200 when there was nothing to start.
+    private func start(_ launches: [LaunchRequest], kind: StartedByKindName, planned: Bool = false, problems: [String] = []) async -> (Response, String) {
+        // The cap first: a refusal over the limit is cheap, planning is not.
+        let granted: [Bool]
+        switch launcher.reserve(launches) {
+        case .overLimit(let playbook, let limit):
+            metrics.refused("over_limit")
+            let why = "\(DisplaySanitizer.sanitize(playbook)) already has \(limit) run(s) started by wpk serve (max_concurrency); nothing was started"
+            return (Self.text(429, why), "over limit")
+        case .reserved(let list): granted = list
+        }
+        if !planned, let launch = launches.first, let problem = plannable(launch.playbookPath, launch.inputs) {
+            for (launch, isGranted) in zip(launches, granted) where isGranted { launcher.release(launch) }
+            metrics.refused("bad_request")
+            return (Self.text(400, problem), problem)
+        }
+        let skipped = granted.filter { !$0 }.count
+        if skipped > 0 { metrics.refused("already_handled") }
+        var runs: [String] = []
+        var failures: [String] = []
+        await withTaskGroup(of: Result<String, RunLauncher.Failure>.self) { group in
+            for (launch, isGranted) in zip(launches, granted) where isGranted {
+                group.addTask { await self.launcher.launch(launch) }
+            }
+            for await result in group {
+                switch result {
+                case .success(let id): runs.append(id); metrics.started(kind)
+                case .failure(let failure): failures.append(failure.description)
+                }
+            }
+        }
+        for failure in failures { logger.error("run not started: \(failure)") }
+        if runs.isEmpty && !failures.isEmpty {
+            return (Self.text(500, "the run did not start: \(failures[0])"), "start failed")
+        }
+        var members: [(key: String, value: JSONValue)] = [("runs", .array(runs.sorted().map(JSONValue.string)))]
+        if !problems.isEmpty { members.append(("refused", .array(problems.map(JSONValue.string)))) }
+        let status = runs.isEmpty ? 200 : 202
+        let decision = runs.isEmpty ? (skipped > 0 ? "already being handled" : "nothing matched") : "started \(runs.joined(separator: ","))"
+        return (Self.json(status, .object(members)), decision)
+    }
+
+    // MARK: Helpers
+
+    static let timestampHeader = HTTPField.Name("X-WPK-Timestamp")!
+    static let signatureHeader = HTTPField.Name("X-WPK-Signature")!
+
+    /// The request body, at most `maxBodyBytes` (413 beyond, without reading the rest).
+    enum Body { case bytes([UInt8]), refused(Response) }
+
+    static func body(of request: Request) async -> Body {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            return .refused(text(413, "the body is over \(maxBodyBytes) bytes"))
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            return .bytes(Array(buffer.readableBytesView))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return .refused(text(413, "the body is over \(maxBodyBytes) bytes"))
+        } catch {
+            return .refused(text(400, "the body could not be read"))
+        }
+    }
+
+    static func jsonContentTypeProblem(_ request: Request) -> String? {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        return type == "application/json" ? nil : "Content-Type must be application/json"
+    }
+
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    static func empty(_ status: Int) -> Response {
+        Response(status: .init(code: status), headers: [.contentLength: "0"], body: .init())
+    }
+
+    static func text(_ status: Int, _ message: String, trailingNewline: Bool = true) -> Response {
+        let line = trailingNewline ? message.replacingOccurrences(of: "\n", with: " ") + "\n" : message
+        return Response(status: .init(code: status), headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: line)))
+    }
+
+    static func json(_ status: Int, _ value: JSONValue) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: value.serialized(.compact) + "\n")))
+    }
+
+    // MARK: Schedules
+
+    /// Starts the run of a schedule that is due.
+    func startScheduled(_ entry: TriggerCatalog.Entry, schedule: CronSchedule, at due: Date) async {
+        let zone = schedule.timeZone.identifier
+        let launch = LaunchRequest(playbookPath: entry.path, inputs: [:],
+                                   startedBy: StartedBy(kind: .schedule, trigger: "\(schedule.expression) \(zone)", source: "wpk serve"),
+                                   maxConcurrency: entry.maxConcurrency)
+        let (response, decision) = await start([launch], kind: .schedule)
+        logger.info("schedule", metadata: ["playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(schedule.expression)",
+                                           "zone": "\(zone)", "due": "\(RFC3339.format(due))", "status": "\(response.status.code)",
+                                           "decision": "\(DisplaySanitizer.sanitize(decision))"])
+    }
+}
+
+/// Follows every schedule of the catalog and starts runs when they are due; rebuilt when the
+/// catalog is reloaded. Nothing missed while the server was down (or asleep) is caught up.
+struct ScheduleService: Service {
+    let server: ServeServer
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var generation = -1
+            var trackers: [(entry: TriggerCatalog.Entry, tracker: ScheduleTracker)] = []
+            while !Task.isCancelled {
+                let current = server.currentCatalog
+                let now = server.configuration.now()
+                if current.generation != generation {
+                    generation = current.generation
+                    trackers = current.catalog.schedules.map { ($0.entry, ScheduleTracker(schedule: $0.schedule, start: now)) }
+                    for (entry, tracker) in trackers {
+                        server.logger.info("schedule followed; fires due before now are not caught up", metadata: [
+                            "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(tracker.schedule.expression)",
+                            "zone": "\(tracker.schedule.timeZone.identifier)", "next": "\(tracker.next.map(RFC3339.format) ?? "never")",
+                        ])
+                    }
+                }
+                var wake = now.addingTimeInterval(1)
+                for index in trackers.indices {
+                    polling: while true {
+                        switch trackers[index].tracker.poll(now: now) {
+                        case .fire(let due):
+                            let entry = trackers[index].entry
+                            let schedule = trackers[index].tracker.schedule
+                            Task { await server.startScheduled(entry, schedule: schedule, at: due) }
+                        case .missed(let first, let last, let count):
+                            server.metrics.missed(count)
+                            server.logger.warning("schedule missed while wpk serve was not running or asleep; not caught up", metadata: [
+                                "playbook": "\(DisplaySanitizer.sanitize(trackers[index].entry.path))",
+                                "cron": "\(trackers[index].tracker.schedule.expression)",
+                                "first": "\(RFC3339.format(first))", "last": "\(RFC3339.format(last))", "count": "\(count)",
+                            ])
+                        case .wait(let until):
+                            wake = min(wake, until)
+                            break polling
+                        case .never:
+                            break polling
+                        }
+                    }
+                }
+                let seconds = max(0.01, wake.timeIntervalSince(server.configuration.now()))
+                try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+            }
+        }
+    }
+}
