@@ -96,7 +96,9 @@ public final class ServeServer: Sendable {
     /// returns; runs already started go on (they are separate processes).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         reload()
-        signal(SIGHUP, SIG_IGN)
+        // Dispatch delivers these as events only while their default action is off (on Linux too);
+        // the runs started get the defaults back (RunLauncher.spawn).
+        for number in [SIGHUP, SIGTERM, SIGINT] { signal(number, SIG_IGN) }
         let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hangUp.setEventHandler { [self] in
             logger.info("SIGHUP: reading the playbooks again")
@@ -118,7 +120,8 @@ public final class ServeServer: Sendable {
             },
             logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: ScheduleService(server: self))],
+            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
+                       .init(service: ScheduleService(server: self), successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped; runs started here go on", metadata: ["runs_in_progress": "\(launcher.liveRuns)"])
@@ -310,14 +313,19 @@ public final class ServeServer: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             return .refused(text(413, "the body is over \(maxBodyBytes) bytes"))
         }
+        // Chunked bodies have no length up front: count as they arrive and stop past the limit.
+        var bytes: [UInt8] = []
         do {
-            let buffer = try await request.body.collect(upTo: maxBodyBytes)
-            return .bytes(Array(buffer.readableBytesView))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            return .refused(text(413, "the body is over \(maxBodyBytes) bytes"))
+            for try await buffer in request.body {
+                guard bytes.count + buffer.readableBytes <= maxBodyBytes else {
+                    return .refused(text(413, "the body is over \(maxBodyBytes) bytes"))
+                }
+                bytes.append(contentsOf: buffer.readableBytesView)
+            }
         } catch {
             return .refused(text(400, "the body could not be read"))
         }
+        return .bytes(bytes)
     }
 
     static func jsonContentTypeProblem(_ request: Request) -> String? {
@@ -368,7 +376,8 @@ struct ScheduleService: Service {
     let server: ServeServer
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the loop's sleep; that is this service's normal end, not an error.
+        try? await cancelWhenGracefulShutdown {
             var generation = -1
             var trackers: [(entry: TriggerCatalog.Entry, tracker: ScheduleTracker)] = []
             while !Task.isCancelled {

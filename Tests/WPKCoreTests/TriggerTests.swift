@@ -223,7 +223,7 @@ extension Result {
         #expect(resolved.alerts.allSatisfy { !$0.isFiring })
         let hostile = try AlertmanagerPayload(json: try fixture("hostile-labels.json"))
         #expect(hostile.alerts[0].labels["deployment"] == "web; rm -rf / #\u{1B}[2J")
-        #expect(hostile.alerts[0].labels["namespace"] == "-n=kube-system")
+        #expect(hostile.alerts[0].labels["pod"] == "-n=kube-system $(reboot)`id`")
     }
 
     @Test func refusedPayloads() throws {
