@@ -141,3 +141,39 @@ struct SignedDecisionEndToEndTests {
         }
     }
 }
+
+/// ssh-keygen asks for a key's passphrase on the operator's terminal while wpk signs.
+@Suite("Signing on a real terminal (tmux)", .serialized)
+struct SigningTerminalTests {
+    @Test func aPassphraseIsAskedOnTheTerminalAndNotEchoed() throws {
+        guard FileManager.default.isExecutableFile(atPath: SignedDecisionEndToEndTests.keygen) else {
+            print("ssh-keygen not found: the passphrase test is skipped (apt-get install openssh-client)")
+            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "ssh-keygen must be present in CI")
+            return
+        }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(chmod(dir.path, 0o700) == 0)
+        let key = dir.appendingPathComponent("key").path
+        let made = try runProcess(SignedDecisionEndToEndTests.keygen, ["-q", "-t", "ed25519", "-N", "correct horse", "-f", key])
+        try #require(made.status == 0, "\(made.output)")
+        let playbook = packageRoot.appendingPathComponent("examples/playbooks/restart-unhealthy.wpk.yaml").path
+        let inputs = ["--set", "deployment=checkout", "--set", "app_label=checkout"]
+        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
+        let fingerprint = try #require(try JSONValue.parse(Array(plan.standardOutput.utf8))["fingerprint"]?.stringValue)
+        let ledger = dir.appendingPathComponent("ledger.jsonl").path
+        let command = try WPKLaunch().shellCommand(["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint, "--key", key])
+
+        let session = try TmuxSession(width: 160, height: 30)
+        try session.type("env WPK_LEDGER=\(shellQuoted(ledger)) \(command); echo EXIT=$?", enter: true)
+        try session.waitFor("ssh-keygen's passphrase prompt") { $0.contains("passphrase") }
+        try session.type("correct horse", enter: true)
+        let screen = try session.waitFor("wpk approve to end") { $0.split(separator: "\n").contains { $0.hasPrefix("EXIT=") } }
+        #expect(screen.split(separator: "\n").contains("EXIT=0") && screen.contains("signed by"), "\(screen)")
+        #expect(!screen.contains("correct horse"), "the passphrase was echoed: \(screen)")
+        let record = try #require(try Ledger(path: ledger).read().records.last)
+        let publicText = try String(contentsOfFile: key + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let signers = try AllowedSigners(text: "\(record.principal ?? "?") \(publicText)\n", source: "test")
+        #expect((try? SignerPolicy.verify(record, signers: signers).get()) == record.principal)
+    }
+}

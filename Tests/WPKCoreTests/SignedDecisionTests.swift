@@ -232,4 +232,45 @@ struct SignedDecisionTests {
         let signature = try SSHSignature(armored: armored)
         try signature.verify(message: Array("content".utf8), namespace: "wpk-decision")
     }
+
+    @Test("without --key, the first SSH agent key allowed_signers lists signs, through the agent alone")
+    func agentKeySigns() throws {
+        guard requireSSHKeygen() else { return }
+        let bench = try SignedBench(["other": "ed25519", "alice": "ecdsa"])
+        let socket = bench.dir.file("agent.sock")
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
+        agent.arguments = ["-D", "-a", socket]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        defer {
+            // SIGKILL: the agent inherits the test runner's signal mask, in which SIGTERM may be blocked.
+            kill(agent.processIdentifier, SIGKILL)
+            agent.waitUntilExit()
+        }
+        let deadline = Date().addingTimeInterval(15)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(20_000) }
+        let environment = ["SSH_AUTH_SOCK": socket, "PATH": "/usr/bin:/bin"]
+        for name in ["other", "alice"] {
+            let add = Process()
+            add.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-add")
+            add.arguments = ["-q", bench.keys[name]!.privatePath]
+            add.environment = environment
+            add.standardError = FileHandle.nullDevice
+            try add.run()
+            add.waitUntilExit()
+            try #require(add.terminationStatus == 0)
+        }
+        // Only the agent holds the private key from here on.
+        try FileManager.default.removeItem(atPath: bench.keys["alice"]!.privatePath)
+        let file = try AllowedSigners(text: "alice@example.com \(bench.keys["alice"]!.publicText)\n", source: "allowed_signers")
+        let found = try #require(try SSHSigner.find(explicitKey: nil, signers: file, accountName: "alice", environment: environment,
+                                                    home: bench.dir.path, now: Date()))
+        let aliceKey = try bench.key("alice")
+        #expect(found.principal == "alice@example.com" && found.publicKey == aliceKey && found.keyPath == nil)
+        let signature = try SSHSignature(armored: try found.sign(Array("by the agent".utf8)))
+        try signature.verify(message: Array("by the agent".utf8), namespace: "wpk-decision")
+        #expect(signature.publicKey == aliceKey)
+    }
 }
