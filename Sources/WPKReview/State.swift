@@ -163,6 +163,8 @@ public struct ReviewState: Sendable {
     public var listKind: ListKind = .playbooks
     /// Runs, waiting ones first (longest wait first); nil until loaded.
     public var runs: [RunRow]?
+    /// How many of `runs` wait for an approval (counted once per load, not per frame).
+    public var waitingRunCount = 0
     /// The Runs view's cursor.
     public var runsScroll = Scroll()
     /// Whether the Runs view was already put first once because a run was waiting.

@@ -421,6 +421,7 @@ extension ReviewState {
             case (nil, nil): return a.offset < b.offset
             }
         }.map(\.element)
+        waitingRunCount = rows.count { $0.isWaiting }
         if let keep, let at = runs?.firstIndex(where: { $0.id == keep }) { runsScroll.selected = at }
         runsScroll.settle(count: runs?.count ?? 0, visible: Layout.listRows(size))
         if let open = openRun, let row = runs?.first(where: { $0.id == open.view.row.id }), row != open.view.row {

@@ -11,6 +11,108 @@ enum ReviewBenchmark {
         firstFrame(size: size)
         keystrokes(size: size)
         bytesPerCursorMove()
+        runsView(size: size)
+    }
+
+    /// The Runs view over a ledger of 10,000 runs, 100 of them waiting: the rows from the folded
+    /// ledger (what the backend does once it has read the file), the first frame, a keystroke.
+    static func runsView(size: Size) {
+        let records = runLedger(runs: 10_000, waiting: 100)
+        let now = Date(timeIntervalSince1970: 1_800_000_000 + 20_000)
+        var rows: [RunRow] = []
+        var foldSamples: [Double] = [], rowSamples: [Double] = []
+        for _ in 0..<10 {
+            var state = LedgerState(records: [])
+            foldSamples.append(time { state = LedgerState(records: records) })
+            rowSamples.append(time {
+                // As FileReviewBackend.runRows: every run's overview, waiting ones with their gate (no process lookups: another host).
+                rows = state.runOverview(at: now, processAlive: { _ in nil }).map { overview in
+                    var wait: RunDetail.Wait?
+                    if case .waiting(let step, let since, let deadline) = overview.status {
+                        wait = RunDetail.Wait(step: step, since: since, deadline: deadline, approvalsRequired: 1, approvers: [])
+                    }
+                    return RunRow(overview, wait: wait, inputs: [("deployment", "checkout")], now: now)
+                }
+            })
+        }
+        report("Runs view: fold a ledger of 10,000 runs (\(records.count) records, already read and verified)", foldSamples)
+        report("Runs view: 10,000 rows from the folded ledger, 100 waiting", rowSamples)
+        let list = update(update(ReviewState(size: size), .tick(now)).0, .listLoaded([])).0
+        var frames: [Double] = []
+        var state = list
+        for _ in 0..<20 {
+            frames.append(time {
+                state = update(list, .runsLoaded(rows)).0
+                _ = render(state)
+            })
+        }
+        report("Runs view: first frame, 10,000 runs, 100 waiting (update + render)", frames)
+        precondition(state.context == .runs && state.runs?.first?.isWaiting == true, "the Runs view must come first with a waiting run on top")
+        var keys: [Double] = []
+        for i in 0..<2000 {
+            keys.append(time {
+                state = update(state, .key(i % 400 < 200 ? .down : .up)).0
+                _ = render(state)
+            })
+        }
+        report("Runs view: keystroke, 10,000 runs (update + render)", keys)
+        var ticks: [Double] = []
+        for i in 0..<200 {
+            ticks.append(time {
+                state = update(state, .tick(now.addingTimeInterval(Double(i)))).0
+                _ = render(state)
+            })
+        }
+        report("Runs view: a countdown second, 10,000 runs (tick + render)", ticks)
+    }
+
+    /// Records of `runs` runs of restart-unhealthy: the oldest `waiting` still wait at `restart`,
+    /// the rest finished (run_started, four steps, waiting, approved, consumed, restart, run_finished).
+    static func runLedger(runs: Int, waiting: Int) -> [LedgerRecord] {
+        var records: [LedgerRecord] = []
+        records.reserveCapacity(runs * 12)
+        var prev = LedgerRecord.genesis
+        let starter = Operator(uid: 1001, name: "alice", tty: "/dev/pts/3", sshSource: "10.20.0.7")
+        let approver = Operator(uid: 1002, name: "bob")
+        let playbook = "sha256:" + String(repeating: "e", count: 64)
+        func add(_ draft: RecordDraft, _ op: Operator, _ t: Int) {
+            let record = LedgerRecord(seq: records.count + 1, time: Date(timeIntervalSince1970: Double(1_800_000_000 + t)), draft: draft, operator: op, prev: prev)
+            prev = record.hash
+            records.append(record)
+        }
+        for i in 0..<runs {
+            let id = String(format: "%016x", i + 1)
+            let plan = "sha256:" + String(format: "%064x", i + 1)
+            func draft(_ type: RecordType, step: String? = nil) -> RecordDraft {
+                RecordDraft(type: type, run: id, playbook: "restart-unhealthy", playbookDigest: playbook, planDigest: plan, step: step)
+            }
+            let t = i
+            var started = draft(.runStarted)
+            started.pid = 100_000 + i
+            started.host = "bastion-\(i % 3)"
+            add(started, starter, t)
+            for step in ["pod-status", "rollout-history", "describe-pods", "collect-logs"] {
+                add(draft(.stepStarted, step: step), starter, t)
+                var finished = draft(.stepFinished, step: step)
+                finished.outcome = "succeeded"
+                add(finished, starter, t)
+            }
+            var wait = draft(.waiting, step: "restart")
+            wait.approvalsRequired = 1
+            wait.expires = Date(timeIntervalSince1970: Double(1_800_000_000 + t + 100_000))
+            add(wait, starter, t)
+            if i < waiting { continue }
+            var approved = draft(.approved, step: "restart")
+            approved.expires = wait.expires
+            add(approved, approver, t + 1)
+            var consumed = draft(.consumed, step: "restart")
+            consumed.consumes = [records.count]
+            add(consumed, starter, t + 1)
+            var finished = draft(.runFinished)
+            finished.outcome = "succeeded"
+            add(finished, starter, t + 2)
+        }
+        return records
     }
 
     /// Microseconds a closure takes.

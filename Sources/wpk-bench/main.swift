@@ -1,5 +1,6 @@
 import Foundation
 import WPKCore
+import WPKReview
 
 // wpk-bench [DOCUMENTS] [SCHEMA]: run from the package root, release build. Every measurement is
 // printed next to its floor, all in one run, on a corpus of the bundled example playbooks.
@@ -7,6 +8,11 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let documents = arguments.first.flatMap { Int($0) } ?? 1000
 let schemaPath = arguments.dropFirst().first ?? "specs/wpk_schema.yaml"
 let rounds = Int(ProcessInfo.processInfo.environment["WPK_BENCH_ROUNDS"] ?? "") ?? 15
+// WPK_BENCH_ONLY=runs: only the Runs view of the review UI.
+if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "runs" {
+    ReviewBenchmark.runsView(size: Size(width: 120, height: 40))
+    exit(0)
+}
 do {
     let corpus = try Corpus.playbooks(count: documents)
     let megabytes = Double(corpus.reduce(0) { $0 + $1.count }) / 1_000_000

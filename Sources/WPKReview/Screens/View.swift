@@ -40,8 +40,7 @@ enum Frame {
         if let id = state.openRunID {
             place = "  run " + id
         } else if state.context == .runs {
-            let waiting = state.runs?.filter(\.isWaiting).count ?? 0
-            place = state.runs.map { "  runs: \($0.count), \(waiting) waiting for approval" } ?? "  loading runs"
+            place = state.runs.map { "  runs: \($0.count), \(state.waitingRunCount) waiting for approval" } ?? "  loading runs"
         } else if let path = state.openPath {
             place = "  " + (state.open?.detail.entry.name ?? path)
         } else if let entries = state.entries {
