@@ -23,7 +23,9 @@ struct RunsReviewTmuxTests {
     }
 
     /// Drives the approver's review in `session` (already showing the Runs view) and checks the outcome.
-    static func approveInReview(_ session: TmuxSession, sandbox: RunSandbox, wpk: BackgroundWPK, runID: String) throws {
+    @discardableResult
+    static func approveInReview(_ session: TmuxSession, sandbox: RunSandbox, wpk: BackgroundWPK, runID: String,
+                                approverUID: Int = RunSandbox.approverUID) throws -> LedgerRecord {
         try session.waitFor("the Runs view with the waiting run first") { screen in
             let lines = screen.split(separator: "\n").map(String.init)
             guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else { return false }
@@ -47,18 +49,21 @@ struct RunsReviewTmuxTests {
         try session.waitFor("the run finished on screen", timeout: 30) { screen in
             screen.contains("run \(runID)  restart-unhealthy  succeeded") && screen.contains("restart  [done]") && !screen.contains("[waiting]")
         }
-        #expect(try wpk.finish(timeout: 30) == 0, "\(wpk.output)\(wpk.errors)")
+        let status = try? wpk.finish(timeout: 30)
+        let state = (try? String(contentsOfFile: "/proc/\(wpk.process.processIdentifier)/status", encoding: .utf8))?.split(separator: "\n").prefix(3).joined(separator: " ") ?? "gone"
+        #expect(status == 0, "\(wpk.output)\(wpk.errors) process: \(state)")
         let json = try JSONValue.parse(Array(try sandbox.wpk(["approvals", "show", "--format", "json", runID]).standardOutput.utf8))
         let shownArgv = (json["steps"]?.arrayValue ?? []).flatMap { ($0["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) } }
         #expect(try sandbox.recordedArgv() == shownArgv)
         #expect((json["steps"]?.arrayValue ?? []).compactMap { $0["state"]?.stringValue } == Array(repeating: "done", count: 6))
         let approval = try #require(try sandbox.records().first { $0.draft.run == runID && $0.draft.type == .approved })
-        #expect(approval.operatorUID == RunSandbox.approverUID)
+        #expect(approval.operatorUID == approverUID)
         #expect(approval.draft.step == "restart")
         #expect(try sandbox.wpk(["approvals", "verify"]).status == 0)
         try session.type("q")
         let end = try session.waitFor("the review to end") { $0.contains("EXIT=0") }
         #expect(end.contains("approved step restart of restart-unhealthy (run \(runID))"))
+        return approval
     }
 
     @Test func anotherAccountFindsTheWaitingRunReadsItsEvidenceAndApprovesIt() throws {
@@ -68,5 +73,29 @@ struct RunsReviewTmuxTests {
         let approver = WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, []))
         try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbooks])); echo \"EXIT=$?\"", enter: true)
         try Self.approveInReview(session, sandbox: sandbox, wpk: wpk, runID: runID)
+    }
+
+    /// The same through a real SSH hop: a throwaway sshd on loopback, key-only login for a
+    /// throwaway account, `ssh -t` in the terminal. The approval records the SSH client address.
+    @Test func anApproverComingInOverSSHApprovesTheRunFromTheRunsView() throws {
+        if let missing = SSHServer.unavailable {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI must run the SSH test: \(missing)") }
+            print("skipped: \(missing)")
+            return
+        }
+        let sandbox = try RunSandbox()
+        // The team directory belongs to a group the approver is in, as on a shared bastion.
+        let team = try TestGroup()
+        chown(sandbox.root.appendingPathComponent("team").path, 0, team.gid)
+        let approver = try TestAccount(groups: [team.name], shell: "/bin/sh")
+        let server = try SSHServer(for: approver)
+        let (wpk, runID) = try Self.startWaitingRun(sandbox)
+        let session = try TmuxSession(width: 120, height: 40)
+        let remote = "env LANG=C.UTF-8 WPK_LEDGER=\(shellQuoted(sandbox.ledger)) \(shellQuoted(wpkBinary.path)) review \(shellQuoted(Self.playbooks))"
+        try session.type("\(server.sshCommand(approver, remote: remote)); echo \"EXIT=$?\"", enter: true)
+        let approval = try Self.approveInReview(session, sandbox: sandbox, wpk: wpk, runID: runID, approverUID: Int(approver.uid))
+        #expect(approval.source == "127.0.0.1", "sshd log: \(server.log)")
+        #expect(approval.tty?.hasPrefix("/dev/pts/") == true)
+        #expect(approval.operatorName == approver.name)
     }
 }

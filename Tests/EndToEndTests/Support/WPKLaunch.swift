@@ -56,10 +56,11 @@ final class TestAccount {
     let uid: uid_t
     let gid: gid_t
 
-    /// Creates an account named `wpkt<random>`, in `groups` (which must exist) besides its own.
-    init(groups: [String] = []) throws {
+    /// Creates an account named `wpkt<random>`, in `groups` (which must exist) besides its own,
+    /// with `shell` as its login shell (one that logs in over SSH needs a real one).
+    init(groups: [String] = [], shell: String = "/usr/sbin/nologin") throws {
         name = "wpkt" + String(UUID().uuidString.prefix(8)).lowercased()
-        var arguments = ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
+        var arguments = ["--no-create-home", "--shell", shell, "--user-group"]
         if !groups.isEmpty { arguments += ["--groups", groups.joined(separator: ",")] }
         try runChecked("/usr/sbin/useradd", arguments + [name])
         guard let entry = getpwnam(name) else { throw LaunchFailure("useradd made no entry for \(name)") }
