@@ -120,9 +120,12 @@ final class FileReviewBackend: ReviewBackend {
                 return .decisionRefused("run \(run) is not waiting at step \(step) any more")
             }
             let verdict: Verdict = action == .approve ? .approve : .reject(reason: reason)
+            // Signed as a playbook decision is, where the policy asks for signatures.
+            let policy = MachinePolicy.load()
+            let signer = try signerFor(policy)
             let outcome = try ledger.recordDecision(verdict, subject: subject, planPrefix: planDigest, shownPlaybookDigest: playbookDigest,
-                                                    policy: MachinePolicy.load(),
-                                                    operator: Operator.current(), now: now)
+                                                    policy: policy, operator: Operator.current(), now: now,
+                                                    signer: signer.map { TerminalHandingSigner(inner: $0, handOver: handOverTerminal) })
             refreshLedger()
             switch outcome {
             case .recorded:
