@@ -22,6 +22,12 @@ do {
         report("Checking (wpk validate's stages)", CheckBenchmark.run(corpus: corpus, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
         exit(0)
     }
+    if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "signatures" {
+        // Verifying 1,000 signed playbooks against wpk validate's time on them (issue 17: < 20% more).
+        report("Signed playbooks (\(ProcessInfo.processInfo.activeProcessorCount) workers, as wpk validate DIR)",
+               try SignatureBenchmark.run(count: documents, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
+        exit(0)
+    }
     report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))
     // WPK_BENCH_ONLY=loader stops here (for profiling the loader alone).
     if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "loader" { exit(0) }

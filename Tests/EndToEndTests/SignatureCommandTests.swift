@@ -174,6 +174,37 @@ import Testing
         #expect(result.standardOutput.contains("backup-verify.wpk.yaml:14:20: info: signature verified"))
     }
 
+    /// `algorithm: ssh`: signed by the real `ssh-keygen -Y sign -n file`, verified against the
+    /// policy's allowed_signers by validate and verify.
+    @Test(.enabled(if: canActAsRoot, needsRootComment)) func sshSignaturesVerifyAgainstThePolicysAllowedSigners() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {
+            print("ssh-keygen not found; the ssh signature test is skipped")
+            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "ssh-keygen must be installed in CI")
+            return
+        }
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = directory.appendingPathComponent("alice").path
+        #expect(try Self.tool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", key]).status == 0)
+        let file = try Self.playbook(named: "a.wpk.yaml", algorithm: "ssh", in: directory)
+        #expect(try Self.tool("/usr/bin/ssh-keygen", ["-Y", "sign", "-f", key, "-n", "file", file]).status == 0)
+        let policy = try TestPolicy("allowed_signers: /etc/wpk/allowed_signers\n",
+                                    files: ["allowed_signers": "alice@example.com " + (try String(contentsOfFile: key + ".pub", encoding: .utf8))])
+        let launch = WPKLaunch(policy: policy)
+        let validate = try runWPK(["validate", file], launch: launch)
+        #expect(validate.status == 0)
+        #expect(validate.standardOutput.contains("info: signature verified: ssh key of \"alice@example.com\" (SHA256:"), "\(validate.standardOutput)")
+        let verify = try runWPK(["verify", file], launch: launch)
+        #expect(verify.status == 0, "\(verify.standardOutput)")
+        // Another key, not listed: untrusted, and verify fails.
+        #expect(try Self.tool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory.appendingPathComponent("mallory").path]).status == 0)
+        try FileManager.default.removeItem(atPath: file + ".sig")
+        #expect(try Self.tool("/usr/bin/ssh-keygen", ["-Y", "sign", "-f", directory.appendingPathComponent("mallory").path, "-n", "file", file]).status == 0)
+        let untrusted = try runWPK(["verify", file], launch: launch)
+        #expect(untrusted.status == 1)
+        #expect(untrusted.standardOutput.contains("is not in /etc/wpk/allowed_signers") && untrusted.standardOutput.contains("[WPK509]"), "\(untrusted.standardOutput)")
+    }
+
     @Test(.enabled(if: canActAsRoot, needsRootComment)) func planPrintsAndBindsTheSigner() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -340,3 +340,128 @@ func requireOpenSSL() -> Bool {
         #expect(check.state == .verified && check.fingerprint == signer.publicKey.fingerprint)
     }
 }
+
+/// `algorithm: ssh`: signatures made by the real `ssh-keygen -Y sign -n file`, checked against an
+/// `allowed_signers` text as `ssh-keygen -Y verify` would.
+@Suite struct SSHPlaybookSignatureTests {
+    static let hasSSHKeygen = FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen")
+
+    static func requireSSHKeygen() -> Bool {
+        if hasSSHKeygen { return true }
+        print("ssh-keygen not found at /usr/bin/ssh-keygen; ssh signature tests are skipped")
+        #expect(ProcessInfo.processInfo.environment["CI"] == nil, "ssh-keygen must be installed in CI")
+        return false
+    }
+
+    /// An OpenSSH key pair `keys/NAME` (and `.pub`), made by ssh-keygen.
+    static func makeKey(_ lab: SignatureLab, _ name: String, type: String = "ed25519") throws -> String {
+        let path = lab.path("keys/\(name)")
+        try SignatureLab.run("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", "", "-C", name, "-f", path])
+        return path
+    }
+
+    static func sign(_ file: String, key: String, namespace: String = "file") throws {
+        try SignatureLab.run("/usr/bin/ssh-keygen", ["-Y", "sign", "-f", key, "-n", namespace, file])
+    }
+
+    static func trust(_ lines: String) throws -> PlaybookSignatureTrust {
+        PlaybookSignatureTrust(allowedSigners: .success(try AllowedSigners(text: lines, source: "/etc/wpk/allowed_signers")))
+    }
+
+    @Test(arguments: ["ed25519", "ecdsa"]) func sshKeygenSignaturesVerifyForTheListedPrincipal(type: String) throws {
+        guard Self.requireSSHKeygen() else { return }
+        let lab = try SignatureLab()
+        let key = try Self.makeKey(lab, "alice", type: type)
+        let playbook = try lab.writePlaybook("a.wpk.yaml", ref: "a.wpk.yaml.sig", algorithm: "ssh")
+        try Self.sign(playbook, key: key)
+        let publicKey = try String(contentsOfFile: key + ".pub", encoding: .utf8)
+        let check = try lab.check(playbook, trust: Self.trust("alice@example.com namespaces=\"file\" \(publicKey)"))
+        #expect(check.state == .verified, "\(check.message)")
+        #expect(check.keyName == "alice@example.com")
+        let listed = String(decoding: try SignatureLab.run("/usr/bin/ssh-keygen", ["-l", "-f", key + ".pub"]), as: UTF8.self)
+        #expect(listed.split(separator: " ").dropFirst().first.map(String.init) == check.fingerprint)
+        // ssh-keygen agrees with the file as it is.
+        try Data("alice@example.com namespaces=\"file\" \(publicKey)".utf8).write(to: URL(fileURLWithPath: lab.path("allowed")))
+        try SignatureLab.run("/bin/sh", ["-c", "ssh-keygen -Y verify -f \"$1\" -I alice@example.com -n file -s \"$2.sig\" < \"$2\"", "sh", lab.path("allowed"), playbook])
+    }
+
+    @Test func everySSHFailureHasItsOwnDiagnostic() throws {
+        guard Self.requireSSHKeygen() else { return }
+        let lab = try SignatureLab()
+        let alice = try Self.makeKey(lab, "alice")
+        let mallory = try Self.makeKey(lab, "mallory")
+        let aliceLine = "alice@example.com " + (try String(contentsOfFile: alice + ".pub", encoding: .utf8))
+        let trust = try Self.trust(aliceLine)
+
+        let changed = try lab.writePlaybook("changed.wpk.yaml", ref: "changed.wpk.yaml.sig", algorithm: "ssh")
+        try Self.sign(changed, key: alice)
+        try Data((try String(contentsOfFile: changed, encoding: .utf8) + "# one more line\n").utf8).write(to: URL(fileURLWithPath: changed))
+        let changedCheck = try lab.check(changed, trust: trust)
+        #expect(changedCheck.code == .bad && changedCheck.message.contains("changed after it was signed"), "\(changedCheck.message)")
+
+        let otherNamespace = try lab.writePlaybook("ns.wpk.yaml", ref: "ns.wpk.yaml.sig", algorithm: "ssh")
+        try Self.sign(otherNamespace, key: alice, namespace: "git")
+        let namespaceCheck = try lab.check(otherNamespace, trust: trust)
+        #expect(namespaceCheck.code == .bad && namespaceCheck.message.contains("namespace \"git\""), "\(namespaceCheck.message)")
+
+        let untrusted = try lab.writePlaybook("mallory.wpk.yaml", ref: "mallory.wpk.yaml.sig", algorithm: "ssh")
+        try Self.sign(untrusted, key: mallory)
+        let untrustedCheck = try lab.check(untrusted, trust: trust)
+        #expect(untrustedCheck.code == .untrustedKey && untrustedCheck.message.contains("is not in /etc/wpk/allowed_signers"), "\(untrustedCheck.message)")
+        // Listed, but only for another namespace.
+        let gitOnly = try Self.trust("alice@example.com namespaces=\"git\" " + (try String(contentsOfFile: alice + ".pub", encoding: .utf8)))
+        try FileManager.default.removeItem(atPath: changed + ".sig")
+        try Self.sign(changed, key: alice)
+        #expect(try lab.check(changed, trust: trust).code == .verified)
+        #expect(try lab.check(changed, trust: gitOnly).code == .untrustedKey)
+        // No allowed_signers on this machine: the signature is checked, the signer is not.
+        let notChecked = try lab.check(changed, trust: PlaybookSignatureTrust())
+        #expect(notChecked.code == .notChecked && notChecked.message.contains("no allowed_signers"), "\(notChecked.message)")
+
+        let truncated = try lab.writePlaybook("truncated.wpk.yaml", ref: "truncated.wpk.yaml.sig", algorithm: "ssh")
+        try Self.sign(truncated, key: alice)
+        let armored = try String(contentsOfFile: truncated + ".sig", encoding: .utf8)
+        try Data(armored.prefix(armored.count / 2).utf8).write(to: URL(fileURLWithPath: truncated + ".sig"))
+        #expect(try lab.check(truncated, trust: trust).code == .malformed)
+
+        // An ssh signature declared as ed25519, and a raw signature declared as ssh.
+        let mixed = try lab.writePlaybook("mixed.wpk.yaml", ref: "changed.wpk.yaml.sig", algorithm: "ed25519")
+        let mixedCheck = try lab.check(mixed, trust: trust)
+        #expect(mixedCheck.code == .malformed && mixedCheck.message.contains("algorithm: ssh?"), "\(mixedCheck.message)")
+        try Data(repeating: 1, count: 64).write(to: lab.dir.appendingPathComponent("raw.sig"))
+        let raw = try lab.writePlaybook("raw.wpk.yaml", ref: "raw.sig", algorithm: "ssh")
+        #expect(try lab.check(raw, trust: trust).code == .malformed)
+    }
+}
+
+/// Verdicts kept in memory, to see what the verifier remembers and asks.
+final class MemoryVerdicts: MetaschemaVerdicts, @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: Set<String> = []
+    var count: Int { lock.withLock { keys.count } }
+    func passed(_ key: String) -> Bool { lock.withLock { keys.contains(key) } }
+    func recordPass(_ key: String) { _ = lock.withLock { keys.insert(key) } }
+}
+
+@Suite struct RememberedSignatureVerdictTests {
+    /// A remembered verdict names the file's bytes, the signature and the key: any change to
+    /// one of them is verified afresh.
+    @Test func aVerdictIsRememberedForTheExactFileSignatureAndKey() throws {
+        guard requireOpenSSL() else { return }
+        let lab = try SignatureLab()
+        let key = try lab.makeKey("release", .ed25519)
+        let playbook = try lab.writePlaybook("a.wpk.yaml", ref: "a.wpk.yaml.sig")
+        try lab.opensslSign(playbook, key: key.privateKey, algorithm: .ed25519, to: playbook + ".sig")
+        var trust = try lab.trust(["release"])
+        let verdicts = MemoryVerdicts()
+        trust.rememberedVerdicts = verdicts
+        #expect(try lab.check(playbook, trust: trust).state == .verified)
+        #expect(verdicts.count == 1)
+        #expect(try lab.check(playbook, trust: trust).state == .verified)
+        #expect(verdicts.count == 1)
+        // Changed after signing: the remembered verdict does not apply.
+        try Data((try String(contentsOfFile: playbook, encoding: .utf8) + "# changed\n").utf8).write(to: URL(fileURLWithPath: playbook))
+        #expect(try lab.check(playbook, trust: trust).code == .bad)
+        #expect(verdicts.count == 1)
+    }
+}

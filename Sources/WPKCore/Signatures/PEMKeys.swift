@@ -47,19 +47,21 @@ public struct PEMPublicKey: Sendable {
 
     /// The key in OpenSSH's wire form, so one key has one fingerprint whatever file holds it.
     public var sshBlob: [UInt8] {
+        var writer = SSHWireWriter()
         switch material {
         case .ed25519(let key):
-            return SSHBlob.string(Array("ssh-ed25519".utf8)) + SSHBlob.string(Array(key.rawRepresentation))
+            writer.string("ssh-ed25519")
+            writer.string(Array(key.rawRepresentation))
         case .p256(let key):
-            return SSHBlob.string(Array("ecdsa-sha2-nistp256".utf8)) + SSHBlob.string(Array("nistp256".utf8))
-                + SSHBlob.string(Array(key.x963Representation))
+            writer.string("ecdsa-sha2-nistp256")
+            writer.string("nistp256")
+            writer.string(Array(key.x963Representation))
         }
+        return writer.bytes
     }
 
     /// `SHA256:<base64>`, the same as `ssh-keygen -lf` prints for this key.
-    public var fingerprint: String {
-        "SHA256:" + Data(SHA256.hash(data: sshBlob)).base64EncodedString().replacingOccurrences(of: "=", with: "")
-    }
+    public var fingerprint: String { SSHPublicKey.fingerprint(ofBlob: sshBlob) }
 
     /// Reads a PEM public key; the error names what the file holds when it is not a usable key.
     public init(pem text: String, name: String) throws(SigningKeyError) {
@@ -215,13 +217,5 @@ struct DERPrefix {
         ]
         for (oid, name) in known where der.firstRange(of: oid) != nil { return name }
         return "unrecognised"
-    }
-}
-
-/// OpenSSH wire encoding of a length-prefixed string (RFC 4251).
-enum SSHBlob {
-    static func string(_ bytes: [UInt8]) -> [UInt8] {
-        let n = UInt32(bytes.count)
-        return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + bytes
     }
 }

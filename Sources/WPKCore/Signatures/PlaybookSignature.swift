@@ -21,18 +21,30 @@ public struct PlaybookSignatureTrust: Sendable {
     public var required: Bool
     /// Why signatures cannot be checked at all (an unusable policy); nil when they can.
     public var unusable: String?
+    /// The OpenSSH signers `ssh` signatures are checked against (namespace `file`), or why the
+    /// policy's file cannot be used; nil when the policy names none.
+    public var allowedSigners: Result<AllowedSigners, SSHSignatureError>?
+    /// Where verified (file, signature, key) triples are remembered, so an unchanged signed file is
+    /// verified once (`wpk validate` only: `plan`, `review`, `verify` and `run` verify every time).
+    public var rememberedVerdicts: (any MetaschemaVerdicts)?
 
-    public init(keys: [PEMPublicKey] = [], keySource: String? = nil, keyProblems: [String] = [], required: Bool = false, unusable: String? = nil) {
+    public init(keys: [PEMPublicKey] = [], keySource: String? = nil, keyProblems: [String] = [], required: Bool = false, unusable: String? = nil,
+                allowedSigners: Result<AllowedSigners, SSHSignatureError>? = nil) {
         self.keys = keys
         self.keySource = keySource
         self.keyProblems = keyProblems
         self.required = required
         self.unusable = unusable
+        self.allowedSigners = allowedSigners
     }
 
-    /// The trust a machine policy sets up: its `trusted_keys` directory read now.
+    /// The trust a machine policy sets up: its `trusted_keys` directory and `allowed_signers`
+    /// file read now.
     public init(policy: MachinePolicy) {
         self.init(required: policy.requireSignedPlaybooks)
+        if let path = policy.allowedSigners {
+            allowedSigners = Result { () throws(SSHSignatureError) in try AllowedSigners.load(path: path) }
+        }
         guard let directory = policy.trustedKeys else { return }
         keySource = directory
         (keys, keyProblems) = Self.readKeys(in: directory)
@@ -188,6 +200,12 @@ public enum PlaybookSignatureVerifier {
         if let unusable = trust.unusable {
             return fail(.notChecked, .notChecked, "the \(algorithm.rawValue) signature is not checked: \(unusable)")
         }
+        if algorithm == .ssh {
+            let outcome = checkSSH(signature, bytes: bytes, ref: ref, trust: trust)
+            check.keyName = outcome.principal
+            check.fingerprint = outcome.fingerprint
+            return fail(outcome.state, outcome.code, outcome.message)
+        }
         guard let source = trust.keySource else {
             return fail(.notChecked, .notChecked, "the \(algorithm.rawValue) signature is not checked: this machine trusts no signing keys (trusted_keys in \(MachinePolicy.path))"
                         + (trust.required ? ", and it requires signed playbooks" : ""))
@@ -201,7 +219,13 @@ public enum PlaybookSignatureVerifier {
             if let problem = trust.keyProblems.first { message += "; \(problem)" }
             return fail(.untrusted, .untrustedKey, message)
         }
-        for key in candidates where key.isValid(signature: signature, for: bytes) {
+        // A verdict is remembered under the digest of the file, the signature and the key together.
+        let pairDigest = trust.rememberedVerdicts.map { _ in ContentDigest.sha256(bytes + [0] + signature) }
+        for key in candidates {
+            let verdictKey = pairDigest.map { ContentDigest.sha256(Array(($0 + " " + key.fingerprint).utf8)) }
+            let remembered = verdictKey.map { trust.rememberedVerdicts?.passed($0) == true } ?? false
+            guard remembered || key.isValid(signature: signature, for: bytes) else { continue }
+            if !remembered, let verdictKey { trust.rememberedVerdicts?.recordPass(verdictKey) }
             check.keyName = key.name
             check.fingerprint = key.fingerprint
             return fail(.verified, .verified, "signature verified: \(algorithm.rawValue) key \"\(key.name)\" (\(key.fingerprint))")
@@ -209,6 +233,50 @@ public enum PlaybookSignatureVerifier {
         let names = candidates.map { "\"\($0.name)\"" }.joined(separator: ", ")
         return fail(.bad, .bad, "the \(algorithm.rawValue) signature in \(ref) does not verify with the trusted key\(candidates.count == 1 ? "" : "s") \(names): "
                     + "the file changed after it was signed, the signature is of another file, or a key this machine does not trust made it")
+    }
+
+    /// The namespace a playbook's `ssh` signature is made in (`ssh-keygen -Y sign -n file`).
+    public static let sshNamespace = "file"
+
+    /// An armored SSHSIG over the file, checked as `ssh-keygen -Y verify -n file` would against
+    /// the policy's `allowed_signers`: the signature first, then whether its key may sign files.
+    static func checkSSH(_ armored: [UInt8], bytes: [UInt8], ref: String, trust: PlaybookSignatureTrust)
+        -> (state: PlaybookSignatureCheck.State, code: SignatureCode, message: String, principal: String?, fingerprint: String?) {
+        let signature: SSHSignature
+        do {
+            signature = try SSHSignature(armored: String(decoding: armored, as: UTF8.self))
+        } catch {
+            switch error {
+            case .unsupportedAlgorithm, .unsupportedHash:
+                return (.unsupported, .unsupportedAlgorithm, "the ssh signature in \(ref) cannot be verified by wpk: \(error.description)", nil, nil)
+            default:
+                return (.malformed, .malformed, "the signature file \(ref) does not hold an OpenSSH signature: \(error.description)", nil, nil)
+            }
+        }
+        let fingerprint = signature.publicKey.fingerprint
+        do {
+            try signature.verify(message: bytes, namespace: sshNamespace)
+        } catch {
+            if case .wrongNamespace(_, let found) = error {
+                return (.bad, .bad, "the ssh signature in \(ref) was made for namespace \"\(found)\", not \"\(sshNamespace)\" (sign with: ssh-keygen -Y sign -n file)", nil, fingerprint)
+            }
+            return (.bad, .bad, "the ssh signature in \(ref) by key \(fingerprint) does not verify: the file changed after it was signed, or the signature is of another file", nil, fingerprint)
+        }
+        switch trust.allowedSigners {
+        case nil:
+            return (.notChecked, .notChecked, "the ssh signature by key \(fingerprint) is valid but not checked against any signer: this machine names no allowed_signers (in \(MachinePolicy.path))"
+                    + (trust.required ? ", and it requires signed playbooks" : ""), nil, fingerprint)
+        case .failure(let problem):
+            return (.untrusted, .untrustedKey, "the ssh signature by key \(fingerprint) cannot be checked against allowed_signers: \(problem.description)", nil, fingerprint)
+        case .success(let signers):
+            guard let principal = signers.principal(for: signature.publicKey, namespace: sshNamespace, at: Date()) else {
+                let why = signers.lists(signature.publicKey)
+                    ? "is in \(signers.source), but not for namespace \"file\" now (namespaces=, valid-after, valid-before)"
+                    : "is not in \(signers.source)"
+                return (.untrusted, .untrustedKey, "the ssh signature is valid, but its key \(fingerprint) \(why)", nil, fingerprint)
+            }
+            return (.verified, .verified, "signature verified: ssh key of \"\(principal)\" (\(fingerprint))", principal, fingerprint)
+        }
     }
 
     /// Why a ref was not followed.
@@ -284,7 +352,13 @@ public enum PlaybookSignatureVerifier {
                 return .failure(DecodeProblem(message: "does not hold a DER ECDSA P-256 signature (\(der.count) bytes; truncated?)"))
             }
             return .success(der)
-        case .ssh, .sigstore:
+        case .ssh:
+            // Parsed (and its problems named) by `checkSSH`; here only a quick sign of a mix-up.
+            guard bytes.starts(with: Array("-----BEGIN SSH SIGNATURE-----".utf8)) else {
+                return .failure(DecodeProblem(message: "is not an armored OpenSSH signature (-----BEGIN SSH SIGNATURE-----)"))
+            }
+            return .success(bytes)
+        case .sigstore:
             return .failure(DecodeProblem(message: "cannot be read as \(algorithm.rawValue)"))
         }
     }

@@ -41,7 +41,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         // Only the JSON report shows each file's digest.
         let checker = PlaybookChecker(schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
-                                      recordsDigest: format == .json, signatures: schemaOnly ? nil : MachineTrust.load())
+                                      recordsDigest: format == .json, signatures: schemaOnly ? nil : MachineTrust.load(rememberingVerdicts: true))
         var reporter = format.makeReporter(maxDiagnostics: maxDiagnostics)
         var summary = Summary()
         reporter.begin()

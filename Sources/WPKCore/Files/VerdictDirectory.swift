@@ -1,27 +1,30 @@
 import Foundation
-import WPKCore
 
 /// Metaschema verdicts kept as empty marker files named by key under `$XDG_CACHE_HOME/wpk/`
 /// (else `~/.cache/wpk/`). Any failure to read or write the cache only means checking again.
-struct VerdictDirectory: MetaschemaVerdicts {
-    let directory: String
+public struct VerdictDirectory: MetaschemaVerdicts {
+    public let directory: String
 
-    /// The user's cache directory for verdicts, or nil when neither variable names a home for it.
-    static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> VerdictDirectory? {
+    /// Verdicts kept as markers in `directory`.
+    public init(directory: String) { self.directory = directory }
+
+    /// The user's cache directory for verdicts (`metaschema-passed`, or another kind such as
+    /// `signature-verified`), or nil when neither variable names a home for it.
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment, kind: String = "metaschema-passed") -> VerdictDirectory? {
         if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") {
-            return VerdictDirectory(directory: cache + "/wpk/metaschema-passed")
+            return VerdictDirectory(directory: cache + "/wpk/" + kind)
         }
         if let home = environment["HOME"], home.hasPrefix("/") {
-            return VerdictDirectory(directory: home + "/.cache/wpk/metaschema-passed")
+            return VerdictDirectory(directory: home + "/.cache/wpk/" + kind)
         }
         return nil
     }
 
-    func passed(_ key: String) -> Bool {
+    public func passed(_ key: String) -> Bool {
         FileManager.default.fileExists(atPath: path(key))
     }
 
-    func recordPass(_ key: String) {
+    public func recordPass(_ key: String) {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try? Data().write(to: URL(fileURLWithPath: path(key)), options: .atomic)
     }
