@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -42,6 +43,11 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "BigInt", package: "BigInt"),
             ]
+        ),
+        // The team ledger on PostgreSQL: its own target so the core, its tests and the fuzzers stay free of NIO.
+        .target(
+            name: "WPKPostgres",
+            dependencies: ["WPKCore", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .target(name: "WPKReview", dependencies: ["WPKCore"]),
         .target(name: "WPKCurses", dependencies: ["WPKReview", "CNCurses"]),
@@ -70,7 +76,9 @@ let package = Package(
         ),
         .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML", "WPKReview", "WPKCurses"]),
         // Test helper: a separate process appending to a ledger (concurrency and crash tests).
-        .executableTarget(name: "ledger-stress", dependencies: ["WPKCore"]),
+        .executableTarget(name: "ledger-stress", dependencies: ["WPKCore", "WPKPostgres"]),
+        // The PostgreSQL ledger against a real server (WPK_TEST_PG_SOCKET_DIR, scripts/test-postgres.sh).
+        .testTarget(name: "WPKPostgresTests", dependencies: ["WPKPostgres", "WPKCore"]),
         .testTarget(name: "WPKCoreTests", dependencies: ["WPKCore"]),
         // Fixtures and golden screens are read by path (#filePath), so they stay plain files.
         .testTarget(name: "WPKReviewTests", dependencies: ["WPKReview", "WPKCore"], exclude: ["Fixtures", "Snapshots"]),

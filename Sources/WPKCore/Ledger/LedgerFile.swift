@@ -526,7 +526,7 @@ struct LedgerScanner {
         return LedgerReading(records: records, fault: fault, tornTailBytes: fault == nil ? partial.count : 0)
     }
 
-    private mutating func accept(_ line: ArraySlice<UInt8>) {
+    mutating func accept(_ line: ArraySlice<UInt8>) {
         let lineNumber = records.count + 1
         let expectedPrev = records.last?.hash ?? LedgerRecord.genesis
         defer { offset += line.count + 1 }
