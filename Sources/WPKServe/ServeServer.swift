@@ -21,22 +21,37 @@ public struct ServeConfiguration: Sendable {
     public var environment: [String: String]
     /// Checks playbooks when they are (re)loaded and plans them before a run is started.
     public var checker: PlaybookChecker
-    /// The bearer token `/alertmanager` requires; nil refuses every request there.
-    public var alertmanagerToken: [UInt8]?
-    /// The wall clock (tests inject another).
+    /// Reads the bearer token `/alertmanager` requires (at start and on SIGHUP).
+    public var alertmanagerKey: @Sendable () -> AlertmanagerKey
+    /// The wall clock webhook timestamps and replays are judged by.
     public var now: @Sendable () -> Date
+    /// The clock schedules follow. Only this one may be shifted (tests do, in debug builds), so a
+    /// shifted clock can move when a schedule fires but never make a stale webhook acceptable.
+    public var scheduleNow: @Sendable () -> Date
+    /// Where how far each schedule was followed is kept, so fires missed while no server ran are reported.
+    public var scheduleMemory: ScheduleMemory?
 
     public init(host: String = "127.0.0.1", port: Int = 9095, paths: [String], executable: String, environment: [String: String],
-                checker: PlaybookChecker, alertmanagerToken: [UInt8]?, now: @escaping @Sendable () -> Date = { Date() }) {
+                checker: PlaybookChecker, alertmanagerKey: @escaping @Sendable () -> AlertmanagerKey,
+                now: @escaping @Sendable () -> Date = { Date() }, scheduleNow: @escaping @Sendable () -> Date = { Date() },
+                scheduleMemory: ScheduleMemory? = nil) {
         self.host = host
         self.port = port
         self.paths = paths
         self.executable = executable
         self.environment = environment
         self.checker = checker
-        self.alertmanagerToken = alertmanagerToken
+        self.alertmanagerKey = alertmanagerKey
         self.now = now
+        self.scheduleNow = scheduleNow
+        self.scheduleMemory = scheduleMemory
     }
+}
+
+/// The bearer token of `/alertmanager`, or why there is none (then every request there is refused).
+public enum AlertmanagerKey: Sendable {
+    case token([UInt8])
+    case refused(String)
 }
 
 /// The request context: Hummingbird's core storage plus the peer's address (for `started_by`).
@@ -69,6 +84,7 @@ public final class ServeServer: Sendable {
     let metrics = ServeMetrics()
     let replay = ReplayMemory()
     private let catalog = Mutex<(catalog: TriggerCatalog, generation: Int)>((TriggerCatalog(), 0))
+    private let alertmanagerKey = Mutex(AlertmanagerKey.refused("not read yet"))
 
     public init(configuration: ServeConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -76,9 +92,15 @@ public final class ServeServer: Sendable {
         launcher = RunLauncher(executable: configuration.executable, environment: configuration.environment)
     }
 
-    /// Reads the playbooks again (at start and on SIGHUP), logging each one left out and why.
+    /// Reads the playbooks and the Alertmanager token again (at start and on SIGHUP), logging
+    /// each playbook left out and why, and why `/alertmanager` refuses everything when it does.
     @discardableResult
     public func reload() -> TriggerCatalog {
+        let key = configuration.alertmanagerKey()
+        if case .refused(let why) = key {
+            logger.error("/alertmanager refuses every request: \(DisplaySanitizer.sanitize(why))")
+        }
+        alertmanagerKey.withLock { $0 = key }
         let loaded = TriggerCatalog.load(paths: configuration.paths, checker: configuration.checker,
                                          secrets: SecretResolver(environment: configuration.environment, vaultProgram: configuration.environment["WPK_VAULT"]))
         for problem in loaded.problems { logger.warning("\(problem)") }
@@ -150,7 +172,7 @@ public final class ServeServer: Sendable {
             return (Self.text(200, "ok"), "healthz", "ok")
         case "/metrics":
             guard request.method == .get else { return (Self.text(405, "use GET"), "metrics", "method") }
-            var response = Self.text(200, metrics.text(running: launcher.liveRuns), trailingNewline: false)
+            var response = Self.text(200, metrics.text(running: launcher.liveRuns, waiting: waitingRuns()), trailingNewline: false)
             response.headers[.contentType] = "text/plain; version=0.0.4"
             return (response, "metrics", "ok")
         case "/alertmanager":
@@ -211,11 +233,13 @@ public final class ServeServer: Sendable {
         case .bytes(let bytes): body = bytes
         case .refused(let response): metrics.refused("body"); return (response, "body refused")
         }
-        guard let token = configuration.alertmanagerToken,
+        let key = alertmanagerKey.withLock { $0 }
+        guard case .token(let token) = key,
               let given = request.headers[.authorization], given.hasPrefix("Bearer "),
               Self.constantTimeEquals(Array(given.utf8.dropFirst(7)), token) else {
             metrics.refused("unauthenticated")
-            return (Self.empty(401), configuration.alertmanagerToken == nil ? "no serve_token_file in the policy" : "bad token")
+            if case .refused(let why) = key { return (Self.empty(401), "no usable token: \(why)") }
+            return (Self.empty(401), "bad token")
         }
         if let refusal = Self.jsonContentTypeProblem(request) { metrics.refused("bad_request"); return (Self.text(400, refusal), refusal) }
         let payload: AlertmanagerPayload
@@ -301,6 +325,27 @@ public final class ServeServer: Sendable {
         return (Self.json(status, .object(members)), decision)
     }
 
+    /// Runs started by a trigger (from this server or an earlier one) now waiting at a gate, by
+    /// kind, as the ledger runs are recorded in says; nil when it cannot be read (the gauge is then
+    /// left out and the log says why). Read at each scrape: the ledger, not this process, knows
+    /// which runs wait.
+    func waitingRuns() -> [StartedByKindName: Int]? {
+        let chosen = Ledger.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory())
+        let records: [LedgerRecord]
+        do {
+            records = try chosen.get().read().records
+        } catch {
+            logger.warning("metrics: cannot read the ledger for the waiting runs: \(DisplaySanitizer.sanitize("\(error)"))")
+            return nil
+        }
+        var waiting: [StartedByKindName: Int] = [:]
+        for run in LedgerState(records: records).runOverview(at: Date()) {
+            guard case .waiting = run.status, let kind = run.history.startedBy.flatMap({ StartedByKindName(rawValue: $0.kind.rawValue) }) else { continue }
+            waiting[kind, default: 0] += 1
+        }
+        return waiting
+    }
+
     // MARK: Helpers
 
     static let timestampHeader = HTTPField.Name("X-WPK-Timestamp")!
@@ -371,7 +416,8 @@ public final class ServeServer: Sendable {
 }
 
 /// Follows every schedule of the catalog and starts runs when they are due; rebuilt when the
-/// catalog is reloaded. Nothing missed while the server was down (or asleep) is caught up.
+/// catalog is reloaded. Nothing missed while the server was down (or asleep) is caught up: the
+/// log says what was missed.
 struct ScheduleService: Service {
     let server: ServeServer
 
@@ -380,13 +426,31 @@ struct ScheduleService: Service {
         try? await cancelWhenGracefulShutdown {
             var generation = -1
             var trackers: [(entry: TriggerCatalog.Entry, tracker: ScheduleTracker)] = []
+            let memory = server.configuration.scheduleMemory
             while !Task.isCancelled {
                 let current = server.currentCatalog
-                let now = server.configuration.now()
+                let now = server.configuration.scheduleNow()
                 if current.generation != generation {
                     generation = current.generation
-                    trackers = current.catalog.schedules.map { ($0.entry, ScheduleTracker(schedule: $0.schedule, start: now)) }
-                    for (entry, tracker) in trackers {
+                    // A schedule kept across a reload keeps its tracker (a fire due just now is not lost).
+                    func key(_ path: String, _ schedule: CronSchedule) -> String {
+                        [path, schedule.expression, schedule.timeZone.identifier].joined(separator: "\u{0}")
+                    }
+                    var followed: [String: ScheduleTracker] = [:]
+                    for (entry, tracker) in trackers { followed[key(entry.path, tracker.schedule)] = tracker }
+                    var added: [(entry: TriggerCatalog.Entry, tracker: ScheduleTracker)] = []
+                    trackers = current.catalog.schedules.map { scheduled in
+                        if let kept = followed[key(scheduled.entry.path, scheduled.schedule)] { return (scheduled.entry, kept) }
+                        let before = memory?.followedUntil(playbook: scheduled.entry.path, schedule: scheduled.schedule)
+                        let tracker = ScheduleTracker(schedule: scheduled.schedule, start: now, followedUntil: before)
+                        added.append((scheduled.entry, tracker))
+                        return (scheduled.entry, tracker)
+                    }
+                    for (entry, tracker) in added {
+                        if let missed = tracker.missedBeforeStart {
+                            missedLog(entry, tracker.schedule, missed, why: "while wpk serve was not running")
+                        }
+                        memory?.remember(playbook: entry.path, schedule: tracker.schedule, followedUntil: now)
                         server.logger.info("schedule followed; fires due before now are not caught up", metadata: [
                             "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(tracker.schedule.expression)",
                             "zone": "\(tracker.schedule.timeZone.identifier)", "next": "\(tracker.next.map(RFC3339.format) ?? "never")",
@@ -395,19 +459,16 @@ struct ScheduleService: Service {
                 }
                 var wake = now.addingTimeInterval(1)
                 for index in trackers.indices {
+                    let entry = trackers[index].entry
+                    let schedule = trackers[index].tracker.schedule
                     polling: while true {
                         switch trackers[index].tracker.poll(now: now) {
                         case .fire(let due):
-                            let entry = trackers[index].entry
-                            let schedule = trackers[index].tracker.schedule
+                            memory?.remember(playbook: entry.path, schedule: schedule, followedUntil: due)
                             Task { await server.startScheduled(entry, schedule: schedule, at: due) }
                         case .missed(let first, let last, let count):
-                            server.metrics.missed(count)
-                            server.logger.warning("schedule missed while wpk serve was not running or asleep; not caught up", metadata: [
-                                "playbook": "\(DisplaySanitizer.sanitize(trackers[index].entry.path))",
-                                "cron": "\(trackers[index].tracker.schedule.expression)",
-                                "first": "\(RFC3339.format(first))", "last": "\(RFC3339.format(last))", "count": "\(count)",
-                            ])
+                            memory?.remember(playbook: entry.path, schedule: schedule, followedUntil: last)
+                            missedLog(entry, schedule, (first, last, count), why: "while wpk serve was busy or asleep")
                         case .wait(let until):
                             wake = min(wake, until)
                             break polling
@@ -416,9 +477,18 @@ struct ScheduleService: Service {
                         }
                     }
                 }
-                let seconds = max(0.01, wake.timeIntervalSince(server.configuration.now()))
+                let seconds = max(0.01, wake.timeIntervalSince(server.configuration.scheduleNow()))
                 try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
             }
         }
+    }
+
+    private func missedLog(_ entry: TriggerCatalog.Entry, _ schedule: CronSchedule, _ missed: (first: Date, last: Date, count: Int), why: String) {
+        server.metrics.missed(missed.count)
+        server.logger.warning("schedule missed \(why); not caught up", metadata: [
+            "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(schedule.expression)",
+            "zone": "\(schedule.timeZone.identifier)",
+            "first": "\(RFC3339.format(missed.first))", "last": "\(RFC3339.format(missed.last))", "count": "\(missed.count)",
+        ])
     }
 }

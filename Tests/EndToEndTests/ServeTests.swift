@@ -14,11 +14,19 @@ final class ServeHarness {
     let server: BackgroundWPK
     let port: Int
 
-    init(paths: [String] = [ServeHarness.fixtures]) throws {
-        sandbox = try RunSandbox(policy: "mode: auto\nserve_token_file: /etc/wpk/serve-token\n")
-        try sandbox.policy.write("serve-token", Self.token + "\n")
+    /// A server on the playbooks under `paths`, in `sandbox` (a new one whose token file only root
+    /// can read, unless given), its environment extended with `environment`.
+    init(paths: [String] = [ServeHarness.fixtures], sandbox given: RunSandbox? = nil, environment extra: [String: String] = [:]) throws {
+        if let given {
+            sandbox = given
+        } else {
+            sandbox = try RunSandbox(policy: "mode: auto\nserve_token_file: /etc/wpk/serve-token\n")
+            try sandbox.policy.write("serve-token", Self.token + "\n")
+            chmod(sandbox.policy.directory.appendingPathComponent("serve-token").path, 0o600)
+        }
         var environment = sandbox.environment
         environment["WPK_TEST_HOOK_KEY"] = Self.hookKey
+        environment.merge(extra) { $1 }
         server = try BackgroundWPK(["serve", "--listen", "127.0.0.1:0"] + paths, environment: environment, in: sandbox.root,
                                    launch: sandbox.launch)
         let server = server
@@ -61,6 +69,24 @@ final class ServeHarness {
     }
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// How many times the server's log holds `text` so far.
+    func logCount(_ text: String) -> Int {
+        server.errors.components(separatedBy: text).count - 1
+    }
+
+    /// Sends SIGHUP and waits until the log shows the playbooks were read again.
+    func reload() throws {
+        let loads = logCount("playbooks loaded")
+        kill(server.process.processIdentifier, SIGHUP)
+        try waitUntil("wpk serve reads its playbooks again") { logCount("playbooks loaded") > loads }
+    }
+
+    /// One metric's value as `GET /metrics` shows it (the sample named exactly `sample`).
+    func metric(_ sample: String) throws -> Double? {
+        let body = try curl([url("/metrics")]).body
+        return body.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
 
     /// The runs' `run_started` records, by run id.
     func started() throws -> [String: LedgerRecord] {
@@ -192,6 +218,10 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
         #expect(record.draft.startedBy?.kind == .alertmanager)
         #expect(record.draft.startedBy?.trigger == "KubePodCrashLooping 5f8c0b7e2a1d3c4b")
         try waitUntil("the run waits for approval") { try serve.sandbox.types(of: firstRun).contains("waiting") }
+        // The waiting gauge is separate from runs started or in progress, and comes from the ledger.
+        let waitingAlerts = #"wpk_serve_runs_waiting{kind="alertmanager"}"#
+        #expect(try serve.metric(waitingAlerts) == 1)
+        #expect(try serve.metric(#"wpk_serve_runs_waiting{kind="webhook"}"#) == 0)
 
         #expect(try post("firing.json") == (200, "{\"runs\":[]}\n"))
         #expect(try post("resolved.json") == (200, "{\"runs\":[]}\n"))
@@ -208,12 +238,14 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
             .replacingOccurrences(of: "5f8c0b7e2a1d3c4b", with: "1111222233334444")
         #expect(try post("", data: third).status == 429)
         #expect(try serve.started().count == 2)
+        try waitUntil("both runs wait") { try serve.metric(waitingAlerts) == 2 }
 
         // The runs are ordinary runs: cancelling them ends them, and frees the slots.
         for run in [firstRun, secondRun] {
             #expect(try serve.sandbox.wpk(["cancel", run, "--reason", "test over"]).status == 0)
         }
         try waitUntil("both runs end") { try serve.ended().isSuperset(of: [firstRun, secondRun]) }
+        #expect(try serve.metric(waitingAlerts) == 0)
         try waitUntil("the slots are free") { try post("", data: third).status == 202 }
         let metrics = try serve.curl([serve.url("/metrics")]).body
         #expect(metrics.contains(#"wpk_serve_requests_total{trigger="alertmanager",status="429"} 1"#))

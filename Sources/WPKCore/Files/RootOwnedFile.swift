@@ -24,8 +24,9 @@ public enum RootOwnedFile {
         case refused(String)
     }
 
-    /// Reads `path` (absolute, without `.` or `..` components) if root alone could have written it.
-    public static func read(_ path: String, maxBytes: Int) -> Outcome {
+    /// Reads `path` (absolute, without `.` or `..` components) if root alone could have written it;
+    /// a `secret` (a token, a key) must also be unreadable by group and others.
+    public static func read(_ path: String, maxBytes: Int, secret: Bool = false) -> Outcome {
         guard path.hasPrefix("/") else { return .refused("\(path) is not an absolute path") }
         let components = path.split(separator: "/").map(String.init)
         guard let name = components.last, !components.contains(where: { $0 == "." || $0 == ".." }) else {
@@ -75,6 +76,9 @@ public enum RootOwnedFile {
         }
         guard info.st_mode & 0o022 == 0 else {
             return .refused("it is writable by group or others (mode \(octal(info.st_mode))); fix with: chmod go-w \(path)")
+        }
+        if secret && info.st_mode & 0o044 != 0 {
+            return .refused("it holds a secret but is readable by group or others (mode \(octal(info.st_mode))); fix with: chmod go-rw \(path)")
         }
         if let pseudo = pseudoFileSystem(fd) {
             return .refused("it is on the \(pseudo) pseudo file system, not a file root wrote; put the file on a real file system")

@@ -87,6 +87,19 @@ public struct CronSchedule: Sendable, Equatable {
         return nil
     }
 
+    /// The fires in `(after, through]`: the first, the last and how many (counting stops at
+    /// `limit`, so a clock jumping years ahead cannot loop for long); nil when there is none.
+    public func fires(after: Date, through: Date, limit: Int = 100_000) -> (first: Date, last: Date, count: Int)? {
+        guard let first = next(after: after), first <= through else { return nil }
+        var last = first
+        var count = 1
+        while count < limit, let following = next(after: last), following <= through {
+            last = following
+            count += 1
+        }
+        return (first, last, count)
+    }
+
     private func matchesDay(_ dayOfMonth: Int, weekday: Int) -> Bool {
         let dom = daysOfMonth.contains(dayOfMonth)
         let dow = daysOfWeek.contains(weekday)
@@ -168,11 +181,17 @@ public struct ScheduleTracker: Sendable {
     /// The next fire not yet handled.
     public private(set) var next: Date?
 
+    /// Fires that passed between `followedUntil` and the start, unseen (the server was down): never run.
+    public let missedBeforeStart: (first: Date, last: Date, count: Int)?
+
     /// Starts following at `start`: fires at or before it are not run (nothing is caught up).
-    public init(schedule: CronSchedule, start: Date, lateness: TimeInterval = 60) {
+    /// `followedUntil` is how far an earlier server followed this schedule; fires after it and
+    /// up to `start` were missed while no server ran, and are only reported.
+    public init(schedule: CronSchedule, start: Date, followedUntil: Date? = nil, lateness: TimeInterval = 60) {
         self.schedule = schedule
         self.lateness = lateness
         next = schedule.next(after: start)
+        missedBeforeStart = followedUntil.flatMap { $0 < start ? schedule.fires(after: $0, through: start) : nil }
     }
 
     /// What is due at `now`; a `fire` or `missed` answer moves past those fires.
@@ -183,15 +202,10 @@ public struct ScheduleTracker: Sendable {
             next = schedule.next(after: due)
             return .fire(scheduled: due)
         }
-        // Count what passed, bounded so a clock jumping years ahead cannot loop for long.
-        var last = due
-        var count = 1
-        while count < 100_000, let following = schedule.next(after: last), following <= now,
-              now.timeIntervalSince(following) > lateness {
-            last = following
-            count += 1
-        }
+        // Everything too late to start; one still within `lateness` of now fires at the next poll.
+        let passed = schedule.fires(after: due, through: now.addingTimeInterval(-lateness).addingTimeInterval(-0.001))
+        let last = passed?.last ?? due
         next = schedule.next(after: last)
-        return .missed(first: due, last: last, count: count)
+        return .missed(first: due, last: last, count: 1 + (passed?.count ?? 0))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 import WPKCore
 import WPKServe
 
@@ -40,11 +41,13 @@ struct Serve: ParsableCommand {
         var logger = Logger(label: "wpk.serve")
         logger.logLevel = .info
         let environment = ProcessInfo.processInfo.environment
-        let token = Self.alertmanagerToken(logger: logger)
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let absolute = paths.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
-        let server = ServeServer(configuration: ServeConfiguration(host: host, port: port, paths: absolute, executable: executable,
-                                                                   environment: environment, checker: checker, alertmanagerToken: token),
+        let server = ServeServer(configuration: ServeConfiguration(
+                                     host: host, port: port, paths: absolute, executable: executable, environment: environment,
+                                     checker: checker, alertmanagerKey: Self.alertmanagerKey,
+                                     scheduleNow: Self.scheduleClock(environment: environment, logger: logger),
+                                     scheduleMemory: ScheduleMemory.standard(environment: environment, home: NSHomeDirectory())),
                                  logger: logger)
         let finished = DispatchSemaphore(value: 0)
         let failure = FailureBox()
@@ -67,32 +70,65 @@ struct Serve: ParsableCommand {
         return host.isEmpty ? nil : (host, port)
     }
 
-    /// The bearer token from the policy's `serve_token_file` (one trailing newline ignored), or nil.
-    static func alertmanagerToken(logger: Logger) -> [UInt8]? {
+    /// The bearer token from the policy's `serve_token_file` (one trailing newline ignored), read
+    /// only from a file root alone can write and nobody else can read; otherwise why not.
+    @Sendable static func alertmanagerKey() -> AlertmanagerKey {
+        let s = DisplaySanitizer.sanitize
         switch MachinePolicy.load() {
         case .unsafe(let path, let reason):
-            logger.error("the machine policy \(path) is unusable (\(DisplaySanitizer.sanitize(reason))): /alertmanager refuses every request, and runs will refuse to start")
-            return nil
+            return .refused("the machine policy \(path) is unusable (\(s(reason))), and runs will refuse to start")
         case .loaded(let policy):
-            guard let file = policy.serveTokenFile else {
-                logger.warning("the policy names no serve_token_file: /alertmanager refuses every request")
-                return nil
+            guard let file = policy.serveTokenFile else { return .refused("the policy names no serve_token_file") }
+            switch RootOwnedFile.read(file, maxBytes: 4096, secret: true) {
+            case .missing: return .refused("serve_token_file \(s(file)) does not exist")
+            case .refused(let why): return .refused("serve_token_file \(s(file)) is refused: \(s(why))")
+            case .contents(var bytes):
+                if bytes.last == 0x0A { bytes.removeLast() }
+                if bytes.last == 0x0D { bytes.removeLast() }
+                guard !bytes.isEmpty else { return .refused("serve_token_file \(s(file)) is empty") }
+                return .token(bytes)
             }
-            guard let data = FileManager.default.contents(atPath: file), data.count <= 4096 else {
-                logger.error("cannot read serve_token_file \(DisplaySanitizer.sanitize(file)): /alertmanager refuses every request")
-                return nil
-            }
-            var bytes = Array(data)
-            if bytes.last == 0x0A { bytes.removeLast() }
-            if bytes.last == 0x0D { bytes.removeLast() }
-            guard !bytes.isEmpty else {
-                logger.error("serve_token_file \(DisplaySanitizer.sanitize(file)) is empty: /alertmanager refuses every request")
-                return nil
-            }
-            return bytes
         }
     }
+
+    /// The clock schedules follow: the wall clock, except in a debug build given
+    /// `WPK_SERVE_TEST_SCHEDULE_CLOCK=<RFC 3339 UTC instant>`, where schedules see that instant when
+    /// they are first looked at and time runs on from it. Only schedules see it (webhook timestamps
+    /// and replays are judged by the real clock), and a release build ignores it, saying so.
+    static func scheduleClock(environment: [String: String], logger: Logger) -> @Sendable () -> Date {
+        guard let text = environment["WPK_SERVE_TEST_SCHEDULE_CLOCK"] else { return { Date() } }
+        #if DEBUG
+        guard let start = RFC3339.parse(text) else {
+            logger.error("WPK_SERVE_TEST_SCHEDULE_CLOCK is not an RFC 3339 UTC instant (2027-03-14T06:59:57Z); schedules follow the real clock")
+            return { Date() }
+        }
+        logger.warning("schedules follow a test clock starting at \(RFC3339.format(start)) (WPK_SERVE_TEST_SCHEDULE_CLOCK, debug build)")
+        let clock = ShiftedClock(start: start)
+        return { clock.now() }
+        #else
+        logger.warning("WPK_SERVE_TEST_SCHEDULE_CLOCK is ignored: only debug builds take a test clock")
+        return { Date() }
+        #endif
+    }
 }
+
+#if DEBUG
+/// A clock that reads `start` the first time it is read and runs on from there.
+private final class ShiftedClock: Sendable {
+    private let start: Date
+    private let shift = Mutex<TimeInterval?>(nil)
+
+    init(start: Date) { self.start = start }
+
+    func now() -> Date {
+        let real = Date()
+        return real.addingTimeInterval(shift.withLock { shift in
+            if shift == nil { shift = start.timeIntervalSince(real) }
+            return shift!
+        })
+    }
+}
+#endif
 
 /// The error that ended the server, handed from its task to the waiting command.
 private final class FailureBox: @unchecked Sendable {
