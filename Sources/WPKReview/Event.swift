@@ -33,6 +33,8 @@ public enum ReviewEvent: Sendable {
     case runFailed(id: String, reason: String)
     /// The wall clock, for countdowns (the update function has no clock of its own).
     case tick(Date)
+    /// The planner's verdict on input values typed in the form: each input's problems, and those of no single input.
+    case inputsChecked(path: String, values: [String: String], problems: [String: [String]], general: [String])
 }
 
 /// Work the update function asks the runtime to do; the backend answers with events.
@@ -47,6 +49,10 @@ public enum Effect: Equatable, Sendable {
     case loadRun(id: String)
     /// A decision for the step a run waits at, bound to the run, its playbook digest and its plan digest.
     case decideRun(RunAction, run: String, step: String, playbookDigest: String, planDigest: String, reason: String)
+    /// Check typed input values with the planner's rules; answered by `.inputsChecked`.
+    case checkInputs(path: String, values: [String: String])
+    /// Plan the playbook with these input values from now on (decisions then bind to that plan); answered by `.detailLoaded`.
+    case planWithInputs(path: String, values: [String: String])
     case quit
 
     /// Whether the runner may defer this until no key is waiting, drawing frames in between.

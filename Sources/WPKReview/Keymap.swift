@@ -6,6 +6,8 @@ public enum Command: Sendable, CaseIterable {
     case runs
     /// Cancel the open run (a reason is required).
     case cancelRun
+    /// Type values for the playbook's inputs, then see its plan with them.
+    case inputs
 }
 
 /// Where a key applies.
@@ -68,6 +70,9 @@ public enum Keymap {
                    help: "reject a gated step or a run's waiting step (with a reason)", hint: "reject", hintPriority: 1, contexts: [.playbook, .run]),
         KeyBinding(keys: [.character("c")], label: "c", asciiLabel: "c", command: .cancelRun,
                    help: "cancel the open run (a reason is required)", hint: "cancel run", hintPriority: 2, contexts: [.run]),
+        KeyBinding(keys: [.character("i")], label: "i", asciiLabel: "i", command: .inputs,
+                   help: "type values for the playbook's inputs (checked as typed), then see its plan", hint: "inputs", hintPriority: 2,
+                   contexts: [.list, .playbook]),
         KeyBinding(keys: [.character("w")], label: "w", asciiLabel: "w", command: .runs,
                    help: "switch between playbooks and runs (waiting runs first)", hint: "runs", hintPriority: 1, contexts: [.list, .runs]),
         KeyBinding(keys: [.character("?")], label: "?", asciiLabel: "?", command: .help,

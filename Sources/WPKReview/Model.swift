@@ -19,6 +19,9 @@ public struct PlaybookEntry: Equatable, Sendable {
     public var summarized: Bool
     /// The playbook's signature as checked; nil while unknown (not read yet, or not checked).
     public var signature: PlaybookSignatureCheck?
+    /// The input values the newest pending gate of this file was planned with (`name=value, ...`),
+    /// read from the plan stored with its decision; empty when none is pending or it has no inputs.
+    public var plannedWith = ""
 
     /// An entry from its fields.
     public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int,
@@ -140,9 +143,17 @@ public struct PlaybookDetail: Sendable {
     public var history: [HistoryRow]
     /// Why the history is empty, when it cannot be read.
     public var historyNote: String
+    /// The inputs the playbook declares, for the inputs form (`i`).
+    public var inputs: [InputDeclaration] = []
+    /// The values typed in the inputs form that the plan was made with (name to text); empty when
+    /// the plan uses only `--set` values and defaults.
+    public var inputValues: [String: String] = [:]
 
     /// A detail from what the adapter gathered.
-    public init(entry: PlaybookEntry, overview: [OverviewSection], source: [UInt8], diagnostics: [Diagnostic], plan: [PlanStepView]?, planDigest: String?, planNote: String, history: [HistoryRow], historyNote: String) {
+    public init(entry: PlaybookEntry, overview: [OverviewSection], source: [UInt8], diagnostics: [Diagnostic], plan: [PlanStepView]?, planDigest: String?, planNote: String, history: [HistoryRow], historyNote: String,
+                inputs: [InputDeclaration] = [], inputValues: [String: String] = [:]) {
+        self.inputs = inputs
+        self.inputValues = inputValues
         self.entry = entry
         self.overview = overview
         self.source = source

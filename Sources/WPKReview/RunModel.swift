@@ -238,6 +238,11 @@ extension RunRow {
                   state: overview.status.name, gate: gate,
                   approvals: wait?.approvers.count ?? 0, approvalsNeeded: wait?.approvalsRequired ?? 0,
                   waitingSince: since, deadline: deadline,
-                  plannedWith: inputs.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
+                  plannedWith: RunRow.plannedText(inputs))
+    }
+
+    /// Input values as lists show what a run or a gate was planned with: `name=value name=value`.
+    public static func plannedText(_ inputs: [(name: String, value: String)]) -> String {
+        inputs.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
     }
 }

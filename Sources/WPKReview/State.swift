@@ -26,6 +26,8 @@ public enum Overlay: Equatable, Sendable {
     case reject(step: Int, reason: String)
     /// Approving (the fingerprint typed so far), rejecting or cancelling (the reason so far) the open run.
     case runAction(RunAction, text: String)
+    /// Typing the open playbook's input values (`i`).
+    case inputs(InputForm)
 }
 
 /// A one-line message in the status row.
@@ -177,6 +179,8 @@ public struct ReviewState: Sendable {
     public var runScroll = Scroll()
     /// The wall clock as the runner last told it (countdowns are drawn from it).
     public var now = Date(timeIntervalSince1970: 0)
+    /// `i` was pressed on the list: the inputs form opens once the playbook has loaded.
+    public var inputsRequested = false
 
     /// The state before anything is loaded.
     public init(options: ReviewOptions = ReviewOptions(), size: Size) {

@@ -39,6 +39,7 @@ extension ReviewState {
             open = OpenPlaybook(detail)
             settleAll()
             cancelDecisionIfThePlanChanged(from: before)
+            if inputsRequested, overlay == nil { return openInputForm() }
             return []
         case .detailFailed(let path, let reason):
             if path == openPath { status = StatusMessage("cannot read \(path): \(reason)", style: .error) }
@@ -70,6 +71,9 @@ extension ReviewState {
             return []
         case .tick(let date):
             now = date
+            return []
+        case .inputsChecked(let path, let values, let problems, let general):
+            inputsChecked(path: path, values: values, problems: problems, general: general)
             return []
         }
     }
@@ -135,6 +139,7 @@ extension ReviewState {
         case .approve, .reject:
             if context == .run { startRunAction(command == .approve ? .approve : .reject) } else { startDecision(command) }
         case .cancelRun: startRunAction(.cancel)
+        case .inputs: return startInputs()
         case .runs:
             listKind = listKind == .runs ? .playbooks : .runs
             if runs == nil { return [.loadRuns] }
@@ -197,6 +202,7 @@ extension ReviewState {
     }
 
     private mutating func goBack() {
+        inputsRequested = false
         if openRunID != nil {
             openRunID = nil
             openRun = nil
@@ -296,6 +302,8 @@ extension ReviewState {
             return []
         case .runAction(let action, let text):
             return handleRunAction(key, action, text)
+        case .inputs(let form):
+            return handle(key, in: form)
         }
     }
 
@@ -455,7 +463,7 @@ extension ReviewState {
         return []
     }
 
-    private func isTypable(_ c: Character) -> Bool {
+    func isTypable(_ c: Character) -> Bool {
         guard let first = c.unicodeScalars.first else { return false }
         return first.value >= 0x20 && first.value != 0x7F && !(0x80...0x9F).contains(first.value)
     }

@@ -89,7 +89,8 @@ struct BenchmarkFailure: Error, CustomStringConvertible {
 }
 
 /// CPU time of this process: on a machine shared with other builds, wall time overstates cost.
-private func cpuSeconds() -> Double {
+/// This process's CPU time (user and system), in seconds.
+func cpuSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9

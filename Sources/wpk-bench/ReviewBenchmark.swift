@@ -20,10 +20,12 @@ enum ReviewBenchmark {
         let records = runLedger(runs: 10_000, waiting: 100)
         let now = Date(timeIntervalSince1970: 1_800_000_000 + 20_000)
         var rows: [RunRow] = []
-        var foldSamples: [Double] = [], rowSamples: [Double] = []
+        var foldSamples: [Double] = [], rowSamples: [Double] = [], foldCPU: [Double] = []
         for _ in 0..<10 {
             var state = LedgerState(records: [])
+            let cpu = cpuSeconds() * 1e6
             foldSamples.append(time { state = LedgerState(records: records) })
+            foldCPU.append(cpuSeconds() * 1e6 - cpu)
             rowSamples.append(time {
                 // As FileReviewBackend.runRows: every run's overview, waiting ones with their gate (no process lookups: another host).
                 rows = state.runOverview(at: now, processAlive: { _ in nil }).map { overview in
@@ -36,6 +38,8 @@ enum ReviewBenchmark {
             })
         }
         report("Runs view: fold a ledger of 10,000 runs (\(records.count) records, already read and verified)", foldSamples)
+        report("Runs view: the same fold, CPU time of this process", foldCPU)
+        fileBackedLedger(records)
         report("Runs view: 10,000 rows from the folded ledger, 100 waiting", rowSamples)
         let list = update(update(ReviewState(size: size), .tick(now)).0, .listLoaded([])).0
         var frames: [Double] = []
@@ -66,9 +70,52 @@ enum ReviewBenchmark {
         report("Runs view: a countdown second, 10,000 runs (tick + render)", ticks)
     }
 
+    /// What `wpk review`'s backend does with a real ledger file of these records: the first look
+    /// (read and verify every line, fold all), then a look after one more record is appended (read
+    /// and verify again, fold only the new record: `LedgerFollower`).
+    static func fileBackedLedger(_ records: [LedgerRecord]) {
+        let directory = NSTemporaryDirectory() + "wpk-review-bench-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/ledger.jsonl"
+        var bytes: [UInt8] = []
+        for record in records { bytes += record.line }
+        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        let ledger = Ledger(path: path)
+        var first: [Double] = [], firstCPU: [Double] = [], next: [Double] = [], nextCPU: [Double] = [], foldOnly: [Double] = []
+        for round in 0..<5 {
+            var follower = LedgerFollower()
+            var cpu = cpuSeconds() * 1e6
+            first.append(time { follower.follow((try? ledger.read().records) ?? []) })
+            firstCPU.append(cpuSeconds() * 1e6 - cpu)
+            precondition(follower.state.recordCount >= records.count)
+            _ = try? ledger.append(RecordDraft(type: .stepFinished, run: "bench", step: "step-\(round)", reason: "benchmark"), operator: Operator.current(), now: Date())
+            cpu = cpuSeconds() * 1e6
+            var read: [LedgerRecord] = []
+            next.append(time { read = (try? ledger.read().records) ?? [] })
+            foldOnly.append(time { follower.follow(read) })
+            nextCPU.append(cpuSeconds() * 1e6 - cpu)
+            precondition(follower.lastFolded == 1, "only the appended record is folded")
+        }
+        report("Runs view backend: first look at a \(bytes.count / 1_000_000) MB ledger file (read, verify, fold all)", first)
+        report("Runs view backend: the same, CPU time", firstCPU)
+        report("Runs view backend: a look after one append: read and verify the file", next)
+        report("Runs view backend: a look after one append: fold the new record (LedgerFollower)", foldOnly)
+        report("Runs view backend: a look after one append, CPU time", nextCPU)
+    }
+
+    /// Writes the 10,000-run ledger (100 waiting, the last run started now) to `path`, for
+    /// measuring `wpk review` itself on it (first frame, idle CPU).
+    static func writeRunLedger(to path: String) throws {
+        var bytes: [UInt8] = []
+        for record in runLedger(runs: 10_000, waiting: 100, start: Date().timeIntervalSince1970 - 10_000) { bytes += record.line }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o600)
+    }
+
     /// Records of `runs` runs of restart-unhealthy: the oldest `waiting` still wait at `restart`,
     /// the rest finished (run_started, four steps, waiting, approved, consumed, restart, run_finished).
-    static func runLedger(runs: Int, waiting: Int) -> [LedgerRecord] {
+    static func runLedger(runs: Int, waiting: Int, start: Double = 1_800_000_000) -> [LedgerRecord] {
         var records: [LedgerRecord] = []
         records.reserveCapacity(runs * 12)
         var prev = LedgerRecord.genesis
@@ -76,7 +123,7 @@ enum ReviewBenchmark {
         let approver = Operator(uid: 1002, name: "bob")
         let playbook = "sha256:" + String(repeating: "e", count: 64)
         func add(_ draft: RecordDraft, _ op: Operator, _ t: Int) {
-            let record = LedgerRecord(seq: records.count + 1, time: Date(timeIntervalSince1970: Double(1_800_000_000 + t)), draft: draft, operator: op, prev: prev)
+            let record = LedgerRecord(seq: records.count + 1, time: Date(timeIntervalSince1970: start + Double(t)), draft: draft, operator: op, prev: prev)
             prev = record.hash
             records.append(record)
         }
@@ -99,7 +146,7 @@ enum ReviewBenchmark {
             }
             var wait = draft(.waiting, step: "restart")
             wait.approvalsRequired = 1
-            wait.expires = Date(timeIntervalSince1970: Double(1_800_000_000 + t + 100_000))
+            wait.expires = Date(timeIntervalSince1970: start + Double(t + 100_000))
             add(wait, starter, t)
             if i < waiting { continue }
             var approved = draft(.approved, step: "restart")

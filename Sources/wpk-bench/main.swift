@@ -9,6 +9,11 @@ let documents = arguments.first.flatMap { Int($0) } ?? 1000
 let schemaPath = arguments.dropFirst().first ?? "specs/wpk_schema.yaml"
 let rounds = Int(ProcessInfo.processInfo.environment["WPK_BENCH_ROUNDS"] ?? "") ?? 15
 // WPK_BENCH_ONLY=runs: only the Runs view of the review UI.
+// WPK_BENCH_WRITE_RUNS_LEDGER=PATH: write that ledger (10,000 runs, 100 waiting) for timing `wpk review` on it.
+if let path = ProcessInfo.processInfo.environment["WPK_BENCH_WRITE_RUNS_LEDGER"] {
+    do { try ReviewBenchmark.writeRunLedger(to: path) } catch { print("wpk-bench: \(error)"); exit(1) }
+    exit(0)
+}
 if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "runs" {
     ReviewBenchmark.runsView(size: Size(width: 120, height: 40))
     exit(0)

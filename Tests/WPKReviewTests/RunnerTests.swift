@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+import WPKCore
 @testable import WPKReview
 
 /// A terminal that replays scripted input and keeps every frame it is given.
@@ -58,6 +60,14 @@ final class FixtureBackend: ReviewBackend {
         case .decideRun(let action, let run, let step, _, let digest, let reason):
             let kind: Decision.Kind = action == .approve ? .approved : action == .reject ? .rejected : .cancelled
             return [.decisionRecorded(Decision(kind: kind, playbook: "restart-unhealthy", path: "run \(run)", step: step, planDigest: digest, reason: reason))]
+        case .checkInputs(let path, let values):
+            // The real check on the fixture's real YAML.
+            guard let checker = try? FormChecker(String(contentsOf: fixturesDirectory.appendingPathComponent((path as NSString).lastPathComponent), encoding: .utf8)) else {
+                return [.inputsChecked(path: path, values: values, problems: [:], general: ["unreadable"])]
+            }
+            let check = InputCheck.check(checker.document, path: path, digest: checker.digest, inputs: values)
+            return [.inputsChecked(path: path, values: values, problems: check.problems, general: check.general)]
+        case .planWithInputs(let path, _): return perform(.loadDetail(path: path))
         case .quit: return []
         }
     }

@@ -51,6 +51,13 @@ struct SnapshotTests {
         ScreenCase(name: "run-approve-dialog") { run(try runScreenState($0), [.key(.character("a"))] + typing("7c")).0 },
         ScreenCase(name: "run-cancel-dialog") { run(try runScreenState($0), [.key(.character("c"))] + typing("alert resolved")).0 },
         ScreenCase(name: "run-hostile-output") { try runScreenState($0, view: sampleRunView(output: hostileOutput())) },
+        ScreenCase(name: "inputs-form") { size in
+            try FormChecker(String(contentsOf: fixturesDirectory.appendingPathComponent("restart-payments.wpk.yaml"), encoding: .utf8))
+                .formState(size, keys: typing("checkout") + [.key(.tab)] + typing("Checkout")).0
+        },
+        ScreenCase(name: "inputs-form-hostile") { size in
+            try FormChecker(hostileInputsYAML).formState(size, keys: typing("-rf") + [.key(.down)] + typing("x")).0
+        },
         ScreenCase(name: "run-hostile-output-end") { run(try runScreenState($0, view: sampleRunView(output: hostileOutput())), [.key(.end)]).0 },
     ]
 

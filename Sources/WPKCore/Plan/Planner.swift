@@ -1,6 +1,8 @@
 /// The problems that kept a plan from being made (each with its position where one exists).
 public struct PlanningFailure: Error, Sendable {
     public var diagnostics: [Diagnostic]
+    /// The inputs whose values substitution refused, each with why (also among `diagnostics`).
+    public var refusedValues: [(input: String, message: String)] = []
 }
 
 /// Turns a valid playbook and its inputs into the `Plan`: nothing runs, every value is checked.
@@ -90,7 +92,7 @@ public enum Planner {
         diagnostics += substituter.diagnostics
         guard diagnostics.isEmpty else {
             diagnostics.sort { ($0.mark?.offset ?? -1, $0.code) < ($1.mark?.offset ?? -1, $1.code) }
-            return .failure(PlanningFailure(diagnostics: diagnostics))
+            return .failure(PlanningFailure(diagnostics: diagnostics, refusedValues: substituter.refusedValues))
         }
 
         let mode = playbook.safety.effectiveMode

@@ -50,6 +50,9 @@ struct Substituter {
     let root: Node
     let lines: LineIndex?
     private(set) var diagnostics: [Diagnostic] = []
+    /// The inputs whose values were refused, with the message of each refusal (a value given by an
+    /// operator as it is typed is checked by exactly these rules, see `InputCheck`).
+    private(set) var refusedValues: [(input: String, message: String)] = []
     /// Secret references used since the planner last cleared it (one step), in first-use order.
     var secretsUsed: [SecretReference] = []
 
@@ -123,6 +126,7 @@ struct Substituter {
             let found = value(of: reference) { code, message in problem = (code, message) }
             if let problem {
                 diagnostics.append(problem.0.diagnostic(problem.1, pointer: pointer, mark: referenceMark))
+                refuse(reference, problem.0, problem.1)
                 failed = true
                 continue
             }
@@ -131,6 +135,7 @@ struct Substituter {
             forGrammar.append(found.text == Self.runIDPlaceholder ? Self.runIDStandIn : found.text)
             if !found.isPlaceholder, let message = Self.valueProblem(found.text, grammar) {
                 diagnostics.append(PlanCode.grammar.diagnostic("the value of \(reference.expression) \(message)", pointer: pointer, mark: referenceMark))
+                refuse(reference, .grammar, "the value \(message)")
                 failed = true
             }
         }
@@ -143,10 +148,13 @@ struct Substituter {
             diagnostics.append(PlanCode.leadingDash.diagnostic(
                 "substituting makes this argument start with \"-\", so the program would read it as an option; the value must not start with \"-\"",
                 pointer: pointer, mark: marks[0]))
+            // The argument starts with the first reference, so its value is the one that starts with "-".
+            if let first = references.first { refuse(first, .leadingDash, "the value must not start with \"-\": the program would read the argument as an option") }
             return nil
         }
         if let message = Self.resultProblem(checked, grammar) {
             diagnostics.append(PlanCode.grammar.diagnostic("after substitution, \(message)", pointer: pointer, mark: marks[0]))
+            for reference in references { refuse(reference, .grammar, "after substitution, \(message)") }
             return nil
         }
         return result
@@ -209,6 +217,7 @@ struct Substituter {
             let found = value(of: reference) { code, message in problem = (code, message) }
             if let problem {
                 diagnostics.append(problem.0.diagnostic(problem.1, pointer: pointer, mark: referenceMark))
+                refuse(reference, problem.0, problem.1)
                 failed = true
                 parameters.append("")
                 continue
@@ -218,6 +227,7 @@ struct Substituter {
                 diagnostics.append(PlanCode.leadingDash.diagnostic(
                     "the value of \(reference.expression) starts with \"-\"; inside a script it could be read as an option of the command it is passed to",
                     pointer: pointer, mark: referenceMark))
+                refuse(reference, .leadingDash, "the value starts with \"-\"; inside a script it could be read as an option of the command it is passed to")
                 failed = true
             }
             let parameter: String
@@ -244,6 +254,15 @@ struct Substituter {
             }
         }
         return (rewritten, arguments, environment)
+    }
+
+    /// Notes that the value of the input `reference` names was refused; references that are not an
+    /// input (`run.id`, unsupported expressions) and problems that are not the value's are skipped.
+    private mutating func refuse(_ reference: TemplateReference, _ code: PlanCode, _ message: String) {
+        guard code != .unplannable, reference.expression.hasPrefix("inputs.") else { return }
+        let name = String(reference.expression.dropFirst("inputs.".count))
+        guard inputs[name] != nil, !refusedValues.contains(where: { $0.input == name && $0.message == message }) else { return }
+        refusedValues.append((name, message))
     }
 
     /// The exact position of each reference inside the scalar at `pointer`.

@@ -5,6 +5,8 @@ enum HelpScreen {
         lines.append(("", ""))
         lines.append(("approving", "shows the step, its exact command and the plan fingerprint;"))
         lines.append(("", "type its first 4 characters; any other key cancels"))
+        lines.append(("inputs (i)", "every declared input, each value checked as typed by the plan's"))
+        lines.append(("", "own rules; Enter shows the plan with them, and an approval binds to it"))
         return lines
     }
 

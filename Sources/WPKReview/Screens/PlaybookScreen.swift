@@ -8,7 +8,10 @@ enum PlaybookScreen {
             return
         }
         let used = screen.put(open.detail.entry.name, row: 1, column: 1, maxWidth: screen.size.width / 2, style: .title)
-        screen.put(path, row: 1, column: used + 3, maxWidth: screen.size.width - used - 4, style: .dim)
+        // A plan made with typed values says so, since decisions bind to exactly those values.
+        let typed = open.detail.inputs.compactMap { input in open.detail.inputValues[input.name].map { (name: input.name, value: $0) } }
+        let place = typed.isEmpty ? path : "planned with " + RunRow.plannedText(typed) + "  " + path
+        screen.put(place, row: 1, column: used + 3, maxWidth: screen.size.width - used - 4, style: typed.isEmpty ? .dim : .warning)
         drawTabs(state, open, into: &screen)
         switch state.pane {
         case .overview: OverviewPane.draw(state, open, into: &screen)

@@ -17,6 +17,7 @@ public func render(_ state: ReviewState) -> Screen {
     case .approve(let step, let typed): ApproveDialog.draw(state, step: step, typed: typed, into: &screen)
     case .reject(let step, let reason): RejectDialog.draw(state, step: step, reason: reason, into: &screen)
     case .runAction(let action, let text): RunActionDialog.draw(state, action: action, text: text, into: &screen)
+    case .inputs(let form): InputFormScreen.draw(state, form: form, into: &screen)
     case nil: break
     }
     Frame.drawStatus(state, into: &screen)
@@ -72,11 +73,18 @@ enum Frame {
             screen.put("\(run.id)  \(RunsScreen.whoText(run))\(planned)", row: row, column: 0, style: .dim)
             return
         }
-        // The list shows paths in a column from 110 columns on; narrower, the selected one is here.
-        if state.context == .list, state.overlay == nil, ListScreen.Columns(width: screen.size.width).pathWidth == 0,
-           let entry = state.selectedEntry {
-            screen.put(entry.path, row: row, column: 0, style: .dim)
-            return
+        // The values a pending gate was planned with come first; then, below 110 columns (no
+        // path column), the selected playbook's path.
+        if state.context == .list, state.overlay == nil, let entry = state.selectedEntry {
+            let showsPath = ListScreen.Columns(width: screen.size.width).pathWidth == 0
+            if !entry.plannedWith.isEmpty {
+                screen.put("pending gate planned with " + entry.plannedWith + (showsPath ? "  " + entry.path : ""), row: row, column: 0, style: .dim)
+                return
+            }
+            if showsPath {
+                screen.put(entry.path, row: row, column: 0, style: .dim)
+                return
+            }
         }
         if state.openPath != nil, state.pane == .diagnostics, let open = state.open {
             // The row cuts long messages; the whole selected message (and its pointer) is here.
@@ -137,6 +145,9 @@ enum Frame {
         case .runAction(.approve, _): return [("type", "the fingerprint's first 4 characters to approve", 0), ("other keys", "cancel", 0)]
         case .runAction(let action, _):
             return [("Enter", action == .cancel ? "cancel the run with this reason" : "reject with this reason", 0), ("Esc", "keep it", 0), ("Bksp", "delete", 1)]
+        case .inputs:
+            return [("type", "a value", 0), ("Enter", "plan with these values", 0), ("Esc", "cancel", 0),
+                    (ascii ? "Up/Dn" : "↑↓", "field", 1), ("Bksp", "delete", 2)]
         case nil: break
         }
         if state.editingFilter {
@@ -166,6 +177,8 @@ enum Frame {
             return state.canDecide
         case .cancelRun:
             return !state.options.readOnly && state.openRun.map { ReviewState.unfinishedStates.contains($0.view.row.state) } == true
+        case .inputs:
+            return state.openPath == nil ? state.selectedEntry != nil : state.open?.detail.inputs.isEmpty == false
         default: return true
         }
     }

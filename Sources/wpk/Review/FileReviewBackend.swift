@@ -13,6 +13,9 @@ final class FileReviewBackend: ReviewBackend {
     private let checker: PlaybookChecker
     /// `--set`/`--values` given to `wpk review`; each playbook takes the ones it declares.
     private let inputs: [String: String]
+    /// Values typed in the inputs form, by playbook path: that playbook is planned with these
+    /// (instead of `inputs`) from then on, and decisions bind to that plan.
+    private var typedInputs: [String: [String: String]] = [:]
     /// `--key` of `wpk review`.
     var signing = SigningOptions()
     /// Runs its argument with the terminal handed back to the shell (curses suspended), so
@@ -65,9 +68,31 @@ final class FileReviewBackend: ReviewBackend {
             return [.runLoaded(RunView(detail, now: now))]
         case .decideRun(let action, let run, let step, let playbookDigest, let planDigest, let reason):
             return [decideRun(action, run: run, step: step, playbookDigest: playbookDigest, planDigest: planDigest, reason: reason)]
+        case .checkInputs(let path, let values):
+            return [checkInputs(path: path, values: values)]
+        case .planWithInputs(let path, let values):
+            typedInputs[path] = values
+            cache[path] = nil
+            refreshLedger()
+            let loaded = load(path)
+            if let failure = loaded.readFailure { return [.detailFailed(path: path, reason: failure)] }
+            return [.detailLoaded(detail(loaded))]
         case .quit:
             return []
         }
+    }
+
+    // MARK: Inputs
+
+    /// Typed values checked by the planner's own rules against the file as it is now.
+    private func checkInputs(path: String, values: [String: String]) -> ReviewEvent {
+        let loaded = load(path)
+        guard let document = loaded.document, loaded.isValidFile else {
+            return .inputsChecked(path: path, values: values, problems: [:],
+                                  general: ["the playbook has errors (see Diagnostics): it cannot be planned with any values"])
+        }
+        let check = InputCheck.check(document, path: path, digest: ContentDigest.sha256(loaded.bytes), inputs: values, signature: loaded.entry.signature)
+        return .inputsChecked(path: path, values: values, problems: check.problems, general: check.general)
     }
 
     // MARK: Runs
@@ -141,9 +166,10 @@ final class FileReviewBackend: ReviewBackend {
 
     // MARK: Ledger
 
-    /// What the ledger held at the last look, and the file's stamp then.
-    private var ledgerState = LedgerState(records: [])
-    private var ledgerRecords: [LedgerRecord] = []
+    /// What the ledger held at the last look (folded incrementally), and the file's stamp then.
+    private var followed = LedgerFollower()
+    private var ledgerState: LedgerState { followed.state }
+    private var ledgerRecords: [LedgerRecord] { followed.records }
     private var ledgerStamp: [Int] = []
     private var ledgerProblem: String?
 
@@ -156,6 +182,31 @@ final class FileReviewBackend: ReviewBackend {
         return stamp(ledger.path) != ledgerStamp
     }
 
+    /// What list entries need from the ledger, by playbook digest: how long each waiting run has
+    /// waited, and the plan digest of the newest gate still pending (live approvals not used by a
+    /// run, or a run waiting). Built once per ledger reading and second, not once per playbook.
+    private var ledgerIndexCache: (key: [Int], waits: [String: [Int]], pendingPlans: [String: String])?
+
+    private func ledgerIndex() -> (waits: [String: [Int]], pendingPlans: [String: String]) {
+        let now = Date()
+        let key = ledgerStamp + [ledgerState.recordCount, Int(now.timeIntervalSince1970)]
+        if let cached = ledgerIndexCache, cached.key == key { return (cached.waits, cached.pendingPlans) }
+        var waits: [String: [Int]] = [:]
+        for overview in ledgerState.runOverview(at: now) {
+            guard let digest = overview.history.playbookDigest, let waited = overview.waitedSeconds(at: now) else { continue }
+            waits[digest, default: []].append(waited)
+        }
+        var newest: [String: (plan: String, seq: Int)] = [:]
+        for gate in ledgerState.gates.values where !ledgerState.isStale(gate) {
+            let pending = !gate.liveApprovers(at: now).isEmpty || gate.waiting.contains { ledgerState.isWaiting(run: $0.run, at: gate) }
+            guard pending, (newest[gate.key.playbookDigest]?.seq ?? 0) < gate.lastSeq else { continue }
+            newest[gate.key.playbookDigest] = (gate.key.planDigest, gate.lastSeq)
+        }
+        let pendingPlans = newest.mapValues(\.plan)
+        ledgerIndexCache = (key, waits, pendingPlans)
+        return (waits, pendingPlans)
+    }
+
     /// Reads the ledger again when its file changed.
     private func refreshLedger() {
         let now = stamp(ledger.path)
@@ -163,12 +214,10 @@ final class FileReviewBackend: ReviewBackend {
         ledgerStamp = now
         do {
             let reading = try ledger.read()
-            ledgerRecords = reading.records
-            ledgerState = LedgerState(records: reading.records)
+            followed.follow(reading.records)
             ledgerProblem = reading.fault.map { "the ledger is damaged after record \(reading.records.count): \($0)" }
         } catch {
-            ledgerRecords = []
-            ledgerState = LedgerState(records: [])
+            followed.follow([])
             ledgerProblem = "cannot read the ledger \(ledger.path): \(error)"
         }
     }
@@ -188,6 +237,9 @@ final class FileReviewBackend: ReviewBackend {
             return .decisionRefused(String(describing: error))
         }
         do {
+            // The plan, with the input values it was made with, is stored under its digest before
+            // the decision names that digest: a decision binds to those values, and lists show them.
+            try ledger.artifacts.store(plan)
             outcome = try ledger.recordDecision(
                 verdict, subject: GateSubject(plan: plan, step: planned), planPrefix: planDigest,
                 shownPlaybookDigest: plan.playbook.digest,
@@ -265,6 +317,9 @@ final class FileReviewBackend: ReviewBackend {
         var plan: Plan?
         /// Why there is no plan.
         var planNote = ""
+
+        /// Whether the file itself passed its checks (its only errors, if any, are the plan's: inputs, substitution).
+        var isValidFile: Bool { document != nil && !diagnostics.contains { $0.severity == .error && PlanCode(rawValue: $0.code) == nil } }
     }
 
     /// Files already parsed, by path, with the size and modification time they had: opening a
@@ -308,7 +363,8 @@ final class FileReviewBackend: ReviewBackend {
         }
         let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits)
         let declared = Set(document.map { Playbook(root: $0.root).inputs.map(\.name.value) } ?? [])
-        let outcome = Planner.plan(bytes: bytes, path: path, inputs: inputs.filter { declared.contains($0.key) }, checker: checker)
+        let given = typedInputs[path] ?? inputs.filter { declared.contains($0.key) }
+        let outcome = Planner.plan(bytes: bytes, path: path, inputs: given, checker: checker)
         var loaded = Loaded(entry: stub(path), bytes: bytes, document: document, diagnostics: outcome.report.diagnostics)
         loaded.entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: loaded.diagnostics, fallbackName: fileStem(path),
                                             signature: outcome.report.signature)
@@ -319,7 +375,7 @@ final class FileReviewBackend: ReviewBackend {
             let missing = report.diagnostics.filter { $0.code == "WPK401" }
             loaded.planNote = missing.isEmpty
                 ? "No plan: the playbook has errors (see Diagnostics)."
-                : "No plan: required inputs are missing; start wpk review with --set NAME=VALUE (see Diagnostics)."
+                : "No plan: required inputs are missing; press i to type them (or start wpk review with --set NAME=VALUE)."
         }
         return loaded
     }
@@ -331,10 +387,11 @@ final class FileReviewBackend: ReviewBackend {
         // and how long the longest has waited: the list sorts by it. Matched by the file's digest,
         // so a playbook that needs inputs to plan still shows its waiting runs.
         let digest = loaded.plan?.playbook.digest ?? ContentDigest.sha256(loaded.bytes)
-        let now = Date()
-        let waits = ledgerState.runOverview(at: now).filter { $0.history.playbookDigest == digest }.compactMap { $0.waitedSeconds(at: now) }
+        let index = ledgerIndex()
+        let waits = index.waits[digest] ?? []
         entry.waitingRuns = waits.count
         entry.longestWaitSeconds = waits.max()
+        entry.plannedWith = index.pendingPlans[digest].flatMap { recordedPlan($0) }.map { RunRow.plannedText($0.inputs) } ?? ""
         guard let plan = loaded.plan else { return entry }
         entry.pendingGates = plan.steps.filter { step in
             if case .pending = gateState(plan, step) { return true }
@@ -355,7 +412,9 @@ final class FileReviewBackend: ReviewBackend {
             source: loaded.bytes, diagnostics: loaded.diagnostics,
             plan: steps, planDigest: loaded.plan?.planDigest, planNote: loaded.planNote,
             history: history(for: loaded.plan, name: loaded.plan?.playbook.name ?? loaded.entry.name),
-            historyNote: ledgerProblem ?? "No ledger records for this playbook yet.")
+            historyNote: ledgerProblem ?? "No ledger records for this playbook yet.",
+            inputs: loaded.document.map { InputDeclaration.all($0.root) } ?? [],
+            inputValues: typedInputs[loaded.entry.path] ?? [:])
     }
 
     /// Reads at most the loader's size limit plus one byte, so a huge file is reported, not swallowed.
