@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "wpk",
             dependencies: [
-                "WPKCore", "WPKReview", "WPKCurses", "WPKServe",
+                "WPKCore", "WPKReview", "WPKCurses", "WPKServe", "WPKPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -16,6 +16,8 @@ public final class PostgresChangeWatch: @unchecked Sendable {
     public var descriptor: Int32? { readEnd >= 0 ? readEnd : nil }
     private let readEnd: Int32
     private let listener: Listener
+    /// Whether `changed()` was called before.
+    private let looked = Atomic<Bool>(false)
 
     /// Starts listening on `ledger`'s database in the background.
     public init(ledger: PostgresLedger) {
@@ -125,7 +127,12 @@ public final class PostgresChangeWatch: @unchecked Sendable {
     }
 }
 
-extension PostgresLedger {
-    /// Watches this ledger for new records (LISTEN/NOTIFY on a connection of its own).
-    public func makeChangeWatch() -> PostgresChangeWatch { PostgresChangeWatch(ledger: self) }
+extension PostgresChangeWatch: LedgerChangeWatch {
+    /// A notification arrived, or this is the first look, or notifications cannot arrive now
+    /// (the slow poll's turn: the ledger is read again).
+    public func changed() -> Bool {
+        let woken = drain()
+        let first = !looked.exchange(true, ordering: .relaxed)
+        return woken || first || !isLive
+    }
 }

@@ -70,6 +70,26 @@ enum PostgresLedgerSchema {
                 FOR EACH ROW EXECUTE FUNCTION wpk.extend_chain()
             """,
         ]),
+        // Plans and output tails of runs, so a run started on one host can be read (and its plan
+        // shown before approving) on another. Named by their digest and verified when read, so
+        // the server is not trusted for them either; they are never changed or removed.
+        Migration(version: 2, description: "artifacts: runs' plans and output tails, by digest, append-only", statements: [
+            """
+            CREATE TABLE wpk.artifacts (
+                name text PRIMARY KEY CHECK (name ~ '^(plans/[0-9a-f]{64}[.]json|outputs/[0-9a-f]{64}[.]txt)$'),
+                bytes bytea NOT NULL CHECK (octet_length(bytes) <= \(16 << 20)),
+                stored_at timestamptz NOT NULL DEFAULT clock_timestamp()
+            )
+            """,
+            """
+            CREATE TRIGGER artifacts_refuse_update_delete BEFORE UPDATE OR DELETE ON wpk.artifacts
+                FOR EACH ROW EXECUTE FUNCTION wpk.refuse_change()
+            """,
+            """
+            CREATE TRIGGER artifacts_refuse_truncate BEFORE TRUNCATE ON wpk.artifacts
+                FOR EACH STATEMENT EXECUTE FUNCTION wpk.refuse_change()
+            """,
+        ]),
     ]
 
     /// Creates or upgrades the schema and grants `clientRole` exactly INSERT and SELECT; returns
@@ -116,12 +136,13 @@ enum PostgresLedgerSchema {
             "REVOKE ALL ON ALL TABLES IN SCHEMA wpk FROM %2$I",
             "GRANT USAGE ON SCHEMA wpk TO %2$I",
             "GRANT SELECT, INSERT ON wpk.entries TO %2$I",
+            "GRANT SELECT, INSERT ON wpk.artifacts TO %2$I",
             "GRANT SELECT ON wpk.migrations TO %2$I",
         ]
         for grant in grants {
             try execute(format: grant, database, clientRole, on: admin, "grant \(clientRole) its privileges")
         }
-        done.append("role \(clientRole): SELECT and INSERT on wpk.entries, SELECT on wpk.migrations, nothing else")
+        done.append("role \(clientRole): SELECT and INSERT on wpk.entries and wpk.artifacts, SELECT on wpk.migrations, nothing else")
         return done
     }
 

@@ -101,7 +101,7 @@ struct PostgresLedgerTests {
         let database = try TestDatabase(in: dir)
         dir.companions.append(database)
         let ledger = database.ledger()
-        let watch = ledger.makeChangeWatch()
+        let watch = PostgresChangeWatch(ledger: ledger)
         try waitFor("the watch to listen") { watch.isLive }
         _ = watch.drain()
         let other = database.ledger()
@@ -190,7 +190,7 @@ struct PostgresLedgerTests {
         let database = try TestDatabase(in: dir)
         dir.companions.append(database)
         let ledger = database.ledger(retrySeconds: 60)
-        let watch = ledger.makeChangeWatch()
+        let watch = PostgresChangeWatch(ledger: ledger)
         try ledger.append(RecordDraft(type: .runStarted, run: "r"), operator: F.alice, now: F.t0)
         try waitFor("the watch to listen") { watch.isLive }
         let admin = try TestDatabase.superuser(database.url, database: "postgres")

@@ -432,7 +432,7 @@ public enum DecisionOutcome: Sendable, Equatable {
     case refused(Refusal)
 }
 
-extension Ledger {
+extension LedgerBackend {
     /// Records an approval or rejection if policy allows it, checking and writing under one lock.
     /// This is what `wpk approve`, `wpk reject` and the TUI's `a`/`r` call.
     public func recordDecision(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
@@ -454,7 +454,7 @@ extension Ledger {
             (record, refusal) = try appendChecked(operator: op, now: now) { decide($0, now) }
         }
         if let record { return .recorded(record) }
-        return .refused(refusal ?? .policyUnsafe(path: path, reason: "no record written"))
+        return .refused(refusal ?? .policyUnsafe(path: location, reason: "no record written"))
     }
 
     /// Settles a waiting run's gate under the lock: when enough approvals count, writes a

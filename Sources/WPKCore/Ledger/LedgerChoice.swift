@@ -48,10 +48,4 @@ extension Ledger {
         }
         return .success(ledger)
     }
-
-    /// One line for people on where decisions go: the team ledger, or a personal one nobody manages.
-    public var managementNote: String {
-        isTeamLedger ? "team ledger \(path) (named by \(MachinePolicy.path))"
-            : "UNMANAGED: personal ledger \(path); no machine policy names a team ledger (\(MachinePolicy.path)), so this is single-user mode"
-    }
 }

@@ -189,7 +189,7 @@ public struct Ledger: Sendable {
 
     /// Writes a record built (and signed) outside the lock, but only if the chain still ends
     /// where the record says (`seq` and `prev`); false when another writer got there first.
-    func appendPrepared(_ record: LedgerRecord) throws(LedgerError) -> Bool {
+    public func appendPrepared(_ record: LedgerRecord) throws(LedgerError) -> Bool {
         try withExclusiveLock { (fd) throws(LedgerError) -> Bool in
             let reading = try scanForWriting(fd)
             if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }

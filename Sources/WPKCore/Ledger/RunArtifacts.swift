@@ -13,11 +13,21 @@ public struct RunArtifacts: Sendable {
     public let directory: String
     /// The ledger file whose mode the stored files copy (readable by whoever reads the ledger).
     let ledgerPath: String
+    /// Where a ledger that is not a file keeps them instead (a database's table).
+    let storage: (any RunArtifactStorage)?
 
     /// The store belonging to a ledger file.
     public init(ledgerPath: String) {
         self.ledgerPath = ledgerPath
         self.directory = ledgerPath + ".d"
+        self.storage = nil
+    }
+
+    /// The store of a ledger that keeps artifacts itself; `location` names it in messages.
+    public init(storage: any RunArtifactStorage, location: String) {
+        self.ledgerPath = location
+        self.directory = location
+        self.storage = storage
     }
 
     /// Most bytes of one step's output kept (its end); the whole is still counted and digested.
@@ -85,6 +95,10 @@ public struct RunArtifacts: Sendable {
     /// with the ledger directory's mode, the file with the ledger file's read bits.
     private func write(_ bytes: [UInt8], to target: String?) throws(LedgerError) -> String {
         guard let target else { throw LedgerError(.io, "cannot store a run artifact without a sha256 digest") }
+        if let storage {
+            try storage.store(bytes, name: String(target.dropFirst(directory.count + 1)))
+            return target
+        }
         let folder = (target as NSString).deletingLastPathComponent
         var parent = stat()
         let ledgerDirectory = (ledgerPath as NSString).deletingLastPathComponent
@@ -125,6 +139,7 @@ public struct RunArtifacts: Sendable {
 
     /// At most `limit` bytes of a regular file (never a FIFO or a link).
     private func read(_ path: String, limit: Int) -> Result<[UInt8], ArtifactProblem> {
+        if let storage { return storage.load(name: String(path.dropFirst(directory.count + 1)), limit: limit) }
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             return .failure(.init(errno == ENOENT ? "not recorded (\(path) does not exist)" : "cannot read \(path): \(String(cString: strerror(errno)))"))
@@ -146,10 +161,19 @@ public struct RunArtifacts: Sendable {
     }
 }
 
+/// A ledger's own store for run artifacts, as a map from name (`plans/<hex>.json`,
+/// `outputs/<hex>.txt`) to bytes; `RunArtifacts` verifies what it returns against the digest.
+public protocol RunArtifactStorage: Sendable {
+    /// Stores `bytes` under `name` (the same name always holds the same bytes, so storing again is harmless).
+    func store(_ bytes: [UInt8], name: String) throws(LedgerError)
+    /// The bytes stored under `name`, at most `limit` of them.
+    func load(name: String, limit: Int) -> Result<[UInt8], ArtifactProblem>
+}
+
 /// Why a stored plan or output cannot be shown.
 public struct ArtifactProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 extension Ledger {

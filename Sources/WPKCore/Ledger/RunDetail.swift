@@ -125,7 +125,7 @@ public enum CancelOutcome: Sendable {
     case cancelled(RunOverview.Status, record: LedgerRecord?)
 }
 
-extension Ledger {
+extension LedgerBackend {
     /// Writes a `cancelled` record for a run that has not ended, checked and written under the
     /// ledger's lock (`wpk cancel` and the review UI both come here).
     public func recordCancellation(run runID: String, reason: String, operator op: Operator, now: Date) throws(LedgerError) -> CancelOutcome {

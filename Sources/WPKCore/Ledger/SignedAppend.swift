@@ -1,6 +1,6 @@
 import Foundation
 
-extension Ledger {
+extension LedgerBackend {
     /// Like `appendChecked`, for a record the operator signs: the record is decided and built
     /// from a verified reading, signed outside the lock (ssh-keygen may ask for a passphrase,
     /// and a prompt must not stop every other writer), then written only if the chain has not
@@ -10,7 +10,7 @@ extension Ledger {
                                 _ decide: (LedgerReading, Date) -> (RecordDraft?, T)) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
         for _ in 0..<max(1, attempts) {
             let reading = try read()
-            if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }
+            if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(location) is damaged, no decision can be recorded: \(fault)") }
             let now = clock()
             let (draft, outcome) = decide(reading, now)
             guard let draft else { return (nil, outcome) }
@@ -26,6 +26,6 @@ extension Ledger {
                                       principal: signer.principal, key: signer.publicKey.fingerprint, signature: signature)
             if try appendPrepared(record) { return (record, outcome) }
         }
-        throw LedgerError(.io, "the ledger \(path) kept changing while the record was being signed (\(attempts) tries); nothing was recorded, try again")
+        throw LedgerError(.io, "the ledger \(location) kept changing while the record was being signed (\(attempts) tries); nothing was recorded, try again")
     }
 }

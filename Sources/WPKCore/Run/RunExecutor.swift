@@ -123,7 +123,7 @@ public enum RunEvent: Sendable {
 /// Everything a run needs from its environment.
 public struct RunSettings: Sendable {
     /// Where every event of the run is recorded.
-    public var ledger: Ledger
+    public var ledger: any LedgerBackend
     /// Short lowercase hex, usable inside names (`${{ run.id }}`).
     public var runID: String
     /// The account running it (the ledger's `operator` on its records).
@@ -148,7 +148,7 @@ public struct RunSettings: Sendable {
     public var signer: (any RecordSigner)?
 
     /// Settings with the defaults of `wpk run` (5 s grace period, 1 MiB of output kept per process).
-    public init(ledger: Ledger, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
+    public init(ledger: any LedgerBackend, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
                 programs: [String: String] = [:], inputNames: [String] = [], gracePeriodSeconds: Double = 5,
                 outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }, startedBy: StartedBy? = nil,
                 signer: (any RecordSigner)? = nil) {
@@ -209,7 +209,7 @@ public final class RunExecutor {
         // found only at the first gate would come after the ungated steps before it had run.
         let before = try settings.ledger.read()
         if let fault = before.fault {
-            throw LedgerError(.chainBroken(fault), "the ledger \(settings.ledger.path) is damaged from its \(fault); nothing was run. Run `wpk approvals verify` and restore the ledger")
+            throw LedgerError(.chainBroken(fault), "the ledger \(settings.ledger.location) is damaged from its \(fault); nothing was run. Run `wpk approvals verify` and restore the ledger")
         }
         // Signatures too: an unusable allowed_signers, or a decision on this plan whose signature
         // does not verify (forged, or signed by a key no longer listed), stops the run here.

@@ -7,22 +7,20 @@ import Glibc
 /// in the ledger) and lets a gate sleep until the ledger changes, without a busy loop.
 public final class RunMonitor: StopWatch {
     /// The ledger whose `cancelled` records stop the run.
-    public let ledger: Ledger
+    public let ledger: any LedgerBackend
     /// The run watched.
     public let run: String
     let interrupt: RunInterrupt?
     let slowPollSeconds: Double
     /// Made on first use, after the run's first record has created the ledger's directory.
-    private lazy var watch: DirectoryWatch = {
-        let directory = (ledger.path as NSString).deletingLastPathComponent
-        return DirectoryWatch(directory: directory.isEmpty ? "." : directory)
-    }()
+    private lazy var watch: any LedgerChangeWatch = ledger.makeChangeWatch()
 
-    /// How long a wait may go without re-reading the ledger: short without inotify, a safety net with it.
-    public var recheckSeconds: Double { watch.descriptor == nil ? slowPollSeconds : 30 }
+    /// How long a wait may go without re-reading the ledger: short while changes are not
+    /// noticed as they happen (no inotify, the database connection down), a safety net otherwise.
+    public var recheckSeconds: Double { watch.isLive ? 30 : slowPollSeconds }
 
-    /// Watches `ledger`'s directory for changes about `run`.
-    public init(ledger: Ledger, run: String, interrupt: RunInterrupt?, slowPollSeconds: Double = 2) {
+    /// Watches `ledger` for changes about `run`.
+    public init(ledger: any LedgerBackend, run: String, interrupt: RunInterrupt?, slowPollSeconds: Double = 2) {
         self.ledger = ledger
         self.run = run
         self.interrupt = interrupt
@@ -42,7 +40,7 @@ public final class RunMonitor: StopWatch {
     /// The edge's interrupt alone, without reading the ledger (a gate learns of a cancellation
     /// from `settleGate`, which reads it anyway); drains pending change notifications.
     public func interruption() -> StopReason? {
-        watch.drain()
+        _ = watch.changed()
         return interrupt?.triggered.map(StopReason.interrupted)
     }
 
@@ -54,12 +52,12 @@ public final class RunMonitor: StopWatch {
         return .cancelled("cancelled by \(record.operatorName): \(record.draft.reason ?? "no reason given")")
     }
 
-    /// Sleeps until the ledger's directory changes, the interrupt trips, or `seconds` pass
+    /// Sleeps until the ledger changes, the interrupt trips, or `seconds` pass
     /// (capped at `recheckSeconds`); drains the change notifications it woke for.
     public func sleep(upTo seconds: Double) {
         let wait = max(0, min(seconds, recheckSeconds))
         var fds = wakeDescriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         _ = poll(&fds, nfds_t(fds.count), Int32((wait * 1000).rounded(.up)))
-        watch.drain()
+        _ = watch.changed()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import WPKCore
+import WPKPostgres
 
 /// `--ledger FILE`: shared by every command that reads or writes the ledger.
 struct LedgerOptions: ParsableArguments {
@@ -9,16 +10,23 @@ struct LedgerOptions: ParsableArguments {
 
     /// The ledger a command runs or decides on: the machine policy's team ledger, else the
     /// per-user one; when there is none it may use, says why and exits 1.
-    func chosen(_ command: String, policy: MachinePolicyStatus) throws -> Ledger {
-        try Self.unwrap(command, Ledger.chosen(by: policy, requested: ledger, environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+    func chosen(_ command: String, policy: MachinePolicyStatus) throws -> any LedgerBackend {
+        try Self.chosen(command, requested: ledger, policy: policy)
+    }
+
+    /// The same for a command whose option has another name (`wpk review --ledger`).
+    static func chosen(_ command: String, requested: String?, policy: MachinePolicyStatus) throws -> any LedgerBackend {
+        try unwrap(command, LedgerChoice.chosen(by: policy, requested: requested, environment: ProcessInfo.processInfo.environment,
+                                                home: NSHomeDirectory(), database: PostgresLedger.opener))
     }
 
     /// The ledger `approvals list|verify` read: `--ledger FILE` (any file), else as `chosen`.
-    func forReading(_ command: String) throws -> Ledger {
-        try Self.unwrap(command, Ledger.forReading(ledger, policy: MachinePolicy.load(), environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+    func forReading(_ command: String) throws -> any LedgerBackend {
+        try Self.unwrap(command, LedgerChoice.forReading(ledger, policy: MachinePolicy.load(), environment: ProcessInfo.processInfo.environment,
+                                                         home: NSHomeDirectory(), database: PostgresLedger.opener))
     }
 
-    static func unwrap(_ command: String, _ result: Result<Ledger, LedgerError>) throws -> Ledger {
+    static func unwrap(_ command: String, _ result: Result<any LedgerBackend, LedgerError>) throws -> any LedgerBackend {
         switch result {
         case .success(let ledger): return ledger
         case .failure(let error):
@@ -37,7 +45,7 @@ struct Approvals: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approvals",
         abstract: "List, verify or create the approval ledger, or show one run.",
-        subcommands: [List.self, Verify.self, Show.self, Init.self]
+        subcommands: [List.self, Verify.self, Show.self, Init.self, Migrate.self]
     )
 
     struct List: ParsableCommand {
@@ -117,7 +125,7 @@ struct Approvals: ParsableCommand {
         func run() throws {
             let ledger = try ledgerOptions.forReading("wpk approvals verify")
             guard ledger.exists else {
-                printError("wpk approvals verify: no ledger at \(DisplaySanitizer.sanitize(ledger.path))")
+                printError("wpk approvals verify: no ledger at \(DisplaySanitizer.sanitize(ledger.location))")
                 throw ExitCode(1)
             }
             let reading: LedgerReading
@@ -157,6 +165,10 @@ extension Approvals {
             commandName: "init",
             abstract: "Create the team ledger the machine policy names (as root).",
             discussion: """
+                For a PostgreSQL ledger (ledger: postgresql://ROLE@HOST/DB): creates the database, the client role \
+                the URL names (it may only INSERT and SELECT), its password in the policy's ledger_password_file \
+                (mode 0640, root and --group) and the versioned schema, signing in as --admin-url or else as the \
+                local postgres account over the ledger's Unix socket. For a file:
                 Creates the directory of the policy's `ledger:` (owned by root and --group, mode 2770) and the \
                 ledger file (root and --group, mode 0660), and sets the Linux append-only attribute (chattr +a) \
                 where the file system supports it. On an existing ledger it sets the same owners, modes and attribute. \
@@ -165,6 +177,31 @@ extension Approvals {
                 """)
 
         @Option(help: "The Unix group of the team: approvers and run starters.") var group: String = "wpk"
+
+        @Option(name: .customLong("admin-url"), help: ArgumentHelp("For a PostgreSQL ledger: a database administrator's URL (default: the local postgres account over the ledger's Unix socket).", valueName: "URL"))
+        var adminURL: String?
+
+        @Option(name: .customLong("admin-password-file"), help: ArgumentHelp("A root-owned file holding the --admin-url account's password, if the server asks for one.", valueName: "FILE"))
+        var adminPasswordFile: String?
+
+        /// Creates the database, the client role the URL names (its password written to the
+        /// policy's `ledger_password_file`, 0640 root:--group, when that file does not exist), the
+        /// versioned schema and the role's INSERT and SELECT privileges; upgrades an older schema.
+        private func initializeDatabase(_ location: String, passwordFile: String?) throws {
+            let s = DisplaySanitizer.sanitize
+            do throws(LedgerError) {
+                let url = try PostgresURL(parsing: location)
+                let administrator = PostgresLedgerSetup.Administrator(
+                    url: try adminURL.map { (text) throws(LedgerError) in try PostgresURL(parsing: text) },
+                    password: try adminPasswordFile.map { (file) throws(LedgerError) in try PostgresPasswordFile.read(file) })
+                for line in try PostgresLedgerSetup.initialize(ledger: url, passwordFile: passwordFile, administrator: administrator, group: group) {
+                    writeOut(s(line) + "\n")
+                }
+            } catch {
+                printError("wpk approvals init: \(s(error.message))")
+                throw ExitCode(1)
+            }
+        }
 
         func run() throws {
             let s = DisplaySanitizer.sanitize
@@ -183,12 +220,16 @@ extension Approvals {
                 printError("wpk approvals init: \(MachinePolicy.path) names no team ledger; add a line such as `ledger: /var/lib/wpk/ledger.jsonl` to it first")
                 throw ExitCode(1)
             }
-            guard path.hasPrefix("/") else {
-                printError("wpk approvals init: \(MachinePolicy.path) names a PostgreSQL ledger, which this wpk cannot set up yet")
-                throw ExitCode(1)
-            }
             guard let entry = getgrnam(group) else {
                 printError("wpk approvals init: there is no group \(s(group)); create it first (groupadd \(s(group))) and add the approvers and run starters to it")
+                throw ExitCode(1)
+            }
+            if LedgerChoice.isDatabase(path) {
+                try initializeDatabase(path, passwordFile: policy.ledgerPasswordFile)
+                return
+            }
+            guard path.hasPrefix("/") else {
+                printError("wpk approvals init: \(MachinePolicy.path) names the ledger \(s(path)), which is neither an absolute file path nor a postgresql:// URL")
                 throw ExitCode(1)
             }
             let report: LedgerSetupReport
@@ -216,9 +257,9 @@ extension Approvals {
 
 /// Text and JSON printers for `wpk approvals`; every stored name and reason is sanitized for the terminal.
 enum ApprovalsOutput {
-    static func listText(_ rows: [GateOverview], ledger: Ledger) -> String {
+    static func listText(_ rows: [GateOverview], ledger: any LedgerBackend) -> String {
         let s = DisplaySanitizer.sanitize
-        if rows.isEmpty { return "No gated steps in \(s(ledger.path)).\n" }
+        if rows.isEmpty { return "No gated steps in \(s(ledger.location)).\n" }
         var out = ""
         for row in rows {
             let gate = row.gate
@@ -296,10 +337,10 @@ enum ApprovalsOutput {
         })
     }
 
-    static func listJSON(_ rows: [GateOverview], ledger: Ledger, reading: LedgerReading, now: Date) -> JSONValue {
+    static func listJSON(_ rows: [GateOverview], ledger: any LedgerBackend, reading: LedgerReading, now: Date) -> JSONValue {
         .object([
             ("version", .int(1)),
-            ("ledger", .string(ledger.path)),
+            ("ledger", .string(ledger.location)),
             ("intact", .bool(reading.isIntact)),
             ("gates", .array(rows.map { row in
                 let gate = row.gate
@@ -337,15 +378,16 @@ enum ApprovalsOutput {
         ])
     }
 
-    static func verifyText(ledger: Ledger, reading: LedgerReading) -> String {
-        let path = DisplaySanitizer.sanitize(ledger.path)
+    static func verifyText(ledger: any LedgerBackend, reading: LedgerReading) -> String {
+        let path = DisplaySanitizer.sanitize(ledger.location)
         var out: String
         if let fault = reading.fault {
             out = "\(path): BROKEN: \(DisplaySanitizer.sanitize(fault.description)) (at byte \(fault.offset)); the \(reading.records.count) record(s) before it verify\n"
         } else {
             out = "\(path): intact, \(reading.records.count) records, head \(reading.head)\n"
         }
-        switch ledger.appendOnlyAttribute() {
+        switch (ledger as? Ledger)?.appendOnlyAttribute() {
+        case _ where !(ledger is Ledger): out += "append-only: enforced by the database (UPDATE, DELETE and TRUNCATE refused by triggers; clients may only INSERT and SELECT)\n"
         case true?: out += "append-only attribute: set\n"
         case false?: out += "append-only attribute: NOT set (as root: chattr +a \(path))\n"
         case nil: out += "append-only attribute: unknown (the file system does not report it)\n"
@@ -356,15 +398,15 @@ enum ApprovalsOutput {
         return out
     }
 
-    static func verifyJSON(ledger: Ledger, reading: LedgerReading) -> JSONValue {
+    static func verifyJSON(ledger: any LedgerBackend, reading: LedgerReading) -> JSONValue {
         .object([
             ("version", .int(1)),
-            ("ledger", .string(ledger.path)),
+            ("ledger", .string(ledger.location)),
             ("intact", .bool(reading.isIntact)),
             ("records", .int(reading.records.count)),
             ("head", .string(reading.head)),
             ("torn_tail_bytes", .int(reading.tornTailBytes)),
-            ("append_only", ledger.appendOnlyAttribute().map(JSONValue.bool) ?? .null),
+            ("append_only", ledger is Ledger ? (ledger as? Ledger)?.appendOnlyAttribute().map(JSONValue.bool) ?? .null : .bool(true)),
             ("first_bad", reading.fault.map { fault in
                 .object([
                     ("line", .int(fault.line)),
@@ -379,5 +421,43 @@ enum ApprovalsOutput {
     /// The first 12 hex digits of a digest: what operators quote with `--plan`.
     static func shortDigest(_ digest: String) -> String {
         String(digest.replacingOccurrences(of: "sha256:", with: "").prefix(12))
+    }
+}
+
+extension Approvals {
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate",
+            abstract: "Copy a JSON Lines ledger into the PostgreSQL ledger the machine policy names.",
+            discussion: """
+                The file is verified first (a damaged one is refused), then copied byte for byte in one \
+                transaction, and the copy is read back: it must verify to the same head. The database ledger \
+                must be empty or already hold the file's beginning (a copy cut short is continued).
+                Exit codes: 0 copied and verified, 1 refused or failed.
+                """)
+
+        @Option(name: .customLong("from"), help: ArgumentHelp("The JSON Lines ledger to copy.", valueName: "FILE"))
+        var from: String
+
+        func run() throws {
+            let s = DisplaySanitizer.sanitize
+            let policy = MachinePolicy.load()
+            guard case .loaded(let loaded) = policy, let location = loaded.ledger, LedgerChoice.isDatabase(location) else {
+                printError("wpk approvals migrate: \(MachinePolicy.path) names no PostgreSQL ledger to copy into; add `ledger: postgresql://...` and run `wpk approvals init` first")
+                throw ExitCode(1)
+            }
+            let target = try LedgerOptions.chosen("wpk approvals migrate", requested: nil, policy: policy)
+            guard let database = target as? PostgresLedger else { throw ExitCode(1) }
+            var file = Ledger(path: from)
+            file.memory = LedgerHeadMemory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())
+            do {
+                let (copied, total) = try PostgresLedgerSetup.migrate(from: file, to: database)
+                let head = try database.read().head
+                writeOut("copied \(copied) of \(total) records from \(s(from)) into \(s(database.location)); the copy verifies to the same head \(head)\n")
+            } catch {
+                printError("wpk approvals migrate: \(s(String(describing: error)))")
+                throw ExitCode(1)
+            }
+        }
     }
 }

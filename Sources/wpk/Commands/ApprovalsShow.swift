@@ -29,7 +29,7 @@ extension Approvals {
             let now = Date()
             guard let detail = RunDetail.load(run: runID, records: reading.records, state: LedgerState(records: reading.records),
                                               artifacts: ledger.artifacts, now: now) else {
-                printError("wpk approvals show: no run \(DisplaySanitizer.sanitize(runID)) in \(DisplaySanitizer.sanitize(ledger.path))")
+                printError("wpk approvals show: no run \(DisplaySanitizer.sanitize(runID)) in \(DisplaySanitizer.sanitize(ledger.location))")
                 throw ExitCode(1)
             }
             switch format {

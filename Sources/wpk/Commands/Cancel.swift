@@ -44,7 +44,7 @@ struct Cancel: ParsableCommand {
         }
         switch outcome {
         case .unknown:
-            printError("wpk cancel: no run \(s(runID)) in \(s(ledger.path))")
+            printError("wpk cancel: no run \(s(runID)) in \(s(ledger.location))")
             throw ExitCode(1)
         case .ended(let outcome):
             printError("wpk cancel: run \(s(runID)) has already ended (\(s(outcome))); nothing to cancel")
@@ -73,7 +73,7 @@ struct Cancel: ParsableCommand {
     }
 
     /// Waits (on ledger changes, not a busy loop) for the run's `run_finished` record.
-    private func awaitConfirmation(ledger: Ledger) -> String? {
+    private func awaitConfirmation(ledger: any LedgerBackend) -> String? {
         guard wait > 0 else { return nil }
         let monitor = RunMonitor(ledger: ledger, run: runID, interrupt: nil, slowPollSeconds: 1)
         let deadline = Date().addingTimeInterval(wait)

@@ -63,7 +63,7 @@ struct DecisionArguments: ParsableArguments {
 
     /// The step a decision would bind to, as the run stored it (for `--run`) or as planned now
     /// (for a file): its commands, the inputs and the fingerprint to give with `--plan`.
-    private func preview(_ subject: GateSubject, in ledger: Ledger) throws -> String {
+    private func preview(_ subject: GateSubject, in ledger: any LedgerBackend) throws -> String {
         let s = DisplaySanitizer.sanitize
         var out = "\(s(subject.playbook)) step \(s(subject.step))\(run.map { " of run \(s($0))" } ?? "")\n"
         out += "  playbook \(s(subject.playbookDigest))\n  plan     \(s(subject.planDigest))\n"
@@ -99,7 +99,7 @@ struct DecisionArguments: ParsableArguments {
     }
 
     /// The gate being decided: planned from the file now, or the one a run is waiting at.
-    private func gateSubject(in ledger: Ledger) throws -> GateSubject {
+    private func gateSubject(in ledger: any LedgerBackend) throws -> GateSubject {
         if let run {
             let reading: LedgerReading
             do { reading = try ledger.read() } catch {

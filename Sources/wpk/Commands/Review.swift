@@ -47,8 +47,7 @@ struct Review: ParsableCommand {
         if !missing.isEmpty { throw ExitCode(2) }
         // Standard input is read before the terminal is taken, as it may be the playbook itself.
         let stdinBytes = arguments.contains("-") ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : nil
-        let ledgerFile = try LedgerOptions.unwrap("wpk review", Ledger.chosen(
-            by: MachinePolicy.load(), requested: ledger, environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
+        let ledgerFile = try LedgerOptions.chosen("wpk review", requested: ledger, policy: MachinePolicy.load())
         let backend = FileReviewBackend(files: files, standardInput: stdinBytes, ledger: ledgerFile,
                                         checker: try planning.checker(),
                                         inputs: try planning.inputs())
@@ -64,7 +63,7 @@ struct Review: ParsableCommand {
         backend.signing = signing
         backend.handOverTerminal = { body in terminal.withTerminalHandedOver(body) }
         let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8,
-                                    unmanagedLedger: ledgerFile.isTeamLedger ? nil : ledgerFile.path)
+                                    unmanagedLedger: ledgerFile.isTeamLedger ? nil : ledgerFile.location)
         let final = ReviewRunner.run(device: terminal, backend: backend, options: options)
         terminal.restore()
         // After a dropped connection standard output may be gone too: a failed write is not a crash.

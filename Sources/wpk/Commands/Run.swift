@@ -105,7 +105,7 @@ extension Run {
 
 /// Earlier runs of the same playbook that stopped with a started step of unknown outcome: the
 /// operator should check what they did before running again (nothing resumes or retries them).
-private func warnAboutUnknownOutcomes(of plan: Plan, in ledger: Ledger) {
+private func warnAboutUnknownOutcomes(of plan: Plan, in ledger: any LedgerBackend) {
     guard let records = try? ledger.read().records else { return }
     let s = DisplaySanitizer.sanitize
     for run in LedgerState(records: records).runOverview(at: Date()) where run.history.playbook == plan.playbook.name {

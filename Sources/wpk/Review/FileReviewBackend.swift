@@ -9,7 +9,7 @@ import WPKReview
 final class FileReviewBackend: ReviewBackend {
     private let files: [String]
     private let standardInput: [UInt8]?
-    private let ledger: Ledger
+    private let ledger: any LedgerBackend
     private let checker: PlaybookChecker
     /// `--set`/`--values` given to `wpk review`; each playbook takes the ones it declares.
     private let inputs: [String: String]
@@ -23,18 +23,17 @@ final class FileReviewBackend: ReviewBackend {
     var handOverTerminal: (() -> Void) -> Void = { $0() }
 
     /// `standardInput` holds the bytes of `-` when it was among the paths (read before curses starts).
-    init(files: [String], standardInput: [UInt8]?, ledger: Ledger, checker: PlaybookChecker, inputs: [String: String]) {
+    init(files: [String], standardInput: [UInt8]?, ledger: any LedgerBackend, checker: PlaybookChecker, inputs: [String: String]) {
         self.files = files
         self.standardInput = standardInput
         self.ledger = ledger
         self.checker = checker
         self.inputs = inputs
-        let directory = (ledger.path as NSString).deletingLastPathComponent
-        self.watch = DirectoryWatch(directory: directory.isEmpty ? "." : directory)
+        self.watch = ledger.makeChangeWatch()
     }
 
-    /// Wakes the UI when the ledger's directory changes, so it follows runs without polling.
-    private let watch: DirectoryWatch
+    /// Wakes the UI when the ledger changes, so it follows runs without polling.
+    private let watch: any LedgerChangeWatch
 
     /// The inotify watch's descriptor, for the terminal to wait on beside the keyboard.
     var wakeDescriptor: Int32? { watch.descriptor }
@@ -63,7 +62,7 @@ final class FileReviewBackend: ReviewBackend {
             refreshLedger()
             let now = Date()
             guard let detail = RunDetail.load(run: id, records: ledgerRecords, state: ledgerState, artifacts: ledger.artifacts, now: now) else {
-                return [.runFailed(id: id, reason: ledgerProblem ?? "no such run in \(ledger.path)")]
+                return [.runFailed(id: id, reason: ledgerProblem ?? "no such run in \(ledger.location)")]
             }
             return [.runLoaded(RunView(detail, now: now))]
         case .decideRun(let action, let run, let step, let playbookDigest, let planDigest, let reason):
@@ -166,20 +165,23 @@ final class FileReviewBackend: ReviewBackend {
 
     // MARK: Ledger
 
-    /// What the ledger held at the last look (folded incrementally), and the file's stamp then.
+    /// What the ledger held at the last look (folded incrementally), and how many looks there were.
     private var followed = LedgerFollower()
     private var ledgerState: LedgerState { followed.state }
     private var ledgerRecords: [LedgerRecord] { followed.records }
-    private var ledgerStamp: [Int] = []
+    private var ledgerReadings = 0
+    /// Whether the ledger may have changed since it was last read (nothing read yet, or the watch woke).
+    private var ledgerStale = true
     private var ledgerProblem: String?
 
-    /// Without inotify the ledger is looked at every 2 s for other operators' decisions (a
-    /// `stat`, nothing more); with it, only when its directory changes.
-    var ledgerPollInterval: Double? { watch.descriptor == nil ? 2 : nil }
+    /// While changes are not noticed as they happen (no inotify, the database connection down),
+    /// the ledger is looked at every 2 s for other operators' decisions.
+    var ledgerPollInterval: Double? { watch.isLive ? nil : 2 }
 
     func ledgerChanged() -> Bool {
-        watch.drain()
-        return stamp(ledger.path) != ledgerStamp
+        guard watch.changed() else { return false }
+        ledgerStale = true
+        return true
     }
 
     /// What list entries need from the ledger, by playbook digest: how long each waiting run has
@@ -189,7 +191,7 @@ final class FileReviewBackend: ReviewBackend {
 
     private func ledgerIndex() -> (waits: [String: [Int]], pendingPlans: [String: String]) {
         let now = Date()
-        let key = ledgerStamp + [ledgerState.recordCount, Int(now.timeIntervalSince1970)]
+        let key = [ledgerReadings, ledgerState.recordCount, Int(now.timeIntervalSince1970)]
         if let cached = ledgerIndexCache, cached.key == key { return (cached.waits, cached.pendingPlans) }
         var waits: [String: [Int]] = [:]
         for overview in ledgerState.runOverview(at: now) {
@@ -207,18 +209,19 @@ final class FileReviewBackend: ReviewBackend {
         return (waits, pendingPlans)
     }
 
-    /// Reads the ledger again when its file changed.
+    /// Reads the ledger again when it changed.
     private func refreshLedger() {
-        let now = stamp(ledger.path)
-        guard now != ledgerStamp || ledgerStamp.isEmpty else { return }
-        ledgerStamp = now
+        if watch.changed() { ledgerStale = true }
+        guard ledgerStale else { return }
+        ledgerStale = false
+        ledgerReadings += 1
         do {
             let reading = try ledger.read()
             followed.follow(reading.records)
             ledgerProblem = reading.fault.map { "the ledger is damaged after record \(reading.records.count): \($0)" }
         } catch {
             followed.follow([])
-            ledgerProblem = "cannot read the ledger \(ledger.path): \(error)"
+            ledgerProblem = "cannot read the ledger \(ledger.location): \(error)"
         }
     }
 
