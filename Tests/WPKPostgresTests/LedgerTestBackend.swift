@@ -137,3 +137,52 @@ final class TestDatabase: @unchecked Sendable {
         }
     }
 }
+
+/// The ledger backends the shared ledger suites run on.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case file, postgresql
+
+    /// What this machine can test: PostgreSQL only beside the test server (`PostgresServerPresenceTests`
+    /// fails in CI without it, so there the PostgreSQL cases cannot quietly disappear).
+    static var available: [Backend] { TestServer.unavailableReason == nil ? allCases : [.file] }
+
+    var testDescription: String { rawValue }
+}
+
+/// A fresh, empty ledger of one backend that keeps its heads in its own directory; it (and its
+/// database) lives as long as the value.
+final class BackendLedger: @unchecked Sendable {
+    let backend: Backend
+    let dir = DatabaseDirectory()
+    let ledger: any LedgerBackend
+    /// The database, for the PostgreSQL backend.
+    let database: TestDatabase?
+
+    init(_ backend: Backend) throws {
+        self.backend = backend
+        switch backend {
+        case .file:
+            var file = Ledger(path: dir.file("ledger.jsonl"))
+            file.memory = LedgerHeadMemory(directories: [dir.file("heads")])
+            ledger = file
+            database = nil
+        case .postgresql:
+            let made = try TestDatabase(in: dir)
+            dir.companions.append(made)
+            ledger = made.ledger()
+            database = made
+        }
+    }
+
+    /// Another client of the same ledger with a head memory of its own, as on another host.
+    func otherClient(_ name: String) -> any LedgerBackend {
+        switch backend {
+        case .file:
+            var file = Ledger(path: dir.file("ledger.jsonl"))
+            file.memory = LedgerHeadMemory(directories: [dir.file("heads-\(name)")])
+            return file
+        case .postgresql:
+            return database!.ledger(client: name)
+        }
+    }
+}
