@@ -30,11 +30,13 @@ public struct ServeConfiguration: Sendable {
     public var scheduleNow: @Sendable () -> Date
     /// Where how far each schedule was followed is kept, so fires missed while no server ran are reported.
     public var scheduleMemory: ScheduleMemory?
+    /// Opens a database ledger the machine policy names (the executable supplies PostgreSQL's).
+    public var ledgerDatabase: DatabaseLedgerOpener?
 
     public init(host: String = "127.0.0.1", port: Int = 9095, paths: [String], executable: String, environment: [String: String],
                 checker: PlaybookChecker, alertmanagerKey: @escaping @Sendable () -> AlertmanagerKey,
                 now: @escaping @Sendable () -> Date = { Date() }, scheduleNow: @escaping @Sendable () -> Date = { Date() },
-                scheduleMemory: ScheduleMemory? = nil) {
+                scheduleMemory: ScheduleMemory? = nil, ledgerDatabase: DatabaseLedgerOpener? = nil) {
         self.host = host
         self.port = port
         self.paths = paths
@@ -45,6 +47,7 @@ public struct ServeConfiguration: Sendable {
         self.now = now
         self.scheduleNow = scheduleNow
         self.scheduleMemory = scheduleMemory
+        self.ledgerDatabase = ledgerDatabase
     }
 }
 
@@ -330,7 +333,8 @@ public final class ServeServer: Sendable {
     /// left out and the log says why). Read at each scrape: the ledger, not this process, knows
     /// which runs wait.
     func waitingRuns() -> [StartedByKindName: Int]? {
-        let chosen = Ledger.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory())
+        let chosen = LedgerChoice.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory(),
+                                         database: configuration.ledgerDatabase)
         let records: [LedgerRecord]
         do {
             records = try chosen.get().read().records

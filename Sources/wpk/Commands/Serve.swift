@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 import WPKCore
+import WPKPostgres
 import WPKServe
 
 /// `wpk serve`: the receiver that turns webhooks, Alertmanager alerts and schedules into runs.
@@ -47,7 +48,8 @@ struct Serve: ParsableCommand {
                                      host: host, port: port, paths: absolute, executable: executable, environment: environment,
                                      checker: checker, alertmanagerKey: Self.alertmanagerKey,
                                      scheduleNow: Self.scheduleClock(environment: environment, logger: logger),
-                                     scheduleMemory: ScheduleMemory.standard(environment: environment, home: NSHomeDirectory())),
+                                     scheduleMemory: ScheduleMemory.standard(environment: environment, home: NSHomeDirectory()),
+                                     ledgerDatabase: PostgresLedger.opener),
                                  logger: logger)
         let finished = DispatchSemaphore(value: 0)
         let failure = FailureBox()
