@@ -74,7 +74,7 @@ let package = Package(
             // third of a one-file `wpk validate` loading and relocating their shared libraries.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-use-ld=lld", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization"], .when(configuration: .release))]
         ),
-        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML", "WPKReview", "WPKCurses"]),
+        .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML", "WPKReview", "WPKCurses", "WPKPostgres"]),
         // Test helper: a separate process appending to a ledger (concurrency and crash tests).
         .executableTarget(name: "ledger-stress", dependencies: ["WPKCore", "WPKPostgres"]),
         // The PostgreSQL ledger against a real server (WPK_TEST_PG_SOCKET_DIR, scripts/test-postgres.sh).

@@ -22,35 +22,10 @@ func runLedgerBenchmarks(records: Int = 100_000, appends: Int = 500) throws -> [
 
     // 2. A large realistic ledger, written in one go (a chain built in memory, not 100,000 fsyncs).
     let bigPath = directory + "/big.jsonl"
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(records * 420)
-    var prev = LedgerRecord.genesis
-    let start = Date(timeIntervalSince1970: 1_800_000_000)
-    let operators = (0..<20).map { Operator(uid: 2000 + $0, name: "operator\($0)", tty: "/dev/pts/\($0)", sshSource: "10.0.0.\($0)") }
-    for seq in 1...records {
-        let playbook = "playbook-\(seq % 50)"
-        let digest = "sha256:" + String(repeating: String(seq % 50 % 10), count: 64)
-        let plan = "sha256:" + String(repeating: String((seq / 1000) % 10), count: 64)
-        let run = "run-\(seq / 10)"
-        let draft: RecordDraft
-        switch seq % 10 {
-        case 0: draft = RecordDraft(type: .runStarted, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan)
-        case 1: draft = RecordDraft(type: .waiting, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
-                                    approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
-        case 2, 3: draft = RecordDraft(type: .approved, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
-                                       approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
-        case 4: draft = RecordDraft(type: .consumed, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
-                                    consumes: [seq - 2, seq - 1])
-        case 9: draft = RecordDraft(type: .runFinished, run: run, reason: "succeeded")
-        default: draft = RecordDraft(type: .stepFinished, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan,
-                                     step: "step-\(seq % 10)", reason: "exit 0 after 1 attempt")
-        }
-        let record = LedgerRecord(seq: seq, time: start.addingTimeInterval(Double(seq)), draft: draft, operator: operators[seq % 20], prev: prev)
-        prev = record.hash
-        bytes += record.line
-    }
+    let bytes = realisticLedgerBytes(records: records)
     try Data(bytes).write(to: URL(fileURLWithPath: bigPath))
     chmod(bigPath, 0o600)
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     let bigLedger = Ledger(path: bigPath)
     let verifyStart = DispatchTime.now()
@@ -80,6 +55,39 @@ func runLedgerBenchmarks(records: Int = 100_000, appends: Int = 500) throws -> [
     report.append(String(format: "gate wake of a waiting run (settleGate: lock, verify, fold, decide): %d records in %.3f s wall, %.3f s CPU",
                          records, seconds(since: settleStart), cpuSeconds() - settleCPUStart))
     return report
+}
+
+/// A realistic ledger of `records` records (runs starting, waiting, approved twice, consuming,
+/// steps, finishing; 20 operators), as the bytes of its file: a chain built in memory.
+func realisticLedgerBytes(records: Int) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(records * 420)
+    var prev = LedgerRecord.genesis
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    let operators = (0..<20).map { Operator(uid: 2000 + $0, name: "operator\($0)", tty: "/dev/pts/\($0)", sshSource: "10.0.0.\($0)") }
+    for seq in 1...records {
+        let playbook = "playbook-\(seq % 50)"
+        let digest = "sha256:" + String(repeating: String(seq % 50 % 10), count: 64)
+        let plan = "sha256:" + String(repeating: String((seq / 1000) % 10), count: 64)
+        let run = "run-\(seq / 10)"
+        let draft: RecordDraft
+        switch seq % 10 {
+        case 0: draft = RecordDraft(type: .runStarted, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan)
+        case 1: draft = RecordDraft(type: .waiting, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
+                                    approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
+        case 2, 3: draft = RecordDraft(type: .approved, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
+                                       approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
+        case 4: draft = RecordDraft(type: .consumed, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
+                                    consumes: [seq - 2, seq - 1])
+        case 9: draft = RecordDraft(type: .runFinished, run: run, reason: "succeeded")
+        default: draft = RecordDraft(type: .stepFinished, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan,
+                                     step: "step-\(seq % 10)", reason: "exit 0 after 1 attempt")
+        }
+        let record = LedgerRecord(seq: seq, time: start.addingTimeInterval(Double(seq)), draft: draft, operator: operators[seq % 20], prev: prev)
+        prev = record.hash
+        bytes += record.line
+    }
+    return bytes
 }
 
 /// A benchmark that could not measure what it should.

@@ -14,6 +14,11 @@ if let path = ProcessInfo.processInfo.environment["WPK_BENCH_WRITE_RUNS_LEDGER"]
     do { try ReviewBenchmark.writeRunLedger(to: path) } catch { print("wpk-bench: \(error)"); exit(1) }
     exit(0)
 }
+// WPK_BENCH_ONLY=ledgers: only the two ledger backends side by side (PostgreSQL needs a server).
+if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "ledgers" {
+    for line in LedgerBackendBenchmark.run() { print(line) }
+    exit(0)
+}
 if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "runs" {
     ReviewBenchmark.runsView(size: Size(width: 120, height: 40))
     exit(0)
@@ -50,6 +55,7 @@ do {
 } catch {
     print("ledger benchmark: \(error)")
 }
+for line in LedgerBackendBenchmark.run() { print(line) }
 
 // wpk run: the cost of one step's process.
 for line in runStepProcessBenchmark() { print(line) }
