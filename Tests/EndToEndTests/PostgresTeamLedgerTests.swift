@@ -203,6 +203,39 @@ struct PostgresTeamLedgerTests {
         #expect(try second.finish(timeout: 30) != 0)
     }
 
+    /// `wpk review` on host B, in a real terminal: the Runs view lists host A's waiting run first,
+    /// shows the plan the run stored in the database, approves it, and then follows the run to its
+    /// end with no key pressed (host A's records wake it through LISTEN/NOTIFY).
+    @Test func theRunsViewOnHostBApprovesARunOfHostAAndFollowsIt() throws {
+        guard try PostgresServer.require() else { return }
+        let team = try PostgresTeam()
+        #expect(try team.initialize().status == 0)
+        let (run, runID) = try team.startGatedRun()
+        let session = try TmuxSession(width: 120, height: 40)
+        let state = try team.state("B", team.approver).map { "\($0.key)=\(shellQuoted($0.value))" }.joined(separator: " ")
+        try session.type("env LANG=C.UTF-8 \(state) \(try team.launch(team.approver).shellCommand(["review", RunSandbox.fixture("shell-gated")])); echo \"EXIT=$?\"",
+                         enter: true)
+        try session.waitFor("the Runs view with host A's waiting run first", timeout: 30) { screen in
+            let lines = screen.split(separator: "\n").map(String.init)
+            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else { return false }
+            return lines[header + 1].contains(runID) && lines[header + 1].contains("change") && lines[header + 1].contains("0/1")
+        }
+        #expect(!(try session.capture()).contains("UNMANAGED"))
+        try session.press("Enter")
+        try session.waitFor("the run's stored plan") { $0.contains("run \(runID)") && $0.contains("change  [waiting]") && $0.contains("echo changed") }
+        try session.type("a")
+        try session.waitFor("the approval dialog") { $0.contains("APPROVE this run's step?") }
+        let listed = try team.onHostB(["approvals", "list", "--run", runID, "--format", "json"])
+        let planDigest = try #require((try JSONValue.parse(Array(listed.standardOutput.utf8)))["gates"]?.arrayValue?.first?["plan_digest"]?.stringValue)
+        try session.type(String(Plan.fingerprint(of: planDigest).prefix(4)))
+        try session.waitFor("the run finished on screen, followed without a key", timeout: 30) { screen in
+            screen.contains("succeeded") && screen.contains("change  [done]") && !screen.contains("[waiting]")
+        }
+        #expect(try run.finish(timeout: 30) == 0, "\(run.output)\(run.errors)")
+        try session.type("q")
+        try session.waitFor("the review to end") { $0.contains("EXIT=0") }
+    }
+
     /// The server restarts (pg_ctl restart -m fast: every connection ends) while a run waits at
     /// its gate; the approval given after the restart reaches the run, which reconnects and goes on.
     @Test func aWaitingRunRidesOutAServerRestart() throws {
