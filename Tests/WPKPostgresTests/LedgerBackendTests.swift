@@ -109,6 +109,38 @@ struct LedgerBackendTests {
     }
 }
 
+extension LedgerBackendTests {
+    /// A decision signed with a real key (ssh-keygen's SSHSIG), written by `appendSigned` (signed
+    /// outside the lock, then written only if the head has not moved), reads back verified on both
+    /// backends, and its signature counts for the principal the allowed signers name.
+    @Test(arguments: Backend.available)
+    func aSignedDecisionIsStoredAndVerifiesForItsPrincipal(_ backend: Backend) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {
+            print("ssh-keygen not found: the signed-decision case is skipped (apt-get install openssh-client)")
+            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "ssh-keygen must be present in CI")
+            return
+        }
+        let fresh = try BackendLedger(backend)
+        let keyPath = fresh.dir.file("alice-key")
+        let keygen = Process()
+        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-C", "alice@test", "-f", keyPath]
+        try keygen.run()
+        keygen.waitUntilExit()
+        let publicText = try String(contentsOfFile: keyPath + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let signer = SSHSigner(principal: "alice@example.com", publicKey: try SSHPublicKey(openSSH: publicText), keyPath: keyPath,
+                               environment: ProcessInfo.processInfo.environment)
+        // The machine's allowed signers are checked below, as `wpk approvals verify` and a run do.
+        let outcome = try fresh.ledger.recordDecision(.approve, subject: F.subject(), planPrefix: F.planPrefix, policy: .loaded(.builtIn),
+                                                      operator: F.alice, now: F.t0, signer: signer)
+        guard case .recorded(let record) = outcome else { Issue.record("refused: \(outcome)"); return }
+        let stored = try #require(try fresh.otherClient("b").read().records.last)
+        #expect(stored == record && stored.principal == "alice@example.com")
+        let signers = SignerPolicy.signed(try AllowedSigners(text: "alice@example.com \(publicText)\n", source: "allowed_signers"))
+        #expect(try signers.principal(of: stored).get() == "alice@example.com")
+    }
+}
+
 /// Paths in the repository, from this file's place in it.
 enum RepoPaths {
     static func url(_ relative: String) -> URL {
