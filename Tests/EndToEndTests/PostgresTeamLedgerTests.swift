@@ -196,11 +196,24 @@ struct PostgresTeamLedgerTests {
         let elsewhere = try team.onHostA(["approvals", "list", "--ledger", "postgresql://other@/other?host=/tmp"])
         #expect(elsewhere.status == 1 && elsewhere.standardError.contains("--ledger cannot choose another"), "\(elsewhere.standardError)")
 
+        let text = try team.onHostA(["approvals", "verify"])
+        #expect(text.standardOutput.contains("intact, 7 records") && text.standardOutput.contains("append-only: enforced by the database"), "\(text.standardOutput)")
+
         // A second run, cancelled from host B while it waits, stops on host A.
         let (second, secondID) = try team.startGatedRun()
         let cancelled = try team.onHostB(["cancel", secondID, "--reason", "wrong window", "--wait", "20"])
         #expect(cancelled.status == 0 && cancelled.standardOutput.contains("cancelled run \(secondID)"), "\(cancelled.standardOutput)\(cancelled.standardError)")
         #expect(try second.finish(timeout: 30) != 0)
+        #expect(try team.onHostA(["approvals", "verify"]).status == 0 && (try team.onHostB(["approvals", "verify"])).status == 0)
+
+        // A superuser switches the triggers off and deletes the newest records: both hosts verified
+        // them before, so both refuse the shorter history as rolled back, and nothing runs on it.
+        try PostgresServer.psql("SET session_replication_role = replica; DELETE FROM wpk.entries WHERE seq > 5", socket: team.socket, database: team.name)
+        for (host, result) in [("A", try team.onHostA(["approvals", "verify"])), ("B", try team.onHostB(["approvals", "verify"]))] {
+            #expect(result.status == 1 && result.standardError.contains("was rolled back"), "host \(host): \(result.standardOutput)\(result.standardError)")
+        }
+        let refused = try team.onHostA(["run", "--set", "state_dir=\(team.work)", RunSandbox.fixture("shell-gated")])
+        #expect(refused.status == 1 && refused.standardError.contains("rolled back"), "\(refused.standardOutput)\(refused.standardError)")
     }
 
     /// `wpk review` on host B, in a real terminal: the Runs view lists host A's waiting run first,
