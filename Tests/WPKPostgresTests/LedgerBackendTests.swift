@@ -107,6 +107,19 @@ struct LedgerBackendTests {
         #expect((try? LedgerChoice.chosen(by: policy, requested: location, environment: environment, home: "/nonexistent",
                                           database: PostgresLedger.opener).get()) != nil)
     }
+
+    @Test func aDatabaseURLIsNeverTakenForAFileNorChosenOutsideThePolicy() {
+        let url = "postgresql://wpk@/wpk?host=/run/postgresql"
+        for (requested, environment, name) in [(url, [String: String](), "--ledger"), (nil, ["WPK_LEDGER": url], "WPK_LEDGER")] {
+            for reading in [false, true] {
+                let result = reading
+                    ? LedgerChoice.forReading(requested, policy: .loaded(.builtIn), environment: environment, home: "/home/alice", database: PostgresLedger.opener)
+                    : LedgerChoice.chosen(by: .loaded(.builtIn), requested: requested, environment: environment, home: "/home/alice", database: PostgresLedger.opener)
+                guard case .failure(let error) = result else { Issue.record("\(name) chose a database"); continue }
+                #expect(error.message.contains("\(name) names a PostgreSQL ledger"), "\(error.message)")
+            }
+        }
+    }
 }
 
 extension LedgerBackendTests {

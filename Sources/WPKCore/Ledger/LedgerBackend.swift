@@ -134,6 +134,12 @@ public enum LedgerChoice {
             }
             return database(team, policy.ledgerPasswordFile, environment, home)
         }
+        // A database is never a file path: only the machine policy names one (with its password file).
+        for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
+            if let given, isDatabase(given), case .loaded(let policy) = status, policy.ledger != given {
+                return .failure(LedgerError(.policy, "\(name) names a PostgreSQL ledger (\(given)); only the machine policy can (ledger: postgresql://... in \(MachinePolicy.path)); \(name) takes a file"))
+            }
+        }
         return Ledger.chosen(by: status, requested: requested, environment: environment, home: home).map { $0 as any LedgerBackend }
     }
 
