@@ -88,6 +88,20 @@ private func fires(_ schedule: CronSchedule, after start: String, count: Int) ->
         #expect(late.poll(now: utc("2026-05-01T11:00:31Z")) == .wait(until: utc("2026-05-01T12:00:00Z")))
     }
 
+    /// Fires between how far an earlier server followed the schedule and a new start are reported
+    /// as missed (never run); none when it was followed up to the start or past it.
+    @Test func trackerReportsFiresMissedWhileDown() throws {
+        let schedule = try CronSchedule("0 * * * *")
+        let tracker = ScheduleTracker(schedule: schedule, start: utc("2026-05-01T14:30:00Z"), followedUntil: utc("2026-05-01T11:00:00Z"))
+        let missed = try #require(tracker.missedBeforeStart)
+        #expect(missed.first == utc("2026-05-01T12:00:00Z") && missed.last == utc("2026-05-01T14:00:00Z") && missed.count == 3)
+        #expect(tracker.next == utc("2026-05-01T15:00:00Z"))
+        for followed in ["2026-05-01T14:00:00Z", "2026-05-01T14:30:00Z", "2026-05-01T16:00:00Z"] {
+            #expect(ScheduleTracker(schedule: schedule, start: utc("2026-05-01T14:30:00Z"), followedUntil: utc(followed)).missedBeforeStart == nil)
+        }
+        #expect(schedule.fires(after: utc("2026-05-01T11:00:00Z"), through: utc("2026-05-02T11:00:00Z"), limit: 5)?.count == 5)
+    }
+
     /// Across the Berlin spring-forward day, polled minute by minute, 02:30 fires exactly once.
     @Test func trackerAcrossSpringForwardMinuteByMinute() throws {
         let schedule = try CronSchedule("30 2 * * *", timeZone: "Europe/Berlin")

@@ -17,7 +17,9 @@ struct Serve: ParsableCommand {
             reported and skipped) and listens on ADDR:PORT (default 127.0.0.1:9095). POST <webhook path> \
             needs X-WPK-Timestamp and X-WPK-Signature (sha256=HMAC of "<timestamp>.<body>" under the \
             trigger's secret_input); POST /alertmanager needs Authorization: Bearer <the policy's \
-            serve_token_file>; GET /healthz; GET /metrics. Each run is a separate `wpk run` process, \
+            serve_token_file>, a file owned by root that group and others can neither read nor write \
+            (re-read on SIGHUP); GET /healthz; GET /metrics. Schedule fires missed while no server ran \
+            are logged, never caught up. Each run is a separate `wpk run` process, \
             recorded with started_by and gated as any run. SIGTERM or SIGINT stop accepting, finish the \
             responses under way and exit 0; runs already started go on.
             Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error.
