@@ -47,9 +47,10 @@ import WPKCore
         #expect(serve.logCount("skipped: invalid playbook") == 1)
         #expect(serve.server.errors.contains("is refused: it is owned by uid 4242, not by root"), "\(serve.server.errors)")
         #expect(try alertmanager() == 401)
-        #expect(try serve.signedPost(#"{"deployment": "web"}"#, path: "/hooks/second").0 == 202)
-        #expect(try serve.signedPost(#"{"deployment": "web"}"#, path: "/hooks/renamed").0 == 202)
-        #expect(try serve.signedPost(#"{"deployment": "web"}"#, path: "/hooks/restart").0 == 404)
+        // Distinct bodies: the same body signed in the same second would be a replay (409) on any path.
+        #expect(try serve.signedPost(#"{"deployment": "second"}"#, path: "/hooks/second").0 == 202)
+        #expect(try serve.signedPost(#"{"deployment": "renamed"}"#, path: "/hooks/renamed").0 == 202)
+        #expect(try serve.signedPost(#"{"deployment": "restart"}"#, path: "/hooks/restart").0 == 404)
 
         // Root's alone now: accepted (nothing here matches the alert, so nothing starts).
         chown(tokenFile, 0, 0)
