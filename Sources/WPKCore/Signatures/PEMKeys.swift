@@ -30,11 +30,16 @@ public struct PEMPublicKey: Sendable {
 
     /// The name it is trusted under (`NAME` of `trusted_keys/NAME.pub`, or the file name given).
     public var name: String
-    public var material: Material
+    public let material: Material
+    /// `SHA256:<base64>`, the same as `ssh-keygen -lf` prints for this key. Computed once: every
+    /// verified playbook names it (a digest and base64 per file would be a fifth of what a
+    /// remembered verdict costs).
+    public let fingerprint: String
 
     public init(name: String, material: Material) {
         self.name = name
         self.material = material
+        fingerprint = SSHPublicKey.fingerprint(ofBlob: Self.sshBlob(of: material))
     }
 
     /// The signature scheme this key verifies.
@@ -46,7 +51,9 @@ public struct PEMPublicKey: Sendable {
     }
 
     /// The key in OpenSSH's wire form, so one key has one fingerprint whatever file holds it.
-    public var sshBlob: [UInt8] {
+    public var sshBlob: [UInt8] { Self.sshBlob(of: material) }
+
+    private static func sshBlob(of material: Material) -> [UInt8] {
         var writer = SSHWireWriter()
         switch material {
         case .ed25519(let key):
@@ -59,9 +66,6 @@ public struct PEMPublicKey: Sendable {
         }
         return writer.bytes
     }
-
-    /// `SHA256:<base64>`, the same as `ssh-keygen -lf` prints for this key.
-    public var fingerprint: String { SSHPublicKey.fingerprint(ofBlob: sshBlob) }
 
     /// Reads a PEM public key; the error names what the file holds when it is not a usable key.
     public init(pem text: String, name: String) throws(SigningKeyError) {
