@@ -42,16 +42,22 @@ struct PostgresArtifactStorage: RunArtifactStorage {
 
     func load(name: String, limit: Int) -> Result<[UInt8], ArtifactProblem> {
         do throws(LedgerError) {
-            let bytes = try ledger.withSession("read \(name)") { (session) throws(PostgresFailure) -> [UInt8]? in
-                let rows = try session.query("SELECT bytes FROM wpk.artifacts WHERE name = \(name) AND octet_length(bytes) <= \(limit)", "read \(name)")
+            // The size first, so an oversized row is never transferred.
+            let found = try ledger.withSession("read \(name)") { (session) throws(PostgresFailure) -> (size: Int, bytes: [UInt8]?)? in
+                let rows = try session.query("""
+                    SELECT octet_length(bytes), CASE WHEN octet_length(bytes) <= \(limit) THEN bytes END
+                    FROM wpk.artifacts WHERE name = \(name)
+                    """, "read \(name)")
                 guard let row = rows.first else { return nil }
                 do {
-                    return Array(try row.decode(ByteBuffer.self).readableBytesView)
+                    let (size, bytes) = try row.decode((Int, ByteBuffer?).self)
+                    return (size, bytes.map { Array($0.readableBytesView) })
                 } catch {
                     throw PostgresFailure(.refused, "cannot decode \(name): \(error)")
                 }
             }
-            guard let bytes else { return .failure(ArtifactProblem("not recorded (\(name) is not in \(ledger.location))")) }
+            guard let found else { return .failure(ArtifactProblem("not recorded (\(name) is not in \(ledger.location))")) }
+            guard let bytes = found.bytes else { return .failure(ArtifactProblem("\(name) in \(ledger.location) is larger than a run artifact may be")) }
             return .success(bytes)
         } catch {
             return .failure(ArtifactProblem("cannot read \(name) from \(ledger.location): \(error.message)"))

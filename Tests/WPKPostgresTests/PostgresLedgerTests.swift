@@ -96,6 +96,26 @@ struct PostgresLedgerTests {
         #expect(throws: LedgerError.self) { try ledger.append(RecordDraft(type: .runFinished), operator: F.alice, now: F.t0) }
     }
 
+    @Test func storedArtifactsAreAppendOnlyAndAnOversizedOneIsRefusedUnread() throws {
+        let dir = DatabaseDirectory()
+        let database = try TestDatabase(in: dir)
+        dir.companions.append(database)
+        let ledger = database.ledger()
+        let digest = try ledger.artifacts.storeOutput(Array("ok\n".utf8))
+        let name = "outputs/\(digest.dropFirst(7)).txt"
+        let client = try PostgresSession.connect(database.url, password: database.password)
+        #expect(sqlState { try client.query("UPDATE wpk.artifacts SET bytes = 'x' WHERE name = \(name)", "update") } == "42501")
+        #expect(sqlState { try client.query("DELETE FROM wpk.artifacts", "delete") } == "42501")
+        // A row larger than an output tail may be (written by hand) is refused without being read.
+        let big = "sha256:" + String(repeating: "e", count: 64)
+        var bytes = ByteBuffer()
+        bytes.writeBytes([UInt8](repeating: 0x41, count: 300_000))
+        try client.query("INSERT INTO wpk.artifacts (name, bytes) VALUES (\("outputs/" + String(repeating: "e", count: 64) + ".txt"), \(bytes))", "insert")
+        guard case .failure(let problem) = ledger.artifacts.output(digest: big) else { Issue.record("an oversized output was read"); return }
+        #expect(problem.description.contains("larger than a run artifact may be"))
+        #expect(try ledger.artifacts.output(digest: digest).get() == "ok\n")
+    }
+
     @Test func aNotificationWakesAWatcherAtOnce() throws {
         let dir = DatabaseDirectory()
         let database = try TestDatabase(in: dir)
@@ -118,11 +138,13 @@ struct PostgresLedgerTests {
         let ledger = database.ledger()
         var environment = TestBackend.helperEnvironment(for: ledger)
         environment["LEDGER_STRESS_PASSWORD_FILE"] = database.passwordFile
-        // Two simulated hosts: each writer in a UTS namespace of its own, named bastion-a or bastion-b.
+        // Two simulated hosts: each writer in a UTS namespace of its own, named bastion-a or bastion-b,
+        // each host's writers keeping their verified heads in that host's own state directory.
         let writers = try (1...8).map { index -> (Process, Pipe) in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
             let host = index % 2 == 0 ? "bastion-a" : "bastion-b"
+            environment["XDG_STATE_HOME"] = dir.file("state-\(host)")
             process.arguments = ["--uts", "sh", "-c", "hostname \(host) && exec \"$0\" \"$@\"",
                                  F.helperPath, "append", ledger.location, "200", "\(host)-w\(index)"]
             process.environment = environment
