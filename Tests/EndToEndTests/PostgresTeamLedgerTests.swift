@@ -269,7 +269,11 @@ struct PostgresTeamLedgerTests {
     @Test func aFileLedgerIsMigratedAndVerifiesIdentically() throws {
         guard try PostgresServer.require() else { return }
         let team = try PostgresTeam()
-        #expect(try team.initialize().status == 0)
+        // This time as an administrator named by URL, signing in with the password in a root-only file.
+        let adminPassword = try #require(PostgresServer.environment["WPK_TEST_PG_ADMIN_PASSWORD_FILE"])
+        let initialized = try runWPK(["approvals", "init", "--group", team.team.name, "--admin-url", "postgresql://wpk_test_admin@/postgres?host=\(team.socket)",
+                                      "--admin-password-file", adminPassword], launch: team.sandbox.launch)
+        #expect(initialized.status == 0 && initialized.standardOutput.contains("created database \(team.name)"), "\(initialized.standardOutput)\(initialized.standardError)")
         // A file ledger with a run approved and finished in it.
         let sandbox = try RunSandbox()
         let started = try sandbox.background(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-gated")])
