@@ -128,19 +128,10 @@ extension LedgerBackendTests {
     /// backends, and its signature counts for the principal the allowed signers name.
     @Test(arguments: Backend.available)
     func aSignedDecisionIsStoredAndVerifiesForItsPrincipal(_ backend: Backend) throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {
-            print("ssh-keygen not found: the signed-decision case is skipped (apt-get install openssh-client)")
-            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "ssh-keygen must be present in CI")
-            return
-        }
+        guard requireSSHKeygen() else { return }
         let fresh = try BackendLedger(backend)
-        let keyPath = fresh.dir.file("alice-key")
-        let keygen = Process()
-        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-        keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-C", "alice@test", "-f", keyPath]
-        try keygen.run()
-        keygen.waitUntilExit()
-        let publicText = try String(contentsOfFile: keyPath + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let keys = TemporaryDirectory()
+        let (keyPath, publicText) = try SSHKeygen.makeKey("ed25519", named: "alice", in: keys)
         let signer = SSHSigner(principal: "alice@example.com", publicKey: try SSHPublicKey(openSSH: publicText), keyPath: keyPath,
                                environment: ProcessInfo.processInfo.environment)
         // The machine's allowed signers are checked below, as `wpk approvals verify` and a run do.

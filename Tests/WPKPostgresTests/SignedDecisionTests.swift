@@ -1,16 +1,20 @@
 import Foundation
 import Testing
 @testable import WPKCore
+@testable import WPKPostgres
 
 /// Real keys (ssh-keygen), a real ledger file, and the policy's counting with allowed_signers.
 private final class SignedBench {
     typealias F = LedgerFixtures
+    /// Keys and files of the test; the ledger is of the backend asked for.
     let dir = TemporaryDirectory()
-    var ledger: Ledger { Ledger(path: dir.file("ledger.jsonl")) }
+    let fresh: BackendLedger
+    var ledger: any LedgerBackend { fresh.ledger }
     var keys: [String: (privatePath: String, publicText: String)] = [:]
     let policy: MachinePolicyStatus = .loaded(MachinePolicy(minApprovals: 2, allowedSigners: "/etc/wpk/allowed_signers"))
 
-    init(_ names: [String: String]) throws {
+    init(_ names: [String: String], backend: Backend = .file) throws {
+        fresh = try BackendLedger(backend)
         for (name, type) in names { keys[name] = try SSHKeygen.makeKey(type, named: name, in: dir) }
     }
 
@@ -69,14 +73,14 @@ private final class SignedBench {
     }
 }
 
-@Suite("Signed decisions and who counts")
+@Suite("Signed decisions and who counts, on every backend")
 struct SignedDecisionTests {
     typealias F = LedgerFixtures
 
-    @Test("a signed record verifies in Swift; its signature binds seq, time, prev and principal")
-    func signatureBindsTheRecord() throws {
+    @Test("a signed record verifies in Swift; its signature binds seq, time, prev and principal", arguments: Backend.available)
+    func signatureBindsTheRecord(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
-        let bench = try SignedBench(["alice": "ed25519"])
+        let bench = try SignedBench(["alice": "ed25519"], backend: backend)
         let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\n")
         let subject = bench.subject()
         try bench.startRun(by: F.carol, subject: subject)
@@ -110,10 +114,10 @@ struct SignedDecisionTests {
         #expect(refused { $0.signature = nil } == "unsigned")
     }
 
-    @Test("attack 1: forged unsigned approvals claiming other operators do not count, with a reason; signed ones do")
-    func forgedApprovalsDoNotCount() throws {
+    @Test("attack 1: forged unsigned approvals claiming other operators do not count, with a reason; signed ones do", arguments: Backend.available)
+    func forgedApprovalsDoNotCount(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
-        let bench = try SignedBench(["alice": "ed25519", "bob": "ecdsa"])
+        let bench = try SignedBench(["alice": "ed25519", "bob": "ecdsa"], backend: backend)
         let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\nbob@example.com \(bench.keys["bob"]!.publicText)\n")
         let subject = bench.subject()
         try bench.startRun(by: F.carol, subject: subject)
@@ -135,10 +139,10 @@ struct SignedDecisionTests {
         #expect(seqs.count == 2)
     }
 
-    @Test("one account with two principals, or one principal on two accounts, is one person")
-    func identityIsAccountAndPrincipal() throws {
+    @Test("one account with two principals, or one principal on two accounts, is one person", arguments: Backend.available)
+    func identityIsAccountAndPrincipal(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
-        let bench = try SignedBench(["alice": "ed25519", "bob": "ed25519"])
+        let bench = try SignedBench(["alice": "ed25519", "bob": "ed25519"], backend: backend)
         let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\nbob@example.com \(bench.keys["bob"]!.publicText)\n")
         let subject = bench.subject()
         try bench.startRun(by: F.carol, subject: subject)
@@ -148,7 +152,7 @@ struct SignedDecisionTests {
         #expect(status == .pending(have: 1, need: 2))
         #expect(reasons.contains { $0.contains("the same person as approval") }, "\(reasons)")
 
-        let other = try SignedBench(["alice": "ed25519"])
+        let other = try SignedBench(["alice": "ed25519"], backend: backend)
         let otherSigners = try other.signers("alice@example.com \(other.keys["alice"]!.publicText)\n")
         try other.startRun(by: F.carol, subject: subject)
         try other.approve(subject, as: F.alice, signer: try other.signer("alice", as: "alice@example.com"))
@@ -157,10 +161,10 @@ struct SignedDecisionTests {
         #expect(status == .pending(have: 1, need: 2))
     }
 
-    @Test("attack 9: the author and the run's starter are compared with principals and accounts")
-    func selfApprovalByPrincipal() throws {
+    @Test("attack 9: the author and the run's starter are compared with principals and accounts", arguments: Backend.available)
+    func selfApprovalByPrincipal(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
-        let bench = try SignedBench(["alice": "ed25519", "carol": "ed25519"])
+        let bench = try SignedBench(["alice": "ed25519", "carol": "ed25519"], backend: backend)
         let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\ncarol@example.com \(bench.keys["carol"]!.publicText)\n")
         let subject = bench.subject(author: "Alice Example <alice@example.com>")
         // carol starts the run signed; an approval by carol's principal from another account is hers.
@@ -174,7 +178,7 @@ struct SignedDecisionTests {
         #expect(reasons.contains { $0.contains("carol@example.com (cc) started this run") }, "\(reasons)")
 
         // Single-user mode: the author alice@example.com is the account alice.
-        let single = try SignedBench([:])
+        let single = try SignedBench([:], backend: backend)
         let plain = single.subject(author: "alice@example.com")
         try single.startRun(by: F.carol, subject: plain)
         try single.approve(plain, as: F.alice, signer: nil)
@@ -186,10 +190,10 @@ struct SignedDecisionTests {
         #expect(decision == .refused(.selfApproval(who: "alice", role: "is the author of this playbook (metadata.author alice@example.com)")))
     }
 
-    @Test("expired signers, approver groups from the group database, and a required signature")
-    func validityGroupsAndRequirement() throws {
+    @Test("expired signers, approver groups from the group database, and a required signature", arguments: Backend.available)
+    func validityGroupsAndRequirement(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
-        let bench = try SignedBench(["alice": "ed25519"])
+        let bench = try SignedBench(["alice": "ed25519"], backend: backend)
         let expired = try bench.signers("alice@example.com valid-before=\"20200101Z\" \(bench.keys["alice"]!.publicText)\n")
         let subject = bench.subject()
         try bench.startRun(by: F.carol, subject: subject)

@@ -1,0 +1,1 @@
+../WPKCoreTests/SSHKeygen.swift
