@@ -26,17 +26,20 @@ public final class PostgresLedger: @unchecked Sendable {
     /// Called inside the append transaction after the INSERT, before COMMIT: lets a test kill a
     /// client at the worst moment. Never set outside tests.
     public let beforeCommit: (@Sendable (LedgerRecord) -> Void)?
-    /// The highest head this account verified: a database cut back or rewritten is refused.
-    public let headMemory: PostgresHeadMemory
+    /// The heads this account verified, kept as for a file (under the URL as the ledger's path):
+    /// a database cut back, rewritten or replaced is refused as rolled back.
+    public let headMemory: LedgerHeadMemory
+    /// The hash of the first record once seen: the ledger's id in the head memory.
+    private let ledgerID = Mutex<String?>(nil)
 
     /// A ledger at `url`, signing in with the password the policy's password file holds, if any.
-    /// `headMemory` defaults to this account's state directory.
-    public init(url: PostgresURL, password: String?, retrySeconds: Double = 30, headMemory: PostgresHeadMemory? = nil,
+    /// `headMemory` defaults to this account's state directory (and `/var/lib/wpk/heads` when writable).
+    public init(url: PostgresURL, password: String?, retrySeconds: Double = 30, headMemory: LedgerHeadMemory? = nil,
                 beforeCommit: (@Sendable (LedgerRecord) -> Void)? = nil) {
         self.url = url
         self.password = password
         self.retrySeconds = retrySeconds
-        self.headMemory = headMemory ?? PostgresHeadMemory(location: url.description)
+        self.headMemory = headMemory ?? LedgerHeadMemory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())
         self.beforeCommit = beforeCommit
     }
 
@@ -66,7 +69,9 @@ public final class PostgresLedger: @unchecked Sendable {
         let reading = verifier.finish()
         // A damaged chain is reported as such; a shorter or different intact one is a rollback.
         if reading.isIntact {
-            do throws(LedgerError) { try headMemory.check(reading.records, location: location) } catch { throw PostgresFailure(error) }
+            if let problem = headMemory.problem(path: location, reading: reading) { throw PostgresFailure(problem) }
+            headMemory.remember(path: location, reading: reading)
+            if let first = reading.records.first { ledgerID.withLock { $0 = first.hash } }
         }
         return reading
     }
@@ -87,12 +92,24 @@ public final class PostgresLedger: @unchecked Sendable {
                     throw PostgresFailure(.refused, "the ledger \(self.url) is damaged at its last record: \(problem.message); run `wpk approvals verify`")
                 }
             }
-            do throws(LedgerError) {
-                try self.headMemory.check(head: PostgresHeadMemory.Head(seq: head.seq, hash: head.hash), recordAt: { (seq) throws(LedgerError) in
-                    do throws(PostgresFailure) { return try self.record(at: seq, on: session) } catch { throw error.ledgerError }
-                }, location: self.location)
-            } catch {
-                throw PostgresFailure(error)
+            // Checked against the remembered heads as a file's head is: the ledger's id (its first
+            // record) and the record now at each remembered seq.
+            var id: String?
+            if head.seq > 0 {
+                if head.seq == 1 {
+                    id = head.hash
+                } else if let known = self.ledgerID.withLock({ $0 }) {
+                    id = known
+                } else {
+                    id = try self.record(at: 1, on: session)?.hash
+                }
+                if let id { self.ledgerID.withLock { $0 = id } }
+            }
+            let last = head.seq > 0 ? head : nil
+            if let problem = self.headMemory.problem(path: self.location, id: id, last: last, hashAt: { seq in
+                seq == head.seq ? head.hash : (try? self.record(at: seq, on: session))?.hash
+            }) {
+                throw PostgresFailure(problem)
             }
             return (LedgerRecord(seq: head.seq + 1, time: now, draft: draft, operator: op, prev: head.hash), ())
         }.record!
@@ -155,7 +172,9 @@ public final class PostgresLedger: @unchecked Sendable {
                     """, what)
                 beforeCommit?(record)
                 try session.query("COMMIT", what)
-                headMemory.remember(PostgresHeadMemory.Head(seq: record.seq, hash: record.hash))
+                if let id = record.seq == 1 ? record.hash : ledgerID.withLock({ $0 }) {
+                    headMemory.remember(path: location, id: id, seq: record.seq, hash: record.hash)
+                }
                 return (record, outcome)
             } catch {
                 if !session.isClosed { _ = try? session.query("ROLLBACK", "roll back") }

@@ -18,7 +18,7 @@ extension PostgresLedger: LedgerBackend {
         do throws(LedgerError) {
             let parsed = try PostgresURL(parsing: url)
             let password = try passwordFile.map { (file) throws(LedgerError) in try PostgresPasswordFile.read(file) }
-            let memory = PostgresHeadMemory(location: parsed.description, environment: environment, home: home)
+            let memory = LedgerHeadMemory.standard(environment: environment, home: home)
             return .success(PostgresLedger(url: parsed, password: password, headMemory: memory))
         } catch {
             return .failure(error)

@@ -18,7 +18,12 @@ enum LedgerBackendBenchmark {
         // The file: each writer its own descriptor, so flock serializes them as separate processes.
         for writers in [1, 8] {
             let path = directory + "/append-\(writers).jsonl"
-            let latencies = appendLatencies(writers: writers, perWriter: appendsPerWriter) { _ in Ledger(path: path) }
+            // Each writer remembering the heads it verified, as `wpk` does on either backend.
+            let latencies = appendLatencies(writers: writers, perWriter: appendsPerWriter) { writer in
+                var ledger = Ledger(path: path)
+                ledger.memory = LedgerHeadMemory(directories: [directory + "/file-heads-\(writers)-\(writer)"])
+                return ledger
+            }
             report.append(line("file", writers: writers, latencies))
         }
 
@@ -46,7 +51,7 @@ enum LedgerBackendBenchmark {
         /// Each writer is a client of its own (its connection, its head memory), as on separate hosts.
         func client(_ tag: String) -> PostgresLedger {
             PostgresLedger(url: url, password: password,
-                           headMemory: PostgresHeadMemory(location: url.description, environment: ["XDG_STATE_HOME": directory + "/heads-\(tag)"]))
+                           headMemory: LedgerHeadMemory(directories: [directory + "/heads-\(tag)"]))
         }
         for writers in [1, 8] {
             let latencies = appendLatencies(writers: writers, perWriter: appendsPerWriter) { client("w\(writers)-\($0)") }
@@ -60,11 +65,11 @@ enum LedgerBackendBenchmark {
         let bigPath = directory + "/big.jsonl"
         try Data(realisticLedgerBytes(records: records)).write(to: URL(fileURLWithPath: bigPath))
         let copyTarget = PostgresLedger(url: bigURL, password: password,
-                                        headMemory: PostgresHeadMemory(location: bigURL.description, environment: ["XDG_STATE_HOME": directory + "/heads-copy"]))
+                                        headMemory: LedgerHeadMemory(directories: [directory + "/heads-copy"]))
         _ = try PostgresLedgerSetup.migrate(from: Ledger(path: bigPath), to: copyTarget)
         // A client that never saw it: connects, reads every row, verifies the chain, checks and remembers the head.
         let reader = PostgresLedger(url: bigURL, password: password,
-                                    headMemory: PostgresHeadMemory(location: bigURL.description, environment: ["XDG_STATE_HOME": directory + "/heads-reader"]))
+                                    headMemory: LedgerHeadMemory(directories: [directory + "/heads-reader"]))
         let start = DispatchTime.now()
         let cpuStart = cpuSeconds()
         let reading = try reader.read()

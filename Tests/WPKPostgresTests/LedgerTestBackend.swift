@@ -108,7 +108,7 @@ final class TestDatabase: @unchecked Sendable {
     /// A client; clients named differently remember their heads apart, as on different hosts.
     func ledger(retrySeconds: Double = 10, client: String = "state") -> PostgresLedger {
         PostgresLedger(url: url, password: password, retrySeconds: retrySeconds,
-                       headMemory: PostgresHeadMemory(location: url.description, environment: ["XDG_STATE_HOME": directory + "/" + client]))
+                       headMemory: LedgerHeadMemory(directories: [directory + "/" + client + "/wpk/heads"]))
     }
 
     /// The local postgres administrator, by peer authentication, in `database` (default: the ledger's).

@@ -5,7 +5,7 @@ import Glibc
 import Darwin
 #endif
 
-/// What this machine has verified of each ledger before, so a ledger cut short (its last records
+/// What this machine has verified of each ledger before (a file, or a database by its URL), so a ledger cut short (its last records
 /// or final newline removed) or rewritten from some record on is refused as rolled back: a hash
 /// chain alone verifies any prefix of itself.
 ///
@@ -44,7 +44,7 @@ public struct LedgerHeadMemory: Sendable, Equatable {
 
     /// Why `reading` of the ledger at `path` does not extend what was verified before; nil when it does.
     /// Only an intact chain is compared (damage is reported as damage).
-    func problem(path: String, reading: LedgerReading) -> LedgerError? {
+    public func problem(path: String, reading: LedgerReading) -> LedgerError? {
         guard reading.isIntact else { return nil }
         let records = reading.records
         return problem(path: path, id: records.first?.hash, last: records.last.map { ($0.seq, $0.hash) }) { seq in
@@ -54,7 +54,7 @@ public struct LedgerHeadMemory: Sendable, Equatable {
 
     /// The same from a ledger's first record hash (`id`) and last record, where `hashAt` gives the
     /// hash of the record at a seq when it is known (a head-only read knows only the last one).
-    func problem(path: String, id: String?, last: (seq: Int, hash: String)?, hashAt: (Int) -> String?) -> LedgerError? {
+    public func problem(path: String, id: String?, last: (seq: Int, hash: String)?, hashAt: (Int) -> String?) -> LedgerError? {
         for directory in directories {
             if let known = Self.readJSON(directory + "/" + Self.pathFileName(path))?["ledger"]?.stringValue, known != id {
                 let now = id.map { "its first record is now \(Self.short($0))" } ?? "it is now empty or missing"
@@ -73,13 +73,13 @@ public struct LedgerHeadMemory: Sendable, Equatable {
     }
 
     /// Remembers `reading`'s head (where it is higher than what is kept) and the ledger's id at `path`.
-    func remember(path: String, reading: LedgerReading) {
+    public func remember(path: String, reading: LedgerReading) {
         guard reading.isIntact, let first = reading.records.first, let last = reading.records.last else { return }
         remember(path: path, id: first.hash, seq: last.seq, hash: last.hash)
     }
 
     /// Remembers that the ledger `id` at `path` holds a record `seq` with `hash` (one just verified or written).
-    func remember(path: String, id: String, seq: Int, hash: String) {
+    public func remember(path: String, id: String, seq: Int, hash: String) {
         for directory in directories {
             guard Self.ensureDirectory(directory) else { continue }
             Self.update(directory + "/" + Self.pathFileName(path)) { current in
