@@ -33,8 +33,8 @@ enum SignatureBenchmark {
         verifying.signatures = trust
         // As `wpk validate` runs: verdicts remembered in a cache directory (filled by a first pass).
         var remembering = verifying
-        remembering.signatures?.rememberedVerdicts = VerdictDirectory(directory: directory + "-verdicts")
-        defer { try? FileManager.default.removeItem(atPath: directory + "-verdicts") }
+        remembering.signatures?.rememberedVerdicts = VerdictLog(path: directory + "-verdicts.log")
+        defer { try? FileManager.default.removeItem(atPath: directory + "-verdicts.log") }
         let workers = ProcessInfo.processInfo.activeProcessorCount
         func validate(_ checker: PlaybookChecker, expecting code: String?) -> Int {
             var reports = 0

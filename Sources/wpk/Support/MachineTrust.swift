@@ -5,10 +5,10 @@ import WPKCore
 /// check playbook signatures against.
 enum MachineTrust {
     /// `rememberingVerdicts`: verified signatures are remembered in the user's cache
-    /// (`signature-verified`), for `wpk validate` only; what decides (plan, run) verifies each time.
+    /// (`signature-verified.log`), for `wpk validate` only; what decides (plan, run) verifies each time.
     static func load(rememberingVerdicts: Bool = false) -> PlaybookSignatureTrust {
         var trust = PlaybookSignatureTrust(policyStatus: MachinePolicy.load())
-        if rememberingVerdicts { trust.rememberedVerdicts = VerdictDirectory.standard(kind: "signature-verified") }
+        if rememberingVerdicts { trust.rememberedVerdicts = VerdictLog.standard(kind: "signature-verified") }
         return trust
     }
 }
