@@ -131,6 +131,32 @@ public final class RunLauncher: Sendable {
         }
     }
 
+    /// Counts runs an earlier server process started that still live (found in the ledger), so
+    /// `max_concurrency` and "this alert is already being handled" hold across a restart; each
+    /// slot is given back when its process ends (looked at every two seconds).
+    public func adopt(_ runs: [(request: LaunchRequest, pid: Int32)]) {
+        guard !runs.isEmpty else { return }
+        state.withLock { state in
+            for (request, _) in runs {
+                state.live[request.playbookPath, default: 0] += 1
+                state.total += 1
+                if let key = Self.handlingKey(request) { state.handling.insert(key) }
+            }
+        }
+        let thread = Thread { [self] in
+            var left = runs
+            while !left.isEmpty {
+                Thread.sleep(forTimeInterval: 2)
+                left.removeAll { run in
+                    guard !ProcessTable.isAlive(run.pid) else { return false }
+                    release(run.request)
+                    return true
+                }
+            }
+        }
+        thread.start()
+    }
+
     /// Gives back the slot of a request `reserve` granted that will not be launched.
     public func release(_ request: LaunchRequest) {
         state.withLock { state in

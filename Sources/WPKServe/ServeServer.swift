@@ -120,7 +120,7 @@ public final class ServeServer: Sendable {
     /// Serves until SIGTERM or SIGINT: then stops accepting, finishes the responses under way and
     /// returns; runs already started go on (they are separate processes).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        reload()
+        adoptLiveRuns(reload())
         // Dispatch delivers these as events only while their default action is off (on Linux too);
         // the runs started get the defaults back (RunLauncher.spawn).
         for number in [SIGHUP, SIGTERM, SIGINT] { signal(number, SIG_IGN) }
@@ -326,6 +326,47 @@ public final class ServeServer: Sendable {
         let status = runs.isEmpty ? 200 : 202
         let decision = runs.isEmpty ? (skipped > 0 ? "already being handled" : "nothing matched") : "started \(runs.joined(separator: ","))"
         return (Self.json(status, .object(members)), decision)
+    }
+
+    /// Finds in the ledger the runs an earlier server started that still live on this host and
+    /// counts them as this server's (see `RunLauncher.adopt`): a restart must not start a second
+    /// run for an alert whose first run still waits, nor go over `max_concurrency`.
+    func adoptLiveRuns(_ catalog: TriggerCatalog) {
+        let chosen = Ledger.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory())
+        let records: [LedgerRecord]
+        do {
+            records = try chosen.get().read().records
+        } catch {
+            logger.warning("cannot read the ledger for runs started before this server: \(DisplaySanitizer.sanitize("\(error)")); they are not counted against max_concurrency")
+            return
+        }
+        var adopted: [(request: LaunchRequest, pid: Int32)] = []
+        for run in LedgerState(records: records).runOverview(at: Date()) {
+            switch run.status {
+            case .waiting, .running: break
+            default: continue
+            }
+            guard let startedBy = run.history.startedBy, startedBy.kind != .cli, let pid = run.history.pid,
+                  RunOverview.localProcessAlive(run.history) == true else { continue }
+            let name = run.history.playbook
+            var entry: TriggerCatalog.Entry?
+            var fingerprint: String?
+            switch startedBy.kind {
+            case .webhook: entry = catalog.webhooks[startedBy.trigger]?.entry
+            case .alertmanager:
+                entry = catalog.alerts.first { $0.playbookName == name }
+                fingerprint = startedBy.trigger.split(separator: " ").last.map(String.init)
+            case .schedule: entry = catalog.schedules.first { $0.entry.playbookName == name }?.entry
+            case .cli: entry = nil
+            }
+            guard let entry else { continue }
+            adopted.append((LaunchRequest(playbookPath: entry.path, inputs: [:], startedBy: startedBy,
+                                          maxConcurrency: entry.maxConcurrency, fingerprint: fingerprint), Int32(pid)))
+        }
+        launcher.adopt(adopted)
+        if !adopted.isEmpty {
+            logger.info("runs started before this server that still live are counted as its own", metadata: ["runs": "\(adopted.count)"])
+        }
     }
 
     /// Runs started by a trigger (from this server or an earlier one) now waiting at a gate, by

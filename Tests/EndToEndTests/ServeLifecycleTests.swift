@@ -63,6 +63,33 @@ import WPKCore
         #expect(try serve.terminate() == 0)
     }
 
+    /// A server restarted while a run it started waits at its gate counts that run as its own:
+    /// the same alert again starts nothing, and once the run is cancelled it starts one.
+    @Test func aRestartedServerKnowsTheRunsStillWaiting() throws {
+        let first = try ServeHarness()
+        func post(_ serve: ServeHarness) throws -> (status: Int, body: String) {
+            try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "-H", "Authorization: Bearer \(ServeHarness.token)",
+                            "--data-binary", "@\(ServeHarness.alertFixtures)/firing.json", serve.url("/alertmanager")])
+        }
+        #expect(try post(first).status == 202)
+        let run = try #require(try first.started().keys.first)
+        try waitUntil("the run waits for approval") { try first.sandbox.types(of: run).contains("waiting") }
+        #expect(try first.terminate() == 0)
+
+        let second = try ServeHarness(sandbox: first.sandbox)
+        let adoption = second.server.errors.split(separator: "\n").first { $0.contains("runs started before this server that still live are counted as its own") }
+        #expect(adoption?.contains("runs=1") == true, "\(second.server.errors)")
+        #expect(try post(second) == (200, "{\"runs\":[]}\n"))
+        #expect(try second.metric("wpk_serve_runs_in_progress") == 1)
+        #expect(try second.sandbox.wpk(["cancel", run, "--reason", "test over"]).status == 0)
+        try waitUntil("the slot is given back") { try second.metric("wpk_serve_runs_in_progress") == 0 }
+        #expect(try post(second).status == 202)
+        for other in try second.started().keys where !(try second.ended().contains(other)) {
+            _ = try second.sandbox.wpk(["cancel", other, "--reason", "test over"])
+        }
+        #expect(try second.terminate() == 0)
+    }
+
     /// A `30 2 * * *` schedule in New York, on the spring-forward day (02:30 does not exist), with
     /// the server's schedule clock started just before the jump: it fires once, at 03:00 EDT, as a
     /// real `wpk run` recorded with started_by schedule. The server is stopped and started again a
@@ -112,7 +139,10 @@ import WPKCore
         // Down for a day: 2027-03-15 02:30 EDT (06:30 UTC) passed; started again at 07:00 UTC.
         let second = try ServeHarness(paths: [directory.path], sandbox: sandbox,
                                       environment: ["WPK_SERVE_TEST_SCHEDULE_CLOCK": "2027-03-15T07:00:00Z", "XDG_STATE_HOME": state])
-        try waitUntil("the missed fire is logged") { second.server.errors.contains("schedule missed while wpk serve was not running; not caught up") }
+        // The missed fire is logged first, then the schedule followed from now (its next fire).
+        try waitUntil("the missed fire is logged") {
+            second.server.errors.contains("schedule missed while wpk serve was not running; not caught up") && second.server.errors.contains("next=2027-")
+        }
         let log = second.server.errors
         #expect(log.contains("first=2027-03-15T06:30:00Z") && log.contains("last=2027-03-15T06:30:00Z") && log.contains("count=1"), "\(log)")
         #expect(log.contains("next=2027-03-16T06:30:00Z"), "\(log)")
