@@ -56,8 +56,12 @@ public enum Effect: Equatable, Sendable {
     case quit
 
     /// Whether the runner may defer this until no key is waiting, drawing frames in between.
+    /// Loading the runs reads and verifies the whole ledger (about a second for 10,000 runs),
+    /// so the first frame is drawn before it.
     public var isBackground: Bool {
-        if case .summarize = self { return true }
-        return false
+        switch self {
+        case .summarize, .loadRuns: return true
+        default: return false
+        }
     }
 }

@@ -35,11 +35,13 @@ public protocol ReviewBackend: AnyObject {
 }
 
 extension ReviewBackend {
-    /// The wait before the next look at the ledger: the poll interval, and at most a second
-    /// while something on screen counts down.
-    func wait(for state: ReviewState) -> Double? {
-        guard state.showsCountdown else { return ledgerPollInterval }
-        return min(ledgerPollInterval ?? 1, 1)
+    /// The wait before the next look at the ledger: the poll interval, shortened only to the
+    /// moment a countdown on screen changes its text (a second below an hour, else a minute).
+    func wait(for state: ReviewState, now: Date) -> Double? {
+        guard state.showsCountdown, let change = state.nextCountdownChange else { return ledgerPollInterval }
+        // An instant already past (the last tick was a while ago) wakes at once; the tick then renews the clock.
+        let delay = max(0.01, change.timeIntervalSince(now))
+        return min(ledgerPollInterval ?? delay, delay)
     }
 }
 
@@ -71,7 +73,7 @@ public enum ReviewRunner {
             }
             queue.removeAll(keepingCapacity: true)
             device.draw(render(state))
-            let input = device.nextInput(timeout: background.isEmpty ? backend.wait(for: state) : 0)
+            let input = device.nextInput(timeout: background.isEmpty ? backend.wait(for: state, now: Date()) : 0)
             switch input {
             case .key(let key): queue.append(.key(key))
             case .resize(let size): queue.append(.resize(size))

@@ -210,6 +210,22 @@ public struct ReviewState: Sendable {
         return openPath == nil && listKind == .runs && (runs?.contains { $0.isWaiting } ?? false)
     }
 
+    /// When the first countdown on screen next changes its text (`RunsScreen.countdown` shows
+    /// seconds below an hour, minutes above), so the runner sleeps until then instead of waking
+    /// every second; nil when nothing shown will change.
+    public var nextCountdownChange: Date? {
+        var deadlines: [Date] = []
+        if let openRun {
+            if let deadline = openRun.view.row.deadline, openRun.view.row.isWaiting { deadlines.append(deadline) }
+        } else if openPath == nil, listKind == .runs, let runs {
+            let top = runsScroll.top
+            for run in runs[min(top, runs.count)..<min(top + Layout.listRows(size), runs.count)] where run.isWaiting {
+                if let deadline = run.deadline { deadlines.append(deadline) }
+            }
+        }
+        return deadlines.compactMap { RunsScreen.nextChange(of: $0, after: now) }.min()
+    }
+
     /// The entry under the list cursor.
     public var selectedEntry: PlaybookEntry? {
         guard let entries, listScroll.selected < shown.count else { return nil }

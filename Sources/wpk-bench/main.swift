@@ -19,6 +19,14 @@ if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "ledgers" {
     for line in LedgerBackendBenchmark.run() { print(line) }
     exit(0)
 }
+// WPK_BENCH_ONLY=fold: one fold of the 10,000-run ledger, nothing else (for callgrind).
+if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "fold" {
+    let records = ReviewBenchmark.runLedger(runs: 10_000, waiting: 100)
+    let start = cpuSeconds()
+    let state = LedgerState(records: records)
+    print(String(format: "fold: %d records, %d runs, %d gates in %.3f s CPU", state.recordCount, state.runs.count, state.gates.count, cpuSeconds() - start))
+    exit(0)
+}
 if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "runs" {
     ReviewBenchmark.runsView(size: Size(width: 120, height: 40))
     exit(0)

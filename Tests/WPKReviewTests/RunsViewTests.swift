@@ -157,3 +157,30 @@ struct RunsViewTests {
         #expect(render(scrolled).textDump().contains("after the long line"))
     }
 }
+
+@Suite("Countdown wake-ups")
+struct CountdownWakeTests {
+    /// The runner sleeps until a countdown on screen changes its text: the next second below an
+    /// hour, the next minute above, never while nothing counts down.
+    @Test func theNextChangeIsTheNextSecondBelowAnHourAndTheNextMinuteAbove() throws {
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        let soon = now.addingTimeInterval(775.4)
+        #expect(abs(try #require(RunsScreen.nextChange(of: soon, after: now)).timeIntervalSince(now) - 0.401) < 1e-6)
+        let later = now.addingTimeInterval(2 * 3600 + 10 * 60 + 30.25)
+        let change = try #require(RunsScreen.nextChange(of: later, after: now))
+        #expect(abs(change.timeIntervalSince(now) - 30.251) < 1e-6)
+        #expect(RunsScreen.countdown(until: later, now: change) != RunsScreen.countdown(until: later, now: now))
+        #expect(RunsScreen.countdown(until: later, now: change.addingTimeInterval(-0.01)) == RunsScreen.countdown(until: later, now: now))
+        #expect(RunsScreen.nextChange(of: now, after: now) == nil)
+    }
+
+    @Test func theStateAsksForAWakeOnlyForCountdownsOnScreen() throws {
+        let state = try runsState()
+        let change = try #require(state.nextCountdownChange)
+        #expect(change > state.now && change.timeIntervalSince(state.now) <= 1.001)
+        let backend = FixtureBackend()
+        #expect(try #require(backend.wait(for: state, now: state.now)) <= 1.001)
+        #expect(try listState().nextCountdownChange == nil)
+        #expect(backend.wait(for: try listState(), now: state.now) == nil)
+    }
+}

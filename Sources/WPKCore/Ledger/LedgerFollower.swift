@@ -18,11 +18,14 @@ public struct LedgerFollower: Sendable {
         let known = state.recordCount
         if known > 0, newRecords.count >= known, newRecords[known - 1].hash == state.head {
             for record in newRecords[known...] { state.apply(record) }
+            // Appended, not replaced: the records kept are the same, and freeing them all only to
+            // keep equal copies would cost more than the fold saved.
+            records.append(contentsOf: newRecords[known...])
             lastFolded = newRecords.count - known
         } else {
             state = LedgerState(records: newRecords)
+            records = newRecords
             lastFolded = newRecords.count
         }
-        records = newRecords
     }
 }

@@ -93,6 +93,16 @@ enum RunsScreen {
         }
     }
 
+    /// The instant after `now` at which `countdown(until: deadline, now:)` shows something else:
+    /// the next whole second below an hour, the next whole minute above; nil once `due`.
+    static func nextChange(of deadline: Date, after now: Date) -> Date? {
+        let left = Int(deadline.timeIntervalSince(now).rounded(.down))
+        if left <= 0 { return nil }
+        let step = left < 3600 ? left : left / 60 * 60
+        // A millisecond past the boundary, so the tick lands where the text has changed.
+        return deadline.addingTimeInterval(-Double(step) + 0.001)
+    }
+
     /// Time left before a deadline: `14m05s`, `59s`, `2h10m`; `-` without one; `due` once passed.
     static func countdown(until deadline: Date?, now: Date) -> String {
         guard let deadline else { return "-" }

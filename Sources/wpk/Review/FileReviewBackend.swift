@@ -41,9 +41,12 @@ final class FileReviewBackend: ReviewBackend {
     func perform(_ effect: Effect) -> [ReviewEvent] {
         switch effect {
         case .loadList:
-            // Files read before (and unchanged) come complete; the rest by name, read between frames.
-            refreshLedger()
-            return [.listLoaded(files.map { cached($0).map(entry) ?? stub($0) })]
+            // Files read before (and unchanged) come complete; the rest by name, read between
+            // frames. The ledger is read only for entries read before: the first list is drawn
+            // before the ledger (which can take a second) is looked at.
+            let known = files.map { cached($0) }
+            if known.contains(where: { $0 != nil }) { refreshLedger() }
+            return [.listLoaded(zip(files, known).map { path, loaded in loaded.map(entry) ?? stub(path) })]
         case .summarize(let paths):
             return [.entriesSummarized(paths.map { entry(load($0)) })]
         case .loadDetail(let path):
