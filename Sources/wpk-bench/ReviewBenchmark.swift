@@ -105,17 +105,20 @@ enum ReviewBenchmark {
     }
 
     /// Writes the 10,000-run ledger (100 waiting, the last run started now) to `path`, for
-    /// measuring `wpk review` itself on it (first frame, idle CPU).
+    /// measuring `wpk review` itself on it (first frame, idle CPU). `WPK_BENCH_DEADLINE_SECONDS`
+    /// sets how far the waiting runs' deadlines are (default about 25 hours; under an hour the
+    /// countdowns show seconds).
     static func writeRunLedger(to path: String) throws {
+        let deadline = Int(ProcessInfo.processInfo.environment["WPK_BENCH_DEADLINE_SECONDS"] ?? "") ?? 90_000
         var bytes: [UInt8] = []
-        for record in runLedger(runs: 10_000, waiting: 100, start: Date().timeIntervalSince1970 - 10_000) { bytes += record.line }
+        for record in runLedger(runs: 10_000, waiting: 100, start: Date().timeIntervalSince1970 - 10_000, window: 10_000 + deadline) { bytes += record.line }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         chmod(path, 0o600)
     }
 
     /// Records of `runs` runs of restart-unhealthy: the oldest `waiting` still wait at `restart`,
     /// the rest finished (run_started, four steps, waiting, approved, consumed, restart, run_finished).
-    static func runLedger(runs: Int, waiting: Int, start: Double = 1_800_000_000) -> [LedgerRecord] {
+    static func runLedger(runs: Int, waiting: Int, start: Double = 1_800_000_000, window: Int = 100_000) -> [LedgerRecord] {
         var records: [LedgerRecord] = []
         records.reserveCapacity(runs * 12)
         var prev = LedgerRecord.genesis
@@ -146,7 +149,7 @@ enum ReviewBenchmark {
             }
             var wait = draft(.waiting, step: "restart")
             wait.approvalsRequired = 1
-            wait.expires = Date(timeIntervalSince1970: start + Double(t + 100_000))
+            wait.expires = Date(timeIntervalSince1970: start + Double(t + window))
             add(wait, starter, t)
             if i < waiting { continue }
             var approved = draft(.approved, step: "restart")

@@ -21,7 +21,9 @@ if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "ledgers" {
 }
 // WPK_BENCH_ONLY=fold: one fold of the 10,000-run ledger, nothing else (for callgrind).
 if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "fold" {
-    let records = ReviewBenchmark.runLedger(runs: 10_000, waiting: 100)
+    // WPK_BENCH_RUNS: fewer runs keep building the records (hashing them) from drowning the fold in a profile.
+    let runs = Int(ProcessInfo.processInfo.environment["WPK_BENCH_RUNS"] ?? "") ?? 10_000
+    let records = ReviewBenchmark.runLedger(runs: runs, waiting: min(100, runs))
     let start = cpuSeconds()
     let state = LedgerState(records: records)
     print(String(format: "fold: %d records, %d runs, %d gates in %.3f s CPU", state.recordCount, state.runs.count, state.gates.count, cpuSeconds() - start))

@@ -152,63 +152,79 @@ public struct LedgerState: Sendable {
         if let name = draft.playbook, let playbookDigest = draft.playbookDigest, let planDigest = draft.planDigest {
             latestDigests[name] = (playbookDigest, planDigest, record.seq)
         }
-        switch draft.type {
-        case .runStarted:
-            if let run = draft.run {
-                runs[run] = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
-                                       planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
-                                       pid: draft.pid, host: draft.host, startedBy: draft.startedBy)
-                runs[run]?.startRecord = record
+        if let run = draft.run {
+            if draft.type == .runStarted {
+                var started = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
+                                         planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
+                                         pid: draft.pid, host: draft.host, startedBy: draft.startedBy)
+                started.startRecord = record
+                runs[run] = started
             }
-        case .cancelled, .runFinished:
-            if let run = draft.run, runs[run] != nil, runs[run]?.ended == nil {
-                runs[run]?.ended = (draft.type, record.seq, draft.reason)
-            }
-            if draft.type == .runFinished, let run = draft.run, runs[run] != nil { runs[run]?.outcome = draft.outcome }
-        case .stepStarted:
-            if let run = draft.run, let step = draft.step, runs[run] != nil { runs[run]?.openSteps.append(step) }
-        case .stepFinished:
-            if let run = draft.run, let step = draft.step, runs[run] != nil {
-                if let index = runs[run]?.openSteps.lastIndex(of: step) { runs[run]?.openSteps.remove(at: index) }
-                if draft.outcome == "succeeded" { runs[run]?.finishedSteps.append(step) }
-            }
-        default:
-            break
+            // One lookup, then changes in place through the index: `runs[run]?.field = ...` moved
+            // the whole run (its start record included) out of the table and back for each field,
+            // which was most of the fold's time.
+            if let index = runs.index(forKey: run) { LedgerState.apply(draft, seq: record.seq, to: &runs.values[index]) }
         }
-        if let run = draft.run, runs[run] != nil { runs[run]?.lastSeq = record.seq }
         guard let key = LedgerState.key(of: draft) else { return }
         let seq = record.seq
-        // Mutate in place through the dictionary: copying a gate out and back would copy its
-        // arrays on every record and make folding quadratic.
-        gates[key, default: GateHistory(key: key, playbook: draft.playbook)].lastSeq = seq
-        if gates[key]?.playbook == nil { gates[key]?.playbook = draft.playbook }
+        // Mutate in place through the index: copying a gate out and back would copy its arrays on
+        // every record and make folding quadratic; each lookup hashes two digests and a step name.
+        let gateIndex: [GateKey: GateHistory].Index
+        if let found = gates.index(forKey: key) {
+            gateIndex = found
+        } else {
+            gates[key] = GateHistory(key: key, playbook: draft.playbook)
+            gateIndex = gates.index(forKey: key)!
+        }
+        gates.values[gateIndex].lastSeq = seq
+        if gates.values[gateIndex].playbook == nil { gates.values[gateIndex].playbook = draft.playbook }
         switch draft.type {
         case .approved:
-            approvalLocation[seq] = (key, gates[key]?.approvals.count ?? 0)
-            gates[key]?.approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
+            approvalLocation[seq] = (key, gates.values[gateIndex].approvals.count)
+            gates.values[gateIndex].approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
                                                        run: draft.run, approvalsRequired: draft.approvalsRequired, record: record))
         case .rejected:
             let rejection = RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run, record: record)
-            gates[key]?.rejections.append(rejection)
+            gates.values[gateIndex].rejections.append(rejection)
             let plan = PlanKey(playbookDigest: key.playbookDigest, planDigest: key.planDigest)
             if planRejections[plan] == nil { planRejections[plan] = rejection }
             planRejectionHistory[plan, default: []].append(rejection)
         case .expired:
-            if let run = draft.run { gates[key]?.expiredRuns[run] = seq }
+            if let run = draft.run { gates.values[gateIndex].expiredRuns[run] = seq }
         case .waiting:
             if let run = draft.run {
-                gates[key]?.waiting.append(WaitingEntry(run: run, seq: seq, since: record.time, deadline: draft.expires,
+                gates.values[gateIndex].waiting.append(WaitingEntry(run: run, seq: seq, since: record.time, deadline: draft.expires,
                                                         approvalsRequired: draft.approvalsRequired))
             }
         case .consumed:
-            if let run = draft.run { gates[key]?.consumedRuns[run] = seq }
+            if let run = draft.run { gates.values[gateIndex].consumedRuns[run] = seq }
             for consumed in draft.consumes ?? [] {
-                guard let location = approvalLocation[consumed], gates[location.key]?.approvals[location.index].consumedBy == nil else { continue }
-                gates[location.key]?.approvals[location.index].consumedBy = (draft.run, seq)
+                guard let location = approvalLocation[consumed], let holder = gates.index(forKey: location.key),
+                      gates.values[holder].approvals[location.index].consumedBy == nil else { continue }
+                gates.values[holder].approvals[location.index].consumedBy = (draft.run, seq)
             }
         default:
             break
         }
+    }
+
+    /// What a record about a run changes in its history.
+    private static func apply(_ draft: RecordDraft, seq: Int, to run: inout RunHistory) {
+        switch draft.type {
+        case .cancelled, .runFinished:
+            if run.ended == nil { run.ended = (draft.type, seq, draft.reason) }
+            if draft.type == .runFinished { run.outcome = draft.outcome }
+        case .stepStarted:
+            if let step = draft.step { run.openSteps.append(step) }
+        case .stepFinished:
+            if let step = draft.step {
+                if let index = run.openSteps.lastIndex(of: step) { run.openSteps.remove(at: index) }
+                if draft.outcome == "succeeded" { run.finishedSteps.append(step) }
+            }
+        default:
+            break
+        }
+        run.lastSeq = seq
     }
 
     /// The gate a record is about, when it names digests and a step.
