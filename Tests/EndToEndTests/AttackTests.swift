@@ -146,6 +146,64 @@ struct AttackTests {
         #expect(verify.status == 1 && verify.standardError.contains("rolled back"), "\(verify.standardOutput)\(verify.standardError)")
     }
 
+    // MARK: Attack 4: gates an author can switch off
+
+    /// A manual playbook whose drain, delete and apply steps say `requires_approval: false`.
+    static let ungatedPlaybook = """
+        apiVersion: wpk/v1
+        kind: WorkflowPackage
+        metadata: {name: ungated, version: 1.0.0, author: attacker@example.com}
+        spec:
+          runtime:
+            type: k8s
+            k8s: {context: prod, namespace: web}
+          safety: {mode: manual, approvals_required: 2}
+          handlers:
+            - {name: drain, action: drain, target: node/n1, requires_approval: false}
+            - {name: delete, action: delete-pod, target: pod/web-0, requires_approval: false}
+            - {name: apply, action: apply-manifest, target: deployment/web, params: {file: /dev/null}, requires_approval: false}
+          validation: {permissions: [nodes:patch, pods/eviction:create, pods:delete, deployments:patch, deployments:create]}
+
+        """
+
+    /// Under a two-approval policy an account's playbook switched its gates off and all three
+    /// steps ran. Now the floor (`gate: mutating`, the default) makes each opt-out an error for
+    /// validate and run alike, and kubectl never starts; `gate: destructive` lets only the
+    /// non-destructive apply opt out.
+    @Test func gatesSwitchedOffByThePlaybookAreErrorsAndNothingRuns() throws {
+        let sandbox = try RunSandbox(policy: "min_approvals: 2\n")
+        let attacker = try TestAccount()
+        let own = try home(for: attacker, in: sandbox, "attacker")
+        let playbook = own + "/ungated.wpk.yaml"
+        try Data(Self.ungatedPlaybook.utf8).write(to: URL(fileURLWithPath: playbook))
+        chown(playbook, attacker.uid, attacker.gid)
+        try sandbox.installStandIn("kubectl")
+        let environment = sandbox.environment.merging(["WPK_LEDGER": own + "/ledger.jsonl", "WPK_ARGV_LOG": own + "/argv.log",
+                                                        "XDG_STATE_HOME": own, "HOME": own]) { $1 }
+        let launch = WPKLaunch(policy: sandbox.policy, as: attacker)
+        let validate = try runWPK(["validate", playbook], environment: environment, launch: launch)
+        #expect(validate.status == 1)
+        for (line, code) in [(10, "WPK328"), (11, "WPK328"), (12, "WPK330")] {
+            #expect(validate.standardOutput.contains("ungated.wpk.yaml:\(line):") && validate.standardOutput.contains("error: ") && validate.standardOutput.contains("[\(code)]"),
+                    "\(validate.standardOutput)")
+        }
+        #expect(validate.standardOutput.contains("the machine policy (gate: mutating) gates every step that changes state"), "\(validate.standardOutput)")
+        // Schema-only validation is about the document, not the machine: no rule runs.
+        let schemaOnly = try runWPK(["validate", "--schema-only", playbook], environment: environment, launch: launch)
+        #expect(schemaOnly.status == 0, "\(schemaOnly.standardOutput)")
+
+        let run = try runWPK(["run", playbook], environment: environment, launch: launch)
+        #expect(run.status == 1)
+        #expect(run.standardOutput.contains("[WPK330]") && run.standardOutput.contains("[WPK328]"), "\(run.standardOutput)\(run.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: own + "/argv.log"), "kubectl ran")
+
+        // gate: destructive: the apply may opt out, the drain and the delete may not.
+        try sandbox.policy.write("policy.yaml", "min_approvals: 2\ngate: destructive\n")
+        let loose = try runWPK(["validate", playbook], environment: environment, launch: launch)
+        #expect(loose.status == 1)
+        #expect(loose.standardOutput.components(separatedBy: "[WPK328]").count == 3 && !loose.standardOutput.contains("[WPK330]"), "\(loose.standardOutput)")
+    }
+
     // MARK: Attack 8: a damaged ledger noticed only at the first gate
 
     /// The ledger is damaged before a run starts: nothing runs, not even the ungated first steps.

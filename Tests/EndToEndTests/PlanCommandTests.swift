@@ -13,6 +13,11 @@ import Testing
         ("scale-on-latency", ["replicas=12"]),
     ]
 
+    /// An environment where no tool is found and no kubeconfig exists, so the plans' bindings
+    /// (and their digests) are the same on every machine.
+    static let bareEnvironment = ["PATH": "/nonexistent-wpk-bin", "HOME": "/nonexistent", "KUBECONFIG": "",
+                                  "WPK_KUBECTL": "", "WPK_DOCKER": "", "WPK_VAULT": ""]
+
     static func arguments(_ name: String, _ sets: [String], format: String) -> [String] {
         ["plan", "--format", format] + sets.flatMap { ["--set", $0] } + ["examples/playbooks/\(name).wpk.yaml"]
     }
@@ -40,7 +45,7 @@ import Testing
 
     @Test(arguments: examples.map(\.name)) func goldenTextPlan(name: String) throws {
         let sets = Self.examples.first { $0.name == name }!.sets
-        let result = try runWPK(Self.arguments(name, sets, format: "text"), directory: packageRoot)
+        let result = try runWPK(Self.arguments(name, sets, format: "text"), environment: Self.bareEnvironment, directory: packageRoot)
         #expect(result.status == 0, "\(result.standardError)\(result.standardOutput)")
         try Self.assertGolden(result.standardOutput, "\(name).txt")
         // 80 columns, except a single word that cannot be broken (a long URL or query).
@@ -53,7 +58,7 @@ import Testing
 
     @Test(arguments: examples.map(\.name)) func goldenJSONPlan(name: String) throws {
         let sets = Self.examples.first { $0.name == name }!.sets
-        let result = try runWPK(Self.arguments(name, sets, format: "json"), directory: packageRoot)
+        let result = try runWPK(Self.arguments(name, sets, format: "json"), environment: Self.bareEnvironment, directory: packageRoot)
         #expect(result.status == 0, "\(result.standardError)")
         try Self.assertGolden(result.standardOutput, "\(name).json")
         // The contract's fields, read back by an independent JSON parser.
@@ -70,7 +75,7 @@ import Testing
         let summary = try #require(object["summary"] as? [String: Any])
         #expect(summary["steps"] as? Int == steps.count)
         // The text form shows the same fingerprint.
-        let text = try runWPK(Self.arguments(name, sets, format: "text"), directory: packageRoot)
+        let text = try runWPK(Self.arguments(name, sets, format: "text"), environment: Self.bareEnvironment, directory: packageRoot)
         #expect(text.standardOutput.contains("Fingerprint: \(digest.dropFirst(7).prefix(12))\n"))
     }
 
@@ -177,9 +182,9 @@ import Testing
               params:
                 script: |
                   rm -rf "/var/cache/${{ inputs.dir }}"
-              requires_approval: false
+              timeout: 1m
           validation:
-            permissions: [shell:exec]
+            permissions: [shell:exec, http:get]
         """
 
     @Test func anOpaqueScriptIsGatedAndShowsScriptAndValues() throws {
@@ -190,13 +195,13 @@ import Testing
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         let out = result.standardOutput
         #expect(out.contains("GATED (1 approval) · DESTRUCTIVE · changes state · OPAQUE (no preview)"))
-        #expect(out.contains("why gated: destructive action; opaque: wpk cannot preview what it changes"))
+        #expect(out.contains("why gated: manual mode: the step changes state; destructive action; opaque:"))
         #expect(out.contains("$ /bin/sh -c SCRIPT wpk-clean 'app; rm -rf /'"))
         #expect(out.contains("  | rm -rf \"/var/cache/${1}\""))
         #expect(out.contains("  ${1} = 'app; rm -rf /'"))
         // The playbook's warnings go to standard error, beside the plan.
-        #expect(result.standardError.contains("cleanup.wpk.yaml:18:26: warning:") && result.standardError.contains("[WPK328]"))
-        #expect(!out.contains("WPK328"))
+        #expect(result.standardError.contains("cleanup.wpk.yaml:20:") && result.standardError.contains("warning:") && result.standardError.contains("[WPK307]"), "\(result.standardError)")
+        #expect(!out.contains("WPK307"))
         // Terminal escapes from the file are shown, never sent.
         #expect(!out.contains("\u{1B}") && !out.contains("\u{07}"))
         #expect(out.contains("clears the cache\\x1b[2J\\x1b]0;pwned\\x07"))

@@ -159,13 +159,15 @@ struct SigningTerminalTests {
         try #require(made.status == 0, "\(made.output)")
         let playbook = packageRoot.appendingPathComponent("examples/playbooks/restart-unhealthy.wpk.yaml").path
         let inputs = ["--set", "deployment=checkout", "--set", "app_label=checkout"]
-        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs)
+        // The plan binds kubectl and the kubeconfig as found: plan in the terminal's environment.
+        let bound = ["PATH": "/usr/bin:/bin", "KUBECONFIG": dir.appendingPathComponent("kubeconfig").path]
+        let plan = try runWPK(["plan", "--format", "json", playbook] + inputs, environment: bound)
         let fingerprint = try #require(try JSONValue.parse(Array(plan.standardOutput.utf8))["fingerprint"]?.stringValue)
         let ledger = dir.appendingPathComponent("ledger.jsonl").path
         let command = try WPKLaunch().shellCommand(["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint, "--key", key])
 
         let session = try TmuxSession(width: 160, height: 30)
-        try session.type("env WPK_LEDGER=\(shellQuoted(ledger)) \(command); echo EXIT=$?", enter: true)
+        try session.type("env WPK_LEDGER=\(shellQuoted(ledger)) KUBECONFIG=\(shellQuoted(bound["KUBECONFIG"]!)) \(command); echo EXIT=$?", enter: true)
         try session.waitFor("ssh-keygen's passphrase prompt") { $0.contains("passphrase") }
         try session.type("correct horse", enter: true)
         let screen = try session.waitFor("wpk approve to end") { $0.split(separator: "\n").contains { $0.hasPrefix("EXIT=") } }

@@ -263,7 +263,7 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         #expect(plan.steps.map(\.gate.required) == [false, true, true, true])
         #expect(plan.steps.map(\.gate.approvals) == [0, 2, 2, 2])
         #expect(plan.steps[1].gate.reasons == ["manual mode: the step changes state", "destructive action"])
-        #expect(plan.steps[2].gate.reasons == ["destructive action", "opaque: wpk cannot preview what it changes"])
+        #expect(plan.steps[2].gate.reasons == ["machine policy gate: mutating (requires_approval: false does not lower it)", "destructive action", "opaque: wpk cannot preview what it changes"])
         #expect(plan.steps[3].gate.reasons == ["requires_approval: true"])
         #expect(plan.summary.gated == 3 && plan.summary.destructive == 2 && plan.summary.opaque == 1)
     }
@@ -275,6 +275,26 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
             """)
         let plan = try requirePlan(yaml)
         #expect(plan.steps.map(\.gate.required) == [false, true])
+    }
+
+    /// The machine policy's gate floor gates what it names whatever `requires_approval` says,
+    /// and the plan digest differs, so an approval of one plan is not one of the other.
+    @Test func theGateFloorGatesWhatItNamesWhateverThePlaybookSays() throws {
+        let yaml = playbookText(inputs: "    []", steps: """
+                - {name: look, action: get, target: pods, requires_approval: false}
+                - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}, requires_approval: false}
+                - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: false}
+            """)
+        let document = try YAMLLoader.load(yaml)
+        func plan(_ floor: MachinePolicy.GateFloor) throws -> Plan {
+            try Planner.plan(document, path: "t.wpk.yaml", digest: "sha256:00", inputs: [:], gateFloor: floor).get()
+        }
+        let mutating = try plan(.mutating), destructive = try plan(.destructive)
+        #expect(mutating.steps.map(\.gate.required) == [false, true, true])
+        #expect(destructive.steps.map(\.gate.required) == [false, false, true])
+        #expect(mutating.steps[1].gate.reasons == ["machine policy gate: mutating (requires_approval: false does not lower it)"])
+        #expect(destructive.steps[2].gate.reasons.first == "machine policy gate: destructive (requires_approval: false does not lower it)")
+        #expect(mutating.planDigest != destructive.planDigest)
     }
 
     @Test func retriesAreConcreteAndOnlyForIdempotentSteps() throws {
@@ -345,6 +365,29 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         let created = try #require(requeue.step(named: "requeue")).resolved(runID: "0a1b") { _ in "" }
         #expect(created.commands[0].contains("report-retry-0a1b"))
     }
+
+    /// `vault write PATH key=-` takes one secret field on standard input, never in argv; a
+    /// secret the rules would refuse (here in a target: the planner alone sees it) plans nothing.
+    @Test func aVaultWriteSecretGoesToStandardInputAndNoSecretEverIntoArgv() throws {
+        let yaml = playbookText(inputs: """
+                - {name: password, type: string, secret: true, secret_ref: "env:DB_PASSWORD"}
+                - {name: role, type: string, default: payments}
+            """, steps: """
+                - {name: rotate, runtime: shell, action: vault-write, target: "database/creds/${{ inputs.role }}", params: {data: {password: "${{ inputs.password }}", role: "${{ inputs.role }}"}}}
+            """)
+        let plan = try requirePlan(yaml)
+        let step = try #require(plan.step(named: "rotate"))
+        #expect(step.commands == [["vault", "write", "-format=json", "database/creds/payments", "password=-", "role=payments"]])
+        #expect(step.standardInput == "<secret:env:DB_PASSWORD>")
+        #expect(step.json["standard_input"]?.stringValue == "<secret:env:DB_PASSWORD>")
+        let resolved = step.resolved(runID: "r1") { _ in "hunter2" }
+        #expect(resolved.standardInput == "hunter2" && !resolved.commands.joined().joined().contains("hunter2"))
+        let leaky = playbookText(inputs: "    - {name: password, type: string, secret: true, secret_ref: \"env:P\"}", steps: """
+                - {name: probe, runtime: shell, action: http-check, target: "https://x.example.com/?t=${{ inputs.password }}"}
+            """)
+        guard case .failure(let failure) = try makePlan(leaky) else { Issue.record("a plan put a secret in argv"); return }
+        #expect(failure.diagnostics.contains { $0.message.contains("would put a secret in argument") })
+    }
 }
 
 @Suite struct PlanDigestTests {
@@ -384,7 +427,6 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         ("retry delay", "initial_delay: 5s", "initial_delay: 6s"),
         ("on_failure", "on_failure: continue", "on_failure: abort"),
         ("idempotent", "idempotent: true", "idempotent: false"),
-        ("requires_approval", "requires_approval: true\n      timeout: 1m\n      idempotent", "requires_approval: false\n      timeout: 1m\n      idempotent"),
         ("approvals", "approvals_required: 1", "approvals_required: 2"),
         ("approval timeout", "approval_timeout: 10m", "approval_timeout: 11m"),
         ("mode", "mode: manual", "mode: auto"),
@@ -402,6 +444,17 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         #expect(Self.base.contains(from), "fixture lost \(field)")
         let mutated = Self.base.replacingOccurrences(of: from, with: to)
         #expect(try Self.digest(mutated) != Self.digest(Self.base), "\(field)")
+    }
+
+    /// `requires_approval` decides a gate only where the machine's floor leaves it to the playbook.
+    @Test func requiresApprovalChangesItWhereTheFloorLetsIt() throws {
+        let mutated = Self.base.replacingOccurrences(of: "requires_approval: true\n      timeout: 1m\n      idempotent", with: "requires_approval: false\n      timeout: 1m\n      idempotent")
+        #expect(mutated != Self.base)
+        func digest(_ yaml: String, _ floor: MachinePolicy.GateFloor) throws -> String {
+            try Planner.plan(try YAMLLoader.load(yaml), path: "p", digest: "sha256:00", inputs: Self.inputs, gateFloor: floor).get().planDigest
+        }
+        #expect(try digest(mutated, .destructive) != digest(Self.base, .destructive))
+        #expect(try digest(mutated, .mutating) == digest(Self.base, .mutating))
     }
 
     @Test func inputValuesChangeIt() throws {

@@ -7,12 +7,15 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     var name: String
     var spec: String
     var expected: [(marker: String, code: String)]
+    /// The machine policy's gate floor the case is checked under.
+    var gateFloor: MachinePolicy.GateFloor
     var testDescription: String { name }
 
-    init(_ name: String, _ spec: String, _ expected: [(String, String)] = []) {
+    init(_ name: String, _ spec: String, _ expected: [(String, String)] = [], gateFloor: MachinePolicy.GateFloor = .mutating) {
         self.name = name
         self.spec = spec
         self.expected = expected.map { (marker: $0.0, code: $0.1) }
+        self.gateFloor = gateFloor
     }
 
     /// The whole document: fixed metadata, then the case's spec.
@@ -391,6 +394,52 @@ private let ruleCases: [RuleCase] = [
               DB_PASSWORD_FILE: /run/secrets/db
       validation: {permissions: [docker:run]}
     """),
+    // WPK331 a secret where it would be in an argument vector (issue 13, attack 5).
+    RuleCase("WPK331 fails: a secret in a URL, in docker run args, in a second vault-write field", """
+      runtime:
+        type: shell
+        shell: {interpreter: /bin/sh}
+        docker: {}
+      inputs:
+        - {name: db_password, type: string, secret: true, secret_ref: "env:DB_PASSWORD"}
+      handlers:
+        - {name: check, action: http-check, target: "https://x.example.com/?t=1️⃣${{ inputs.db_password }}"}
+        - name: diag
+          runtime: docker
+          action: run
+          target: registry.example.com/ops/diag:1.0
+          params:
+            args: [--password, "2️⃣${{ inputs.db_password }}"]
+            env: {DB_PASSWORD: "${{ inputs.db_password }}"}
+        - name: rotate
+          action: vault-write
+          target: database/creds/x
+          params: {data: {password: "${{ inputs.db_password }}", zz_again: "x-3️⃣${{ inputs.db_password }}"}}
+      validation: {permissions: [http:get, docker:run, vault:write]}
+    """, [("1️⃣", "WPK331"), ("2️⃣", "WPK331"), ("3️⃣", "WPK331")]),
+    RuleCase("WPK331 passes: secrets in a script, docker run env and one vault-write field; plain inputs anywhere", """
+      runtime:
+        type: shell
+        shell: {interpreter: /bin/sh}
+        docker: {}
+      inputs:
+        - {name: db_password, type: string, secret: true, secret_ref: "env:DB_PASSWORD"}
+        - {name: role, type: string}
+      handlers:
+        - {name: use, action: script, params: {script: 'echo "${{ inputs.db_password }}" | wc -c'}}
+        - name: diag
+          runtime: docker
+          action: run
+          target: registry.example.com/ops/diag:1.0
+          params:
+            args: [--role, "${{ inputs.role }}"]
+            env: {DB_PASSWORD: "${{ inputs.db_password }}"}
+        - name: rotate
+          action: vault-write
+          target: database/creds/${{ inputs.role }}
+          params: {data: {password: "${{ inputs.db_password }}", role: "${{ inputs.role }}"}}
+      validation: {permissions: [shell:exec, docker:run, vault:write]}
+    """),
     // WPK314 YAML 1.1 scalars, in keys and values.
     RuleCase("WPK314 warns: yes, off, 0755, 1:30", k8s + """
       handlers:
@@ -574,17 +623,38 @@ private let ruleCases: [RuleCase] = [
         - {name: undo, undoes: restart, action: rollout-undo, target: deployment/web}
       validation: {permissions: [deployments:patch, deployments:get]}
     """),
-    RuleCase("WPK328 warns: a destructive step opts out of approval in manual mode", k8s + """
+    RuleCase("WPK328 fails: a destructive step opts out of approval under gate: destructive; a mutating one may", k8s + """
       handlers:
         - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: 1️⃣false}
         - {name: restart, action: rollout-restart, target: deployment/web, requires_approval: false}
       validation: {permissions: [pods:delete, deployments:patch]}
-    """, [("1️⃣", "WPK328")]),
+    """, [("1️⃣", "WPK328")], gateFloor: .destructive),
     RuleCase("WPK328 passes: destructive steps keep their approval", k8s + """
       handlers:
         - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: true}
         - {name: kill-again, action: delete-pod, target: pod/web-1}
       validation: {permissions: [pods:delete]}
+    """),
+    // WPK330 a mutating step opts out of approval under the default gate: mutating.
+    RuleCase("WPK330 fails: drain, delete and apply opt out of approval under gate: mutating (attack 4)", k8s + """
+      handlers:
+        - {name: drain, action: drain, target: node/n1, requires_approval: 1️⃣false}
+        - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: 2️⃣false}
+        - {name: apply, action: apply-manifest, target: deployment/web, params: {file: web.yaml}, requires_approval: 3️⃣false}
+        - {name: look, action: get, target: pods, requires_approval: false}
+      rollback:
+        - {name: undo, undoes: apply, action: rollout-undo, target: deployment/web, requires_approval: 4️⃣false}
+      validation: {permissions: [nodes:patch, pods/eviction:create, pods:delete, deployments:patch, deployments:create, pods:list]}
+    """, [("1️⃣", "WPK328"), ("2️⃣", "WPK328"), ("3️⃣", "WPK330"), ("4️⃣", "WPK330")]),
+    RuleCase("WPK330 passes: reads may opt out, and auto mode has no gates to opt out of", """
+      runtime:
+        type: k8s
+        k8s: {context: prod, namespace: web}
+      safety: {mode: auto}
+      handlers:
+        - {name: look, action: get, target: pods, requires_approval: false}
+        - {name: restart, action: rollout-restart, target: deployment/web, requires_approval: false}
+      validation: {permissions: [pods:list, deployments:patch]}
     """),
     // WPK325 duplicate inputs.
     RuleCase("WPK325 fails: an input declared twice", k8s + """
@@ -609,7 +679,7 @@ private let ruleCases: [RuleCase] = [
     @Test(arguments: ruleCases) func ruleCase(_ c: RuleCase) throws {
         let marked = MarkedText(c.document)
         let document = try YAMLLoader.load(marked.text)
-        let diagnostics = PlaybookRules.check(document: document)
+        let diagnostics = PlaybookRules.check(document: document, gateFloor: c.gateFloor)
         let actual = diagnostics.map { "\($0.code)@\($0.mark?.line ?? 0):\($0.mark?.column ?? 0)" }
         let expected = c.expected.map { e -> String in
             let position = marked.markers[e.marker]

@@ -127,6 +127,43 @@ final class RunHarness {
         #expect(try harness.records(of: report.runID).map(\.draft.type.name) == ["run_started", "run_finished"])
     }
 
+    /// The run applies the machine policy's gate floor itself: a plan made under a looser floor
+    /// (here `gate: destructive`, which lets a manual scale opt out of approval) runs nothing on
+    /// a machine whose policy says `gate: mutating`.
+    @Test(.timeLimit(.minutes(1))) func aPlanBelowTheMachineGateFloorRunsNothing() throws {
+        let harness = try RunHarness()
+        let path = harness.dir.file("ungated.wpk.yaml")
+        try Data("""
+            apiVersion: wpk/v1
+            kind: WorkflowPackage
+            metadata: {name: ungated, version: 1.0.0, author: ops@example.com}
+            spec:
+              runtime: {type: k8s, k8s: {context: test, namespace: shop}}
+              safety: {mode: manual}
+              handlers:
+                - {name: bump, action: scale, target: deployment/web, params: {replicas: 2}, requires_approval: false}
+              validation: {permissions: [deployments/scale:patch]}
+            """.utf8).write(to: URL(fileURLWithPath: path))
+        var loose = RunHarness.checker
+        loose.gateFloor = .destructive
+        let outcome = Planner.plan(.file(path), inputs: [:], checker: loose)
+        guard case .planned(let plan, let report) = outcome, report.diagnostics.isEmpty, plan.steps[0].gate.required == false else {
+            Issue.record("the playbook does not plan ungated under gate: destructive: \(outcome.report.diagnostics.map(\.message))"); return
+        }
+        // Under gate: mutating the same file is invalid (WPK330) and the planner gates the step.
+        let strict = RunHarness.checker.check(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))), path: path)
+        #expect(strict.diagnostics.map(\.code) == ["WPK330"])
+        let kubectl = try harness.standIn("kubectl", output: "")
+        let settings = RunSettings(ledger: harness.ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
+                                   policy: .loaded(MachinePolicy(gate: .mutating)), environment: ["PATH": "/usr/bin:/bin"],
+                                   programs: ["kubectl": kubectl], gracePeriodSeconds: 1)
+        let ran = try RunExecutor(settings: settings, interrupt: nil, replan: { Planner.plan(.file(path), inputs: [:], checker: loose) }).run(plan)
+        guard case .refused(let why) = ran.outcome else { Issue.record("ran: \(ran.outcome)"); return }
+        #expect(why.contains("step bump is not gated in this plan, but the machine policy (gate: mutating) gates every step that changes state"))
+        #expect(ran.attempts.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: harness.argvLog), "kubectl ran")
+    }
+
     @Test func aPlanRejectedBeforeTheRunRunsNothing() throws {
         let harness = try RunHarness()
         let inputs = ["state_dir": harness.state]

@@ -38,9 +38,18 @@ public struct PlaybookChecker: Sendable {
     /// The keys playbook signatures are checked against; nil checks no signatures (and the
     /// rules must be on: a signature is a playbook's, not any document's).
     public var signatures: PlaybookSignatureTrust?
+    /// The machine policy's gate floor: the rules report a manual step that opts out of a gate it
+    /// imposes, and the planner gates such steps whatever they say.
+    public var gateFloor: MachinePolicy.GateFloor
+    /// Where plans made through this checker bind their tools and files (`PlanBindings`); nil
+    /// makes plans that bind only the playbook (tests of the planner alone, `wpk validate`).
+    public var planEnvironment: BindingEnvironment?
 
     public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default, recordsDigest: Bool = true,
-                signatures: PlaybookSignatureTrust? = nil) {
+                signatures: PlaybookSignatureTrust? = nil, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate,
+                planEnvironment: BindingEnvironment? = nil) {
+        self.gateFloor = gateFloor
+        self.planEnvironment = planEnvironment
         self.schema = schema
         self.appliesRules = appliesRules
         self.limits = limits
@@ -109,7 +118,7 @@ public struct PlaybookChecker: Sendable {
             diagnostics += schema.validate(document.root).map(\.diagnostic)
         }
         if appliesRules {
-            diagnostics += PlaybookRules.check(document: document)
+            diagnostics += PlaybookRules.check(document: document, gateFloor: gateFloor)
         }
         return diagnostics
     }

@@ -74,6 +74,14 @@ public struct MachinePolicy: Sendable, Equatable {
         case mutating
         /// Only steps the catalogue marks as destructive.
         case destructive
+
+        /// Whether this floor gates a step of a manual playbook whose action is `mutating` / `destructive`.
+        public func gates(mutating: Bool, destructive: Bool) -> Bool {
+            switch self {
+            case .mutating: mutating
+            case .destructive: destructive
+            }
+        }
     }
 
     /// What applies when no policy file exists: manual mode, one approval, no self-approval.
@@ -184,4 +192,11 @@ public struct MachinePolicy: Sendable, Equatable {
 public enum MachinePolicyStatus: Sendable, Equatable {
     case loaded(MachinePolicy)
     case unsafe(path: String, reason: String)
+
+    /// The gate floor validation and planning apply: the policy's, or the strictest when the
+    /// policy cannot be trusted (nothing runs then anyway; diagnostics should not be looser).
+    public var gateFloor: MachinePolicy.GateFloor {
+        if case .loaded(let policy) = self { return policy.gate }
+        return .mutating
+    }
 }

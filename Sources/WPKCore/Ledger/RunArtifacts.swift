@@ -212,6 +212,8 @@ public struct RecordedPlan: Sendable {
     public var rollback: [Step]
     /// Whether dry-run commands run before each step's commands.
     public var dryRunFirst: Bool
+    /// The tools and files the run bound (nil for a plan stored without them).
+    public var bindings: PlanBindings?
 
     /// The canonical bytes a run stores for its plan.
     static func storedBytes(of plan: Plan) -> [UInt8] {
@@ -257,6 +259,7 @@ public struct RecordedPlan: Sendable {
         self.steps = main
         self.rollback = back
         self.dryRunFirst = json["dry_run_first"] == .bool(true)
+        self.bindings = json["bindings"].flatMap(PlanBindings.init(json:))
     }
 
     /// The step or rollback step named `handler`.
@@ -320,6 +323,7 @@ public struct RecordedPlan: Sendable {
                 members.append((key, value))
             }
             if let undoes = s["undoes"] { members.append(("undoes", undoes)) }
+            if let standardInput = s["standard_input"] { members.append(("standard_input", standardInput)) }
             return .object(members)
         }
         guard let mode = plan["mode"], let approvals = plan["approvals_required"], let selfApproval = plan["allow_self_approval"],
@@ -343,6 +347,11 @@ public struct RecordedPlan: Sendable {
         // The verified signer, as `Plan.executableJSON` binds it.
         if let signature = plan["signature"] {
             members.append(("signed_by", signature["state"]?.stringValue == "verified" ? signature["fingerprint"] ?? .null : .null))
+        }
+        // The tools and files the plan binds, as `Plan.executableJSON` covers them.
+        if let bindings = plan["bindings"] {
+            guard let executable = PlanBindings.executableJSON(fromJSON: bindings) else { return nil }
+            members.append(("bindings", executable))
         }
         return .object(members)
     }

@@ -62,6 +62,9 @@ public struct PlanStep: Sendable, Equatable {
     public var undoes: String?
     /// Secret references whose values the executor fills in.
     public var secrets: [SecretReference]
+    /// What the commands read on standard input (a placeholder: `vault write … key=-` takes one
+    /// secret field there); nil gives them /dev/null.
+    public var standardInput: String? = nil
 
     /// The longest the step can take: every attempt to its timeout plus the waits between them.
     public var worstCaseSeconds: Int {
@@ -71,7 +74,7 @@ public struct PlanStep: Sendable, Equatable {
     /// `commands` and `environment` with the run id and secrets filled in: what the executor
     /// hands to the system. Only placeholders the planner wrote can match (no template or value
     /// may contain them).
-    public func resolved(runID: String, secret: (SecretReference) throws -> String) rethrows -> (commands: [[String]], environment: [(name: String, value: String)]) {
+    public func resolved(runID: String, secret: (SecretReference) throws -> String) rethrows -> (commands: [[String]], environment: [(name: String, value: String)], standardInput: String?) {
         var values: [(String, String)] = [(Substituter.runIDPlaceholder, runID)]
         for ref in secrets { values.append((ref.placeholder, try secret(ref))) }
         func fill(_ text: String) -> String {
@@ -81,7 +84,7 @@ public struct PlanStep: Sendable, Equatable {
             }
             return out
         }
-        return (commands.map { $0.map(fill) }, environment.map { ($0.name, fill($0.value)) })
+        return (commands.map { $0.map(fill) }, environment.map { ($0.name, fill($0.value)) }, standardInput.map(fill))
     }
 
     public static func == (lhs: PlanStep, rhs: PlanStep) -> Bool {
@@ -107,6 +110,7 @@ public struct PlanStep: Sendable, Equatable {
             ("secrets", .array(secrets.map(\.json))),
         ]
         if let undoes { members.append(("undoes", .string(undoes))) }
+        if let standardInput { members.append(("standard_input", .string(standardInput))) }
         return .object(members)
     }
 
@@ -138,6 +142,7 @@ public struct PlanStep: Sendable, Equatable {
             ("worst_case_seconds", .int(worstCaseSeconds)),
         ]
         if let undoes { members.append(("undoes", .string(undoes))) }
+        if let standardInput { members.append(("standard_input", .string(standardInput))) }
         return .object(members)
     }
 
@@ -220,6 +225,9 @@ public struct Plan: Sendable {
     /// The playbook's signature as checked when the plan was made; nil when it was not checked.
     /// The verified signer's fingerprint is part of the digest: an approval is for a plan signed by that key.
     public var signature: PlaybookSignatureCheck? = nil
+    /// The tools and files the steps depend on, as bound when planning; nil when the plan was
+    /// made without an environment (then the digest covers the playbook alone).
+    public var bindings: PlanBindings? = nil
 
     /// What an approver types: the plan digest's first 12 hex digits.
     public var fingerprint: String { Plan.fingerprint(of: planDigest) }
@@ -239,13 +247,20 @@ public struct Plan: Sendable {
     public var executableJSON: JSONValue {
         Plan.executableJSON(mode: mode, approvalsRequired: approvalsRequired, allowSelfApproval: allowSelfApproval,
                             approvalTimeoutSeconds: approvalTimeoutSeconds, dryRunFirst: dryRunFirst, inputs: inputs,
-                            steps: steps, skipped: skipped, rollback: rollback, signature: signature)
+                            steps: steps, skipped: skipped, rollback: rollback, signature: signature, bindings: bindings)
+    }
+
+    /// Binds the plan to `bindings` (computed in the planning process's environment): the plan
+    /// digest then covers them too.
+    public mutating func bind(_ bindings: PlanBindings) {
+        self.bindings = bindings
+        planDigest = ContentDigest.sha256(executableJSON.canonicalBytes)
     }
 
     // Static so the planner can hash before the Plan value exists, with one definition.
     static func executableJSON(mode: Playbook.Mode, approvalsRequired: Int, allowSelfApproval: Bool, approvalTimeoutSeconds: Int?,
                                dryRunFirst: Bool, inputs: [ResolvedInput], steps: [PlanStep], skipped: [SkippedStep],
-                               rollback: [PlanStep], signature: PlaybookSignatureCheck?) -> JSONValue {
+                               rollback: [PlanStep], signature: PlaybookSignatureCheck?, bindings: PlanBindings? = nil) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("plan_format", .int(1)),
             ("mode", .string(mode.rawValue)),
@@ -264,6 +279,7 @@ public struct Plan: Sendable {
         if let signature {
             members.append(("signed_by", signature.state == .verified ? .optional(signature.fingerprint) : .null))
         }
+        if let bindings { members.append(("bindings", bindings.executableJSON)) }
         return .object(members)
     }
 
@@ -292,6 +308,7 @@ public struct Plan: Sendable {
             ])),
         ]
         if let signature { members.insert(("signature", signature.json), at: 3) }
+        if let bindings { members.append(("bindings", bindings.json)) }
         return .object(members)
     }
 }

@@ -13,8 +13,11 @@ public enum Planner {
     /// The plan of a loaded playbook with the given input values (from `--set` and `--values`),
     /// or every problem found. Run it on a document the checker found valid; on others it does
     /// not crash, but reports what it cannot plan.
+    /// `gateFloor` is the machine policy's: in a manual playbook the steps it names are gated
+    /// whatever `requires_approval` says.
     public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String],
-                            signature: PlaybookSignatureCheck? = nil) -> Result<Plan, PlanningFailure> {
+                            signature: PlaybookSignatureCheck? = nil,
+                            gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate) -> Result<Plan, PlanningFailure> {
         let playbook = Playbook(root: document.root)
         // Each step may list every rollback step, so a plan grows with handlers × rollback steps;
         // real playbooks have tens of steps, and this bound keeps a hostile file's plan small.
@@ -61,7 +64,7 @@ public enum Planner {
             running.append(handler)
         }
 
-        let context = StepContext(playbook: playbook)
+        let context = StepContext(playbook: playbook, gateFloor: gateFloor)
         var steps: [PlanStep] = []
         for (number, handler) in running.enumerated() {
             if let step = context.step(handler, number: number + 1, substituter: &substituter) { steps.append(step) }
@@ -198,6 +201,7 @@ public enum Planner {
 /// Builds one `PlanStep` from a handler or rollback step.
 private struct StepContext {
     let playbook: Playbook
+    let gateFloor: MachinePolicy.GateFloor
 
     /// Stands for an environment value moved out of the argv while the catalogue renders it; only
     /// the entries moved are rewritten afterwards, so a literal value can never be mistaken for one.
@@ -250,6 +254,16 @@ private struct StepContext {
             }
             values["env"] = .map(env)
         }
+        // `vault write PATH key=-` reads that field's value from standard input: one secret field
+        // goes there (rule WPK331 refuses a second).
+        var standardInput: String?
+        if runtime == .shell, spec.name == "vault-write", case .map(var data)? = values["data"] {
+            for key in data.keys.sorted() where standardInput == nil && data[key]!.contains("<secret:") {
+                standardInput = data[key]
+                data[key] = "-"
+            }
+            values["data"] = .map(data)
+        }
         for (paramName, node) in params where values[paramName.value] == nil && spec.param(paramName.value) != nil {
             substituter.report(PlanCode.paramType.diagnostic(
                 "parameter \(paramName.value) of \(spec.name) must be a\(spec.param(paramName.value)!.type == .integer ? "n" : "") \(spec.param(paramName.value)!.type.rawValue); after substitution it is \(InputResolver.quoted(node.scalar?.text ?? "a collection"))",
@@ -276,6 +290,13 @@ private struct StepContext {
         }
         let command = render(dryRun: false)
         let dryRun = spec.fidelity == .simulated ? [render(dryRun: true)] : []
+        // Whatever the rules missed: a secret's value never goes in an argv (/proc/PID/cmdline).
+        if let position = command.firstIndex(where: { $0.contains("<secret:") }) {
+            substituter.report(PlanCode.unplannable.diagnostic(
+                "step \"\(name)\" would put a secret in argument \(position) of its command (\(DisplaySanitizer.sanitize(command[0]))), where any local account can read it; pass it in a script, docker run env or a vault-write data field",
+                pointer: handler.pointer, mark: handler.mark))
+            return nil
+        }
         // A read is idempotent by nature; a change only when the playbook says so.
         let idempotent = handler.idempotent ?? !spec.mutating
         let declared = handler.attempts
@@ -297,22 +318,26 @@ private struct StepContext {
             permissions: spec.requiredPermissions(target: runtime == .k8s ? target : nil),
             gate: gate(handler, spec), timeoutSeconds: handler.effectiveTimeoutSeconds, retry: retry,
             onFailure: handler.onFailure, rollbackSteps: [], dependsOn: handler.dependsOn.map(\.value),
-            undoes: handler.undoes?.value, secrets: substituter.secretsUsed)
+            undoes: handler.undoes?.value, secrets: substituter.secretsUsed, standardInput: standardInput)
     }
 
-    /// Gated when `Playbook.requiresApproval` says so, and always for an opaque mutating step in
-    /// manual mode (wpk cannot show what it would change); every cause is listed.
+    /// Gated when `Playbook.requiresApproval` says so, always for an opaque mutating step in
+    /// manual mode (wpk cannot show what it would change), and for every step the machine
+    /// policy's gate floor names in manual mode, whatever `requires_approval` says; every cause is listed.
     func gate(_ handler: Playbook.Handler, _ spec: ActionSpec) -> PlanStep.Gate {
         let manual = playbook.safety.effectiveMode == .manual
         let byDefault = playbook.requiresApproval(handler)
         let opaqueChange = spec.fidelity == .opaque && spec.mutating
+        let byFloor = manual && gateFloor.gates(mutating: spec.mutating, destructive: spec.destructive)
         var reasons: [String] = []
         if handler.requiresApproval == true {
             reasons.append("requires_approval: true")
         } else if handler.requiresApproval == nil && byDefault {
             reasons.append("manual mode: the step changes state")
+        } else if byFloor {
+            reasons.append("machine policy gate: \(gateFloor.rawValue) (requires_approval: false does not lower it)")
         }
-        let required = byDefault || (manual && opaqueChange)
+        let required = byDefault || (manual && opaqueChange) || byFloor
         if required && spec.destructive { reasons.append("destructive action") }
         if required && opaqueChange { reasons.append("opaque: wpk cannot preview what it changes") }
         return PlanStep.Gate(required: required, approvals: required ? max(playbook.safety.approvalsRequired, 1) : 0, reasons: required ? reasons : [])
@@ -340,12 +365,18 @@ public enum PlanOutcome: Sendable {
 }
 
 extension Planner {
-    /// The one path from bytes to a plan: load, schema, rules (`checker`), then plan with `inputs`.
+    /// The one path from bytes to a plan: load, schema, rules (`checker`), then plan with `inputs`,
+    /// bound to the tools and files of the checker's `planEnvironment` when it has one.
     public static func plan(bytes: [UInt8], path: String, inputs: [String: String], checker: PlaybookChecker) -> PlanOutcome {
         let report = checker.check(bytes: bytes, path: path)
         guard report.isValid, let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits) else { return .invalid(report) }
-        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs, signature: report.signature) {
-        case .success(let plan): return .planned(plan, report)
+        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs, signature: report.signature,
+                    gateFloor: checker.gateFloor) {
+        case .success(var plan):
+            if let environment = checker.planEnvironment {
+                plan.bind(PlanBindings.compute(steps: plan.steps + plan.rollback, environment: environment))
+            }
+            return .planned(plan, report)
         case .failure(let failure):
             return .invalid(FileReport(path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines, signature: report.signature))
         }

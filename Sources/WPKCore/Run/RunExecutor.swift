@@ -191,7 +191,8 @@ public final class RunExecutor {
     /// Approvals (by seq) already reported as not counting.
     private var reportedDiscounts: Set<Int> = []
 
-    /// `replan` reads the playbook again and plans it with the same inputs (used at every gate);
+    /// `replan` reads the playbook again and plans it with the same inputs, binding the tools and
+    /// files again (used at every gate and before every attempt);
     /// `onOutput` receives each step's output with secret values masked.
     public init(settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> PlanOutcome,
                 onEvent: @escaping (RunEvent) -> Void = { _ in }, onOutput: @escaping (String, ArraySlice<UInt8>) -> Void = { _, _ in }) {
@@ -244,6 +245,13 @@ public final class RunExecutor {
         if case .loaded(let machine) = settings.policy, machine.requireSignedPlaybooks, plan.signature?.state != .verified {
             let why = plan.signature.map { "\($0.message) [\($0.code.rawValue)]" } ?? "its signature was not checked"
             return try finish(.refused("this machine runs only playbooks with a verified trusted signature (require_signed_playbooks): \(why)"))
+        }
+        // The policy's gate floor, whatever the plan says: a plan made under a looser floor (or by
+        // another planner) would otherwise run a step the policy wants approved without a gate.
+        if plan.mode == .manual, let ungated = (plan.steps + plan.rollback).first(where: {
+            !$0.gate.required && settings.policy.gateFloor.gates(mutating: $0.mutating, destructive: $0.destructive)
+        }) {
+            return try finish(.refused("step \(ungated.handler) is not gated in this plan, but the machine policy (gate: \(settings.policy.gateFloor.rawValue)) gates every \(settings.policy.gateFloor == .mutating ? "step that changes state" : "destructive step"); nothing was run"))
         }
         // A rejection is final for the plan: not even the ungated steps before its first gate run.
         let state = LedgerState(records: try settings.ledger.read().records)
@@ -337,10 +345,13 @@ public final class RunExecutor {
             let first = report.diagnostics.first { $0.severity == .error }.map { ": \($0.message)" } ?? ""
             return .stale(step: step.handler, detail: "the playbook no longer plans\(first)")
         case .planned(let now, _):
-            if now.playbook.digest != plan.playbook.digest || now.planDigest != plan.planDigest {
-                return .stale(step: step.handler, detail: "the playbook changed since the run started (plan \(Plan.fingerprint(of: plan.planDigest)) is now \(Plan.fingerprint(of: now.planDigest))); nothing more runs")
+            guard now.playbook.digest != plan.playbook.digest || now.planDigest != plan.planDigest else { return nil }
+            let fingerprints = "plan \(Plan.fingerprint(of: plan.planDigest)) is now \(Plan.fingerprint(of: now.planDigest))"
+            let changes = (plan.bindings ?? PlanBindings(items: [])).changes(to: now.bindings ?? PlanBindings(items: []))
+            if now.playbook.digest == plan.playbook.digest, !changes.isEmpty {
+                return .stale(step: step.handler, detail: "a tool or file the plan binds changed since it was approved (\(fingerprints)): \(changes.joined(separator: "; ")); nothing more runs")
             }
-            return nil
+            return .stale(step: step.handler, detail: "the playbook changed since the run started (\(fingerprints)); nothing more runs")
         }
     }
 
@@ -386,6 +397,9 @@ public final class RunExecutor {
         var detail = ""
         for attempt in 1...attemptsAllowed {
             if let stop = monitor.stopReason() { return .stopped(outcome(of: stop)) }
+            // Right before anything is spawned: the playbook, and the tools and files the plan
+            // binds (a manifest, kubectl, the kubeconfig), must still be what was approved.
+            if let stale = staleness(of: plan, at: step) { return .stopped(stale) }
             // Intent first: durable before anything is spawned, so a crash leaves "started, outcome unknown".
             try append(RecordDraft(type: .stepStarted, run: settings.runID, playbook: plan.playbook.name,
                                    playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
@@ -438,10 +452,10 @@ public final class RunExecutor {
                          seconds: monotonicSeconds() - start, outputDigest: capture.digest(), outputBytes: capture.total, detail: detail),
              capture.total > 0 ? tail.text : nil)
         }
-        // Secrets are read now, at spawn time, and exist only in the child's argv.
+        // Secrets are read now, at spawn time, and reach only the child: its environment or standard input, never its argv.
         var secretValues: [String] = []
         let resolver = SecretResolver(environment: settings.environment, vaultProgram: settings.programs["vault"])
-        let resolved: (commands: [[String]], environment: [(name: String, value: String)])
+        let resolved: (commands: [[String]], environment: [(name: String, value: String)], standardInput: String?)
         do {
             var readSecrets: [SecretReference: String] = [:]
             for reference in step.secrets {
@@ -463,9 +477,10 @@ public final class RunExecutor {
         let deadline = start + Double(step.timeoutSeconds)
         var last: ProcessOutcome?
         for argv in resolved.commands {
-            let spec = ProcessSpec(arguments: argv, environment: environment, timeoutSeconds: max(0, deadline - monotonicSeconds()),
+            var spec = ProcessSpec(arguments: argv, environment: environment, timeoutSeconds: max(0, deadline - monotonicSeconds()),
                                    gracePeriodSeconds: settings.gracePeriodSeconds, outputCap: settings.outputCap,
                                    executable: argv.first.flatMap { settings.programs[$0] }, workingDirectory: step.workingDirectory)
+            spec.standardInput = resolved.standardInput.map { Array($0.utf8) }
             let outcome = StepProcess.run(spec, stopWatch: monitor) { chunk in
                 capture.append(chunk)
                 let shown = masker.feed(chunk)

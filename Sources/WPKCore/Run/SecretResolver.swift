@@ -12,7 +12,7 @@ public struct SecretUnavailable: Error, Sendable, Equatable, CustomStringConvert
 
 /// Reads secret values when a step is about to start, from the reference the plan names:
 /// `env:NAME` from wpk's environment, `file:/path` from the file, `vault:PATH#KEY` by running the
-/// `vault` CLI (`vault kv get -field=KEY PATH`). Values go into the child's argv and nowhere else.
+/// `vault` CLI (`vault kv get -field=KEY PATH`). Values reach only the child (its environment or standard input), never an argv.
 public struct SecretResolver: Sendable {
     /// Where `env:` references are read, and the environment `vault` runs with.
     public var environment: [String: String]

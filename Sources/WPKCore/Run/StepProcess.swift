@@ -22,6 +22,13 @@ public struct ProcessSpec: Sendable, Equatable {
     public var executable: String?
     /// The child's working directory; nil keeps wpk's.
     public var workingDirectory: String?
+    /// Bytes the child reads on standard input (a secret `vault write … key=-` takes there);
+    /// nil gives it /dev/null. At most `maxStandardInput` bytes: they are written to a pipe whole
+    /// before the child starts.
+    public var standardInput: [UInt8]? = nil
+
+    /// The most bytes `standardInput` may hold (what a pipe takes without a reader).
+    public static let maxStandardInput = 16_384
 
     /// A spec with wpk run's defaults: 5 s grace period, 1 MiB of output kept.
     public init(arguments: [String], environment: [String: String], timeoutSeconds: Double,
@@ -119,10 +126,26 @@ public enum StepProcess {
             outcome.stop = reason
             return outcome
         }
+        // Standard input, when given, is written whole into a pipe before the child starts, so
+        // no secret passes through argv, a file or a thread of its own.
+        var inputFD: Int32 = -1
+        if let bytes = spec.standardInput {
+            guard bytes.count <= ProcessSpec.maxStandardInput else { return notStarted("standard input of \(bytes.count) bytes is over the limit of \(ProcessSpec.maxStandardInput)") }
+            var inputEnds: [Int32] = [-1, -1]
+            guard wpk_pipe2(&inputEnds, O_CLOEXEC) == 0 else { return notStarted("cannot create a pipe: \(String(cString: strerror(errno)))") }
+            let written = bytes.withUnsafeBytes { write(inputEnds[1], $0.baseAddress, $0.count) }
+            close(inputEnds[1])
+            guard written == bytes.count else {
+                close(inputEnds[0])
+                return notStarted("cannot write standard input: \(String(cString: strerror(errno)))")
+            }
+            inputFD = inputEnds[0]
+        }
+        defer { if inputFD >= 0 { close(inputFD) } }
         var pipeEnds: [Int32] = [-1, -1]
         guard wpk_pipe2(&pipeEnds, O_CLOEXEC) == 0 else { return notStarted("cannot create a pipe: \(String(cString: strerror(errno)))") }
         let readEnd = pipeEnds[0]
-        let spawned = spawn(executable: executable, spec: spec, outputFD: pipeEnds[1])
+        let spawned = spawn(executable: executable, spec: spec, outputFD: pipeEnds[1], inputFD: inputFD)
         close(pipeEnds[1])
         let pid: pid_t
         switch spawned {
@@ -250,7 +273,7 @@ public enum StepProcess {
 
     private enum Spawned { case success(pid_t), failure(String) }
 
-    private static func spawn(executable: String, spec: ProcessSpec, outputFD: Int32) -> Spawned {
+    private static func spawn(executable: String, spec: ProcessSpec, outputFD: Int32, inputFD: Int32) -> Spawned {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)
@@ -259,7 +282,11 @@ public enum StepProcess {
             posix_spawn_file_actions_destroy(&actions)
             posix_spawnattr_destroy(&attributes)
         }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if inputFD >= 0 {
+            posix_spawn_file_actions_adddup2(&actions, inputFD, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
         _ = wpk_spawn_addclosefrom(&actions, 3)

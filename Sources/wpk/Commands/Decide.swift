@@ -69,6 +69,7 @@ struct DecisionArguments: ParsableArguments {
         out += "  playbook \(s(subject.playbookDigest))\n  plan     \(s(subject.planDigest))\n"
         let inputs: [(name: String, value: String)]
         let commands: [[String]]
+        var bindings: PlanBindings?
         if run != nil {
             switch ledger.artifacts.plan(digest: subject.planDigest) {
             case .failure(let problem):
@@ -81,6 +82,7 @@ struct DecisionArguments: ParsableArguments {
                 }
                 inputs = recorded.inputs
                 commands = recorded.executedCommands(of: step)
+                bindings = recorded.bindings
             }
         } else {
             guard case .planned(let planned, _) = Planner.plan(file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
@@ -88,12 +90,18 @@ struct DecisionArguments: ParsableArguments {
                   let step = planned.step(named: subject.step) else { throw ExitCode(1) }
             inputs = planned.inputs.map { ($0.name, $0.value.substitutionText ?? "(none)") }
             commands = planned.dryRunFirst && !step.dryRunCommands.isEmpty ? step.dryRunCommands + step.commands : step.commands
+            bindings = planned.bindings
         }
         out += "inputs:\n"
         if inputs.isEmpty { out += "  (none)\n" }
         for input in inputs { out += "  \(s(input.name))=\(s(input.value))\n" }
         out += "commands:\n"
         for argv in commands { out += "  $ \(RunDetailOutput.commandLine(argv))\n" }
+        // The tools and files the approval binds (the run's own, for --run).
+        if let bindings, !bindings.items.isEmpty {
+            out += "bindings:\n"
+            for binding in bindings.items { out += "  \(s(binding.summary))\n" }
+        }
         out += "fingerprint: \(Plan.fingerprint(of: subject.planDigest))\n"
         return out
     }

@@ -63,10 +63,8 @@ struct Run: ParsableCommand {
         }
 
         let environment = ProcessInfo.processInfo.environment
-        var programs: [String: String] = [:]
-        for (program, variable) in [("kubectl", "WPK_KUBECTL"), ("docker", "WPK_DOCKER"), ("vault", "WPK_VAULT")] {
-            if let named = environment[variable], !named.isEmpty { programs[program] = named }
-        }
+        // The same programs the plan's bindings resolved (`checker.planEnvironment`).
+        let programs = BindingEnvironment.programs(from: environment)
         let policy = MachinePolicy.load()
         let ledger = try ledgerOptions.chosen("wpk run", policy: policy)
         if !ledger.isTeamLedger { printError("wpk run: \(DisplaySanitizer.sanitize(ledger.managementNote))") }

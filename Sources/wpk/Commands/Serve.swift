@@ -39,7 +39,7 @@ struct Serve: ParsableCommand {
         guard !paths.isEmpty else { throw UsageFailure("wpk serve needs at least one PATH (a playbook file or a directory)") }
         guard !paths.contains("-") else { throw UsageFailure("wpk serve reads playbooks from files, not standard input") }
         guard let (host, port) = Self.parseListen(listen) else { throw UsageFailure("--listen takes ADDR:PORT, e.g. 127.0.0.1:9095 or [::1]:9095") }
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema))
+        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), gateFloor: MachinePolicy.load().gateFloor)
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "wpk.serve")
         logger.logLevel = .info

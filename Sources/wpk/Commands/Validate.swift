@@ -40,8 +40,8 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         // Only the JSON report shows each file's digest.
-        let checker = PlaybookChecker(schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
-                                      recordsDigest: format == .json, signatures: schemaOnly ? nil : MachineTrust.load(rememberingVerdicts: true))
+        let checker = MachineTrust.checker(schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
+                                           recordsDigest: format == .json, rememberingVerdicts: true)
         var reporter = format.makeReporter(maxDiagnostics: maxDiagnostics)
         var summary = Summary()
         reporter.begin()

@@ -73,6 +73,14 @@ enum PlanTextPrinter {
                 out += wrap("  \(target.runtime.rawValue) \(clean(target.scope)) \(clean(target.target)): \(target.steps.map(clean).joined(separator: ", "))", indent: "      ")
             }
         }
+        if let bindings = plan.bindings, !bindings.items.isEmpty {
+            out.append("")
+            out.append("Bindings (the plan digest covers them; a change stops the run as stale):")
+            for binding in bindings.items {
+                out += wrap("  \(clean(binding.summary))", indent: "      ")
+            }
+            out.append("")
+        }
         let s = plan.summary
         out += wrap("Summary: \(s.steps) step\(s.steps == 1 ? "" : "s"), \(s.gated) gated, \(s.mutating) mutating, \(s.destructive) destructive, \(s.opaque) opaque; worst case \(duration(s.worstCaseSeconds)) (approval waits excluded)", indent: "         ")
         out.append("")
@@ -113,6 +121,7 @@ enum PlanTextPrinter {
         if !step.environment.isEmpty {
             out += wrap(pad + "env: " + step.environment.map { "\(clean($0.name))=\(shellWord($0.value))" }.joined(separator: " "), indent: pad + "     ")
         }
+        if let input = step.standardInput { out.append(pad + "stdin: \(clean(input))") }
         if let directory = step.workingDirectory { out.append(pad + "in: \(clean(directory))") }
         var timing = "timeout \(duration(step.timeoutSeconds)) · "
         if step.retry.maxAttempts > 1 {

@@ -51,7 +51,12 @@ struct PlanningOptions: ParsableArguments {
     /// The input values, `--values` first, then `--set` (later wins).
     func inputs() throws -> [String: String] { try InputArguments.parse(set: set, valuesFile: values) }
 
-    /// The checker with the chosen (or default) schema and the machine's signature trust; an
-    /// unusable schema is a usage error.
-    func checker() throws -> PlaybookChecker { PlaybookChecker(schema: try SchemaLocator.load(schema), signatures: MachineTrust.load()) }
+    /// The checker with the chosen (or default) schema and the machine's signature trust and gate
+    /// floor; an unusable schema is a usage error.
+    /// Plans bind the tools and files of this process's environment (and the `--values` file).
+    func checker() throws -> PlaybookChecker {
+        var checker = try MachineTrust.checker(schema: SchemaLocator.load(schema))
+        checker.planEnvironment = BindingEnvironment.current(valuesFile: values)
+        return checker
+    }
 }

@@ -33,10 +33,13 @@ public final class RuleContext: Sendable {
     let stepNodes: [Node]
     /// The names of the declared inputs.
     let declaredInputs: Set<String>
+    /// Which steps of a manual playbook the machine policy gates whatever they say.
+    let gateFloor: MachinePolicy.GateFloor
 
     /// The context of `playbook`, read from `root`; `lines` is its source, when known.
-    public init(playbook: Playbook, root: Node, lines: LineIndex?) {
+    public init(playbook: Playbook, root: Node, lines: LineIndex?, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate) {
         self.playbook = playbook
+        self.gateFloor = gateFloor
         self.root = root
         self.lines = lines
         steps = playbook.allSteps
@@ -73,15 +76,16 @@ public enum PlaybookRules {
     /// The rule with `code`, if any.
     public static func rule(code: String) -> RuleInfo? { all.first { $0.code == code } }
 
-    /// Checks a loaded document; positions inside multi-line scalars come from its source.
-    public static func check(document: Document) -> [Diagnostic] {
-        check(root: document.root, lines: document.lines)
+    /// Checks a loaded document under the machine policy's gate floor; positions inside
+    /// multi-line scalars come from its source.
+    public static func check(document: Document, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate) -> [Diagnostic] {
+        check(root: document.root, lines: document.lines, gateFloor: gateFloor)
     }
 
     /// Checks a tree (positions inside multi-line scalars fall back to the scalar's start
     /// without `lines`). Diagnostics come sorted by position, then code.
-    public static func check(root: Node, lines: LineIndex? = nil) -> [Diagnostic] {
-        let context = RuleContext(playbook: Playbook(root: root), root: root, lines: lines)
+    public static func check(root: Node, lines: LineIndex? = nil, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate) -> [Diagnostic] {
+        let context = RuleContext(playbook: Playbook(root: root), root: root, lines: lines, gateFloor: gateFloor)
         var out: [Diagnostic] = []
         out += ReferenceRules.check(context)
         out += PermissionRules.check(context)
@@ -94,6 +98,7 @@ public enum PlaybookRules {
         out += InputRules.check(context)
         // The rules that look at every scalar share one walk of the tree; each keeps its own
         // list so its findings stay in its own order.
+        out += SecretRules.checkSecretArguments(context)
         var secrets = SecretRules.checkNamedSecrets(context)
         let secretPointers = Set(secrets.map(\.pointer))
         var templates: [Diagnostic] = []

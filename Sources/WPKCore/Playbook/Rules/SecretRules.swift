@@ -1,7 +1,68 @@
 /// Secrets are references to secret inputs, never text in the playbook.
 enum SecretRules {
     static let plainSecret = RuleInfo("WPK313", .error, "plain-text-secret", "A secret is written as text instead of a reference to a secret input.")
-    static let rules = [plainSecret]
+    static let secretInArgument = RuleInfo("WPK331", .error, "secret-in-argument", "A secret input is referenced where its value would be part of a command's argument vector, which every local account can read in /proc/PID/cmdline.")
+    static let rules = [plainSecret, secretInArgument]
+
+    /// Where an action takes a secret without putting it in its argv: a script's text (the
+    /// planner turns references into `"${WPK_SECRET_N}"` from the environment), `docker run`'s
+    /// `env` values (`--env NAME`, the value in the docker client's environment) and one
+    /// `vault-write` data field (`key=-`, the value on standard input).
+    static func passesSecretsOutsideArgv(_ spec: ActionSpec, param: String) -> Bool {
+        switch (spec.runtime, spec.name, param) {
+        case (.shell, "script", "script"), (.docker, "run", "env"), (.shell, "vault-write", "data"): true
+        default: false
+        }
+    }
+
+    /// Whether `text` references one of `secretInputs`.
+    private static func holdsSecretReference(_ text: String, _ secretInputs: Set<String>) -> Bool {
+        Templates.references(in: text).contains { !Set($0.inputNames).isDisjoint(with: secretInputs) }
+    }
+
+    /// Secret references in a step's target and params that would land in an argument vector,
+    /// each reported at the reference itself, naming the step and the argument.
+    static func checkSecretArguments(_ context: RuleContext) -> [Diagnostic] {
+        let secretInputs = Set(context.playbook.inputs.filter(\.secret).map(\.name.value))
+        guard !secretInputs.isEmpty else { return [] }
+        var out: [Diagnostic] = []
+        for (index, (step, _)) in context.steps.enumerated() {
+            guard let spec = step.actionSpec else { continue }
+            // vault reads one field's value from standard input (`key=-`): the planner takes the
+            // first in key order; any other has no way in but argv.
+            let stdinKey = spec.name == "vault-write" ? context.stepField(index, "params")?["data"]?.mapping?
+                .filter { entry in entry.value.scalar.map { holdsSecretReference($0.text, secretInputs) } ?? false }
+                .map(\.keyText).min() : nil
+            var places: [(node: Node, pointer: String, argument: String, allowed: Bool)] = []
+            if let target = context.stepField(index, "target") { places.append((target, step.pointer + "/target", "its target", false)) }
+            for entry in context.stepField(index, "params")?.mapping ?? [] {
+                let allowed = passesSecretsOutsideArgv(spec, param: entry.keyText)
+                places.append((entry.value, JSONPointer.appending(step.pointer + "/params", entry.keyText), "parameter \(entry.keyText)", allowed))
+            }
+            for place in places {
+                forEachNode(place.node, pointer: place.pointer) { node, at in
+                    guard !at.isKey, let scalar = node.scalar else { return }
+                    let references = Templates.references(in: scalar.text)
+                    let secret = references.filter { !Set($0.inputNames).isDisjoint(with: secretInputs) }
+                    guard !secret.isEmpty else { return }
+                    var why = "which any local account can read in /proc/PID/cmdline while it runs"
+                    var allowed = place.allowed
+                    if allowed, spec.name == "vault-write", at.key != stdinKey {
+                        allowed = false
+                        why = "and vault-write passes only one secret field, on standard input; write one secret per vault-write step"
+                    }
+                    guard !allowed else { return }
+                    let marks = Templates.marks(of: references, in: node, lines: context.lines)
+                    for reference in secret {
+                        let mark = references.firstIndex(where: { $0.utf8Range == reference.utf8Range }).map { marks[$0] } ?? node.start
+                        let name = reference.inputNames.first { secretInputs.contains($0) } ?? reference.expression
+                        out.append(context.report(secretInArgument, "secret input \"\(name)\" would be in the argument vector of step \"\(step.displayName)\" (\(place.argument)), \(why); pass secrets only in a script, docker run env or one vault-write data field", pointer: at.pointer, mark: mark))
+                    }
+                }
+            }
+        }
+        return out
+    }
 
     /// Parts of a key or input name that say it holds a secret.
     static let secretWords = ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key", "credential", "client_secret"]
