@@ -13,7 +13,7 @@ struct ReviewInputsTmuxTests {
 
     /// The plan `wpk plan --set` makes with the values: its digest and fingerprint.
     static func plannedWithValues(_ sandbox: RunSandbox) throws -> (digest: String, fingerprint: String) {
-        let json = try JSONValue.parse(Array(try sandbox.wpk(["plan", "--format", "json", playbook] + values).standardOutput.utf8))
+        let json = try JSONValue.parse(Array(try sandbox.wpk(["plan", "--format", "json", playbook] + values, environment: TmuxSession.bindingEnvironment).standardOutput.utf8))
         return (try #require(json["plan_digest"]?.stringValue), try #require(json["fingerprint"]?.stringValue))
     }
 
@@ -30,7 +30,7 @@ struct ReviewInputsTmuxTests {
         let expected = try Self.plannedWithValues(sandbox)
         let session = try TmuxSession(width: 120, height: 40)
         let approver = WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, []))
-        try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbook])); echo \"EXIT=$?\"", enter: true)
+        try session.type("env LANG=C.UTF-8 KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!) WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbook])); echo \"EXIT=$?\"", enter: true)
         try session.waitFor("the list") { $0.contains("playbooks: 1 of 1") && $0.contains("restart-unhealthy") }
         try session.type("i")
         try session.waitFor("the form over both inputs") { $0.contains("Inputs for restart-unhealthy") && $0.contains("deployment  string  required") && $0.contains("app_label") }
@@ -87,7 +87,7 @@ struct ReviewInputsTmuxTests {
         try #require(made.status == 0, "\(made.output)")
         let command = try WPKLaunch(policy: sandbox.policy).shellCommand(["review", "--key", key] + Self.values + [Self.playbook])
         let session = try TmuxSession(width: 120, height: 40)
-        try session.type("env LANG=C.UTF-8 SSH_AUTH_SOCK= WPK_LEDGER=\(sandbox.ledger) \(command); echo \"EXIT=$?\"", enter: true)
+        try session.type("env LANG=C.UTF-8 SSH_AUTH_SOCK= KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!) WPK_LEDGER=\(sandbox.ledger) \(command); echo \"EXIT=$?\"", enter: true)
         try session.waitFor("the list") { $0.contains("playbooks: 1 of 1") }
         try session.press("Enter")
         try session.waitFor("the playbook") { $0.contains("[Overview]") }

@@ -269,9 +269,6 @@ struct ReviewPathTests {
     }
 }
 
-/// What the tmux shell's wpk resolves tools and the kubeconfig with (its PATH is /usr/bin:/bin).
-private let terminalBindings = ["PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent/kubeconfig"]
-
 /// rotate-secret opened on its Plan pane in a review with a private ledger; returns what the
 /// operator needs: the ledger, the file, its inputs and the plan fingerprint `wpk plan` shows.
 private func openRotateSecretPlan(_ session: TmuxSession) throws -> (ledger: String, playbook: String, inputs: [String], fingerprint: String) {
@@ -281,9 +278,9 @@ private func openRotateSecretPlan(_ session: TmuxSession) throws -> (ledger: Str
     let playbook = packageRoot.appendingPathComponent("examples/playbooks/rotate-secret.wpk.yaml").path
     let inputs = ["--set", "deployment=checkout"]
     // The plan binds curl, kubectl and the kubeconfig as found: plan as the terminal's review does.
-    let plan = try runWPK(["plan", "--format", "json", playbook] + inputs, environment: terminalBindings)
+    let plan = try runWPK(["plan", "--format", "json", playbook] + inputs, environment: TmuxSession.bindingEnvironment)
     let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
-    try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger) KUBECONFIG=\(terminalBindings["KUBECONFIG"]!)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
+    try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger) KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
     try session.press("Enter")
     try session.waitFor("the overview") { $0.contains("[Overview]") }
     try session.press("Tab", "Tab", "Tab")
@@ -343,7 +340,7 @@ struct ReviewDecisionTmuxTests {
 
         // Another operator's process (here: the CLI, as a separate process) rejects a step.
         let rejected = try runWPK(["reject", playbook] + inputs + ["--step", "restart-api", "--plan", fingerprint, "--reason", "change freeze"],
-                                  environment: terminalBindings.merging(["WPK_LEDGER": ledger]) { $1 })
+                                  environment: TmuxSession.bindingEnvironment.merging(["WPK_LEDGER": ledger]) { $1 })
         #expect(rejected.status == 0, "\(rejected.standardError)")
         try session.waitFor("the rejection on screen without a key pressed", timeout: 10) { $0.contains("History (1)") && $0.contains("REJECTED") }
         try session.type("q")

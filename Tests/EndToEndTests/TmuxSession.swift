@@ -66,6 +66,11 @@ func runProcess(_ executable: String, _ arguments: [String], captureOutput: Bool
 /// a person would: keys in, screen text out. Waits poll the pane until a condition holds or a
 /// deadline passes; nothing sleeps for a fixed time.
 final class TmuxSession {
+    /// What a wpk in the session's shell binds its plans to (PATH /usr/bin:/bin; a kubeconfig
+    /// named, since HOME is the session's own): a plan made outside the session with this
+    /// environment has the same digest as one made inside it with `KUBECONFIG` set alike.
+    static let bindingEnvironment = ["PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent/kubeconfig"]
+
     let socket: String
     let scratch: URL
     private let tmuxPath: String

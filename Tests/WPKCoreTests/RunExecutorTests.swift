@@ -243,18 +243,45 @@ final class RunHarness {
         #expect(overview.first { $0.history.id == "alive" }?.status == .running(steps: ["restart"]))
     }
 
-    @Test func aGatedRollbackStepOfAnApprovedPlanRunsWithoutAnotherApproval() throws {
+    /// Issue 13, attack 7: a gated rollback step waits for an approval of its own, shown as
+    /// waiting like any gate, when the approval of the step it undoes did not include it.
+    @Test func aGatedRollbackStepWaitsForItsOwnApproval() throws {
         let harness = try RunHarness()
         // kubectl stand-in: records every call; `rollout status` fails, as a rollout that never gets ready.
+        let kubectl = try harness.standIn("kubectl", output: "", failingWhen: "status")
+        var runID = ""
+        var waited: [String] = []
+        let report = try harness.run("k8s-rollback", inputs: ["deployment": "web"], programs: ["kubectl": kubectl]) { event, plan in
+            if case .started(let id, _) = event { runID = id }
+            guard case .waiting(let step, _, _) = event else { return }
+            waited.append(step)
+            let gated = try! #require(plan.step(named: step))
+            _ = try? harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: gated, run: runID),
+                                                   planPrefix: plan.fingerprint, policy: self.policy,
+                                                   operator: LedgerFixtures.bob, now: Date())
+        }
+        #expect(waited == ["restart", "undo-restart"])
+        #expect(report.outcome == .failed(step: "wait-healthy", detail: "exit code 1"))
+        #expect(report.rolledBack == ["undo-restart"])
+        let records = try harness.records(of: runID)
+        #expect(records.filter { $0.draft.type == .waiting }.map(\.draft.step) == ["restart", "undo-restart"])
+        #expect(records.filter { $0.draft.type == .consumed }.map(\.draft.step) == ["restart", "undo-restart"])
+    }
+
+    /// An approval that lists the rollback step (`includes_rollback`, signed with it) covers it:
+    /// the rollback runs at once, and only because every consumed approval listed it.
+    @Test func aGatedRollbackStepIncludedInTheApprovalRunsWithoutAnother() throws {
+        let harness = try RunHarness()
         let kubectl = try harness.standIn("kubectl", output: "", failingWhen: "status")
         var runID = ""
         let report = try harness.run("k8s-rollback", inputs: ["deployment": "web"], programs: ["kubectl": kubectl]) { event, plan in
             if case .started(let id, _) = event { runID = id }
             guard case .waiting(let step, _, _) = event else { return }
-            #expect(step == "restart", "only the restart waits; the rollback is part of the approved plan")
+            #expect(step == "restart", "only the restart waits; its approval includes the rollback")
+            #expect(plan.gatedRollback(undoing: "restart") == ["undo-restart"])
             _ = try? harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: plan.steps[0], run: runID),
                                                    planPrefix: plan.fingerprint, policy: self.policy,
-                                                   operator: LedgerFixtures.bob, now: Date())
+                                                   operator: LedgerFixtures.bob, now: Date(), includesRollback: ["undo-restart"])
         }
         #expect(report.outcome == .failed(step: "wait-healthy", detail: "exit code 1"))
         #expect(report.rolledBack == ["undo-restart"])
@@ -263,8 +290,8 @@ final class RunHarness {
         #expect(try harness.recordedArgv() == (plan.steps + plan.rollback).flatMap(\.commands))
         let records = try harness.records(of: runID)
         #expect(records.filter { $0.draft.type == .waiting }.map(\.draft.step) == ["restart"])
-        let rollback = try #require(records.first { $0.draft.type == .rollback })
-        #expect(rollback.draft.reason?.contains("part of the plan approved by bob") == true)
+        let approval = try #require(try harness.ledger.read().records.first { $0.draft.type == .approved })
+        #expect(approval.draft.includesRollback == ["undo-restart"] && approval.contentJSON["includes_rollback"] != nil)
     }
 
     @Test func runEventFieldsAreHashedAndReadBack() throws {

@@ -435,14 +435,18 @@ public enum DecisionOutcome: Sendable, Equatable {
 extension LedgerBackend {
     /// Records an approval or rejection if policy allows it, checking and writing under one lock.
     /// This is what `wpk approve`, `wpk reject` and the TUI's `a`/`r` call.
+    /// `includesRollback` names the rollback steps undoing this step that an approval covers
+    /// too (signed with it); they then run without waiting for approvals of their own.
     public func recordDecision(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
                                policy: MachinePolicyStatus, operator op: Operator, now: Date,
-                               signer: (any RecordSigner)? = nil) throws(LedgerError) -> DecisionOutcome {
+                               signer: (any RecordSigner)? = nil, includesRollback: [String]? = nil) throws(LedgerError) -> DecisionOutcome {
         func decide(_ reading: LedgerReading, _ now: Date) -> (RecordDraft?, Refusal?) {
             let state = LedgerState(records: reading.records)
             switch ApprovalPolicy.decide(verdict, subject: subject, planPrefix: planPrefix, shownPlaybookDigest: shownPlaybookDigest,
                                          state: state, policy: policy, operator: op, now: now, principal: signer?.principal) {
-            case .allowed(let draft): return (draft, nil)
+            case .allowed(var draft):
+                if verdict == .approve, let included = includesRollback, !included.isEmpty { draft.includesRollback = included }
+                return (draft, nil)
             case .refused(let refusal): return (nil, refusal)
             }
         }

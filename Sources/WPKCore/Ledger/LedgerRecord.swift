@@ -74,14 +74,19 @@ public struct RecordDraft: Sendable, Equatable {
     public var changed: [String]?
     /// On `run_started`: by hand or by which trigger of `wpk serve` (informational).
     public var startedBy: StartedBy?
+    /// On `approved`: the rollback steps undoing this step that the approval covers too, so they
+    /// run without waiting for approvals of their own (`wpk approve --include-rollback`).
+    public var includesRollback: [String]?
 
     public init(type: RecordType, run: String? = nil, playbook: String? = nil, playbookDigest: String? = nil,
                 planDigest: String? = nil, step: String? = nil, reason: String? = nil,
                 approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil,
                 attempt: Int? = nil, outcome: String? = nil, exitCode: Int? = nil, durationMilliseconds: Int? = nil,
                 outputDigest: String? = nil, inputs: [String]? = nil, pid: Int? = nil, host: String? = nil,
-                changed: [String]? = nil, startedBy: StartedBy? = nil, outputBytes: Int? = nil, outputTail: String? = nil) {
+                changed: [String]? = nil, startedBy: StartedBy? = nil, outputBytes: Int? = nil, outputTail: String? = nil,
+                includesRollback: [String]? = nil) {
         self.type = type
+        self.includesRollback = includesRollback
         self.outputBytes = outputBytes
         self.outputTail = outputTail
         self.run = run
@@ -202,6 +207,7 @@ public struct LedgerRecord: Sendable, Equatable {
         if let host = draft.host { members.append(("host", .string(host))) }
         if let changed = draft.changed { members.append(("changed", .array(changed.map(JSONValue.string)))) }
         if let startedBy = draft.startedBy { members.append(("started_by", startedBy.json)) }
+        if let included = draft.includesRollback { members.append(("includes_rollback", .array(included.map(JSONValue.string)))) }
         if let principal { members.append(("principal", .string(principal))) }
         if let key { members.append(("key", .string(key))) }
         if withSignature, let signature { members.append(("signature", .string(signature))) }
@@ -313,7 +319,7 @@ public struct LedgerRecord: Sendable, Equatable {
                 durationMilliseconds: try int("duration_ms").get(), outputDigest: try string("output_digest").get(),
                 inputs: try strings("inputs").get(), pid: try int("pid").get(), host: try string("host").get(),
                 changed: try strings("changed").get(), startedBy: startedBy, outputBytes: try int("output_bytes").get(),
-                outputTail: try string("output_tail").get())
+                outputTail: try string("output_tail").get(), includesRollback: try strings("includes_rollback").get())
             var record = LedgerRecord(
                 seq: seq, time: time, draft: draft,
                 operator: Operator(uid: try int("operator_uid").get(), name: try required("operator").get(),

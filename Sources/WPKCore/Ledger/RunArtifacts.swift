@@ -200,6 +200,8 @@ public struct RecordedPlan: Sendable {
         public var gateReasons: [String]
         public var timeoutSeconds: Int
         public var isRollback: Bool
+        /// A rollback step's: the handler it undoes.
+        public var undoes: String? = nil
     }
 
     /// The plan JSON as `wpk plan --format json` prints it (path left out: it is not the plan's).
@@ -251,7 +253,7 @@ public struct RecordedPlan: Sendable {
                                 mutating: s["mutating"] == .bool(true), destructive: s["destructive"] == .bool(true),
                                 gateRequired: gate["required"] == .bool(true), gateApprovals: gate["approvals"]?.intValue ?? 0,
                                 gateReasons: gate["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                                timeoutSeconds: s["timeout_seconds"]?.intValue ?? 0, isRollback: rollback))
+                                timeoutSeconds: s["timeout_seconds"]?.intValue ?? 0, isRollback: rollback, undoes: s["undoes"]?.stringValue))
             }
             return out
         }

@@ -237,6 +237,12 @@ public struct Plan: Sendable {
         String(digest.dropFirst("sha256:".count).prefix(12))
     }
 
+    /// The gated rollback steps that undo `step`: they wait for approvals of their own unless an
+    /// approval of `step` includes them (`wpk approve --include-rollback`).
+    public func gatedRollback(undoing step: String) -> [String] {
+        rollback.filter { $0.undoes == step && $0.gate.required }.map(\.handler)
+    }
+
     /// The handler or rollback step named `name`.
     public func step(named name: String) -> PlanStep? {
         steps.first { $0.handler == name } ?? rollback.first { $0.handler == name }
@@ -309,6 +315,12 @@ public struct Plan: Sendable {
         ]
         if let signature { members.insert(("signature", signature.json), at: 3) }
         if let bindings { members.append(("bindings", bindings.json)) }
+        // For each gated step, the gated rollback steps an approval with --include-rollback covers.
+        let includable = steps.filter(\.gate.required).compactMap { step -> JSONValue? in
+            let names = gatedRollback(undoing: step.handler)
+            return names.isEmpty ? nil : .object([("step", .string(step.handler)), ("rollback", .array(names.map(JSONValue.string)))])
+        }
+        if !includable.isEmpty { members.append(("include_rollback", .array(includable))) }
         return .object(members)
     }
 }

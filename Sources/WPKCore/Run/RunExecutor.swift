@@ -186,8 +186,8 @@ public final class RunExecutor {
     private var changed: [String] = []
     private var possiblyChanged: [String] = []
     private var rolledBack: [String] = []
-    /// Accounts whose approvals this run consumed: the plan (rollback steps included) was approved.
-    private var approvers: [String] = []
+    /// The approval records this run consumed at each step's gate, by step.
+    private var consumedApprovals: [String: [LedgerRecord]] = [:]
     /// Approvals (by seq) already reported as not counting.
     private var reportedDiscounts: Set<Int> = []
 
@@ -307,8 +307,9 @@ public final class RunExecutor {
             switch try settings.ledger.settleGate(subject: subject, policy: settings.policy, operator: settings.operatorIdentity, now: now) {
             case .approved(let seqs):
                 let records = (try? settings.ledger.read().records) ?? []
-                let names = seqs.compactMap { seq in records.first { $0.seq == seq }?.operatorName }
-                approvers += names
+                let consumed = seqs.compactMap { seq in records.first { $0.seq == seq } }
+                let names = consumed.map(\.operatorName)
+                consumedApprovals[step.handler] = consumed
                 onEvent(.approved(step: step.handler, by: names))
                 return nil
             case .pending:
@@ -358,20 +359,24 @@ public final class RunExecutor {
     // MARK: Rollback
 
     /// Runs the failed step's rollback steps in the plan's order, only those undoing steps that
-    /// completed. They run automatically when they were part of an approved plan (the approval
-    /// binds the plan digest, rollback included); a gated rollback step of a plan nobody approved
-    /// in this run waits for its own approval.
+    /// completed. A gated rollback step waits for approvals of its own, like any gate, unless
+    /// every approval this run consumed at the step it undoes listed it (`includes_rollback`).
     private func rollBack(after failed: PlanStep, completed: Set<String>, of plan: Plan, because: String) throws(LedgerError) -> RunOutcome? {
         let steps = failed.rollbackSteps.compactMap { name in plan.rollback.first { $0.handler == name } }
             .filter { $0.undoes.map(completed.contains) ?? false }
         guard !steps.isEmpty else { return nil }
-        let approvedBy = approvers.isEmpty ? "" : " (part of the plan approved by \(Array(Set(approvers)).sorted().joined(separator: ", ")))"
         try append(RecordDraft(type: .rollback, run: settings.runID, playbook: plan.playbook.name,
                                playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
-                               step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))\(approvedBy)"))
+                               step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))"))
         onEvent(.rollingBack(steps: steps.map(\.handler), because: because))
         for step in steps {
-            if step.gate.required, approvers.isEmpty, let stop = try passGate(step, of: plan) { return stop }
+            if step.gate.required {
+                if let approvers = includedBy(step) {
+                    onEvent(.approved(step: step.handler, by: approvers))
+                } else if let stop = try passGate(step, of: plan) {
+                    return stop
+                }
+            }
             switch try runStep(step, of: plan, isRollback: true) {
             case .succeeded: rolledBack.append(step.handler)
             case .stopped(let outcome): return outcome
@@ -379,6 +384,15 @@ public final class RunExecutor {
             }
         }
         return nil
+    }
+
+    /// The approvers whose approvals of the step `rollback` undoes all listed it in
+    /// `includes_rollback`; nil when that step's gate was not passed in this run or one approval
+    /// did not list it (then the rollback step waits for its own approval).
+    private func includedBy(_ rollback: PlanStep) -> [String]? {
+        guard let undone = rollback.undoes, let approvals = consumedApprovals[undone], !approvals.isEmpty,
+              approvals.allSatisfy({ $0.draft.includesRollback?.contains(rollback.handler) == true }) else { return nil }
+        return approvals.map(\.operatorName)
     }
 
     // MARK: Steps

@@ -29,13 +29,24 @@ struct DecisionArguments: ParsableArguments {
     }
 
     /// Records the verdict through the one approval policy; a refusal says why and exits 1.
-    func record(_ verdict: Verdict) throws {
+    /// `includeRollback` makes an approval cover the gated rollback steps undoing the step.
+    func record(_ verdict: Verdict, includeRollback: Bool = false) throws {
         let policy = MachinePolicy.load()
         let ledger = try self.ledger.chosen(verdict == .approve ? "wpk approve" : "wpk reject", policy: policy)
         let subject = try gateSubject(in: ledger)
+        let undoing = try gatedRollbackSteps(undoing: subject, in: ledger)
+        if includeRollback, undoing.isEmpty {
+            printError("refused: no gated rollback step undoes step \(DisplaySanitizer.sanitize(subject.step)), so --include-rollback has nothing to include; nothing was recorded")
+            throw ExitCode(1)
+        }
         guard let plan else {
             // Nobody decides blind: show what the decision would bind to, record nothing.
             writeOut(try preview(subject, in: ledger))
+            if !undoing.isEmpty {
+                let names = undoing.map(DisplaySanitizer.sanitize).joined(separator: ", ")
+                writeOut(includeRollback ? "includes rollback: \(names) (they run without approvals of their own)\n"
+                                         : "rollback: \(names) wait for approvals of their own; --include-rollback makes this approval cover them\n")
+            }
             printError("nothing was recorded: to decide, repeat with --plan \(Plan.fingerprint(of: subject.planDigest)) after reading the step above")
             throw ExitCode(2)
         }
@@ -45,7 +56,7 @@ struct DecisionArguments: ParsableArguments {
             outcome = try ledger.recordDecision(
                 verdict, subject: subject, planPrefix: plan,
                 policy: policy,
-                operator: Operator.current(), now: Date(), signer: signer)
+                operator: Operator.current(), now: Date(), signer: signer, includesRollback: includeRollback ? undoing : nil)
         } catch {
             printError("wpk: \(DisplaySanitizer.sanitize(String(describing: error)))")
             throw ExitCode(1)
@@ -54,7 +65,8 @@ struct DecisionArguments: ParsableArguments {
         case .recorded(let record):
             let what = verdict == .approve ? "approved" : "rejected"
             let signed = record.principal.map { " signed by \(DisplaySanitizer.sanitize($0)) (\(record.key ?? "?"))" } ?? ""
-            writeOut("\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest))); ledger record \(record.seq)\(signed)\n")
+            let included = record.draft.includesRollback.map { ", including rollback \($0.map(DisplaySanitizer.sanitize).joined(separator: ", "))" } ?? ""
+            writeOut("\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest)))\(included); ledger record \(record.seq)\(signed)\n")
         case .refused(let refusal):
             printError("refused: \(DisplaySanitizer.sanitize(refusal.description))")
             throw ExitCode(1)
@@ -106,6 +118,18 @@ struct DecisionArguments: ParsableArguments {
         return out
     }
 
+    /// The gated rollback steps that undo the subject's step: from the run's stored plan for
+    /// `--run`, else from the file planned now.
+    private func gatedRollbackSteps(undoing subject: GateSubject, in ledger: any LedgerBackend) throws -> [String] {
+        if run != nil {
+            guard case .success(let recorded) = ledger.artifacts.plan(digest: subject.planDigest) else { return [] }
+            return recorded.rollback.filter { $0.undoes == subject.step && $0.gateRequired }.map(\.handler)
+        }
+        guard case .planned(let planned, _) = Planner.plan(file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
+                                                            inputs: try planning.inputs(), checker: try planning.checker()) else { return [] }
+        return planned.rollback.filter { $0.undoes == subject.step && $0.gate.required }.map(\.handler)
+    }
+
     /// The gate being decided: planned from the file now, or the one a run is waiting at.
     private func gateSubject(in ledger: any LedgerBackend) throws -> GateSubject {
         if let run {
@@ -153,8 +177,11 @@ struct Approve: ParsableCommand {
 
     @OptionGroup var decision: DecisionArguments
 
+    @Flag(name: .long, help: "Cover the gated rollback steps that undo this step too (recorded and signed as includes_rollback); without it they wait for approvals of their own if they run.")
+    var includeRollback = false
+
     func run() throws {
-        try decision.record(.approve)
+        try decision.record(.approve, includeRollback: includeRollback)
     }
 }
 

@@ -48,6 +48,11 @@ enum PlanTextPrinter {
         for step in plan.steps {
             out.append("")
             out += render(step, label: "\(step.number).")
+            let undoing = plan.gatedRollback(undoing: step.handler)
+            if step.gate.required, !undoing.isEmpty {
+                let pad = String(repeating: " ", count: max("\(step.number).".count + 3, 5))
+                out += wrap(pad + "rollback \(undoing.map(clean).joined(separator: ", ")) waits for its own approval unless this step is approved with --include-rollback", indent: pad + "  ")
+            }
         }
         if !plan.skipped.isEmpty {
             out.append("")
