@@ -40,8 +40,10 @@ public struct ScheduleMemory: Sendable {
         return value["followed_until"]?.stringValue.flatMap(RFC3339.parse)
     }
 
-    /// Records that the schedule of `playbook` was followed to `instant` (replacing the file whole).
-    public func remember(playbook: String, schedule: CronSchedule, followedUntil instant: Date) {
+    /// Records that the schedule of `playbook` was followed to `instant` (replacing the file
+    /// whole); false when it cannot be written.
+    @discardableResult
+    public func remember(playbook: String, schedule: CronSchedule, followedUntil instant: Date) -> Bool {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -51,8 +53,9 @@ public struct ScheduleMemory: Sendable {
             ])
             try Data((value.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: file(playbook, schedule)), options: .atomic)
         } catch {
-            return
+            return false
         }
+        return true
     }
 
     private func file(_ playbook: String, _ schedule: CronSchedule) -> String {

@@ -495,7 +495,9 @@ struct ScheduleService: Service {
                         if let missed = tracker.missedBeforeStart {
                             missedLog(entry, tracker.schedule, missed, why: "while wpk serve was not running")
                         }
-                        memory?.remember(playbook: entry.path, schedule: tracker.schedule, followedUntil: now)
+                        if memory?.remember(playbook: entry.path, schedule: tracker.schedule, followedUntil: now) == false {
+                            server.logger.warning("cannot write \(DisplaySanitizer.sanitize(memory?.directory ?? "")): fires missed while wpk serve is down will not be reported (set XDG_STATE_HOME to a writable directory)")
+                        }
                         server.logger.info("schedule followed; fires due before now are not caught up", metadata: [
                             "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(tracker.schedule.expression)",
                             "zone": "\(tracker.schedule.timeZone.identifier)", "next": "\(tracker.next.map(RFC3339.format) ?? "never")",
