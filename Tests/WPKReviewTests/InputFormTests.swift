@@ -138,3 +138,20 @@ struct InputFormTests {
     }
 }
 
+
+@Suite("The values a pending gate was planned with")
+struct PlannedWithTests {
+    /// The list's status line names the values of the selected playbook's pending gate, at both
+    /// widths (with the path too below 110 columns, where the path has no column).
+    @Test(arguments: [Size(width: 80, height: 24), Size(width: 120, height: 40)])
+    func theListSaysWhichValuesAPendingGateWasPlannedWith(size: Size) throws {
+        var entries = try fixtureNames.map { try fixture($0).entry }
+        entries[2].plannedWith = "deployment=\u{1B}[2Jx"
+        let state = run(ReviewState(size: size), [.listLoaded(entries), .key(.down), .key(.down)]).0
+        let status = render(state).rowText(Layout.statusRow(size))
+        #expect(status.hasPrefix("pending gate planned with deployment=\\x1b[2Jx"), "\(status)")
+        #expect(status.contains("Fixtures/restart-payments") == (size.width < 110))
+        let other = run(state, [.key(.up)]).0
+        #expect(!render(other).rowText(Layout.statusRow(size)).contains("planned with"))
+    }
+}
