@@ -27,6 +27,9 @@ public enum ReviewEvent: Sendable {
     case terminate
     /// The runs in the ledger, as the Runs view lists them.
     case runsLoaded([RunRow])
+    /// Why the ledger could not be read in full (refused, damaged), or nil when it was: the Runs
+    /// view says so rather than show a ledger it could not read as empty.
+    case ledgerProblem(String?)
     /// One run told in full, for its screen.
     case runLoaded(RunView)
     /// The run cannot be shown (no such run, the ledger is unreadable).

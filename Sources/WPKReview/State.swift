@@ -179,6 +179,8 @@ public struct ReviewState: Sendable {
     public var runScroll = Scroll()
     /// The wall clock as the runner last told it (countdowns are drawn from it).
     public var now = Date(timeIntervalSince1970: 0)
+    /// Why the ledger could not be read in full at the last look (nil when it was).
+    public var ledgerProblem: String?
     /// `i` was pressed on the list: the inputs form opens once the playbook has loaded.
     public var inputsRequested = false
 

@@ -59,6 +59,9 @@ extension ReviewState {
         case .runsLoaded(let rows):
             setRuns(rows)
             return []
+        case .ledgerProblem(let problem):
+            ledgerProblem = problem
+            return []
         case .runLoaded(let view):
             guard view.row.id == openRunID else { return [] }
             let before = openRun?.view

@@ -184,3 +184,19 @@ struct CountdownWakeTests {
         #expect(backend.wait(for: try listState(), now: state.now) == nil)
     }
 }
+
+@Suite("A ledger that cannot be read")
+struct UnreadableLedgerTests {
+    /// A ledger refused (rewritten, rolled back) or unreadable is never shown as an empty one.
+    @Test(arguments: [Size(width: 80, height: 24), Size(width: 120, height: 40)])
+    func theRunsViewSaysWhyNoRunsAreShown(size: Size) throws {
+        let problem = "cannot read the ledger /srv/wpk/ledger.jsonl: it was rewritten after record 12"
+        let state = run(try listState(size), [.runsLoaded([]), .ledgerProblem(problem), .key(.character("w"))]).0
+        let text = render(state).textDump()
+        #expect(text.contains("No runs shown: cannot read the ledger /srv/wpk/ledger.jsonl") && !text.contains("No runs in the ledger yet"))
+        // With runs read up to a damaged record, the damage stays on the status line.
+        let partial = run(try runsState(size), [.ledgerProblem("the ledger is damaged after record 40: bad hash")]).0
+        #expect(render(partial).rowText(Layout.statusRow(size)).hasPrefix("the ledger is damaged after record 40"))
+        #expect(run(partial, [.ledgerProblem(nil)]).0.ledgerProblem == nil)
+    }
+}

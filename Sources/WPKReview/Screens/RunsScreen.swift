@@ -41,6 +41,10 @@ enum RunsScreen {
             screen.put("Loading runs...", row: Layout.listTop, column: 2, style: .dim)
             return
         }
+        if runs.isEmpty, let problem = state.ledgerProblem {
+            screen.putWrapped("No runs shown: \(problem)", row: Layout.listTop, column: 2, width: screen.size.width - 4, maxRows: 4, style: .error)
+            return
+        }
         if runs.isEmpty {
             screen.put("No runs in the ledger yet. `wpk run PLAYBOOK` starts one; w shows the playbooks.", row: Layout.listTop, column: 2,
                        maxWidth: screen.size.width - 4, style: .dim)

@@ -67,6 +67,11 @@ enum Frame {
             screen.put(status.text, row: row, column: 0, style: status.style)
             return
         }
+        if state.context == .runs, state.overlay == nil, let problem = state.ledgerProblem, state.runs?.isEmpty == false {
+            // Runs up to a damaged record are listed; the damage is said on every frame.
+            screen.put(problem, row: row, column: 0, style: .error)
+            return
+        }
         if state.context == .runs, state.overlay == nil, let run = state.selectedRun {
             // The row cuts what does not fit; the whole id, starter and planned values are here.
             let planned = run.plannedWith.isEmpty ? "" : "  planned with " + run.plannedWith

@@ -60,7 +60,7 @@ final class FileReviewBackend: ReviewBackend {
             return [decide(.reject(reason: reason), path: path, step: step, planDigest: planDigest)]
         case .loadRuns:
             refreshLedger()
-            return [.runsLoaded(runRows())]
+            return [.runsLoaded(runRows()), .ledgerProblem(ledgerProblem)]
         case .loadRun(let id):
             refreshLedger()
             let now = Date()
