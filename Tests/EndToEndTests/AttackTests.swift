@@ -204,6 +204,179 @@ struct AttackTests {
         #expect(loose.standardOutput.components(separatedBy: "[WPK328]").count == 3 && !loose.standardOutput.contains("[WPK330]"), "\(loose.standardOutput)")
     }
 
+    // MARK: Attack 6: approved content that changes afterwards
+
+    /// A manual k8s playbook that applies a manifest after an approval; with `look`, a read
+    /// before it (the stand-in kubectl stops there until the test lets it go).
+    static func applyPlaybook(manifest: String, withLook: Bool) -> String {
+        let look = withLook ? "    - {name: look, action: get, target: pods}\n" : ""
+        let after = withLook ? ", depends_on: [look]" : ""
+        return """
+            apiVersion: wpk/v1
+            kind: WorkflowPackage
+            metadata: {name: apply-web, version: 1.0.0, author: ops@example.com}
+            spec:
+              runtime:
+                type: k8s
+                k8s: {context: test, namespace: shop}
+              safety: {mode: manual, approvals_required: 1, approval_timeout: 5s, dry_run_first: false}
+              handlers:
+            \(look)    - {name: apply, action: apply-manifest, target: deployment/web, params: {file: \(manifest)}\(after)}
+              validation: {permissions: [\(withLook ? "pods:list, " : "")deployments:patch, deployments:create]}
+
+            """
+    }
+
+    /// A stand-in kubectl: records its argv and, for `get`, waits on a FIFO until the test lets it go.
+    static let blockingKubectl = """
+        #!/bin/sh
+        { printf '%s\\0' "$(basename "$0")" "$@"; printf '\\036'; } >> "$WPK_ARGV_LOG"
+        case " $* " in *" get "*) mkfifo "$WPK_PROBE_DIR/get.go"; : > "$WPK_PROBE_DIR/get.ready"; read ok < "$WPK_PROBE_DIR/get.go";; esac
+        exit 0
+
+        """
+
+    /// Writes `text` to `path` by renaming a new file over it (a running script keeps its old inode).
+    static func replace(_ path: String, with text: String, mode: mode_t = 0o644) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path + ".new"))
+        chmod(path + ".new", mode)
+        #expect(rename(path + ".new", path) == 0)
+    }
+
+    /// The files and environment of an attack-6 scene: a manifest, a kubeconfig, a stand-in kubectl first on PATH.
+    struct ApplyScene {
+        let sandbox: RunSandbox
+        let manifest: String, kubeconfig: String, kubectl: String, probes: String
+        var environment: [String: String]
+
+        init(withLook: Bool) throws {
+            sandbox = try RunSandbox(policy: "mode: manual\n")
+            manifest = sandbox.root.appendingPathComponent("web.yaml").path
+            kubeconfig = sandbox.root.appendingPathComponent("kubeconfig").path
+            kubectl = sandbox.bin + "/kubectl"
+            probes = sandbox.root.appendingPathComponent("probes").path
+            try FileManager.default.createDirectory(atPath: probes, withIntermediateDirectories: false)
+            try AttackTests.replace(manifest, with: "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n")
+            try AttackTests.replace(kubeconfig, with: "apiVersion: v1\nkind: Config\ncurrent-context: test\n")
+            try AttackTests.replace(kubectl, with: AttackTests.blockingKubectl, mode: 0o755)
+            try Data(AttackTests.applyPlaybook(manifest: manifest, withLook: withLook).utf8).write(to: sandbox.root.appendingPathComponent("apply.wpk.yaml"))
+            environment = sandbox.environment.merging(["KUBECONFIG": kubeconfig, "WPK_PROBE_DIR": probes, "WPK_KUBECTL": ""]) { $1 }
+        }
+
+        var playbook: String { sandbox.root.appendingPathComponent("apply.wpk.yaml").path }
+
+        /// The plan's fingerprint, then an approval of `apply` by another account (uid 4242), both planned in `environment`.
+        func approveApply() throws -> String {
+            let plan = try runWPK(["plan", "--format", "json", playbook], environment: environment, launch: sandbox.launch)
+            let fingerprint = try #require(try JSONValue.parse(Array(plan.standardOutput.utf8))["fingerprint"]?.stringValue, "\(plan.standardOutput)\(plan.standardError)")
+            let approved = try runWPK(["approve", playbook, "--step", "apply", "--plan", fingerprint], environment: environment,
+                                      launch: WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, [])))
+            #expect(approved.status == 0, "\(approved.standardError)")
+            return fingerprint
+        }
+    }
+
+    /// Everything the apply depends on changed after the approval and before the run: the
+    /// manifest's bytes, the kubectl binary, the kubeconfig, or the environment that finds them
+    /// (WPK_KUBECTL, PATH, KUBECONFIG). The run's plan binds something else, so the approval does
+    /// not count (the run says why) and the apply never runs.
+    @Test(arguments: ["manifest", "kubectl binary", "kubeconfig file", "WPK_KUBECTL", "PATH", "KUBECONFIG"])
+    func whatAnApprovalBindsCannotChangeBeforeTheRun(_ change: String) throws {
+        var scene = try ApplyScene(withLook: false)
+        let approved = try scene.approveApply()
+        let elsewhere = scene.sandbox.root.appendingPathComponent("elsewhere").path
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: false)
+        switch change {
+        case "manifest": try Self.replace(scene.manifest, with: "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 0}\n")
+        case "kubectl binary": try Self.replace(scene.kubectl, with: Self.blockingKubectl + "# swapped\n", mode: 0o755)
+        case "kubeconfig file": try Self.replace(scene.kubeconfig, with: "apiVersion: v1\nkind: Config\ncurrent-context: prod\n")
+        case "WPK_KUBECTL":
+            try Self.replace(elsewhere + "/kubectl", with: Self.blockingKubectl, mode: 0o755)
+            scene.environment["WPK_KUBECTL"] = elsewhere + "/kubectl"
+        case "PATH":
+            try Self.replace(elsewhere + "/kubectl", with: Self.blockingKubectl, mode: 0o755)
+            scene.environment["PATH"] = elsewhere + ":" + scene.environment["PATH"]!
+        default:
+            try Self.replace(elsewhere + "/kubeconfig", with: try String(contentsOfFile: scene.kubeconfig, encoding: .utf8))
+            scene.environment["KUBECONFIG"] = elsewhere + "/kubeconfig"
+        }
+        let run = try runWPK(["run", scene.playbook], environment: scene.environment, launch: scene.sandbox.launch)
+        #expect(run.status == 1)
+        #expect(run.standardOutput.contains("does not count: it is for plan \(approved), not this run's plan"), "\(change): \(run.standardOutput)\(run.standardError)")
+        #expect(run.standardOutput.contains("run") && run.standardOutput.contains("expired"), "\(run.standardOutput)")
+        let ran = try scene.sandbox.recordedArgv()
+        #expect(ran.isEmpty, "\(change): kubectl ran: \(ran)")
+    }
+
+    /// The same changes while the run is under way, after the approval counted: before the apply
+    /// starts, the run binds again, stops as stale naming what changed, and the apply never runs.
+    @Test(arguments: ["manifest", "kubectl binary", "kubeconfig file"])
+    func whatAnApprovalBindsCannotChangeDuringTheRun(_ change: String) throws {
+        let scene = try ApplyScene(withLook: true)
+        _ = try scene.approveApply()
+        let run = try BackgroundWPK(["run", scene.playbook], environment: scene.environment, in: scene.sandbox.root, launch: scene.sandbox.launch)
+        try waitUntil("the read step runs (\(run.output)\(run.errors))", timeout: 30) { FileManager.default.fileExists(atPath: scene.probes + "/get.ready") }
+        let named: String
+        switch change {
+        case "manifest":
+            try Self.replace(scene.manifest, with: "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 0}\n")
+            named = "file \(scene.manifest) was"
+        case "kubectl binary":
+            try Self.replace(scene.kubectl, with: Self.blockingKubectl + "# swapped\n", mode: 0o755)
+            named = "tool kubectl was \(scene.kubectl)"
+        default:
+            try Self.replace(scene.kubeconfig, with: "apiVersion: v1\nkind: Config\ncurrent-context: prod\n")
+            named = "kubeconfig \(scene.kubeconfig) was"
+        }
+        let go = try #require(FileHandle(forWritingAtPath: scene.probes + "/get.go"))
+        go.write(Data("go\n".utf8))
+        try go.close()
+        #expect(try run.finish(timeout: 30) == 1)
+        #expect(run.output.contains("stale: stopped before step apply: a tool or file the plan binds changed since it was approved"), "\(run.output)")
+        #expect(run.output.contains(named), "\(change): \(run.output)")
+        let ran = try scene.sandbox.recordedArgv()
+        #expect(ran.map { $0.dropFirst(3).first } == ["get"], "\(ran)")
+    }
+
+    // MARK: Attack 7: rollback steps that need approval ran without one
+
+    /// The restart is approved by another account; the rollout check fails on purpose. Without
+    /// `--include-rollback` the gated undo waits for its own approval (shown as waiting) and,
+    /// with none before its deadline, never runs; with it, the approval covers the undo.
+    @Test(arguments: [false, true]) func aGatedRollbackStepRunsOnlyOnAnApprovalThatIncludesIt(_ included: Bool) throws {
+        let sandbox = try RunSandbox(policy: "mode: manual\n")
+        try sandbox.installStandIn("kubectl")
+        // `rollout status` fails: the rollout never gets ready.
+        let kubectl = sandbox.bin + "/kubectl"
+        try Data((try String(contentsOfFile: kubectl, encoding: .utf8)).replacingOccurrences(of: "exit 0", with: "case \" $* \" in *\" status \"*) exit 1;; esac\nexit 0").utf8)
+            .write(to: URL(fileURLWithPath: kubectl))
+        let playbook = sandbox.root.appendingPathComponent("rollback.wpk.yaml").path
+        try Data((try String(contentsOfFile: RunSandbox.fixture("k8s-rollback"), encoding: .utf8))
+            .replacingOccurrences(of: "approval_timeout: 30s", with: "approval_timeout: 4s").utf8).write(to: URL(fileURLWithPath: playbook))
+        let environment = sandbox.environment.merging(["KUBECONFIG": sandbox.root.appendingPathComponent("kubeconfig").path]) { $1 }
+        let inputs = ["--set", "deployment=web"]
+        let plan = try runWPK(["plan"] + inputs + [playbook], environment: environment, launch: sandbox.launch)
+        #expect(plan.standardOutput.contains("rollback undo-restart waits for its own approval") && plan.standardOutput.contains("--include-rollback"), "\(plan.standardOutput)")
+        let fingerprint = try #require(plan.standardOutput.split(separator: "\n").first { $0.hasPrefix("Fingerprint: ") }.map { String($0.dropFirst("Fingerprint: ".count)) })
+        let approver = WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, []))
+        let approved = try runWPK(["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint] + (included ? ["--include-rollback"] : []),
+                                  environment: environment, launch: approver)
+        #expect(approved.status == 0, "\(approved.standardError)")
+        #expect(approved.standardOutput.contains("including rollback undo-restart") == included, "\(approved.standardOutput)")
+
+        let run = try runWPK(["run"] + inputs + [playbook], environment: environment, launch: sandbox.launch)
+        #expect(run.status == 1)
+        let verbs = try sandbox.recordedArgv().map { $0.dropFirst(3).prefix(2).joined(separator: " ") }
+        if included {
+            #expect(verbs == ["rollout restart", "rollout status", "rollout undo"], "\(verbs)")
+            #expect(run.standardOutput.contains("approved undo-restart by") && run.standardOutput.contains("rolled back: undo-restart"), "\(run.standardOutput)")
+        } else {
+            #expect(verbs == ["rollout restart", "rollout status"], "the undo ran without its own approval: \(verbs)")
+            #expect(run.standardOutput.contains("waiting at undo-restart for 1 approval(s)"), "\(run.standardOutput)")
+            #expect(run.standardOutput.contains("expired: no approval for step undo-restart before its deadline"), "\(run.standardOutput)")
+        }
+    }
+
     // MARK: Attack 8: a damaged ledger noticed only at the first gate
 
     /// The ledger is damaged before a run starts: nothing runs, not even the ungated first steps.

@@ -86,6 +86,52 @@ struct SignedDecisionEndToEndTests {
         #expect(verify.standardError.contains("(approved by ghost) does not count: the record is not signed"), "\(verify.standardError)")
     }
 
+    /// Issue 13, deliverable 9: a decision on the run's plan whose signature does not verify
+    /// (signed over other bytes, or by a key allowed_signers no longer lists for its principal)
+    /// stops the run before its first step, even though that step needs no approval.
+    @Test(arguments: ["a signature over other bytes", "a key no longer listed"])
+    func aDecisionWhoseSignatureDoesNotVerifyStopsTheRunBeforeItsFirstStep(_ how: String) throws {
+        let sandbox = try RunSandbox(policy: "mode: auto\nallowed_signers: /etc/wpk/allowed_signers\n")
+        let alice = try TestAccount(), bob = try TestAccount()
+        let aliceKey = try key(for: alice, in: sandbox), bobKey = try key(for: bob, in: sandbox)
+        try sandbox.policy.write("allowed_signers", "alice@example.com \(aliceKey.publicText)\n")
+        // shell-steps with its last step gated: `prepare`, the first, needs no approval.
+        let text = try String(contentsOfFile: RunSandbox.fixture("shell-steps"), encoding: .utf8)
+            .replacingOccurrences(of: "script: echo done\n", with: "script: echo done\n      requires_approval: true\n")
+        let file = sandbox.root.appendingPathComponent("steps.wpk.yaml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        chmod(file, 0o644)
+        let inputs = ["--set", "state_dir=\(sandbox.state)"]
+        let plan = try JSONValue.parse(Array(try sandbox.wpk(["plan", "--format", "json"] + inputs + [file]).standardOutput.utf8))
+        let fingerprint = try #require(plan["fingerprint"]?.stringValue)
+        if how == "a key no longer listed" {
+            let approved = try asAccount(alice, ["approve", file] + inputs + ["--step", "finish", "--plan", fingerprint, "--key", aliceKey.path], in: sandbox)
+            #expect(approved.status == 0, "\(approved.standardError)")
+            // Root lists another key for alice@example.com: the recorded signature no longer verifies.
+            try sandbox.policy.write("allowed_signers", "alice@example.com \(bobKey.publicText)\n")
+        } else {
+            // A ledger writer appends an approval whose SSHSIG is real but made over other bytes.
+            struct OtherBytes: RecordSigner {
+                let inner: SSHSigner
+                var principal: String { inner.principal }
+                var publicKey: SSHPublicKey { inner.publicKey }
+                func sign(_ content: [UInt8]) throws(SigningError) -> String { try inner.sign(content + Array(" ".utf8)) }
+            }
+            let signer = OtherBytes(inner: SSHSigner(principal: "alice@example.com", publicKey: try SSHPublicKey(openSSH: aliceKey.publicText),
+                                                     keyPath: aliceKey.path, environment: ["SSH_AUTH_SOCK": ""]))
+            let digest = try #require(plan["plan_digest"]?.stringValue), playbookDigest = try #require(plan["playbook"]?["digest"]?.stringValue)
+            _ = try Ledger(path: sandbox.ledger).appendSigned(operator: Operator(uid: Int(alice.uid), name: alice.name), signer: signer) { _, now in
+                (RecordDraft(type: .approved, playbook: "run-shell-steps", playbookDigest: playbookDigest, planDigest: digest, step: "finish",
+                             approvalsRequired: 1, expires: now.addingTimeInterval(600)), ())
+            }
+        }
+        let run = try sandbox.wpk(["run"] + inputs + [file], environment: ["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"])
+        #expect(run.status == 1)
+        #expect(run.standardError.contains("carries a signature that does not verify") && run.standardError.contains("nothing was run"),
+                "\(how): \(run.standardOutput)\(run.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/prepared"), "\(how): the first step ran")
+    }
+
     /// Two real approvers, each with their own key listed in allowed_signers, open a
     /// two-approval gate; their records carry their principals and verifying signatures.
     @Test func twoSignedApproversOpenTheGate() throws {

@@ -367,8 +367,16 @@ public enum ApprovalPolicy {
     /// self-approval, a second approval by one person), one sentence each, for the run and lists.
     public static func discountedApprovals(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> [(seq: Int, reason: String)] {
         guard case .success(let rules) = rules(for: subject, policy: status), let run = subject.run, let history = state.runs[run] else { return [] }
-        return tally(gate: state.gates[subject.key], run: run, history: history, subject: subject, rules: rules,
-                     signers: SignerPolicy.of(status), now: now).discounted
+        var discounted = tally(gate: state.gates[subject.key], run: run, history: history, subject: subject, rules: rules,
+                               signers: SignerPolicy.of(status), now: now).discounted
+        // Approvals of the same playbook and step for another plan: the inputs, or the tools, files
+        // or kubeconfig the plan binds, differ from what the approver planned with.
+        for (key, gate) in state.gates where key.playbookDigest == subject.playbookDigest && key.step == subject.step && key.planDigest != subject.planDigest {
+            for approval in gate.approvals where approval.isLive(at: now) && (approval.run == nil || approval.run == run) {
+                discounted.append((approval.seq, "approval \(approval.seq) by \(DisplaySanitizer.sanitize(approval.approver.name)) does not count: it is for plan \(Plan.fingerprint(of: key.planDigest)), not this run's plan \(Plan.fingerprint(of: subject.planDigest)); the playbook is the same, so its inputs or the tools, files or kubeconfig the plan binds differ (compare the bindings of wpk plan)"))
+            }
+        }
+        return discounted
     }
 
     /// Refuses a `--plan` prefix that is too short, not hex, or not the current plan's.
