@@ -332,10 +332,9 @@ public final class ServeServer: Sendable {
     /// counts them as this server's (see `RunLauncher.adopt`): a restart must not start a second
     /// run for an alert whose first run still waits, nor go over `max_concurrency`.
     func adoptLiveRuns(_ catalog: TriggerCatalog) {
-        let chosen = Ledger.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory())
         let records: [LedgerRecord]
         do {
-            records = try chosen.get().read().records
+            records = try ledgerRecords()
         } catch {
             logger.warning("cannot read the ledger for runs started before this server: \(DisplaySanitizer.sanitize("\(error)")); they are not counted against max_concurrency")
             return
@@ -369,16 +368,20 @@ public final class ServeServer: Sendable {
         }
     }
 
+    /// The verified records of the ledger the machine policy names, on either backend.
+    private func ledgerRecords() throws -> [LedgerRecord] {
+        try LedgerChoice.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory(),
+                                database: configuration.ledgerDatabase).get().read().records
+    }
+
     /// Runs started by a trigger (from this server or an earlier one) now waiting at a gate, by
     /// kind, as the ledger runs are recorded in says; nil when it cannot be read (the gauge is then
     /// left out and the log says why). Read at each scrape: the ledger, not this process, knows
     /// which runs wait.
     func waitingRuns() -> [StartedByKindName: Int]? {
-        let chosen = LedgerChoice.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory(),
-                                         database: configuration.ledgerDatabase)
         let records: [LedgerRecord]
         do {
-            records = try chosen.get().read().records
+            records = try ledgerRecords()
         } catch {
             logger.warning("metrics: cannot read the ledger for the waiting runs: \(DisplaySanitizer.sanitize("\(error)"))")
             return nil
