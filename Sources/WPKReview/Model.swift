@@ -86,6 +86,9 @@ public struct PlanStepView: Equatable, Sendable {
     public var gateApprovals: Int
     public var gateReason: String
     public var gateState: GateState
+    /// The gated rollback steps that undo this step: an approval made here does not include them,
+    /// so they wait for approvals of their own (`wpk approve --include-rollback` includes them).
+    public var rollbackWaiting: [String] = []
 
     /// A step from the planner's fields and the ledger's gate state.
     public init(index: Int, handler: String, runtime: String, commands: [[String]], fidelity: Fidelity, mutating: Bool, destructive: Bool, blastRadius: String, gateRequired: Bool, gateApprovals: Int, gateReason: String, gateState: GateState) {
@@ -205,5 +208,6 @@ extension PlanStepView {
             blastRadius: touched.isEmpty ? (step.mutating ? step.scope : "read-only") : touched.joined(separator: ", "),
             gateRequired: step.gate.required, gateApprovals: step.gate.approvals, gateReason: step.gate.reason,
             gateState: gateState)
+        rollbackWaiting = plan.gatedRollback(undoing: step.handler)
     }
 }

@@ -40,6 +40,13 @@ struct SnapshotTests {
         ScreenCase(name: "history") { try openState("restart-payments", pane: .history, size: $0, history: history) },
         ScreenCase(name: "help") { run(try listState($0), typing("?")).0 },
         ScreenCase(name: "approve-dialog") { try planState($0, [.key(.character("a"))] + typing("3f")) },
+        // Issue 13: the dialog says which rollback step the approval does not include.
+        ScreenCase(name: "approve-dialog-rollback") { size in
+            var plan = samplePlan()
+            plan[1].rollbackWaiting = ["undo-restart"]
+            let state = try openState("restart-payments", pane: .plan, size: size, plan: plan, planDigest: sampleDigest)
+            return run(state, [.key(.down), .key(.character("a"))] + typing("3f")).0
+        },
         ScreenCase(name: "reject-dialog") { try planState($0, [.key(.character("r"))] + typing("wait for the sale to end")) },
         ScreenCase(name: "refused") { try planState($0, [.key(.character("a"))] + typing("3fa9") + [.decisionRefused("approvals are not available yet")]) },
         ScreenCase(name: "read-only-plan") { try planState($0, options: ReviewOptions(readOnly: true)) },

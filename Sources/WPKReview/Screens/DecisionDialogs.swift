@@ -30,6 +30,9 @@ enum DecisionFacts {
         let effect = step.destructive ? "DESTRUCTIVE" : step.mutating ? "mutating" : "read-only"
         fact("blast radius", "\(effect): \(step.blastRadius)", step.destructive ? .danger : .normal, rows: 2)
         fact("gate", "\(step.gateApprovals) approval(s): \(step.gateReason)", rows: 2)
+        if !step.rollbackWaiting.isEmpty {
+            fact("rollback", "\(step.rollbackWaiting.joined(separator: ", ")) not included: waits for its own approval if it runs (wpk approve --include-rollback includes it)", .warning, rows: 2)
+        }
         if step.commands.isEmpty { fact("command", "(none)", .dim) }
         for (i, command) in step.commands.enumerated() {
             let text = "$ " + ShellQuote.join(command)
