@@ -125,7 +125,7 @@ final class TmuxSession {
 
     /// Polls the pane until `condition` holds; fails with the last screen after `timeout` seconds.
     @discardableResult
-    func waitFor(_ what: String, timeout: Double = 15, _ condition: (String) -> Bool) throws -> String {
+    func waitFor(_ what: String, timeout: Double = 60, _ condition: (String) -> Bool) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var screen = ""
         while Date() < deadline {

@@ -108,8 +108,7 @@ final class RunSandbox {
             exit \(status)
 
             """
-        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-        chmod(path, 0o755)
+        try writeExecutableScript(script, to: path)
     }
 
     /// Every argv the stand-ins recorded, in order.
@@ -164,4 +163,22 @@ final class RunSandbox {
 func planJSON(_ fixture: String, set: [String], in sandbox: RunSandbox) throws -> JSONValue {
     let result = try sandbox.wpk(["plan", "--format", "json"] + set.flatMap { ["--set", $0] } + [fixture])
     return try JSONValue.parse(Array(result.standardOutput.utf8))
+}
+
+/// Writes an executable script through a close-on-exec descriptor: a plain write leaves the descriptor
+/// open in any child another test thread spawns meanwhile, and executing the script then fails with
+/// "Text file busy" (ETXTBSY) for as long as that child lives.
+func writeExecutableScript(_ text: String, to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o755)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        written += n
+    }
+    guard fchmod(fd, 0o755) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
 }
