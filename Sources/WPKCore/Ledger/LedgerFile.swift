@@ -113,12 +113,16 @@ public struct Ledger: Sendable {
     /// Reads and verifies the whole ledger under a shared lock; a missing file reads as empty.
     public func read() throws(LedgerError) -> LedgerReading {
         try checkDirectory(create: false)
+        // A missing file is judged by what was remembered before looking: another process may create
+        // the ledger, append and remember its first record between the open and a later look at the
+        // memory, and that is growth, not a ledger emptied.
+        let empty = LedgerReading(records: [], fault: nil, tornTailBytes: 0)
+        let missingFileProblem = memory?.problem(path: path, reading: empty)
         // O_NONBLOCK: a FIFO planted at the path must not hang wpk before the regular-file check.
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             if errno == ENOENT {
-                let empty = LedgerReading(records: [], fault: nil, tornTailBytes: 0)
-                if let problem = memory?.problem(path: path, reading: empty) { throw problem }
+                if let missingFileProblem { throw missingFileProblem }
                 return empty
             }
             throw openError()

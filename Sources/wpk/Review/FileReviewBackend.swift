@@ -139,6 +139,7 @@ final class FileReviewBackend: ReviewBackend {
                 case .unknown: return .decisionRefused("no run \(run) in the ledger")
                 case .ended(let outcome): return .decisionRefused("run \(run) has already ended (\(outcome))")
                 case .cancelled:
+                    ledgerStale = true
                     refreshLedger()
                     return .decisionRecorded(Decision(kind: .cancelled, playbook: playbook, path: "run \(run)", step: step, planDigest: planDigest, reason: reason))
                 }
@@ -153,6 +154,7 @@ final class FileReviewBackend: ReviewBackend {
             let outcome = try ledger.recordDecision(verdict, subject: subject, planPrefix: planDigest, shownPlaybookDigest: playbookDigest,
                                                     policy: policy, operator: Operator.current(), now: now,
                                                     signer: signer.map { TerminalHandingSigner(inner: $0, handOver: handOverTerminal) })
+            ledgerStale = true
             refreshLedger()
             switch outcome {
             case .recorded:
@@ -212,9 +214,10 @@ final class FileReviewBackend: ReviewBackend {
         return (waits, pendingPlans)
     }
 
-    /// Reads the ledger again when it changed.
+    /// Reads the ledger again when it changed. Only the loop's wake-up (`ledgerChanged`) consumes
+    /// the watch: were a background load to consume a change, the screens loaded before it in the
+    /// same refresh would keep the older reading and nothing would wake them again.
     private func refreshLedger() {
-        if watch.changed() { ledgerStale = true }
         guard ledgerStale else { return }
         ledgerStale = false
         ledgerReadings += 1
@@ -255,6 +258,7 @@ final class FileReviewBackend: ReviewBackend {
         } catch {
             return .decisionRefused(String(describing: error))
         }
+        ledgerStale = true
         refreshLedger()
         switch outcome {
         case .recorded:
