@@ -72,7 +72,13 @@ let package = Package(
             ],
             // The Swift runtime and Foundation linked in: a dynamically linked wpk spends about a
             // third of a one-file `wpk validate` loading and relocating their shared libraries.
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-use-ld=lld", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization"], .when(configuration: .release))]
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-static-stdlib", "-use-ld=lld", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                        "-l_FoundationCollections", "-lswiftSynchronization",
+                    ], .when(configuration: .release))
+            ]
         ),
         .executableTarget(name: "wpk-bench", dependencies: ["WPKCore", "CYAML", "WPKReview", "WPKCurses", "WPKPostgres"]),
         // Test helper: a separate process appending to a ledger (concurrency and crash tests).

@@ -12,8 +12,10 @@ let package = Package(
         .executableTarget(name: "FuzzValidator", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
         .executableTarget(name: "FuzzPlanner", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
         .executableTarget(name: "FuzzLedger", dependencies: ["FuzzSupport", .product(name: "WPKCore", package: "wpk")]),
-        .executableTarget(name: "FuzzReviewRender", dependencies: [
-            "FuzzSupport", .product(name: "WPKCore", package: "wpk"), .product(name: "WPKReview", package: "wpk"),
-        ]),
+        .executableTarget(
+            name: "FuzzReviewRender",
+            dependencies: [
+                "FuzzSupport", .product(name: "WPKCore", package: "wpk"), .product(name: "WPKReview", package: "wpk"),
+            ]),
     ]
 )

@@ -12,7 +12,8 @@ nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
 /// The handlers of fatal signals before ours, by signal number, to hand a crash on to.
 nonisolated(unsafe) private var previousFatalActions: [sigaction] = Array(repeating: sigaction(), count: 65)
 /// Bytes written to the self-pipe: a resize, or a request to leave.
-private let winchByte: UInt8 = 0x57, terminateByte: UInt8 = 0x54
+private let winchByte: UInt8 = 0x57
+private let terminateByte: UInt8 = 0x54
 
 /// The ncursesw painter: draws `Screen`s on `/dev/tty` and turns keys, resizes and signals into
 /// `DeviceInput`. The only type in the project that touches curses.
@@ -59,7 +60,10 @@ public final class CursesTerminal: TerminalDevice {
             fclose(tty)
             screenPointer = nil
             ttyFile = nil
-            throw TerminalError(description: "terminal type \"\(environment["TERM"] ?? "")\" cannot move the cursor; set TERM to your terminal (e.g. xterm-256color)")
+            throw TerminalError(
+                description:
+                    "terminal type \"\(environment["TERM"] ?? "")\" cannot move the cursor; set TERM to your terminal (e.g. xterm-256color)"
+            )
         }
         let window = shim_stdscr()
         raw()  // Ctrl-C arrives as a key, so it quits through the same path as q.
@@ -90,7 +94,10 @@ public final class CursesTerminal: TerminalDevice {
         Int16(COLOR_RED), Int16(COLOR_YELLOW), Int16(COLOR_CYAN), Int16(COLOR_GREEN),
         Int16(COLOR_MAGENTA), Int16(COLOR_BLUE),
     ]
-    private enum Pair: Int16 { case none = 0, red, yellow, cyan, green, magenta, blue }
+    private enum Pair: Int16 {
+        case none = 0
+        case red, yellow, cyan, green, magenta, blue
+    }
 
     private func installSignalHandlers() {
         var fds: [Int32] = [-1, -1]
@@ -175,9 +182,11 @@ public final class CursesTerminal: TerminalDevice {
                 if let key = Self.characterKey(character) { return .key(key) }
                 continue
             }
-            var fds = [pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
+            ]
             let wait = deadline.map { max(0, Int32($0.timeIntervalSinceNow * 1000)) } ?? -1
             let ready = poll(&fds, 3, wait)
             if ready < 0 {
@@ -275,7 +284,10 @@ public final class CursesTerminal: TerminalDevice {
     /// How a style looks: colour where available, and always an attribute where the meaning matters,
     /// so a monochrome terminal still shows it.
     private func attributes(for style: Style) -> (attr_t, Int16) {
-        let bold = shim_a_bold(), reverse = shim_a_reverse(), underline = shim_a_underline(), dim = shim_a_dim()
+        let bold = shim_a_bold()
+        let reverse = shim_a_reverse()
+        let underline = shim_a_underline()
+        let dim = shim_a_dim()
         let normal = shim_a_normal()
         func color(_ pair: Pair, _ mono: attr_t, _ extra: attr_t = 0) -> (attr_t, Int16) {
             usesColor ? (extra, pair.rawValue) : (mono, 0)

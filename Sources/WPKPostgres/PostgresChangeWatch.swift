@@ -2,8 +2,9 @@ import Foundation
 import PostgresNIO
 import Synchronization
 import WPKCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Wakes waiting runs and open review screens when a record is added: a connection of its own
@@ -53,7 +54,10 @@ public final class PostgresChangeWatch: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 256)
         while readEnd >= 0 {
             let n = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress!, $0.count) }
-            if n > 0 { any = true; continue }
+            if n > 0 {
+                any = true
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             break
         }
@@ -116,7 +120,10 @@ public final class PostgresChangeWatch: @unchecked Sendable {
                     // Records may have been added while no one listened.
                     poke()
                     try? session.connection.closeFuture.wait()
-                    state.withLock { $0.live = false; $0.session = nil }
+                    state.withLock {
+                        $0.live = false
+                        $0.session = nil
+                    }
                     poke()
                 } catch {
                     Thread.sleep(forTimeInterval: delay)

@@ -2,8 +2,9 @@ import Foundation
 import PostgresNIO
 import Synchronization
 import WPKCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The team ledger in a PostgreSQL database, shared by every bastion host.
@@ -34,8 +35,10 @@ public final class PostgresLedger: @unchecked Sendable {
 
     /// A ledger at `url`, signing in with the password the policy's password file holds, if any.
     /// `headMemory` defaults to this account's state directory (and `/var/lib/wpk/heads` when writable).
-    public init(url: PostgresURL, password: String?, retrySeconds: Double = 30, headMemory: LedgerHeadMemory? = nil,
-                beforeCommit: (@Sendable (LedgerRecord) -> Void)? = nil) {
+    public init(
+        url: PostgresURL, password: String?, retrySeconds: Double = 30, headMemory: LedgerHeadMemory? = nil,
+        beforeCommit: (@Sendable (LedgerRecord) -> Void)? = nil
+    ) {
         self.url = url
         self.password = password
         self.retrySeconds = retrySeconds
@@ -89,7 +92,8 @@ public final class PostgresLedger: @unchecked Sendable {
                 switch LedgerChainVerifier.verify(line: line) {
                 case .success(let record): head = (record.seq, record.hash)
                 case .failure(let problem):
-                    throw PostgresFailure(.refused, "the ledger \(self.url) is damaged at its last record: \(problem.message); run `wpk approvals verify`")
+                    throw PostgresFailure(
+                        .refused, "the ledger \(self.url) is damaged at its last record: \(problem.message); run `wpk approvals verify`")
                 }
             }
             // Checked against the remembered heads as a file's head is: the ledger's id (its first
@@ -106,9 +110,12 @@ public final class PostgresLedger: @unchecked Sendable {
                 if let id { self.ledgerID.withLock { $0 = id } }
             }
             let last = head.seq > 0 ? head : nil
-            if let problem = self.headMemory.problem(path: self.location, id: id, last: last, hashAt: { seq in
-                seq == head.seq ? head.hash : (try? self.record(at: seq, on: session))?.hash
-            }) {
+            if let problem = self.headMemory.problem(
+                path: self.location, id: id, last: last,
+                hashAt: { seq in
+                    seq == head.seq ? head.hash : (try? self.record(at: seq, on: session))?.hash
+                })
+            {
                 throw PostgresFailure(problem)
             }
             return (LedgerRecord(seq: head.seq + 1, time: now, draft: draft, operator: op, prev: head.hash), ())
@@ -117,8 +124,10 @@ public final class PostgresLedger: @unchecked Sendable {
 
     /// Reads and verifies the whole chain under the lock, lets `decide` look at it, and appends
     /// the record it returns, if any, in the same transaction.
-    public func appendChecked<T>(operator op: Operator, now: Date,
-                                 _ decide: (LedgerReading) -> (RecordDraft?, T)) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
+    public func appendChecked<T>(
+        operator op: Operator, now: Date,
+        _ decide: (LedgerReading) -> (RecordDraft?, T)
+    ) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
         try transaction("record in the ledger") { (session) throws(PostgresFailure) -> (LedgerRecord?, T) in
             let reading = try self.readChain(session)
             if let fault = reading.fault {
@@ -145,7 +154,9 @@ public final class PostgresLedger: @unchecked Sendable {
 
     /// One append transaction, retried on a lost connection or a conflict: `build` runs under the
     /// lock and returns the record to insert (or none).
-    private func transaction<T>(_ what: String, _ build: (PostgresSession) throws(PostgresFailure) -> (LedgerRecord?, T)) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
+    private func transaction<T>(_ what: String, _ build: (PostgresSession) throws(PostgresFailure) -> (LedgerRecord?, T))
+        throws(LedgerError) -> (record: LedgerRecord?, outcome: T)
+    {
         var attempted: (record: LedgerRecord, outcome: T)?
         return try withSession(what) { (session) throws(PostgresFailure) -> (record: LedgerRecord?, outcome: T) in
             // The last attempt may have committed before its answer was lost.
@@ -160,13 +171,15 @@ public final class PostgresLedger: @unchecked Sendable {
                 }
                 let line = record.line.dropLast()
                 guard line.count < Ledger.maxLineBytes else {
-                    throw PostgresFailure(.refused, "a record of \(line.count) bytes is longer than the ledger allows (\(Ledger.maxLineBytes))")
+                    throw PostgresFailure(
+                        .refused, "a record of \(line.count) bytes is longer than the ledger allows (\(Ledger.maxLineBytes))")
                 }
                 attempted = (record, outcome)
                 var bytes = ByteBuffer()
                 bytes.writeBytes(line)
                 let signature = Self.signature(in: record)
-                try session.query("""
+                try session.query(
+                    """
                     INSERT INTO wpk.entries (seq, prev, hash, line, signature)
                     VALUES (\(record.seq), \(record.prev), \(record.hash), \(bytes), \(signature))
                     """, what)

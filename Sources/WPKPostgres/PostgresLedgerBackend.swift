@@ -36,7 +36,8 @@ struct PostgresArtifactStorage: RunArtifactStorage {
         buffer.writeBytes(bytes)
         try ledger.withSession("store \(name)") { (session) throws(PostgresFailure) in
             // Names are digests of their bytes: one already there holds these same bytes.
-            try session.query("INSERT INTO wpk.artifacts (name, bytes) VALUES (\(name), \(buffer)) ON CONFLICT (name) DO NOTHING", "store \(name)")
+            try session.query(
+                "INSERT INTO wpk.artifacts (name, bytes) VALUES (\(name), \(buffer)) ON CONFLICT (name) DO NOTHING", "store \(name)")
         }
     }
 
@@ -44,7 +45,8 @@ struct PostgresArtifactStorage: RunArtifactStorage {
         do throws(LedgerError) {
             // The size first, so an oversized row is never transferred.
             let found = try ledger.withSession("read \(name)") { (session) throws(PostgresFailure) -> (size: Int, bytes: [UInt8]?)? in
-                let rows = try session.query("""
+                let rows = try session.query(
+                    """
                     SELECT octet_length(bytes), CASE WHEN octet_length(bytes) <= \(limit) THEN bytes END
                     FROM wpk.artifacts WHERE name = \(name)
                     """, "read \(name)")
@@ -57,7 +59,9 @@ struct PostgresArtifactStorage: RunArtifactStorage {
                 }
             }
             guard let found else { return .failure(ArtifactProblem("not recorded (\(name) is not in \(ledger.location))")) }
-            guard let bytes = found.bytes else { return .failure(ArtifactProblem("\(name) in \(ledger.location) is larger than a run artifact may be")) }
+            guard let bytes = found.bytes else {
+                return .failure(ArtifactProblem("\(name) in \(ledger.location) is larger than a run artifact may be"))
+            }
             return .success(bytes)
         } catch {
             return .failure(ArtifactProblem("cannot read \(name) from \(ledger.location): \(error.message)"))

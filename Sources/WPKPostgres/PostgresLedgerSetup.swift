@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
 import WPKCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What root does once per team database: `wpk approvals init` and `wpk approvals migrate`.
@@ -22,8 +23,10 @@ public enum PostgresLedgerSetup {
     /// Creates the database, the client role the ledger URL names (with the password file's
     /// password, made and written 0640 root:`group` when the file does not exist yet), the schema
     /// and its privileges; upgrades an older schema. Returns what it did, one line each.
-    public static func initialize(ledger: PostgresURL, passwordFile: String?, administrator: Administrator,
-                                  group: String = "wpk") throws(LedgerError) -> [String] {
+    public static func initialize(
+        ledger: PostgresURL, passwordFile: String?, administrator: Administrator,
+        group: String = "wpk"
+    ) throws(LedgerError) -> [String] {
         do throws(PostgresFailure) {
             var done: [String] = []
             let admin = try connectAsAdministrator(administrator, ledger: ledger, database: "postgres")
@@ -35,18 +38,24 @@ public enum PostgresLedgerSetup {
             } else {
                 password = nil
             }
-            let roleExists = !(try admin.query("SELECT 1 FROM pg_roles WHERE rolname = \(ledger.user)", "look up role \(ledger.user)")).isEmpty
+            let roleExists = !(try admin.query("SELECT 1 FROM pg_roles WHERE rolname = \(ledger.user)", "look up role \(ledger.user)"))
+                .isEmpty
             if !roleExists {
-                try PostgresLedgerSchema.execute(format: "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT",
-                                                 ledger.user, on: admin, "create role \(ledger.user)")
+                try PostgresLedgerSchema.execute(
+                    format: "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT",
+                    ledger.user, on: admin, "create role \(ledger.user)")
                 done.append("created role \(ledger.user) (login only: no superuser, no database or role creation)")
             }
             if let password {
-                try PostgresLedgerSchema.execute(format: "ALTER ROLE %I PASSWORD %L", ledger.user, password, on: admin, "set the password of \(ledger.user)")
+                try PostgresLedgerSchema.execute(
+                    format: "ALTER ROLE %I PASSWORD %L", ledger.user, password, on: admin, "set the password of \(ledger.user)")
             }
-            let databaseExists = !(try admin.query("SELECT 1 FROM pg_database WHERE datname = \(ledger.database)", "look up database \(ledger.database)")).isEmpty
+            let databaseExists =
+                !(try admin.query("SELECT 1 FROM pg_database WHERE datname = \(ledger.database)", "look up database \(ledger.database)"))
+                .isEmpty
             if !databaseExists {
-                try PostgresLedgerSchema.execute(format: "CREATE DATABASE %I", ledger.database, on: admin, "create database \(ledger.database)")
+                try PostgresLedgerSchema.execute(
+                    format: "CREATE DATABASE %I", ledger.database, on: admin, "create database \(ledger.database)")
                 done.append("created database \(ledger.database)")
             }
             let inDatabase = try connectAsAdministrator(administrator, ledger: ledger, database: ledger.database)
@@ -77,7 +86,10 @@ public enum PostgresLedgerSetup {
                 }
                 let existing = present.lines
                 guard existing.count <= lines.count, zip(existing, lines).allSatisfy({ $0 == $1 }) else {
-                    throw PostgresFailure(.refused, "the database ledger \(ledger.url) already holds \(existing.count) records that are not the beginning of \(file.path); nothing was copied")
+                    throw PostgresFailure(
+                        .refused,
+                        "the database ledger \(ledger.url) already holds \(existing.count) records that are not the beginning of \(file.path); nothing was copied"
+                    )
                 }
                 var index = existing.count
                 let batch = 1000
@@ -109,7 +121,8 @@ public enum PostgresLedgerSetup {
         }
         let copy = try ledger.read()
         guard copy.isIntact, copy.records.count == reading.records.count, copy.head == reading.head else {
-            throw LedgerError(.io, "the copy in \(ledger.url) does not verify to the file's head \(reading.head); investigate before using it")
+            throw LedgerError(
+                .io, "the copy in \(ledger.url) does not verify to the file's head \(reading.head); investigate before using it")
         }
         return (copied, reading.records.count)
     }
@@ -124,7 +137,9 @@ public enum PostgresLedgerSetup {
         return lines
     }
 
-    static func connectAsAdministrator(_ administrator: Administrator, ledger: PostgresURL, database: String) throws(PostgresFailure) -> PostgresSession {
+    static func connectAsAdministrator(_ administrator: Administrator, ledger: PostgresURL, database: String) throws(PostgresFailure)
+        -> PostgresSession
+    {
         if let url = administrator.url {
             return try PostgresSession.connect(url.database(database), password: administrator.password)
         }
@@ -159,7 +174,8 @@ public enum PostgresLedgerSetup {
         let bytes = Array((password + "\n").utf8)
         let gid = getgrnam(group)?.pointee.gr_gid ?? getegid()
         guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress!, $0.count) }) == bytes.count, fsync(fd) == 0,
-              fchown(fd, geteuid(), gid) == 0, fchmod(fd, 0o640) == 0 else {
+            fchown(fd, geteuid(), gid) == 0, fchmod(fd, 0o640) == 0
+        else {
             throw PostgresFailure(.refused, "cannot write \(file): \(String(cString: strerror(errno)))")
         }
         return password
@@ -177,7 +193,8 @@ extension PostgresLedgerSetup {
     public static func dropForBenchmark(_ url: PostgresURL, role: Bool = true) throws(LedgerError) {
         do throws(PostgresFailure) {
             let admin = try connectAsAdministrator(.init(), ledger: url, database: "postgres")
-            try PostgresLedgerSchema.execute(format: "DROP DATABASE IF EXISTS %I WITH (FORCE)", url.database, on: admin, "drop \(url.database)")
+            try PostgresLedgerSchema.execute(
+                format: "DROP DATABASE IF EXISTS %I WITH (FORCE)", url.database, on: admin, "drop \(url.database)")
             if role { try PostgresLedgerSchema.execute(format: "DROP ROLE IF EXISTS %I", url.user, on: admin, "drop \(url.user)") }
         } catch {
             throw error.ledgerError

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
 import WPKCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One blocking connection to PostgreSQL. wpk's ledger calls are synchronous (the run, the CLI
@@ -29,12 +30,15 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Connects and signs in. `account` (root only) connects with that OS account's effective ids,
     /// so the server's peer authentication sees the local `postgres` administrator.
-    static func connect(_ url: PostgresURL, password: String?, account: (uid: uid_t, gid: gid_t)? = nil,
-                        timeoutSeconds: Int64 = 10) throws(PostgresFailure) -> PostgresSession {
+    static func connect(
+        _ url: PostgresURL, password: String?, account: (uid: uid_t, gid: gid_t)? = nil,
+        timeoutSeconds: Int64 = 10
+    ) throws(PostgresFailure) -> PostgresSession {
         var configuration: PostgresConnection.Configuration
         switch url.endpoint {
         case .unixSocket(let directory, let port):
-            configuration = .init(unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: url.user, password: password, database: url.database)
+            configuration = .init(
+                unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: url.user, password: password, database: url.database)
         case .tcp(let host, let port):
             var tls = PostgresConnection.Configuration.TLS.disable
             if url.requireTLS {
@@ -48,8 +52,10 @@ final class PostgresSession: @unchecked Sendable {
         }
         configuration.options.connectTimeout = .seconds(timeoutSeconds)
         let connect = {
-            try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
-                                           id: 1, logger: logger).wait()
+            try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                id: 1, logger: logger
+            ).wait()
         }
         do {
             if let account {
@@ -58,7 +64,9 @@ final class PostgresSession: @unchecked Sendable {
                     let code = errno
                     _ = seteuid(0)
                     _ = setegid(0)
-                    throw PostgresFailure(.connection, "cannot act as uid \(account.uid) to sign in by peer authentication: \(String(cString: strerror(code)))")
+                    throw PostgresFailure(
+                        .connection,
+                        "cannot act as uid \(account.uid) to sign in by peer authentication: \(String(cString: strerror(code)))")
                 }
                 defer {
                     _ = seteuid(0)
@@ -85,8 +93,10 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     /// Runs one statement, handing each row to `onRow` as it arrives (no array of 100,000 rows).
-    func forEachRow(_ query: PostgresQuery, _ what: @autoclosure () -> String,
-                    _ onRow: @escaping @Sendable (PostgresRow) throws -> Void) throws(PostgresFailure) {
+    func forEachRow(
+        _ query: PostgresQuery, _ what: @autoclosure () -> String,
+        _ onRow: @escaping @Sendable (PostgresRow) throws -> Void
+    ) throws(PostgresFailure) {
         do {
             _ = try connection.query(query, logger: PostgresSession.logger, onRow).wait()
         } catch let failure as PostgresFailure {

@@ -1,7 +1,8 @@
 import Foundation
 import WPKCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where a PostgreSQL ledger lives, read from a `postgresql://` URL as libpq spells it:
@@ -45,7 +46,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             throw refuse("contains a password; put it in the file the policy's ledger_password_file names instead")
         }
         guard let user = components.user, PostgresURL.isPlainName(user) else {
-            throw refuse("must name the database role wpk signs in as (letters, digits, _; for example postgresql://wpk@/wpk?host=/run/postgresql)")
+            throw refuse(
+                "must name the database role wpk signs in as (letters, digits, _; for example postgresql://wpk@/wpk?host=/run/postgresql)")
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard PostgresURL.isPlainName(database) else {
@@ -78,8 +80,13 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 
     /// A role or database name wpk quotes nowhere: lowercase letters, digits and `_`, at most 63 bytes.
     static func isPlainName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, name.utf8.count <= 63, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return name.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+        guard let first = name.utf8.first, name.utf8.count <= 63, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            return false
+        }
+        return name.utf8.allSatisfy {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || $0 == UInt8(ascii: "_")
+        }
     }
 
     /// The same server and database as another role.
@@ -102,7 +109,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         case .unixSocket(let directory, let port):
             return "postgresql://\(user)@/\(database)?host=\(directory)" + (port == 5432 ? "" : "&port=\(port)")
         case .tcp(let host, let port):
-            return "postgresql://\(user)@\(host)" + (port == 5432 ? "" : ":\(port)") + "/\(database)" + (requireTLS ? "?sslmode=require" : "")
+            return "postgresql://\(user)@\(host)" + (port == 5432 ? "" : ":\(port)") + "/\(database)"
+                + (requireTLS ? "?sslmode=require" : "")
         }
     }
 }
@@ -121,7 +129,10 @@ public enum PostgresPasswordFile {
             throw LedgerError(.notRegularFile, "the ledger password file \(path) is not a regular file")
         }
         guard info.st_uid == trustedOwner, info.st_mode & 0o027 == 0 else {
-            throw LedgerError(.unsafePermissions, "the ledger password file \(path) must be owned by root and neither readable by others nor writable by its group (mode \(String(info.st_mode & 0o7777, radix: 8))); fix with: chown root \(path) && chmod 0640 \(path)")
+            throw LedgerError(
+                .unsafePermissions,
+                "the ledger password file \(path) must be owned by root and neither readable by others nor writable by its group (mode \(String(info.st_mode & 0o7777, radix: 8))); fix with: chown root \(path) && chmod 0640 \(path)"
+            )
         }
         var bytes = [UInt8](repeating: 0, count: 1025)
         let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }

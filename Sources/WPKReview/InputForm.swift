@@ -117,7 +117,9 @@ extension ReviewState {
             guard form.focus < form.fields.count else { break }
             let field = form.fields[form.focus]
             guard field.isTypable else {
-                status = StatusMessage("\(field.declaration.name) is a secret: wpk reads it from \(field.declaration.secretRef ?? "its secret_ref") when the step runs; it takes no value here", style: .warning)
+                status = StatusMessage(
+                    "\(field.declaration.name) is a secret: wpk reads it from \(field.declaration.secretRef ?? "its secret_ref") when the step runs; it takes no value here",
+                    style: .warning)
                 break
             }
             // One byte over the planner's limit, so the planner's own message says it is too long.

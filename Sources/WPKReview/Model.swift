@@ -24,8 +24,10 @@ public struct PlaybookEntry: Equatable, Sendable {
     public var plannedWith = ""
 
     /// An entry from its fields.
-    public init(path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int,
-                summarized: Bool = true, longestWaitSeconds: Int? = nil, signature: PlaybookSignatureCheck? = nil) {
+    public init(
+        path: String, name: String, runtime: String, mode: String, errors: Int, warnings: Int, pendingGates: Int?, waitingRuns: Int,
+        summarized: Bool = true, longestWaitSeconds: Int? = nil, signature: PlaybookSignatureCheck? = nil
+    ) {
         self.summarized = summarized
         self.signature = signature
         self.longestWaitSeconds = longestWaitSeconds
@@ -91,7 +93,10 @@ public struct PlanStepView: Equatable, Sendable {
     public var rollbackWaiting: [String] = []
 
     /// A step from the planner's fields and the ledger's gate state.
-    public init(index: Int, handler: String, runtime: String, commands: [[String]], fidelity: Fidelity, mutating: Bool, destructive: Bool, blastRadius: String, gateRequired: Bool, gateApprovals: Int, gateReason: String, gateState: GateState) {
+    public init(
+        index: Int, handler: String, runtime: String, commands: [[String]], fidelity: Fidelity, mutating: Bool, destructive: Bool,
+        blastRadius: String, gateRequired: Bool, gateApprovals: Int, gateReason: String, gateState: GateState
+    ) {
         self.index = index
         self.handler = handler
         self.runtime = runtime
@@ -153,8 +158,11 @@ public struct PlaybookDetail: Sendable {
     public var inputValues: [String: String] = [:]
 
     /// A detail from what the adapter gathered.
-    public init(entry: PlaybookEntry, overview: [OverviewSection], source: [UInt8], diagnostics: [Diagnostic], plan: [PlanStepView]?, planDigest: String?, planNote: String, history: [HistoryRow], historyNote: String,
-                inputs: [InputDeclaration] = [], inputValues: [String: String] = [:]) {
+    public init(
+        entry: PlaybookEntry, overview: [OverviewSection], source: [UInt8], diagnostics: [Diagnostic], plan: [PlanStepView]?,
+        planDigest: String?, planNote: String, history: [HistoryRow], historyNote: String,
+        inputs: [InputDeclaration] = [], inputValues: [String: String] = [:]
+    ) {
         self.inputs = inputs
         self.inputValues = inputValues
         self.entry = entry

@@ -7,8 +7,10 @@ public enum PlaybookReader {
     /// diagnostics. Gate and run counts stay unknown until a plan and ledger say otherwise.
     /// Planning problems (`WPK4xx`, such as a missing input) are not the file's: they do not count
     /// against its validity here, and the Plan pane says why there is no plan.
-    public static func entry(path: String, root: Node?, diagnostics: [Diagnostic], fallbackName: String,
-                             signature: PlaybookSignatureCheck? = nil) -> PlaybookEntry {
+    public static func entry(
+        path: String, root: Node?, diagnostics: [Diagnostic], fallbackName: String,
+        signature: PlaybookSignatureCheck? = nil
+    ) -> PlaybookEntry {
         let playbook = root.map { Playbook(root: $0) }
         let name = playbook?.metadata.name?.value ?? fallbackName
         let runtime = playbook?.runtime.type?.value.rawValue ?? "-"
@@ -47,7 +49,6 @@ public enum PlaybookReader {
     /// How a signature's state reads at a glance.
     public enum SignatureVerdict: Sendable { case good, neutral, bad }
 
-
     /// A scalar's text at a key path, or nil.
     public static func text(_ node: Node?, _ keys: [String]) -> String? {
         var current = node
@@ -71,7 +72,8 @@ public enum PlaybookReader {
             if let node = section(root, key) { runtime.append((key, inline(node))) }
         }
         if let handlers = section(root, "handlers") {
-            runtime.append(("handlers", handlers.sequence.map { "\($0.count)" } ?? handlers.mapping.map { "\($0.count)" } ?? inline(handlers)))
+            runtime.append(
+                ("handlers", handlers.sequence.map { "\($0.count)" } ?? handlers.mapping.map { "\($0.count)" } ?? inline(handlers)))
         }
         if !runtime.isEmpty { sections.append(OverviewSection(title: "Runtime", rows: runtime)) }
         for (key, title) in [("triggers", "Triggers"), ("safety", "Safety"), ("inputs", "Inputs")] {
@@ -85,7 +87,8 @@ public enum PlaybookReader {
     private static func rows(_ node: Node) -> [(label: String, value: String)] {
         let limit = 500  // a section with more rows than this is summarized, not listed
         if let entries = node.mapping {
-            return entries.prefix(limit).map { ($0.keyText, inline($0.value)) } + (entries.count > limit ? [("...", "\(entries.count - limit) more")] : [])
+            return entries.prefix(limit).map { ($0.keyText, inline($0.value)) }
+                + (entries.count > limit ? [("...", "\(entries.count - limit) more")] : [])
         }
         if let items = node.sequence {
             return items.prefix(limit).enumerated().map { i, item in

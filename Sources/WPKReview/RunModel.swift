@@ -26,9 +26,11 @@ public struct RunRow: Equatable, Sendable {
     public var plannedWith: String
 
     /// A row from its fields.
-    public init(id: String, playbook: String, starter: String, host: String = "", tty: String = "", source: String = "",
-                startedBy: String = "", state: String, gate: String = "", approvals: Int = 0, approvalsNeeded: Int = 0,
-                waitingSince: Date? = nil, deadline: Date? = nil, plannedWith: String = "") {
+    public init(
+        id: String, playbook: String, starter: String, host: String = "", tty: String = "", source: String = "",
+        startedBy: String = "", state: String, gate: String = "", approvals: Int = 0, approvalsNeeded: Int = 0,
+        waitingSince: Date? = nil, deadline: Date? = nil, plannedWith: String = ""
+    ) {
         self.id = id
         self.playbook = playbook
         self.starter = starter
@@ -67,8 +69,10 @@ public struct RunStepView: Equatable, Sendable {
     public var outputProblem: String?
 
     /// A step from its fields.
-    public init(handler: String, isRollback: Bool = false, state: String, commands: [[String]], gateRequired: Bool = false,
-                gateApprovals: Int = 0, gateReasons: [String] = [], outputBytes: Int? = nil, output: String? = nil, outputProblem: String? = nil) {
+    public init(
+        handler: String, isRollback: Bool = false, state: String, commands: [[String]], gateRequired: Bool = false,
+        gateApprovals: Int = 0, gateReasons: [String] = [], outputBytes: Int? = nil, output: String? = nil, outputProblem: String? = nil
+    ) {
         self.handler = handler
         self.isRollback = isRollback
         self.state = state
@@ -96,8 +100,10 @@ public struct RunView: Equatable, Sendable {
     public var planProblem: String?
 
     /// A view from its fields.
-    public init(row: RunRow, playbookDigest: String, planDigest: String, inputs: [(name: String, value: String)], steps: [RunStepView],
-                approvers: [String] = [], planProblem: String? = nil) {
+    public init(
+        row: RunRow, playbookDigest: String, planDigest: String, inputs: [(name: String, value: String)], steps: [RunStepView],
+        approvers: [String] = [], planProblem: String? = nil
+    ) {
         self.row = row
         self.playbookDigest = playbookDigest
         self.planDigest = planDigest
@@ -148,7 +154,9 @@ public struct OpenRun: Sendable {
         self.view = view
         self.width = width
         var lines: [RunLine] = []
-        func add(_ text: String, _ style: Style = .normal, indent: Int = 0) { lines.append(RunLine(text: text, style: style, indent: indent)) }
+        func add(_ text: String, _ style: Style = .normal, indent: Int = 0) {
+            lines.append(RunLine(text: text, style: style, indent: indent))
+        }
         func wrapped(_ text: String, _ style: Style, indent: Int) {
             for (i, piece) in Screen.wrap(text, width: max(10, width - 2 - indent - 2), asciiOnly: asciiOnly).enumerated() {
                 add(piece, style, indent: indent + (i == 0 ? 0 : 2))
@@ -164,13 +172,14 @@ public struct OpenRun: Sendable {
         add("")
         add("Steps", .title)
         for step in view.steps {
-            let style: Style = switch step.state {
-            case "done": .ok
-            case "failed", "unknown": .error
-            case "waiting": .danger
-            case "running": .warning
-            default: .dim
-            }
+            let style: Style =
+                switch step.state {
+                case "done": .ok
+                case "failed", "unknown": .error
+                case "waiting": .danger
+                case "running": .warning
+                default: .dim
+                }
             add("\(step.isRollback ? "rollback " : "")\(step.handler)  [\(step.state)]", style, indent: 2)
             if step.gateRequired {
                 let reasons = step.gateReasons.isEmpty ? "" : ": " + step.gateReasons.joined(separator: "; ")
@@ -205,20 +214,23 @@ extension RunView {
     public init(_ detail: RunDetail, now: Date) {
         let row = RunRow(detail.overview, wait: detail.wait, inputs: (try? detail.plan.get())?.inputs ?? [], now: now)
         let steps = detail.steps.map { step in
-            var output: String?, problem: String?
+            var output: String?
+            var problem: String?
             switch step.output {
             case .success(let text)?: output = text
             case .failure(let failure)?: problem = failure.description
             case nil: break
             }
-            return RunStepView(handler: step.handler, isRollback: step.isRollback, state: step.state.rawValue, commands: step.commands,
-                               gateRequired: step.gateRequired, gateApprovals: step.gateApprovals, gateReasons: step.gateReasons,
-                               outputBytes: step.outputBytes, output: output, outputProblem: problem)
+            return RunStepView(
+                handler: step.handler, isRollback: step.isRollback, state: step.state.rawValue, commands: step.commands,
+                gateRequired: step.gateRequired, gateApprovals: step.gateApprovals, gateReasons: step.gateReasons,
+                outputBytes: step.outputBytes, output: output, outputProblem: problem)
         }
         var problem: String?
         if case .failure(let failure) = detail.plan { problem = failure.description }
-        self.init(row: row, playbookDigest: detail.overview.history.playbookDigest ?? "", planDigest: detail.overview.history.planDigest ?? "",
-                  inputs: (try? detail.plan.get())?.inputs ?? [], steps: steps, approvers: detail.wait?.approvers ?? [], planProblem: problem)
+        self.init(
+            row: row, playbookDigest: detail.overview.history.playbookDigest ?? "", planDigest: detail.overview.history.planDigest ?? "",
+            inputs: (try? detail.plan.get())?.inputs ?? [], steps: steps, approvers: detail.wait?.approvers ?? [], planProblem: problem)
     }
 }
 
@@ -226,19 +238,22 @@ extension RunRow {
     /// A list row from the ledger's overview of a run.
     public init(_ overview: RunOverview, wait: RunDetail.Wait?, inputs: [(name: String, value: String)], now: Date) {
         let history = overview.history
-        var since: Date?, deadline: Date?, gate = ""
+        var since: Date?
+        var deadline: Date?
+        var gate = ""
         if case .waiting(let step, let waitingSince, let until) = overview.status {
             since = waitingSince
             deadline = until
             gate = step
         }
-        self.init(id: history.id, playbook: history.playbook ?? "?", starter: history.starter.name, host: history.host ?? "",
-                  tty: history.starter.tty ?? "", source: history.starter.sshSource ?? "",
-                  startedBy: history.startedBy.map { $0.kind == .cli ? "cli" : "\($0.kind.rawValue) \($0.trigger)" } ?? "",
-                  state: overview.status.name, gate: gate,
-                  approvals: wait?.approvers.count ?? 0, approvalsNeeded: wait?.approvalsRequired ?? 0,
-                  waitingSince: since, deadline: deadline,
-                  plannedWith: RunRow.plannedText(inputs))
+        self.init(
+            id: history.id, playbook: history.playbook ?? "?", starter: history.starter.name, host: history.host ?? "",
+            tty: history.starter.tty ?? "", source: history.starter.sshSource ?? "",
+            startedBy: history.startedBy.map { $0.kind == .cli ? "cli" : "\($0.kind.rawValue) \($0.trigger)" } ?? "",
+            state: overview.status.name, gate: gate,
+            approvals: wait?.approvers.count ?? 0, approvalsNeeded: wait?.approvalsRequired ?? 0,
+            waitingSince: since, deadline: deadline,
+            plannedWith: RunRow.plannedText(inputs))
     }
 
     /// Input values as lists show what a run or a gate was planned with: `name=value name=value`.

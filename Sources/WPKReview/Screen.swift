@@ -71,9 +71,13 @@ public struct Glyphs: Sendable {
     public var separator: String
 
     /// Box drawing and an ellipsis from Unicode.
-    public static let unicode = Glyphs(horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", ellipsis: "…", pointer: "▶", separator: " │ ")
+    public static let unicode = Glyphs(
+        horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", ellipsis: "…", pointer: "▶",
+        separator: " │ ")
     /// Only ASCII.
-    public static let ascii = Glyphs(horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", ellipsis: "~", pointer: ">", separator: " | ")
+    public static let ascii = Glyphs(
+        horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", ellipsis: "~", pointer: ">",
+        separator: " | ")
 }
 
 /// A grid of cells that screens draw into; the painter copies it to the terminal.

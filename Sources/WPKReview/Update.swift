@@ -17,16 +17,19 @@ extension ReviewState {
             return handle(key)
         case .resize(let newSize):
             size = newSize
-            if let open = openRun, open.width != size.width { openRun = OpenRun(open.view, width: size.width, asciiOnly: options.asciiOnly) }
+            if let open = openRun, open.width != size.width {
+                openRun = OpenRun(open.view, width: size.width, asciiOnly: options.asciiOnly)
+            }
             settleAll()
             return []
         case .listLoaded(let loaded):
             setEntries(loaded)
             // Files not yet read are read in chunks between frames, so the list shows at once.
             let unread = loaded.filter { !$0.summarized }.map(\.path)
-            return (runs == nil ? [.loadRuns] : []) + stride(from: 0, to: unread.count, by: Self.summarizeChunk).map {
-                .summarize(paths: Array(unread[$0..<min($0 + Self.summarizeChunk, unread.count)]))
-            }
+            return (runs == nil ? [.loadRuns] : [])
+                + stride(from: 0, to: unread.count, by: Self.summarizeChunk).map {
+                    .summarize(paths: Array(unread[$0..<min($0 + Self.summarizeChunk, unread.count)]))
+                }
         case .entriesSummarized(let summarized):
             guard let current = entries else { return [] }
             let byPath = Dictionary(summarized.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
@@ -264,13 +267,15 @@ extension ReviewState {
             return []
         case .approve(let index, let typed):
             guard let open, let plan = open.detail.plan, index < plan.count,
-                  let digest = open.detail.planDigest, let fingerprint = open.detail.fingerprint else {
+                let digest = open.detail.planDigest, let fingerprint = open.detail.fingerprint
+            else {
                 self.overlay = nil
                 return []
             }
             let expected = Array(fingerprint.prefix(4))
             if case .character(let c) = key, typed.count < expected.count,
-               String(c).lowercased() == String(expected[typed.count]).lowercased() {
+                String(c).lowercased() == String(expected[typed.count]).lowercased()
+            {
                 let now = typed + String(c).lowercased()
                 if now.count == expected.count {
                     self.overlay = nil
@@ -312,7 +317,9 @@ extension ReviewState {
 
     /// What a key does to a reason being typed.
     private enum ReasonEdit {
-        case edited(String), submitted(String), cancelled, unchanged
+        case edited(String)
+        case submitted(String)
+        case cancelled, unchanged
     }
 
     /// Esc cancels, Backspace deletes, Enter submits a non-empty reason, printable characters are typed.
@@ -375,12 +382,14 @@ extension ReviewState {
         }
         let step = view.waitingStep?.handler ?? ""
         func effect(_ reason: String) -> Effect {
-            .decideRun(action, run: view.row.id, step: step, playbookDigest: view.playbookDigest, planDigest: view.planDigest, reason: reason)
+            .decideRun(
+                action, run: view.row.id, step: step, playbookDigest: view.playbookDigest, planDigest: view.planDigest, reason: reason)
         }
         if action == .approve {
             let expected = Array(view.fingerprint.prefix(4))
             if case .character(let c) = key, text.count < expected.count,
-               String(c).lowercased() == String(expected[text.count]).lowercased() {
+                String(c).lowercased() == String(expected[text.count]).lowercased()
+            {
                 let now = text + String(c).lowercased()
                 if now.count == expected.count {
                     overlay = nil
@@ -402,7 +411,8 @@ extension ReviewState {
             overlay = .runAction(action, text: typed)
         case .submitted(let reason):
             overlay = nil
-            status = StatusMessage(action == .cancel ? "cancelling run \(view.row.id)..." : "recording rejection of \(step) for run \(view.row.id)...")
+            status = StatusMessage(
+                action == .cancel ? "cancelling run \(view.row.id)..." : "recording rejection of \(step) for run \(view.row.id)...")
             return [effect(reason)]
         case .unchanged:
             break
@@ -477,9 +487,11 @@ extension ReviewState {
         let keep = selectedEntry?.path
         // Runs waiting for an approval come first, the longest wait first: that is where someone is blocked.
         entries = loaded.enumerated().sorted { a, b in
-            let wa = a.element.waitingRuns > 0, wb = b.element.waitingRuns > 0
+            let wa = a.element.waitingRuns > 0
+            let wb = b.element.waitingRuns > 0
             if wa != wb { return wa }
-            let waitA = a.element.longestWaitSeconds ?? 0, waitB = b.element.longestWaitSeconds ?? 0
+            let waitA = a.element.longestWaitSeconds ?? 0
+            let waitB = b.element.longestWaitSeconds ?? 0
             return waitA != waitB ? waitA > waitB : a.offset < b.offset
         }.map(\.element)
         refilter(keeping: keep)

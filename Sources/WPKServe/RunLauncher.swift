@@ -4,7 +4,7 @@ import Synchronization
 import WPKCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run to start: a playbook, its inputs (as `--set` gives them) and how it was started.
@@ -82,7 +82,8 @@ public final class RunLauncher: Sendable {
                 }
                 wanted[request.playbookPath, default: 0] += 1
                 granted.append(true)
-                if let limit = request.maxConcurrency, state.live[request.playbookPath, default: 0] + wanted[request.playbookPath]! > limit {
+                if let limit = request.maxConcurrency, state.live[request.playbookPath, default: 0] + wanted[request.playbookPath]! > limit
+                {
                     return .overLimit(playbook: request.playbookPath, limit: limit)
                 }
             }
@@ -119,7 +120,9 @@ public final class RunLauncher: Sendable {
                 case .some(let id) where Self.isRunID(id):
                     continuation.resume(returning: .success(id))
                 case .some(let other):
-                    continuation.resume(returning: .failure(Failure(description: "wpk run did not start the run: \(DisplaySanitizer.sanitize(String(other.prefix(200))))")))
+                    continuation.resume(
+                        returning: .failure(
+                            Failure(description: "wpk run did not start the run: \(DisplaySanitizer.sanitize(String(other.prefix(200))))")))
                 case .none:
                     continuation.resume(returning: .failure(Failure(description: "wpk run printed no run id within \(Int(timeout)) s")))
                 }

@@ -2,7 +2,7 @@ import Foundation
 import WPKCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How far `wpk serve` has followed each schedule, kept across restarts so the fires that passed
@@ -45,8 +45,9 @@ public struct ScheduleMemory: Sendable {
     @discardableResult
     public func remember(playbook: String, schedule: CronSchedule, followedUntil instant: Date) -> Bool {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             let value = JSONValue.object([
                 ("playbook", .string(playbook)), ("cron", .string(schedule.expression)),
                 ("zone", .string(schedule.timeZone.identifier)), ("followed_until", .string(RFC3339.format(instant))),

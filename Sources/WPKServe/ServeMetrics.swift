@@ -42,7 +42,8 @@ public final class ServeMetrics: Sendable {
     /// trigger that now wait at a gate (nil when the ledger could not be read: left out).
     public func text(running: Int, waiting: [StartedByKindName: Int]?) -> String {
         counters.withLock { c in
-            var out = "# HELP wpk_serve_requests_total HTTP requests answered, by trigger and status.\n# TYPE wpk_serve_requests_total counter\n"
+            var out =
+                "# HELP wpk_serve_requests_total HTTP requests answered, by trigger and status.\n# TYPE wpk_serve_requests_total counter\n"
             for trigger in c.requests.keys.sorted() {
                 for status in c.requests[trigger]!.keys.sorted() {
                     out += "wpk_serve_requests_total{trigger=\"\(trigger)\",status=\"\(status)\"} \(c.requests[trigger]![status]!)\n"
@@ -52,19 +53,23 @@ public final class ServeMetrics: Sendable {
             for kind in StartedByKindName.allCases {
                 out += "wpk_serve_runs_started_total{kind=\"\(kind.rawValue)\"} \(c.started[kind.rawValue] ?? 0)\n"
             }
-            out += "# HELP wpk_serve_runs_in_progress Runs started by this server that have not ended (running or waiting for approval).\n# TYPE wpk_serve_runs_in_progress gauge\n"
+            out +=
+                "# HELP wpk_serve_runs_in_progress Runs started by this server that have not ended (running or waiting for approval).\n# TYPE wpk_serve_runs_in_progress gauge\n"
             out += "wpk_serve_runs_in_progress \(running)\n"
             if let waiting {
-                out += "# HELP wpk_serve_runs_waiting Runs started by a trigger that now wait at a gate for approval, by trigger kind (from the ledger).\n# TYPE wpk_serve_runs_waiting gauge\n"
+                out +=
+                    "# HELP wpk_serve_runs_waiting Runs started by a trigger that now wait at a gate for approval, by trigger kind (from the ledger).\n# TYPE wpk_serve_runs_waiting gauge\n"
                 for kind in StartedByKindName.allCases {
                     out += "wpk_serve_runs_waiting{kind=\"\(kind.rawValue)\"} \(waiting[kind] ?? 0)\n"
                 }
             }
-            out += "# HELP wpk_serve_triggers_refused_total Triggers that started nothing, by reason.\n# TYPE wpk_serve_triggers_refused_total counter\n"
+            out +=
+                "# HELP wpk_serve_triggers_refused_total Triggers that started nothing, by reason.\n# TYPE wpk_serve_triggers_refused_total counter\n"
             for reason in c.refused.keys.sorted() {
                 out += "wpk_serve_triggers_refused_total{reason=\"\(reason)\"} \(c.refused[reason]!)\n"
             }
-            out += "# HELP wpk_serve_schedule_fires_missed_total Schedule fires skipped (not caught up).\n# TYPE wpk_serve_schedule_fires_missed_total counter\n"
+            out +=
+                "# HELP wpk_serve_schedule_fires_missed_total Schedule fires skipped (not caught up).\n# TYPE wpk_serve_schedule_fires_missed_total counter\n"
             out += "wpk_serve_schedule_fires_missed_total \(c.missedSchedules)\n"
             return out
         }

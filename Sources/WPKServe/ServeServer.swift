@@ -33,10 +33,12 @@ public struct ServeConfiguration: Sendable {
     /// Opens a database ledger the machine policy names (the executable supplies PostgreSQL's).
     public var ledgerDatabase: DatabaseLedgerOpener?
 
-    public init(host: String = "127.0.0.1", port: Int = 9095, paths: [String], executable: String, environment: [String: String],
-                checker: PlaybookChecker, alertmanagerKey: @escaping @Sendable () -> AlertmanagerKey,
-                now: @escaping @Sendable () -> Date = { Date() }, scheduleNow: @escaping @Sendable () -> Date = { Date() },
-                scheduleMemory: ScheduleMemory? = nil, ledgerDatabase: DatabaseLedgerOpener? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 9095, paths: [String], executable: String, environment: [String: String],
+        checker: PlaybookChecker, alertmanagerKey: @escaping @Sendable () -> AlertmanagerKey,
+        now: @escaping @Sendable () -> Date = { Date() }, scheduleNow: @escaping @Sendable () -> Date = { Date() },
+        scheduleMemory: ScheduleMemory? = nil, ledgerDatabase: DatabaseLedgerOpener? = nil
+    ) {
         self.host = host
         self.port = port
         self.paths = paths
@@ -104,13 +106,16 @@ public final class ServeServer: Sendable {
             logger.error("/alertmanager refuses every request: \(DisplaySanitizer.sanitize(why))")
         }
         alertmanagerKey.withLock { $0 = key }
-        let loaded = TriggerCatalog.load(paths: configuration.paths, checker: configuration.checker,
-                                         secrets: SecretResolver(environment: configuration.environment, vaultProgram: configuration.environment["WPK_VAULT"]))
+        let loaded = TriggerCatalog.load(
+            paths: configuration.paths, checker: configuration.checker,
+            secrets: SecretResolver(environment: configuration.environment, vaultProgram: configuration.environment["WPK_VAULT"]))
         for problem in loaded.problems { logger.warning("\(problem)") }
-        logger.info("playbooks loaded", metadata: [
-            "playbooks": "\(loaded.playbookCount)", "webhooks": "\(loaded.webhooks.count)",
-            "alert_triggers": "\(loaded.alerts.count)", "schedules": "\(loaded.schedules.count)", "skipped": "\(loaded.problems.count)",
-        ])
+        logger.info(
+            "playbooks loaded",
+            metadata: [
+                "playbooks": "\(loaded.playbookCount)", "webhooks": "\(loaded.webhooks.count)",
+                "alert_triggers": "\(loaded.alerts.count)", "schedules": "\(loaded.schedules.count)", "skipped": "\(loaded.problems.count)",
+            ])
         catalog.withLock { $0 = (loaded, $0.generation + 1) }
         return loaded
     }
@@ -144,10 +149,13 @@ public final class ServeServer: Sendable {
                 onListening(port)
             },
             logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
-                       .init(service: ScheduleService(server: self), successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: ScheduleService(server: self), successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped; runs started here go on", metadata: ["runs_in_progress": "\(launcher.liveRuns)"])
     }
@@ -160,10 +168,13 @@ public final class ServeServer: Sendable {
         let (response, trigger, decision) = await route(request, path: path, context: context)
         metrics.request(trigger, status: Int(response.status.code))
         if trigger != "healthz" && trigger != "metrics" {
-            logger.info("request", metadata: [
-                "method": "\(request.method)", "path": "\(DisplaySanitizer.sanitize(String(path.prefix(200))))",
-                "remote": "\(context.remote)", "status": "\(response.status.code)", "decision": "\(DisplaySanitizer.sanitize(decision))",
-            ])
+            logger.info(
+                "request",
+                metadata: [
+                    "method": "\(request.method)", "path": "\(DisplaySanitizer.sanitize(String(path.prefix(200))))",
+                    "remote": "\(context.remote)", "status": "\(response.status.code)",
+                    "decision": "\(DisplaySanitizer.sanitize(decision))",
+                ])
         }
         return response
     }
@@ -183,7 +194,9 @@ public final class ServeServer: Sendable {
             let (response, decision) = await alertmanager(request, context: context)
             return (response, "alertmanager", decision)
         default:
-            guard let hook = currentCatalog.catalog.webhooks[path] else { return (Self.text(404, "no trigger at this path"), "other", "unknown path") }
+            guard let hook = currentCatalog.catalog.webhooks[path] else {
+                return (Self.text(404, "no trigger at this path"), "other", "unknown path")
+            }
             guard request.method == .post else { return (Self.text(405, "use POST"), "webhook", "method") }
             let (response, decision) = await webhook(request, hook: hook, context: context)
             return (response, "webhook", decision)
@@ -194,24 +207,41 @@ public final class ServeServer: Sendable {
         let body: [UInt8]
         switch await Self.body(of: request) {
         case .bytes(let bytes): body = bytes
-        case .refused(let response): metrics.refused("body"); return (response, "body refused")
+        case .refused(let response):
+            metrics.refused("body")
+            return (response, "body refused")
         }
-        guard let key = hook.key else { metrics.refused("unauthenticated"); return (Self.empty(401), "no key for this trigger") }
+        guard let key = hook.key else {
+            metrics.refused("unauthenticated")
+            return (Self.empty(401), "no key for this trigger")
+        }
         let now = configuration.now()
-        let verified = WebhookSignature.verify(key: key, timestampHeader: request.headers[Self.timestampHeader],
-                                               signatureHeader: request.headers[Self.signatureHeader], body: body, now: now)
+        let verified = WebhookSignature.verify(
+            key: key, timestampHeader: request.headers[Self.timestampHeader],
+            signatureHeader: request.headers[Self.signatureHeader], body: body, now: now)
         let signature: [UInt8]
         switch verified {
         case .success(let bytes): signature = bytes
-        case .failure(.stale): metrics.refused("stale"); return (Self.empty(401), "stale timestamp")
-        case .failure: metrics.refused("unauthenticated"); return (Self.empty(401), "bad signature")
+        case .failure(.stale):
+            metrics.refused("stale")
+            return (Self.empty(401), "stale timestamp")
+        case .failure:
+            metrics.refused("unauthenticated")
+            return (Self.empty(401), "bad signature")
         }
         switch replay.admit(signature, now: now) {
         case .success: break
-        case .failure(.replayed): metrics.refused("replayed"); return (Self.text(409, "this request was already received"), "replayed")
-        case .failure: metrics.refused("replay_memory_full"); return (Self.text(503, "too many recent requests to remember; try again later"), "replay memory full")
+        case .failure(.replayed):
+            metrics.refused("replayed")
+            return (Self.text(409, "this request was already received"), "replayed")
+        case .failure:
+            metrics.refused("replay_memory_full")
+            return (Self.text(503, "too many recent requests to remember; try again later"), "replay memory full")
         }
-        if let refusal = Self.jsonContentTypeProblem(request) { metrics.refused("bad_request"); return (Self.text(400, refusal), refusal) }
+        if let refusal = Self.jsonContentTypeProblem(request) {
+            metrics.refused("bad_request")
+            return (Self.text(400, refusal), refusal)
+        }
         let json: JSONValue
         do {
             json = try JSONValue.parse(body, maxDepth: 32)
@@ -222,11 +252,14 @@ public final class ServeServer: Sendable {
         let inputs: [String: String]
         switch TriggerInputs.values(for: hook.entry.trigger, event: .webhook(body: json)) {
         case .success(let values): inputs = values
-        case .failure(let problem): metrics.refused("bad_request"); return (Self.text(400, problem.message), problem.message)
+        case .failure(let problem):
+            metrics.refused("bad_request")
+            return (Self.text(400, problem.message), problem.message)
         }
-        let launch = LaunchRequest(playbookPath: hook.entry.path, inputs: inputs,
-                                   startedBy: StartedBy(kind: .webhook, trigger: hook.entry.trigger.path ?? "", source: context.remote),
-                                   maxConcurrency: hook.entry.maxConcurrency)
+        let launch = LaunchRequest(
+            playbookPath: hook.entry.path, inputs: inputs,
+            startedBy: StartedBy(kind: .webhook, trigger: hook.entry.trigger.path ?? "", source: context.remote),
+            maxConcurrency: hook.entry.maxConcurrency)
         return await start([launch], kind: .webhook)
     }
 
@@ -234,17 +267,23 @@ public final class ServeServer: Sendable {
         let body: [UInt8]
         switch await Self.body(of: request) {
         case .bytes(let bytes): body = bytes
-        case .refused(let response): metrics.refused("body"); return (response, "body refused")
+        case .refused(let response):
+            metrics.refused("body")
+            return (response, "body refused")
         }
         let key = alertmanagerKey.withLock { $0 }
         guard case .token(let token) = key,
-              let given = request.headers[.authorization], given.hasPrefix("Bearer "),
-              Self.constantTimeEquals(Array(given.utf8.dropFirst(7)), token) else {
+            let given = request.headers[.authorization], given.hasPrefix("Bearer "),
+            Self.constantTimeEquals(Array(given.utf8.dropFirst(7)), token)
+        else {
             metrics.refused("unauthenticated")
             if case .refused(let why) = key { return (Self.empty(401), "no usable token: \(why)") }
             return (Self.empty(401), "bad token")
         }
-        if let refusal = Self.jsonContentTypeProblem(request) { metrics.refused("bad_request"); return (Self.text(400, refusal), refusal) }
+        if let refusal = Self.jsonContentTypeProblem(request) {
+            metrics.refused("bad_request")
+            return (Self.text(400, refusal), refusal)
+        }
         let payload: AlertmanagerPayload
         do {
             payload = try AlertmanagerPayload(json: body)
@@ -263,9 +302,12 @@ public final class ServeServer: Sendable {
                         problems.append("\(alert.fingerprint) \(entry.playbookName): \(problem)")
                         continue
                     }
-                    launches.append(LaunchRequest(playbookPath: entry.path, inputs: inputs,
-                                                  startedBy: StartedBy(kind: .alertmanager, trigger: "\(alert.name) \(alert.fingerprint)", source: context.remote),
-                                                  maxConcurrency: entry.maxConcurrency, fingerprint: alert.fingerprint))
+                    launches.append(
+                        LaunchRequest(
+                            playbookPath: entry.path, inputs: inputs,
+                            startedBy: StartedBy(
+                                kind: .alertmanager, trigger: "\(alert.name) \(alert.fingerprint)", source: context.remote),
+                            maxConcurrency: entry.maxConcurrency, fingerprint: alert.fingerprint))
                 case .failure(let problem):
                     problems.append("\(alert.fingerprint) \(entry.playbookName): \(problem.message)")
                 }
@@ -287,13 +329,16 @@ public final class ServeServer: Sendable {
 
     /// Reserves slots for all of `launches` (429 when that is over a limit), checks each plans
     /// (400), starts them and answers 202 with their run ids, or 200 when there was nothing to start.
-    private func start(_ launches: [LaunchRequest], kind: StartedByKindName, planned: Bool = false, problems: [String] = []) async -> (Response, String) {
+    private func start(_ launches: [LaunchRequest], kind: StartedByKindName, planned: Bool = false, problems: [String] = []) async -> (
+        Response, String
+    ) {
         // The cap first: a refusal over the limit is cheap, planning is not.
         let granted: [Bool]
         switch launcher.reserve(launches) {
         case .overLimit(let playbook, let limit):
             metrics.refused("over_limit")
-            let why = "\(DisplaySanitizer.sanitize(playbook)) already has \(limit) run(s) started by wpk serve (max_concurrency); nothing was started"
+            let why =
+                "\(DisplaySanitizer.sanitize(playbook)) already has \(limit) run(s) started by wpk serve (max_concurrency); nothing was started"
             return (Self.text(429, why), "over limit")
         case .reserved(let list): granted = list
         }
@@ -312,7 +357,9 @@ public final class ServeServer: Sendable {
             }
             for await result in group {
                 switch result {
-                case .success(let id): runs.append(id); metrics.started(kind)
+                case .success(let id):
+                    runs.append(id)
+                    metrics.started(kind)
                 case .failure(let failure): failures.append(failure.description)
                 }
             }
@@ -336,7 +383,9 @@ public final class ServeServer: Sendable {
         do {
             records = try ledgerRecords()
         } catch {
-            logger.warning("cannot read the ledger for runs started before this server: \(DisplaySanitizer.sanitize("\(error)")); they are not counted against max_concurrency")
+            logger.warning(
+                "cannot read the ledger for runs started before this server: \(DisplaySanitizer.sanitize("\(error)")); they are not counted against max_concurrency"
+            )
             return
         }
         var adopted: [(request: LaunchRequest, pid: Int32)] = []
@@ -346,7 +395,8 @@ public final class ServeServer: Sendable {
             default: continue
             }
             guard let startedBy = run.history.startedBy, startedBy.kind != .cli, let pid = run.history.pid,
-                  RunOverview.localProcessAlive(run.history) == true else { continue }
+                RunOverview.localProcessAlive(run.history) == true
+            else { continue }
             let name = run.history.playbook
             var entry: TriggerCatalog.Entry?
             var fingerprint: String?
@@ -359,8 +409,12 @@ public final class ServeServer: Sendable {
             case .cli: entry = nil
             }
             guard let entry else { continue }
-            adopted.append((LaunchRequest(playbookPath: entry.path, inputs: [:], startedBy: startedBy,
-                                          maxConcurrency: entry.maxConcurrency, fingerprint: fingerprint), Int32(pid)))
+            adopted.append(
+                (
+                    LaunchRequest(
+                        playbookPath: entry.path, inputs: [:], startedBy: startedBy,
+                        maxConcurrency: entry.maxConcurrency, fingerprint: fingerprint), Int32(pid)
+                ))
         }
         launcher.adopt(adopted)
         if !adopted.isEmpty {
@@ -370,8 +424,10 @@ public final class ServeServer: Sendable {
 
     /// The verified records of the ledger the machine policy names, on either backend.
     private func ledgerRecords() throws -> [LedgerRecord] {
-        try LedgerChoice.chosen(by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory(),
-                                database: configuration.ledgerDatabase).get().read().records
+        try LedgerChoice.chosen(
+            by: MachinePolicy.load(), requested: nil, environment: configuration.environment, home: NSHomeDirectory(),
+            database: configuration.ledgerDatabase
+        ).get().read().records
     }
 
     /// Runs started by a trigger (from this server or an earlier one) now waiting at a gate, by
@@ -388,7 +444,8 @@ public final class ServeServer: Sendable {
         }
         var waiting: [StartedByKindName: Int] = [:]
         for run in LedgerState(records: records).runOverview(at: Date()) {
-            guard case .waiting = run.status, let kind = run.history.startedBy.flatMap({ StartedByKindName(rawValue: $0.kind.rawValue) }) else { continue }
+            guard case .waiting = run.status, let kind = run.history.startedBy.flatMap({ StartedByKindName(rawValue: $0.kind.rawValue) })
+            else { continue }
             waiting[kind, default: 0] += 1
         }
         return waiting
@@ -400,7 +457,10 @@ public final class ServeServer: Sendable {
     static let signatureHeader = HTTPField.Name("X-WPK-Signature")!
 
     /// The request body, at most `maxBodyBytes` (413 beyond, without reading the rest).
-    enum Body { case bytes([UInt8]), refused(Response) }
+    enum Body {
+        case bytes([UInt8])
+        case refused(Response)
+    }
 
     static func body(of request: Request) async -> Body {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
@@ -439,13 +499,15 @@ public final class ServeServer: Sendable {
 
     static func text(_ status: Int, _ message: String, trailingNewline: Bool = true) -> Response {
         let line = trailingNewline ? message.replacingOccurrences(of: "\n", with: " ") + "\n" : message
-        return Response(status: .init(code: status), headers: [.contentType: "text/plain; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: line)))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: line)))
     }
 
     static func json(_ status: Int, _ value: JSONValue) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: value.serialized(.compact) + "\n")))
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: value.serialized(.compact) + "\n")))
     }
 
     // MARK: Schedules
@@ -453,13 +515,18 @@ public final class ServeServer: Sendable {
     /// Starts the run of a schedule that is due.
     func startScheduled(_ entry: TriggerCatalog.Entry, schedule: CronSchedule, at due: Date) async {
         let zone = schedule.timeZone.identifier
-        let launch = LaunchRequest(playbookPath: entry.path, inputs: [:],
-                                   startedBy: StartedBy(kind: .schedule, trigger: "\(schedule.expression) \(zone)", source: "wpk serve"),
-                                   maxConcurrency: entry.maxConcurrency)
+        let launch = LaunchRequest(
+            playbookPath: entry.path, inputs: [:],
+            startedBy: StartedBy(kind: .schedule, trigger: "\(schedule.expression) \(zone)", source: "wpk serve"),
+            maxConcurrency: entry.maxConcurrency)
         let (response, decision) = await start([launch], kind: .schedule)
-        logger.info("schedule", metadata: ["playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(schedule.expression)",
-                                           "zone": "\(zone)", "due": "\(RFC3339.format(due))", "status": "\(response.status.code)",
-                                           "decision": "\(DisplaySanitizer.sanitize(decision))"])
+        logger.info(
+            "schedule",
+            metadata: [
+                "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(schedule.expression)",
+                "zone": "\(zone)", "due": "\(RFC3339.format(due))", "status": "\(response.status.code)",
+                "decision": "\(DisplaySanitizer.sanitize(decision))",
+            ])
     }
 }
 
@@ -499,12 +566,16 @@ struct ScheduleService: Service {
                             missedLog(entry, tracker.schedule, missed, why: "while wpk serve was not running")
                         }
                         if memory?.remember(playbook: entry.path, schedule: tracker.schedule, followedUntil: now) == false {
-                            server.logger.warning("cannot write \(DisplaySanitizer.sanitize(memory?.directory ?? "")): fires missed while wpk serve is down will not be reported (set XDG_STATE_HOME to a writable directory)")
+                            server.logger.warning(
+                                "cannot write \(DisplaySanitizer.sanitize(memory?.directory ?? "")): fires missed while wpk serve is down will not be reported (set XDG_STATE_HOME to a writable directory)"
+                            )
                         }
-                        server.logger.info("schedule followed; fires due before now are not caught up", metadata: [
-                            "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(tracker.schedule.expression)",
-                            "zone": "\(tracker.schedule.timeZone.identifier)", "next": "\(tracker.next.map(RFC3339.format) ?? "never")",
-                        ])
+                        server.logger.info(
+                            "schedule followed; fires due before now are not caught up",
+                            metadata: [
+                                "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(tracker.schedule.expression)",
+                                "zone": "\(tracker.schedule.timeZone.identifier)", "next": "\(tracker.next.map(RFC3339.format) ?? "never")",
+                            ])
                     }
                 }
                 var wake = now.addingTimeInterval(1)
@@ -533,12 +604,16 @@ struct ScheduleService: Service {
         }
     }
 
-    private func missedLog(_ entry: TriggerCatalog.Entry, _ schedule: CronSchedule, _ missed: (first: Date, last: Date, count: Int), why: String) {
+    private func missedLog(
+        _ entry: TriggerCatalog.Entry, _ schedule: CronSchedule, _ missed: (first: Date, last: Date, count: Int), why: String
+    ) {
         server.metrics.missed(missed.count)
-        server.logger.warning("schedule missed \(why); not caught up", metadata: [
-            "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(schedule.expression)",
-            "zone": "\(schedule.timeZone.identifier)",
-            "first": "\(RFC3339.format(missed.first))", "last": "\(RFC3339.format(missed.last))", "count": "\(missed.count)",
-        ])
+        server.logger.warning(
+            "schedule missed \(why); not caught up",
+            metadata: [
+                "playbook": "\(DisplaySanitizer.sanitize(entry.path))", "cron": "\(schedule.expression)",
+                "zone": "\(schedule.timeZone.identifier)",
+                "first": "\(RFC3339.format(missed.first))", "last": "\(RFC3339.format(missed.last))", "count": "\(missed.count)",
+            ])
     }
 }

@@ -12,12 +12,14 @@ enum CheckBenchmark {
         func diagnostics(_ checker: PlaybookChecker) -> Int {
             corpus.reduce(0) { $0 + checker.check(bytes: $1, path: "p.wpk.yaml").diagnostics.count + 1 }
         }
-        return measure(bytes: bytes, rounds: rounds, [
-            Workload(name: "libyaml bare event parse") { LoaderBenchmark.bareEventParse(corpus) },
-            Workload(name: "load") { LoaderBenchmark.load(corpus) },
-            Workload(name: "load + schema") { diagnostics(schemaOnly) },
-            Workload(name: "load + rules") { diagnostics(rulesOnly) },
-            Workload(name: "load + schema + rules (check)") { diagnostics(full) },
-        ])
+        return measure(
+            bytes: bytes, rounds: rounds,
+            [
+                Workload(name: "libyaml bare event parse") { LoaderBenchmark.bareEventParse(corpus) },
+                Workload(name: "load") { LoaderBenchmark.load(corpus) },
+                Workload(name: "load + schema") { diagnostics(schemaOnly) },
+                Workload(name: "load + rules") { diagnostics(rulesOnly) },
+                Workload(name: "load + schema + rules (check)") { diagnostics(full) },
+            ])
     }
 }

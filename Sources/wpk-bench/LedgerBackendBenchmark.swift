@@ -12,7 +12,8 @@ enum LedgerBackendBenchmark {
     static func run(records: Int = 100_000, appendsPerWriter: Int = 200) -> [String] {
         var report: [String] = []
         let directory = NSTemporaryDirectory() + "/wpk-backend-bench-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
         // The file: each writer its own descriptor, so flock serializes them as separate processes.
@@ -29,7 +30,9 @@ enum LedgerBackendBenchmark {
 
         let environment = ProcessInfo.processInfo.environment
         guard let socket = environment["WPK_BENCH_PG_SOCKET_DIR"] ?? environment["WPK_TEST_PG_SOCKET_DIR"], !socket.isEmpty else {
-            report.append("postgresql: skipped (set WPK_BENCH_PG_SOCKET_DIR to a server's socket directory, or eval \"$(scripts/test-postgres.sh start)\")")
+            report.append(
+                "postgresql: skipped (set WPK_BENCH_PG_SOCKET_DIR to a server's socket directory, or eval \"$(scripts/test-postgres.sh start)\")"
+            )
             return report
         }
         do {
@@ -50,8 +53,9 @@ enum LedgerBackendBenchmark {
         let password = try PostgresPasswordFile.read(passwordFile)
         /// Each writer is a client of its own (its connection, its head memory), as on separate hosts.
         func client(_ tag: String) -> PostgresLedger {
-            PostgresLedger(url: url, password: password,
-                           headMemory: LedgerHeadMemory(directories: [directory + "/heads-\(tag)"]))
+            PostgresLedger(
+                url: url, password: password,
+                headMemory: LedgerHeadMemory(directories: [directory + "/heads-\(tag)"]))
         }
         for writers in [1, 8] {
             let latencies = appendLatencies(writers: writers, perWriter: appendsPerWriter) { client("w\(writers)-\($0)") }
@@ -64,19 +68,26 @@ enum LedgerBackendBenchmark {
         defer { try? PostgresLedgerSetup.dropForBenchmark(bigURL, role: false) }
         let bigPath = directory + "/big.jsonl"
         try Data(realisticLedgerBytes(records: records)).write(to: URL(fileURLWithPath: bigPath))
-        let copyTarget = PostgresLedger(url: bigURL, password: password,
-                                        headMemory: LedgerHeadMemory(directories: [directory + "/heads-copy"]))
+        let copyTarget = PostgresLedger(
+            url: bigURL, password: password,
+            headMemory: LedgerHeadMemory(directories: [directory + "/heads-copy"]))
         _ = try PostgresLedgerSetup.migrate(from: Ledger(path: bigPath), to: copyTarget)
         // A client that never saw it: connects, reads every row, verifies the chain, checks and remembers the head.
-        let reader = PostgresLedger(url: bigURL, password: password,
-                                    headMemory: LedgerHeadMemory(directories: [directory + "/heads-reader"]))
+        let reader = PostgresLedger(
+            url: bigURL, password: password,
+            headMemory: LedgerHeadMemory(directories: [directory + "/heads-reader"]))
         let start = DispatchTime.now()
         let cpuStart = cpuSeconds()
         let reading = try reader.read()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        guard reading.isIntact, reading.records.count == records else { throw BenchmarkFailure(message: "the copied ledger did not verify") }
-        report.append(String(format: "postgresql verify (connect, SELECT every row, parse, re-hash): %d records in %.3f s wall, %.3f s CPU (target < 2 s)",
-                             records, wall, cpuSeconds() - cpuStart))
+        guard reading.isIntact, reading.records.count == records else {
+            throw BenchmarkFailure(message: "the copied ledger did not verify")
+        }
+        report.append(
+            String(
+                format:
+                    "postgresql verify (connect, SELECT every row, parse, re-hash): %d records in %.3f s wall, %.3f s CPU (target < 2 s)",
+                records, wall, cpuSeconds() - cpuStart))
         return report
     }
 
@@ -93,8 +104,9 @@ enum LedgerBackendBenchmark {
             for i in 0..<perWriter {
                 let start = DispatchTime.now()
                 do {
-                    try ledgers[writer].append(RecordDraft(type: .stepFinished, run: "bench-\(writer)", step: "step-\(i)", reason: "benchmark"),
-                                               operator: op, now: Date())
+                    try ledgers[writer].append(
+                        RecordDraft(type: .stepFinished, run: "bench-\(writer)", step: "step-\(i)", reason: "benchmark"),
+                        operator: op, now: Date())
                 } catch {
                     failures.withLock { $0.append("\(error)") }
                     return
@@ -112,7 +124,8 @@ enum LedgerBackendBenchmark {
         guard !sorted.isEmpty else { return "\(backend) append, \(writers) writer(s): no append succeeded" }
         let median = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
-        return String(format: "%@ append, %d concurrent writer%@: %d appends, median %.2f ms, p99 %.2f ms", backend, writers, writers == 1 ? "" : "s",
-                      sorted.count, median * 1000, p99 * 1000)
+        return String(
+            format: "%@ append, %d concurrent writer%@: %d appends, median %.2f ms, p99 %.2f ms", backend, writers, writers == 1 ? "" : "s",
+            sorted.count, median * 1000, p99 * 1000)
     }
 }

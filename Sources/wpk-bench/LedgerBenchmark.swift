@@ -15,10 +15,14 @@ func runLedgerBenchmarks(records: Int = 100_000, appends: Int = 500) throws -> [
     let appendLedger = Ledger(path: directory + "/append.jsonl")
     let appendStart = DispatchTime.now()
     for i in 1...appends {
-        try appendLedger.append(RecordDraft(type: .stepFinished, run: "bench", step: "step-\(i)", reason: "benchmark"), operator: op, now: Date())
+        try appendLedger.append(
+            RecordDraft(type: .stepFinished, run: "bench", step: "step-\(i)", reason: "benchmark"), operator: op, now: Date())
     }
     let appendSeconds = seconds(since: appendStart)
-    report.append(String(format: "ledger append (flock + O_APPEND + fsync): %d appends in %.3f s = %.0f appends/s", appends, appendSeconds, Double(appends) / appendSeconds))
+    report.append(
+        String(
+            format: "ledger append (flock + O_APPEND + fsync): %d appends in %.3f s = %.0f appends/s", appends, appendSeconds,
+            Double(appends) / appendSeconds))
 
     // 2. A large realistic ledger, written in one go (a chain built in memory, not 100,000 fsyncs).
     let bigPath = directory + "/big.jsonl"
@@ -34,7 +38,10 @@ func runLedgerBenchmarks(records: Int = 100_000, appends: Int = 500) throws -> [
     let verifySeconds = seconds(since: verifyStart)
     let verifyCPU = cpuSeconds() - verifyCPUStart
     guard reading.isIntact, reading.records.count == records else { throw BenchmarkFailure(message: "the generated ledger did not verify") }
-    report.append(String(format: "ledger verify (read, parse, re-hash): %d records, %.1f MB in %.3f s wall, %.3f s CPU", records, Double(bytes.count) / 1e6, verifySeconds, verifyCPU))
+    report.append(
+        String(
+            format: "ledger verify (read, parse, re-hash): %d records, %.1f MB in %.3f s wall, %.3f s CPU", records,
+            Double(bytes.count) / 1e6, verifySeconds, verifyCPU))
 
     let foldStart = DispatchTime.now()
     let foldCPUStart = cpuSeconds()
@@ -42,18 +49,24 @@ func runLedgerBenchmarks(records: Int = 100_000, appends: Int = 500) throws -> [
     let overview = state.overview(at: start.addingTimeInterval(Double(records)))
     let foldSeconds = seconds(since: foldStart)
     let foldCPU = cpuSeconds() - foldCPUStart
-    report.append(String(format: "ledger fold (state + overview): %d records into %d gates and %d runs in %.3f s wall, %.3f s CPU", records, overview.count, state.runs.count, foldSeconds, foldCPU))
+    report.append(
+        String(
+            format: "ledger fold (state + overview): %d records into %d gates and %d runs in %.3f s wall, %.3f s CPU", records,
+            overview.count, state.runs.count, foldSeconds, foldCPU))
 
     // What a waiting `wpk run` pays each time the ledger changes: settle its gate under the lock
     // (verify everything, fold, decide). A run id that is not in the ledger: nothing is written.
-    let subject = GateSubject(playbook: "playbook-1", playbookDigest: "sha256:" + String(repeating: "1", count: 64),
-                              planDigest: "sha256:" + String(repeating: "0", count: 64), step: "migrate",
-                              gate: GateRequirement(required: true, approvals: 1), safety: SafetySettings(), run: "bench-run")
+    let subject = GateSubject(
+        playbook: "playbook-1", playbookDigest: "sha256:" + String(repeating: "1", count: 64),
+        planDigest: "sha256:" + String(repeating: "0", count: 64), step: "migrate",
+        gate: GateRequirement(required: true, approvals: 1), safety: SafetySettings(), run: "bench-run")
     let settleStart = DispatchTime.now()
     let settleCPUStart = cpuSeconds()
     _ = try bigLedger.settleGate(subject: subject, policy: .loaded(.builtIn), operator: op, now: start.addingTimeInterval(Double(records)))
-    report.append(String(format: "gate wake of a waiting run (settleGate: lock, verify, fold, decide): %d records in %.3f s wall, %.3f s CPU",
-                         records, seconds(since: settleStart), cpuSeconds() - settleCPUStart))
+    report.append(
+        String(
+            format: "gate wake of a waiting run (settleGate: lock, verify, fold, decide): %d records in %.3f s wall, %.3f s CPU",
+            records, seconds(since: settleStart), cpuSeconds() - settleCPUStart))
     return report
 }
 
@@ -73,17 +86,26 @@ func realisticLedgerBytes(records: Int) -> [UInt8] {
         let draft: RecordDraft
         switch seq % 10 {
         case 0: draft = RecordDraft(type: .runStarted, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan)
-        case 1: draft = RecordDraft(type: .waiting, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
-                                    approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
-        case 2, 3: draft = RecordDraft(type: .approved, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
-                                       approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
-        case 4: draft = RecordDraft(type: .consumed, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
-                                    consumes: [seq - 2, seq - 1])
+        case 1:
+            draft = RecordDraft(
+                type: .waiting, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
+                approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
+        case 2, 3:
+            draft = RecordDraft(
+                type: .approved, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
+                approvalsRequired: 2, expires: start.addingTimeInterval(Double(seq + 600)))
+        case 4:
+            draft = RecordDraft(
+                type: .consumed, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan, step: "migrate",
+                consumes: [seq - 2, seq - 1])
         case 9: draft = RecordDraft(type: .runFinished, run: run, reason: "succeeded")
-        default: draft = RecordDraft(type: .stepFinished, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan,
-                                     step: "step-\(seq % 10)", reason: "exit 0 after 1 attempt")
+        default:
+            draft = RecordDraft(
+                type: .stepFinished, run: run, playbook: playbook, playbookDigest: digest, planDigest: plan,
+                step: "step-\(seq % 10)", reason: "exit 0 after 1 attempt")
         }
-        let record = LedgerRecord(seq: seq, time: start.addingTimeInterval(Double(seq)), draft: draft, operator: operators[seq % 20], prev: prev)
+        let record = LedgerRecord(
+            seq: seq, time: start.addingTimeInterval(Double(seq)), draft: draft, operator: operators[seq % 20], prev: prev)
         prev = record.hash
         bytes += record.line
     }

@@ -38,9 +38,11 @@ enum LoaderBenchmark {
 
     static func run(corpus: [[UInt8]], rounds: Int) -> [BenchmarkResult] {
         let bytes = corpus.reduce(0) { $0 + $1.count }
-        return measure(bytes: bytes, rounds: rounds, [
-            Workload(name: "libyaml bare event parse") { bareEventParse(corpus) },
-            Workload(name: "wpk YAMLLoader (tree + positions)") { load(corpus) },
-        ])
+        return measure(
+            bytes: bytes, rounds: rounds,
+            [
+                Workload(name: "libyaml bare event parse") { bareEventParse(corpus) },
+                Workload(name: "wpk YAMLLoader (tree + positions)") { load(corpus) },
+            ])
     }
 }

@@ -40,6 +40,9 @@ func report(_ title: String, _ results: [BenchmarkResult]) {
     guard let floor = results.first else { return }
     for result in results {
         let ratio = result.seconds / floor.seconds
-        print(String(format: "  %-44@ %8.2f ms  %8.1f MB/s  %5.2fx", result.name as NSString, result.seconds * 1000, result.megabytesPerSecond, ratio))
+        print(
+            String(
+                format: "  %-44@ %8.2f ms  %8.1f MB/s  %5.2fx", result.name as NSString, result.seconds * 1000, result.megabytesPerSecond,
+                ratio))
     }
 }

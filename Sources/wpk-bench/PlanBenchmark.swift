@@ -16,7 +16,9 @@ enum PlanBenchmark {
             .appendingPathComponent("examples/playbooks")
         let names = ["backup-verify", "requeue-job", "restart-unhealthy", "rotate-secret", "scale-on-latency"]
         let examples = names.compactMap { name -> (bytes: [UInt8], inputs: [String: String])? in
-            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("\(name).wpk.yaml").path) else { return nil }
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("\(name).wpk.yaml").path) else {
+                return nil
+            }
             return (Array(data), inputs[name] ?? [:])
         }
         guard !examples.isEmpty else { return [] }
@@ -26,17 +28,20 @@ enum PlanBenchmark {
     static func run(count: Int, rounds: Int) -> [BenchmarkResult] {
         let corpus = corpus(count: count)
         let bytes = corpus.reduce(0) { $0 + $1.bytes.count }
-        return measure(bytes: bytes, rounds: rounds, [
-            Workload(name: "load examples") {
-                corpus.reduce(0) { sum, item in sum + ((try? YAMLLoader.load(item.bytes))?.root.mapping?.count ?? 0) }
-            },
-            Workload(name: "load + plan (inputs, substitution, digest)") {
-                corpus.reduce(0) { sum, item in
-                    guard let document = try? YAMLLoader.load(item.bytes),
-                          case .success(let plan) = Planner.plan(document, path: "bench", digest: "sha256:", inputs: item.inputs) else { return sum }
-                    return sum + plan.steps.count
-                }
-            },
-        ])
+        return measure(
+            bytes: bytes, rounds: rounds,
+            [
+                Workload(name: "load examples") {
+                    corpus.reduce(0) { sum, item in sum + ((try? YAMLLoader.load(item.bytes))?.root.mapping?.count ?? 0) }
+                },
+                Workload(name: "load + plan (inputs, substitution, digest)") {
+                    corpus.reduce(0) { sum, item in
+                        guard let document = try? YAMLLoader.load(item.bytes),
+                            case .success(let plan) = Planner.plan(document, path: "bench", digest: "sha256:", inputs: item.inputs)
+                        else { return sum }
+                        return sum + plan.steps.count
+                    }
+                },
+            ])
     }
 }

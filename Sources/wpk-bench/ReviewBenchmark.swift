@@ -20,22 +20,25 @@ enum ReviewBenchmark {
         let records = runLedger(runs: 10_000, waiting: 100)
         let now = Date(timeIntervalSince1970: 1_800_000_000 + 20_000)
         var rows: [RunRow] = []
-        var foldSamples: [Double] = [], rowSamples: [Double] = [], foldCPU: [Double] = []
+        var foldSamples: [Double] = []
+        var rowSamples: [Double] = []
+        var foldCPU: [Double] = []
         for _ in 0..<10 {
             var state = LedgerState(records: [])
             let cpu = cpuSeconds() * 1e6
             foldSamples.append(time { state = LedgerState(records: records) })
             foldCPU.append(cpuSeconds() * 1e6 - cpu)
-            rowSamples.append(time {
-                // As FileReviewBackend.runRows: every run's overview, waiting ones with their gate (no process lookups: another host).
-                rows = state.runOverview(at: now, processAlive: { _ in nil }).map { overview in
-                    var wait: RunDetail.Wait?
-                    if case .waiting(let step, let since, let deadline) = overview.status {
-                        wait = RunDetail.Wait(step: step, since: since, deadline: deadline, approvalsRequired: 1, approvers: [])
+            rowSamples.append(
+                time {
+                    // As FileReviewBackend.runRows: every run's overview, waiting ones with their gate (no process lookups: another host).
+                    rows = state.runOverview(at: now, processAlive: { _ in nil }).map { overview in
+                        var wait: RunDetail.Wait?
+                        if case .waiting(let step, let since, let deadline) = overview.status {
+                            wait = RunDetail.Wait(step: step, since: since, deadline: deadline, approvalsRequired: 1, approvers: [])
+                        }
+                        return RunRow(overview, wait: wait, inputs: [("deployment", "checkout")], now: now)
                     }
-                    return RunRow(overview, wait: wait, inputs: [("deployment", "checkout")], now: now)
-                }
-            })
+                })
         }
         report("Runs view: fold a ledger of 10,000 runs (\(records.count) records, already read and verified)", foldSamples)
         report("Runs view: the same fold, CPU time of this process", foldCPU)
@@ -45,27 +48,31 @@ enum ReviewBenchmark {
         var frames: [Double] = []
         var state = list
         for _ in 0..<20 {
-            frames.append(time {
-                state = update(list, .runsLoaded(rows)).0
-                _ = render(state)
-            })
+            frames.append(
+                time {
+                    state = update(list, .runsLoaded(rows)).0
+                    _ = render(state)
+                })
         }
         report("Runs view: first frame, 10,000 runs, 100 waiting (update + render)", frames)
-        precondition(state.context == .runs && state.runs?.first?.isWaiting == true, "the Runs view must come first with a waiting run on top")
+        precondition(
+            state.context == .runs && state.runs?.first?.isWaiting == true, "the Runs view must come first with a waiting run on top")
         var keys: [Double] = []
         for i in 0..<2000 {
-            keys.append(time {
-                state = update(state, .key(i % 400 < 200 ? .down : .up)).0
-                _ = render(state)
-            })
+            keys.append(
+                time {
+                    state = update(state, .key(i % 400 < 200 ? .down : .up)).0
+                    _ = render(state)
+                })
         }
         report("Runs view: keystroke, 10,000 runs (update + render)", keys)
         var ticks: [Double] = []
         for i in 0..<200 {
-            ticks.append(time {
-                state = update(state, .tick(now.addingTimeInterval(Double(i)))).0
-                _ = render(state)
-            })
+            ticks.append(
+                time {
+                    state = update(state, .tick(now.addingTimeInterval(Double(i)))).0
+                    _ = render(state)
+                })
         }
         report("Runs view: a countdown second, 10,000 runs (tick + render)", ticks)
     }
@@ -75,21 +82,28 @@ enum ReviewBenchmark {
     /// and verify again, fold only the new record: `LedgerFollower`).
     static func fileBackedLedger(_ records: [LedgerRecord]) {
         let directory = NSTemporaryDirectory() + "wpk-review-bench-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/ledger.jsonl"
         var bytes: [UInt8] = []
         for record in records { bytes += record.line }
         FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
         let ledger = Ledger(path: path)
-        var first: [Double] = [], firstCPU: [Double] = [], next: [Double] = [], nextCPU: [Double] = [], foldOnly: [Double] = []
+        var first: [Double] = []
+        var firstCPU: [Double] = []
+        var next: [Double] = []
+        var nextCPU: [Double] = []
+        var foldOnly: [Double] = []
         for round in 0..<5 {
             var follower = LedgerFollower()
             var cpu = cpuSeconds() * 1e6
             first.append(time { follower.follow((try? ledger.read().records) ?? []) })
             firstCPU.append(cpuSeconds() * 1e6 - cpu)
             precondition(follower.state.recordCount >= records.count)
-            _ = try? ledger.append(RecordDraft(type: .stepFinished, run: "bench", step: "step-\(round)", reason: "benchmark"), operator: Operator.current(), now: Date())
+            _ = try? ledger.append(
+                RecordDraft(type: .stepFinished, run: "bench", step: "step-\(round)", reason: "benchmark"), operator: Operator.current(),
+                now: Date())
             cpu = cpuSeconds() * 1e6
             var read: [LedgerRecord] = []
             next.append(time { read = (try? ledger.read().records) ?? [] })
@@ -111,7 +125,9 @@ enum ReviewBenchmark {
     static func writeRunLedger(to path: String) throws {
         let deadline = Int(ProcessInfo.processInfo.environment["WPK_BENCH_DEADLINE_SECONDS"] ?? "") ?? 90_000
         var bytes: [UInt8] = []
-        for record in runLedger(runs: 10_000, waiting: 100, start: Date().timeIntervalSince1970 - 10_000, window: 10_000 + deadline) { bytes += record.line }
+        for record in runLedger(runs: 10_000, waiting: 100, start: Date().timeIntervalSince1970 - 10_000, window: 10_000 + deadline) {
+            bytes += record.line
+        }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         chmod(path, 0o600)
     }
@@ -126,7 +142,8 @@ enum ReviewBenchmark {
         let approver = Operator(uid: 1002, name: "bob")
         let playbook = "sha256:" + String(repeating: "e", count: 64)
         func add(_ draft: RecordDraft, _ op: Operator, _ t: Int) {
-            let record = LedgerRecord(seq: records.count + 1, time: Date(timeIntervalSince1970: start + Double(t)), draft: draft, operator: op, prev: prev)
+            let record = LedgerRecord(
+                seq: records.count + 1, time: Date(timeIntervalSince1970: start + Double(t)), draft: draft, operator: op, prev: prev)
             prev = record.hash
             records.append(record)
         }
@@ -175,32 +192,41 @@ enum ReviewBenchmark {
     /// The list of 1,000 playbooks known by name, as the backend first answers: update and render.
     static func firstFrame(size: Size) {
         let entries = (0..<1000).map {
-            PlaybookEntry(path: "examples/playbooks/team-\($0 % 20)/playbook-\($0).wpk.yaml", name: "playbook-\($0)", runtime: "-", mode: "-",
-                          errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+            PlaybookEntry(
+                path: "examples/playbooks/team-\($0 % 20)/playbook-\($0).wpk.yaml", name: "playbook-\($0)", runtime: "-", mode: "-",
+                errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
         }
         var samples: [Double] = []
         for _ in 0..<20 {
-            samples.append(time {
-                let (state, _) = update(ReviewState(size: size), .listLoaded(entries))
-                _ = render(state)
-            })
+            samples.append(
+                time {
+                    let (state, _) = update(ReviewState(size: size), .listLoaded(entries))
+                    _ = render(state)
+                })
         }
         report("first frame, 1,000 playbooks listed by name (update + render, excluding directory walk)", samples)
     }
 
     /// Down-arrow keystrokes on the Source pane (200,009 lines) and on a 100,000-step Plan pane.
     static func keystrokes(size: Size) {
-        var lines = ["apiVersion: wpk/v1", "kind: WorkflowPackage", "metadata:", "  name: huge", "spec:", "  runtime: shell", "  mode: manual", "  handlers:"]
+        var lines = [
+            "apiVersion: wpk/v1", "kind: WorkflowPackage", "metadata:", "  name: huge", "spec:", "  runtime: shell", "  mode: manual",
+            "  handlers:",
+        ]
         for i in 0..<100_000 { lines += ["    - name: handler-\(i)", "      run: echo \(i)"] }
         let source = Array(lines.joined(separator: "\n").utf8)
         let steps = (0..<100_000).map { i in
-            PlanStepView(index: i + 1, handler: "handler-\(i)", runtime: "shell", commands: [["echo", "\(i)"]], fidelity: .exact,
-                         mutating: i % 3 == 0, destructive: false, blastRadius: "this host", gateRequired: i % 10 == 0,
-                         gateApprovals: 1, gateReason: "benchmark", gateState: i % 10 == 0 ? .pending : .notGated)
+            PlanStepView(
+                index: i + 1, handler: "handler-\(i)", runtime: "shell", commands: [["echo", "\(i)"]], fidelity: .exact,
+                mutating: i % 3 == 0, destructive: false, blastRadius: "this host", gateRequired: i % 10 == 0,
+                gateApprovals: 1, gateReason: "benchmark", gateState: i % 10 == 0 ? .pending : .notGated)
         }
-        let entry = PlaybookEntry(path: "huge.wpk.yaml", name: "huge", runtime: "shell", mode: "manual", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0)
-        let detail = PlaybookDetail(entry: entry, overview: [], source: source, diagnostics: [], plan: steps,
-                                    planDigest: "sha256:" + String(repeating: "ab", count: 32), planNote: "", history: [], historyNote: "")
+        let entry = PlaybookEntry(
+            path: "huge.wpk.yaml", name: "huge", runtime: "shell", mode: "manual", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0
+        )
+        let detail = PlaybookDetail(
+            entry: entry, overview: [], source: source, diagnostics: [], plan: steps,
+            planDigest: "sha256:" + String(repeating: "ab", count: 32), planNote: "", history: [], historyNote: "")
         for (pane, tabs) in [("Source", 2), ("Plan", 3)] {
             var state = update(ReviewState(size: size), .listLoaded([entry])).0
             for event in [ReviewEvent.key(.enter), .detailLoaded(detail)] + Array(repeating: .key(.tab), count: tabs) {
@@ -209,10 +235,11 @@ enum ReviewBenchmark {
             state = update(state, .key(.character("G"))).0  // from the end, where a slow list would be slowest
             var samples: [Double] = []
             for _ in 0..<2000 {
-                samples.append(time {
-                    state = update(state, .key(.up)).0
-                    _ = render(state)
-                })
+                samples.append(
+                    time {
+                        state = update(state, .key(.up)).0
+                        _ = render(state)
+                    })
             }
             report("keystroke on the \(pane) pane of a 100,000-handler playbook (update + render)", samples)
         }
@@ -253,8 +280,9 @@ enum ReviewBenchmark {
         }
         let setup = drain()
         let entries = (0..<100).map {
-            PlaybookEntry(path: "playbooks/p\($0).wpk.yaml", name: "playbook-\($0)", runtime: "k8s", mode: "manual",
-                          errors: $0 % 7 == 0 ? 1 : 0, warnings: 0, pendingGates: $0 % 3, waitingRuns: 0)
+            PlaybookEntry(
+                path: "playbooks/p\($0).wpk.yaml", name: "playbook-\($0)", runtime: "k8s", mode: "manual",
+                errors: $0 % 7 == 0 ? 1 : 0, warnings: 0, pendingGates: $0 % 3, waitingRuns: 0)
         }
         var state = update(ReviewState(size: Size(width: 120, height: 40)), .listLoaded(entries)).0
         terminal.draw(render(state))
@@ -268,7 +296,9 @@ enum ReviewBenchmark {
         terminal.restore()
         close(slave)
         close(master)
-        print("bytes written at 120x40 (xterm-256color): setup \(setup), first full frame \(full), per cursor move \(moves.min() ?? 0)-\(moves.max() ?? 0)")
+        print(
+            "bytes written at 120x40 (xterm-256color): setup \(setup), first full frame \(full), per cursor move \(moves.min() ?? 0)-\(moves.max() ?? 0)"
+        )
     }
 
     static func report(_ what: String, _ samples: [Double]) {

@@ -17,6 +17,10 @@ func runStepProcessBenchmark(processes: Int = 200) -> [String] {
     let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu)
     let cpuUsed = Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9 - cpuStart
-    return [String(format: "step process (posix_spawn in its own group, pidfd wait, reap): %d runs of /bin/true, %.2f ms wall and %.2f ms CPU each",
-                   processes, wall * 1000 / Double(processes), cpuUsed * 1000 / Double(processes))]
+    return [
+        String(
+            format:
+                "step process (posix_spawn in its own group, pidfd wait, reap): %d runs of /bin/true, %.2f ms wall and %.2f ms CPU each",
+            processes, wall * 1000 / Double(processes), cpuUsed * 1000 / Double(processes))
+    ]
 }

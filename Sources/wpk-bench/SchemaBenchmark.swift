@@ -23,27 +23,39 @@ func runSchemaBenchmark(corpus: [[UInt8]], schema: CompiledSchema, rounds: Int =
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
     var roots: [Node] = []
-    var load = Double.infinity, validate = Double.infinity, check = Double.infinity
+    var load = Double.infinity
+    var validate = Double.infinity
+    var check = Double.infinity
     var violations = 0
     for _ in 0..<rounds {
         var loaded: [Node] = []
         loaded.reserveCapacity(corpus.count)
-        load = min(load, seconds(clock.measure {
-            for bytes in corpus { if let document = try? YAMLLoader.load(bytes) { loaded.append(document.root) } }
-        }))
+        load = min(
+            load,
+            seconds(
+                clock.measure {
+                    for bytes in corpus { if let document = try? YAMLLoader.load(bytes) { loaded.append(document.root) } }
+                }))
         roots = loaded
         var found = 0
-        validate = min(validate, seconds(clock.measure {
-            for root in roots { found += schema.validate(root).count }
-        }))
+        validate = min(
+            validate,
+            seconds(
+                clock.measure {
+                    for root in roots { found += schema.validate(root).count }
+                }))
         violations = found
         var valid = 0
-        check = min(check, seconds(clock.measure {
-            for root in roots where schema.isValid(root) { valid += 1 }
-        }))
+        check = min(
+            check,
+            seconds(
+                clock.measure {
+                    for root in roots where schema.isValid(root) { valid += 1 }
+                }))
     }
-    let result = SchemaBenchmarkResult(documents: roots.count, bytes: corpus.reduce(0) { $0 + $1.count }, violations: violations,
-                                       loadSeconds: load, validateSeconds: validate, isValidSeconds: check)
+    let result = SchemaBenchmarkResult(
+        documents: roots.count, bytes: corpus.reduce(0) { $0 + $1.count }, violations: violations,
+        loadSeconds: load, validateSeconds: validate, isValidSeconds: check)
     func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
     print("schema: \(result.documents) documents, \(result.bytes / 1024) KiB, \(result.violations) violations")
     print("schema:   load     \(ms(load))  (\(Int(Double(result.documents) / load)) documents/s)")

@@ -10,8 +10,10 @@ enum SignatureBenchmark {
         let root = FileManager.default.currentDirectoryPath
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wpk-bench-signed-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let key = try PEMPrivateKey(pem: String(contentsOfFile: root + "/Tests/Fixtures/signing/TEST-ONLY-wpk-example.pem", encoding: .utf8))
-        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/examples/playbooks").filter { $0.hasSuffix(".wpk.yaml") }.sorted()
+        let key = try PEMPrivateKey(
+            pem: String(contentsOfFile: root + "/Tests/Fixtures/signing/TEST-ONLY-wpk-example.pem", encoding: .utf8))
+        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/examples/playbooks").filter { $0.hasSuffix(".wpk.yaml") }
+            .sorted()
         let texts = try names.map { try String(contentsOfFile: root + "/examples/playbooks/" + $0, encoding: .utf8) }
         var bytes = 0
         for index in 0..<count {
@@ -38,22 +40,29 @@ enum SignatureBenchmark {
         let workers = ProcessInfo.processInfo.activeProcessorCount
         func validate(_ checker: PlaybookChecker, expecting code: String?) -> Int {
             var reports = 0
-            OrderedConcurrentMap.run(PlaybookFinder([directory]), workers: workers, window: workers * 32, chunk: 8, makeTransform: {
-                let own = checker.separateCopy()
-                return { own.check($0) }
-            }) { report in
+            OrderedConcurrentMap.run(
+                PlaybookFinder([directory]), workers: workers, window: workers * 32, chunk: 8,
+                makeTransform: {
+                    let own = checker.separateCopy()
+                    return { own.check($0) }
+                }
+            ) { report in
                 // Every copy must be valid, and (when checked) verified: a benchmark of failures would flatter.
-                precondition(report.isValid && (code == nil || report.diagnostics.contains { $0.code == code }), "\(report.path): \(report.diagnostics)")
+                precondition(
+                    report.isValid && (code == nil || report.diagnostics.contains { $0.code == code }),
+                    "\(report.path): \(report.diagnostics)")
                 reports += 1
             }
             return reports
         }
         _ = validate(remembering, expecting: "WPK501")
-        return measure(bytes: bytes, rounds: rounds, [
-            Workload(name: "validate \(count) files, signatures not read") { validate(plain, expecting: nil) },
-            Workload(name: "+ signature files read, not verified") { validate(unchecked, expecting: "WPK502") },
-            Workload(name: "+ every ed25519 signature verified") { validate(verifying, expecting: "WPK501") },
-            Workload(name: "+ verified, verdicts remembered (validate)") { validate(remembering, expecting: "WPK501") },
-        ])
+        return measure(
+            bytes: bytes, rounds: rounds,
+            [
+                Workload(name: "validate \(count) files, signatures not read") { validate(plain, expecting: nil) },
+                Workload(name: "+ signature files read, not verified") { validate(unchecked, expecting: "WPK502") },
+                Workload(name: "+ every ed25519 signature verified") { validate(verifying, expecting: "WPK501") },
+                Workload(name: "+ verified, verdicts remembered (validate)") { validate(remembering, expecting: "WPK501") },
+            ])
     }
 }

@@ -11,7 +11,10 @@ let rounds = Int(ProcessInfo.processInfo.environment["WPK_BENCH_ROUNDS"] ?? "") 
 // WPK_BENCH_ONLY=runs: only the Runs view of the review UI.
 // WPK_BENCH_WRITE_RUNS_LEDGER=PATH: write that ledger (10,000 runs, 100 waiting) for timing `wpk review` on it.
 if let path = ProcessInfo.processInfo.environment["WPK_BENCH_WRITE_RUNS_LEDGER"] {
-    do { try ReviewBenchmark.writeRunLedger(to: path) } catch { print("wpk-bench: \(error)"); exit(1) }
+    do { try ReviewBenchmark.writeRunLedger(to: path) } catch {
+        print("wpk-bench: \(error)")
+        exit(1)
+    }
     exit(0)
 }
 // WPK_BENCH_ONLY=ledgers: only the two ledger backends side by side (PostgreSQL needs a server).
@@ -26,7 +29,10 @@ if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "fold" {
     let records = ReviewBenchmark.runLedger(runs: runs, waiting: min(100, runs))
     let start = cpuSeconds()
     let state = LedgerState(records: records)
-    print(String(format: "fold: %d records, %d runs, %d gates in %.3f s CPU", state.recordCount, state.runs.count, state.gates.count, cpuSeconds() - start))
+    print(
+        String(
+            format: "fold: %d records, %d runs, %d gates in %.3f s CPU", state.recordCount, state.runs.count, state.gates.count,
+            cpuSeconds() - start))
     exit(0)
 }
 if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "runs" {
@@ -39,13 +45,16 @@ do {
     print("corpus: \(documents) copies of the example playbooks, \(String(format: "%.2f", megabytes)) MB")
     if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "check" {
         // The stages of `wpk validate`, one thread (for profiling the checker).
-        report("Checking (wpk validate's stages)", CheckBenchmark.run(corpus: corpus, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
+        report(
+            "Checking (wpk validate's stages)",
+            CheckBenchmark.run(corpus: corpus, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
         exit(0)
     }
     if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "signatures" {
         // Verifying 1,000 signed playbooks against wpk validate's time on them (issue 17: < 20% more).
-        report("Signed playbooks (\(ProcessInfo.processInfo.activeProcessorCount) workers, as wpk validate DIR)",
-               try SignatureBenchmark.run(count: documents, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
+        report(
+            "Signed playbooks (\(ProcessInfo.processInfo.activeProcessorCount) workers, as wpk validate DIR)",
+            try SignatureBenchmark.run(count: documents, schema: try CompiledSchema(contentsOfFile: schemaPath), rounds: rounds))
         exit(0)
     }
     report("YAML loading", LoaderBenchmark.run(corpus: corpus, rounds: rounds))

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 
 /// The `wpk` root command: review and approve workflow packages before they touch production.
 @main

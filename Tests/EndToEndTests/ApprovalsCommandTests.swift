@@ -25,17 +25,20 @@ struct ApprovalsCommandTests {
         let now = Date()
         let digest = "sha256:" + String(repeating: "a", count: 64)
         let plan = "sha256:" + "0123456789ab" + String(repeating: "c", count: 52)
-        let subject = GateSubject(playbook: "db-failover", playbookDigest: digest, planDigest: plan, step: "promote",
-                                  gate: GateRequirement(required: true, approvals: 2), safety: SafetySettings(approvalsRequired: 2, author: "carol"))
-        _ = try ledger.recordDecision(.approve, subject: subject, planPrefix: "0123456789ab", policy: .loaded(.builtIn), operator: alice, now: now)
+        let subject = GateSubject(
+            playbook: "db-failover", playbookDigest: digest, planDigest: plan, step: "promote",
+            gate: GateRequirement(required: true, approvals: 2), safety: SafetySettings(approvalsRequired: 2, author: "carol"))
+        _ = try ledger.recordDecision(
+            .approve, subject: subject, planPrefix: "0123456789ab", policy: .loaded(.builtIn), operator: alice, now: now)
         // Another playbook: a rejection is final for its whole plan, so it must not be this one.
         var other = subject
         other.playbook = "cache-flush"
         other.playbookDigest = "sha256:" + String(repeating: "e", count: 64)
         other.planDigest = "sha256:" + "fedcba987654" + String(repeating: "d", count: 52)
         other.step = "drain"
-        _ = try ledger.recordDecision(.reject(reason: "wrong region\u{202E}"), subject: other, planPrefix: "fedcba987654",
-                                      policy: .loaded(.builtIn), operator: bob, now: now)
+        _ = try ledger.recordDecision(
+            .reject(reason: "wrong region\u{202E}"), subject: other, planPrefix: "fedcba987654",
+            policy: .loaded(.builtIn), operator: bob, now: now)
         return (directory, ledger)
     }
 

@@ -26,11 +26,14 @@ struct AttackTests {
         try Data("mode: auto\nmin_approvals: 1\n".utf8).write(to: URL(fileURLWithPath: permissive))
         chmod(permissive, 0o644)
         for named in [permissive, "/proc/self/comm", "/dev/stdin"] {
-            let result = try runWPK(["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")],
-                                    environment: ["WPK_POLICY": named, "WPK_LEDGER": own + "/ledger.jsonl"],
-                                    launch: WPKLaunch(policy: sandbox.policy, as: attacker))
+            let result = try runWPK(
+                ["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")],
+                environment: ["WPK_POLICY": named, "WPK_LEDGER": own + "/ledger.jsonl"],
+                launch: WPKLaunch(policy: sandbox.policy, as: attacker))
             #expect(result.status == 1, "\(result.standardOutput)\(result.standardError)")
-            #expect(result.standardOutput.contains("auto mode is not allowed by /etc/wpk/policy.yaml (manual mode)"), "\(result.standardOutput)")
+            #expect(
+                result.standardOutput.contains("auto mode is not allowed by /etc/wpk/policy.yaml (manual mode)"), "\(result.standardOutput)"
+            )
             #expect(!FileManager.default.fileExists(atPath: own + "/prepared"), "a step ran under a policy named by \(named)")
         }
     }
@@ -59,12 +62,17 @@ struct AttackTests {
         }
         let run = try sandbox.wpk(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")])
         #expect(run.status == 1)
-        #expect((run.standardOutput + run.standardError).contains("the machine policy /etc/wpk/policy.yaml cannot be trusted"), "\(run.standardOutput)\(run.standardError)")
+        #expect(
+            (run.standardOutput + run.standardError).contains("the machine policy /etc/wpk/policy.yaml cannot be trusted"),
+            "\(run.standardOutput)\(run.standardError)")
         #expect((run.standardOutput + run.standardError).contains(message), "\(run.standardOutput)\(run.standardError)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/prepared"))
-        let fingerprint = try #require(try planJSON(RunSandbox.fixture("shell-gated"), set: ["state_dir=\(sandbox.state)"], in: sandbox)["fingerprint"]?.stringValue)
-        let approve = try sandbox.wpkAsApprover(["approve", RunSandbox.fixture("shell-gated"), "--set", "state_dir=\(sandbox.state)",
-                                                 "--step", "change", "--plan", fingerprint])
+        let fingerprint = try #require(
+            try planJSON(RunSandbox.fixture("shell-gated"), set: ["state_dir=\(sandbox.state)"], in: sandbox)["fingerprint"]?.stringValue)
+        let approve = try sandbox.wpkAsApprover([
+            "approve", RunSandbox.fixture("shell-gated"), "--set", "state_dir=\(sandbox.state)",
+            "--step", "change", "--plan", fingerprint,
+        ])
         #expect(approve.status == 1)
         #expect(approve.standardError.contains("cannot be trusted") && approve.standardError.contains(message), "\(approve.standardError)")
     }
@@ -78,7 +86,9 @@ struct AttackTests {
     @Test func aRejectionCutFromTheTeamLedgerIsRefusedAsRolledBack() throws {
         let sandbox = try RunSandbox()
         let team = try TestGroup()
-        let starter = try TestAccount(groups: [team.name]), approver = try TestAccount(groups: [team.name]), rejecter = try TestAccount(groups: [team.name])
+        let starter = try TestAccount(groups: [team.name])
+        let approver = try TestAccount(groups: [team.name])
+        let rejecter = try TestAccount(groups: [team.name])
         let ledger = sandbox.root.appendingPathComponent("wpk/ledger.jsonl").path
         try sandbox.policy.write("policy.yaml", "ledger: \(ledger)\n")
         let initialized = try runWPK(["approvals", "init", "--group", team.name], launch: sandbox.launch)
@@ -87,46 +97,56 @@ struct AttackTests {
 
         let work = try home(for: starter, in: sandbox, "starter")
         chmod(work, 0o755)
-        func as_(_ account: TestAccount, _ arguments: [String]) throws -> ProcessResult {
+        func asAccount(_ account: TestAccount, _ arguments: [String]) throws -> ProcessResult {
             let own = sandbox.root.appendingPathComponent("state-\(account.name)").path
             if !FileManager.default.fileExists(atPath: own) {
                 try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: false)
                 chown(own, account.uid, account.gid)
             }
-            return try runWPK(arguments, environment: ["XDG_STATE_HOME": own, "HOME": own],
-                              launch: WPKLaunch(policy: sandbox.policy, as: account, groups: [team.gid]))
+            return try runWPK(
+                arguments, environment: ["XDG_STATE_HOME": own, "HOME": own],
+                launch: WPKLaunch(policy: sandbox.policy, as: account, groups: [team.gid]))
         }
         let playbook = RunSandbox.fixture("shell-gated")
         let inputs = ["--set", "state_dir=\(work)"]
         let fingerprint = try #require(try planJSON(playbook, set: ["state_dir=\(work)"], in: sandbox)["fingerprint"]?.stringValue)
-        let approved = try as_(approver, ["approve", playbook] + inputs + ["--step", "change", "--plan", fingerprint])
+        let approved = try asAccount(approver, ["approve", playbook] + inputs + ["--step", "change", "--plan", fingerprint])
         #expect(approved.status == 0, "\(approved.standardError)")
-        let rejected = try as_(rejecter, ["reject", playbook] + inputs + ["--step", "change", "--plan", fingerprint, "--reason", "not during the freeze"])
+        let rejected = try asAccount(
+            rejecter, ["reject", playbook] + inputs + ["--step", "change", "--plan", fingerprint, "--reason", "not during the freeze"])
         #expect(rejected.status == 0, "\(rejected.standardError)")
         // --ledger cannot send the run elsewhere.
-        let elsewhere = try as_(starter, ["run", "--ledger", work + "/mine.jsonl"] + inputs + [playbook])
-        #expect(elsewhere.status == 1 && elsewhere.standardError.contains("names the team ledger \(ledger); --ledger cannot choose another"), "\(elsewhere.standardError)")
-        let refused = try as_(starter, ["run"] + inputs + [playbook])
-        #expect(refused.status == 1 && refused.standardOutput.contains("not during the freeze"), "\(refused.standardOutput)\(refused.standardError)")
+        let elsewhere = try asAccount(starter, ["run", "--ledger", work + "/mine.jsonl"] + inputs + [playbook])
+        #expect(
+            elsewhere.status == 1 && elsewhere.standardError.contains("names the team ledger \(ledger); --ledger cannot choose another"),
+            "\(elsewhere.standardError)")
+        let refused = try asAccount(starter, ["run"] + inputs + [playbook])
+        #expect(
+            refused.status == 1 && refused.standardOutput.contains("not during the freeze"),
+            "\(refused.standardOutput)\(refused.standardError)")
 
         // The approver cuts everything after its approval (the first line).
         let lines = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").map(String.init)
-        let cut = try as_(approver, ["approvals", "verify"])  // the approver's own wpk reads it too
+        let cut = try asAccount(approver, ["approvals", "verify"])  // the approver's own wpk reads it too
         #expect(cut.status == 0)
-        let verifyText = try as_(starter, ["approvals", "verify"]).standardOutput
+        let verifyText = try asAccount(starter, ["approvals", "verify"]).standardOutput
         let appendOnly = verifyText.contains("append-only attribute: set")
         let truncate = { () throws -> Int32 in
             let shell = Process()
             shell.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            shell.arguments = ["--reuid=\(approver.uid)", "--regid=\(approver.gid)", "--groups=\(team.gid)", "/bin/sh", "-c",
-                               "head -n 1 \"$0\" > \"$0.new\" 2>/dev/null; cat \"$0.new\" > \"$0\"", ledger]
+            shell.arguments = [
+                "--reuid=\(approver.uid)", "--regid=\(approver.gid)", "--groups=\(team.gid)", "/bin/sh", "-c",
+                "head -n 1 \"$0\" > \"$0.new\" 2>/dev/null; cat \"$0.new\" > \"$0\"", ledger,
+            ]
             try shell.run()
             shell.waitUntilExit()
             return shell.terminationStatus
         }
         if appendOnly {
             #expect(try truncate() != 0)
-            #expect(try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").count == lines.count, "the append-only ledger was cut")
+            #expect(
+                try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").count == lines.count,
+                "the append-only ledger was cut")
             // A file system without the attribute: root clears it, and the attacker tries again.
             let clear = Process()
             clear.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
@@ -138,11 +158,11 @@ struct AttackTests {
         }
         #expect(try truncate() == 0)
         #expect(try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").count == 1)
-        let again = try as_(starter, ["run"] + inputs + [playbook])
+        let again = try asAccount(starter, ["run"] + inputs + [playbook])
         #expect(again.status == 1)
         #expect(again.standardError.contains("was rolled back: it ends at seq 1"), "\(again.standardOutput)\(again.standardError)")
         #expect(!FileManager.default.fileExists(atPath: work + "/changed"), "the change ran on the approval the rejection had overruled")
-        let verify = try as_(starter, ["approvals", "verify"])
+        let verify = try asAccount(starter, ["approvals", "verify"])
         #expect(verify.status == 1 && verify.standardError.contains("rolled back"), "\(verify.standardOutput)\(verify.standardError)")
     }
 
@@ -178,30 +198,39 @@ struct AttackTests {
         try Data(Self.ungatedPlaybook.utf8).write(to: URL(fileURLWithPath: playbook))
         chown(playbook, attacker.uid, attacker.gid)
         try sandbox.installStandIn("kubectl")
-        let environment = sandbox.environment.merging(["WPK_LEDGER": own + "/ledger.jsonl", "WPK_ARGV_LOG": own + "/argv.log",
-                                                        "XDG_STATE_HOME": own, "HOME": own]) { $1 }
+        let environment = sandbox.environment.merging([
+            "WPK_LEDGER": own + "/ledger.jsonl", "WPK_ARGV_LOG": own + "/argv.log",
+            "XDG_STATE_HOME": own, "HOME": own,
+        ]) { $1 }
         let launch = WPKLaunch(policy: sandbox.policy, as: attacker)
         let validate = try runWPK(["validate", playbook], environment: environment, launch: launch)
         #expect(validate.status == 1)
         for (line, code) in [(10, "WPK328"), (11, "WPK328"), (12, "WPK330")] {
-            #expect(validate.standardOutput.contains("ungated.wpk.yaml:\(line):") && validate.standardOutput.contains("error: ") && validate.standardOutput.contains("[\(code)]"),
-                    "\(validate.standardOutput)")
+            #expect(
+                validate.standardOutput.contains("ungated.wpk.yaml:\(line):") && validate.standardOutput.contains("error: ")
+                    && validate.standardOutput.contains("[\(code)]"),
+                "\(validate.standardOutput)")
         }
-        #expect(validate.standardOutput.contains("the machine policy (gate: mutating) gates every step that changes state"), "\(validate.standardOutput)")
+        #expect(
+            validate.standardOutput.contains("the machine policy (gate: mutating) gates every step that changes state"),
+            "\(validate.standardOutput)")
         // Schema-only validation is about the document, not the machine: no rule runs.
         let schemaOnly = try runWPK(["validate", "--schema-only", playbook], environment: environment, launch: launch)
         #expect(schemaOnly.status == 0, "\(schemaOnly.standardOutput)")
 
         let run = try runWPK(["run", playbook], environment: environment, launch: launch)
         #expect(run.status == 1)
-        #expect(run.standardOutput.contains("[WPK330]") && run.standardOutput.contains("[WPK328]"), "\(run.standardOutput)\(run.standardError)")
+        #expect(
+            run.standardOutput.contains("[WPK330]") && run.standardOutput.contains("[WPK328]"), "\(run.standardOutput)\(run.standardError)")
         #expect(!FileManager.default.fileExists(atPath: own + "/argv.log"), "kubectl ran")
 
         // gate: destructive: the apply may opt out, the drain and the delete may not.
         try sandbox.policy.write("policy.yaml", "min_approvals: 2\ngate: destructive\n")
         let loose = try runWPK(["validate", playbook], environment: environment, launch: launch)
         #expect(loose.status == 1)
-        #expect(loose.standardOutput.components(separatedBy: "[WPK328]").count == 3 && !loose.standardOutput.contains("[WPK330]"), "\(loose.standardOutput)")
+        #expect(
+            loose.standardOutput.components(separatedBy: "[WPK328]").count == 3 && !loose.standardOutput.contains("[WPK330]"),
+            "\(loose.standardOutput)")
     }
 
     // MARK: Attack 6: approved content that changes afterwards
@@ -259,7 +288,8 @@ struct AttackTests {
             try AttackTests.replace(manifest, with: "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n")
             try AttackTests.replace(kubeconfig, with: "apiVersion: v1\nkind: Config\ncurrent-context: test\n")
             try AttackTests.replace(kubectl, with: AttackTests.blockingKubectl, mode: 0o755)
-            try Data(AttackTests.applyPlaybook(manifest: manifest, withLook: withLook).utf8).write(to: sandbox.root.appendingPathComponent("apply.wpk.yaml"))
+            try Data(AttackTests.applyPlaybook(manifest: manifest, withLook: withLook).utf8).write(
+                to: sandbox.root.appendingPathComponent("apply.wpk.yaml"))
             environment = sandbox.environment.merging(["KUBECONFIG": kubeconfig, "WPK_PROBE_DIR": probes, "WPK_KUBECTL": ""]) { $1 }
         }
 
@@ -268,9 +298,12 @@ struct AttackTests {
         /// The plan's fingerprint, then an approval of `apply` by another account (uid 4242), both planned in `environment`.
         func approveApply() throws -> String {
             let plan = try runWPK(["plan", "--format", "json", playbook], environment: environment, launch: sandbox.launch)
-            let fingerprint = try #require(try JSONValue.parse(Array(plan.standardOutput.utf8))["fingerprint"]?.stringValue, "\(plan.standardOutput)\(plan.standardError)")
-            let approved = try runWPK(["approve", playbook, "--step", "apply", "--plan", fingerprint], environment: environment,
-                                      launch: WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, [])))
+            let fingerprint = try #require(
+                try JSONValue.parse(Array(plan.standardOutput.utf8))["fingerprint"]?.stringValue,
+                "\(plan.standardOutput)\(plan.standardError)")
+            let approved = try runWPK(
+                ["approve", playbook, "--step", "apply", "--plan", fingerprint], environment: environment,
+                launch: WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, [])))
             #expect(approved.status == 0, "\(approved.standardError)")
             return fingerprint
         }
@@ -302,7 +335,9 @@ struct AttackTests {
         }
         let run = try runWPK(["run", scene.playbook], environment: scene.environment, launch: scene.sandbox.launch)
         #expect(run.status == 1)
-        #expect(run.standardOutput.contains("does not count: it is for plan \(approved), not this run's plan"), "\(change): \(run.standardOutput)\(run.standardError)")
+        #expect(
+            run.standardOutput.contains("does not count: it is for plan \(approved), not this run's plan"),
+            "\(change): \(run.standardOutput)\(run.standardError)")
         #expect(run.standardOutput.contains("run") && run.standardOutput.contains("expired"), "\(run.standardOutput)")
         let ran = try scene.sandbox.recordedArgv()
         #expect(ran.isEmpty, "\(change): kubectl ran: \(ran)")
@@ -314,8 +349,11 @@ struct AttackTests {
     func whatAnApprovalBindsCannotChangeDuringTheRun(_ change: String) throws {
         let scene = try ApplyScene(withLook: true)
         _ = try scene.approveApply()
-        let run = try BackgroundWPK(["run", scene.playbook], environment: scene.environment, in: scene.sandbox.root, launch: scene.sandbox.launch)
-        try waitUntil("the read step runs (\(run.output)\(run.errors))", timeout: 30) { FileManager.default.fileExists(atPath: scene.probes + "/get.ready") }
+        let run = try BackgroundWPK(
+            ["run", scene.playbook], environment: scene.environment, in: scene.sandbox.root, launch: scene.sandbox.launch)
+        try waitUntil("the read step runs (\(run.output)\(run.errors))", timeout: 30) {
+            FileManager.default.fileExists(atPath: scene.probes + "/get.ready")
+        }
         let named: String
         switch change {
         case "manifest":
@@ -332,7 +370,9 @@ struct AttackTests {
         go.write(Data("go\n".utf8))
         try go.close()
         #expect(try run.finish(timeout: 30) == 1)
-        #expect(run.output.contains("stale: stopped before step apply: a tool or file the plan binds changed since it was approved"), "\(run.output)")
+        #expect(
+            run.output.contains("stale: stopped before step apply: a tool or file the plan binds changed since it was approved"),
+            "\(run.output)")
         #expect(run.output.contains(named), "\(change): \(run.output)")
         let ran = try scene.sandbox.recordedArgv()
         #expect(ran.map { $0.dropFirst(3).first } == ["get"], "\(ran)")
@@ -348,19 +388,31 @@ struct AttackTests {
         try sandbox.installStandIn("kubectl")
         // `rollout status` fails: the rollout never gets ready.
         let kubectl = sandbox.bin + "/kubectl"
-        try Data((try String(contentsOfFile: kubectl, encoding: .utf8)).replacingOccurrences(of: "exit 0", with: "case \" $* \" in *\" status \"*) exit 1;; esac\nexit 0").utf8)
-            .write(to: URL(fileURLWithPath: kubectl))
+        try Data(
+            (try String(contentsOfFile: kubectl, encoding: .utf8)).replacingOccurrences(
+                of: "exit 0", with: "case \" $* \" in *\" status \"*) exit 1;; esac\nexit 0"
+            ).utf8
+        )
+        .write(to: URL(fileURLWithPath: kubectl))
         let playbook = sandbox.root.appendingPathComponent("rollback.wpk.yaml").path
-        try Data((try String(contentsOfFile: RunSandbox.fixture("k8s-rollback"), encoding: .utf8))
-            .replacingOccurrences(of: "approval_timeout: 30s", with: "approval_timeout: 4s").utf8).write(to: URL(fileURLWithPath: playbook))
+        try Data(
+            (try String(contentsOfFile: RunSandbox.fixture("k8s-rollback"), encoding: .utf8))
+                .replacingOccurrences(of: "approval_timeout: 30s", with: "approval_timeout: 4s").utf8
+        ).write(to: URL(fileURLWithPath: playbook))
         let environment = sandbox.environment.merging(["KUBECONFIG": sandbox.root.appendingPathComponent("kubeconfig").path]) { $1 }
         let inputs = ["--set", "deployment=web"]
         let plan = try runWPK(["plan"] + inputs + [playbook], environment: environment, launch: sandbox.launch)
-        #expect(plan.standardOutput.contains("rollback undo-restart waits for its own approval") && plan.standardOutput.contains("--include-rollback"), "\(plan.standardOutput)")
-        let fingerprint = try #require(plan.standardOutput.split(separator: "\n").first { $0.hasPrefix("Fingerprint: ") }.map { String($0.dropFirst("Fingerprint: ".count)) })
+        #expect(
+            plan.standardOutput.contains("rollback undo-restart waits for its own approval")
+                && plan.standardOutput.contains("--include-rollback"), "\(plan.standardOutput)")
+        let fingerprint = try #require(
+            plan.standardOutput.split(separator: "\n").first { $0.hasPrefix("Fingerprint: ") }.map {
+                String($0.dropFirst("Fingerprint: ".count))
+            })
         let approver = WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, []))
-        let approved = try runWPK(["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint] + (included ? ["--include-rollback"] : []),
-                                  environment: environment, launch: approver)
+        let approved = try runWPK(
+            ["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint] + (included ? ["--include-rollback"] : []),
+            environment: environment, launch: approver)
         #expect(approved.status == 0, "\(approved.standardError)")
         #expect(approved.standardOutput.contains("including rollback undo-restart") == included, "\(approved.standardOutput)")
 
@@ -369,7 +421,9 @@ struct AttackTests {
         let verbs = try sandbox.recordedArgv().map { $0.dropFirst(3).prefix(2).joined(separator: " ") }
         if included {
             #expect(verbs == ["rollout restart", "rollout status", "rollout undo"], "\(verbs)")
-            #expect(run.standardOutput.contains("approved undo-restart by") && run.standardOutput.contains("rolled back: undo-restart"), "\(run.standardOutput)")
+            #expect(
+                run.standardOutput.contains("approved undo-restart by") && run.standardOutput.contains("rolled back: undo-restart"),
+                "\(run.standardOutput)")
         } else {
             #expect(verbs == ["rollout restart", "rollout status"], "the undo ran without its own approval: \(verbs)")
             #expect(run.standardOutput.contains("waiting at undo-restart for 1 approval(s)"), "\(run.standardOutput)")
@@ -386,7 +440,8 @@ struct AttackTests {
         let own = try home(for: starter, in: sandbox, "starter")
         let environment = ["WPK_LEDGER": own + "/ledger.jsonl", "XDG_STATE_HOME": own, "HOME": own]
         let launch = WPKLaunch(policy: sandbox.policy, as: starter)
-        let first = try runWPK(["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")], environment: environment, launch: launch)
+        let first = try runWPK(
+            ["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")], environment: environment, launch: launch)
         #expect(first.status == 0, "\(first.standardOutput)\(first.standardError)")
         #expect(first.standardError.contains("UNMANAGED: personal ledger \(own)/ledger.jsonl"))
         try FileManager.default.removeItem(atPath: own + "/prepared")
@@ -394,9 +449,12 @@ struct AttackTests {
         var lines = try String(contentsOfFile: own + "/ledger.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
         lines[1] = "{ " + lines[1].dropFirst()
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: own + "/ledger.jsonl"))
-        let second = try runWPK(["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")], environment: environment, launch: launch)
+        let second = try runWPK(
+            ["run", "--set", "state_dir=\(own)", RunSandbox.fixture("shell-steps")], environment: environment, launch: launch)
         #expect(second.status == 1)
-        #expect(second.standardError.contains("is damaged") && second.standardError.contains("nothing was run"), "\(second.standardOutput)\(second.standardError)")
+        #expect(
+            second.standardError.contains("is damaged") && second.standardError.contains("nothing was run"),
+            "\(second.standardOutput)\(second.standardError)")
         #expect(!FileManager.default.fileExists(atPath: own + "/prepared"), "an ungated step ran on a damaged ledger")
     }
 }

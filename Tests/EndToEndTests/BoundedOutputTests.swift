@@ -6,11 +6,19 @@ struct BoundedOutputTests {
     /// A document with 1,000 errors (every item of a list has the wrong type) and a valid one.
     func fixture() throws -> (dir: URL, arguments: [String]) {
         let dir = try makeTemporaryDirectory()
-        try writeFiles(["s.yaml": "type: array\nitems: {type: string}\n",
-                        "d.yaml": (0..<1000).map { "- \($0)\n" }.joined(),
-                        "ok.yaml": "- a\n"], in: dir)
-        return (dir, ["validate", "--schema-only", "--schema", dir.appendingPathComponent("s.yaml").path,
-                      dir.appendingPathComponent("d.yaml").path, dir.appendingPathComponent("ok.yaml").path])
+        try writeFiles(
+            [
+                "s.yaml": "type: array\nitems: {type: string}\n",
+                "d.yaml": (0..<1000).map { "- \($0)\n" }.joined(),
+                "ok.yaml": "- a\n",
+            ], in: dir)
+        return (
+            dir,
+            [
+                "validate", "--schema-only", "--schema", dir.appendingPathComponent("s.yaml").path,
+                dir.appendingPathComponent("d.yaml").path, dir.appendingPathComponent("ok.yaml").path,
+            ]
+        )
     }
 
     @Test("at most 200 diagnostics per file by default, then one line counting the rest by severity")
@@ -21,7 +29,9 @@ struct BoundedOutputTests {
         #expect(result.status == 1)
         let lines = result.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.filter { $0.hasSuffix("[WPK201]") }.count == 200)
-        #expect(lines.contains("\(dir.path)/d.yaml: 800 more diagnostics not shown (800 errors); --max-diagnostics 0 shows all"), "\(lines.suffix(3))")
+        #expect(
+            lines.contains("\(dir.path)/d.yaml: 800 more diagnostics not shown (800 errors); --max-diagnostics 0 shows all"),
+            "\(lines.suffix(3))")
         #expect(lines.last == "2 files checked: 1000 errors, 0 warnings")
     }
 

@@ -61,7 +61,8 @@ struct DecisionCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let fp = try fingerprint()
         #expect(try runWPK(["reject", playbook] + inputs + ["--step", "restart", "--plan", fp], environment: env).status == 2)
-        let rejected = try runWPK(["reject", playbook] + inputs + ["--step", "restart", "--plan", fp, "--reason", "error budget spent"], environment: env)
+        let rejected = try runWPK(
+            ["reject", playbook] + inputs + ["--step", "restart", "--plan", fp, "--reason", "error budget spent"], environment: env)
         #expect(rejected.status == 0, "\(rejected.standardError)")
         let ledger = try String(contentsOfFile: try #require(env["WPK_LEDGER"]), encoding: .utf8)
         #expect(ledger.contains("\"type\":\"rejected\""))
@@ -80,7 +81,8 @@ struct DecisionCommandTests {
         let file = dir.appendingPathComponent("mine.wpk.yaml")
         try Data(authored.utf8).write(to: file)
         let plan = try runWPK(["plan", "--format", "json", file.path] + inputs)
-        let fp = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
+        let fp = try #require(
+            (try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
         let result = try runWPK(["approve", file.path] + inputs + ["--step", "restart", "--plan", fp], environment: env)
         #expect(result.status == 1)
         #expect(result.standardError.lowercased().contains("author"), "\(result.standardError)")

@@ -7,9 +7,12 @@ struct HostileInputTests {
     func files(_ output: String) throws -> [(path: String, diagnostics: [(code: String, severity: String, message: String)])] {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
         return try #require(json["files"] as? [[String: Any]]).map { file in
-            (file["path"] as? String ?? "", (file["diagnostics"] as? [[String: Any]] ?? []).map {
-                ($0["code"] as? String ?? "", $0["severity"] as? String ?? "", $0["message"] as? String ?? "")
-            })
+            (
+                file["path"] as? String ?? "",
+                (file["diagnostics"] as? [[String: Any]] ?? []).map {
+                    ($0["code"] as? String ?? "", $0["severity"] as? String ?? "", $0["message"] as? String ?? "")
+                }
+            )
         }
     }
 
@@ -31,7 +34,8 @@ struct HostileInputTests {
     func deviceArgument() throws {
         let result = try runWPK(["validate", "/dev/zero"])
         #expect(result.status == 1)
-        #expect(result.standardOutput.hasPrefix("/dev/zero: error: cannot read file: it is a character device;"), "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.hasPrefix("/dev/zero: error: cannot read file: it is a character device;"), "\(result.standardOutput)")
     }
 
     @Test("process substitution (/dev/fd/N) still reads")
@@ -50,16 +54,19 @@ struct HostileInputTests {
         let fileManager = FileManager.default
         try fileManager.createSymbolicLink(atPath: dir.appendingPathComponent("a/b/up").path, withDestinationPath: "..")
         try fileManager.createSymbolicLink(atPath: dir.appendingPathComponent("a/out").path, withDestinationPath: "../outside")
-        try fileManager.createSymbolicLink(atPath: dir.appendingPathComponent("a/out-file.wpk.yaml").path, withDestinationPath: "../outside/out.wpk.yaml")
+        try fileManager.createSymbolicLink(
+            atPath: dir.appendingPathComponent("a/out-file.wpk.yaml").path, withDestinationPath: "../outside/out.wpk.yaml")
         try fileManager.createSymbolicLink(atPath: dir.appendingPathComponent("a/alias").path, withDestinationPath: "sub")
         let a = dir.appendingPathComponent("a").path
         let result = try runWPK(["validate", "--format", "json", a])
         #expect(result.status == 0, "\(result.standardOutput)")
         let reported = try files(result.standardOutput)
         // Subdirectories are listed after their parent's entries, last found first (the walk's order).
-        #expect(reported.map(\.path) == ["\(a)/out", "\(a)/out-file.wpk.yaml", "\(a)/b/deep.wpk.yaml", "\(a)/b/up", "\(a)/alias/in.wpk.yaml"],
-                "\(reported.map(\.path))")
-        let notFollowed = Dictionary(uniqueKeysWithValues: reported.filter { $0.diagnostics.first?.code == "WPK115" }.map { ($0.path, $0.diagnostics) })
+        #expect(
+            reported.map(\.path) == ["\(a)/out", "\(a)/out-file.wpk.yaml", "\(a)/b/deep.wpk.yaml", "\(a)/b/up", "\(a)/alias/in.wpk.yaml"],
+            "\(reported.map(\.path))")
+        let notFollowed = Dictionary(
+            uniqueKeysWithValues: reported.filter { $0.diagnostics.first?.code == "WPK115" }.map { ($0.path, $0.diagnostics) })
         #expect(notFollowed.keys.sorted() == ["\(a)/b/up", "\(a)/out", "\(a)/out-file.wpk.yaml"])
         #expect(notFollowed.values.allSatisfy { $0.count == 1 && $0[0].severity == "info" })
         #expect(notFollowed["\(a)/b/up"]?.first?.message.contains("a directory enclosing it") == true)
@@ -76,16 +83,25 @@ struct HostileInputTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let name: [UInt8] = Array("bad".utf8) + [0xFF, 0xFE] + Array("name.wpk.yaml".utf8)
         let path = Array(dir.path.utf8) + [UInt8(ascii: "/")] + name + [0]
-        let descriptor = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o644) } }
+        let descriptor = path.withUnsafeBufferPointer {
+            $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o644) }
+        }
         #expect(descriptor >= 0)
         let text = Array("apiVersion: wpk/v1\nkind: WorkflowPackage\n".utf8)
         #expect(write(descriptor, text, text.count) == text.count)
         close(descriptor)
         let walked = try runWPK(["validate", dir.path])
         #expect(walked.status == 1)
-        #expect(walked.standardOutput.hasPrefix("\(dir.path)/bad\\xFF\\xFEname.wpk.yaml:1:1: error: the document is missing the required property"), "\(walked.standardOutput)")
-        let named = try runProcess("/bin/bash", ["-c", "cd '\(dir.path)' && '\(wpkBinary.path)' validate \"$(printf 'bad\\377\\376name.wpk.yaml')\"; echo \"EXIT=$?\""])
-        #expect(named.output.hasPrefix("bad\\xFF\\xFEname.wpk.yaml:1:1: error: the document is missing the required property"), "\(named.output)")
+        #expect(
+            walked.standardOutput.hasPrefix(
+                "\(dir.path)/bad\\xFF\\xFEname.wpk.yaml:1:1: error: the document is missing the required property"),
+            "\(walked.standardOutput)")
+        let named = try runProcess(
+            "/bin/bash",
+            ["-c", "cd '\(dir.path)' && '\(wpkBinary.path)' validate \"$(printf 'bad\\377\\376name.wpk.yaml')\"; echo \"EXIT=$?\""])
+        #expect(
+            named.output.hasPrefix("bad\\xFF\\xFEname.wpk.yaml:1:1: error: the document is missing the required property"),
+            "\(named.output)")
         #expect(named.output.hasSuffix("EXIT=1\n"))
     }
 
@@ -95,19 +111,36 @@ struct HostileInputTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let text = try exampleText("restart-unhealthy")
             .replacingOccurrences(of: "      target: pods\n", with: "      target: po\u{202E}ds\u{202C}\n")
-            .replacingOccurrences(of: "      description: Deployment whose pods are unhealthy\n", with: "      description: Deployment \u{2066}whose pods\u{2069} are unhealthy\n")
+            .replacingOccurrences(
+                of: "      description: Deployment whose pods are unhealthy\n",
+                with: "      description: Deployment \u{2066}whose pods\u{2069} are unhealthy\n")
         try writeFiles(["trojan.wpk.yaml": text], in: dir)
         let result = try runWPK(["validate", dir.appendingPathComponent("trojan.wpk.yaml").path])
         #expect(result.status == 1)
         let lines = result.standardOutput.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasSuffix("trojan.wpk.yaml:33:31: warning: value holds the invisible character U+2066 LEFT-TO-RIGHT ISOLATE, so it shows differently from what it is; remove it [WPK341]") },
-                "\(result.standardOutput)")
-        #expect(lines.contains { $0.hasSuffix("trojan.wpk.yaml:51:17: error: value holds the invisible character U+202E RIGHT-TO-LEFT OVERRIDE, which would reach a command as it is while showing differently; remove it [WPK340]") },
-                "\(result.standardOutput)")
+        #expect(
+            lines.contains {
+                $0.hasSuffix(
+                    "trojan.wpk.yaml:33:31: warning: value holds the invisible character U+2066 LEFT-TO-RIGHT ISOLATE, so it shows differently from what it is; remove it [WPK341]"
+                )
+            },
+            "\(result.standardOutput)")
+        #expect(
+            lines.contains {
+                $0.hasSuffix(
+                    "trojan.wpk.yaml:51:17: error: value holds the invisible character U+202E RIGHT-TO-LEFT OVERRIDE, which would reach a command as it is while showing differently; remove it [WPK340]"
+                )
+            },
+            "\(result.standardOutput)")
         // The terminal never receives the control itself.
         #expect(!result.standardOutput.unicodeScalars.contains { $0.value == 0x202E || $0.value == 0x2066 })
         // An emoji sequence with a joiner in a description is no finding.
-        try writeFiles(["family.wpk.yaml": try exampleText("restart-unhealthy").replacingOccurrences(of: "      description: Deployment whose pods are unhealthy\n", with: "      description: Deployment 👨\u{200D}👩\u{200D}👧 pods\n")], in: dir)
+        try writeFiles(
+            [
+                "family.wpk.yaml": try exampleText("restart-unhealthy").replacingOccurrences(
+                    of: "      description: Deployment whose pods are unhealthy\n",
+                    with: "      description: Deployment 👨\u{200D}👩\u{200D}👧 pods\n")
+            ], in: dir)
         #expect(try runWPK(["validate", dir.appendingPathComponent("family.wpk.yaml").path]).status == 0)
     }
 }

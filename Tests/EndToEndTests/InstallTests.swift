@@ -29,15 +29,23 @@ struct ManPageTests {
         // <scratch>/<triple>/debug/wpk: the checkouts are under <scratch>.
         let scratch = wpkBinary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let parser = scratch.appendingPathComponent("checkouts/swift-argument-parser")
-        let swift = ["/opt/swift/usr/bin/swift", "/usr/bin/swift", "/usr/local/bin/swift"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let swift = ["/opt/swift/usr/bin/swift", "/usr/bin/swift", "/usr/local/bin/swift"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         guard let swift, FileManager.default.fileExists(atPath: parser.appendingPathComponent("Tools/generate-manual").path) else {
-            print("generate-manual cannot be built here (swift: \(swift ?? "not found"), \(parser.path)/Tools/generate-manual missing); the man page test is skipped")
+            print(
+                "generate-manual cannot be built here (swift: \(swift ?? "not found"), \(parser.path)/Tools/generate-manual missing); the man page test is skipped"
+            )
             #expect(ProcessInfo.processInfo.environment["CI"] != "true", "CI must build the man page")
             return
         }
         let toolScratch = scratch.appendingPathComponent("generate-manual-tool").path
-        let build = try runTool(swift, ["build", "--disable-automatic-resolution", "--package-path", parser.path, "--scratch-path", toolScratch,
-                                        "--product", "generate-manual"])
+        let build = try runTool(
+            swift,
+            [
+                "build", "--disable-automatic-resolution", "--package-path", parser.path, "--scratch-path", toolScratch,
+                "--product", "generate-manual",
+            ])
         try #require(build.status == 0, "\(build.standardOutput.suffix(2000))\(build.standardError.suffix(2000))")
         let binPath = try runTool(swift, ["build", "--package-path", parser.path, "--scratch-path", toolScratch, "--show-bin-path"])
         let tool = binPath.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) + "/generate-manual"
@@ -47,7 +55,9 @@ struct ManPageTests {
         #expect(generated.status == 0, "\(generated.standardError)")
         let page = try String(contentsOf: output.appendingPathComponent("wpk.1"), encoding: .utf8)
         #expect(page.contains(".Dt WPK 1"), "\(page.prefix(400))")
-        for command in ["validate", "plan", "review", "approve", "reject", "approvals", "run", "cancel", "schema", "serve", "sign", "verify"] {
+        for command in [
+            "validate", "plan", "review", "approve", "reject", "approvals", "run", "cancel", "schema", "serve", "sign", "verify",
+        ] {
             #expect(page.contains(command), "the man page does not name \(command)")
         }
     }

@@ -29,7 +29,8 @@ struct InstalledBinaryTests {
 
         deinit { try? FileManager.default.removeItem(at: root) }
 
-        func wpk(_ arguments: [String], environment extra: [String: String] = [:], launch: WPKLaunch = WPKLaunch()) throws -> ProcessResult {
+        func wpk(_ arguments: [String], environment extra: [String: String] = [:], launch: WPKLaunch = WPKLaunch()) throws -> ProcessResult
+        {
             var launch = launch
             launch.binary = binary
             return try runWPK(arguments, environment: environment.merging(extra) { $1 }, directory: work, launch: launch)
@@ -39,20 +40,26 @@ struct InstalledBinaryTests {
     @Test("validate, plan and schema work with the carried schema")
     func validatePlanSchema() throws {
         let installed = try Installation()
-        try writeFiles(["restart.wpk.yaml": try exampleText("restart-unhealthy"),
-                        "bad.wpk.yaml": "apiVersion: wpk/v1\nkind: WorkflowPackage\n"], in: installed.work)
+        try writeFiles(
+            [
+                "restart.wpk.yaml": try exampleText("restart-unhealthy"),
+                "bad.wpk.yaml": "apiVersion: wpk/v1\nkind: WorkflowPackage\n",
+            ], in: installed.work)
         let valid = try installed.wpk(["validate", "restart.wpk.yaml"])
         #expect(valid.status == 0, "\(valid.standardOutput)\(valid.standardError)")
         let invalid = try installed.wpk(["validate", "bad.wpk.yaml"])
         #expect(invalid.status == 1)
-        #expect(invalid.standardOutput.hasPrefix("bad.wpk.yaml:1:1: error: the document is missing the required property \"metadata\" [WPK202]"),
-                "\(invalid.standardOutput)\(invalid.standardError)")
+        #expect(
+            invalid.standardOutput.hasPrefix(
+                "bad.wpk.yaml:1:1: error: the document is missing the required property \"metadata\" [WPK202]"),
+            "\(invalid.standardOutput)\(invalid.standardError)")
         let plan = try installed.wpk(["plan", "--set", "deployment=checkout", "--set", "app_label=checkout", "restart.wpk.yaml"])
         #expect(plan.status == 0, "\(plan.standardOutput)\(plan.standardError)")
         #expect(plan.standardOutput.contains("Fingerprint: "))
         let schema = try installed.wpk(["schema"])
         #expect(schema.status == 0)
-        let carried = schema.standardOutput == (try String(contentsOf: packageRoot.appendingPathComponent("specs/wpk_schema.yaml"), encoding: .utf8))
+        let carried =
+            schema.standardOutput == (try String(contentsOf: packageRoot.appendingPathComponent("specs/wpk_schema.yaml"), encoding: .utf8))
         #expect(carried, "wpk schema does not print specs/wpk_schema.yaml byte for byte")
         let json = try installed.wpk(["schema", "--format", "json"])
         #expect(json.status == 0)
@@ -65,9 +72,11 @@ struct InstalledBinaryTests {
     func run() throws {
         let installed = try Installation()
         let sandbox = try RunSandbox()
-        try FileManager.default.copyItem(atPath: RunSandbox.fixture("shell-steps"), toPath: installed.work.appendingPathComponent("steps.wpk.yaml").path)
-        let result = try installed.wpk(["run", "--set", "state_dir=\(sandbox.state)", "steps.wpk.yaml"], environment: sandbox.environment,
-                                       launch: sandbox.launch)
+        try FileManager.default.copyItem(
+            atPath: RunSandbox.fixture("shell-steps"), toPath: installed.work.appendingPathComponent("steps.wpk.yaml").path)
+        let result = try installed.wpk(
+            ["run", "--set", "state_dir=\(sandbox.state)", "steps.wpk.yaml"], environment: sandbox.environment,
+            launch: sandbox.launch)
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         #expect(try sandbox.types(of: String(result.standardOutput.prefix { $0 != "\n" })).last == "run_finished")
     }
@@ -77,7 +86,8 @@ struct InstalledBinaryTests {
         let installed = try Installation()
         try writeFiles(["restart.wpk.yaml": try exampleText("restart-unhealthy")], in: installed.work)
         let session = try TmuxSession(width: 100, height: 30)
-        try session.type("cd '\(installed.work.path)' && LANG=C.UTF-8 '\(installed.binary.path)' review --read-only .; echo \"EXIT=$?\"", enter: true)
+        try session.type(
+            "cd '\(installed.work.path)' && LANG=C.UTF-8 '\(installed.binary.path)' review --read-only .; echo \"EXIT=$?\"", enter: true)
         try session.waitFor("the playbook list") { $0.contains("playbooks: 1 of 1") && $0.contains("restart-unhealthy") }
         try session.type("q")
         try session.waitFor("the review to quit") { $0.contains("EXIT=0") }

@@ -15,8 +15,10 @@ import Testing
 
     /// An environment where no tool is found and no kubeconfig exists, so the plans' bindings
     /// (and their digests) are the same on every machine.
-    static let bareEnvironment = ["PATH": "/nonexistent-wpk-bin", "HOME": "/nonexistent", "KUBECONFIG": "",
-                                  "WPK_KUBECTL": "", "WPK_DOCKER": "", "WPK_VAULT": ""]
+    static let bareEnvironment = [
+        "PATH": "/nonexistent-wpk-bin", "HOME": "/nonexistent", "KUBECONFIG": "",
+        "WPK_KUBECTL": "", "WPK_DOCKER": "", "WPK_VAULT": "",
+    ]
 
     static func arguments(_ name: String, _ sets: [String], format: String) -> [String] {
         ["plan", "--format", format] + sets.flatMap { ["--set", $0] } + ["examples/playbooks/\(name).wpk.yaml"]
@@ -40,7 +42,9 @@ import Testing
             let right = i < b.count ? String(b[i]) : "<none>"
             if left != right { diff.append("line \(i + 1):\n  golden: \(left)\n  actual: \(right)") }
         }
-        Issue.record("\(file) differs (re-record with WPK_RECORD_SNAPSHOTS=1 if intended):\n\(diff.joined(separator: "\n"))", sourceLocation: sourceLocation)
+        Issue.record(
+            "\(file) differs (re-record with WPK_RECORD_SNAPSHOTS=1 if intended):\n\(diff.joined(separator: "\n"))",
+            sourceLocation: sourceLocation)
     }
 
     @Test(arguments: examples.map(\.name)) func goldenTextPlan(name: String) throws {
@@ -95,7 +99,9 @@ import Testing
     /// A secret typed on the command line is refused, and its value is printed nowhere.
     @Test(arguments: ["text", "json"]) func aSecretValueAppearsInNoOutput(format: String) throws {
         let secret = "Sup3r-S3cret-Value-42"
-        let result = try runWPK(["plan", "--format", format, "--set", "vault_token=\(secret)", "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot)
+        let result = try runWPK(
+            ["plan", "--format", format, "--set", "vault_token=\(secret)", "examples/playbooks/rotate-secret.wpk.yaml"],
+            directory: packageRoot)
         #expect(result.status == 1)
         #expect(result.standardOutput.contains("WPK406"))
         #expect(!result.standardOutput.contains(secret) && !result.standardError.contains(secret))
@@ -103,7 +109,11 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try writeFiles(["values.yaml": "webhook_key: \(secret)\n"], in: directory)
-        let viaFile = try runWPK(["plan", "--format", format, "--values", directory.appendingPathComponent("values.yaml").path, "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot)
+        let viaFile = try runWPK(
+            [
+                "plan", "--format", format, "--values", directory.appendingPathComponent("values.yaml").path,
+                "examples/playbooks/rotate-secret.wpk.yaml",
+            ], directory: packageRoot)
         #expect(viaFile.status == 1)
         #expect(!viaFile.standardOutput.contains(secret) && !viaFile.standardError.contains(secret))
         // A malformed --set is not echoed either.
@@ -117,7 +127,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         try writeFiles(["values.yaml": "replicas: 20\ndeployment: checkout-web\n"], in: directory)
         let values = directory.appendingPathComponent("values.yaml").path
-        let result = try runWPK(["plan", "--format", "json", "--values", values, "--set", "replicas=14", "examples/playbooks/scale-on-latency.wpk.yaml"], directory: packageRoot)
+        let result = try runWPK(
+            ["plan", "--format", "json", "--values", values, "--set", "replicas=14", "examples/playbooks/scale-on-latency.wpk.yaml"],
+            directory: packageRoot)
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         #expect(result.standardOutput.contains("\"--replicas=14\""))
         #expect(result.standardOutput.contains("\"deployment/checkout-web\""))
@@ -125,9 +137,12 @@ import Testing
 
     @Test func aValueThatWouldChangeTheCommandIsAnErrorAtItsReference() throws {
         // rotate-secret's deployment input has no pattern, so only the planner stands in the way.
-        let result = try runWPK(["plan", "--set", "deployment=x --all", "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot)
+        let result = try runWPK(
+            ["plan", "--set", "deployment=x --all", "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot)
         #expect(result.status == 1)
-        #expect(result.standardOutput.contains("examples/playbooks/rotate-secret.wpk.yaml:110:26: error: after substitution, \"x --all\" is not a Kubernetes object name"))
+        #expect(
+            result.standardOutput.contains(
+                "examples/playbooks/rotate-secret.wpk.yaml:110:26: error: after substitution, \"x --all\" is not a Kubernetes object name"))
         #expect(result.standardOutput.contains("[WPK412]"))
     }
 
@@ -152,7 +167,10 @@ import Testing
     @Test func usageErrorsExit2() throws {
         #expect(try runWPK(["plan"]).status == 2)
         #expect(try runWPK(["plan", "--format", "yaml", "x.wpk.yaml"]).status == 2)
-        #expect(try runWPK(["plan", "--values", "/nonexistent/values.yaml", "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot).status == 2)
+        #expect(
+            try runWPK(
+                ["plan", "--values", "/nonexistent/values.yaml", "examples/playbooks/rotate-secret.wpk.yaml"], directory: packageRoot
+            ).status == 2)
     }
 
     @Test func standardInputIsAPlaybook() throws {
@@ -200,7 +218,9 @@ import Testing
         #expect(out.contains("  | rm -rf \"/var/cache/${1}\""))
         #expect(out.contains("  ${1} = 'app; rm -rf /'"))
         // The playbook's warnings go to standard error, beside the plan.
-        #expect(result.standardError.contains("cleanup.wpk.yaml:20:") && result.standardError.contains("warning:") && result.standardError.contains("[WPK307]"), "\(result.standardError)")
+        #expect(
+            result.standardError.contains("cleanup.wpk.yaml:20:") && result.standardError.contains("warning:")
+                && result.standardError.contains("[WPK307]"), "\(result.standardError)")
         #expect(!out.contains("WPK307"))
         // Terminal escapes from the file are shown, never sent.
         #expect(!out.contains("\u{1B}") && !out.contains("\u{07}"))

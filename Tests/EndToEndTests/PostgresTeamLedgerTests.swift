@@ -9,9 +9,15 @@ private enum PostgresServer {
 
     /// Why these tests cannot run here; nil when they can.
     static let unavailableReason: String? = {
-        guard !socketDirectory.isEmpty else { return "WPK_TEST_PG_SOCKET_DIR is not set; start a server with: eval \"$(scripts/test-postgres.sh start)\"" }
-        guard getuid() == 0 else { return "needs root: wpk approvals init signs in as the local postgres account, and the test mounts a policy" }
-        guard FileManager.default.fileExists(atPath: socketDirectory + "/.s.PGSQL.5432") else { return "no PostgreSQL socket in \(socketDirectory)" }
+        guard !socketDirectory.isEmpty else {
+            return "WPK_TEST_PG_SOCKET_DIR is not set; start a server with: eval \"$(scripts/test-postgres.sh start)\""
+        }
+        guard getuid() == 0 else {
+            return "needs root: wpk approvals init signs in as the local postgres account, and the test mounts a policy"
+        }
+        guard FileManager.default.fileExists(atPath: socketDirectory + "/.s.PGSQL.5432") else {
+            return "no PostgreSQL socket in \(socketDirectory)"
+        }
         return nil
     }()
 
@@ -36,7 +42,9 @@ private enum PostgresServer {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw LaunchFailure("test-postgres.sh \(arguments.joined(separator: " ")) failed (\(process.terminationStatus))") }
+        guard process.terminationStatus == 0 else {
+            throw LaunchFailure("test-postgres.sh \(arguments.joined(separator: " ")) failed (\(process.terminationStatus))")
+        }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -136,8 +144,9 @@ private final class PostgresTeam {
 
     /// Starts the gated fixture on host A and waits until host B sees it waiting.
     func startGatedRun() throws -> (BackgroundWPK, String) {
-        let run = try BackgroundWPK(["run", "--set", "state_dir=\(work)", RunSandbox.fixture("shell-gated")], environment: try state("A", starter),
-                                    in: sandbox.root, launch: launch(starter))
+        let run = try BackgroundWPK(
+            ["run", "--set", "state_dir=\(work)", RunSandbox.fixture("shell-gated")], environment: try state("A", starter),
+            in: sandbox.root, launch: launch(starter))
         let runID = try run.runID()
         try waitUntil("host B sees run \(runID) waiting", timeout: 30) {
             let listed = try onHostB(["approvals", "list", "--run", runID, "--format", "json"])
@@ -153,7 +162,8 @@ private final class PostgresTeam {
         let preview = try onHostB(["approve", "--run", runID, "--step", "change"])
         #expect(preview.status == 2, "\(preview.standardOutput)\(preview.standardError)")
         #expect(preview.standardOutput.contains("$ "), "the run's stored plan, read from the database on host B: \(preview.standardOutput)")
-        let fingerprint = try #require(preview.standardOutput.split(separator: "\n").first { $0.hasPrefix("fingerprint: ") }?.dropFirst("fingerprint: ".count))
+        let fingerprint = try #require(
+            preview.standardOutput.split(separator: "\n").first { $0.hasPrefix("fingerprint: ") }?.dropFirst("fingerprint: ".count))
         let approval = try onHostB(["approve", "--run", runID, "--step", "change", "--plan", String(fingerprint)])
         #expect(approval.status == 0, "\(approval.standardOutput)\(approval.standardError)")
     }
@@ -169,7 +179,9 @@ struct PostgresTeamLedgerTests {
         let team = try PostgresTeam()
         let initialized = try team.initialize()
         #expect(initialized.status == 0, "\(initialized.standardOutput)\(initialized.standardError)")
-        #expect(initialized.standardOutput.contains("created role \(team.name)") && initialized.standardOutput.contains("created database \(team.name)"))
+        #expect(
+            initialized.standardOutput.contains("created role \(team.name)")
+                && initialized.standardOutput.contains("created database \(team.name)"))
         #expect(initialized.standardOutput.contains("SELECT and INSERT on wpk.entries"))
         var info = stat()
         let passwordFile = team.sandbox.policy.directory.appendingPathComponent("ledger-password").path
@@ -188,7 +200,8 @@ struct PostgresTeamLedgerTests {
         let verifiedA = try team.onHostA(["approvals", "verify", "--format", "json"])
         let verifiedB = try team.onHostB(["approvals", "verify", "--format", "json"])
         #expect(verifiedA.status == 0 && verifiedB.status == 0, "\(verifiedA.standardError)\(verifiedB.standardError)")
-        let a = try JSONValue.parse(Array(verifiedA.standardOutput.utf8)), b = try JSONValue.parse(Array(verifiedB.standardOutput.utf8))
+        let a = try JSONValue.parse(Array(verifiedA.standardOutput.utf8))
+        let b = try JSONValue.parse(Array(verifiedB.standardOutput.utf8))
         #expect(a["ledger"]?.stringValue == team.url && a["head"] == b["head"] && a["records"]?.intValue == 7)
         let shown = try team.onHostB(["approvals", "show", runID])
         #expect(shown.status == 0 && shown.standardOutput.contains("change"), "\(shown.standardOutput)\(shown.standardError)")
@@ -197,20 +210,27 @@ struct PostgresTeamLedgerTests {
         #expect(elsewhere.status == 1 && elsewhere.standardError.contains("--ledger cannot choose another"), "\(elsewhere.standardError)")
 
         let text = try team.onHostA(["approvals", "verify"])
-        #expect(text.standardOutput.contains("intact, 7 records") && text.standardOutput.contains("append-only: enforced by the database"), "\(text.standardOutput)")
+        #expect(
+            text.standardOutput.contains("intact, 7 records") && text.standardOutput.contains("append-only: enforced by the database"),
+            "\(text.standardOutput)")
 
         // A second run, cancelled from host B while it waits, stops on host A.
         let (second, secondID) = try team.startGatedRun()
         let cancelled = try team.onHostB(["cancel", secondID, "--reason", "wrong window", "--wait", "20"])
-        #expect(cancelled.status == 0 && cancelled.standardOutput.contains("cancelled run \(secondID)"), "\(cancelled.standardOutput)\(cancelled.standardError)")
+        #expect(
+            cancelled.status == 0 && cancelled.standardOutput.contains("cancelled run \(secondID)"),
+            "\(cancelled.standardOutput)\(cancelled.standardError)")
         #expect(try second.finish(timeout: 30) != 0)
         #expect(try team.onHostA(["approvals", "verify"]).status == 0 && (try team.onHostB(["approvals", "verify"])).status == 0)
 
         // A superuser switches the triggers off and deletes the newest records: both hosts verified
         // them before, so both refuse the shorter history as rolled back, and nothing runs on it.
-        try PostgresServer.psql("SET session_replication_role = replica; DELETE FROM wpk.entries WHERE seq > 5", socket: team.socket, database: team.name)
+        try PostgresServer.psql(
+            "SET session_replication_role = replica; DELETE FROM wpk.entries WHERE seq > 5", socket: team.socket, database: team.name)
         for (host, result) in [("A", try team.onHostA(["approvals", "verify"])), ("B", try team.onHostB(["approvals", "verify"]))] {
-            #expect(result.status == 1 && result.standardError.contains("was rolled back"), "host \(host): \(result.standardOutput)\(result.standardError)")
+            #expect(
+                result.status == 1 && result.standardError.contains("was rolled back"),
+                "host \(host): \(result.standardOutput)\(result.standardError)")
         }
         let refused = try team.onHostA(["run", "--set", "state_dir=\(team.work)", RunSandbox.fixture("shell-gated")])
         #expect(refused.status == 1 && refused.standardError.contains("rolled back"), "\(refused.standardOutput)\(refused.standardError)")
@@ -226,20 +246,26 @@ struct PostgresTeamLedgerTests {
         let (run, runID) = try team.startGatedRun()
         let session = try TmuxSession(width: 120, height: 40)
         let state = try team.state("B", team.approver).map { "\($0.key)=\(shellQuoted($0.value))" }.joined(separator: " ")
-        try session.type("env LANG=C.UTF-8 \(state) \(try team.launch(team.approver).shellCommand(["review", RunSandbox.fixture("shell-gated")])); echo \"EXIT=$?\"",
-                         enter: true)
+        try session.type(
+            "env LANG=C.UTF-8 \(state) \(try team.launch(team.approver).shellCommand(["review", RunSandbox.fixture("shell-gated")])); echo \"EXIT=$?\"",
+            enter: true)
         try session.waitFor("the Runs view with host A's waiting run first", timeout: 30) { screen in
             let lines = screen.split(separator: "\n").map(String.init)
-            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else { return false }
+            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else {
+                return false
+            }
             return lines[header + 1].contains(runID) && lines[header + 1].contains("change") && lines[header + 1].contains("0/1")
         }
         #expect(!(try session.capture()).contains("UNMANAGED"))
         try session.press("Enter")
-        try session.waitFor("the run's stored plan") { $0.contains("run \(runID)") && $0.contains("change  [waiting]") && $0.contains("echo changed") }
+        try session.waitFor("the run's stored plan") {
+            $0.contains("run \(runID)") && $0.contains("change  [waiting]") && $0.contains("echo changed")
+        }
         try session.type("a")
         try session.waitFor("the approval dialog") { $0.contains("APPROVE this run's step?") }
         let listed = try team.onHostB(["approvals", "list", "--run", runID, "--format", "json"])
-        let planDigest = try #require((try JSONValue.parse(Array(listed.standardOutput.utf8)))["gates"]?.arrayValue?.first?["plan_digest"]?.stringValue)
+        let planDigest = try #require(
+            (try JSONValue.parse(Array(listed.standardOutput.utf8)))["gates"]?.arrayValue?.first?["plan_digest"]?.stringValue)
         try session.type(String(Plan.fingerprint(of: planDigest).prefix(4)))
         try session.waitFor("the run finished on screen, followed without a key", timeout: 30) { screen in
             screen.contains("succeeded") && screen.contains("change  [done]") && !screen.contains("[waiting]")
@@ -271,16 +297,23 @@ struct PostgresTeamLedgerTests {
         let team = try PostgresTeam()
         // This time as an administrator named by URL, signing in with the password in a root-only file.
         let adminPassword = try #require(PostgresServer.environment["WPK_TEST_PG_ADMIN_PASSWORD_FILE"])
-        let initialized = try runWPK(["approvals", "init", "--group", team.team.name, "--admin-url", "postgresql://wpk_test_admin@/postgres?host=\(team.socket)",
-                                      "--admin-password-file", adminPassword], launch: team.sandbox.launch)
-        #expect(initialized.status == 0 && initialized.standardOutput.contains("created database \(team.name)"), "\(initialized.standardOutput)\(initialized.standardError)")
+        let initialized = try runWPK(
+            [
+                "approvals", "init", "--group", team.team.name, "--admin-url", "postgresql://wpk_test_admin@/postgres?host=\(team.socket)",
+                "--admin-password-file", adminPassword,
+            ], launch: team.sandbox.launch)
+        #expect(
+            initialized.status == 0 && initialized.standardOutput.contains("created database \(team.name)"),
+            "\(initialized.standardOutput)\(initialized.standardError)")
         // A file ledger with a run approved and finished in it.
         let sandbox = try RunSandbox()
         let started = try sandbox.background(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-gated")])
         let runID = try started.runID()
         try waitUntil("run \(runID) waits") { try sandbox.types(of: runID).contains("waiting") }
         let planDigest = try #require(try sandbox.records().first { $0.draft.type == .runStarted }?.draft.planDigest)
-        #expect(try sandbox.wpkAsApprover(["approve", "--run", runID, "--step", "change", "--plan", Plan.fingerprint(of: planDigest)]).status == 0)
+        #expect(
+            try sandbox.wpkAsApprover(["approve", "--run", runID, "--step", "change", "--plan", Plan.fingerprint(of: planDigest)]).status
+                == 0)
         #expect(try started.finish() == 0)
         let fileHead = try Ledger(path: sandbox.ledger).read().head
 
@@ -292,7 +325,8 @@ struct PostgresTeamLedgerTests {
         #expect(verified.status == 0 && copyHead == fileHead, "\(verified.standardError)")
         // Again: nothing more to copy.
         let again = try runWPK(["approvals", "migrate", "--from", sandbox.ledger], launch: team.sandbox.launch)
-        #expect(again.status == 0 && again.standardOutput.contains("copied 0 of 7 records"), "\(again.standardOutput)\(again.standardError)")
+        #expect(
+            again.status == 0 && again.standardOutput.contains("copied 0 of 7 records"), "\(again.standardOutput)\(again.standardError)")
         // A damaged file is refused before anything is copied.
         var lines = try String(contentsOfFile: sandbox.ledger, encoding: .utf8).split(separator: "\n").map(String.init)
         lines[1] = lines[1].replacingOccurrences(of: "\"waiting\"", with: "\"approved\"")

@@ -13,7 +13,10 @@ struct ReviewInputsTmuxTests {
 
     /// The plan `wpk plan --set` makes with the values: its digest and fingerprint.
     static func plannedWithValues(_ sandbox: RunSandbox) throws -> (digest: String, fingerprint: String) {
-        let json = try JSONValue.parse(Array(try sandbox.wpk(["plan", "--format", "json", playbook] + values, environment: TmuxSession.bindingEnvironment).standardOutput.utf8))
+        let json = try JSONValue.parse(
+            Array(
+                try sandbox.wpk(["plan", "--format", "json", playbook] + values, environment: TmuxSession.bindingEnvironment).standardOutput
+                    .utf8))
         return (try #require(json["plan_digest"]?.stringValue), try #require(json["fingerprint"]?.stringValue))
     }
 
@@ -30,12 +33,18 @@ struct ReviewInputsTmuxTests {
         let expected = try Self.plannedWithValues(sandbox)
         let session = try TmuxSession(width: 120, height: 40)
         let approver = WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, []))
-        try session.type("env LANG=C.UTF-8 KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!) WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbook])); echo \"EXIT=$?\"", enter: true)
+        try session.type(
+            "env LANG=C.UTF-8 KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!) WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbook])); echo \"EXIT=$?\"",
+            enter: true)
         try session.waitFor("the list") { $0.contains("playbooks: 1 of 1") && $0.contains("restart-unhealthy") }
         try session.type("i")
-        try session.waitFor("the form over both inputs") { $0.contains("Inputs for restart-unhealthy") && $0.contains("deployment  string  required") && $0.contains("app_label") }
+        try session.waitFor("the form over both inputs") {
+            $0.contains("Inputs for restart-unhealthy") && $0.contains("deployment  string  required") && $0.contains("app_label")
+        }
         try session.type("Checkout")
-        try session.waitFor("the pattern refusal as typed") { $0.contains("> Checkout") && $0.contains("refused: the value \"Checkout\" of input \"deployment\" does not match its pattern") }
+        try session.waitFor("the pattern refusal as typed") {
+            $0.contains("> Checkout") && $0.contains("refused: the value \"Checkout\" of input \"deployment\" does not match its pattern")
+        }
         try session.press("Enter")
         try session.waitFor("Enter refused while a value does not fit") { $0.contains("fix the values marked as refused first") }
         for _ in 0..<8 { try session.press("BSpace") }
@@ -44,25 +53,33 @@ struct ReviewInputsTmuxTests {
         try session.type("checkout")
         try session.waitFor("every value fits") { $0.contains("Every value fits") }
         try session.press("Enter")
-        try session.waitFor("the plan made with the values") { $0.contains("[Plan (") && $0.contains("planned with deployment=checkout app_label=checkout") }
+        try session.waitFor("the plan made with the values") {
+            $0.contains("[Plan (") && $0.contains("planned with deployment=checkout app_label=checkout")
+        }
         try Self.selectRestart(session)
         #expect(try session.capture().contains("plan \(expected.fingerprint)"))
         try session.type("a")
-        try session.waitFor("the approval dialog") { $0.contains("APPROVE this step?") && $0.contains("rollout restart deployment/checkout") }
+        try session.waitFor("the approval dialog") {
+            $0.contains("APPROVE this step?") && $0.contains("rollout restart deployment/checkout")
+        }
         try session.type(String(expected.fingerprint.prefix(4)))
         try session.waitFor("the approval recorded") { $0.contains("approved: step restart") }
 
         // The decision names the digest of the plan made with exactly those values, and that
         // plan, with the values, is stored under it.
         let approval = try #require(try sandbox.records().last { $0.draft.type == .approved })
-        #expect(approval.draft.planDigest == expected.digest && approval.draft.step == "restart" && approval.operatorUID == RunSandbox.approverUID)
+        #expect(
+            approval.draft.planDigest == expected.digest && approval.draft.step == "restart"
+                && approval.operatorUID == RunSandbox.approverUID)
         let stored = try Ledger(path: sandbox.ledger).artifacts.plan(digest: expected.digest).get()
         #expect(stored.inputs.map { "\($0.name)=\($0.value)" } == ["deployment=checkout", "app_label=checkout"])
         #expect(try sandbox.wpk(["approvals", "verify"]).status == 0)
 
         // The list says which values the pending gate was planned with.
         try session.press("Escape")
-        try session.waitFor("the list with the planned values") { $0.contains("pending gate planned with deployment=checkout app_label=checkout") }
+        try session.waitFor("the list with the planned values") {
+            $0.contains("pending gate planned with deployment=checkout app_label=checkout")
+        }
         try session.type("q")
         let end = try session.waitFor("the review to end") { $0.contains("EXIT=0") }
         #expect(end.contains("approved step restart of restart-unhealthy"))
@@ -83,11 +100,14 @@ struct ReviewInputsTmuxTests {
         try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: false)
         chmod(keys.path, 0o700)
         let key = keys.appendingPathComponent("id_ed25519").path
-        let made = try runProcess(SignedDecisionEndToEndTests.keygen, ["-q", "-t", "ed25519", "-N", "correct horse", "-C", "alice@example.com", "-f", key])
+        let made = try runProcess(
+            SignedDecisionEndToEndTests.keygen, ["-q", "-t", "ed25519", "-N", "correct horse", "-C", "alice@example.com", "-f", key])
         try #require(made.status == 0, "\(made.output)")
         let command = try WPKLaunch(policy: sandbox.policy).shellCommand(["review", "--key", key] + Self.values + [Self.playbook])
         let session = try TmuxSession(width: 120, height: 40)
-        try session.type("env LANG=C.UTF-8 SSH_AUTH_SOCK= KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!) WPK_LEDGER=\(sandbox.ledger) \(command); echo \"EXIT=$?\"", enter: true)
+        try session.type(
+            "env LANG=C.UTF-8 SSH_AUTH_SOCK= KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!) WPK_LEDGER=\(sandbox.ledger) \(command); echo \"EXIT=$?\"",
+            enter: true)
         try session.waitFor("the list") { $0.contains("playbooks: 1 of 1") }
         try session.press("Enter")
         try session.waitFor("the playbook") { $0.contains("[Overview]") }
@@ -107,7 +127,9 @@ struct ReviewInputsTmuxTests {
         let typed = try session.capture()
         #expect(!typed.contains("correct horse"), "the passphrase was echoed: \(typed)")
         try session.press("Enter")
-        let restored = try session.waitFor("the review drawn again with the decision") { $0.contains(" REVIEW ") && $0.contains("approved: step restart") }
+        let restored = try session.waitFor("the review drawn again with the decision") {
+            $0.contains(" REVIEW ") && $0.contains("approved: step restart")
+        }
         #expect(!restored.contains("correct horse") && !restored.contains("Enter passphrase"), "\(restored)")
         #expect(restored.contains("[Plan ("), "the review came back where it was: \(restored)")
 

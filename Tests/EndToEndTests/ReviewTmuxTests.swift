@@ -6,11 +6,17 @@ private let fixtures = "Tests/WPKReviewTests/Fixtures"
 
 /// Starts `wpk review` in the pane the way an operator would, recording the terminal mode before
 /// and after, so the test can check the shell gets its terminal back exactly as it was.
-private func startReview(_ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures, expecting listed: String = "playbooks: 3 of 3",
-                         launch: WPKLaunch = WPKLaunch()) throws {
+private func startReview(
+    _ session: TmuxSession, environment: String = "LANG=C.UTF-8", arguments: String = fixtures,
+    expecting listed: String = "playbooks: 3 of 3",
+    launch: WPKLaunch = WPKLaunch()
+) throws {
     let review = try launch.shellCommand(["review"])
-    let before = session.scratchFile("stty-before"), after = session.scratchFile("stty-after")
-    try session.type("stty -a > \(before); env \(environment) \(review) \(arguments); echo \"EXIT=$?\"; stty -a > \(after); echo STTY-SAVED", enter: true)
+    let before = session.scratchFile("stty-before")
+    let after = session.scratchFile("stty-after")
+    try session.type(
+        "stty -a > \(before); env \(environment) \(review) \(arguments); echo \"EXIT=$?\"; stty -a > \(after); echo STTY-SAVED", enter: true
+    )
     try session.waitFor("the playbook list") { $0.contains(listed) }
 }
 
@@ -52,8 +58,9 @@ struct ReviewTmuxTests {
         #expect(header.contains("playbooks: 3 of 3") && !header.contains("UNMANAGED"), "\(header)")
         try team.type("q")
         try expectShellBack(team)
-        let refused = try runWPK(["review", "--ledger", directory.path + "/mine.jsonl", packageRoot.appendingPathComponent(fixtures).path],
-                                 launch: WPKLaunch(policy: policy))
+        let refused = try runWPK(
+            ["review", "--ledger", directory.path + "/mine.jsonl", packageRoot.appendingPathComponent(fixtures).path],
+            launch: WPKLaunch(policy: policy))
         #expect(refused.status == 1 && refused.standardError.contains("--ledger cannot choose another"), "\(refused.standardError)")
     }
 
@@ -71,7 +78,9 @@ struct ReviewTmuxTests {
         try session.press("Tab")
         try session.waitFor("the source pane") { $0.contains("[Source]") && $0.contains("  5  │   name: restart-payments-api") }
         try session.press("Tab")
-        try session.waitFor("the plan pane saying why there is no plan") { $0.contains("[Plan (-)]") && $0.contains("required inputs are missing") }
+        try session.waitFor("the plan pane saying why there is no plan") {
+            $0.contains("[Plan (-)]") && $0.contains("required inputs are missing")
+        }
         try session.type("a")
         try session.waitFor("approve refused without a plan") { $0.contains("no plan to approve") }
         // Esc goes back (and must feel instant: the 25 ms escape delay, not ncurses' default second).
@@ -79,7 +88,9 @@ struct ReviewTmuxTests {
         try session.waitFor("the list again", timeout: 3) { $0.contains("playbooks: 3 of 3") }
         // Filter.
         try session.type("/bro")
-        try session.waitFor("the filtered list") { $0.contains("playbooks: 1 of 3") && $0.contains("broken-indent") && !$0.contains("restart-payments-api") }
+        try session.waitFor("the filtered list") {
+            $0.contains("playbooks: 1 of 3") && $0.contains("broken-indent") && !$0.contains("restart-payments-api")
+        }
         try session.press("Enter", "Enter")
         try session.waitFor("the invalid playbook") { $0.contains("[Overview]") && $0.contains("Diagnostics (1)") }
         try session.press("Tab", "Enter")
@@ -90,7 +101,9 @@ struct ReviewTmuxTests {
         try session.resize(width: 60, height: 20)
         try session.waitFor("the too-small notice") { $0.contains("terminal too small: need 80x24") && $0.contains("now 60x20") }
         try session.resize(width: 120, height: 40)
-        try session.waitFor("the list redrawn at 120x40") { $0.contains("playbooks: 3 of 3") && $0.contains("PATH") && !$0.contains("too small") }
+        try session.waitFor("the list redrawn at 120x40") {
+            $0.contains("playbooks: 3 of 3") && $0.contains("PATH") && !$0.contains("too small")
+        }
         try session.type("?")
         try session.waitFor("the help screen") { $0.contains("Help: keys") && $0.contains("approve a gated step") }
         try session.press("Escape")
@@ -109,7 +122,9 @@ struct ReviewTmuxTests {
         try session.press("Tab", "Tab")
         try session.waitFor("the source under \(term)") { $0.contains("[Source]") && $0.contains("apiVersion: wpk/v1") }
         // The mouse stays the terminal's (selecting and copying text keeps working).
-        #expect(try session.tmux("display-message", "-p", "-t", "e2e", "#{mouse_any_flag}").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(
+            try session.tmux("display-message", "-p", "-t", "e2e", "#{mouse_any_flag}").trimmingCharacters(in: .whitespacesAndNewlines)
+                == "0")
         try session.press("C-c")
         try expectShellBack(session)
     }
@@ -154,7 +169,9 @@ struct ReviewTmuxTests {
         try session.press("Down", "Enter")
         try session.waitFor("the hostile playbook") { $0.contains("[Overview]") && $0.contains("<U+202E>") }
         try session.press("Tab", "Tab")
-        let screen = try session.waitFor("the source in ASCII") { $0.contains("<U+4E2D><U+6587>") && $0.contains("  4 E| ") && $0.contains("Up/Dn move") }
+        let screen = try session.waitFor("the source in ASCII") {
+            $0.contains("<U+4E2D><U+6587>") && $0.contains("  4 E| ") && $0.contains("Up/Dn move")
+        }
         #expect(screen.unicodeScalars.allSatisfy { $0.isASCII }, "non-ASCII output under LANG=C:\n\(screen)")
         #expect(screen.contains("Up/Dn move"))
         try session.type("q")
@@ -189,7 +206,8 @@ struct ReviewTmuxTests {
             if !listed { usleep(30_000) }
         }
         #expect(listed)
-        let pid = try #require(pid_t(try session.tmux("display-message", "-p", "-t", "e2e:1", "#{pane_pid}").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            pid_t(try session.tmux("display-message", "-p", "-t", "e2e:1", "#{pane_pid}").trimmingCharacters(in: .whitespacesAndNewlines)))
         try session.tmux("kill-window", "-t", "e2e:1")
         var gone = false
         while !gone && Date() < deadline.addingTimeInterval(15) {
@@ -235,7 +253,9 @@ struct ReviewPathTests {
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             for (i, byte) in socketPath.utf8.prefix(buffer.count - 1).enumerated() { buffer[i] = byte }
         }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         #expect(bound == 0)
         defer { close(socketFD) }
 
@@ -253,8 +273,11 @@ struct ReviewPathTests {
     @Test func standardInputIsAPlaybookAndTheKeysStillWork() throws {
         let session = try TmuxSession(width: 100, height: 30)
         let wpk = try WPKLaunch().shellCommand([])
-        try session.type("cat Tests/WPKReviewTests/Fixtures/restart-payments.wpk.yaml | env LANG=C.UTF-8 \(wpk) review -; echo \"EXIT=$?\"", enter: true)
-        try session.waitFor("the playbook read from standard input") { $0.contains("playbooks: 1 of 1") && $0.contains("restart-payments-api") }
+        try session.type(
+            "cat Tests/WPKReviewTests/Fixtures/restart-payments.wpk.yaml | env LANG=C.UTF-8 \(wpk) review -; echo \"EXIT=$?\"", enter: true)
+        try session.waitFor("the playbook read from standard input") {
+            $0.contains("playbooks: 1 of 1") && $0.contains("restart-payments-api")
+        }
         try session.press("Enter")
         try session.waitFor("its overview") { $0.contains("[Overview]") && $0.contains("team-payments") }
         try session.type("q")
@@ -271,7 +294,9 @@ struct ReviewPathTests {
 
 /// rotate-secret opened on its Plan pane in a review with a private ledger; returns what the
 /// operator needs: the ledger, the file, its inputs and the plan fingerprint `wpk plan` shows.
-private func openRotateSecretPlan(_ session: TmuxSession) throws -> (ledger: String, playbook: String, inputs: [String], fingerprint: String) {
+private func openRotateSecretPlan(_ session: TmuxSession) throws -> (
+    ledger: String, playbook: String, inputs: [String], fingerprint: String
+) {
     let ledgerDirectory = session.scratchFile("ledger")
     #expect(mkdir(ledgerDirectory, 0o700) == 0)
     let ledger = ledgerDirectory + "/ledger.jsonl"
@@ -279,8 +304,11 @@ private func openRotateSecretPlan(_ session: TmuxSession) throws -> (ledger: Str
     let inputs = ["--set", "deployment=checkout"]
     // The plan binds curl, kubectl and the kubeconfig as found: plan as the terminal's review does.
     let plan = try runWPK(["plan", "--format", "json", playbook] + inputs, environment: TmuxSession.bindingEnvironment)
-    let fingerprint = try #require((try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
-    try startReview(session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger) KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!)", arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
+    let fingerprint = try #require(
+        (try JSONSerialization.jsonObject(with: Data(plan.standardOutput.utf8)) as? [String: Any])?["fingerprint"] as? String)
+    try startReview(
+        session, environment: "LANG=C.UTF-8 WPK_LEDGER=\(ledger) KUBECONFIG=\(TmuxSession.bindingEnvironment["KUBECONFIG"]!)",
+        arguments: "\(inputs.joined(separator: " ")) \(playbook)", expecting: "playbooks: 1 of 1")
     try session.press("Enter")
     try session.waitFor("the overview") { $0.contains("[Overview]") }
     try session.press("Tab", "Tab", "Tab")
@@ -308,7 +336,9 @@ struct ReviewDecisionTmuxTests {
         try session.waitFor("the approval dialog again") { $0.contains("Type the first 4 characters") }
         try session.type(String(fingerprint.prefix(4)))
         // rotate-secret needs two approvers: one approval is recorded and the gate stays pending.
-        try session.waitFor("the approval recorded") { $0.contains("approved: step rotate") && $0.contains("History (1)") && $0.contains("PENDING (1 of 2: ") }
+        try session.waitFor("the approval recorded") {
+            $0.contains("approved: step rotate") && $0.contains("History (1)") && $0.contains("PENDING (1 of 2: ")
+        }
         let afterApproval = try String(contentsOfFile: ledger, encoding: .utf8)
         #expect(afterApproval.contains("\"type\":\"approved\"") && afterApproval.contains("\"step\":\"rotate\""))
         #expect(afterApproval.contains("\"plan_digest\":\"sha256:\(fingerprint)"))
@@ -339,10 +369,13 @@ struct ReviewDecisionTmuxTests {
         #expect(try session.capture().contains("History (0)"))
 
         // Another operator's process (here: the CLI, as a separate process) rejects a step.
-        let rejected = try runWPK(["reject", playbook] + inputs + ["--step", "restart-api", "--plan", fingerprint, "--reason", "change freeze"],
-                                  environment: TmuxSession.bindingEnvironment.merging(["WPK_LEDGER": ledger]) { $1 })
+        let rejected = try runWPK(
+            ["reject", playbook] + inputs + ["--step", "restart-api", "--plan", fingerprint, "--reason", "change freeze"],
+            environment: TmuxSession.bindingEnvironment.merging(["WPK_LEDGER": ledger]) { $1 })
         #expect(rejected.status == 0, "\(rejected.standardError)")
-        try session.waitFor("the rejection on screen without a key pressed", timeout: 10) { $0.contains("History (1)") && $0.contains("REJECTED") }
+        try session.waitFor("the rejection on screen without a key pressed", timeout: 10) {
+            $0.contains("History (1)") && $0.contains("REJECTED")
+        }
         try session.type("q")
         try expectShellBack(session)
     }

@@ -24,13 +24,14 @@ import WPKCore
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         let runID = String(result.standardOutput.prefix { $0 != "\n" })
         #expect(Self.isRunID(runID))
-        #expect(try sandbox.types(of: runID) == [
-            "run_started",
-            "step_started", "step_finished",
-            "step_started", "step_finished", "step_retried", "step_started", "step_finished",
-            "step_started", "step_finished",
-            "run_finished",
-        ])
+        #expect(
+            try sandbox.types(of: runID) == [
+                "run_started",
+                "step_started", "step_finished",
+                "step_started", "step_finished", "step_retried", "step_started", "step_finished",
+                "step_started", "step_finished",
+                "run_finished",
+            ])
         let flaky = try finished(sandbox, step: "flaky", run: runID)
         #expect(flaky.map(\.draft.outcome) == ["failed", "succeeded"])
         #expect(flaky.map(\.draft.exitCode) == [1, 0])
@@ -51,7 +52,9 @@ import WPKCore
     @Test func startedByIsRecordedAsGiven() throws {
         let sandbox = try RunSandbox()
         let origin = #"{"kind": "webhook", "trigger": "/hooks/restart", "source": "127.0.0.1:50000"}"#
-        let result = try sandbox.wpk(["run", "--started-by", origin, "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")])
+        let result = try sandbox.wpk([
+            "run", "--started-by", origin, "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps"),
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let runID = String(result.standardOutput.prefix { $0 != "\n" })
         let started = try #require(try sandbox.records().first { $0.draft.run == runID && $0.draft.type == .runStarted })
@@ -71,7 +74,8 @@ import WPKCore
         #expect(try finished(sandbox, step: "not-idempotent", run: runID).map(\.draft.outcome) == ["failed"])
         #expect(try finished(sandbox, step: "slow", run: runID).map(\.draft.outcome) == ["timed_out"])
         #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/never"))
-        let slowPID = try #require(Int32(String(contentsOfFile: sandbox.state + "/slow.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let slowPID = try #require(
+            Int32(String(contentsOfFile: sandbox.state + "/slow.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!ProcessTable.isAlive(slowPID))
         #expect(try sandbox.records().last?.draft.outcome == "failed")
         #expect(!(try sandbox.types(of: runID).contains("step_retried")))
@@ -156,11 +160,16 @@ import WPKCore
         #expect(listedRun["status"]?.stringValue == "waiting")
         #expect(listedRun["step"]?.stringValue == "change")
         #expect(listedRun["waited_seconds"]?.intValue != nil)
-        let approval = try sandbox.wpkAsApprover(["approve", "--run", runID, "--step", "change", "--plan", try fingerprint(sandbox, run: runID)])
+        let approval = try sandbox.wpkAsApprover([
+            "approve", "--run", runID, "--step", "change", "--plan", try fingerprint(sandbox, run: runID),
+        ])
         #expect(approval.status == 0, "\(approval.standardError)")
         #expect(try wpk.finish() == 0, "\(wpk.output)")
         #expect(FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
-        #expect(try sandbox.types(of: runID) == ["run_started", "waiting", "approved", "consumed", "step_started", "step_finished", "run_finished"])
+        #expect(
+            try sandbox.types(of: runID) == [
+                "run_started", "waiting", "approved", "consumed", "step_started", "step_finished", "run_finished",
+            ])
         #expect(wpk.output.contains("approved change by \(RunSandbox.approverUID)"))
     }
 
@@ -187,18 +196,24 @@ import WPKCore
         let (wpk, runID) = try startGatedRun(sandbox)
         let session = try TmuxSession(width: 120, height: 30)
         let directory = packageRoot.appendingPathComponent("Tests/Fixtures/run").path
-        try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try sandbox.launch.shellCommand(["review"])) \(directory); echo \"EXIT=$?\"", enter: true)
+        try session.type(
+            "env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try sandbox.launch.shellCommand(["review"])) \(directory); echo \"EXIT=$?\"",
+            enter: true)
         // A run waits: the Runs view comes first, the run on its first row; w shows the playbooks.
         try session.waitFor("the Runs view with the waiting run first") { screen in
             let lines = screen.split(separator: "\n").map(String.init)
-            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else { return false }
+            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else {
+                return false
+            }
             return lines[header + 1].contains(runID) && lines[header + 1].contains("waiting")
         }
         try session.type("w")
         let screen = try session.waitFor("the list with the waiting run") { screen in
             // The first playbook row (after the column titles) is the one with a run waiting.
             let lines = screen.split(separator: "\n").map(String.init)
-            guard let header = lines.firstIndex(where: { $0.contains("NAME") && $0.contains("GATES") }), header + 1 < lines.count else { return false }
+            guard let header = lines.firstIndex(where: { $0.contains("NAME") && $0.contains("GATES") }), header + 1 < lines.count else {
+                return false
+            }
             let first = lines[header + 1]
             return first.contains("run-shell-gated") && first.contains("waiting ") && !screen.contains("reading...")
         }
@@ -236,15 +251,18 @@ import WPKCore
         let sandbox = try RunSandbox()
         let (first, firstID) = try startGatedRun(sandbox)
         // Approved for the plan of the file (not bound to a run).
-        let approval = try sandbox.wpkAsApprover(["approve", RunSandbox.fixture("shell-gated"), "--set", "state_dir=\(sandbox.state)",
-                                                  "--step", "change", "--plan", try fingerprint(sandbox, run: firstID)])
+        let approval = try sandbox.wpkAsApprover([
+            "approve", RunSandbox.fixture("shell-gated"), "--set", "state_dir=\(sandbox.state)",
+            "--step", "change", "--plan", try fingerprint(sandbox, run: firstID),
+        ])
         #expect(approval.status == 0, "\(approval.standardError)")
         #expect(try first.finish() == 0)
 
         let (second, secondID) = try startGatedRun(sandbox)
         let state = LedgerState(records: try sandbox.records())
         let subject = try #require(state.waitingSubject(run: secondID, step: "change"))
-        #expect(ApprovalPolicy.gateStatus(subject: subject, state: state, policy: .loaded(MachinePolicy(allowAutoMode: true)), now: Date())
+        #expect(
+            ApprovalPolicy.gateStatus(subject: subject, state: state, policy: .loaded(MachinePolicy(allowAutoMode: true)), now: Date())
                 == .pending(have: 0, need: 1))
         #expect(try sandbox.types(of: secondID) == ["run_started", "waiting"])
 
@@ -261,11 +279,15 @@ import WPKCore
 
     /// Starts the long fixture and waits until its script and its child are running.
     func startLongRun(_ sandbox: RunSandbox) throws -> (BackgroundWPK, String, [Int32]) {
-        let wpk = try sandbox.background(["run", "--grace-period", "1", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long")])
+        let wpk = try sandbox.background([
+            "run", "--grace-period", "1", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-long"),
+        ])
         let runID = try wpk.runID()
         var pids: [Int32] = []
         try waitUntil("the step and its child run") {
-            pids = ((try? String(contentsOfFile: sandbox.state + "/pids", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            pids = ((try? String(contentsOfFile: sandbox.state + "/pids", encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                Int32($0)
+            }
             return pids.count == 2
         }
         #expect(pids.allSatisfy(ProcessTable.isAlive))

@@ -28,7 +28,8 @@ import WPKCore
         #expect(text.standardOutput.contains("restart: waiting"))
         #expect(text.standardOutput.contains("wait-healthy: not reached"))
         #expect(text.standardOutput.contains("| checkout-7d9 0/1 CrashLoopBackOff"))
-        #expect(text.standardOutput.contains("$ kubectl --context=prod-eu-west-1 --namespace=checkout rollout restart deployment/checkout\n"))
+        #expect(
+            text.standardOutput.contains("$ kubectl --context=prod-eu-west-1 --namespace=checkout rollout restart deployment/checkout\n"))
 
         let json = try JSONValue.parse(Array(try sandbox.wpk(["approvals", "show", "--format", "json", runID]).standardOutput.utf8))
         #expect(json["inputs"]?["deployment"]?.stringValue == "checkout")
@@ -44,15 +45,21 @@ import WPKCore
         let planDigest = try #require(json["plan_digest"]?.stringValue)
         #expect(preview.standardOutput.contains("fingerprint: \(Plan.fingerprint(of: planDigest))"))
         #expect(preview.standardOutput.contains("deployment=checkout"))
-        #expect(preview.standardOutput.contains("$ kubectl --context=prod-eu-west-1 --namespace=checkout rollout restart deployment/checkout\n"))
+        #expect(
+            preview.standardOutput.contains("$ kubectl --context=prod-eu-west-1 --namespace=checkout rollout restart deployment/checkout\n")
+        )
         #expect(try sandbox.records().count == before)
 
         // Approved with the fingerprint: the run goes on and executes exactly the argv it showed.
-        let approval = try sandbox.wpkAsApprover(["approve", "--run", runID, "--step", "restart", "--plan", Plan.fingerprint(of: planDigest)])
+        let approval = try sandbox.wpkAsApprover([
+            "approve", "--run", runID, "--step", "restart", "--plan", Plan.fingerprint(of: planDigest),
+        ])
         #expect(approval.status == 0, "\(approval.standardError)")
         #expect(try wpk.finish(timeout: 30) == 0, "\(wpk.output)\(wpk.errors)")
         let shown = try JSONValue.parse(Array(try sandbox.wpk(["approvals", "show", "--format", "json", runID]).standardOutput.utf8))
-        let shownArgv = (shown["steps"]?.arrayValue ?? []).flatMap { ($0["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) } }
+        let shownArgv = (shown["steps"]?.arrayValue ?? []).flatMap {
+            ($0["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) }
+        }
         #expect(try sandbox.recordedArgv() == shownArgv)
         #expect((shown["steps"]?.arrayValue ?? []).allSatisfy { $0["state"]?.stringValue == "done" })
         #expect(try sandbox.wpk(["approvals", "verify"]).status == 0)
@@ -65,7 +72,8 @@ import WPKCore
         let file = try #require(try FileManager.default.contentsOfDirectory(atPath: plans).first)
         let path = plans + "/" + file
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        try Data(text.replacingOccurrences(of: "deployment/checkout", with: "deployment/payments").utf8).write(to: URL(fileURLWithPath: path))
+        try Data(text.replacingOccurrences(of: "deployment/checkout", with: "deployment/payments").utf8).write(
+            to: URL(fileURLWithPath: path))
         let shown = try sandbox.wpk(["approvals", "show", runID])
         #expect(shown.status == 1)
         #expect(!shown.standardOutput.contains("payments"))

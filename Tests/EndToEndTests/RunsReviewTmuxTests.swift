@@ -24,11 +24,15 @@ struct RunsReviewTmuxTests {
 
     /// Drives the approver's review in `session` (already showing the Runs view) and checks the outcome.
     @discardableResult
-    static func approveInReview(_ session: TmuxSession, sandbox: RunSandbox, wpk: BackgroundWPK, runID: String,
-                                approverUID: Int = RunSandbox.approverUID) throws -> LedgerRecord {
+    static func approveInReview(
+        _ session: TmuxSession, sandbox: RunSandbox, wpk: BackgroundWPK, runID: String,
+        approverUID: Int = RunSandbox.approverUID
+    ) throws -> LedgerRecord {
         try session.waitFor("the Runs view with the waiting run first") { screen in
             let lines = screen.split(separator: "\n").map(String.init)
-            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else { return false }
+            guard let header = lines.firstIndex(where: { $0.contains("RUN") && $0.contains("APPR") }), header + 1 < lines.count else {
+                return false
+            }
             return lines[header + 1].contains(runID) && lines[header + 1].contains("restart") && lines[header + 1].contains("0/1")
         }
         try session.press("Enter")
@@ -47,13 +51,19 @@ struct RunsReviewTmuxTests {
         try session.type(String(fingerprint.prefix(4)))
         // No key is pressed after the approval: the screen follows the run to its end by itself.
         try session.waitFor("the run finished on screen", timeout: 30) { screen in
-            screen.contains("run \(runID)  restart-unhealthy  succeeded") && screen.contains("restart  [done]") && !screen.contains("[waiting]")
+            screen.contains("run \(runID)  restart-unhealthy  succeeded") && screen.contains("restart  [done]")
+                && !screen.contains("[waiting]")
         }
         let status = try? wpk.finish(timeout: 30)
-        let state = (try? String(contentsOfFile: "/proc/\(wpk.process.processIdentifier)/status", encoding: .utf8))?.split(separator: "\n").prefix(3).joined(separator: " ") ?? "gone"
+        let state =
+            (try? String(contentsOfFile: "/proc/\(wpk.process.processIdentifier)/status", encoding: .utf8))?.split(separator: "\n").prefix(
+                3
+            ).joined(separator: " ") ?? "gone"
         #expect(status == 0, "\(wpk.output)\(wpk.errors) process: \(state)")
         let json = try JSONValue.parse(Array(try sandbox.wpk(["approvals", "show", "--format", "json", runID]).standardOutput.utf8))
-        let shownArgv = (json["steps"]?.arrayValue ?? []).flatMap { ($0["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) } }
+        let shownArgv = (json["steps"]?.arrayValue ?? []).flatMap {
+            ($0["commands"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.stringValue) }
+        }
         #expect(try sandbox.recordedArgv() == shownArgv)
         #expect((json["steps"]?.arrayValue ?? []).compactMap { $0["state"]?.stringValue } == Array(repeating: "done", count: 6))
         let approval = try #require(try sandbox.records().first { $0.draft.run == runID && $0.draft.type == .approved })
@@ -71,7 +81,9 @@ struct RunsReviewTmuxTests {
         let (wpk, runID) = try Self.startWaitingRun(sandbox)
         let session = try TmuxSession(width: 120, height: 40)
         let approver = WPKLaunch(policy: sandbox.policy, user: (uid_t(RunSandbox.approverUID), 0, []))
-        try session.type("env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbooks])); echo \"EXIT=$?\"", enter: true)
+        try session.type(
+            "env LANG=C.UTF-8 WPK_LEDGER=\(sandbox.ledger) \(try approver.shellCommand(["review", Self.playbooks])); echo \"EXIT=$?\"",
+            enter: true)
         try Self.approveInReview(session, sandbox: sandbox, wpk: wpk, runID: runID)
     }
 
@@ -91,7 +103,8 @@ struct RunsReviewTmuxTests {
         let server = try SSHServer(for: approver)
         let (wpk, runID) = try Self.startWaitingRun(sandbox)
         let session = try TmuxSession(width: 120, height: 40)
-        let remote = "env LANG=C.UTF-8 WPK_LEDGER=\(shellQuoted(sandbox.ledger)) \(shellQuoted(wpkBinary.path)) review \(shellQuoted(Self.playbooks))"
+        let remote =
+            "env LANG=C.UTF-8 WPK_LEDGER=\(shellQuoted(sandbox.ledger)) \(shellQuoted(wpkBinary.path)) review \(shellQuoted(Self.playbooks))"
         try session.type("\(server.sshCommand(approver, remote: remote)); echo \"EXIT=$?\"", enter: true)
         let approval = try Self.approveInReview(session, sandbox: sandbox, wpk: wpk, runID: runID, approverUID: Int(approver.uid))
         #expect(approval.source == "127.0.0.1", "sshd log: \(server.log)")

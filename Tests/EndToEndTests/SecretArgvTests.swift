@@ -66,25 +66,35 @@ struct SecretArgvTests {
         let validate = try sandbox.wpk(["validate", playbook])
         #expect(validate.status == 0, "\(validate.standardOutput)")
         let plan = try sandbox.wpk(["plan", playbook])
-        #expect(plan.standardOutput.contains("password=-") && plan.standardOutput.contains("stdin: <secret:env:WPK_PROBE_SECRET>"), "\(plan.standardOutput)")
+        #expect(
+            plan.standardOutput.contains("password=-") && plan.standardOutput.contains("stdin: <secret:env:WPK_PROBE_SECRET>"),
+            "\(plan.standardOutput)")
 
-        let run = try BackgroundWPK(["run", playbook], environment: sandbox.environment.merging(["WPK_PROBE_DIR": probes, "WPK_PROBE_SECRET": secret]) { $1 },
-                                    in: sandbox.root, launch: sandbox.launch)
+        let run = try BackgroundWPK(
+            ["run", playbook], environment: sandbox.environment.merging(["WPK_PROBE_DIR": probes, "WPK_PROBE_SECRET": secret]) { $1 },
+            in: sandbox.root, launch: sandbox.launch)
         var seen: [String: (stdin: String, environ: String)] = [:]
         var handled: Set<String> = []
         while seen.count < 3 {
             var ready: String?
             try waitUntil("a step process is ready (seen: \(seen.keys.sorted()); output: \(run.output)\(run.errors))", timeout: 30) {
-                ready = try FileManager.default.contentsOfDirectory(atPath: probes).first { $0.hasSuffix(".ready") && !handled.contains($0) }
+                ready = try FileManager.default.contentsOfDirectory(atPath: probes).first {
+                    $0.hasSuffix(".ready") && !handled.contains($0)
+                }
                 return ready != nil || !run.process.isRunning
             }
-            guard let ready else { Issue.record("the run ended early: \(run.output)\(run.errors)"); break }
+            guard let ready else {
+                Issue.record("the run ended early: \(run.output)\(run.errors)")
+                break
+            }
             handled.insert(ready)
             let pid = String(ready.dropLast(".ready".count))
             // Every process on the machine, the blocked step among them: none has the secret in its argv.
             for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") where Int(entry) != nil {
                 guard let argv = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
-                #expect(!String(decoding: argv, as: UTF8.self).contains(secret), "process \(entry) has the secret in its argv: \(String(decoding: argv, as: UTF8.self))")
+                #expect(
+                    !String(decoding: argv, as: UTF8.self).contains(secret),
+                    "process \(entry) has the secret in its argv: \(String(decoding: argv, as: UTF8.self))")
             }
             let name = try String(contentsOfFile: probes + "/" + ready, encoding: .utf8)
             let environ = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data(), as: UTF8.self)
@@ -98,7 +108,9 @@ struct SecretArgvTests {
         // The secret reached each step, by standard input or by the environment of that child alone.
         #expect(seen["wpk-probe"]?.stdin == secret, "the script did not get the secret")
         #expect(seen["vault"]?.stdin == secret, "vault write did not read the field on standard input")
-        #expect(seen["docker"]?.environ.split(separator: "\0").contains(Substring("DB_PASSWORD=\(secret)")) == true, "docker run did not get DB_PASSWORD")
+        #expect(
+            seen["docker"]?.environ.split(separator: "\0").contains(Substring("DB_PASSWORD=\(secret)")) == true,
+            "docker run did not get DB_PASSWORD")
         #expect(seen["docker"]?.stdin == "")
         let ledgerText = try String(contentsOfFile: sandbox.ledger, encoding: .utf8)
         #expect(!run.output.contains(secret) && !ledgerText.contains(secret))

@@ -26,19 +26,27 @@ import WPKCore
         let tokenFile = sandbox.policy.directory.appendingPathComponent("serve-token").path
         let serve = try ServeHarness(paths: [directory.path], sandbox: sandbox)
         func alertmanager() throws -> Int {
-            try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "-H", "Authorization: Bearer \(ServeHarness.token)",
-                            "--data-binary", "@\(ServeHarness.alertFixtures)/firing.json", serve.url("/alertmanager")]).status
+            try serve.curl([
+                "-X", "POST", "-H", "Content-Type: application/json", "-H", "Authorization: Bearer \(ServeHarness.token)",
+                "--data-binary", "@\(ServeHarness.alertFixtures)/firing.json", serve.url("/alertmanager"),
+            ]).status
         }
 
-        #expect(serve.server.errors.contains("/alertmanager refuses every request: serve_token_file /etc/wpk/serve-token is refused: it holds a secret but is readable by group or others (mode 644)"),
-                "\(serve.server.errors)")
+        #expect(
+            serve.server.errors.contains(
+                "/alertmanager refuses every request: serve_token_file /etc/wpk/serve-token is refused: it holds a secret but is readable by group or others (mode 644)"
+            ),
+            "\(serve.server.errors)")
         #expect(try alertmanager() == 401)
         #expect(try serve.signedPost(#"{"deployment": "web"}"#).0 == 202)
 
         // Add one playbook, move the other's webhook, break a third; the token becomes another account's.
-        try writeFiles(["second.wpk.yaml": Self.hookPlaybook(path: "/hooks/second", name: "serve-second"),
-                        "hook.wpk.yaml": Self.hookPlaybook(path: "/hooks/renamed", name: "serve-hook"),
-                        "broken.wpk.yaml": "apiVersion: wpk/v1\nkind: WorkflowPackage\nspec: [\n"], in: directory)
+        try writeFiles(
+            [
+                "second.wpk.yaml": Self.hookPlaybook(path: "/hooks/second", name: "serve-second"),
+                "hook.wpk.yaml": Self.hookPlaybook(path: "/hooks/renamed", name: "serve-hook"),
+                "broken.wpk.yaml": "apiVersion: wpk/v1\nkind: WorkflowPackage\nspec: [\n",
+            ], in: directory)
         chmod(tokenFile, 0o600)
         chown(tokenFile, 4242, 0)
         try serve.reload()
@@ -68,8 +76,10 @@ import WPKCore
     @Test func aRestartedServerKnowsTheRunsStillWaiting() throws {
         let first = try ServeHarness()
         func post(_ serve: ServeHarness) throws -> (status: Int, body: String) {
-            try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "-H", "Authorization: Bearer \(ServeHarness.token)",
-                            "--data-binary", "@\(ServeHarness.alertFixtures)/firing.json", serve.url("/alertmanager")])
+            try serve.curl([
+                "-X", "POST", "-H", "Content-Type: application/json", "-H", "Authorization: Bearer \(ServeHarness.token)",
+                "--data-binary", "@\(ServeHarness.alertFixtures)/firing.json", serve.url("/alertmanager"),
+            ])
         }
         #expect(try post(first).status == 202)
         let run = try #require(try first.started().keys.first)
@@ -77,7 +87,9 @@ import WPKCore
         #expect(try first.terminate() == 0)
 
         let second = try ServeHarness(sandbox: first.sandbox)
-        let adoption = second.server.errors.split(separator: "\n").first { $0.contains("runs started before this server that still live are counted as its own") }
+        let adoption = second.server.errors.split(separator: "\n").first {
+            $0.contains("runs started before this server that still live are counted as its own")
+        }
         #expect(adoption?.contains("runs=1") == true, "\(second.server.errors)")
         #expect(try post(second) == (200, "{\"runs\":[]}\n"))
         #expect(try second.metric("wpk_serve_runs_in_progress") == 1)
@@ -99,19 +111,22 @@ import WPKCore
         defer { try? FileManager.default.removeItem(at: directory) }
         let scheduled = Self.hook
             .replacingOccurrences(of: "name: serve-hook", with: "name: serve-nightly")
-            .replacingOccurrences(of: """
-                  triggers:
-                    - kind: webhook
-                      path: /hooks/restart
-                      secret_input: hook_key
-                      inputs:
-                        deployment: "${{ event.body.deployment }}"
-                """, with: """
-                  triggers:
-                    - kind: schedule
-                      cron: "30 2 * * *"
-                      timezone: America/New_York
-                """)
+            .replacingOccurrences(
+                of: """
+                      triggers:
+                        - kind: webhook
+                          path: /hooks/restart
+                          secret_input: hook_key
+                          inputs:
+                            deployment: "${{ event.body.deployment }}"
+                    """,
+                with: """
+                      triggers:
+                        - kind: schedule
+                          cron: "30 2 * * *"
+                          timezone: America/New_York
+                    """
+            )
             .replacingOccurrences(of: "      required: true\n", with: "      default: nightly\n")
         #expect(scheduled.contains("kind: schedule") && scheduled.contains("default: nightly"))
         try writeFiles(["nightly.wpk.yaml": scheduled], in: directory)
@@ -122,8 +137,9 @@ import WPKCore
         }
 
         // 2027-03-14 01:59:57 EST: the clocks jump from 02:00 EST to 03:00 EDT (07:00 UTC) in three seconds.
-        let first = try ServeHarness(paths: [directory.path], sandbox: sandbox,
-                                     environment: ["WPK_SERVE_TEST_SCHEDULE_CLOCK": "2027-03-14T06:59:57Z", "XDG_STATE_HOME": state])
+        let first = try ServeHarness(
+            paths: [directory.path], sandbox: sandbox,
+            environment: ["WPK_SERVE_TEST_SCHEDULE_CLOCK": "2027-03-14T06:59:57Z", "XDG_STATE_HOME": state])
         #expect(first.server.errors.contains("schedules follow a test clock starting at 2027-03-14T06:59:57Z"))
         try waitUntil("the schedule starts a run", timeout: 60) { try !scheduleRuns().isEmpty }
         let run = try #require(try scheduleRuns().first)
@@ -137,14 +153,17 @@ import WPKCore
         #expect(try scheduleRuns().count == 1)
 
         // Down for a day: 2027-03-15 02:30 EDT (06:30 UTC) passed; started again at 07:00 UTC.
-        let second = try ServeHarness(paths: [directory.path], sandbox: sandbox,
-                                      environment: ["WPK_SERVE_TEST_SCHEDULE_CLOCK": "2027-03-15T07:00:00Z", "XDG_STATE_HOME": state])
+        let second = try ServeHarness(
+            paths: [directory.path], sandbox: sandbox,
+            environment: ["WPK_SERVE_TEST_SCHEDULE_CLOCK": "2027-03-15T07:00:00Z", "XDG_STATE_HOME": state])
         // The missed fire is logged first, then the schedule followed from now (its next fire).
         try waitUntil("the missed fire is logged") {
-            second.server.errors.contains("schedule missed while wpk serve was not running; not caught up") && second.server.errors.contains("next=2027-")
+            second.server.errors.contains("schedule missed while wpk serve was not running; not caught up")
+                && second.server.errors.contains("next=2027-")
         }
         let log = second.server.errors
-        #expect(log.contains("first=2027-03-15T06:30:00Z") && log.contains("last=2027-03-15T06:30:00Z") && log.contains("count=1"), "\(log)")
+        #expect(
+            log.contains("first=2027-03-15T06:30:00Z") && log.contains("last=2027-03-15T06:30:00Z") && log.contains("count=1"), "\(log)")
         #expect(log.contains("next=2027-03-16T06:30:00Z"), "\(log)")
         #expect(try second.metric("wpk_serve_schedule_fires_missed_total") == 1)
         #expect(try second.metric(#"wpk_serve_runs_started_total{kind="schedule"}"#) == 0)

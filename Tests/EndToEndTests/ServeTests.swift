@@ -27,13 +27,15 @@ final class ServeHarness {
         var environment = sandbox.environment
         environment["WPK_TEST_HOOK_KEY"] = Self.hookKey
         environment.merge(extra) { $1 }
-        server = try BackgroundWPK(["serve", "--listen", "127.0.0.1:0"] + paths, environment: environment, in: sandbox.root,
-                                   launch: sandbox.launch)
+        server = try BackgroundWPK(
+            ["serve", "--listen", "127.0.0.1:0"] + paths, environment: environment, in: sandbox.root,
+            launch: sandbox.launch)
         let server = server
         try waitUntil("wpk serve listens", timeout: 60) { server.errors.contains("[WPKServe] listening") || !server.process.isRunning }
         let log = server.errors
         guard let range = log.range(of: #"address=127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
-              let port = Int(log[range].split(separator: ":").last ?? "") else {
+            let port = Int(log[range].split(separator: ":").last ?? "")
+        else {
             throw LaunchFailure("wpk serve did not report its port: \(log)")
         }
         self.port = port
@@ -53,7 +55,9 @@ final class ServeHarness {
     }
 
     /// One signed webhook POST from Python: status and body.
-    func signedPost(_ body: String, path: String = "/hooks/restart", key: String = ServeHarness.hookKey, options: [String] = []) throws -> (Int, String) {
+    func signedPost(_ body: String, path: String = "/hooks/restart", key: String = ServeHarness.hookKey, options: [String] = []) throws -> (
+        Int, String
+    ) {
         let answer = try python(["send", String(port), path, key, body] + options)
         return (answer["status"]?.intValue ?? 0, answer["body"]?.stringValue ?? "")
     }
@@ -108,7 +112,9 @@ final class ServeHarness {
 
     /// The server's peak resident memory (VmHWM) in KiB.
     func peakMemoryKiB() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8) else { return nil }
+        guard let status = try? String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8) else {
+            return nil
+        }
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
         return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
     }
@@ -129,8 +135,9 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                         standardError: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+        standardError: String(decoding: errData, as: UTF8.self))
 }
 
 @Suite(.serialized, .enabled(if: canActAsRoot, needsRootComment)) struct ServeTests {
@@ -159,8 +166,12 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
         // Wrong key, stale and future timestamps, a signature that is not hex: 401 with no detail.
         let wrongKey = try serve.signedPost(#"{"deployment": "a"}"#, key: "not-the-key")
         #expect(wrongKey.0 == 401 && wrongKey.1.isEmpty)
-        #expect(try serve.signedPost(#"{"deployment": "b"}"#, options: ["--timestamp", String(Int(Date().timeIntervalSince1970) - 301)]).0 == 401)
-        #expect(try serve.signedPost(#"{"deployment": "c"}"#, options: ["--timestamp", String(Int(Date().timeIntervalSince1970) + 400)]).0 == 401)
+        #expect(
+            try serve.signedPost(#"{"deployment": "b"}"#, options: ["--timestamp", String(Int(Date().timeIntervalSince1970) - 301)]).0
+                == 401)
+        #expect(
+            try serve.signedPost(#"{"deployment": "c"}"#, options: ["--timestamp", String(Int(Date().timeIntervalSince1970) + 400)]).0
+                == 401)
         #expect(try serve.signedPost(#"{"deployment": "d"}"#, options: ["--signature", "sha256=zz"]).0 == 401)
         // Signed, but not JSON, not a JSON content type, a value the input's pattern refuses, a missing value.
         let malformed = try serve.signedPost(#"{"deployment": "e""#)
@@ -172,12 +183,19 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
         #expect(missing.0 == 400 && missing.1.contains("the body has no event.body.deployment"), "\(missing.1)")
 
         // curl: no signature, an oversized body, unknown path, wrong method, health and metrics.
-        #expect(try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "--data", "{}", serve.url("/hooks/restart")]).status == 401)
+        #expect(
+            try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "--data", "{}", serve.url("/hooks/restart")]).status
+                == 401)
         let big = serve.sandbox.root.appendingPathComponent("big.json").path
         try Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 1).write(to: URL(fileURLWithPath: big))
-        #expect(try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@" + big, serve.url("/hooks/restart")]).status == 413)
-        #expect(try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked",
-                                "--data-binary", "@" + big, serve.url("/hooks/restart")]).status == 413)
+        #expect(
+            try serve.curl(["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@" + big, serve.url("/hooks/restart")])
+                .status == 413)
+        #expect(
+            try serve.curl([
+                "-X", "POST", "-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked",
+                "--data-binary", "@" + big, serve.url("/hooks/restart"),
+            ]).status == 413)
         #expect(try serve.curl(["-X", "POST", "--data", "{}", serve.url("/hooks/nothing")]).status == 404)
         #expect(try serve.curl([serve.url("/hooks/restart")]).status == 405)
         #expect(try serve.curl([serve.url("/healthz")]) == (200, "ok\n"))
@@ -200,7 +218,9 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
     @Test func alertmanagerPayloads() throws {
         let serve = try ServeHarness()
         func post(_ fixture: String, token: String? = ServeHarness.token, data: String? = nil) throws -> (status: Int, body: String) {
-            var arguments = ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", data ?? "@\(ServeHarness.alertFixtures)/\(fixture)"]
+            var arguments = [
+                "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", data ?? "@\(ServeHarness.alertFixtures)/\(fixture)",
+            ]
             if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
             return try serve.curl(arguments + [serve.url("/alertmanager")])
         }
@@ -283,13 +303,16 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
     @Test func sigtermDuringLoad() throws {
         let serve = try ServeHarness()
         let pid = serve.server.process.processIdentifier
-        let result = try serve.python(["load", String(serve.port), "/hooks/restart", ServeHarness.hookKey, "3000", "20", "--sigterm", String(pid), "500"])
+        let result = try serve.python([
+            "load", String(serve.port), "/hooks/restart", ServeHarness.hookKey, "3000", "20", "--sigterm", String(pid), "500",
+        ])
         #expect(try serve.server.finish(timeout: 30) == 0)
         let answered = result["statuses"]?.objectCount ?? 0
         #expect(answered > 0)
-        let statuses = Set(result["statuses"].map { value -> [String] in
-            if case .object(let members) = value { return members.map(\.key) } else { return [] }
-        } ?? [])
+        let statuses = Set(
+            result["statuses"].map { value -> [String] in
+                if case .object(let members) = value { return members.map(\.key) } else { return [] }
+            } ?? [])
         #expect(statuses.isSubset(of: ["202", "429"]), "\(result.serialized())")
         let runs = result["runs"]?.arrayValue?.compactMap(\.stringValue) ?? []
         try waitUntil("the runs it started end without it", timeout: 60) { try serve.ended().isSuperset(of: runs) }
@@ -301,7 +324,8 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> ProcessResul
     @Test func invalidPlaybooksAreSkipped() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try FileManager.default.copyItem(atPath: ServeHarness.fixtures + "/hook.wpk.yaml", toPath: directory.appendingPathComponent("hook.wpk.yaml").path)
+        try FileManager.default.copyItem(
+            atPath: ServeHarness.fixtures + "/hook.wpk.yaml", toPath: directory.appendingPathComponent("hook.wpk.yaml").path)
         try writeFiles(["broken.wpk.yaml": "apiVersion: wpk/v1\nkind: WorkflowPackage\nspec: [\n"], in: directory)
         let serve = try ServeHarness(paths: [directory.path])
         #expect(serve.server.errors.contains("broken.wpk.yaml"), "\(serve.server.errors)")

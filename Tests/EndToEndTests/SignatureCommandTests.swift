@@ -27,10 +27,12 @@ import Testing
     }
 
     /// A private key made by openssl (mode 0600) and its public half.
-    static func makeKey(_ algorithm: String, in directory: URL, name: String = "release") throws -> (privateKey: String, publicKey: String) {
+    static func makeKey(_ algorithm: String, in directory: URL, name: String = "release") throws -> (privateKey: String, publicKey: String)
+    {
         let privateKey = directory.appendingPathComponent("\(name).pem").path
         let publicKey = directory.appendingPathComponent("\(name).pub").path
-        let generate = algorithm == "ed25519"
+        let generate =
+            algorithm == "ed25519"
             ? ["genpkey", "-algorithm", "ed25519", "-out", privateKey]
             : ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", privateKey]
         #expect(try tool("/usr/bin/openssl", generate).status == 0)
@@ -42,8 +44,9 @@ import Testing
     /// A valid playbook declaring its signature.
     static func playbook(named name: String, algorithm: String, in directory: URL) throws -> String {
         var text = try exampleText("scale-on-latency")
-        text = text.replacingOccurrences(of: "  signature: {ref: scale-on-latency.wpk.yaml.sig, algorithm: ed25519}",
-                                         with: "  signature: {ref: \(name).sig, algorithm: \(algorithm)}")
+        text = text.replacingOccurrences(
+            of: "  signature: {ref: scale-on-latency.wpk.yaml.sig, algorithm: ed25519}",
+            with: "  signature: {ref: \(name).sig, algorithm: \(algorithm)}")
         let path = directory.appendingPathComponent(name).path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
@@ -72,11 +75,15 @@ import Testing
         let raw = try #require(Data(base64Encoded: encoded.trimmingCharacters(in: .whitespacesAndNewlines)))
         let rawPath = directory.appendingPathComponent("raw.sig").path
         try raw.write(to: URL(fileURLWithPath: rawPath))
-        let opensslVerify = algorithm == "ed25519"
-            ? try Self.tool("/usr/bin/openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", key.publicKey, "-rawin", "-in", file, "-sigfile", rawPath])
+        let opensslVerify =
+            algorithm == "ed25519"
+            ? try Self.tool(
+                "/usr/bin/openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", key.publicKey, "-rawin", "-in", file, "-sigfile", rawPath])
             : try Self.tool("/usr/bin/openssl", ["dgst", "-sha256", "-verify", key.publicKey, "-signature", rawPath, file])
         #expect(opensslVerify.status == 0, "\(opensslVerify.standardOutput)")
-        #expect(opensslVerify.standardOutput.contains("Verified OK") || opensslVerify.standardOutput.contains("Signature Verified Successfully"))
+        #expect(
+            opensslVerify.standardOutput.contains("Verified OK") || opensslVerify.standardOutput.contains("Signature Verified Successfully")
+        )
 
         let verified = try runWPK(["verify", "--key", key.publicKey, file])
         #expect(verified.status == 0, "\(verified.standardOutput)\(verified.standardError)")
@@ -135,7 +142,9 @@ import Testing
         let launch = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\n")
         let text = try runWPK(["validate", "examples/playbooks"], directory: packageRoot, launch: launch)
         #expect(text.status == 0, "\(text.standardOutput)\(text.standardError)")
-        let verifiedLines = text.standardOutput.split(separator: "\n").filter { $0.contains("info: signature verified: ed25519 key \"wpk-example\" (SHA256:") }
+        let verifiedLines = text.standardOutput.split(separator: "\n").filter {
+            $0.contains("info: signature verified: ed25519 key \"wpk-example\" (SHA256:")
+        }
         #expect(verifiedLines.count == 5, "\(text.standardOutput)")
 
         let json = try runWPK(["validate", "--format", "json", "examples/playbooks"], directory: packageRoot, launch: launch)
@@ -156,21 +165,41 @@ import Testing
         // Without trusted keys: said, not failed.
         let untrusted = try runWPK(["validate", "examples/playbooks"], directory: packageRoot, launch: try Self.policy("mode: manual\n"))
         #expect(untrusted.status == 0)
-        #expect(untrusted.standardOutput.split(separator: "\n").filter { $0.contains("info: the ed25519 signature is not checked") }.count == 5)
+        #expect(
+            untrusted.standardOutput.split(separator: "\n").filter { $0.contains("info: the ed25519 signature is not checked") }.count == 5)
     }
 
     @Test(.enabled(if: canActAsRoot, needsRootComment)) func aRequiringPolicyMakesEveryUnverifiedSignatureAnError() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let launch = try Self.policy("trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\nrequire_signed_playbooks: true\n")
-        try writeFiles(["unsigned.wpk.yaml": try exampleText("scale-on-latency").replacingOccurrences(of: "  signature: {ref: scale-on-latency.wpk.yaml.sig, algorithm: ed25519}\n", with: "")], in: directory)
-        try writeFiles(["changed.wpk.yaml": try exampleText("scale-on-latency").replacingOccurrences(of: "ref: scale-on-latency.wpk.yaml.sig", with: "ref: changed.wpk.yaml.sig")], in: directory)
-        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("examples/playbooks/scale-on-latency.wpk.yaml.sig"), to: directory.appendingPathComponent("changed.wpk.yaml.sig"))
-        let result = try runWPK(["validate", "unsigned.wpk.yaml", "changed.wpk.yaml", packageRoot.appendingPathComponent("examples/playbooks/backup-verify.wpk.yaml").path],
-                                directory: directory, launch: launch)
+        let launch = try Self.policy(
+            "trusted_keys: \(packageRoot.appendingPathComponent("examples/keys").path)\nrequire_signed_playbooks: true\n")
+        try writeFiles(
+            [
+                "unsigned.wpk.yaml": try exampleText("scale-on-latency").replacingOccurrences(
+                    of: "  signature: {ref: scale-on-latency.wpk.yaml.sig, algorithm: ed25519}\n", with: "")
+            ], in: directory)
+        try writeFiles(
+            [
+                "changed.wpk.yaml": try exampleText("scale-on-latency").replacingOccurrences(
+                    of: "ref: scale-on-latency.wpk.yaml.sig", with: "ref: changed.wpk.yaml.sig")
+            ], in: directory)
+        try FileManager.default.copyItem(
+            at: packageRoot.appendingPathComponent("examples/playbooks/scale-on-latency.wpk.yaml.sig"),
+            to: directory.appendingPathComponent("changed.wpk.yaml.sig"))
+        let result = try runWPK(
+            [
+                "validate", "unsigned.wpk.yaml", "changed.wpk.yaml",
+                packageRoot.appendingPathComponent("examples/playbooks/backup-verify.wpk.yaml").path,
+            ],
+            directory: directory, launch: launch)
         #expect(result.status == 1)
-        #expect(result.standardOutput.contains("unsigned.wpk.yaml:5:3: error: the playbook is not signed, and this machine requires signed playbooks"), "\(result.standardOutput)")
-        #expect(result.standardOutput.contains("changed.wpk.yaml:13:20: error: the ed25519 signature in changed.wpk.yaml.sig does not verify"))
+        #expect(
+            result.standardOutput.contains(
+                "unsigned.wpk.yaml:5:3: error: the playbook is not signed, and this machine requires signed playbooks"),
+            "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.contains("changed.wpk.yaml:13:20: error: the ed25519 signature in changed.wpk.yaml.sig does not verify"))
         #expect(result.standardOutput.contains("backup-verify.wpk.yaml:14:20: info: signature verified"))
     }
 
@@ -188,21 +217,31 @@ import Testing
         #expect(try Self.tool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", key]).status == 0)
         let file = try Self.playbook(named: "a.wpk.yaml", algorithm: "ssh", in: directory)
         #expect(try Self.tool("/usr/bin/ssh-keygen", ["-Y", "sign", "-f", key, "-n", "file", file]).status == 0)
-        let policy = try TestPolicy("allowed_signers: /etc/wpk/allowed_signers\n",
-                                    files: ["allowed_signers": "alice@example.com " + (try String(contentsOfFile: key + ".pub", encoding: .utf8))])
+        let policy = try TestPolicy(
+            "allowed_signers: /etc/wpk/allowed_signers\n",
+            files: ["allowed_signers": "alice@example.com " + (try String(contentsOfFile: key + ".pub", encoding: .utf8))])
         let launch = WPKLaunch(policy: policy)
         let validate = try runWPK(["validate", file], launch: launch)
         #expect(validate.status == 0)
-        #expect(validate.standardOutput.contains("info: signature verified: ssh key of \"alice@example.com\" (SHA256:"), "\(validate.standardOutput)")
+        #expect(
+            validate.standardOutput.contains("info: signature verified: ssh key of \"alice@example.com\" (SHA256:"),
+            "\(validate.standardOutput)")
         let verify = try runWPK(["verify", file], launch: launch)
         #expect(verify.status == 0, "\(verify.standardOutput)")
         // Another key, not listed: untrusted, and verify fails.
-        #expect(try Self.tool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory.appendingPathComponent("mallory").path]).status == 0)
+        #expect(
+            try Self.tool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory.appendingPathComponent("mallory").path])
+                .status == 0)
         try FileManager.default.removeItem(atPath: file + ".sig")
-        #expect(try Self.tool("/usr/bin/ssh-keygen", ["-Y", "sign", "-f", directory.appendingPathComponent("mallory").path, "-n", "file", file]).status == 0)
+        #expect(
+            try Self.tool(
+                "/usr/bin/ssh-keygen", ["-Y", "sign", "-f", directory.appendingPathComponent("mallory").path, "-n", "file", file]
+            ).status == 0)
         let untrusted = try runWPK(["verify", file], launch: launch)
         #expect(untrusted.status == 1)
-        #expect(untrusted.standardOutput.contains("is not in /etc/wpk/allowed_signers") && untrusted.standardOutput.contains("[WPK509]"), "\(untrusted.standardOutput)")
+        #expect(
+            untrusted.standardOutput.contains("is not in /etc/wpk/allowed_signers") && untrusted.standardOutput.contains("[WPK509]"),
+            "\(untrusted.standardOutput)")
     }
 
     @Test(.enabled(if: canActAsRoot, needsRootComment)) func planPrintsAndBindsTheSigner() throws {
@@ -221,13 +260,16 @@ import Testing
         #expect(signature["key"] as? String == "wpk-example")
         #expect((signature["fingerprint"] as? String)?.hasPrefix("SHA256:") == true)
         // The signer is part of the plan digest: the same file unverified plans to another digest.
-        let unchecked = try runWPK(["plan", "--format", "json"] + arguments.dropFirst(), directory: packageRoot, launch: try Self.policy("mode: manual\n"))
+        let unchecked = try runWPK(
+            ["plan", "--format", "json"] + arguments.dropFirst(), directory: packageRoot, launch: try Self.policy("mode: manual\n"))
         let uncheckedObject = try #require(try JSONSerialization.jsonObject(with: Data(unchecked.standardOutput.utf8)) as? [String: Any])
         #expect((uncheckedObject["signature"] as? [String: Any])?["state"] as? String == "not-checked")
         #expect(object["plan_digest"] as? String != uncheckedObject["plan_digest"] as? String)
     }
 
-    @Test(.enabled(if: canActAsRoot, needsRootComment)) func runRefusesAnUnverifiedPlaybookBeforeAnyStepWhenThePolicyRequiresSignatures() throws {
+    @Test(.enabled(if: canActAsRoot, needsRootComment)) func runRefusesAnUnverifiedPlaybookBeforeAnyStepWhenThePolicyRequiresSignatures()
+        throws
+    {
         guard Self.haveOpenSSL() else { return }
         // The trusted key's public half in the policy's trusted_keys (/etc/wpk/trusted-keys as
         // wpk sees it); the private half elsewhere.
@@ -240,7 +282,10 @@ import Testing
         let unsigned = try sandbox.wpk(["run", "--set", "state_dir=\(sandbox.state)", RunSandbox.fixture("shell-steps")])
         // Refused as invalid before a run starts: no run id, no ledger record, no step.
         #expect(unsigned.status == 1)
-        #expect(unsigned.standardOutput.contains("shell-steps.wpk.yaml:5:3: error: the playbook is not signed, and this machine requires signed playbooks"), "\(unsigned.standardOutput)")
+        #expect(
+            unsigned.standardOutput.contains(
+                "shell-steps.wpk.yaml:5:3: error: the playbook is not signed, and this machine requires signed playbooks"),
+            "\(unsigned.standardOutput)")
         #expect(unsigned.standardOutput.contains("[WPK503]"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.state).isEmpty, "a step ran")
         let records = FileManager.default.fileExists(atPath: sandbox.ledger) ? try sandbox.records() : []

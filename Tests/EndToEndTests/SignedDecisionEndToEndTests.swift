@@ -21,8 +21,9 @@ struct SignedDecisionEndToEndTests {
     /// An ed25519 key made by ssh-keygen in a directory only `account` can read; returns the
     /// private key's path and the public key's text.
     func key(for account: TestAccount, in sandbox: RunSandbox) throws -> (path: String, publicText: String) {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.keygen) || ProcessInfo.processInfo.environment["CI"] == nil,
-                "ssh-keygen must be present in CI")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Self.keygen) || ProcessInfo.processInfo.environment["CI"] == nil,
+            "ssh-keygen must be present in CI")
         let dir = sandbox.root.appendingPathComponent("keys-\(account.name)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         let path = dir + "/id_ed25519"
@@ -46,8 +47,9 @@ struct SignedDecisionEndToEndTests {
 
     /// wpk as `account` (group root, to write the sandbox's team ledger), without an SSH agent.
     func asAccount(_ account: TestAccount, _ arguments: [String], in sandbox: RunSandbox) throws -> ProcessResult {
-        try runWPK(arguments, environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
-                   launch: WPKLaunch(policy: sandbox.policy, as: account, groups: [0]))
+        try runWPK(
+            arguments, environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
+            launch: WPKLaunch(policy: sandbox.policy, as: account, groups: [0]))
     }
 
     /// Attack 1: an account with write access to the ledger appends approvals claiming other
@@ -59,9 +61,10 @@ struct SignedDecisionEndToEndTests {
         let aliceKey = try key(for: alice, in: sandbox)
         try sandbox.policy.write("allowed_signers", "alice@example.com \(aliceKey.publicText)\n")
         let file = try playbook(in: sandbox, approvals: 2, author: "someone@example.com")
-        let run = try BackgroundWPK(["run", "--set", "state_dir=\(sandbox.state)", file],
-                                    environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
-                                    in: sandbox.root, launch: sandbox.launch)
+        let run = try BackgroundWPK(
+            ["run", "--set", "state_dir=\(sandbox.state)", file],
+            environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
+            in: sandbox.root, launch: sandbox.launch)
         let id = try run.runID()
         try waitUntil("the run waits at change") { run.output.contains("waiting at change") }
         // The forger: two approvals by other names, chain recomputed by the ledger code itself.
@@ -69,8 +72,9 @@ struct SignedDecisionEndToEndTests {
         let waiting = try #require(records.last { $0.draft.type == .waiting && $0.draft.run == id })
         for (uid, name) in [(Int(alice.uid), alice.name), (4_000_000, "ghost")] {
             try Ledger(path: sandbox.ledger).append(
-                RecordDraft(type: .approved, run: id, playbook: waiting.draft.playbook, playbookDigest: waiting.draft.playbookDigest,
-                            planDigest: waiting.draft.planDigest, step: "change", approvalsRequired: 2, expires: Date().addingTimeInterval(600)),
+                RecordDraft(
+                    type: .approved, run: id, playbook: waiting.draft.playbook, playbookDigest: waiting.draft.playbookDigest,
+                    planDigest: waiting.draft.planDigest, step: "change", approvalsRequired: 2, expires: Date().addingTimeInterval(600)),
                 operator: Operator(uid: uid, name: name), now: Date())
         }
         try waitUntil("the run says the forged approvals do not count") {
@@ -92,8 +96,10 @@ struct SignedDecisionEndToEndTests {
     @Test(arguments: ["a signature over other bytes", "a key no longer listed"])
     func aDecisionWhoseSignatureDoesNotVerifyStopsTheRunBeforeItsFirstStep(_ how: String) throws {
         let sandbox = try RunSandbox(policy: "mode: auto\nallowed_signers: /etc/wpk/allowed_signers\n")
-        let alice = try TestAccount(), bob = try TestAccount()
-        let aliceKey = try key(for: alice, in: sandbox), bobKey = try key(for: bob, in: sandbox)
+        let alice = try TestAccount()
+        let bob = try TestAccount()
+        let aliceKey = try key(for: alice, in: sandbox)
+        let bobKey = try key(for: bob, in: sandbox)
         try sandbox.policy.write("allowed_signers", "alice@example.com \(aliceKey.publicText)\n")
         // shell-steps with its last step gated: `prepare`, the first, needs no approval.
         let text = try String(contentsOfFile: RunSandbox.fixture("shell-steps"), encoding: .utf8)
@@ -105,7 +111,8 @@ struct SignedDecisionEndToEndTests {
         let plan = try JSONValue.parse(Array(try sandbox.wpk(["plan", "--format", "json"] + inputs + [file]).standardOutput.utf8))
         let fingerprint = try #require(plan["fingerprint"]?.stringValue)
         if how == "a key no longer listed" {
-            let approved = try asAccount(alice, ["approve", file] + inputs + ["--step", "finish", "--plan", fingerprint, "--key", aliceKey.path], in: sandbox)
+            let approved = try asAccount(
+                alice, ["approve", file] + inputs + ["--step", "finish", "--plan", fingerprint, "--key", aliceKey.path], in: sandbox)
             #expect(approved.status == 0, "\(approved.standardError)")
             // Root lists another key for alice@example.com: the recorded signature no longer verifies.
             try sandbox.policy.write("allowed_signers", "alice@example.com \(bobKey.publicText)\n")
@@ -117,18 +124,26 @@ struct SignedDecisionEndToEndTests {
                 var publicKey: SSHPublicKey { inner.publicKey }
                 func sign(_ content: [UInt8]) throws(SigningError) -> String { try inner.sign(content + Array(" ".utf8)) }
             }
-            let signer = OtherBytes(inner: SSHSigner(principal: "alice@example.com", publicKey: try SSHPublicKey(openSSH: aliceKey.publicText),
-                                                     keyPath: aliceKey.path, environment: ["SSH_AUTH_SOCK": ""]))
-            let digest = try #require(plan["plan_digest"]?.stringValue), playbookDigest = try #require(plan["playbook"]?["digest"]?.stringValue)
-            _ = try Ledger(path: sandbox.ledger).appendSigned(operator: Operator(uid: Int(alice.uid), name: alice.name), signer: signer) { _, now in
-                (RecordDraft(type: .approved, playbook: "run-shell-steps", playbookDigest: playbookDigest, planDigest: digest, step: "finish",
-                             approvalsRequired: 1, expires: now.addingTimeInterval(600)), ())
+            let signer = OtherBytes(
+                inner: SSHSigner(
+                    principal: "alice@example.com", publicKey: try SSHPublicKey(openSSH: aliceKey.publicText),
+                    keyPath: aliceKey.path, environment: ["SSH_AUTH_SOCK": ""]))
+            let digest = try #require(plan["plan_digest"]?.stringValue)
+            let playbookDigest = try #require(plan["playbook"]?["digest"]?.stringValue)
+            _ = try Ledger(path: sandbox.ledger).appendSigned(operator: Operator(uid: Int(alice.uid), name: alice.name), signer: signer) {
+                _, now in
+                (
+                    RecordDraft(
+                        type: .approved, playbook: "run-shell-steps", playbookDigest: playbookDigest, planDigest: digest, step: "finish",
+                        approvalsRequired: 1, expires: now.addingTimeInterval(600)), ()
+                )
             }
         }
         let run = try sandbox.wpk(["run"] + inputs + [file], environment: ["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"])
         #expect(run.status == 1)
-        #expect(run.standardError.contains("carries a signature that does not verify") && run.standardError.contains("nothing was run"),
-                "\(how): \(run.standardOutput)\(run.standardError)")
+        #expect(
+            run.standardError.contains("carries a signature that does not verify") && run.standardError.contains("nothing was run"),
+            "\(how): \(run.standardOutput)\(run.standardError)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/prepared"), "\(how): the first step ran")
     }
 
@@ -136,13 +151,18 @@ struct SignedDecisionEndToEndTests {
     /// two-approval gate; their records carry their principals and verifying signatures.
     @Test func twoSignedApproversOpenTheGate() throws {
         let sandbox = try RunSandbox(policy: "mode: auto\nmin_approvals: 2\nallowed_signers: /etc/wpk/allowed_signers\n")
-        let alice = try TestAccount(), bob = try TestAccount()
-        let aliceKey = try key(for: alice, in: sandbox), bobKey = try key(for: bob, in: sandbox)
-        try sandbox.policy.write("allowed_signers", "alice@example.com \(aliceKey.publicText)\nbob@example.com namespaces=\"wpk-decision\" \(bobKey.publicText)\n")
+        let alice = try TestAccount()
+        let bob = try TestAccount()
+        let aliceKey = try key(for: alice, in: sandbox)
+        let bobKey = try key(for: bob, in: sandbox)
+        try sandbox.policy.write(
+            "allowed_signers",
+            "alice@example.com \(aliceKey.publicText)\nbob@example.com namespaces=\"wpk-decision\" \(bobKey.publicText)\n")
         let file = try playbook(in: sandbox, approvals: 2, author: "someone@example.com")
-        let run = try BackgroundWPK(["run", "--set", "state_dir=\(sandbox.state)", file],
-                                    environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
-                                    in: sandbox.root, launch: sandbox.launch)
+        let run = try BackgroundWPK(
+            ["run", "--set", "state_dir=\(sandbox.state)", file],
+            environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
+            in: sandbox.root, launch: sandbox.launch)
         let id = try run.runID()
         try waitUntil("the run waits at change") { run.output.contains("waiting at change") }
         let plan = try #require(fingerprint(in: run.output))
@@ -150,14 +170,19 @@ struct SignedDecisionEndToEndTests {
         let unsigned = try asAccount(alice, ["approve", "--run", id, "--step", "change", "--plan", plan], in: sandbox)
         #expect(unsigned.status == 1 && unsigned.standardError.contains("no signing key"), "\(unsigned.standardError)")
         let first = try asAccount(alice, ["approve", "--run", id, "--step", "change", "--plan", plan, "--key", aliceKey.path], in: sandbox)
-        #expect(first.status == 0 && first.standardOutput.contains("signed by alice@example.com"), "\(first.standardOutput)\(first.standardError)")
+        #expect(
+            first.status == 0 && first.standardOutput.contains("signed by alice@example.com"),
+            "\(first.standardOutput)\(first.standardError)")
         let second = try asAccount(bob, ["approve", "--run", id, "--step", "change", "--plan", plan, "--key", bobKey.path], in: sandbox)
-        #expect(second.status == 0 && second.standardOutput.contains("signed by bob@example.com"), "\(second.standardOutput)\(second.standardError)")
+        #expect(
+            second.status == 0 && second.standardOutput.contains("signed by bob@example.com"),
+            "\(second.standardOutput)\(second.standardError)")
         #expect(try run.finish() == 0, "\(run.output)\(run.errors)")
         #expect(FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
         let approvals = try sandbox.records().filter { $0.draft.type == .approved && $0.draft.run == id }
         #expect(approvals.map(\.principal) == ["alice@example.com", "bob@example.com"])
-        let signers = try AllowedSigners(text: "alice@example.com \(aliceKey.publicText)\nbob@example.com \(bobKey.publicText)\n", source: "t")
+        let signers = try AllowedSigners(
+            text: "alice@example.com \(aliceKey.publicText)\nbob@example.com \(bobKey.publicText)\n", source: "t")
         for approval in approvals {
             #expect((try? SignerPolicy.verify(approval, signers: signers).get()) == approval.principal)
         }
@@ -178,11 +203,16 @@ struct SignedDecisionEndToEndTests {
             }
             let file = try playbook(in: sandbox, approvals: 1, author: "\(account.name)@example.com")
             let fingerprint = try #require(try planJSON(file, set: ["state_dir=\(sandbox.state)"], in: sandbox)["fingerprint"]?.stringValue)
-            let result = try asAccount(account, ["approve", file, "--set", "state_dir=\(sandbox.state)", "--step", "change",
-                                                 "--plan", fingerprint] + keyArguments, in: sandbox)
+            let result = try asAccount(
+                account,
+                [
+                    "approve", file, "--set", "state_dir=\(sandbox.state)", "--step", "change",
+                    "--plan", fingerprint,
+                ] + keyArguments, in: sandbox)
             #expect(result.status == 1, "signed: \(signed) \(result.standardOutput)")
-            #expect(result.standardError.contains("is the author of this playbook (metadata.author \(account.name)@example.com)"),
-                    "signed: \(signed) \(result.standardError)")
+            #expect(
+                result.standardError.contains("is the author of this playbook (metadata.author \(account.name)@example.com)"),
+                "signed: \(signed) \(result.standardError)")
             #expect(try sandbox.records().allSatisfy { $0.draft.type != .approved })
         }
     }
@@ -210,10 +240,12 @@ struct SigningTerminalTests {
         let plan = try runWPK(["plan", "--format", "json", playbook] + inputs, environment: bound)
         let fingerprint = try #require(try JSONValue.parse(Array(plan.standardOutput.utf8))["fingerprint"]?.stringValue)
         let ledger = dir.appendingPathComponent("ledger.jsonl").path
-        let command = try WPKLaunch().shellCommand(["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint, "--key", key])
+        let command = try WPKLaunch().shellCommand(
+            ["approve", playbook] + inputs + ["--step", "restart", "--plan", fingerprint, "--key", key])
 
         let session = try TmuxSession(width: 160, height: 30)
-        try session.type("env WPK_LEDGER=\(shellQuoted(ledger)) KUBECONFIG=\(shellQuoted(bound["KUBECONFIG"]!)) \(command); echo EXIT=$?", enter: true)
+        try session.type(
+            "env WPK_LEDGER=\(shellQuoted(ledger)) KUBECONFIG=\(shellQuoted(bound["KUBECONFIG"]!)) \(command); echo EXIT=$?", enter: true)
         try session.waitFor("ssh-keygen's passphrase prompt") { $0.contains("passphrase") }
         try session.type("correct horse", enter: true)
         let screen = try session.waitFor("wpk approve to end") { $0.split(separator: "\n").contains { $0.hasPrefix("EXIT=") } }

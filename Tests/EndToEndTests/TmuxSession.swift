@@ -34,7 +34,8 @@ func runProcess(_ executable: String, _ arguments: [String], captureOutput: Bool
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t(), allSignals = sigset_t()
+    var noSignals = sigset_t()
+    var allSignals = sigset_t()
     sigemptyset(&noSignals)
     sigfillset(&allSignals)
     posix_spawnattr_setsigmask(&attributes, &noSignals)
@@ -77,15 +78,22 @@ final class TmuxSession {
 
     /// Starts a shell in a `width`x`height` pane with the prompt `e2e$ `, in the package root.
     init(width: Int = 100, height: Int = 30) throws {
-        guard let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard
+            let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             throw E2EError("tmux is not installed (apt-get install tmux)")
         }
         tmuxPath = tmux
         socket = "wpk-e2e-\(getpid())-\(UUID().uuidString.prefix(8))"
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent(socket)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let shell = "cd '\(packageRoot.path)' && exec env -i HOME='\(scratch.path)' HISTFILE=/dev/null PATH=/usr/bin:/bin PS1='e2e$ ' TERM=xterm-256color bash --norc --noprofile"
-        let started = try runProcess(tmux, ["-u", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", shell], captureOutput: false)
+        let shell =
+            "cd '\(packageRoot.path)' && exec env -i HOME='\(scratch.path)' HISTFILE=/dev/null PATH=/usr/bin:/bin PS1='e2e$ ' TERM=xterm-256color bash --norc --noprofile"
+        let started = try runProcess(
+            tmux, ["-u", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", shell],
+            captureOutput: false)
         guard started.status == 0 else { throw E2EError("tmux new-session failed: \(started.output)") }
         // No global `window-size manual`: with no client attached, tmux 3.3a then dies on new-window.
         // resize-window sets it for its own window.

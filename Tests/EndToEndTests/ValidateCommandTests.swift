@@ -21,14 +21,16 @@ struct ValidateCommandTests {
     func directoryWalk() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try writeFiles([
-            "a.wpk.yaml": "x: [1,\n",
-            "sub/b.wpk.yml": "k: 1\nk: 2\n",
-            "sub/deeper/c.wpk.yaml": try exampleText("restart-unhealthy"),
-            // The signature it declares, beside it (else a WPK504 warning says it is missing).
-            "sub/deeper/restart-unhealthy.wpk.yaml.sig": try String(contentsOf: packageRoot.appendingPathComponent("examples/playbooks/restart-unhealthy.wpk.yaml.sig"), encoding: .utf8),
-            "not-a-playbook.yaml": "x: [\n",
-        ], in: dir)
+        try writeFiles(
+            [
+                "a.wpk.yaml": "x: [1,\n",
+                "sub/b.wpk.yml": "k: 1\nk: 2\n",
+                "sub/deeper/c.wpk.yaml": try exampleText("restart-unhealthy"),
+                // The signature it declares, beside it (else a WPK504 warning says it is missing).
+                "sub/deeper/restart-unhealthy.wpk.yaml.sig": try String(
+                    contentsOf: packageRoot.appendingPathComponent("examples/playbooks/restart-unhealthy.wpk.yaml.sig"), encoding: .utf8),
+                "not-a-playbook.yaml": "x: [\n",
+            ], in: dir)
         #expect(mkfifo(dir.appendingPathComponent("pipe.wpk.yaml").path, 0o600) == 0)
         try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("sub/loop").path, withDestinationPath: "..")
         let result = try runWPK(["validate", "--format", "json", dir.path])
@@ -37,7 +39,8 @@ struct ValidateCommandTests {
         let files = try #require(json["files"] as? [[String: Any]])
         let paths = files.compactMap { $0["path"] as? String }
         // The link to an enclosing directory is not followed, and says so (information).
-        #expect(paths == ["\(dir.path)/a.wpk.yaml", "\(dir.path)/sub/b.wpk.yml", "\(dir.path)/sub/loop", "\(dir.path)/sub/deeper/c.wpk.yaml"])
+        #expect(
+            paths == ["\(dir.path)/a.wpk.yaml", "\(dir.path)/sub/b.wpk.yml", "\(dir.path)/sub/loop", "\(dir.path)/sub/deeper/c.wpk.yaml"])
         let summary = try #require(json["summary"] as? [String: Int])
         #expect(summary == ["files": 4, "errors": 2, "warnings": 0])
     }
@@ -79,16 +82,20 @@ struct ValidateCommandTests {
         #expect(files[1]["valid"] as? Bool == true)
     }
 
-    @Test("usage errors exit 2", arguments: [["validate", "--format", "xml", "x"], ["validate"], ["validate", "--bogus", "x"], ["no-such-command"]])
+    @Test(
+        "usage errors exit 2",
+        arguments: [["validate", "--format", "xml", "x"], ["validate"], ["validate", "--bogus", "x"], ["no-such-command"]])
     func usageErrors(_ arguments: [String]) throws {
         #expect(try runWPK(arguments).status == 2)
     }
 
-    @Test("--help works on every command", arguments: [
-        ["--help"], ["validate", "--help"], ["plan", "--help"], ["review", "--help"], ["approve", "--help"],
-        ["reject", "--help"], ["approvals", "--help"], ["approvals", "list", "--help"], ["approvals", "verify", "--help"],
-        ["run", "--help"], ["cancel", "--help"],
-    ])
+    @Test(
+        "--help works on every command",
+        arguments: [
+            ["--help"], ["validate", "--help"], ["plan", "--help"], ["review", "--help"], ["approve", "--help"],
+            ["reject", "--help"], ["approvals", "--help"], ["approvals", "list", "--help"], ["approvals", "verify", "--help"],
+            ["run", "--help"], ["cancel", "--help"],
+        ])
     func help(_ arguments: [String]) throws {
         let result = try runWPK(arguments)
         #expect(result.status == 0)
@@ -125,7 +132,9 @@ struct SARIFOutputTests {
     func sarifAgainstPublishedSchema() throws {
         let sarifSchema = sharedSchemas.appendingPathComponent("sarif-schema-2.1.0.json")
         try #require(FileManager.default.fileExists(atPath: sarifSchema.path), "published SARIF schema missing at \(sarifSchema.path)")
-        let result = try runWPK(["validate", "--format", "sarif", packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path])
+        let result = try runWPK([
+            "validate", "--format", "sarif", packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path,
+        ])
         #expect(result.status == 1)
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -153,7 +162,9 @@ struct SARIFOutputTests {
         #expect(first["ruleId"] as? String == "WPK306")
         #expect(first["level"] as? String == "error")
         let location = try #require((first["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
-        #expect((location["artifactLocation"] as? [String: Any])?["uri"] as? String == packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path)
+        #expect(
+            (location["artifactLocation"] as? [String: Any])?["uri"] as? String
+                == packageRoot.appendingPathComponent("examples/invalid/unsafe-auto.wpk.yaml").path)
         #expect((location["region"] as? [String: Int]) == ["startLine": 23, "startColumn": 15])
         let warning = try #require(results.first { $0["ruleId"] as? String == "WPK307" })
         #expect(warning["level"] as? String == "warning")
@@ -199,7 +210,8 @@ struct SARIFOutputTests {
         #expect(second.standardOutput == first.standardOutput)
         // A schema that fails the metaschema is refused however warm the cache, and never cached.
         try writeFiles(["bad.schema.yaml": "type: object\ntitle: 5\n"], in: cache)
-        let bad = try runWPK(["validate", "--schema", cache.appendingPathComponent("bad.schema.yaml").path, playbook], environment: environment)
+        let bad = try runWPK(
+            ["validate", "--schema", cache.appendingPathComponent("bad.schema.yaml").path, playbook], environment: environment)
         #expect(bad.status == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("wpk/metaschema-passed").path).count == 1)
     }

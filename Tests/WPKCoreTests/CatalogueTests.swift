@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 @Suite struct TemplateTests {
@@ -38,7 +39,9 @@ import Testing
 }
 
 @Suite struct CronTests {
-    @Test(arguments: ["30 4 * * *", "*/15 9-17 * * MON-FRI", "0 9 1 */3 *", "0 0 * * 7", "5,35 */2 1-15 JAN,jul sun", "@hourly", " 0 0 29 2 * "])
+    @Test(arguments: [
+        "30 4 * * *", "*/15 9-17 * * MON-FRI", "0 9 1 */3 *", "0 0 * * 7", "5,35 */2 1-15 JAN,jul sun", "@hourly", " 0 0 29 2 * ",
+    ])
     func accepts(_ expression: String) {
         #expect(Cron.problem(expression) == nil)
     }
@@ -71,7 +74,8 @@ import Testing
     }
 
     @Test func retryDelays() throws {
-        let document = try YAMLLoader.load("""
+        let document = try YAMLLoader.load(
+            """
             spec:
               runtime: {type: k8s}
               handlers:
@@ -108,7 +112,8 @@ import Testing
         for spec in ActionCatalogue.all {
             switch spec.fidelity {
             case .exact: #expect(!spec.mutating && spec.dryRunFlag == nil, "\(spec.name)")
-            case .simulated: #expect(spec.mutating && spec.dryRunFlag != nil && spec.argv.contains(.dryRun(spec.dryRunFlag!)), "\(spec.name)")
+            case .simulated:
+                #expect(spec.mutating && spec.dryRunFlag != nil && spec.argv.contains(.dryRun(spec.dryRunFlag!)), "\(spec.name)")
             case .opaque: #expect(spec.mutating && spec.dryRunFlag == nil, "\(spec.name)")
             }
             if spec.destructive { #expect(spec.mutating) }
@@ -117,30 +122,47 @@ import Testing
 
     @Test func rendersArgv() throws {
         let logs = try #require(ActionCatalogue.action(.k8s, "logs"))
-        #expect(logs.argv(target: "deployment/web", params: ["tail": .integer(500), "previous": .boolean(true), "all_containers": .boolean(false)], scope: scope)
-                == ["kubectl", "--context=prod-eu", "--namespace=checkout", "logs", "deployment/web", "--previous", "--tail=500", "--timestamps"])
+        #expect(
+            logs.argv(
+                target: "deployment/web", params: ["tail": .integer(500), "previous": .boolean(true), "all_containers": .boolean(false)],
+                scope: scope)
+                == [
+                    "kubectl", "--context=prod-eu", "--namespace=checkout", "logs", "deployment/web", "--previous", "--tail=500",
+                    "--timestamps",
+                ])
 
         let restart = try #require(ActionCatalogue.action(.k8s, "rollout-restart"))
-        #expect(restart.argv(target: "deployment/web", params: [:], scope: scope, dryRun: true).suffix(4) == ["rollout", "restart", "deployment/web", "--dry-run=server"])
+        #expect(
+            restart.argv(target: "deployment/web", params: [:], scope: scope, dryRun: true).suffix(4) == [
+                "rollout", "restart", "deployment/web", "--dry-run=server",
+            ])
         #expect(restart.argv(target: "deployment/web", params: [:], scope: scope).last == "deployment/web")
 
         let job = try #require(ActionCatalogue.action(.k8s, "create-job-from"))
-        #expect(job.argv(target: "cronjob/report", params: ["job_name": .string("report-retry-1")], scope: scope).suffix(5)
+        #expect(
+            job.argv(target: "cronjob/report", params: ["job_name": .string("report-retry-1")], scope: scope).suffix(5)
                 == ["create", "job", "report-retry-1", "--from", "cronjob/report"])
 
         let run = try #require(ActionCatalogue.action(.docker, "run"))
-        #expect(run.argv(target: "registry/x:1", params: ["env": .map(["B": "2", "A": "1"]), "args": .list(["check", "--fast"]), "network": .string("none")], scope: scope)
+        #expect(
+            run.argv(
+                target: "registry/x:1",
+                params: ["env": .map(["B": "2", "A": "1"]), "args": .list(["check", "--fast"]), "network": .string("none")], scope: scope)
                 == ["docker", "run", "--rm", "--network=none", "--env", "A=1", "--env", "B=2", "registry/x:1", "check", "--fast"])
 
         let script = try #require(ActionCatalogue.action(.shell, "script"))
         #expect(script.argv(target: nil, params: ["script": .string("echo hi")], scope: scope) == ["/bin/bash", "-c", "echo hi"])
 
         let ps = try #require(ActionCatalogue.action(.docker, "ps"))
-        #expect(ps.argv(target: "checkout", params: [:], scope: RuntimeScope(dockerHost: "unix:///run/docker.sock"))
+        #expect(
+            ps.argv(target: "checkout", params: [:], scope: RuntimeScope(dockerHost: "unix:///run/docker.sock"))
                 == ["docker", "--host=unix:///run/docker.sock", "ps", "--all", "--no-trunc", "--filter", "name=checkout"])
 
         let http = try #require(ActionCatalogue.action(.shell, "http-check"))
-        #expect(http.argv(target: "https://x/healthz", params: ["max_time": .integer(5)], scope: scope).suffix(3) == ["--max-time", "5", "https://x/healthz"])
+        #expect(
+            http.argv(target: "https://x/healthz", params: ["max_time": .integer(5)], scope: scope).suffix(3) == [
+                "--max-time", "5", "https://x/healthz",
+            ])
     }
 
     @Test func permissionsComeFromTheTarget() throws {
@@ -182,7 +204,9 @@ enum ActionCatalogueDocument {
 
             """
         for spec in ActionCatalogue.all {
-            let params = spec.params.isEmpty ? "-" : spec.params.map { "`\($0.name)`\($0.required ? "*" : "") (\($0.type.rawValue))" }.joined(separator: ", ")
+            let params =
+                spec.params.isEmpty
+                ? "-" : spec.params.map { "`\($0.name)`\($0.required ? "*" : "") (\($0.type.rawValue))" }.joined(separator: ", ")
             let permissions = spec.permissions.map { p -> String in
                 switch p {
                 case .fixed(let s): "`\(s)`"
@@ -207,15 +231,17 @@ enum ActionCatalogueDocument {
                 case .scriptArguments: "[wpk-STEP VALUES...]"
                 }
             }.joined(separator: " ")
-            let target: String = switch spec.target {
-            case .k8sResource: spec.acceptsKindOnly ? "kind[/name]" : "kind/name"
-            case .container: "container"
-            case .image: "image"
-            case .url: "URL"
-            case .vaultPath: "Vault path"
-            case .none: "-"
-            }
-            out += "| `\(spec.runtime.rawValue)` | `\(spec.name)` | \(spec.summary) | \(target) | \(params) | \(spec.mutating ? "yes" : "no") | \(spec.destructive ? "**yes**" : "no") | \(spec.fidelity.rawValue) | \(permissions) | `\(argv)` |\n"
+            let target: String =
+                switch spec.target {
+                case .k8sResource: spec.acceptsKindOnly ? "kind[/name]" : "kind/name"
+                case .container: "container"
+                case .image: "image"
+                case .url: "URL"
+                case .vaultPath: "Vault path"
+                case .none: "-"
+                }
+            out +=
+                "| `\(spec.runtime.rawValue)` | `\(spec.name)` | \(spec.summary) | \(target) | \(params) | \(spec.mutating ? "yes" : "no") | \(spec.destructive ? "**yes**" : "no") | \(spec.fidelity.rawValue) | \(permissions) | `\(argv)` |\n"
         }
         return out
     }
@@ -223,7 +249,8 @@ enum ActionCatalogueDocument {
 
 @Suite struct PlanningHelperTests {
     @Test func executionOrderPutsDependenciesFirstThenDocumentOrder() throws {
-        let document = try YAMLLoader.load("""
+        let document = try YAMLLoader.load(
+            """
             spec:
               handlers:
                 - {name: restart, depends_on: [logs, events]}
@@ -261,12 +288,16 @@ enum ActionCatalogueDocument {
         let values = spec.paramValues(step.params, substitute: substitute)
         #expect(values == ["replicas": .integer(12)])
         let argv = spec.argv(target: substitute(step.target?.value ?? ""), params: values, scope: playbook.runtime.scope)
-        #expect(argv == ["kubectl", "--context=prod-eu-west-1", "--namespace=checkout", "scale", "deployment/checkout-api", "--replicas=12"])
-        #expect(spec.argv(target: "deployment/checkout-api", params: values, scope: playbook.runtime.scope, dryRun: true).last == "--dry-run=server")
+        #expect(
+            argv == ["kubectl", "--context=prod-eu-west-1", "--namespace=checkout", "scale", "deployment/checkout-api", "--replicas=12"])
+        #expect(
+            spec.argv(target: "deployment/checkout-api", params: values, scope: playbook.runtime.scope, dryRun: true).last
+                == "--dry-run=server")
     }
 
     @Test func paramValuesTakeTheDeclaredTypes() throws {
-        let document = try YAMLLoader.load("""
+        let document = try YAMLLoader.load(
+            """
             spec:
               runtime: {type: docker}
               handlers:
@@ -276,6 +307,9 @@ enum ActionCatalogueDocument {
             """)
         let step = Playbook(root: document.root).handlers[0]
         let values = try #require(step.actionSpec).paramValues(step.params)
-        #expect(values == ["read_only": .boolean(true), "env": .map(["A": "x", "B": "2"]), "args": .list(["a", "1"]), "network": .string("none")])
+        #expect(
+            values == [
+                "read_only": .boolean(true), "env": .map(["A": "x", "B": "2"]), "args": .list(["a", "1"]), "network": .string("none"),
+            ])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 @Suite("specs/wpk_schema.yaml")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Every diagnostic code is documented: each code the sources can report is a row of a table in
@@ -11,8 +12,12 @@ import Testing
         let specs = RepoFiles.url("specs")
         for name in try FileManager.default.contentsOfDirectory(atPath: specs.path).sorted() where name.hasSuffix(".md") {
             for line in try RepoFiles.text("specs/" + name).split(separator: "\n") where line.hasPrefix("| WPK") {
-                let cells = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-                #expect(cells.count == 5, "specs/\(name): \(line.prefix(60)) has \(cells.count) cells, not code, severity, name or keywords, meaning, example")
+                let cells = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }
+                #expect(
+                    cells.count == 5,
+                    "specs/\(name): \(line.prefix(60)) has \(cells.count) cells, not code, severity, name or keywords, meaning, example")
                 #expect(rows[cells[0]] == nil, "\(cells[0]) is documented twice")
                 rows[cells[0]] = ("specs/" + name, cells[1])
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Files of the repository, found from this source file's path.
@@ -33,7 +34,10 @@ func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
 }
 
 @Suite struct ExamplePlaybookTests {
-    static let names = ["backup-verify.wpk.yaml", "requeue-job.wpk.yaml", "restart-unhealthy.wpk.yaml", "rotate-secret.wpk.yaml", "scale-on-latency.wpk.yaml"]
+    static let names = [
+        "backup-verify.wpk.yaml", "requeue-job.wpk.yaml", "restart-unhealthy.wpk.yaml", "rotate-secret.wpk.yaml",
+        "scale-on-latency.wpk.yaml",
+    ]
 
     @Test func theFiveExamplesAreThere() throws {
         #expect(try RepoFiles.playbooks(in: "examples/playbooks") == Self.names)
@@ -42,16 +46,20 @@ func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
     @Test(arguments: names) func validatesClean(name: String) throws {
         let bytes = try RepoFiles.bytes("examples/playbooks/\(name)")
         let diagnostics = validateDiagnostics(bytes)
-        #expect(diagnostics.isEmpty, "\(diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" }.joined(separator: "\n"))")
+        #expect(
+            diagnostics.isEmpty, "\(diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" }.joined(separator: "\n"))")
     }
 
     /// Each example is signed with the published test key (Tests/Fixtures/signing); after an
     /// edit, scripts/sign-examples.sh signs it again.
     @Test(arguments: names) func isSignedByTheExampleKey(name: String) throws {
         var checker = playbookChecker
-        checker.signatures = PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: RepoFiles.url("examples/keys").path, requireSignedPlaybooks: true))
+        checker.signatures = PlaybookSignatureTrust(
+            policy: MachinePolicy(trustedKeys: RepoFiles.url("examples/keys").path, requireSignedPlaybooks: true))
         let report = checker.check(.file(RepoFiles.url("examples/playbooks/\(name)").path))
-        #expect(report.signature?.state == .verified, "\(report.signature?.message ?? "no signature"); run scripts/sign-examples.sh after changing an example")
+        #expect(
+            report.signature?.state == .verified,
+            "\(report.signature?.message ?? "no signature"); run scripts/sign-examples.sh after changing an example")
         #expect(report.signature?.keyName == "wpk-example")
         #expect(report.diagnostics.map(\.code) == ["WPK501"])
     }
@@ -98,15 +106,22 @@ func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
 /// Damaged copies of the examples (a line removed, a line doubled, the file cut short, a value
 /// replaced by odd scalars): the model and the rules return values, whatever they are given.
 @Suite struct DamagedExampleTests {
-    static let oddValues = ["", "~", "[]", "{}", "-1", "0", "99999999999999999999999", "1e400", ".nan", "yes", "\"${{\"", "${{ }}", "'}}${{'", "[[[[]]]]", "\"\\u0000\""]
+    static let oddValues = [
+        "", "~", "[]", "{}", "-1", "0", "99999999999999999999999", "1e400", ".nan", "yes", "\"${{\"", "${{ }}", "'}}${{'", "[[[[]]]]",
+        "\"\\u0000\"",
+    ]
 
     @Test(arguments: ExamplePlaybookTests.names) func rulesNeverTrapOnDamagedCopies(name: String) throws {
         let text = try RepoFiles.text("examples/playbooks/\(name)")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var variants: [String] = []
         for i in lines.indices {
-            var removed = lines; removed.remove(at: i); variants.append(removed.joined(separator: "\n"))
-            var doubled = lines; doubled.insert(lines[i], at: i); variants.append(doubled.joined(separator: "\n"))
+            var removed = lines
+            removed.remove(at: i)
+            variants.append(removed.joined(separator: "\n"))
+            var doubled = lines
+            doubled.insert(lines[i], at: i)
+            variants.append(doubled.joined(separator: "\n"))
             if let colon = lines[i].firstIndex(of: ":") {
                 // Two odd values per line, a different pair each line, so every value gets used.
                 for value in [Self.oddValues[i % Self.oddValues.count], Self.oddValues[(i * 7 + 3) % Self.oddValues.count]] {
@@ -117,7 +132,10 @@ func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
             }
         }
         var offset = 0
-        while offset < text.utf8.count { variants.append(String(decoding: Array(text.utf8)[..<offset], as: UTF8.self)); offset += 97 }
+        while offset < text.utf8.count {
+            variants.append(String(decoding: Array(text.utf8)[..<offset], as: UTF8.self))
+            offset += 97
+        }
 
         var loaded = 0
         for variant in variants {
@@ -133,4 +151,3 @@ func validateDiagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
         #expect(loaded > variants.count / 2)
     }
 }
-

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WPKCore
 
 /// The hand-written fast paths agree with the plain definitions they replace.
@@ -38,13 +39,17 @@ import Testing
     /// problem, and says it for the usual shapes (so it is the path actually taken).
     @Test func knownTemplateFastPathNeverHidesAProblem() {
         let declared: Set<String> = ["replicas", "namespace", "dry-run", "x_1"]
-        let usual = ["${{ inputs.replicas }}", "kubectl -n ${{inputs.namespace}} get", "${{ run.id }}/${{ inputs.x_1 }}",
-                     "a ${{\tinputs.dry-run }} b", "no template at all $ {{ x }}"]
+        let usual = [
+            "${{ inputs.replicas }}", "kubectl -n ${{inputs.namespace}} get", "${{ run.id }}/${{ inputs.x_1 }}",
+            "a ${{\tinputs.dry-run }} b", "no template at all $ {{ x }}",
+        ]
         for text in usual { #expect(Templates.namesOnlyKnownValues(text, declared: declared), "\(text)") }
         // Texts of fillers and templates whose expressions are right, wrong or odd.
         let fillers = ["", " ", "kubectl get ", "$", "{", "}}", "é", "${", "{{"]
-        let expressions = ["inputs.replicas", "inputs.nope", "inputs.", "run.id", "run.idx", "run.other", "inputs.replicas.extra",
-                           "inputs.dry-run", "!inputs.x_1", "inputs.namespace == 'prod'", "", "replicas", "inputs.é", "inputs.x_1"]
+        let expressions = [
+            "inputs.replicas", "inputs.nope", "inputs.", "run.id", "run.idx", "run.other", "inputs.replicas.extra",
+            "inputs.dry-run", "!inputs.x_1", "inputs.namespace == 'prod'", "", "replicas", "inputs.é", "inputs.x_1",
+        ]
         let spaces = ["", " ", "\t", "\n"]
         var generator = SystemRandomNumberGenerator()
         var fastPathTaken = 0
@@ -77,8 +82,10 @@ import Testing
     }
 
     @Test func credentialMarkerScanAgreesWithASubstringSearch() {
-        let texts = ["", "nothing here", "hhhh gggg xxxx ----", "AKI", "xAKIAy", "-----BEGIN", "----BEGIN",
-                     "ghp", "ghp_", "a github_pat_b", "xoxb", "xoxa-", "hvs", "hvb.", "glpat", "glpat-", "é hvs.ü"]
+        let texts = [
+            "", "nothing here", "hhhh gggg xxxx ----", "AKI", "xAKIAy", "-----BEGIN", "----BEGIN",
+            "ghp", "ghp_", "a github_pat_b", "xoxb", "xoxa-", "hvs", "hvb.", "glpat", "glpat-", "é hvs.ü",
+        ]
         for text in texts {
             let expected = SecretRules.credentialMarkers.contains { text.contains($0) }
             #expect(SecretRules.holdsCredentialMarker(text) == expected, "\(text)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Values typed in a form are checked by the planner's own rules, and each problem is told
@@ -7,22 +8,22 @@ import Testing
 @Suite struct InputCheckTests {
     static let yaml = playbookText(
         inputs: """
-            - {name: v, type: string, description: the pod's deployment}
-            - {name: n, type: integer, default: 3, minimum: 1}
-            - {name: p, type: string, pattern: "^[a-z]+$", required: true}
-            - {name: a, type: string, default: x}
-        """,
+                - {name: v, type: string, description: the pod's deployment}
+                - {name: n, type: integer, default: 3, minimum: 1}
+                - {name: p, type: string, pattern: "^[a-z]+$", required: true}
+                - {name: a, type: string, default: x}
+            """,
         steps: """
-            - name: restart
-              action: rollout-restart
-              target: deployment/${{ inputs.v }}
-              requires_approval: true
-            - name: run
-              runtime: docker
-              action: run
-              target: registry.example.com/x:1
-              params: {args: [echo, "${{ inputs.p }}", "${{ inputs.n }}", "${{ inputs.a }}"]}
-        """)
+                - name: restart
+                  action: rollout-restart
+                  target: deployment/${{ inputs.v }}
+                  requires_approval: true
+                - name: run
+                  runtime: docker
+                  action: run
+                  target: registry.example.com/x:1
+                  params: {args: [echo, "${{ inputs.p }}", "${{ inputs.n }}", "${{ inputs.a }}"]}
+            """)
 
     func check(_ values: [String: String]) throws -> InputCheck {
         let document = try YAMLLoader.load(Self.yaml)
@@ -58,7 +59,9 @@ import Testing
         #expect(name.problems["v"]?.first?.contains("is not a Kubernetes object name") == true, "\(name.problems)")
         #expect(name.problems["p"] == nil && name.general.isEmpty)
         let option = try check(["v": "web", "p": "abc", "a": "-rf"])
-        #expect(option.problems["a"] == ["the value must not start with \"-\": the program would read the argument as an option"], "\(option.problems)")
+        #expect(
+            option.problems["a"] == ["the value must not start with \"-\": the program would read the argument as an option"],
+            "\(option.problems)")
         #expect(option.problems.count == 1 && option.general.isEmpty)
         let control = try check(["v": "web", "p": "abc", "a": "a\u{1B}[31m"])
         #expect(control.problems["a"]?.contains { $0.contains("control character") } == true, "\(control.problems)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// One expected finding of a file in examples/invalid, as a row of examples/invalid/README.md.
@@ -44,9 +45,13 @@ enum InvalidExamplesReadme {
     @Test(arguments: files) func producesExactlyItsDocumentedFindings(file: String) throws {
         let expected = try #require(try InvalidExamplesReadme.expectations()[file])
         let diagnostics = validateDiagnostics(try RepoFiles.bytes("examples/invalid/\(file)"))
-        let actual = diagnostics.map { ExpectedFinding(line: $0.mark?.line ?? 0, column: $0.mark?.column ?? 0, source: $0.source.rawValue, code: $0.code) }
-        #expect(actual.map(\.description).sorted() == expected.map(\.description).sorted(),
-                "\(diagnostics.map { "| \($0.mark?.line ?? 0) | \($0.mark?.column ?? 0) | \($0.source.rawValue) | \($0.code) | \($0.severity.rawValue): \($0.message) |" }.joined(separator: "\n"))")
+        let actual = diagnostics.map {
+            ExpectedFinding(line: $0.mark?.line ?? 0, column: $0.mark?.column ?? 0, source: $0.source.rawValue, code: $0.code)
+        }
+        #expect(
+            actual.map(\.description).sorted() == expected.map(\.description).sorted(),
+            "\(diagnostics.map { "| \($0.mark?.line ?? 0) | \($0.mark?.column ?? 0) | \($0.source.rawValue) | \($0.code) | \($0.severity.rawValue): \($0.message) |" }.joined(separator: "\n"))"
+        )
         #expect(diagnostics.contains { $0.severity == .error }, "a file in examples/invalid must be invalid")
     }
 }

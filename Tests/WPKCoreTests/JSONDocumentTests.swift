@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 @Suite("JSON documents are read as RFC 8259 JSON with positions")
@@ -31,7 +32,8 @@ struct JSONDocumentTests {
             }
             return out
         }
-        #expect(marks(json.root).map { $0.split(separator: "-").first ?? "" } == marks(yaml.root).map { $0.split(separator: "-").first ?? "" })
+        #expect(
+            marks(json.root).map { $0.split(separator: "-").first ?? "" } == marks(yaml.root).map { $0.split(separator: "-").first ?? "" })
         #expect(json.root["deep"]?["a"]?["b"]?.start.description == "4:22")
         #expect(json.root["list"]?.sequence?[4].start.description == "3:32")
         #expect(json.root["list"]?.sequence?[1].tag == Tag.float)
@@ -48,17 +50,19 @@ struct JSONDocumentTests {
         #expect(clock.now - started < .seconds(10))
     }
 
-    @Test("what JSON forbids is refused with the loader's codes and positions", arguments: [
-        (#"{"a": 1,}"#, YAMLError.Kind.syntax, "1:9", "expected a member name"),
-        ("{\"a\": 1,\n \"a\": 2}", .duplicateKey, "2:2", "first defined at line 1, column 2"),
-        (#"{"a": 'x'}"#, .syntax, "1:7", "unexpected character"),
-        (#"["\ud83d"]"#, .syntax, "1:9", "unpaired surrogate"),
-        ("# comment\n{}", .syntax, "1:1", "unexpected character"),
-        ("{} {}", .syntax, "1:4", "unexpected data after"),
-        ("", .noDocument, "1:1", "no JSON value"),
-        (String(repeating: "[", count: 300), .depthLimit, "1:257", "deeper than 256"),
-        ("[1, 2", .syntax, "1:6", "unexpected end of input"),
-    ])
+    @Test(
+        "what JSON forbids is refused with the loader's codes and positions",
+        arguments: [
+            (#"{"a": 1,}"#, YAMLError.Kind.syntax, "1:9", "expected a member name"),
+            ("{\"a\": 1,\n \"a\": 2}", .duplicateKey, "2:2", "first defined at line 1, column 2"),
+            (#"{"a": 'x'}"#, .syntax, "1:7", "unexpected character"),
+            (#"["\ud83d"]"#, .syntax, "1:9", "unpaired surrogate"),
+            ("# comment\n{}", .syntax, "1:1", "unexpected character"),
+            ("{} {}", .syntax, "1:4", "unexpected data after"),
+            ("", .noDocument, "1:1", "no JSON value"),
+            (String(repeating: "[", count: 300), .depthLimit, "1:257", "deeper than 256"),
+            ("[1, 2", .syntax, "1:6", "unexpected end of input"),
+        ])
     func refusals(_ text: String, _ kind: YAMLError.Kind, _ position: String, _ message: String) {
         #expect(throws: YAMLError.self) { try JSONDocumentLoader.load(Array(text.utf8)) }
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// A way to damage a ledger and the first bad record verification must name.
@@ -44,8 +45,9 @@ private let tamperCases: [TamperCase] = [
     TamperCase(name: "inserted forged record with a valid own hash", firstBadLine: 6, problemContains: "prev does not match") { lines in
         // A forger who renumbers everything after the insertion still cannot fake `prev`.
         var lines = lines
-        let forged = LedgerRecord(seq: 6, time: LedgerFixtures.t0, draft: RecordDraft(type: .approved, step: "migrate"),
-                                  operator: LedgerFixtures.alice, prev: LedgerRecord.genesis)
+        let forged = LedgerRecord(
+            seq: 6, time: LedgerFixtures.t0, draft: RecordDraft(type: .approved, step: "migrate"),
+            operator: LedgerFixtures.alice, prev: LedgerRecord.genesis)
         lines.insert(String(decoding: forged.json.canonicalBytes, as: UTF8.self), at: 5)
         return lines
     },
@@ -91,15 +93,19 @@ struct LedgerChainTests {
         let dir = TemporaryDirectory()
         let ledger = Ledger(path: dir.file("ledger.jsonl"))
         let origin = StartedBy(kind: .alertmanager, trigger: "KubePodCrashLooping 5f8c0b7e2a1d3c4b", source: "127.0.0.1:40312")
-        try ledger.append(RecordDraft(type: .runStarted, run: "0123456789abcdef", playbook: "p", startedBy: origin),
-                          operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
+        try ledger.append(
+            RecordDraft(type: .runStarted, run: "0123456789abcdef", playbook: "p", startedBy: origin),
+            operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
         let line = LedgerFixtures.lines(ledger.path)[0]
-        #expect(line.contains(#""started_by":{"kind":"alertmanager","source":"127.0.0.1:40312","trigger":"KubePodCrashLooping 5f8c0b7e2a1d3c4b"}"#))
+        #expect(
+            line.contains(
+                #""started_by":{"kind":"alertmanager","source":"127.0.0.1:40312","trigger":"KubePodCrashLooping 5f8c0b7e2a1d3c4b"}"#))
         let reading = try ledger.read()
         #expect(reading.fault == nil)
         #expect(reading.records[0].draft.startedBy == origin)
         #expect(LedgerState(records: reading.records).runs["0123456789abcdef"]?.startedBy == origin)
-        try line.replacingOccurrences(of: "alertmanager", with: "cli").appending("\n").write(toFile: ledger.path, atomically: true, encoding: .utf8)
+        try line.replacingOccurrences(of: "alertmanager", with: "cli").appending("\n").write(
+            toFile: ledger.path, atomically: true, encoding: .utf8)
         #expect(try ledger.read().fault != nil)
         #expect(StartedBy(json: try JSONValue.parse(Array(#"{"kind":"pager","trigger":"x","source":"y"}"#.utf8))) == nil)
         #expect(StartedBy(kind: .webhook, trigger: String(repeating: "é", count: 400), source: "").trigger.utf8.count == 512)
@@ -125,8 +131,9 @@ struct LedgerChainTests {
         try LedgerFixtures.write(lines: lines, to: ledger.path)
         let before = try Data(contentsOf: URL(fileURLWithPath: ledger.path))
         #expect(throws: LedgerError.self) {
-            _ = try ledger.recordDecision(.approve, subject: LedgerFixtures.subject(), planPrefix: LedgerFixtures.planPrefix,
-                                          policy: .loaded(.builtIn), operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
+            _ = try ledger.recordDecision(
+                .approve, subject: LedgerFixtures.subject(), planPrefix: LedgerFixtures.planPrefix,
+                policy: .loaded(.builtIn), operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: ledger.path)) == before)
     }
@@ -178,7 +185,10 @@ struct LedgerChainTests {
         let dir = TemporaryDirectory()
         let ledger = try LedgerFixtures.filledLedger(in: dir, count: 1)
         #expect(chmod(ledger.path, 0o666) == 0)
-        for attempt in [{ _ = try ledger.read() }, { _ = try ledger.append(RecordDraft(type: .runFinished), operator: LedgerFixtures.alice, now: LedgerFixtures.t0) }] {
+        for attempt in [
+            { _ = try ledger.read() },
+            { _ = try ledger.append(RecordDraft(type: .runFinished), operator: LedgerFixtures.alice, now: LedgerFixtures.t0) },
+        ] {
             let error = try #require(throws: LedgerError.self, performing: attempt)
             #expect(error.kind == .unsafePermissions)
             #expect(error.message.contains("writable by everyone"))
@@ -297,10 +307,12 @@ struct LedgerFormatTests {
     @Test func anIndependentVerifierAgrees() throws {
         let dir = TemporaryDirectory()
         let ledger = try LedgerFixtures.filledLedger(in: dir, count: 3)
-        try ledger.append(RecordDraft(type: .approved, playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
-                                      planDigest: LedgerFixtures.planDigest, step: "migrate", reason: "é \u{1F600} \"q\" \\ \u{1}",
-                                      approvalsRequired: 2, expires: LedgerFixtures.t0, consumes: [1, 2]),
-                          operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
+        try ledger.append(
+            RecordDraft(
+                type: .approved, playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
+                planDigest: LedgerFixtures.planDigest, step: "migrate", reason: "é \u{1F600} \"q\" \\ \u{1}",
+                approvalsRequired: 2, expires: LedgerFixtures.t0, consumes: [1, 2]),
+            operator: LedgerFixtures.alice, now: LedgerFixtures.t0)
         let script = """
             import hashlib, json, sys
             prev = "sha256:" + "0" * 64

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Real processes appending to one ledger: the `ledger-stress` helper built beside the tests.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// A directory only root can write, all the way up (under /run, never /tmp, whose sticky
@@ -10,7 +11,8 @@ final class RootOwnedDirectory {
     init() throws {
         var template = Array("/run/wpk-policy-test-XXXXXX".utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSLocalizedDescriptionKey: "mkdtemp under /run: \(String(cString: strerror(errno)))"])
+            throw CocoaError(
+                .fileWriteNoPermission, userInfo: [NSLocalizedDescriptionKey: "mkdtemp under /run: \(String(cString: strerror(errno)))"])
         }
         path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
         chmod(path, 0o755)
@@ -47,11 +49,14 @@ struct MachinePolicyFileTests {
 
     @Test func readsAllSettings() throws {
         let file = try policyFile("min_approvals: 2\nallow_self_approval: false\napprover_groups: [sre, oncall]\nmode: manual\n")
-        #expect(MachinePolicy.load(path: file.path) == .loaded(MachinePolicy(minApprovals: 2, approverGroups: ["sre", "oncall"], source: file.path)))
+        #expect(
+            MachinePolicy.load(path: file.path)
+                == .loaded(MachinePolicy(minApprovals: 2, approverGroups: ["sre", "oncall"], source: file.path)))
     }
 
     @Test func readsTheTeamSettings() throws {
-        let file = try policyFile("""
+        let file = try policyFile(
+            """
             gate: destructive
             ledger: /var/lib/wpk/ledger.jsonl
             ledger_password_file: /etc/wpk/ledger-password
@@ -62,11 +67,15 @@ struct MachinePolicyFileTests {
             serve_token_file: /etc/wpk/serve-token
 
             """)
-        #expect(MachinePolicy.load(path: file.path) == .loaded(MachinePolicy(
-            gate: .destructive, ledger: "/var/lib/wpk/ledger.jsonl", ledgerPasswordFile: "/etc/wpk/ledger-password",
-            requireAppendOnly: true, allowedSigners: "/etc/wpk/allowed_signers", trustedKeys: "/etc/wpk/trusted-keys/",
-            requireSignedPlaybooks: true, serveTokenFile: "/etc/wpk/serve-token", source: file.path)))
-        #expect(MachinePolicy.builtIn.gate == .mutating && MachinePolicy.builtIn.ledger == nil && MachinePolicy.builtIn.allowedSigners == nil)
+        #expect(
+            MachinePolicy.load(path: file.path)
+                == .loaded(
+                    MachinePolicy(
+                        gate: .destructive, ledger: "/var/lib/wpk/ledger.jsonl", ledgerPasswordFile: "/etc/wpk/ledger-password",
+                        requireAppendOnly: true, allowedSigners: "/etc/wpk/allowed_signers", trustedKeys: "/etc/wpk/trusted-keys/",
+                        requireSignedPlaybooks: true, serveTokenFile: "/etc/wpk/serve-token", source: file.path)))
+        #expect(
+            MachinePolicy.builtIn.gate == .mutating && MachinePolicy.builtIn.ledger == nil && MachinePolicy.builtIn.allowedSigners == nil)
     }
 
     @Test func anAbsentFileOrDirectoryMeansBuiltInDefaults() throws {
@@ -92,13 +101,19 @@ struct MachinePolicyFileTests {
     ])
     func unsafeOrBrokenFileFailsClosed(_ text: String, _ mode: mode_t, _ owner: uid_t, _ reasonContains: String) throws {
         let file = try policyFile(text, mode: mode, owner: owner)
-        guard case .unsafe(_, let reason) = MachinePolicy.load(path: file.path) else { Issue.record("accepted"); return }
+        guard case .unsafe(_, let reason) = MachinePolicy.load(path: file.path) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(reason.contains(reasonContains), "\(reason)")
     }
 
     @Test func anOversizedFileIsRefused() throws {
         let file = try policyFile(String(repeating: "# padding\n", count: 7000))
-        guard case .unsafe(_, let reason) = MachinePolicy.load(path: file.path) else { Issue.record("accepted"); return }
+        guard case .unsafe(_, let reason) = MachinePolicy.load(path: file.path) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(reason == "it is larger than 65536 bytes")
     }
 
@@ -108,16 +123,25 @@ struct MachinePolicyFileTests {
         #expect(mkdir(inner, 0o755) == 0)
         try Data("min_approvals: 2\n".utf8).write(to: URL(fileURLWithPath: inner + "/policy.yaml"))
         #expect(chmod(inner, 0o775) == 0)
-        guard case .unsafe(_, let groupWritable) = MachinePolicy.load(path: inner + "/policy.yaml") else { Issue.record("accepted"); return }
+        guard case .unsafe(_, let groupWritable) = MachinePolicy.load(path: inner + "/policy.yaml") else {
+            Issue.record("accepted")
+            return
+        }
         #expect(groupWritable.contains("the directory \(inner) is writable by group or others (mode 775); fix with: chmod go-w \(inner)"))
         #expect(chmod(inner, 0o755) == 0 && chown(inner, 4242, 0) == 0)
         // Its owner could delete the file and so fall back to the defaults: refused even when the file is gone.
         #expect(unlink(inner + "/policy.yaml") == 0)
-        guard case .unsafe(_, let foreign) = MachinePolicy.load(path: inner + "/policy.yaml") else { Issue.record("accepted"); return }
+        guard case .unsafe(_, let foreign) = MachinePolicy.load(path: inner + "/policy.yaml") else {
+            Issue.record("accepted")
+            return
+        }
         #expect(foreign.contains("owned by uid 4242, not by root"))
         // /tmp is writable by everyone (sticky or not): never on the way to a policy.
         let inTmp = TemporaryDirectory()
-        guard case .unsafe(_, let tmp) = MachinePolicy.load(path: inTmp.file("policy.yaml")) else { Issue.record("accepted"); return }
+        guard case .unsafe(_, let tmp) = MachinePolicy.load(path: inTmp.file("policy.yaml")) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(tmp.contains("writable by group or others"), "\(tmp)")
     }
 
@@ -125,12 +149,16 @@ struct MachinePolicyFileTests {
         let file = try policyFile("min_approvals: 2\n")
         let link = file.dir.file("link.yaml")
         #expect(symlink(file.path, link) == 0)
-        guard case .unsafe(_, let reason) = MachinePolicy.load(path: link) else { Issue.record("a symbolic link was followed"); return }
+        guard case .unsafe(_, let reason) = MachinePolicy.load(path: link) else {
+            Issue.record("a symbolic link was followed")
+            return
+        }
         #expect(reason.contains("symbolic link"))
         let linkedDirectory = file.dir.file("etc-wpk")
         #expect(symlink(file.dir.path, linkedDirectory) == 0)
         guard case .unsafe(_, let directoryReason) = MachinePolicy.load(path: linkedDirectory + "/policy.yaml") else {
-            Issue.record("a symbolic link to a directory was followed"); return
+            Issue.record("a symbolic link to a directory was followed")
+            return
         }
         #expect(directoryReason.contains("\(linkedDirectory) is a symbolic link"))
     }
@@ -138,11 +166,20 @@ struct MachinePolicyFileTests {
     @Test func specialAndGeneratedFilesAreRefusedWithoutHanging() throws {
         let dir = try RootOwnedDirectory()
         #expect(mkfifo(dir.file("policy.yaml"), 0o644) == 0)
-        guard case .unsafe(_, let fifo) = MachinePolicy.load(path: dir.file("policy.yaml")) else { Issue.record("a FIFO was read"); return }
+        guard case .unsafe(_, let fifo) = MachinePolicy.load(path: dir.file("policy.yaml")) else {
+            Issue.record("a FIFO was read")
+            return
+        }
         #expect(fifo.contains("not a regular file"))
-        guard case .unsafe = MachinePolicy.load(path: dir.path) else { Issue.record("a directory was accepted"); return }
+        guard case .unsafe = MachinePolicy.load(path: dir.path) else {
+            Issue.record("a directory was accepted")
+            return
+        }
         // A root-owned, 0644 regular file whose text the process chooses (attack 2 of issue 13).
-        guard case .unsafe(_, let proc) = MachinePolicy.load(path: "/proc/\(getpid())/comm") else { Issue.record("/proc comm was accepted"); return }
+        guard case .unsafe(_, let proc) = MachinePolicy.load(path: "/proc/\(getpid())/comm") else {
+            Issue.record("/proc comm was accepted")
+            return
+        }
         #expect(proc.contains("proc pseudo file system"), "\(proc)")
     }
 
@@ -151,11 +188,14 @@ struct MachinePolicyFileTests {
     /// produces the real policy or a refusal, never the linked file's settings.
     @Test func aSymbolicLinkSwappedInALoopNeverWins() throws {
         let dir = try RootOwnedDirectory()
-        let real = dir.file("real.yaml"), forged = dir.file("forged.yaml"), target = dir.file("policy.yaml")
+        let real = dir.file("real.yaml")
+        let forged = dir.file("forged.yaml")
+        let target = dir.file("policy.yaml")
         try Data("min_approvals: 2\n".utf8).write(to: URL(fileURLWithPath: real))
         // Even root-owned and 0644: the link itself is what must never be followed.
         try Data("mode: auto\n".utf8).write(to: URL(fileURLWithPath: forged))
-        chmod(real, 0o644); chmod(forged, 0o644)
+        chmod(real, 0o644)
+        chmod(forged, 0o644)
         let stop = ManagedAtomicFlag()
         let staged = dir.file("staged")
         let swapper = Thread {
@@ -169,7 +209,8 @@ struct MachinePolicyFileTests {
         }
         swapper.start()
         defer { stop.set() }
-        var loaded = 0, refused = 0
+        var loaded = 0
+        var refused = 0
         let deadline = Date().addingTimeInterval(20)
         while (loaded < 50 || refused < 50) && Date() < deadline {
             switch MachinePolicy.load(path: target) {

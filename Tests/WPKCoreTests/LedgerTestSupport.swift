@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import WPKCore
 
 /// A fresh private directory (mode 0700, from mkdtemp) removed when the value is dropped.
@@ -30,13 +31,16 @@ enum LedgerFixtures {
     static let planPrefix = "3f2a9c1b7d4e"
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func subject(approvals: Int = 1, gate: GateRequirement? = GateRequirement(required: true, approvals: 1),
-                        safety: SafetySettings = SafetySettings(approvalsRequired: 1, approvalTimeoutSeconds: 600, author: "carol"),
-                        planDigest: String = planDigest, run: String? = nil, step: String = "migrate") -> GateSubject {
+    static func subject(
+        approvals: Int = 1, gate: GateRequirement? = GateRequirement(required: true, approvals: 1),
+        safety: SafetySettings = SafetySettings(approvalsRequired: 1, approvalTimeoutSeconds: 600, author: "carol"),
+        planDigest: String = planDigest, run: String? = nil, step: String = "migrate"
+    ) -> GateSubject {
         var safety = safety
         safety.approvalsRequired = max(safety.approvalsRequired, approvals)
-        return GateSubject(playbook: "db-failover", playbookDigest: playbookDigest, planDigest: planDigest,
-                           step: step, gate: gate, safety: safety, run: run)
+        return GateSubject(
+            playbook: "db-failover", playbookDigest: playbookDigest, planDigest: planDigest,
+            step: step, gate: gate, safety: safety, run: run)
     }
 
     /// Lines of a ledger file.
@@ -53,8 +57,9 @@ enum LedgerFixtures {
     static func filledLedger(in dir: TemporaryDirectory, count: Int) throws -> Ledger {
         let ledger = Ledger(path: dir.file("ledger.jsonl"))
         for i in 1...count {
-            try ledger.append(RecordDraft(type: .stepFinished, run: "run-1", step: "step-\(i)", reason: "ok \(i)"),
-                              operator: i % 2 == 0 ? alice : bob, now: t0.addingTimeInterval(Double(i)))
+            try ledger.append(
+                RecordDraft(type: .stepFinished, run: "run-1", step: "step-\(i)", reason: "ok \(i)"),
+                operator: i % 2 == 0 ? alice : bob, now: t0.addingTimeInterval(Double(i)))
         }
         return ledger
     }

@@ -1,5 +1,6 @@
-import Testing
 import BigInt
+import Testing
+
 @testable import WPKCore
 
 /// A hostile or malformed input and the exact error it must produce.
@@ -14,11 +15,17 @@ struct LoaderFailureCase: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { name }
 
-    init(_ name: String, _ text: String, _ kind: YAMLError.Kind, _ line: Int, _ column: Int, _ messageContains: String, limits: LoaderLimits = .default) {
+    init(
+        _ name: String, _ text: String, _ kind: YAMLError.Kind, _ line: Int, _ column: Int, _ messageContains: String,
+        limits: LoaderLimits = .default
+    ) {
         self.init(name, Array(text.utf8), kind, line, column, messageContains, limits: limits)
     }
 
-    init(_ name: String, _ bytes: [UInt8], _ kind: YAMLError.Kind, _ line: Int, _ column: Int, _ messageContains: String, limits: LoaderLimits = .default) {
+    init(
+        _ name: String, _ bytes: [UInt8], _ kind: YAMLError.Kind, _ line: Int, _ column: Int, _ messageContains: String,
+        limits: LoaderLimits = .default
+    ) {
         self.name = name
         self.bytes = bytes
         self.kind = kind
@@ -47,7 +54,9 @@ private let failureCases: [LoaderFailureCase] = {
     return [
         LoaderFailureCase("syntax: unclosed flow sequence", "a: [1, 2\nb: 3\n", .syntax, 2, 2, "flow sequence"),
         LoaderFailureCase("syntax: bad indentation", "a:\n  b: 1\n c: 2\n", .syntax, 3, 2, "did not find expected key"),
-        LoaderFailureCase("invalid UTF-8 in a value", [UInt8]("name: ab".utf8) + [0xC3, 0x28] + [UInt8]("\n".utf8), .encoding, 1, 9, "invalid UTF-8 byte 0xC3"),
+        LoaderFailureCase(
+            "invalid UTF-8 in a value", [UInt8]("name: ab".utf8) + [0xC3, 0x28] + [UInt8]("\n".utf8), .encoding, 1, 9,
+            "invalid UTF-8 byte 0xC3"),
         LoaderFailureCase("overlong UTF-8 on line 2", [UInt8]("a: 1\nb: ".utf8) + [0xC0, 0xAF], .encoding, 2, 4, "invalid UTF-8"),
         LoaderFailureCase("surrogate encoded in UTF-8", [UInt8]("a: ".utf8) + [0xED, 0xA0, 0x80], .encoding, 1, 4, "invalid UTF-8"),
         LoaderFailureCase("NUL byte after a multibyte character", [UInt8]("é: x".utf8) + [0x00], .encoding, 1, 5, "NUL byte"),
@@ -55,9 +64,13 @@ private let failureCases: [LoaderFailureCase] = {
         LoaderFailureCase("UTF-16 big endian with BOM", [0xFE, 0xFF, 0x00, 0x61], .encoding, 1, 1, "UTF-16"),
         LoaderFailureCase("UTF-16 without BOM", [0x61, 0x00, 0x3A, 0x00], .encoding, 1, 2, "NUL byte"),
         // A UTF-8 byte-order mark is allowed and positions after it are those without it.
-        LoaderFailureCase("syntax error after a UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: [1, 2\nb: 3\n".utf8), .syntax, 2, 2, "flow sequence"),
-        LoaderFailureCase("duplicate key after a UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: 1\na: 2\n".utf8), .duplicateKey, 2, 1, "line 1, column 1"),
-        LoaderFailureCase("duplicate key names the first", "spec:\n  mode: manual\n  other: 1\n  mode: auto\n", .duplicateKey, 4, 3, "first defined at line 2, column 3"),
+        LoaderFailureCase(
+            "syntax error after a UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: [1, 2\nb: 3\n".utf8), .syntax, 2, 2, "flow sequence"),
+        LoaderFailureCase(
+            "duplicate key after a UTF-8 BOM", [0xEF, 0xBB, 0xBF] + [UInt8]("a: 1\na: 2\n".utf8), .duplicateKey, 2, 1, "line 1, column 1"),
+        LoaderFailureCase(
+            "duplicate key names the first", "spec:\n  mode: manual\n  other: 1\n  mode: auto\n", .duplicateKey, 4, 3,
+            "first defined at line 2, column 3"),
         LoaderFailureCase("duplicate key quoted vs plain", "a: 1\n\"a\": 2\n", .duplicateKey, 2, 1, "duplicate key \"a\""),
         LoaderFailureCase("duplicate key in flow mapping", "x: {k: 1, k: 2}\n", .duplicateKey, 1, 11, "line 1, column 5"),
         LoaderFailureCase("two documents", "a: 1\n---\nb: 2\n", .multipleDocuments, 2, 1, "more than one YAML document"),
@@ -74,8 +87,12 @@ private let failureCases: [LoaderFailureCase] = {
         LoaderFailureCase("undefined alias", "a: *nowhere\n", .undefinedAlias, 1, 4, "*nowhere"),
         LoaderFailureCase("recursive alias", "a: &r [1, *r]\n", .undefinedAlias, 1, 11, "*r"),
         LoaderFailureCase("100,000 nested flow sequences", String(repeating: "[", count: 100_000), .depthLimit, 1, 257, "deeper than 256"),
-        LoaderFailureCase("deep block nesting", (0..<300).map { String(repeating: " ", count: $0) + "k:" }.joined(separator: "\n") + " 1\n", .depthLimit, 257, 257, "deeper than 256"),
-        LoaderFailureCase("file past the size limit", "a: 12345678901234567890\n", .sizeLimit, 1, 1, "larger than the limit of 16 bytes", limits: tinyLimits),
+        LoaderFailureCase(
+            "deep block nesting", (0..<300).map { String(repeating: " ", count: $0) + "k:" }.joined(separator: "\n") + " 1\n", .depthLimit,
+            257, 257, "deeper than 256"),
+        LoaderFailureCase(
+            "file past the size limit", "a: 12345678901234567890\n", .sizeLimit, 1, 1, "larger than the limit of 16 bytes",
+            limits: tinyLimits),
         LoaderFailureCase("merge of a scalar", "a: &x 1\nb:\n  <<: *x\n", .invalidMerge, 3, 7, "merge key"),
         LoaderFailureCase("number past the exponent limit", "a: 1e999999999\n", .invalidValue, 1, 4, "out of the supported range"),
         LoaderFailureCase("control character", "a: \u{1B}[31m\n", .syntax, 1, 4, "control characters"),
@@ -133,7 +150,9 @@ private let resolutionCases: [ResolutionCase] = [
     ResolutionCase(source: "1.0", value: .number(Number(1)), tag: Tag.float),
     ResolutionCase(source: "2.5e3", value: .number(Number(2500)), tag: Tag.float),
     ResolutionCase(source: "9007199254740993", value: .number(Number(significand: BigInt("9007199254740993", radix: 10)!)), tag: Tag.int),
-    ResolutionCase(source: "123456789012345678901234567890", value: .number(Number(significand: BigInt("123456789012345678901234567890", radix: 10)!)), tag: Tag.int),
+    ResolutionCase(
+        source: "123456789012345678901234567890", value: .number(Number(significand: BigInt("123456789012345678901234567890", radix: 10)!)),
+        tag: Tag.int),
     ResolutionCase(source: ".inf", value: .nonFinite(.infinity), tag: Tag.float),
     ResolutionCase(source: "1.2.3", value: .string("1.2.3"), tag: Tag.str),
     ResolutionCase(source: "0x", value: .string("0x"), tag: Tag.str),
@@ -150,12 +169,14 @@ func coreSchemaResolution(_ testCase: ResolutionCase) throws {
     #expect(node.tag == testCase.tag)
 }
 
-@Test("YAML 1.1 readings are reported as ambiguous", arguments: [
-    ("yes", "the boolean true"), ("Off", "the boolean false"), ("n", "the boolean false"),
-    ("1:30", "a base-60 number"), ("0755", "an octal number"), ("hello", nil), ("\"yes\"", nil), ("true", nil),
-    ("190:20:30", "a base-60 number"), ("1:234", nil), (":30", nil), ("a:30", nil), ("1::30", nil),
-    ("+0755", "an octal number"), ("0", nil), ("0789", nil), ("ON", "the boolean true"), ("oN", nil), ("yess", nil),
-] as [(String, String?)])
+@Test(
+    "YAML 1.1 readings are reported as ambiguous",
+    arguments: [
+        ("yes", "the boolean true"), ("Off", "the boolean false"), ("n", "the boolean false"),
+        ("1:30", "a base-60 number"), ("0755", "an octal number"), ("hello", nil), ("\"yes\"", nil), ("true", nil),
+        ("190:20:30", "a base-60 number"), ("1:234", nil), (":30", nil), ("a:30", nil), ("1::30", nil),
+        ("+0755", "an octal number"), ("0", nil), ("0789", nil), ("ON", "the boolean true"), ("oN", nil), ("yess", nil),
+    ] as [(String, String?)])
 func ambiguousScalars(_ source: String, _ reading: String?) throws {
     let node = try #require(try YAMLLoader.load("v: \(source)\n").root["v"]?.scalar)
     #expect(CoreSchema.yaml11Reading(of: node) == reading)
@@ -234,21 +255,25 @@ func exactNumbers() throws {
     #expect(Number(decimal: "-0.25")?.description == "-0.25")
 }
 
-@Test("decimal parsing keeps every digit across the small/big boundary", arguments: [
-    ("123456789012345678", "123456789012345678"), ("1234567890123456789", "1234567890123456789"),
-    ("100000000000000000000001", "100000000000000000000001"), ("000120.500", "120.5"), ("1200", "1200"),
-    ("-0.000", "0"), ("1.000000000000000000001", "1.000000000000000000001"), ("9e2", "900"),
-])
+@Test(
+    "decimal parsing keeps every digit across the small/big boundary",
+    arguments: [
+        ("123456789012345678", "123456789012345678"), ("1234567890123456789", "1234567890123456789"),
+        ("100000000000000000000001", "100000000000000000000001"), ("000120.500", "120.5"), ("1200", "1200"),
+        ("-0.000", "0"), ("1.000000000000000000001", "1.000000000000000000001"), ("9e2", "900"),
+    ])
 func decimalParsing(_ text: String, _ expected: String) throws {
     #expect(Number(decimal: Substring(text))?.description == expected)
 }
 
-@Test("a loader error carries the pointer of where it stopped", arguments: [
-    ("spec:\n  handlers:\n    - name: a\n      name: b\n", "/spec/handlers/0/name"),
-    ("a:\n  b: [1, *x]\n", "/a/b/1"),
-    ("x: [1,\n", "/x/1"),
-    ("k: 1\nk: 2\n", "/k"),
-])
+@Test(
+    "a loader error carries the pointer of where it stopped",
+    arguments: [
+        ("spec:\n  handlers:\n    - name: a\n      name: b\n", "/spec/handlers/0/name"),
+        ("a:\n  b: [1, *x]\n", "/a/b/1"),
+        ("x: [1,\n", "/x/1"),
+        ("k: 1\nk: 2\n", "/k"),
+    ])
 func loaderErrorPointer(_ text: String, _ pointer: String) {
     do {
         _ = try YAMLLoader.load(text)

@@ -22,7 +22,12 @@ struct MarkedText {
             }
             let ch = rest.removeFirst()
             out.append(ch)
-            if ch == "\n" { line += 1; column = 1 } else { column += ch.unicodeScalars.count }
+            if ch == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += ch.unicodeScalars.count
+            }
         }
         text = out
         self.markers = markers

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Metaschema verdicts: a schema file that passed is not checked again; nothing else is trusted.
@@ -14,13 +15,15 @@ import Testing
         init(passed: Set<String> = []) { passedKeys = passed }
 
         func passed(_ key: String) -> Bool {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             asked.append(key)
             return passedKeys.contains(key)
         }
 
         func recordPass(_ key: String) {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             recorded.append(key)
             passedKeys.insert(key)
         }

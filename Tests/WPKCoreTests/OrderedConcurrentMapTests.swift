@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Parallel checking hands results back in input order and never reads far ahead.
@@ -12,13 +13,15 @@ import Testing
         private(set) var mostAhead = 0
 
         func didRead() {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             read += 1
             mostAhead = max(mostAhead, read - delivered)
         }
 
         func didDeliver() {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             delivered += 1
         }
     }
@@ -43,12 +46,14 @@ import Testing
         let window = workers * 4
         var results: [Int] = []
         // Uneven work, so later inputs often finish first.
-        OrderedConcurrentMap.run(CountingSequence(count: 2_000, progress: progress), workers: workers, window: window, chunk: chunk,
-                                 transform: { (n: Int) -> Int in
-                                     var x = n
-                                     for _ in 0..<((n * 7919) % 5_000) { x = (x &* 31) &+ 7 }
-                                     return n + (x == Int.min ? 1 : 0)
-                                 }) { value in
+        OrderedConcurrentMap.run(
+            CountingSequence(count: 2_000, progress: progress), workers: workers, window: window, chunk: chunk,
+            transform: { (n: Int) -> Int in
+                var x = n
+                for _ in 0..<((n * 7919) % 5_000) { x = (x &* 31) &+ 7 }
+                return n + (x == Int.min ? 1 : 0)
+            }
+        ) { value in
             results.append(value)
             progress.didDeliver()
         }
@@ -62,7 +67,8 @@ import Testing
         // The Thread objects themselves, kept alive so no two can share an identity.
         private(set) var threads: [Thread] = []
         func made() -> Int {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             threads.append(Thread.current)
             return threads.count
         }
@@ -72,14 +78,17 @@ import Testing
     func eachWorkerHasItsOwnTransform() {
         let makers = Makers()
         var results: [Int] = []
-        OrderedConcurrentMap.run(0..<500, workers: 3, window: 48, chunk: 4, makeTransform: {
-            let worker = makers.made()
-            return { (n: Int) -> Int in
-                var x = n
-                for _ in 0..<((n * 7919) % 3_000) { x = (x &* 31) &+ 7 }
-                return n * 10 + worker + (x == Int.min ? 1 : 0)
+        OrderedConcurrentMap.run(
+            0..<500, workers: 3, window: 48, chunk: 4,
+            makeTransform: {
+                let worker = makers.made()
+                return { (n: Int) -> Int in
+                    var x = n
+                    for _ in 0..<((n * 7919) % 3_000) { x = (x &* 31) &+ 7 }
+                    return n * 10 + worker + (x == Int.min ? 1 : 0)
+                }
             }
-        }) { results.append($0) }
+        ) { results.append($0) }
         #expect(results.map { $0 / 10 } == Array(0..<500))
         #expect(makers.threads.count == 3)
         #expect(Set(makers.threads.map(ObjectIdentifier.init)).count == 3, "each transform was made on a thread of its own")
@@ -92,10 +101,13 @@ import Testing
         let caller = Thread.current
         let makers = Makers()
         var results: [Int] = []
-        OrderedConcurrentMap.run(0..<5, workers: 4, window: 64, chunk: 8, makeTransform: {
-            _ = makers.made()
-            return { (n: Int) -> Int in n * 2 }
-        }) { results.append($0) }
+        OrderedConcurrentMap.run(
+            0..<5, workers: 4, window: 64, chunk: 8,
+            makeTransform: {
+                _ = makers.made()
+                return { (n: Int) -> Int in n * 2 }
+            }
+        ) { results.append($0) }
         #expect(results == [0, 2, 4, 6, 8])
         #expect(makers.threads.count == 1 && makers.threads[0] === caller)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Plans `yaml` (a playbook text) with `inputs`; the digest argument is the text's own.
@@ -13,15 +14,21 @@ func requirePlan(_ yaml: String, _ inputs: [String: String] = [:], sourceLocatio
     switch try makePlan(yaml, inputs) {
     case .success(let plan): return plan
     case .failure(let failure):
-        Issue.record("no plan: \(failure.diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" })", sourceLocation: sourceLocation)
+        Issue.record(
+            "no plan: \(failure.diagnostics.map { "\($0.mark?.description ?? "-") \($0.code) \($0.message)" })",
+            sourceLocation: sourceLocation)
         throw CancellationError()
     }
 }
 
 /// The diagnostics of a plan that must fail.
-func planDiagnostics(_ yaml: String, _ inputs: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> [Diagnostic] {
+func planDiagnostics(_ yaml: String, _ inputs: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws
+    -> [Diagnostic]
+{
     switch try makePlan(yaml, inputs) {
-    case .success: Issue.record("a plan was made", sourceLocation: sourceLocation); return []
+    case .success:
+        Issue.record("a plan was made", sourceLocation: sourceLocation)
+        return []
     case .failure(let failure): return failure.diagnostics
     }
 }
@@ -48,28 +55,30 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 }
 
 @Suite struct PlanSubstitutionTests {
-    static let attacks = ["two words", "it's", "a\"b", "a;reboot", "$(id)", "`id`", "a\nb", "-rf", "--all", "x\u{0}y", "a|b&c", "*", "~root"]
+    static let attacks = [
+        "two words", "it's", "a\"b", "a;reboot", "$(id)", "`id`", "a\nb", "-rf", "--all", "x\u{0}y", "a|b&c", "*", "~root",
+    ]
 
     static let yaml = playbookText(
         inputs: "    - {name: v, type: string}",
         steps: """
-            - name: query
-              runtime: shell
-              action: prometheus-query
-              target: http://prom:9090
-              params:
-                query: up{job="${{ inputs.v }}"}
-            - name: restart
-              action: rollout-restart
-              target: deployment/1️⃣${{ inputs.v }}
-              requires_approval: true
-            - name: run
-              runtime: docker
-              action: run
-              target: registry.example.com/x:1@sha256:0000000000000000000000000000000000000000000000000000000000000000
-              params:
-                args: [echo, "2️⃣${{ inputs.v }}"]
-        """)
+                - name: query
+                  runtime: shell
+                  action: prometheus-query
+                  target: http://prom:9090
+                  params:
+                    query: up{job="${{ inputs.v }}"}
+                - name: restart
+                  action: rollout-restart
+                  target: deployment/1️⃣${{ inputs.v }}
+                  requires_approval: true
+                - name: run
+                  runtime: docker
+                  action: run
+                  target: registry.example.com/x:1@sha256:0000000000000000000000000000000000000000000000000000000000000000
+                  params:
+                    args: [echo, "2️⃣${{ inputs.v }}"]
+            """)
 
     /// Each hostile value is either one argument (never split, never an option) or refused with
     /// a diagnostic at the reference.
@@ -106,38 +115,54 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     func freeTextSlotsCarryTheValueVerbatim(value: String) throws {
         let text = MarkedText(Self.yaml).text.replacingOccurrences(of: "target: deployment/${{ inputs.v }}", with: "target: deployment/web")
         let plan = try requirePlan(text, ["v": value])
-        #expect(plan.step(named: "query")?.commands == [["promtool", "query", "instant", "--format=json", "http://prom:9090", "up{job=\"\(value)\"}"]])
+        #expect(
+            plan.step(named: "query")?.commands == [
+                ["promtool", "query", "instant", "--format=json", "http://prom:9090", "up{job=\"\(value)\"}"]
+            ])
         let run = try #require(plan.step(named: "run")?.commands.first)
-        #expect(run == ["docker", "--host=unix:///var/run/docker.sock", "run", "--rm",
-                        "registry.example.com/x:1@sha256:0000000000000000000000000000000000000000000000000000000000000000", "echo", value])
+        #expect(
+            run == [
+                "docker", "--host=unix:///var/run/docker.sock", "run", "--rm",
+                "registry.example.com/x:1@sha256:0000000000000000000000000000000000000000000000000000000000000000", "echo", value,
+            ])
     }
 
     /// A value that fits: exactly one element, in place.
     @Test func aFittingValueIsOneElement() throws {
         let plan = try requirePlan(MarkedText(Self.yaml).text, ["v": "web-1"])
-        #expect(plan.step(named: "restart")?.commands == [["kubectl", "--context=prod", "--namespace=web", "rollout", "restart", "deployment/web-1"]])
-        #expect(plan.step(named: "restart")?.dryRunCommands == [["kubectl", "--context=prod", "--namespace=web", "rollout", "restart", "deployment/web-1", "--dry-run=server"]])
+        #expect(
+            plan.step(named: "restart")?.commands == [
+                ["kubectl", "--context=prod", "--namespace=web", "rollout", "restart", "deployment/web-1"]
+            ])
+        #expect(
+            plan.step(named: "restart")?.dryRunCommands == [
+                ["kubectl", "--context=prod", "--namespace=web", "rollout", "restart", "deployment/web-1", "--dry-run=server"]
+            ])
     }
 
     @Test func aLabelValueCannotAddASelectorTerm() throws {
-        let yaml = playbookText(inputs: "    - {name: app, type: string}", steps: """
-                - name: pods
-                  action: get
-                  target: pods
-                  params: {selector: "app=${{ inputs.app }}"}
-            """)
+        let yaml = playbookText(
+            inputs: "    - {name: app, type: string}",
+            steps: """
+                    - name: pods
+                      action: get
+                      target: pods
+                      params: {selector: "app=${{ inputs.app }}"}
+                """)
         #expect(try planDiagnostics(yaml, ["app": "web,tier!=db"]).map(\.code) == ["WPK412"])
         #expect(try requirePlan(yaml, ["app": "web"]).steps[0].commands[0].contains("--selector=app=web"))
     }
 
     @Test func reservedPlaceholderTextIsRefused() throws {
-        let yaml = playbookText(inputs: "    - {name: v, type: string}", steps: """
-                - name: run
-                  runtime: docker
-                  action: run
-                  target: registry.example.com/x:1
-                  params: {args: ["${{ inputs.v }}"]}
-            """)
+        let yaml = playbookText(
+            inputs: "    - {name: v, type: string}",
+            steps: """
+                    - name: run
+                      runtime: docker
+                      action: run
+                      target: registry.example.com/x:1
+                      params: {args: ["${{ inputs.v }}"]}
+                """)
         #expect(try planDiagnostics(yaml, ["v": "<secret:env:HOME>"]).map(\.code) == ["WPK413"])
         #expect(try planDiagnostics(yaml, ["v": "x<run.id>"]).map(\.code) == ["WPK413"])
     }
@@ -147,28 +172,29 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     static let yaml = playbookText(
         inputs: "    - {name: v, type: string}\n    - {name: w, type: string, default: second}",
         steps: """
-            - name: echo
-              runtime: shell
-              action: script
-              params:
-                script: |
-                  printf '[%s]\\n' ${{ inputs.v }}
-                  printf '[%s]\\n' "in double ${{ inputs.v }}"
-                  printf '[%s]\\n' 'in single ${{ inputs.w }} quotes'
-                  printf '[%s]\\n' "$(printf '%s' ${{ inputs.w }})"
-        """)
+                - name: echo
+                  runtime: shell
+                  action: script
+                  params:
+                    script: |
+                      printf '[%s]\\n' ${{ inputs.v }}
+                      printf '[%s]\\n' "in double ${{ inputs.v }}"
+                      printf '[%s]\\n' 'in single ${{ inputs.w }} quotes'
+                      printf '[%s]\\n' "$(printf '%s' ${{ inputs.w }})"
+            """)
 
     @Test func referencesBecomeQuotedPositionalParameters() throws {
         let plan = try requirePlan(Self.yaml, ["v": "x"])
         let argv = try #require(plan.steps.first?.commands.first)
         #expect(argv[0] == "/bin/sh" && argv[1] == "-c")
-        #expect(argv[2] == """
-            printf '[%s]\\n' "${1}"
-            printf '[%s]\\n' "in double ${1}"
-            printf '[%s]\\n' 'in single '"${2}"' quotes'
-            printf '[%s]\\n' "$(printf '%s' "${2}")"
+        #expect(
+            argv[2] == """
+                printf '[%s]\\n' "${1}"
+                printf '[%s]\\n' "in double ${1}"
+                printf '[%s]\\n' 'in single '"${2}"' quotes'
+                printf '[%s]\\n' "$(printf '%s' "${2}")"
 
-            """)
+                """)
         #expect(Array(argv[3...]) == ["wpk-echo", "x", "second"])
         #expect(plan.steps[0].environment.isEmpty)
         #expect(plan.steps[0].gate.required && plan.steps[0].gate.reasons.contains("opaque: wpk cannot preview what it changes"))
@@ -201,48 +227,58 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 @Suite struct PlanInputTests {
     static let yaml = playbookText(
         inputs: """
-            - name: name
-              type: string
-              required: true
-              pattern: "^[a-z]+$"
-            - {name: count, type: integer, minimum: 1, maximum: 5, default: 2}
-            - {name: flag, type: boolean, default: false}
-            - {name: token, type: string, secret: true, secret_ref: "vault:kv/ops/x#token"}
-        """,
+                - name: name
+                  type: string
+                  required: true
+                  pattern: "^[a-z]+$"
+                - {name: count, type: integer, minimum: 1, maximum: 5, default: 2}
+                - {name: flag, type: boolean, default: false}
+                - {name: token, type: string, secret: true, secret_ref: "vault:kv/ops/x#token"}
+            """,
         steps: """
-            - name: scale
-              action: scale
-              target: deployment/${{ inputs.name }}
-              params: {replicas: "${{ inputs.count }}"}
-            - name: probe
-              runtime: shell
-              action: http-check
-              target: https://x.example.com/${{ inputs.name }}
-        """)
+                - name: scale
+                  action: scale
+                  target: deployment/${{ inputs.name }}
+                  params: {replicas: "${{ inputs.count }}"}
+                - name: probe
+                  runtime: shell
+                  action: http-check
+                  target: https://x.example.com/${{ inputs.name }}
+            """)
 
     @Test func defaultsAndGivenValuesAreTyped() throws {
         let plan = try requirePlan(Self.yaml, ["name": "web", "count": "4"])
-        #expect(plan.inputs.map(\.json) == [
-            .object([("name", .string("name")), ("value", .string("web")), ("source", .string("given"))]),
-            .object([("name", .string("count")), ("value", .int(4)), ("source", .string("given"))]),
-            .object([("name", .string("flag")), ("value", .bool(false)), ("source", .string("default"))]),
-            .object([("name", .string("token")), ("value", .object([("secret", .object([("store", .string("vault")), ("path", .string("kv/ops/x")), ("key", .string("token"))]))])),
-                     ("source", .string("secret_ref"))]),
-        ])
+        #expect(
+            plan.inputs.map(\.json) == [
+                .object([("name", .string("name")), ("value", .string("web")), ("source", .string("given"))]),
+                .object([("name", .string("count")), ("value", .int(4)), ("source", .string("given"))]),
+                .object([("name", .string("flag")), ("value", .bool(false)), ("source", .string("default"))]),
+                .object([
+                    ("name", .string("token")),
+                    (
+                        "value",
+                        .object([
+                            ("secret", .object([("store", .string("vault")), ("path", .string("kv/ops/x")), ("key", .string("token"))]))
+                        ])
+                    ),
+                    ("source", .string("secret_ref")),
+                ]),
+            ])
         #expect(plan.steps[0].commands[0].suffix(2) == ["deployment/web", "--replicas=4"])
     }
 
-    @Test(arguments: [
-        (["count": "2"], ["WPK401"], 12),
-        (["name": "web", "ghost": "1"], ["WPK402"], nil),
-        (["name": "web", "count": "two"], ["WPK403"], 16),
-        (["name": "web", "count": "2.5"], ["WPK403"], 16),
-        (["name": "Web"], ["WPK404"], 12),
-        (["name": "web", "count": "9"], ["WPK405"], 16),
-        (["name": "web", "flag": "yes"], ["WPK403"], 17),
-        (["name": "web", "token": "hunter2"], ["WPK406"], 18),
-        (["name": String(repeating: "a", count: 5000)], ["WPK407"], 12),
-    ] as [([String: String], [String], Int?)])
+    @Test(
+        arguments: [
+            (["count": "2"], ["WPK401"], 12),
+            (["name": "web", "ghost": "1"], ["WPK402"], nil),
+            (["name": "web", "count": "two"], ["WPK403"], 16),
+            (["name": "web", "count": "2.5"], ["WPK403"], 16),
+            (["name": "Web"], ["WPK404"], 12),
+            (["name": "web", "count": "9"], ["WPK405"], 16),
+            (["name": "web", "flag": "yes"], ["WPK403"], 17),
+            (["name": "web", "token": "hunter2"], ["WPK406"], 18),
+            (["name": String(repeating: "a", count: 5000)], ["WPK407"], 12),
+        ] as [([String: String], [String], Int?)])
     func badInputsAreDiagnosticsAtTheirDeclaration(inputs: [String: String], codes: [String], line: Int?) throws {
         let diagnostics = try planDiagnostics(Self.yaml, inputs)
         #expect(diagnostics.map(\.code) == codes)
@@ -253,26 +289,34 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 
 @Suite struct PlanGateAndRetryTests {
     @Test func gatesListEveryReason() throws {
-        let yaml = playbookText(inputs: "    []", steps: """
-                - {name: look, action: get, target: pods}
-                - {name: kill, action: delete-pod, target: pod/web-0}
-                - {name: sh, runtime: shell, action: script, params: {script: "true"}, requires_approval: false}
-                - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}, requires_approval: true}
-            """)
+        let yaml = playbookText(
+            inputs: "    []",
+            steps: """
+                    - {name: look, action: get, target: pods}
+                    - {name: kill, action: delete-pod, target: pod/web-0}
+                    - {name: sh, runtime: shell, action: script, params: {script: "true"}, requires_approval: false}
+                    - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}, requires_approval: true}
+                """)
         let plan = try requirePlan(yaml)
         #expect(plan.steps.map(\.gate.required) == [false, true, true, true])
         #expect(plan.steps.map(\.gate.approvals) == [0, 2, 2, 2])
         #expect(plan.steps[1].gate.reasons == ["manual mode: the step changes state", "destructive action"])
-        #expect(plan.steps[2].gate.reasons == ["machine policy gate: mutating (requires_approval: false does not lower it)", "destructive action", "opaque: wpk cannot preview what it changes"])
+        #expect(
+            plan.steps[2].gate.reasons == [
+                "machine policy gate: mutating (requires_approval: false does not lower it)", "destructive action",
+                "opaque: wpk cannot preview what it changes",
+            ])
         #expect(plan.steps[3].gate.reasons == ["requires_approval: true"])
         #expect(plan.summary.gated == 3 && plan.summary.destructive == 2 && plan.summary.opaque == 1)
     }
 
     @Test func autoModeGatesOnlyWhatAsks() throws {
-        let yaml = playbookText(mode: "auto", inputs: "    []", steps: """
-                - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}}
-                - {name: sh, runtime: shell, action: script, params: {script: "true"}, requires_approval: true}
-            """)
+        let yaml = playbookText(
+            mode: "auto", inputs: "    []",
+            steps: """
+                    - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}}
+                    - {name: sh, runtime: shell, action: script, params: {script: "true"}, requires_approval: true}
+                """)
         let plan = try requirePlan(yaml)
         #expect(plan.steps.map(\.gate.required) == [false, true])
     }
@@ -280,16 +324,19 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     /// The machine policy's gate floor gates what it names whatever `requires_approval` says,
     /// and the plan digest differs, so an approval of one plan is not one of the other.
     @Test func theGateFloorGatesWhatItNamesWhateverThePlaybookSays() throws {
-        let yaml = playbookText(inputs: "    []", steps: """
-                - {name: look, action: get, target: pods, requires_approval: false}
-                - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}, requires_approval: false}
-                - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: false}
-            """)
+        let yaml = playbookText(
+            inputs: "    []",
+            steps: """
+                    - {name: look, action: get, target: pods, requires_approval: false}
+                    - {name: bump, action: scale, target: deployment/web, params: {replicas: 3}, requires_approval: false}
+                    - {name: kill, action: delete-pod, target: pod/web-0, requires_approval: false}
+                """)
         let document = try YAMLLoader.load(yaml)
         func plan(_ floor: MachinePolicy.GateFloor) throws -> Plan {
             try Planner.plan(document, path: "t.wpk.yaml", digest: "sha256:00", inputs: [:], gateFloor: floor).get()
         }
-        let mutating = try plan(.mutating), destructive = try plan(.destructive)
+        let mutating = try plan(.mutating)
+        let destructive = try plan(.destructive)
         #expect(mutating.steps.map(\.gate.required) == [false, true, true])
         #expect(destructive.steps.map(\.gate.required) == [false, false, true])
         #expect(mutating.steps[1].gate.reasons == ["machine policy gate: mutating (requires_approval: false does not lower it)"])
@@ -298,42 +345,47 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     }
 
     @Test func retriesAreConcreteAndOnlyForIdempotentSteps() throws {
-        let yaml = playbookText(inputs: "    []", steps: """
-                - name: bump
-                  action: scale
-                  target: deployment/web
-                  params: {replicas: 3}
-                  timeout: 1m
-                  retry: {max_attempts: 5, backoff: exponential, initial_delay: 10s, max_delay: 30s}
-                  idempotent: true
-                - name: bump-again
-                  action: scale
-                  target: deployment/web
-                  params: {replicas: 4}
-                  timeout: 1m
-                  retry: {max_attempts: 3, backoff: fixed, initial_delay: 10s}
-                - name: look
-                  action: get
-                  target: pods
-                  timeout: 10s
-                  retry: {max_attempts: 3, backoff: fixed, initial_delay: 5s}
-            """)
+        let yaml = playbookText(
+            inputs: "    []",
+            steps: """
+                    - name: bump
+                      action: scale
+                      target: deployment/web
+                      params: {replicas: 3}
+                      timeout: 1m
+                      retry: {max_attempts: 5, backoff: exponential, initial_delay: 10s, max_delay: 30s}
+                      idempotent: true
+                    - name: bump-again
+                      action: scale
+                      target: deployment/web
+                      params: {replicas: 4}
+                      timeout: 1m
+                      retry: {max_attempts: 3, backoff: fixed, initial_delay: 10s}
+                    - name: look
+                      action: get
+                      target: pods
+                      timeout: 10s
+                      retry: {max_attempts: 3, backoff: fixed, initial_delay: 5s}
+                """)
         let plan = try requirePlan(yaml)
         #expect(plan.steps[0].retry.maxAttempts == 5 && plan.steps[0].retry.delaysSeconds == [10, 20, 30, 30])
         #expect(plan.steps[0].worstCaseSeconds == 5 * 60 + 90)
-        #expect(plan.steps[1].retry.maxAttempts == 1 && plan.steps[1].retry.delaysSeconds.isEmpty && plan.steps[1].retry.declaredAttempts == 3)
+        #expect(
+            plan.steps[1].retry.maxAttempts == 1 && plan.steps[1].retry.delaysSeconds.isEmpty && plan.steps[1].retry.declaredAttempts == 3)
         #expect(plan.steps[2].retry.maxAttempts == 3 && plan.steps[2].retry.delaysSeconds == [5, 5])
         #expect(plan.summary.worstCaseSeconds == 390 + 60 + 40)
     }
 
     @Test func whenSkipsAStepAndWhatDependsOnIt() throws {
-        let yaml = playbookText(inputs: "    - {name: heap, type: boolean, default: false}\n    - {name: env, type: string, default: prod}", steps: """
-                - {name: dump, action: get, target: pods, when: "${{ inputs.heap }}"}
-                - {name: after, action: get, target: pods, depends_on: [dump]}
-                - {name: prod-only, action: get, target: pods, when: "${{ inputs.env == 'prod' }}"}
-                - {name: not-prod, action: get, target: pods, when: "${{ inputs.env != 'prod' }}"}
-                - {name: no-heap, action: get, target: pods, when: "${{ !inputs.heap }}"}
-            """)
+        let yaml = playbookText(
+            inputs: "    - {name: heap, type: boolean, default: false}\n    - {name: env, type: string, default: prod}",
+            steps: """
+                    - {name: dump, action: get, target: pods, when: "${{ inputs.heap }}"}
+                    - {name: after, action: get, target: pods, depends_on: [dump]}
+                    - {name: prod-only, action: get, target: pods, when: "${{ inputs.env == 'prod' }}"}
+                    - {name: not-prod, action: get, target: pods, when: "${{ inputs.env != 'prod' }}"}
+                    - {name: no-heap, action: get, target: pods, when: "${{ !inputs.heap }}"}
+                """)
         let plan = try requirePlan(yaml)
         #expect(plan.steps.map(\.handler) == ["prod-only", "no-heap"])
         #expect(plan.skipped.map(\.handler) == ["dump", "after", "not-prod"])
@@ -344,10 +396,16 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 
     @Test func rollbackRunsForCompletedChangesLatestFirst() throws {
         let plan = try requirePlan(String(decoding: try RepoFiles.bytes("examples/playbooks/rotate-secret.wpk.yaml"), as: UTF8.self))
-        #expect(plan.steps.map(\.handler) == ["current-credentials", "api-health-before", "rotate", "resync-secret", "restart-api", "wait-rollout", "api-health-after"])
+        #expect(
+            plan.steps.map(\.handler) == [
+                "current-credentials", "api-health-before", "rotate", "resync-secret", "restart-api", "wait-rollout", "api-health-after",
+            ])
         #expect(plan.step(named: "wait-rollout")?.rollbackSteps == ["undo-restart"])
         #expect(plan.rollback.map(\.handler) == ["undo-restart"])
-        #expect(plan.summary.targets.map(\.target) == ["database/rotate-role/payments-api", "externalsecret/payments-db-credentials", "deployment/payments-api"])
+        #expect(
+            plan.summary.targets.map(\.target) == [
+                "database/rotate-role/payments-api", "externalsecret/payments-db-credentials", "deployment/payments-api",
+            ])
     }
 
     @Test func placeholdersAreFilledOnlyByTheExecutor() throws {
@@ -360,8 +418,9 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         let resolved = step.resolved(runID: "r1") { ref in "value-of-\(ref.key ?? "")" }
         #expect(resolved.environment.first { $0.name == "RESTIC_PASSWORD" }?.value == "value-of-orders_db")
         #expect(resolved.commands == step.commands)
-        let requeue = try requirePlan(String(decoding: try RepoFiles.bytes("examples/playbooks/requeue-job.wpk.yaml"), as: UTF8.self),
-                                      ["cronjob": "report", "failed_job": "report-1"])
+        let requeue = try requirePlan(
+            String(decoding: try RepoFiles.bytes("examples/playbooks/requeue-job.wpk.yaml"), as: UTF8.self),
+            ["cronjob": "report", "failed_job": "report-1"])
         let created = try #require(requeue.step(named: "requeue")).resolved(runID: "0a1b") { _ in "" }
         #expect(created.commands[0].contains("report-retry-0a1b"))
     }
@@ -369,12 +428,14 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     /// `vault write PATH key=-` takes one secret field on standard input, never in argv; a
     /// secret the rules would refuse (here in a target: the planner alone sees it) plans nothing.
     @Test func aVaultWriteSecretGoesToStandardInputAndNoSecretEverIntoArgv() throws {
-        let yaml = playbookText(inputs: """
-                - {name: password, type: string, secret: true, secret_ref: "env:DB_PASSWORD"}
-                - {name: role, type: string, default: payments}
-            """, steps: """
-                - {name: rotate, runtime: shell, action: vault-write, target: "database/creds/${{ inputs.role }}", params: {data: {password: "${{ inputs.password }}", role: "${{ inputs.role }}"}}}
-            """)
+        let yaml = playbookText(
+            inputs: """
+                    - {name: password, type: string, secret: true, secret_ref: "env:DB_PASSWORD"}
+                    - {name: role, type: string, default: payments}
+                """,
+            steps: """
+                    - {name: rotate, runtime: shell, action: vault-write, target: "database/creds/${{ inputs.role }}", params: {data: {password: "${{ inputs.password }}", role: "${{ inputs.role }}"}}}
+                """)
         let plan = try requirePlan(yaml)
         let step = try #require(plan.step(named: "rotate"))
         #expect(step.commands == [["vault", "write", "-format=json", "database/creds/payments", "password=-", "role=payments"]])
@@ -382,10 +443,15 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         #expect(step.json["standard_input"]?.stringValue == "<secret:env:DB_PASSWORD>")
         let resolved = step.resolved(runID: "r1") { _ in "hunter2" }
         #expect(resolved.standardInput == "hunter2" && !resolved.commands.joined().joined().contains("hunter2"))
-        let leaky = playbookText(inputs: "    - {name: password, type: string, secret: true, secret_ref: \"env:P\"}", steps: """
-                - {name: probe, runtime: shell, action: http-check, target: "https://x.example.com/?t=${{ inputs.password }}"}
-            """)
-        guard case .failure(let failure) = try makePlan(leaky) else { Issue.record("a plan put a secret in argv"); return }
+        let leaky = playbookText(
+            inputs: "    - {name: password, type: string, secret: true, secret_ref: \"env:P\"}",
+            steps: """
+                    - {name: probe, runtime: shell, action: http-check, target: "https://x.example.com/?t=${{ inputs.password }}"}
+                """)
+        guard case .failure(let failure) = try makePlan(leaky) else {
+            Issue.record("a plan put a secret in argv")
+            return
+        }
         #expect(failure.diagnostics.contains { $0.message.contains("would put a secret in argument") })
     }
 }
@@ -407,7 +473,8 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         var reformatted = Self.base.replacingOccurrences(of: "\n  handlers:\n", with: "\n  # the steps\n  handlers:   # in order\n")
         reformatted = reformatted.replacingOccurrences(of: "depends_on: [scale-out]", with: "depends_on:\n        - scale-out")
         reformatted = reformatted.replacingOccurrences(of: "min_version: \"1.27\"", with: "min_version: '1.27'")
-        reformatted = reformatted.replacingOccurrences(of: "description: Return to the baseline replica count.", with: "description: \"Back to the baseline.\"")
+        reformatted = reformatted.replacingOccurrences(
+            of: "description: Return to the baseline replica count.", with: "description: \"Back to the baseline.\"")
         #expect(reformatted != Self.base)
         #expect(try Self.digest(reformatted) == Self.digest(Self.base))
         // The plan's path and the playbook digest are not part of it either.
@@ -437,8 +504,14 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         ("target", "target: hpa/${{ inputs.deployment }}", "target: deployment/${{ inputs.deployment }}"),
         ("action", "action: rollout-status", "action: get"),
         ("rollback step", "replicas: ${{ inputs.baseline_replicas }}", "replicas: 3"),
-        ("rollback timeout", "requires_approval: true\n      timeout: 1m\n  validation", "requires_approval: true\n      timeout: 2m\n  validation"),
-        ("dependency order", "depends_on: [confirm-latency, autoscaler-state, current-replicas]", "depends_on: [autoscaler-state, current-replicas]"),
+        (
+            "rollback timeout", "requires_approval: true\n      timeout: 1m\n  validation",
+            "requires_approval: true\n      timeout: 2m\n  validation"
+        ),
+        (
+            "dependency order", "depends_on: [confirm-latency, autoscaler-state, current-replicas]",
+            "depends_on: [autoscaler-state, current-replicas]"
+        ),
     ])
     func everyExecutedFieldChangesIt(field: String, from: String, to: String) throws {
         #expect(Self.base.contains(from), "fixture lost \(field)")
@@ -448,10 +521,13 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 
     /// `requires_approval` decides a gate only where the machine's floor leaves it to the playbook.
     @Test func requiresApprovalChangesItWhereTheFloorLetsIt() throws {
-        let mutated = Self.base.replacingOccurrences(of: "requires_approval: true\n      timeout: 1m\n      idempotent", with: "requires_approval: false\n      timeout: 1m\n      idempotent")
+        let mutated = Self.base.replacingOccurrences(
+            of: "requires_approval: true\n      timeout: 1m\n      idempotent",
+            with: "requires_approval: false\n      timeout: 1m\n      idempotent")
         #expect(mutated != Self.base)
         func digest(_ yaml: String, _ floor: MachinePolicy.GateFloor) throws -> String {
-            try Planner.plan(try YAMLLoader.load(yaml), path: "p", digest: "sha256:00", inputs: Self.inputs, gateFloor: floor).get().planDigest
+            try Planner.plan(try YAMLLoader.load(yaml), path: "p", digest: "sha256:00", inputs: Self.inputs, gateFloor: floor).get()
+                .planDigest
         }
         #expect(try digest(mutated, .destructive) != digest(Self.base, .destructive))
         #expect(try digest(mutated, .mutating) == digest(Self.base, .mutating))
@@ -473,7 +549,8 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
     /// A hostile number of steps is a diagnostic, not a plan of quadratic size.
     @Test func tooManyStepsIsADiagnostic() throws {
         let steps = (0..<400).map { "    - {name: s\($0), action: get, target: pods, on_failure: rollback}" }.joined(separator: "\n")
-        let rollback = "  rollback:\n" + (0..<200).map { "    - {name: r\($0), undoes: s\($0), action: get, target: pods}" }.joined(separator: "\n")
+        let rollback =
+            "  rollback:\n" + (0..<200).map { "    - {name: r\($0), undoes: s\($0), action: get, target: pods}" }.joined(separator: "\n")
         let diagnostics = try planDiagnostics(playbookText(inputs: "    []", steps: steps, rollback: rollback))
         #expect(diagnostics.map(\.code) == ["WPK420"])
         // At the bound, it plans, and the latest completed change is undone first.
@@ -486,8 +563,10 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 
 @Suite struct PlanRuntimeSettingTests {
     @Test func runtimeSettingsAreLiteral() throws {
-        let yaml = playbookText(inputs: "    - {name: ctx, type: string, default: prod}", steps: "    - {name: look, action: get, target: pods}")
-            .replacingOccurrences(of: "k8s: {context: prod,", with: "k8s: {context: \"${{ inputs.ctx }}\",")
+        let yaml = playbookText(
+            inputs: "    - {name: ctx, type: string, default: prod}", steps: "    - {name: look, action: get, target: pods}"
+        )
+        .replacingOccurrences(of: "k8s: {context: prod,", with: "k8s: {context: \"${{ inputs.ctx }}\",")
         let diagnostics = try planDiagnostics(yaml)
         #expect(diagnostics.map(\.code) == ["WPK420"])
         #expect(diagnostics.first?.pointer == "/spec/runtime/k8s/context" && diagnostics.first?.mark?.line == 7)
@@ -505,24 +584,33 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
         }
     }
 
-    @Test(arguments: ["${{ inputs.a && inputs.b }}", "${{ inputs.ghost }}", "${{ run.id }}", "${{ inputs.a == x }}", "yes ${{ inputs.a }}", "${{", "${{ !inputs.a == \"x\" }}"])
+    @Test(arguments: [
+        "${{ inputs.a && inputs.b }}", "${{ inputs.ghost }}", "${{ run.id }}", "${{ inputs.a == x }}", "yes ${{ inputs.a }}", "${{",
+        "${{ !inputs.a == \"x\" }}",
+    ])
     func unsupportedWhenIsADiagnosticAtTheWhen(when: String) throws {
-        let marked = MarkedText(playbookText(inputs: "    - {name: a, type: boolean, default: true}\n    - {name: b, type: boolean, default: true}", steps: """
-                - name: look
-                  action: get
-                  target: pods
-                  when: 1️⃣'\(when)'
-            """))
+        let marked = MarkedText(
+            playbookText(
+                inputs: "    - {name: a, type: boolean, default: true}\n    - {name: b, type: boolean, default: true}",
+                steps: """
+                        - name: look
+                          action: get
+                          target: pods
+                          when: 1️⃣'\(when)'
+                    """))
         let diagnostics = try planDiagnostics(marked.text)
         #expect(diagnostics.map(\.code) == ["WPK415"])
         #expect(diagnostics.first?.pointer == "/spec/handlers/0/when")
-        #expect(diagnostics.first?.mark?.line == marked.markers["1️⃣"]?.line && diagnostics.first?.mark?.column == marked.markers["1️⃣"]?.column)
+        #expect(
+            diagnostics.first?.mark?.line == marked.markers["1️⃣"]?.line && diagnostics.first?.mark?.column == marked.markers["1️⃣"]?.column)
     }
 
     @Test func aSecretInWhenIsRefused() throws {
-        let yaml = playbookText(inputs: "    - {name: token, type: string, secret: true, secret_ref: 'env:TOKEN'}", steps: """
-                - {name: look, action: get, target: pods, when: "${{ inputs.token == 'x' }}"}
-            """)
+        let yaml = playbookText(
+            inputs: "    - {name: token, type: string, secret: true, secret_ref: 'env:TOKEN'}",
+            steps: """
+                    - {name: look, action: get, target: pods, when: "${{ inputs.token == 'x' }}"}
+                """)
         #expect(try planDiagnostics(yaml).map(\.code) == ["WPK416"])
     }
 }
@@ -530,16 +618,25 @@ func playbookText(mode: String = "manual", inputs: String, steps: String, rollba
 @Suite struct PlanSecretTests {
     /// A secret in a script is read from the environment, quoted where it stands; never in argv.
     @Test func aScriptReadsSecretsFromItsEnvironment() throws {
-        let yaml = playbookText(inputs: "    - {name: token, type: string, secret: true, secret_ref: 'env:API_TOKEN'}\n    - {name: host, type: string, default: api}", steps: """
-                - name: call
-                  runtime: shell
-                  action: script
-                  params:
-                    script: |-
-                      curl -H "Authorization: Bearer ${{ inputs.token }}" https://${{ inputs.host }}/ -o '${{ inputs.token }}'
-            """)
+        let yaml = playbookText(
+            inputs:
+                "    - {name: token, type: string, secret: true, secret_ref: 'env:API_TOKEN'}\n    - {name: host, type: string, default: api}",
+            steps: """
+                    - name: call
+                      runtime: shell
+                      action: script
+                      params:
+                        script: |-
+                          curl -H "Authorization: Bearer ${{ inputs.token }}" https://${{ inputs.host }}/ -o '${{ inputs.token }}'
+                """)
         let step = try #require(try requirePlan(yaml).steps.first)
-        #expect(step.commands == [["/bin/sh", "-c", "curl -H \"Authorization: Bearer ${WPK_SECRET_1}\" https://\"${1}\"/ -o ''\"${WPK_SECRET_1}\"''", "wpk-call", "api"]])
+        #expect(
+            step.commands == [
+                [
+                    "/bin/sh", "-c", "curl -H \"Authorization: Bearer ${WPK_SECRET_1}\" https://\"${1}\"/ -o ''\"${WPK_SECRET_1}\"''",
+                    "wpk-call", "api",
+                ]
+            ])
         #expect(step.environment.map { "\($0.name)=\($0.value)" } == ["WPK_SECRET_1=<secret:env:API_TOKEN>"])
         #expect(step.secrets.map(\.written) == ["env:API_TOKEN"])
     }

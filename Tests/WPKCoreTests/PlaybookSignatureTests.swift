@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// A scratch directory with keys made by the real `openssl`, and playbooks signed by it.
@@ -28,7 +29,9 @@ final class SignatureLab {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let inPipe = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = inPipe
@@ -39,7 +42,9 @@ final class SignatureLab {
         let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw LabError("\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+            throw LabError(
+                "\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))"
+            )
         }
         return output
     }
@@ -52,10 +57,12 @@ final class SignatureLab {
     /// `keys/NAME.pem` and `keys/NAME.pub` (`openssl pkey -pubout`), Ed25519 or P-256.
     @discardableResult
     func makeKey(_ name: String, _ algorithm: PlaybookSignatureAlgorithm) throws -> (privateKey: String, publicKey: String) {
-        let privatePath = path("keys/\(name).pem"), publicPath = path("keys/\(name).pub")
+        let privatePath = path("keys/\(name).pem")
+        let publicPath = path("keys/\(name).pub")
         switch algorithm {
         case .ed25519: try Self.run("/usr/bin/openssl", ["genpkey", "-algorithm", "ed25519", "-out", privatePath])
-        default: try Self.run("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", privatePath])
+        default:
+            try Self.run("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", privatePath])
         }
         try Self.run("/usr/bin/openssl", ["pkey", "-in", privatePath, "-pubout", "-out", publicPath])
         return (privatePath, publicPath)
@@ -74,7 +81,8 @@ final class SignatureLab {
 
     /// Signs a file with openssl as the issue's users would: `pkeyutl -sign -rawin` (raw 64
     /// bytes, or base64 of them) for Ed25519, `dgst -sha256 -sign | base64` for P-256.
-    func opensslSign(_ file: String, key: String, algorithm: PlaybookSignatureAlgorithm, to signature: String, base64: Bool = false) throws {
+    func opensslSign(_ file: String, key: String, algorithm: PlaybookSignatureAlgorithm, to signature: String, base64: Bool = false) throws
+    {
         switch algorithm {
         case .ed25519:
             let raw = try Self.run("/usr/bin/openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", key, "-in", file])
@@ -139,7 +147,9 @@ func requireOpenSSL() -> Bool {
         let lab = try SignatureLab()
         let key = try lab.makeKey("ec", .ecdsaP256)
         let playbook = try lab.writePlaybook("a.wpk.yaml", ref: "a.sig", algorithm: "ecdsa-p256")
-        try SignatureLab.run("/usr/bin/openssl", ["dgst", "-sha256", "-sign", key.privateKey, "-out", lab.dir.appendingPathComponent("a.sig").path, playbook])
+        try SignatureLab.run(
+            "/usr/bin/openssl",
+            ["dgst", "-sha256", "-sign", key.privateKey, "-out", lab.dir.appendingPathComponent("a.sig").path, playbook])
         #expect(try lab.check(playbook, trust: lab.trust(["ec"])).state == .verified)
     }
 
@@ -176,8 +186,10 @@ func requireOpenSSL() -> Bool {
         let truncatedCheck = try lab.check(truncated, trust: trusted)
         #expect(truncatedCheck.code == .malformed && truncatedCheck.message.contains("64 bytes"), "\(truncatedCheck.message)")
         let truncatedEC = try lab.writePlaybook("truncated-ec.wpk.yaml", ref: "truncated-ec.sig", algorithm: "ecdsa-p256")
-        try lab.opensslSign(truncatedEC, key: ec.privateKey, algorithm: .ecdsaP256, to: lab.dir.appendingPathComponent("truncated-ec.sig").path)
-        let encoded = try String(contentsOf: lab.dir.appendingPathComponent("truncated-ec.sig"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try lab.opensslSign(
+            truncatedEC, key: ec.privateKey, algorithm: .ecdsaP256, to: lab.dir.appendingPathComponent("truncated-ec.sig").path)
+        let encoded = try String(contentsOf: lab.dir.appendingPathComponent("truncated-ec.sig"), encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         try Data(encoded.prefix(encoded.count - 8).utf8).write(to: lab.dir.appendingPathComponent("truncated-ec.sig"))
         #expect(try lab.check(truncatedEC, trust: lab.trust(["ec"])).code == .malformed)
 
@@ -193,7 +205,8 @@ func requireOpenSSL() -> Bool {
         #expect(otherAlgorithm.code == .untrustedKey && otherAlgorithm.message.contains("ec (ecdsa-p256)"), "\(otherAlgorithm.message)")
         // A P-256 signature declared as ed25519.
         let mislabelled = try lab.writePlaybook("mislabelled.wpk.yaml", ref: "mislabelled.sig", algorithm: "ed25519")
-        try lab.opensslSign(mislabelled, key: ec.privateKey, algorithm: .ecdsaP256, to: lab.dir.appendingPathComponent("mislabelled.sig").path)
+        try lab.opensslSign(
+            mislabelled, key: ec.privateKey, algorithm: .ecdsaP256, to: lab.dir.appendingPathComponent("mislabelled.sig").path)
         let mislabelledCheck = try lab.check(mislabelled, trust: lab.trust(["release", "ec"]))
         #expect(mislabelledCheck.code == .malformed && mislabelledCheck.message.contains("ecdsa-p256?"), "\(mislabelledCheck.message)")
     }
@@ -214,17 +227,22 @@ func requireOpenSSL() -> Bool {
         #expect(FileManager.default.createFile(atPath: lab.dir.appendingPathComponent("huge.sig").path, contents: nil))
         #expect(truncate(lab.dir.appendingPathComponent("huge.sig").path, 100 * 1024 * 1024) == 0)
         let hugeCheck = try lab.check(huge, trust: trust)
-        #expect(hugeCheck.code == .unreadable && hugeCheck.message.contains("104857600 bytes, more than the limit of 65536"), "\(hugeCheck.message)")
+        #expect(
+            hugeCheck.code == .unreadable && hugeCheck.message.contains("104857600 bytes, more than the limit of 65536"),
+            "\(hugeCheck.message)")
 
         // A symbolic link leaving the playbook's directory, and one staying inside.
         try Data("secret\n".utf8).write(to: lab.root.appendingPathComponent("outside.sig"))
         let link = try lab.writePlaybook("link.wpk.yaml", ref: "link.sig")
-        try FileManager.default.createSymbolicLink(atPath: lab.dir.appendingPathComponent("link.sig").path, withDestinationPath: "../outside.sig")
+        try FileManager.default.createSymbolicLink(
+            atPath: lab.dir.appendingPathComponent("link.sig").path, withDestinationPath: "../outside.sig")
         let linkCheck = try lab.check(link, trust: trust)
-        #expect(linkCheck.code == .refusedReference && linkCheck.message.contains("leaves the playbook's directory"), "\(linkCheck.message)")
+        #expect(
+            linkCheck.code == .refusedReference && linkCheck.message.contains("leaves the playbook's directory"), "\(linkCheck.message)")
         try FileManager.default.createDirectory(at: lab.dir.appendingPathComponent("sigs"), withIntermediateDirectories: true)
         try Data(repeating: 7, count: 64).write(to: lab.dir.appendingPathComponent("sigs/inside.sig"))
-        try FileManager.default.createSymbolicLink(atPath: lab.dir.appendingPathComponent("inside.sig").path, withDestinationPath: "sigs/inside.sig")
+        try FileManager.default.createSymbolicLink(
+            atPath: lab.dir.appendingPathComponent("inside.sig").path, withDestinationPath: "sigs/inside.sig")
         let inside = try lab.writePlaybook("inside.wpk.yaml", ref: "inside.sig")
         #expect(try lab.check(inside, trust: trust).code == .notChecked)
 
@@ -242,7 +260,9 @@ func requireOpenSSL() -> Bool {
         #expect(try lab.check(directory, trust: trust).code == .unreadable)
         // Standard input has no directory.
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: missing)))
-        #expect(PlaybookSignatureVerifier.check(bytes: bytes, path: "-", root: try YAMLLoader.load(bytes).root, trust: trust).code == .refusedReference)
+        #expect(
+            PlaybookSignatureVerifier.check(bytes: bytes, path: "-", root: try YAMLLoader.load(bytes).root, trust: trust).code
+                == .refusedReference)
     }
 
     @Test func stateAndSeverityFollowThePolicy() throws {
@@ -268,7 +288,9 @@ func requireOpenSSL() -> Bool {
         try Data(repeating: 1, count: 64).write(to: lab.dir.appendingPathComponent("unchecked.sig"))
         let noTrust = try lab.check(unchecked, trust: PlaybookSignatureTrust())
         #expect(noTrust.code == .notChecked && noTrust.message.contains("trusts no signing keys"), "\(noTrust.message)")
-        let unsafe = try lab.check(unchecked, trust: PlaybookSignatureTrust(policyStatus: .unsafe(path: "/etc/wpk/policy.yaml", reason: "it is writable by others")))
+        let unsafe = try lab.check(
+            unchecked,
+            trust: PlaybookSignatureTrust(policyStatus: .unsafe(path: "/etc/wpk/policy.yaml", reason: "it is writable by others")))
         #expect(unsafe.code == .notChecked && unsafe.message.contains("writable by others"))
     }
 
@@ -307,7 +329,8 @@ func requireOpenSSL() -> Bool {
     @Test func pemKeysThatAreNotUsableSayWhy() throws {
         guard requireOpenSSL() else { return }
         let lab = try SignatureLab()
-        try SignatureLab.run("/usr/bin/openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", lab.path("keys/rsa.pem")])
+        try SignatureLab.run(
+            "/usr/bin/openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", lab.path("keys/rsa.pem")])
         try SignatureLab.run("/usr/bin/openssl", ["pkey", "-in", lab.path("keys/rsa.pem"), "-pubout", "-out", lab.path("keys/rsa.pub")])
         let rsa = try String(contentsOfFile: lab.path("keys/rsa.pub"), encoding: .utf8)
         do {
@@ -382,7 +405,12 @@ func requireOpenSSL() -> Bool {
         #expect(listed.split(separator: " ").dropFirst().first.map(String.init) == check.fingerprint)
         // ssh-keygen agrees with the file as it is.
         try Data("alice@example.com namespaces=\"file\" \(publicKey)".utf8).write(to: URL(fileURLWithPath: lab.path("allowed")))
-        try SignatureLab.run("/bin/sh", ["-c", "ssh-keygen -Y verify -f \"$1\" -I alice@example.com -n file -s \"$2.sig\" < \"$2\"", "sh", lab.path("allowed"), playbook])
+        try SignatureLab.run(
+            "/bin/sh",
+            [
+                "-c", "ssh-keygen -Y verify -f \"$1\" -I alice@example.com -n file -s \"$2.sig\" < \"$2\"", "sh", lab.path("allowed"),
+                playbook,
+            ])
     }
 
     @Test func everySSHFailureHasItsOwnDiagnostic() throws {
@@ -407,9 +435,12 @@ func requireOpenSSL() -> Bool {
         let untrusted = try lab.writePlaybook("mallory.wpk.yaml", ref: "mallory.wpk.yaml.sig", algorithm: "ssh")
         try Self.sign(untrusted, key: mallory)
         let untrustedCheck = try lab.check(untrusted, trust: trust)
-        #expect(untrustedCheck.code == .untrustedKey && untrustedCheck.message.contains("is not in /etc/wpk/allowed_signers"), "\(untrustedCheck.message)")
+        #expect(
+            untrustedCheck.code == .untrustedKey && untrustedCheck.message.contains("is not in /etc/wpk/allowed_signers"),
+            "\(untrustedCheck.message)")
         // Listed, but only for another namespace.
-        let gitOnly = try Self.trust("alice@example.com namespaces=\"git\" " + (try String(contentsOfFile: alice + ".pub", encoding: .utf8)))
+        let gitOnly = try Self.trust(
+            "alice@example.com namespaces=\"git\" " + (try String(contentsOfFile: alice + ".pub", encoding: .utf8)))
         try FileManager.default.removeItem(atPath: changed + ".sig")
         try Self.sign(changed, key: alice)
         #expect(try lab.check(changed, trust: trust).code == .verified)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// specs/rules.md documents every rule with its code, severity and name, and nothing more.
@@ -8,7 +9,9 @@ import Testing
         var rows: [String] = []
         for line in try RepoFiles.text("specs/rules.md").split(separator: "\n") where line.hasPrefix("| WPK") {
             // `\|` is a pipe inside a cell.
-            let cells = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let cells = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             #expect(cells.count == 5, "\(line)")
             rows.append("\(cells[0]) \(cells[1]) \(cells[2])")
         }

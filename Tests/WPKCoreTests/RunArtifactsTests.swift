@@ -1,22 +1,28 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// What a run stores beside the ledger (its plan, its steps' output tails), and how readers verify it.
 @Suite struct RunArtifactsTests {
     /// Inputs that let every example and run fixture plan.
-    static let inputs = ["deployment": "web", "app_label": "web", "state_dir": "/tmp/x", "namespace": "checkout", "job": "nightly",
-                         "queue": "q", "secret_name": "db", "replicas": "3", "target_replicas": "4", "backup_id": "b1"]
+    static let inputs = [
+        "deployment": "web", "app_label": "web", "state_dir": "/tmp/x", "namespace": "checkout", "job": "nightly",
+        "queue": "q", "secret_name": "db", "replicas": "3", "target_replicas": "4", "backup_id": "b1",
+    ]
 
     static func plans() throws -> [Plan] {
-        let files = try RepoFiles.playbooks(in: "examples/playbooks").map { "examples/playbooks/\($0)" }
+        let files =
+            try RepoFiles.playbooks(in: "examples/playbooks").map { "examples/playbooks/\($0)" }
             + RepoFiles.playbooks(in: "Tests/Fixtures/run").map { "Tests/Fixtures/run/\($0)" }
         return files.compactMap { file in
             let path = RepoFiles.url(file).path
             let bytes = (try? RepoFiles.bytes(file)) ?? []
             let document = try? YAMLLoader.load(bytes)
             let declared = Set(document.map { Playbook(root: $0.root).inputs.map(\.name.value) } ?? [])
-            if case .planned(let plan, _) = Planner.plan(.file(path), inputs: inputs.filter { declared.contains($0.key) }, checker: playbookChecker) {
+            if case .planned(let plan, _) = Planner.plan(
+                .file(path), inputs: inputs.filter { declared.contains($0.key) }, checker: playbookChecker)
+            {
                 return plan
             }
             return nil
@@ -44,10 +50,16 @@ import Testing
     /// The signer bound into the plan digest is read back from the stored plan's `signature`.
     @Test(arguments: [true, false]) func aStoredPlanWithItsSignatureVerifies(trusted: Bool) throws {
         var checker = playbookChecker
-        checker.signatures = trusted ? PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: RepoFiles.url("examples/keys").path)) : PlaybookSignatureTrust()
-        guard case .planned(let plan, _) = Planner.plan(.file(RepoFiles.url("examples/playbooks/restart-unhealthy.wpk.yaml").path),
-                                                        inputs: ["deployment": "web", "app_label": "web"], checker: checker) else {
-            Issue.record("restart-unhealthy did not plan"); return
+        checker.signatures =
+            trusted
+            ? PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: RepoFiles.url("examples/keys").path)) : PlaybookSignatureTrust()
+        guard
+            case .planned(let plan, _) = Planner.plan(
+                .file(RepoFiles.url("examples/playbooks/restart-unhealthy.wpk.yaml").path),
+                inputs: ["deployment": "web", "app_label": "web"], checker: checker)
+        else {
+            Issue.record("restart-unhealthy did not plan")
+            return
         }
         #expect(plan.signature?.state == (trusted ? .verified : .notChecked))
         let dir = TemporaryDirectory()
@@ -65,10 +77,16 @@ import Testing
         #expect(text.contains("\"deployment/web\""))
         text = text.replacingOccurrences(of: "\"deployment/web\"", with: "\"deployment/api\"")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        guard case .failure(let problem) = artifacts.plan(digest: plan.planDigest) else { Issue.record("a changed plan was accepted"); return }
+        guard case .failure(let problem) = artifacts.plan(digest: plan.planDigest) else {
+            Issue.record("a changed plan was accepted")
+            return
+        }
         #expect(problem.description.contains("does not match its digest"))
         // A digest that is not one names no file at all.
-        guard case .failure = artifacts.plan(digest: "sha256:../../etc/passwd") else { Issue.record("a path was accepted as a digest"); return }
+        guard case .failure = artifacts.plan(digest: "sha256:../../etc/passwd") else {
+            Issue.record("a path was accepted as a digest")
+            return
+        }
     }
 
     @Test func secretsAreStoredAsReferencesOnly() throws {
@@ -120,8 +138,10 @@ import Testing
         #expect(!stored.contains("pw-abcdef") && !stored.contains("tok-123456"))
 
         let state = LedgerState(records: try harness.ledger.read().records)
-        let detail = try #require(RunDetail.load(run: report.runID, records: try harness.ledger.read().records, state: state,
-                                                 artifacts: artifacts, now: Date()))
+        let detail = try #require(
+            RunDetail.load(
+                run: report.runID, records: try harness.ledger.read().records, state: state,
+                artifacts: artifacts, now: Date()))
         #expect(detail.steps.map(\.state) == [.done])
         #expect(try detail.steps[0].output?.get() == "argument=<secret> environment=<secret>\n")
     }

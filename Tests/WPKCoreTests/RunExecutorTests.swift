@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// A run of a fixture playbook through `RunExecutor`, in this process, on a real ledger and real processes.
@@ -53,22 +54,26 @@ final class RunHarness {
     }
 
     /// Runs a fixture as alice, under a machine policy that allows auto mode.
-    func run(_ name: String, inputs: [String: String] = [:], environment: [String: String] = [:], programs: [String: String] = [:],
-             policy: MachinePolicy = MachinePolicy(allowAutoMode: true),
-             onEvent: @escaping (RunEvent, Plan) -> Void = { _, _ in }) throws -> RunReport {
+    func run(
+        _ name: String, inputs: [String: String] = [:], environment: [String: String] = [:], programs: [String: String] = [:],
+        policy: MachinePolicy = MachinePolicy(allowAutoMode: true),
+        onEvent: @escaping (RunEvent, Plan) -> Void = { _, _ in }
+    ) throws -> RunReport {
         let plan = try plan(name, inputs: inputs)
         var env = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
         for (key, value) in environment { env[key] = value }
-        let settings = RunSettings(ledger: ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
-                                   policy: .loaded(policy), environment: env, programs: programs,
-                                   inputNames: Array(inputs.keys), gracePeriodSeconds: 1)
-        let executor = RunExecutor(settings: settings, interrupt: nil,
-                                   replan: { Planner.plan(.file(self.fixture(name)), inputs: inputs, checker: Self.checker) },
-                                   onEvent: { event in
-                                       self.events.append(event)
-                                       onEvent(event, plan)
-                                   },
-                                   onOutput: { _, chunk in self.shown += String(decoding: chunk, as: UTF8.self) })
+        let settings = RunSettings(
+            ledger: ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
+            policy: .loaded(policy), environment: env, programs: programs,
+            inputNames: Array(inputs.keys), gracePeriodSeconds: 1)
+        let executor = RunExecutor(
+            settings: settings, interrupt: nil,
+            replan: { Planner.plan(.file(self.fixture(name)), inputs: inputs, checker: Self.checker) },
+            onEvent: { event in
+                self.events.append(event)
+                onEvent(event, plan)
+            },
+            onOutput: { _, chunk in self.shown += String(decoding: chunk, as: UTF8.self) })
         return try executor.run(plan)
     }
 
@@ -90,17 +95,22 @@ final class RunHarness {
         let plan = try harness.plan("shell-two-gates", inputs: inputs)
         let first = try #require(plan.steps.first)
         // Bob approved the first change of this plan before the run (as `wpk approve FILE` does).
-        let approval = try harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: first, run: nil), planPrefix: plan.fingerprint,
-                                                         policy: policy, operator: LedgerFixtures.bob, now: Date())
-        guard case .recorded = approval else { Issue.record("approval refused: \(approval)"); return }
+        let approval = try harness.ledger.recordDecision(
+            .approve, subject: GateSubject(plan: plan, step: first, run: nil), planPrefix: plan.fingerprint,
+            policy: policy, operator: LedgerFixtures.bob, now: Date())
+        guard case .recorded = approval else {
+            Issue.record("approval refused: \(approval)")
+            return
+        }
         var runID = ""
         let report = try harness.run("shell-two-gates", inputs: inputs) { event, plan in
             if case .started(let id, _) = event { runID = id }
             // Bob rejects the second change as soon as the run waits for it.
             guard case .waiting(let step, _, _) = event, step == "second-change" else { return }
             let subject = GateSubject(plan: plan, step: plan.steps[1], run: runID)
-            _ = try? harness.ledger.recordDecision(.reject(reason: "not during the sale"), subject: subject, planPrefix: plan.fingerprint,
-                                                   policy: self.policy, operator: LedgerFixtures.bob, now: Date())
+            _ = try? harness.ledger.recordDecision(
+                .reject(reason: "not during the sale"), subject: subject, planPrefix: plan.fingerprint,
+                policy: self.policy, operator: LedgerFixtures.bob, now: Date())
         }
         #expect(report.outcome == .rejected(step: "second-change", by: "bob", reason: "not during the sale"))
         #expect(report.changed == ["first-change"])
@@ -117,9 +127,13 @@ final class RunHarness {
     /// whose signature was not verified (here: not checked at all) runs nothing.
     @Test func anUnverifiedPlanRunsNothingWhereThePolicyRequiresSignatures() throws {
         let harness = try RunHarness()
-        let report = try harness.run("shell-steps", inputs: ["state_dir": harness.state],
-                                     policy: MachinePolicy(allowAutoMode: true, requireSignedPlaybooks: true))
-        guard case .refused(let why) = report.outcome else { Issue.record("ran: \(report.outcome)"); return }
+        let report = try harness.run(
+            "shell-steps", inputs: ["state_dir": harness.state],
+            policy: MachinePolicy(allowAutoMode: true, requireSignedPlaybooks: true))
+        guard case .refused(let why) = report.outcome else {
+            Issue.record("ran: \(report.outcome)")
+            return
+        }
         #expect(why.contains("require_signed_playbooks"))
         #expect(report.attempts.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: harness.state).isEmpty)
@@ -132,7 +146,8 @@ final class RunHarness {
     @Test(.timeLimit(.minutes(1))) func aPlanBelowTheMachineGateFloorRunsNothing() throws {
         let harness = try RunHarness()
         let path = harness.dir.file("ungated.wpk.yaml")
-        try Data("""
+        try Data(
+            """
             apiVersion: wpk/v1
             kind: WorkflowPackage
             metadata: {name: ungated, version: 1.0.0, author: ops@example.com}
@@ -142,23 +157,32 @@ final class RunHarness {
               handlers:
                 - {name: bump, action: scale, target: deployment/web, params: {replicas: 2}, requires_approval: false}
               validation: {permissions: [deployments/scale:patch]}
-            """.utf8).write(to: URL(fileURLWithPath: path))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: path))
         var loose = RunHarness.checker
         loose.gateFloor = .destructive
         let outcome = Planner.plan(.file(path), inputs: [:], checker: loose)
         guard case .planned(let plan, let report) = outcome, report.diagnostics.isEmpty, plan.steps[0].gate.required == false else {
-            Issue.record("the playbook does not plan ungated under gate: destructive: \(outcome.report.diagnostics.map(\.message))"); return
+            Issue.record("the playbook does not plan ungated under gate: destructive: \(outcome.report.diagnostics.map(\.message))")
+            return
         }
         // Under gate: mutating the same file is invalid (WPK330) and the planner gates the step.
         let strict = RunHarness.checker.check(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))), path: path)
         #expect(strict.diagnostics.map(\.code) == ["WPK330"])
         let kubectl = try harness.standIn("kubectl", output: "")
-        let settings = RunSettings(ledger: harness.ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
-                                   policy: .loaded(MachinePolicy(gate: .mutating)), environment: ["PATH": "/usr/bin:/bin"],
-                                   programs: ["kubectl": kubectl], gracePeriodSeconds: 1)
-        let ran = try RunExecutor(settings: settings, interrupt: nil, replan: { Planner.plan(.file(path), inputs: [:], checker: loose) }).run(plan)
-        guard case .refused(let why) = ran.outcome else { Issue.record("ran: \(ran.outcome)"); return }
-        #expect(why.contains("step bump is not gated in this plan, but the machine policy (gate: mutating) gates every step that changes state"))
+        let settings = RunSettings(
+            ledger: harness.ledger, runID: RunSettings.newRunID(), operator: LedgerFixtures.alice,
+            policy: .loaded(MachinePolicy(gate: .mutating)), environment: ["PATH": "/usr/bin:/bin"],
+            programs: ["kubectl": kubectl], gracePeriodSeconds: 1)
+        let ran = try RunExecutor(settings: settings, interrupt: nil, replan: { Planner.plan(.file(path), inputs: [:], checker: loose) })
+            .run(plan)
+        guard case .refused(let why) = ran.outcome else {
+            Issue.record("ran: \(ran.outcome)")
+            return
+        }
+        #expect(
+            why.contains("step bump is not gated in this plan, but the machine policy (gate: mutating) gates every step that changes state")
+        )
         #expect(ran.attempts.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: harness.argvLog), "kubectl ran")
     }
@@ -167,9 +191,13 @@ final class RunHarness {
         let harness = try RunHarness()
         let inputs = ["state_dir": harness.state]
         let plan = try harness.plan("shell-two-gates", inputs: inputs)
-        let rejection = try harness.ledger.recordDecision(.reject(reason: "no restarts today"), subject: GateSubject(plan: plan, step: plan.steps[1], run: nil),
-                                                          planPrefix: plan.fingerprint, policy: policy, operator: LedgerFixtures.bob, now: Date())
-        guard case .recorded = rejection else { Issue.record("rejection refused: \(rejection)"); return }
+        let rejection = try harness.ledger.recordDecision(
+            .reject(reason: "no restarts today"), subject: GateSubject(plan: plan, step: plan.steps[1], run: nil),
+            planPrefix: plan.fingerprint, policy: policy, operator: LedgerFixtures.bob, now: Date())
+        guard case .recorded = rejection else {
+            Issue.record("rejection refused: \(rejection)")
+            return
+        }
         let report = try harness.run("shell-two-gates", inputs: inputs)
         #expect(report.outcome == .rejected(step: "second-change", by: "bob", reason: "no restarts today"))
         #expect(report.attempts.isEmpty)
@@ -182,7 +210,10 @@ final class RunHarness {
         let report = try harness.run("shell-expiring", inputs: ["state_dir": harness.state]) { event, _ in
             if case .started(let id, _) = event { runID = id }
         }
-        guard case .expired(let step, _) = report.outcome else { Issue.record("not expired: \(report.outcome)"); return }
+        guard case .expired(let step, _) = report.outcome else {
+            Issue.record("not expired: \(report.outcome)")
+            return
+        }
         #expect(step == "first-change")
         #expect(try harness.records(of: runID).map(\.draft.type.name) == ["run_started", "waiting", "expired", "run_finished"])
         #expect(harness.journal().isEmpty)
@@ -204,7 +235,10 @@ final class RunHarness {
         let harness = try RunHarness()
         let vault = try harness.standIn("vault", output: "")
         let report = try harness.run("shell-secrets", programs: ["vault": vault])
-        guard case .failed(let step, let detail) = report.outcome else { Issue.record("not failed: \(report.outcome)"); return }
+        guard case .failed(let step, let detail) = report.outcome else {
+            Issue.record("not failed: \(report.outcome)")
+            return
+        }
         #expect(step == "use-secrets")
         #expect(detail.contains("WPK_TEST_API_TOKEN is not set"))
         #expect(report.attempts.map(\.outcome) == ["not_started"])
@@ -232,10 +266,13 @@ final class RunHarness {
         try exited.run()
         exited.waitUntilExit()
         for (run, pid) in [("gone", Int(exited.processIdentifier)), ("alive", Int(getpid()))] {
-            try harness.ledger.append(RecordDraft(type: .runStarted, run: run, playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
-                                                  planDigest: LedgerFixtures.planDigest, pid: pid, host: RunHost.name),
-                                      operator: LedgerFixtures.alice, now: Date())
-            try harness.ledger.append(RecordDraft(type: .stepStarted, run: run, step: "restart", attempt: 1), operator: LedgerFixtures.alice, now: Date())
+            try harness.ledger.append(
+                RecordDraft(
+                    type: .runStarted, run: run, playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
+                    planDigest: LedgerFixtures.planDigest, pid: pid, host: RunHost.name),
+                operator: LedgerFixtures.alice, now: Date())
+            try harness.ledger.append(
+                RecordDraft(type: .stepStarted, run: run, step: "restart", attempt: 1), operator: LedgerFixtures.alice, now: Date())
         }
         let overview = LedgerState(records: try harness.ledger.read().records).runOverview(at: Date())
         #expect(overview.first { $0.history.id == "gone" }?.status == .processGone(openSteps: ["restart"]))
@@ -255,9 +292,10 @@ final class RunHarness {
             guard case .waiting(let step, _, _) = event else { return }
             waited.append(step)
             let gated = try! #require(plan.step(named: step))
-            _ = try? harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: gated, run: runID),
-                                                   planPrefix: plan.fingerprint, policy: self.policy,
-                                                   operator: LedgerFixtures.bob, now: Date())
+            _ = try? harness.ledger.recordDecision(
+                .approve, subject: GateSubject(plan: plan, step: gated, run: runID),
+                planPrefix: plan.fingerprint, policy: self.policy,
+                operator: LedgerFixtures.bob, now: Date())
         }
         #expect(waited == ["restart", "undo-restart"])
         #expect(report.outcome == .failed(step: "wait-healthy", detail: "exit code 1"))
@@ -278,9 +316,10 @@ final class RunHarness {
             guard case .waiting(let step, _, _) = event else { return }
             #expect(step == "restart", "only the restart waits; its approval includes the rollback")
             #expect(plan.gatedRollback(undoing: "restart") == ["undo-restart"])
-            _ = try? harness.ledger.recordDecision(.approve, subject: GateSubject(plan: plan, step: plan.steps[0], run: runID),
-                                                   planPrefix: plan.fingerprint, policy: self.policy,
-                                                   operator: LedgerFixtures.bob, now: Date(), includesRollback: ["undo-restart"])
+            _ = try? harness.ledger.recordDecision(
+                .approve, subject: GateSubject(plan: plan, step: plan.steps[0], run: runID),
+                planPrefix: plan.fingerprint, policy: self.policy,
+                operator: LedgerFixtures.bob, now: Date(), includesRollback: ["undo-restart"])
         }
         #expect(report.outcome == .failed(step: "wait-healthy", detail: "exit code 1"))
         #expect(report.rolledBack == ["undo-restart"])
@@ -296,10 +335,12 @@ final class RunHarness {
     @Test func runEventFieldsAreHashedAndReadBack() throws {
         let harness = try RunHarness()
         let drafts = [
-            RecordDraft(type: .runStarted, run: "r1", playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
-                        planDigest: LedgerFixtures.planDigest, inputs: ["deployment"], pid: 4242, host: "bastion-1"),
-            RecordDraft(type: .stepFinished, run: "r1", step: "restart", reason: "exit code 3", attempt: 2, outcome: "failed",
-                        exitCode: 3, durationMilliseconds: 1234, outputDigest: ContentDigest.sha256(Array("x".utf8))),
+            RecordDraft(
+                type: .runStarted, run: "r1", playbook: "pb", playbookDigest: LedgerFixtures.playbookDigest,
+                planDigest: LedgerFixtures.planDigest, inputs: ["deployment"], pid: 4242, host: "bastion-1"),
+            RecordDraft(
+                type: .stepFinished, run: "r1", step: "restart", reason: "exit code 3", attempt: 2, outcome: "failed",
+                exitCode: 3, durationMilliseconds: 1234, outputDigest: ContentDigest.sha256(Array("x".utf8))),
             RecordDraft(type: .stepRetried, run: "r1", step: "restart", attempt: 3),
             RecordDraft(type: .runFinished, run: "r1", outcome: "rejected", changed: ["scale-down", "restart"]),
         ]
@@ -315,17 +356,21 @@ final class RunHarness {
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         let subject = LedgerFixtures.subject()
         for (index, run) in ["finished", "waits-less", "waits-longer"].enumerated() {
-            try harness.ledger.append(RecordDraft(type: .runStarted, run: run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                                                  planDigest: subject.planDigest), operator: LedgerFixtures.alice, now: t0)
+            try harness.ledger.append(
+                RecordDraft(
+                    type: .runStarted, run: run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                    planDigest: subject.planDigest), operator: LedgerFixtures.alice, now: t0)
             if run == "finished" {
-                try harness.ledger.append(RecordDraft(type: .runFinished, run: run, outcome: "succeeded"), operator: LedgerFixtures.alice, now: t0)
+                try harness.ledger.append(
+                    RecordDraft(type: .runFinished, run: run, outcome: "succeeded"), operator: LedgerFixtures.alice, now: t0)
                 continue
             }
             var waiting = subject
             waiting.run = run
             let since = t0.addingTimeInterval(run == "waits-longer" ? 10 : 100 + Double(index))
-            try harness.ledger.append(try ApprovalPolicy.waitingDraft(subject: waiting, policy: policy, now: since).get(),
-                                      operator: LedgerFixtures.alice, now: since)
+            try harness.ledger.append(
+                try ApprovalPolicy.waitingDraft(subject: waiting, policy: policy, now: since).get(),
+                operator: LedgerFixtures.alice, now: since)
         }
         let now = t0.addingTimeInterval(200)
         let overview = LedgerState(records: try harness.ledger.read().records).runOverview(at: now) { _ in nil }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// The process layer of `wpk run`, on real `/bin/sh` processes.
@@ -7,8 +8,9 @@ import Testing
     let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
 
     func shell(_ script: String, timeout: Double = 20, grace: Double = 0.5, cap: Int = 1 << 20) -> ProcessSpec {
-        ProcessSpec(arguments: ["sh", "-c", script], environment: environment, timeoutSeconds: timeout,
-                    gracePeriodSeconds: grace, outputCap: cap)
+        ProcessSpec(
+            arguments: ["sh", "-c", script], environment: environment, timeoutSeconds: timeout,
+            gracePeriodSeconds: grace, outputCap: cap)
     }
 
     @Test func capturesOutputOfBothStreamsAndItsDigest() {
@@ -55,7 +57,10 @@ import Testing
 
     @Test func aMissingProgramDoesNotStart() {
         let outcome = StepProcess.run(ProcessSpec(arguments: ["wpk-no-such-program"], environment: environment, timeoutSeconds: 5))
-        guard case .notStarted(let message) = outcome.ending else { Issue.record("started: \(outcome.ending)"); return }
+        guard case .notStarted(let message) = outcome.ending else {
+            Issue.record("started: \(outcome.ending)")
+            return
+        }
         #expect(message.contains("not found on PATH"))
         #expect(!outcome.succeeded)
     }
@@ -115,7 +120,10 @@ import Testing
             try? cancel.run()
             cancel.waitUntilExit()
         }
-        guard case .cancelled(let text) = outcome.stop else { Issue.record("not cancelled: \(String(describing: outcome.stop))"); return }
+        guard case .cancelled(let text) = outcome.stop else {
+            Issue.record("not cancelled: \(String(describing: outcome.stop))")
+            return
+        }
         #expect(text.contains("wrong alert"))
         #expect(ProcessTable.liveMembers(ofGroup: outcome.pid!).isEmpty)
     }

@@ -25,7 +25,9 @@ enum SSHKeygen {
         process.executableURL = URL(fileURLWithPath: path ?? "/usr/bin/ssh-keygen")
         process.arguments = arguments
         if let environment { process.environment = environment }
-        let inPipe = Pipe(), out = Pipe(), err = Pipe()
+        let inPipe = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardInput = inPipe
         process.standardOutput = out
         process.standardError = err
@@ -35,12 +37,15 @@ enum SSHKeygen {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                      errors: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
+            errors: String(decoding: errData, as: UTF8.self))
     }
 
     /// A key pair made by `ssh-keygen -t TYPE -N ''` in `directory`.
-    static func makeKey(_ type: String, named name: String, in directory: TemporaryDirectory) throws -> (privatePath: String, publicText: String) {
+    static func makeKey(_ type: String, named name: String, in directory: TemporaryDirectory) throws -> (
+        privatePath: String, publicText: String
+    ) {
         let file = directory.file(name)
         var arguments = ["-q", "-t", type, "-N", "", "-C", "\(name)@test", "-f", file]
         if type == "ecdsa" { arguments += ["-b", "256"] }

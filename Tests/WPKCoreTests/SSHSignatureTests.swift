@@ -1,6 +1,7 @@
+import Crypto
 import Foundation
 import Testing
-import Crypto
+
 @testable import WPKCore
 
 @Suite("SSHSIG against ssh-keygen")
@@ -34,34 +35,49 @@ struct SSHSignatureCrossCheckTests {
     static func cases(aliceKey: String, otherKey: String) -> [Case] {
         [
             Case(name: "listed signer", allowedSigners: "alice@example.com \(aliceKey)\n", expectAccepted: true),
-            Case(name: "tampered payload", allowedSigners: "alice@example.com \(aliceKey)\n", tamper: true,
-                 expectAccepted: false, expectedCode: "invalid_signature"),
-            Case(name: "wrong namespace", allowedSigners: "alice@example.com \(aliceKey)\n", namespace: "file",
-                 expectAccepted: false, expectedCode: "wrong_namespace"),
-            Case(name: "unknown key", allowedSigners: "alice@example.com \(otherKey)\n",
-                 expectAccepted: false, expectedCode: "unknown_key"),
-            Case(name: "principal not listed", allowedSigners: "bob@example.com \(aliceKey)\n",
-                 expectAccepted: false, expectedCode: "principal_not_listed"),
-            Case(name: "expired signer", allowedSigners: "alice@example.com valid-before=\"20200101Z\" \(aliceKey)\n",
-                 expectAccepted: false, expectedCode: "expired_signer"),
-            Case(name: "not yet valid", allowedSigners: "alice@example.com valid-after=\"20990101\" \(aliceKey)\n",
-                 expectAccepted: false, expectedCode: "not_yet_valid"),
-            Case(name: "valid window", allowedSigners: "alice@example.com valid-after=\"20200101\",valid-before=\"209901011200Z\" \(aliceKey)\n",
-                 expectAccepted: true),
-            Case(name: "namespace allowed by pattern", allowedSigners: "alice@example.com namespaces=\"file,wpk-*\" \(aliceKey)\n",
-                 expectAccepted: true),
-            Case(name: "namespace not allowed", allowedSigners: "alice@example.com namespaces=\"file,git\" \(aliceKey)\n",
-                 expectAccepted: false, expectedCode: "namespace_not_allowed"),
+            Case(
+                name: "tampered payload", allowedSigners: "alice@example.com \(aliceKey)\n", tamper: true,
+                expectAccepted: false, expectedCode: "invalid_signature"),
+            Case(
+                name: "wrong namespace", allowedSigners: "alice@example.com \(aliceKey)\n", namespace: "file",
+                expectAccepted: false, expectedCode: "wrong_namespace"),
+            Case(
+                name: "unknown key", allowedSigners: "alice@example.com \(otherKey)\n",
+                expectAccepted: false, expectedCode: "unknown_key"),
+            Case(
+                name: "principal not listed", allowedSigners: "bob@example.com \(aliceKey)\n",
+                expectAccepted: false, expectedCode: "principal_not_listed"),
+            Case(
+                name: "expired signer", allowedSigners: "alice@example.com valid-before=\"20200101Z\" \(aliceKey)\n",
+                expectAccepted: false, expectedCode: "expired_signer"),
+            Case(
+                name: "not yet valid", allowedSigners: "alice@example.com valid-after=\"20990101\" \(aliceKey)\n",
+                expectAccepted: false, expectedCode: "not_yet_valid"),
+            Case(
+                name: "valid window",
+                allowedSigners: "alice@example.com valid-after=\"20200101\",valid-before=\"209901011200Z\" \(aliceKey)\n",
+                expectAccepted: true),
+            Case(
+                name: "namespace allowed by pattern", allowedSigners: "alice@example.com namespaces=\"file,wpk-*\" \(aliceKey)\n",
+                expectAccepted: true),
+            Case(
+                name: "namespace not allowed", allowedSigners: "alice@example.com namespaces=\"file,git\" \(aliceKey)\n",
+                expectAccepted: false, expectedCode: "namespace_not_allowed"),
             Case(name: "wildcard principal", allowedSigners: "*@example.com \(aliceKey)\n", expectAccepted: true),
-            Case(name: "negated principal", allowedSigners: "*@example.com,!alice@* \(aliceKey)\n",
-                 expectAccepted: false, expectedCode: "principal_not_listed"),
-            Case(name: "principal in a list, quoted", allowedSigners: "\"bob@example.com,alice@example.com\" \(aliceKey)\n",
-                 expectAccepted: true),
-            Case(name: "second line matches after an expired one",
-                 allowedSigners: "# team\n\nalice@example.com valid-before=\"20200101Z\" \(aliceKey)\nalice@example.com \(aliceKey) renewed\n",
-                 expectAccepted: true),
-            Case(name: "cert-authority line does not list a plain key", allowedSigners: "alice@example.com cert-authority \(aliceKey)\n",
-                 expectAccepted: false, expectedCode: "principal_not_listed"),
+            Case(
+                name: "negated principal", allowedSigners: "*@example.com,!alice@* \(aliceKey)\n",
+                expectAccepted: false, expectedCode: "principal_not_listed"),
+            Case(
+                name: "principal in a list, quoted", allowedSigners: "\"bob@example.com,alice@example.com\" \(aliceKey)\n",
+                expectAccepted: true),
+            Case(
+                name: "second line matches after an expired one",
+                allowedSigners:
+                    "# team\n\nalice@example.com valid-before=\"20200101Z\" \(aliceKey)\nalice@example.com \(aliceKey) renewed\n",
+                expectAccepted: true),
+            Case(
+                name: "cert-authority line does not list a plain key", allowedSigners: "alice@example.com cert-authority \(aliceKey)\n",
+                expectAccepted: false, expectedCode: "principal_not_listed"),
         ]
     }
 
@@ -86,14 +102,19 @@ struct SSHSignatureCrossCheckTests {
             let signersPath = dir.file("allowed_signers")
             try Data(testCase.allowedSigners.utf8).write(to: URL(fileURLWithPath: signersPath))
             let payload = testCase.tamper ? message + Array(" ".utf8) : message
-            let peer = try SSHKeygen.run(["-Y", "verify", "-f", signersPath, "-I", testCase.principal, "-n", testCase.namespace,
-                                          "-s", messagePath + ".sig"], input: payload)
+            let peer = try SSHKeygen.run(
+                [
+                    "-Y", "verify", "-f", signersPath, "-I", testCase.principal, "-n", testCase.namespace,
+                    "-s", messagePath + ".sig",
+                ], input: payload)
             var swiftError: SSHSignatureError?
             do {
                 let signers = try AllowedSigners(text: testCase.allowedSigners, source: signersPath)
                 try signature.verify(message: payload, namespace: testCase.namespace)
-                if case .failure(let refusal) = signers.authorize(principal: testCase.principal, key: signature.publicKey,
-                                                                  namespace: testCase.namespace, at: Date()) {
+                if case .failure(let refusal) = signers.authorize(
+                    principal: testCase.principal, key: signature.publicKey,
+                    namespace: testCase.namespace, at: Date())
+                {
                     swiftError = refusal
                 }
             } catch {
@@ -112,12 +133,16 @@ struct SSHSignatureCrossCheckTests {
         let key = try SSHKeygen.makeKey(type, named: "k", in: dir)
         let messagePath = dir.file("m")
         try Data("hello".utf8).write(to: URL(fileURLWithPath: messagePath))
-        let signed = try SSHKeygen.run(["-Y", "sign", "-q", "-n", "wpk-decision", "-O", "hashalg=sha256", "-f", key.privatePath, messagePath])
+        let signed = try SSHKeygen.run([
+            "-Y", "sign", "-q", "-n", "wpk-decision", "-O", "hashalg=sha256", "-f", key.privatePath, messagePath,
+        ])
         try #require(signed.status == 0, "\(signed.errors)")
         let signature = try SSHSignature(armored: String(contentsOfFile: messagePath + ".sig", encoding: .utf8))
         #expect(signature.hashAlgorithm == .sha256)
         try signature.verify(message: Array("hello".utf8), namespace: "wpk-decision")
-        #expect(throws: SSHSignatureError.invalidSignature) { try signature.verify(message: Array("hellO".utf8), namespace: "wpk-decision") }
+        #expect(throws: SSHSignatureError.invalidSignature) {
+            try signature.verify(message: Array("hellO".utf8), namespace: "wpk-decision")
+        }
     }
 
     /// Signatures assembled in Swift from swift-crypto keys, so the signed-data construction is
@@ -131,17 +156,21 @@ struct SSHSignatureCrossCheckTests {
         let ed = Curve25519.Signing.PrivateKey()
         let p256 = P256.Signing.PrivateKey()
         var writer = SSHWireWriter()
-        writer.string("ssh-ed25519"); writer.string(Array(ed.publicKey.rawRepresentation))
+        writer.string("ssh-ed25519")
+        writer.string(Array(ed.publicKey.rawRepresentation))
         let edKey = try SSHPublicKey(blob: writer.bytes)
         writer = SSHWireWriter()
-        writer.string("ecdsa-sha2-nistp256"); writer.string("nistp256"); writer.string(Array(p256.publicKey.x963Representation))
+        writer.string("ecdsa-sha2-nistp256")
+        writer.string("nistp256")
+        writer.string(Array(p256.publicKey.x963Representation))
         let ecKey = try SSHPublicKey(blob: writer.bytes)
 
         func sign(_ data: [UInt8], with key: SSHPublicKey) throws -> (algorithm: String, bytes: [UInt8]) {
             if key.algorithm == "ssh-ed25519" { return ("ssh-ed25519", Array(try ed.signature(for: data))) }
             let raw = Array(try p256.signature(for: data).rawRepresentation)
             var inner = SSHWireWriter()
-            inner.positiveInteger(Array(raw[0..<32])); inner.positiveInteger(Array(raw[32..<64]))
+            inner.positiveInteger(Array(raw[0..<32]))
+            inner.positiveInteger(Array(raw[32..<64]))
             return ("ecdsa-sha2-nistp256", inner.bytes)
         }
         for key in [edKey, ecKey] {
@@ -149,13 +178,17 @@ struct SSHSignatureCrossCheckTests {
                 for (label, signedNamespace, good) in [("right", "wpk-decision", true), ("other namespace inside", "file", false)] {
                     let data = SSHSignature.signedData(message: message, namespace: signedNamespace, hashAlgorithm: hash)
                     let made = try sign(data, with: key)
-                    let blob = SSHSignature.blob(publicKey: key, namespace: "wpk-decision", hashAlgorithm: hash,
-                                                 signatureAlgorithm: made.algorithm, signature: made.bytes)
+                    let blob = SSHSignature.blob(
+                        publicKey: key, namespace: "wpk-decision", hashAlgorithm: hash,
+                        signatureAlgorithm: made.algorithm, signature: made.bytes)
                     let armored = SSHSignature.armor(blob)
                     try Data(armored.utf8).write(to: URL(fileURLWithPath: dir.file("m.sig")))
                     try Data("alice \(key.openSSH)\n".utf8).write(to: URL(fileURLWithPath: dir.file("signers")))
-                    let peer = try SSHKeygen.run(["-Y", "verify", "-f", dir.file("signers"), "-I", "alice", "-n", "wpk-decision",
-                                                  "-s", dir.file("m.sig")], input: message)
+                    let peer = try SSHKeygen.run(
+                        [
+                            "-Y", "verify", "-f", dir.file("signers"), "-I", "alice", "-n", "wpk-decision",
+                            "-s", dir.file("m.sig"),
+                        ], input: message)
                     #expect((peer.status == 0) == good, "\(key.algorithm) \(hash) \(label): \(peer.errors)")
                     let swift = Result { try SSHSignature(armored: armored).verify(message: message, namespace: "wpk-decision") }
                     #expect(((try? swift.get()) != nil) == good, "\(key.algorithm) \(hash) \(label)")
@@ -171,25 +204,30 @@ struct SSHSignatureParsingTests {
     static func sample() throws -> (armored: String, blob: [UInt8], message: [UInt8]) {
         let key = try Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 7, count: 32))
         var writer = SSHWireWriter()
-        writer.string("ssh-ed25519"); writer.string(Array(key.publicKey.rawRepresentation))
+        writer.string("ssh-ed25519")
+        writer.string(Array(key.publicKey.rawRepresentation))
         let publicKey = try SSHPublicKey(blob: writer.bytes)
         let message = Array("record".utf8)
         let data = SSHSignature.signedData(message: message, namespace: "wpk-decision", hashAlgorithm: .sha512)
-        let blob = SSHSignature.blob(publicKey: publicKey, namespace: "wpk-decision", hashAlgorithm: .sha512,
-                                     signatureAlgorithm: "ssh-ed25519", signature: Array(try key.signature(for: data)))
+        let blob = SSHSignature.blob(
+            publicKey: publicKey, namespace: "wpk-decision", hashAlgorithm: .sha512,
+            signatureAlgorithm: "ssh-ed25519", signature: Array(try key.signature(for: data)))
         return (SSHSignature.armor(blob), blob, message)
     }
 
     @Test("armor: CRLF accepted; missing header, footer, bad base64 and oversize refused")
     func armor() throws {
         let sample = try Self.sample()
-        try SSHSignature(armored: sample.armored.replacingOccurrences(of: "\n", with: "\r\n")).verify(message: sample.message, namespace: "wpk-decision")
-        for bad in ["", "hello", "-----BEGIN SSH SIGNATURE-----", "-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----\n",
-                    "-----BEGIN SSH SIGNATURE-----AAAA\n-----END SSH SIGNATURE-----",
-                    "-----BEGIN SSH SIGNATURE-----\n!!!!\n-----END SSH SIGNATURE-----\n",
-                    String(sample.armored.dropLast(30)),
-                    " " + sample.armored,
-                    "-----BEGIN SSH SIGNATURE-----\n" + String(repeating: "A", count: 20_000) + "\n-----END SSH SIGNATURE-----\n"] {
+        try SSHSignature(armored: sample.armored.replacingOccurrences(of: "\n", with: "\r\n")).verify(
+            message: sample.message, namespace: "wpk-decision")
+        for bad in [
+            "", "hello", "-----BEGIN SSH SIGNATURE-----", "-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----\n",
+            "-----BEGIN SSH SIGNATURE-----AAAA\n-----END SSH SIGNATURE-----",
+            "-----BEGIN SSH SIGNATURE-----\n!!!!\n-----END SSH SIGNATURE-----\n",
+            String(sample.armored.dropLast(30)),
+            " " + sample.armored,
+            "-----BEGIN SSH SIGNATURE-----\n" + String(repeating: "A", count: 20_000) + "\n-----END SSH SIGNATURE-----\n",
+        ] {
             #expect(throws: SSHSignatureError.self) { try SSHSignature(armored: bad) }
         }
     }
@@ -248,12 +286,15 @@ struct SSHSignatureParsingTests {
     @Test("unsupported keys and hashes are named")
     func unsupported() throws {
         var writer = SSHWireWriter()
-        writer.string("ssh-ed25519-cert-v01@openssh.com"); writer.string([UInt8](repeating: 1, count: 32))
+        writer.string("ssh-ed25519-cert-v01@openssh.com")
+        writer.string([UInt8](repeating: 1, count: 32))
         #expect(throws: SSHSignatureError.unsupportedAlgorithm("ssh-ed25519-cert-v01@openssh.com")) { try SSHPublicKey(blob: writer.bytes) }
         let sample = try Self.sample()
         let parsed = try SSHSignature(blob: sample.blob)
-        let sha1 = SSHSignature.blob(publicKey: parsed.publicKey, namespace: "wpk-decision", hashAlgorithm: .sha512,
-                                     signatureAlgorithm: "ssh-ed25519", signature: []).replacing(Array("sha512".utf8), with: Array("sha1xx".utf8))
+        let sha1 = SSHSignature.blob(
+            publicKey: parsed.publicKey, namespace: "wpk-decision", hashAlgorithm: .sha512,
+            signatureAlgorithm: "ssh-ed25519", signature: []
+        ).replacing(Array("sha512".utf8), with: Array("sha1xx".utf8))
         #expect(throws: SSHSignatureError.unsupportedHash("sha1xx")) { try SSHSignature(blob: sha1) }
     }
 }
@@ -265,13 +306,13 @@ struct AllowedSignersTests {
     @Test("lines, options and comments")
     func parsing() throws {
         let text = """
-        # comment
-          \t
-        alice@example.com \(Self.key) alice's laptop
-        "bob,carol" namespaces="wpk-decision,file",valid-after="20260101",VALID-BEFORE="20270101123000Z" \(Self.key)
-        *@ops cert-authority \(Self.key)
-        dave ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBJ4=
-        """
+            # comment
+              \t
+            alice@example.com \(Self.key) alice's laptop
+            "bob,carol" namespaces="wpk-decision,file",valid-after="20260101",VALID-BEFORE="20270101123000Z" \(Self.key)
+            *@ops cert-authority \(Self.key)
+            dave ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBJ4=
+            """
         let signers = try AllowedSigners(text: text, source: "t")
         #expect(signers.entries.map(\.line) == [3, 4, 5, 6])
         #expect(signers.entries[1].principals == "bob,carol")
@@ -283,16 +324,18 @@ struct AllowedSignersTests {
         #expect(signers.principal(for: key, namespace: "wpk-decision", at: Date()) == "alice@example.com")
     }
 
-    @Test("a line wpk cannot read refuses the file, naming the line", arguments: [
-        ("alice", "invalid line: no key"),
-        ("alice frobnicate \(key)", "bad options: unknown key option"),
-        ("alice namespaces=wpk \(key)", "bad options: missing start quote"),
-        ("alice namespaces=\"wpk \(key)", "bad options: missing end quote"),
-        ("alice valid-before=\"2026\" \(key)", "bad options: invalid \"valid-before\" time"),
-        ("alice valid-after=\"20260231\" \(key)", "bad options: invalid \"valid-after\" time"),
-        ("alice ssh-ed25519 AAAA", "invalid key"),
-        ("alice ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOpzpD3VLkzS3S6cSrQTTkk0cIHJqWGv7ZtlEXtkr3Re", "invalid key"),
-    ])
+    @Test(
+        "a line wpk cannot read refuses the file, naming the line",
+        arguments: [
+            ("alice", "invalid line: no key"),
+            ("alice frobnicate \(key)", "bad options: unknown key option"),
+            ("alice namespaces=wpk \(key)", "bad options: missing start quote"),
+            ("alice namespaces=\"wpk \(key)", "bad options: missing end quote"),
+            ("alice valid-before=\"2026\" \(key)", "bad options: invalid \"valid-before\" time"),
+            ("alice valid-after=\"20260231\" \(key)", "bad options: invalid \"valid-after\" time"),
+            ("alice ssh-ed25519 AAAA", "invalid key"),
+            ("alice ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOpzpD3VLkzS3S6cSrQTTkk0cIHJqWGv7ZtlEXtkr3Re", "invalid key"),
+        ])
     func badLines(line: String, problem: String) {
         #expect {
             try AllowedSigners(text: "# first\n" + line + "\n", source: "/etc/wpk/allowed_signers")
@@ -323,7 +366,10 @@ struct AllowedSignersTests {
         #expect(AllowedSigners.parseTime("202601020304UTC") == RFC3339.parse("2026-01-02T03:04:00Z"))
         #expect(AllowedSigners.parseTime("20260102030405z") == RFC3339.parse("2026-01-02T03:04:05Z"))
         var parts = tm()
-        parts.tm_year = 126; parts.tm_mon = 0; parts.tm_mday = 2; parts.tm_isdst = -1
+        parts.tm_year = 126
+        parts.tm_mon = 0
+        parts.tm_mday = 2
+        parts.tm_isdst = -1
         #expect(AllowedSigners.parseTime("20260102") == Date(timeIntervalSince1970: TimeInterval(mktime(&parts))))
         for bad in ["2026", "2026010", "20261301", "2026-01-02", "20260102T", "Z", "+0260102"] {
             #expect(AllowedSigners.parseTime(bad) == nil, "\(bad)")

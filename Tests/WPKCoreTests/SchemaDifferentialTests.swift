@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Random edits of a document, drawing replacement values and new keys from pools.
@@ -11,17 +12,25 @@ struct DocumentMutator {
     static let playbook = DocumentMutator(values: playbookValues, keys: playbookKeys)
     /// Edits of schemas (for the metaschema).
     static let schema = DocumentMutator(
-        values: ["string", "\"integer\"", "[string, null]", "[]", "0", "-1", "2.5", "true", "false", "null", "{}", "{type: nope}",
-                 "[{}]", "[1]", "\"#/$defs/x\"", "\"#anchor\"", "\"not a uri\"", "{a: {type: string}}", "{a: 1}", "x"],
-        keys: ["type", "properties", "items", "prefixItems", "minimum", "maxLength", "enum", "const", "required", "$ref",
-               "$dynamicRef", "$anchor", "$id", "allOf", "anyOf", "not", "if", "then", "dependentRequired", "pattern",
-               "unevaluatedProperties", "contains", "minContains", "$defs", "format", "deprecated", "examples"])
+        values: [
+            "string", "\"integer\"", "[string, null]", "[]", "0", "-1", "2.5", "true", "false", "null", "{}", "{type: nope}",
+            "[{}]", "[1]", "\"#/$defs/x\"", "\"#anchor\"", "\"not a uri\"", "{a: {type: string}}", "{a: 1}", "x",
+        ],
+        keys: [
+            "type", "properties", "items", "prefixItems", "minimum", "maxLength", "enum", "const", "required", "$ref",
+            "$dynamicRef", "$anchor", "$id", "allOf", "anyOf", "not", "if", "then", "dependentRequired", "pattern",
+            "unevaluatedProperties", "contains", "minContains", "$defs", "format", "deprecated", "examples",
+        ])
 
-    static let playbookValues: [String] = ["x", "\"\"", "manual", "auto", "k8s", "shell", "Restart_Now", "a-b", "0", "-1", "1", "5", "6",
-                                   "10", "11", "3600", "3601", "7200", "1.0", "0.5", "true", "null", "[]", "[a]", "[1]", "{}",
-                                   "{name: ok}", "{max_attempts: 3}", "[{name: a, runtime: shell, timeout: 1}]"]
-    static let playbookKeys = ["mode", "name", "runtime", "timeout", "namespace", "extra", "on_failure", "retry", "backoff",
-                       "max_attempts", "command", "handlers", "approvals", "labels", "version"]
+    static let playbookValues: [String] = [
+        "x", "\"\"", "manual", "auto", "k8s", "shell", "Restart_Now", "a-b", "0", "-1", "1", "5", "6",
+        "10", "11", "3600", "3601", "7200", "1.0", "0.5", "true", "null", "[]", "[a]", "[1]", "{}",
+        "{name: ok}", "{max_attempts: 3}", "[{name: a, runtime: shell, timeout: 1}]",
+    ]
+    static let playbookKeys = [
+        "mode", "name", "runtime", "timeout", "namespace", "extra", "on_failure", "retry", "backoff",
+        "max_attempts", "command", "handlers", "approvals", "labels", "version",
+    ]
 
     /// Every node's path from the root (as child indices), root included.
     static func paths(_ node: Node, _ prefix: [Int] = []) -> [[Int]] {
@@ -70,8 +79,11 @@ struct DocumentMutator {
             default:
                 let key = keys[random.below(keys.count)]
                 node = DocumentMutator.edit(node, at: target[...]) { parent in
-                    guard case .mapping(var entries) = parent.content, !entries.contains(where: { $0.keyText == key }) else { return parent }
-                    let keyNode = Node(.scalar(Scalar(text: key, style: .plain, value: .string(key))), tag: .str, start: parent.start, end: parent.start)
+                    guard case .mapping(var entries) = parent.content, !entries.contains(where: { $0.keyText == key }) else {
+                        return parent
+                    }
+                    let keyNode = Node(
+                        .scalar(Scalar(text: key, style: .plain, value: .string(key))), tag: .str, start: parent.start, end: parent.start)
                     entries.append(MappingEntry(key: keyNode, value: value))
                     var copy = parent
                     copy.content = .mapping(entries)
@@ -87,10 +99,10 @@ struct DocumentMutator {
 struct SchemaTestRandom {
     var state: UInt64
     mutating func below(_ bound: Int) -> Int {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
@@ -120,8 +132,11 @@ struct SchemaDifferentialTests {
     @Test("the Python reference validator is present (required in CI)")
     func oraclePresent() {
         guard !Self.oracleAvailable else { return }
-        print("python3 with jsonschema and referencing is not installed: the differential tests are skipped (pip install jsonschema referencing)")
-        #expect(!Self.oracleRequired, "CI=true needs the Python reference validator; .ci/run installs it (pip install jsonschema referencing)")
+        print(
+            "python3 with jsonschema and referencing is not installed: the differential tests are skipped (pip install jsonschema referencing)"
+        )
+        #expect(
+            !Self.oracleRequired, "CI=true needs the Python reference validator; .ci/run installs it (pip install jsonschema referencing)")
     }
 
     /// Runs oracle.py with `arguments` on the documents in `input` and returns its verdicts.
@@ -156,13 +171,16 @@ struct SchemaDifferentialTests {
             let quick = CompiledSchema.metaschema.isValid(document)
             if !quick { invalidCount += 1 }
             #expect(violations.isEmpty == quick, "validate and isValid disagree on \(JSONValue(document).serialized())")
-            #expect(quick == (verdict == "1"), "jsonschema says \(verdict == "1" ? "valid" : "invalid") for \(JSONValue(document).serialized()): \(violations)")
+            #expect(
+                quick == (verdict == "1"),
+                "jsonschema says \(verdict == "1" ? "valid" : "invalid") for \(JSONValue(document).serialized()): \(violations)")
         }
         #expect(invalidCount > 100 && invalidCount < 480)
     }
 
-    @Test("500 random edits of a playbook: same verdict as jsonschema, and validate agrees with isValid",
-          .enabled(if: oracleAvailable || oracleRequired))
+    @Test(
+        "500 random edits of a playbook: same verdict as jsonschema, and validate agrees with isValid",
+        .enabled(if: oracleAvailable || oracleRequired))
     func agreesWithJsonschema() throws {
         let schema = try CompiledSchema(contentsOfFile: Self.fixtures + "/playbook.schema.yaml")
         let valid = try YAMLLoader.load([UInt8](FileManager.default.contents(atPath: Self.fixtures + "/valid.wpk.yaml")!)).root
@@ -194,7 +212,9 @@ struct SchemaDifferentialTests {
             let quick = schema.isValid(document)
             if !quick { invalidCount += 1 }
             #expect(violations.isEmpty == quick, "validate and isValid disagree on \(JSONValue(document).serialized())")
-            #expect(quick == (verdict == "1"), "jsonschema says \(verdict == "1" ? "valid" : "invalid") for \(JSONValue(document).serialized()): \(violations)")
+            #expect(
+                quick == (verdict == "1"),
+                "jsonschema says \(verdict == "1" ? "valid" : "invalid") for \(JSONValue(document).serialized()): \(violations)")
         }
         // The edits must exercise both outcomes, or the comparison proves little.
         #expect(invalidCount > 100 && invalidCount < 480)

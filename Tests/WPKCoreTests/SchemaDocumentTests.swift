@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WPKCore
 
 /// specs/wpk_schema.yaml documents itself: every property has a description and an example.
@@ -11,7 +12,9 @@ import Testing
         var out: [(String, Node)] = []
         forEachNode(root, pointer: "") { node, at in
             let pointer = at.pointer
-            guard !at.isKey, JSONPointer.tokens(pointer).last == "properties", !pointer.contains("/if/"), let entries = node.mapping else { return }
+            guard !at.isKey, JSONPointer.tokens(pointer).last == "properties", !pointer.contains("/if/"), let entries = node.mapping else {
+                return
+            }
             for entry in entries {
                 let keys = Set((entry.value.mapping ?? []).map(\.keyText))
                 if keys == ["$ref"] || keys == ["const"] || entry.value.mapping == nil { continue }
@@ -38,8 +41,10 @@ import Testing
     /// Objects where a typo must be caught say so.
     @Test func objectsRejectUnknownProperties() throws {
         let root = try YAMLLoader.load(RepoFiles.bytes("specs/wpk_schema.yaml")).root
-        for pointer in ["", "/$defs/metadata", "/$defs/spec", "/$defs/runtime", "/$defs/safety", "/$defs/input", "/$defs/handler",
-                        "/$defs/rollbackStep", "/$defs/retry", "/$defs/validation", "/$defs/validation/properties/limits", "/$defs/monitoring"] {
+        for pointer in [
+            "", "/$defs/metadata", "/$defs/spec", "/$defs/runtime", "/$defs/safety", "/$defs/input", "/$defs/handler",
+            "/$defs/rollbackStep", "/$defs/retry", "/$defs/validation", "/$defs/validation/properties/limits", "/$defs/monitoring",
+        ] {
             let node = try #require(root.resolve(pointer: pointer), "\(pointer)")
             #expect(node["additionalProperties"]?.scalar?.value == .bool(false), "\(pointer)")
         }
@@ -55,8 +60,9 @@ import Testing
         let source = try RepoFiles.bytes(EmbeddedWPKSchema.sourcePath)
         // Compared as a whole, reported briefly: a byte dump of both would bury the message.
         let same = Array(EmbeddedWPKSchema.text.utf8) == source
-        #expect(same,
-                "Sources/WPKCore/Schema/EmbeddedWPKSchema.swift differs from specs/wpk_schema.yaml; run scripts/embed-metaschema.py")
+        #expect(
+            same,
+            "Sources/WPKCore/Schema/EmbeddedWPKSchema.swift differs from specs/wpk_schema.yaml; run scripts/embed-metaschema.py")
     }
 
     @Test func theCarriedCopyCompilesAndJudgesAnExampleAsTheFileDoes() throws {

@@ -1,11 +1,13 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// The official JSON-Schema-Test-Suite (draft 2020-12), read from `WPK_SCHEMA_SUITE` or
 /// `../shared/testsuites/JSON-Schema-Test-Suite` next to the package root.
 enum OfficialSuite {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     static let root: String = {
         if let configured = ProcessInfo.processInfo.environment["WPK_SCHEMA_SUITE"], !configured.isEmpty { return configured }
@@ -85,7 +87,9 @@ enum OfficialSuite {
                     outcome.passed += 1
                 } else {
                     let detail = violations.prefix(3).map(\.description).joined(separator: "; ")
-                    outcome.failures.append("\(description) / \(test["description"]?.string ?? "?"): expected \(expected ? "valid" : "invalid"), validate gave \(violations.count) violations, isValid gave \(quick) \(detail)")
+                    outcome.failures.append(
+                        "\(description) / \(test["description"]?.string ?? "?"): expected \(expected ? "valid" : "invalid"), validate gave \(violations.count) violations, isValid gave \(quick) \(detail)"
+                    )
                 }
             }
         }
@@ -100,23 +104,28 @@ struct SchemaSuiteTests {
         if !OfficialSuite.isPresent {
             print("JSON-Schema-Test-Suite not found at \(OfficialSuite.draft); the suite tests are skipped (set WPK_SCHEMA_SUITE)")
             let environment = ProcessInfo.processInfo.environment
-            #expect(environment["CI"] == nil && environment["WPK_REQUIRE_SCHEMA_SUITE"] == nil,
-                    "the JSON Schema test suite must be present in CI (WPK_SCHEMA_SUITE=\(OfficialSuite.root))")
+            #expect(
+                environment["CI"] == nil && environment["WPK_REQUIRE_SCHEMA_SUITE"] == nil,
+                "the JSON Schema test suite must be present in CI (WPK_SCHEMA_SUITE=\(OfficialSuite.root))")
         }
     }
 
     @Test("required case file passes 100%", .enabled(if: OfficialSuite.isPresent), arguments: OfficialSuite.files(in: OfficialSuite.draft))
     func requiredFile(_ name: String) throws {
         let outcome = try OfficialSuite.run(file: OfficialSuite.draft + "/" + name, assertFormats: false)
-        let expectedCases = try OfficialSuite.load(OfficialSuite.draft + "/" + name).sequence?.reduce(0) { $0 + ($1["tests"]?.sequence?.count ?? 0) }
+        let expectedCases = try OfficialSuite.load(OfficialSuite.draft + "/" + name).sequence?.reduce(0) {
+            $0 + ($1["tests"]?.sequence?.count ?? 0)
+        }
         #expect(outcome.passed + outcome.failures.count == expectedCases, "every case of \(name) ran")
         print("\(name): \(outcome.passed) cases passed, \(outcome.failures.count) failed")
         for failure in outcome.failures { Issue.record("\(name): \(failure)") }
     }
 
     /// The formats `assertFormats` checks; each must pass its optional/format file entirely.
-    static let assertedFormats = ["date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6",
-                                  "uri", "uri-reference", "uuid", "regex", "json-pointer"]
+    static let assertedFormats = [
+        "date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6",
+        "uri", "uri-reference", "uuid", "regex", "json-pointer",
+    ]
 
     @Test("asserted format passes its optional/format file", .enabled(if: OfficialSuite.isPresent), arguments: assertedFormats)
     func assertedFormat(_ format: String) throws {
@@ -131,7 +140,8 @@ struct SchemaSuiteTests {
         var lines: [String] = []
         var total = (passed: 0, failed: 0)
         let optional = OfficialSuite.draft + "/optional"
-        let files = OfficialSuite.files(in: optional).map { "optional/" + $0 }
+        let files =
+            OfficialSuite.files(in: optional).map { "optional/" + $0 }
             + OfficialSuite.files(in: optional + "/format").map { "optional/format/" + $0 }
         for file in files {
             let outcome = try OfficialSuite.run(file: OfficialSuite.draft + "/" + file, assertFormats: file.hasPrefix("optional/format/"))
@@ -142,7 +152,9 @@ struct SchemaSuiteTests {
                 lines.append(contentsOf: outcome.failures.map { "    " + $0 })
             }
         }
-        print("JSON-Schema-Test-Suite optional (draft 2020-12): \(total.passed) passed, \(total.failed) failed\n" + lines.joined(separator: "\n"))
+        print(
+            "JSON-Schema-Test-Suite optional (draft 2020-12): \(total.passed) passed, \(total.failed) failed\n"
+                + lines.joined(separator: "\n"))
         #expect(total.passed > 0)
     }
 }

@@ -1,6 +1,7 @@
+import BigInt
 import Foundation
 import Testing
-import BigInt
+
 @testable import WPKCore
 
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path + "/Fixtures/schema"
@@ -52,64 +53,114 @@ struct PlaybookCase: CustomTestStringConvertible, Sendable {
 }
 
 private let playbookCases: [PlaybookCase] = [
-    PlaybookCase(name: "maximum names the path, limit and value", old: "timeout: 300", new: "timeout: 7200", expected: [
-        ExpectedViolation("WPK206", "/spec/handlers/1/timeout", 21, 16, "spec.handlers[1].timeout must be at most 3600, got 7200"),
-    ]),
-    PlaybookCase(name: "missing required property points at the mapping", old: "      runtime: shell\n", new: "", expected: [
-        ExpectedViolation("WPK202", "/spec/handlers/2", 25, 7, "spec.handlers[2] is missing the required property \"runtime\""),
-    ]),
-    PlaybookCase(name: "additionalProperties points at the key and suggests", old: "  mode: manual", new: "  modee: manual", expected: [
-        ExpectedViolation("WPK202", "/spec", 10, 3, "spec is missing the required property \"mode\""),
-        ExpectedViolation("WPK203", "/spec/modee", 10, 3, "spec has an unexpected property \"modee\"; did you mean \"mode\"?"),
-    ]),
-    PlaybookCase(name: "unevaluatedProperties through allOf/if/then points at the key", old: "      on_failure: rollback", new: "      on_falure: rollback", expected: [
-        ExpectedViolation("WPK204", "/spec/handlers/1/on_falure", 24, 7, "spec.handlers[1] has an unexpected property \"on_falure\"; did you mean \"on_failure\"?"),
-    ]),
-    PlaybookCase(name: "type mismatch", old: "approvals: 2", new: "approvals: two", expected: [
-        ExpectedViolation("WPK201", "/spec/approvals", 11, 14, "spec.approvals must be an integer, got string \"two\""),
-    ]),
+    PlaybookCase(
+        name: "maximum names the path, limit and value", old: "timeout: 300", new: "timeout: 7200",
+        expected: [
+            ExpectedViolation("WPK206", "/spec/handlers/1/timeout", 21, 16, "spec.handlers[1].timeout must be at most 3600, got 7200")
+        ]),
+    PlaybookCase(
+        name: "missing required property points at the mapping", old: "      runtime: shell\n", new: "",
+        expected: [
+            ExpectedViolation("WPK202", "/spec/handlers/2", 25, 7, "spec.handlers[2] is missing the required property \"runtime\"")
+        ]),
+    PlaybookCase(
+        name: "additionalProperties points at the key and suggests", old: "  mode: manual", new: "  modee: manual",
+        expected: [
+            ExpectedViolation("WPK202", "/spec", 10, 3, "spec is missing the required property \"mode\""),
+            ExpectedViolation("WPK203", "/spec/modee", 10, 3, "spec has an unexpected property \"modee\"; did you mean \"mode\"?"),
+        ]),
+    PlaybookCase(
+        name: "unevaluatedProperties through allOf/if/then points at the key", old: "      on_failure: rollback",
+        new: "      on_falure: rollback",
+        expected: [
+            ExpectedViolation(
+                "WPK204", "/spec/handlers/1/on_falure", 24, 7,
+                "spec.handlers[1] has an unexpected property \"on_falure\"; did you mean \"on_failure\"?")
+        ]),
+    PlaybookCase(
+        name: "type mismatch", old: "approvals: 2", new: "approvals: two",
+        expected: [
+            ExpectedViolation("WPK201", "/spec/approvals", 11, 14, "spec.approvals must be an integer, got string \"two\"")
+        ]),
     PlaybookCase(name: "1.0 is an integer", old: "approvals: 2", new: "approvals: 2.0", expected: []),
-    PlaybookCase(name: "enum suggests the close value", old: "mode: manual", new: "mode: manaul", expected: [
-        ExpectedViolation("WPK205", "/spec/mode", 10, 9, "spec.mode must be one of \"manual\" or \"auto\", got \"manaul\"; did you mean \"manual\"?"),
-    ]),
-    PlaybookCase(name: "const", old: "kind: WorkflowPackage", new: "kind: Workflow", expected: [
-        ExpectedViolation("WPK205", "/kind", 2, 7, "kind must be \"WorkflowPackage\", got \"Workflow\""),
-    ]),
-    PlaybookCase(name: "if/then: k8s needs a namespace", old: "      namespace: payments\n      timeout: 300", new: "      timeout: 300", expected: [
-        ExpectedViolation("WPK202", "/spec/handlers/1", 18, 7, "spec.handlers[1] is missing the required property \"namespace\""),
-    ]),
-    PlaybookCase(name: "oneOf reports the closest branch: a list item", old: "command: [echo, done]", new: "command: [echo, 42]", expected: [
-        ExpectedViolation("WPK201", "/spec/handlers/2/command/1", 28, 23, "spec.handlers[2].command[1] must be a string, got integer 42"),
-    ]),
-    PlaybookCase(name: "oneOf reports the closest branch: the type that matched", old: "command: [echo, done]", new: "command: []", expected: [
-        ExpectedViolation("WPK209", "/spec/handlers/2/command", 28, 16, "spec.handlers[2].command must have at least 1 item, got 0"),
-    ]),
-    PlaybookCase(name: "oneOf with no type matching says which types", old: "command: [echo, done]", new: "command: {run: echo}", expected: [
-        ExpectedViolation("WPK201", "/spec/handlers/2/command", 28, 16, "spec.handlers[2].command must be a string or a list, got a mapping"),
-    ]),
-    PlaybookCase(name: "pattern through a file reference", old: "name: restart\n", new: "name: Restart_Now\n", expected: [
-        ExpectedViolation("WPK207", "/spec/handlers/1/name", 18, 13, "spec.handlers[1].name must match the pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, got \"Restart_Now\""),
-    ]),
+    PlaybookCase(
+        name: "enum suggests the close value", old: "mode: manual", new: "mode: manaul",
+        expected: [
+            ExpectedViolation(
+                "WPK205", "/spec/mode", 10, 9, "spec.mode must be one of \"manual\" or \"auto\", got \"manaul\"; did you mean \"manual\"?")
+        ]),
+    PlaybookCase(
+        name: "const", old: "kind: WorkflowPackage", new: "kind: Workflow",
+        expected: [
+            ExpectedViolation("WPK205", "/kind", 2, 7, "kind must be \"WorkflowPackage\", got \"Workflow\"")
+        ]),
+    PlaybookCase(
+        name: "if/then: k8s needs a namespace", old: "      namespace: payments\n      timeout: 300", new: "      timeout: 300",
+        expected: [
+            ExpectedViolation("WPK202", "/spec/handlers/1", 18, 7, "spec.handlers[1] is missing the required property \"namespace\"")
+        ]),
+    PlaybookCase(
+        name: "oneOf reports the closest branch: a list item", old: "command: [echo, done]", new: "command: [echo, 42]",
+        expected: [
+            ExpectedViolation(
+                "WPK201", "/spec/handlers/2/command/1", 28, 23, "spec.handlers[2].command[1] must be a string, got integer 42")
+        ]),
+    PlaybookCase(
+        name: "oneOf reports the closest branch: the type that matched", old: "command: [echo, done]", new: "command: []",
+        expected: [
+            ExpectedViolation("WPK209", "/spec/handlers/2/command", 28, 16, "spec.handlers[2].command must have at least 1 item, got 0")
+        ]),
+    PlaybookCase(
+        name: "oneOf with no type matching says which types", old: "command: [echo, done]", new: "command: {run: echo}",
+        expected: [
+            ExpectedViolation(
+                "WPK201", "/spec/handlers/2/command", 28, 16, "spec.handlers[2].command must be a string or a list, got a mapping")
+        ]),
+    PlaybookCase(
+        name: "pattern through a file reference", old: "name: restart\n", new: "name: Restart_Now\n",
+        expected: [
+            ExpectedViolation(
+                "WPK207", "/spec/handlers/1/name", 18, 13,
+                "spec.handlers[1].name must match the pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, got \"Restart_Now\"")
+        ]),
     PlaybookCase(name: "multipleOf on decimals does not drift", old: "backoff: 0.3", new: "backoff: 0.7", expected: []),
-    PlaybookCase(name: "multipleOf failure", old: "backoff: 0.3", new: "backoff: 0.35", expected: [
-        ExpectedViolation("WPK206", "/spec/handlers/1/retry/backoff", 22, 41, "spec.handlers[1].retry.backoff must be a multiple of 0.1, got 0.35"),
-    ]),
-    PlaybookCase(name: "quoted keys in paths", old: "    team: platform", new: "    app.kubernetes.io/name: 7", expected: [
-        ExpectedViolation("WPK201", "/metadata/labels/app.kubernetes.io~1name", 8, 29, "metadata.labels[\"app.kubernetes.io/name\"] must be a string, got integer 7"),
-    ]),
-    PlaybookCase(name: "hostile keys are escaped in messages", old: "  approvals: 2\n", new: "  \"appr\\u202Eovals\\e[2J\": 2\n", expected: [
-        ExpectedViolation("WPK203", "/spec/appr\u{202E}ovals\u{1B}[2J", 11, 3,
-                          "spec has an unexpected property \"appr\\u202Eovals\\u001B[2J\" (allowed: approvals, handlers, mode)"),
-    ]),
-    PlaybookCase(name: "propertyNames points at the key", old: "    team: platform", new: "    \(String(repeating: "k", count: 64)): x", expected: [
-        ExpectedViolation("WPK210", "/metadata/labels/" + String(repeating: "k", count: 64), 8, 5,
-                          "property name: metadata.labels.\(String(repeating: "k", count: 64)) must be at most 63 characters long, got 64"),
-    ]),
-    PlaybookCase(name: "several problems all reported", old: "  approvals: 2\n  handlers:", new: "  approvals: 9\n  handlers:\n    - {name: x, runtime: podman, timeout: 0}", expected: [
-        ExpectedViolation("WPK206", "/spec/approvals", 11, 14, "spec.approvals must be at most 5, got 9"),
-        ExpectedViolation("WPK205", "/spec/handlers/0/runtime", 13, 26, "spec.handlers[0].runtime must be one of \"k8s\", \"docker\" or \"shell\", got \"podman\""),
-        ExpectedViolation("WPK206", "/spec/handlers/0/timeout", 13, 43, "spec.handlers[0].timeout must be at least 1, got 0"),
-    ]),
+    PlaybookCase(
+        name: "multipleOf failure", old: "backoff: 0.3", new: "backoff: 0.35",
+        expected: [
+            ExpectedViolation(
+                "WPK206", "/spec/handlers/1/retry/backoff", 22, 41, "spec.handlers[1].retry.backoff must be a multiple of 0.1, got 0.35")
+        ]),
+    PlaybookCase(
+        name: "quoted keys in paths", old: "    team: platform", new: "    app.kubernetes.io/name: 7",
+        expected: [
+            ExpectedViolation(
+                "WPK201", "/metadata/labels/app.kubernetes.io~1name", 8, 29,
+                "metadata.labels[\"app.kubernetes.io/name\"] must be a string, got integer 7")
+        ]),
+    PlaybookCase(
+        name: "hostile keys are escaped in messages", old: "  approvals: 2\n", new: "  \"appr\\u202Eovals\\e[2J\": 2\n",
+        expected: [
+            ExpectedViolation(
+                "WPK203", "/spec/appr\u{202E}ovals\u{1B}[2J", 11, 3,
+                "spec has an unexpected property \"appr\\u202Eovals\\u001B[2J\" (allowed: approvals, handlers, mode)")
+        ]),
+    PlaybookCase(
+        name: "propertyNames points at the key", old: "    team: platform", new: "    \(String(repeating: "k", count: 64)): x",
+        expected: [
+            ExpectedViolation(
+                "WPK210", "/metadata/labels/" + String(repeating: "k", count: 64), 8, 5,
+                "property name: metadata.labels.\(String(repeating: "k", count: 64)) must be at most 63 characters long, got 64")
+        ]),
+    PlaybookCase(
+        name: "several problems all reported", old: "  approvals: 2\n  handlers:",
+        new: "  approvals: 9\n  handlers:\n    - {name: x, runtime: podman, timeout: 0}",
+        expected: [
+            ExpectedViolation("WPK206", "/spec/approvals", 11, 14, "spec.approvals must be at most 5, got 9"),
+            ExpectedViolation(
+                "WPK205", "/spec/handlers/0/runtime", 13, 26,
+                "spec.handlers[0].runtime must be one of \"k8s\", \"docker\" or \"shell\", got \"podman\""),
+            ExpectedViolation("WPK206", "/spec/handlers/0/timeout", 13, 43, "spec.handlers[0].timeout must be at least 1, got 0"),
+        ]),
 ]
 
 @Suite("Schema validator")
@@ -137,10 +188,16 @@ struct SchemaValidatorTests {
         let violation = try #require(schema.validate(try load(try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"))).first)
         #expect(violation.keywordLocation == "#/$defs/handler/properties/timeout/maximum")
         let diagnostic = violation.diagnostic
-        #expect(diagnostic == Diagnostic(severity: .error, code: "WPK206", source: .schema,
-                                         message: "spec.handlers[1].timeout must be at most 3600, got 7200",
-                                         pointer: "/spec/handlers/1/timeout", mark: Mark(line: 21, column: 16, offset: violation.mark.offset)))
-        #expect(violation.mark.offset == Array(try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200").utf8).firstRange(of: Array("7200".utf8))?.lowerBound)
+        #expect(
+            diagnostic
+                == Diagnostic(
+                    severity: .error, code: "WPK206", source: .schema,
+                    message: "spec.handlers[1].timeout must be at most 3600, got 7200",
+                    pointer: "/spec/handlers/1/timeout", mark: Mark(line: 21, column: 16, offset: violation.mark.offset)))
+        #expect(
+            violation.mark.offset
+                == Array(try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200").utf8).firstRange(of: Array("7200".utf8))?
+                .lowerBound)
     }
 
     @Test("format is an annotation unless asserted")
@@ -148,7 +205,9 @@ struct SchemaValidatorTests {
         let document = try load(try validPlaybook(replacing: "owner: sre@example.com", with: "owner: sre at example"))
         #expect(try playbookSchema().validate(document) == [])
         let found = try playbookSchema(assertFormats: true).validate(document).map(ExpectedViolation.init)
-        #expect(found == [ExpectedViolation("WPK208", "/metadata/owner", 6, 10, "metadata.owner must be a valid email, got \"sre at example\"")])
+        #expect(
+            found == [ExpectedViolation("WPK208", "/metadata/owner", 6, 10, "metadata.owner must be a valid email, got \"sre at example\"")]
+        )
     }
 
     @Test("numbers compare exactly past 2^53 and across notations")
@@ -188,7 +247,8 @@ struct SchemaValidatorTests {
         let schema = try CompiledSchema(root, documents: ["https://schemas.example/common.yaml": common], options: .init(readFiles: false))
         let found = schema.validate(try load("port: 70000")).map(ExpectedViolation.init)
         #expect(found == [ExpectedViolation("WPK206", "/port", 1, 7, "port must be at most 65535, got 70000")])
-        #expect(schema.validate(try load("port: 70000")).first?.keywordLocation == "https://schemas.example/common.yaml#/$defs/port/maximum")
+        #expect(
+            schema.validate(try load("port: 70000")).first?.keywordLocation == "https://schemas.example/common.yaml#/$defs/port/maximum")
     }
 
     @Test("a document in the caller's map is found by its $id too")
@@ -266,13 +326,15 @@ struct SchemaValidatorTests {
 
     @Test("the carried metaschema equals the shared copy and the embedded text")
     func metaschemaCopy() throws {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
         let shared = packageRoot + "/../shared/schemas/json-schema-2020-12"
         #expect(EmbeddedMetaschema.files.count == 9)
         for (uri, file) in EmbeddedMetaschema.files {
             let carried = try String(contentsOfFile: packageRoot + "/specs/metaschema/" + file, encoding: .utf8)
-            #expect(EmbeddedMetaschema.documents[uri].map { $0 + "\n" } == carried || EmbeddedMetaschema.documents[uri] == carried,
-                    "embedded \(uri) differs from specs/metaschema/\(file); run scripts/embed-metaschema.py")
+            #expect(
+                EmbeddedMetaschema.documents[uri].map { $0 + "\n" } == carried || EmbeddedMetaschema.documents[uri] == carried,
+                "embedded \(uri) differs from specs/metaschema/\(file); run scripts/embed-metaschema.py")
             if FileManager.default.fileExists(atPath: shared) {
                 let original = try String(contentsOfFile: shared + "/" + file, encoding: .utf8)
                 #expect(original == carried, "specs/metaschema/\(file) differs from ../shared; run scripts/embed-metaschema.py")
@@ -288,16 +350,17 @@ struct SchemaValidatorTests {
     }
 }
 
-
 @Suite("Schema validator, shared across threads")
 struct SchemaConcurrencyTests {
     @Test("one compiled schema validates on many tasks at once with the same results")
     func concurrentValidation() async throws {
         let schema = try playbookSchema(assertFormats: true)
-        let texts = [try fixtureText("valid.wpk.yaml"),
-                     try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"),
-                     try validPlaybook(replacing: "name: restart\n", with: "name: Restart_Now\n"),
-                     try validPlaybook(replacing: "mode: manual", with: "mode: manaul")]
+        let texts = [
+            try fixtureText("valid.wpk.yaml"),
+            try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"),
+            try validPlaybook(replacing: "name: restart\n", with: "name: Restart_Now\n"),
+            try validPlaybook(replacing: "mode: manual", with: "mode: manaul"),
+        ]
         let documents = try texts.map(load)
         let expected = documents.map { schema.validate($0).map(ExpectedViolation.init) }
         let results = await withTaskGroup(of: (Int, [ExpectedViolation]).self) { group in
@@ -321,10 +384,12 @@ struct SchemaConcurrencyTests {
         let copy = try #require(schema.separateCopy())
         #expect(copy.program !== schema.program)
         #expect(copy.baseURI == schema.baseURI)
-        let texts = [try fixtureText("valid.wpk.yaml"),
-                     try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"),
-                     try validPlaybook(replacing: "name: restart\n", with: "name: Restart_Now\n"),
-                     try validPlaybook(replacing: "mode: manual", with: "mode: manaul")]
+        let texts = [
+            try fixtureText("valid.wpk.yaml"),
+            try validPlaybook(replacing: "timeout: 300", with: "timeout: 7200"),
+            try validPlaybook(replacing: "name: restart\n", with: "name: Restart_Now\n"),
+            try validPlaybook(replacing: "mode: manual", with: "mode: manaul"),
+        ]
         var found = 0
         for document in try texts.map(load) {
             let violations = copy.validate(document).map(ExpectedViolation.init)
@@ -337,10 +402,12 @@ struct SchemaConcurrencyTests {
 
 @Suite("Schema number fast paths")
 struct SchemaNumberTests {
-    static let samples = ["0", "1", "-1", "1.0", "0.1", "0.3", "-0.35", "3600", "7200", "1e2", "1.5e-3", "9223372036854775807",
-                          "9223372036854775808", "-9223372036854775808", "92233720368547758.07", "1e18", "1e19", "1e-18",
-                          "123456789012345678901234567890", "0.000000000000000000001", "2.5", "25", "1e300", "-1e300",
-                          "0.5", "0.25", "0.05", "1.28e-40", "3e25", "7e30", "6.25e-30", "1e-300", "4096e-25"]
+    static let samples = [
+        "0", "1", "-1", "1.0", "0.1", "0.3", "-0.35", "3600", "7200", "1e2", "1.5e-3", "9223372036854775807",
+        "9223372036854775808", "-9223372036854775808", "92233720368547758.07", "1e18", "1e19", "1e-18",
+        "123456789012345678901234567890", "0.000000000000000000001", "2.5", "25", "1e300", "-1e300",
+        "0.5", "0.25", "0.05", "1.28e-40", "3e25", "7e30", "6.25e-30", "1e-300", "4096e-25",
+    ]
 
     /// Both numbers as BigInt significands over their common exponent: the plain, slow reference.
     static func alignedReference(_ a: Number, _ b: Number) -> (BigInt, BigInt) {
@@ -384,14 +451,14 @@ struct PatternCase: CustomTestStringConvertible, Sendable {
 struct SchemaPatternTests {
     static let cases: [PatternCase] = [
         PatternCase(pattern: #"^\d+$"#, text: "123", matches: true),
-        PatternCase(pattern: #"^\d+$"#, text: "١٢٣", matches: false),          // \d is ASCII only
-        PatternCase(pattern: #"^\d+$"#, text: "123\n", matches: false),        // $ is the end of input
+        PatternCase(pattern: #"^\d+$"#, text: "١٢٣", matches: false),  // \d is ASCII only
+        PatternCase(pattern: #"^\d+$"#, text: "123\n", matches: false),  // $ is the end of input
         PatternCase(pattern: #"^\w+$"#, text: "café", matches: false),
-        PatternCase(pattern: #"^\s$"#, text: "\u{FEFF}", matches: true),       // ECMA whitespace includes BOM
+        PatternCase(pattern: #"^\s$"#, text: "\u{FEFF}", matches: true),  // ECMA whitespace includes BOM
         PatternCase(pattern: #"^[\d-]+$"#, text: "1-2", matches: true),
-        PatternCase(pattern: #"a[]"#, text: "a", matches: false),              // [] matches nothing
-        PatternCase(pattern: #"^[^]$"#, text: "\n", matches: true),            // [^] matches anything
-        PatternCase(pattern: #"^[[]$"#, text: "[", matches: true),             // [ is literal in a class
+        PatternCase(pattern: #"a[]"#, text: "a", matches: false),  // [] matches nothing
+        PatternCase(pattern: #"^[^]$"#, text: "\n", matches: true),  // [^] matches anything
+        PatternCase(pattern: #"^[[]$"#, text: "[", matches: true),  // [ is literal in a class
         PatternCase(pattern: #"^\p{Letter}+$"#, text: "Ünïcödé", matches: true),
         PatternCase(pattern: #"(?<year>\d{4})-\k<year>"#, text: "2024-2024", matches: true),
         PatternCase(pattern: #"\a"#, text: "a", matches: nil),
@@ -436,12 +503,15 @@ struct MalformedSchemaTests {
     /// References that go nowhere or into non-schemas: a SchemaError, never a crash.
     static let unresolvable = [
         "{$ref: \"#/$defs/%ZZ\"}", "{$ref: \"#/items/-1\"}", "{$ref: \"#nowhere\"}",
-        "{$ref: \"#/type\", type: string}", "{patternProperties: {\"(\": {}}}", "{pattern: \"(?i)x\"}", "{$dynamicRef: \"https://x.invalid/s#a\"}",
+        "{$ref: \"#/type\", type: string}", "{patternProperties: {\"(\": {}}}", "{pattern: \"(?i)x\"}",
+        "{$dynamicRef: \"https://x.invalid/s#a\"}",
     ]
     /// Schemas the metaschema must refuse.
-    static let refused = ["{type: 5}", "{items: [1, 2]}", "{properties: []}", "{$ref: 5}", "{required: a}", "{minLength: -1}",
-                          "{multipleOf: 0}", "{enum: 5}", "{allOf: {}}", "{anyOf: []}", "{if: 1}", "{format: 12}", "{pattern: 12}",
-                          "{properties: {a: 5}}", "{maxItems: 2.5}"]
+    static let refused = [
+        "{type: 5}", "{items: [1, 2]}", "{properties: []}", "{$ref: 5}", "{required: a}", "{minLength: -1}",
+        "{multipleOf: 0}", "{enum: 5}", "{allOf: {}}", "{anyOf: []}", "{if: 1}", "{format: 12}", "{pattern: 12}",
+        "{properties: {a: 5}}", "{maxItems: 2.5}",
+    ]
     static let instances = ["null", "true", "0", "-1.5", "\"text\"", "[]", "[1, [2], {a: 3}]", "{a: 1, b: [x]}"]
 
     @Test("refused by the metaschema", arguments: refused)
@@ -499,8 +569,11 @@ struct URIReferenceTests {
 
     @Test("URNs and fragments, as schema identifiers use them")
     func schemaIdentifiers() {
-        #expect(URIReference.resolve("#/$defs/a", against: "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed") == "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed#/$defs/a")
-        #expect(URIReference.resolve("common.yaml#/$defs/x", against: "file:///etc/wpk/schema.yaml") == "file:///etc/wpk/common.yaml#/$defs/x")
+        #expect(
+            URIReference.resolve("#/$defs/a", against: "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed")
+                == "urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed#/$defs/a")
+        #expect(
+            URIReference.resolve("common.yaml#/$defs/x", against: "file:///etc/wpk/schema.yaml") == "file:///etc/wpk/common.yaml#/$defs/x")
         #expect(URIReference.split("https://x/s.json#/a/b") == ("https://x/s.json", "/a/b"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Reading inputs: exact bytes from files of every size and from pipes, and the size bound.

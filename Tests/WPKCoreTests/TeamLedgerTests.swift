@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// Sets or clears the append-only attribute with the real `chattr` (a peer to wpk's own ioctl).
@@ -29,20 +30,32 @@ struct LedgerChoiceTests {
         #expect(personal.path == "/state/wpk/ledger.jsonl" && !personal.isTeamLedger)
         #expect(personal.managementNote.hasPrefix("UNMANAGED: personal ledger /state/wpk/ledger.jsonl"))
         #expect(personal.memory?.directories.first == "/state/wpk/heads")
-        #expect(try Ledger.chosen(by: policy, requested: nil, environment: [:], home: home).get().memory?.directories.first == "/home/alice/.local/state/wpk/heads")
+        #expect(
+            try Ledger.chosen(by: policy, requested: nil, environment: [:], home: home).get().memory?.directories.first
+                == "/home/alice/.local/state/wpk/heads")
     }
 
     @Test func aTeamLedgerIsTheOnlyOneAndNothingElseMayChooseAnother() throws {
-        let policy = MachinePolicyStatus.loaded(MachinePolicy(ledger: "/var/lib/wpk/ledger.jsonl", requireAppendOnly: true, source: "/etc/wpk/policy.yaml"))
+        let policy = MachinePolicyStatus.loaded(
+            MachinePolicy(ledger: "/var/lib/wpk/ledger.jsonl", requireAppendOnly: true, source: "/etc/wpk/policy.yaml"))
         let team = try Ledger.chosen(by: policy, requested: nil, environment: [:], home: home).get()
         #expect(team.path == "/var/lib/wpk/ledger.jsonl" && team.isTeamLedger && team.requireAppendOnly)
         #expect(try Ledger.chosen(by: policy, requested: "/var/lib/wpk/ledger.jsonl", environment: [:], home: home).get().path == team.path)
         guard case .failure(let flag) = Ledger.chosen(by: policy, requested: "/tmp/mine.jsonl", environment: [:], home: home) else {
-            Issue.record("--ledger chose another ledger"); return
+            Issue.record("--ledger chose another ledger")
+            return
         }
-        #expect(flag.kind == .policy && flag.message.contains("names the team ledger /var/lib/wpk/ledger.jsonl; --ledger cannot choose another (/tmp/mine.jsonl)"))
-        guard case .failure(let variable) = Ledger.chosen(by: policy, requested: nil, environment: ["WPK_LEDGER": "/tmp/mine.jsonl"], home: home) else {
-            Issue.record("WPK_LEDGER chose another ledger"); return
+        #expect(
+            flag.kind == .policy
+                && flag.message.contains(
+                    "names the team ledger /var/lib/wpk/ledger.jsonl; --ledger cannot choose another (/tmp/mine.jsonl)")
+        )
+        guard
+            case .failure(let variable) = Ledger.chosen(
+                by: policy, requested: nil, environment: ["WPK_LEDGER": "/tmp/mine.jsonl"], home: home)
+        else {
+            Issue.record("WPK_LEDGER chose another ledger")
+            return
         }
         #expect(variable.message.contains("WPK_LEDGER cannot choose another"))
         // Reading any file stays possible (approvals verify --ledger).
@@ -51,12 +64,21 @@ struct LedgerChoiceTests {
     }
 
     @Test func aPostgreSQLLedgerOrAnUntrustedPolicyIsRefusedClearly() {
-        let postgres = MachinePolicyStatus.loaded(MachinePolicy(ledger: "postgresql://wpk@/wpk?host=/run/postgresql", source: "/etc/wpk/policy.yaml"))
-        guard case .failure(let error) = Ledger.chosen(by: postgres, requested: nil, environment: [:], home: home) else { Issue.record("accepted"); return }
+        let postgres = MachinePolicyStatus.loaded(
+            MachinePolicy(ledger: "postgresql://wpk@/wpk?host=/run/postgresql", source: "/etc/wpk/policy.yaml"))
+        guard case .failure(let error) = Ledger.chosen(by: postgres, requested: nil, environment: [:], home: home) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(error.message.contains("names a PostgreSQL ledger, which this wpk cannot use yet"))
         let unsafe = MachinePolicyStatus.unsafe(path: "/etc/wpk/policy.yaml", reason: "it is a symbolic link")
-        guard case .failure(let refused) = Ledger.chosen(by: unsafe, requested: nil, environment: [:], home: home) else { Issue.record("accepted"); return }
-        #expect(refused.message == "the machine policy /etc/wpk/policy.yaml cannot be trusted, so every approval and run is refused: it is a symbolic link")
+        guard case .failure(let refused) = Ledger.chosen(by: unsafe, requested: nil, environment: [:], home: home) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(
+            refused.message
+                == "the machine policy /etc/wpk/policy.yaml cannot be trusted, so every approval and run is refused: it is a symbolic link")
     }
 }
 
@@ -120,8 +142,9 @@ struct LedgerRollbackTests {
         var rewritten = Array(lines.prefix(2))
         var prev = records[1].hash
         for seq in 3...5 {
-            let record = LedgerRecord(seq: seq, time: F.t0, draft: RecordDraft(type: .stepFinished, run: "run-1", reason: "forged \(seq)"),
-                                      operator: F.bob, prev: prev)
+            let record = LedgerRecord(
+                seq: seq, time: F.t0, draft: RecordDraft(type: .stepFinished, run: "run-1", reason: "forged \(seq)"),
+                operator: F.bob, prev: prev)
             rewritten.append(String(decoding: record.line.dropLast(), as: UTF8.self))
             prev = record.hash
         }
@@ -168,8 +191,9 @@ struct LedgerRollbackTests {
     }
 }
 
-@Suite("Team ledger file: init and the append-only attribute", .serialized,
-       .enabled(if: rootOrCI, "needs root: it sets owners, groups and the append-only attribute"))
+@Suite(
+    "Team ledger file: init and the append-only attribute", .serialized,
+    .enabled(if: rootOrCI, "needs root: it sets owners, groups and the append-only attribute"))
 struct TeamLedgerFileTests {
     typealias F = LedgerFixtures
 
@@ -220,7 +244,10 @@ struct TeamLedgerFileTests {
             _ = try ledger.read()
             Issue.record("a ledger without the append-only attribute was read")
         } catch {
-            #expect(error.message.contains("requires the append-only attribute on the ledger \(ledger.path), and it is not set; set it with: chattr +a \(ledger.path)"))
+            #expect(
+                error.message.contains(
+                    "requires the append-only attribute on the ledger \(ledger.path), and it is not set; set it with: chattr +a \(ledger.path)"
+                ))
         }
         var missing = Ledger(path: dir.file("none.jsonl"))
         missing.requireAppendOnly = true
@@ -260,7 +287,9 @@ struct TeamLedgerFileTests {
         let text = try String(contentsOfFile: ledger.path, encoding: .utf8)
         #expect(text.contains(String(decoding: torn, as: UTF8.self) + "\n"), "the torn bytes stay, as one line")
         // A decision goes through the full check on the same file.
-        _ = try ledger.appendChecked(operator: F.bob, now: F.t0) { reading in (RecordDraft(type: .cancelled, run: "s"), reading.records.count) }
+        _ = try ledger.appendChecked(operator: F.bob, now: F.t0) { reading in
+            (RecordDraft(type: .cancelled, run: "s"), reading.records.count)
+        }
         #expect(try ledger.read().records.count == 6)
     }
 
@@ -270,8 +299,9 @@ struct TeamLedgerFileTests {
         let dir = TemporaryDirectory()
         let ledger = try F.filledLedger(in: dir, count: 2)
         let head = try #require(try ledger.read().records.last)
-        let excuse = LedgerRecord(seq: 3, time: F.t0, draft: RecordDraft(type: .tornTail, outputDigest: ContentDigest.sha256(Array("other".utf8))),
-                                  operator: F.alice, prev: head.hash)
+        let excuse = LedgerRecord(
+            seq: 3, time: F.t0, draft: RecordDraft(type: .tornTail, outputDigest: ContentDigest.sha256(Array("other".utf8))),
+            operator: F.alice, prev: head.hash)
         var lines = F.lines(ledger.path)
         lines.append("{\"seq\":3,\"ty")
         lines.append(String(decoding: excuse.line.dropLast(), as: UTF8.self))
@@ -279,8 +309,9 @@ struct TeamLedgerFileTests {
         let reading = try ledger.read()
         #expect(reading.fault?.line == 3 && reading.records.count == 2)
         // With the right digest, the same shape verifies.
-        let right = LedgerRecord(seq: 3, time: F.t0, draft: RecordDraft(type: .tornTail, outputDigest: ContentDigest.sha256(Array("{\"seq\":3,\"ty".utf8))),
-                                 operator: F.alice, prev: head.hash)
+        let right = LedgerRecord(
+            seq: 3, time: F.t0, draft: RecordDraft(type: .tornTail, outputDigest: ContentDigest.sha256(Array("{\"seq\":3,\"ty".utf8))),
+            operator: F.alice, prev: head.hash)
         lines[lines.count - 1] = String(decoding: right.line.dropLast(), as: UTF8.self)
         try F.write(lines: lines, to: ledger.path)
         #expect(try ledger.read().isIntact && (try ledger.read().records.count) == 3)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 
 /// An instant from ISO 8601 UTC text, for readable expectations.
@@ -33,10 +34,12 @@ private func fires(_ schedule: CronSchedule, after start: String, count: Int) ->
     /// not exist that day, and the schedule fires once, at the jump.
     @Test func springForwardFiresOnceAtTheJump() throws {
         let schedule = try CronSchedule("30 2 * * *", timeZone: "Europe/Berlin")
-        #expect(fires(schedule, after: "2026-03-28T12:00:00Z", count: 3)
+        #expect(
+            fires(schedule, after: "2026-03-28T12:00:00Z", count: 3)
                 == ["2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"])
         let newYork = try CronSchedule("30 2 * * *", timeZone: "America/New_York")
-        #expect(fires(newYork, after: "2026-03-07T12:00:00Z", count: 3)
+        #expect(
+            fires(newYork, after: "2026-03-07T12:00:00Z", count: 3)
                 == ["2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"])
     }
 
@@ -53,16 +56,21 @@ private func fires(_ schedule: CronSchedule, after start: String, count: Int) ->
     /// A schedule over every hour keeps its rhythm in real time through both changes.
     @Test func everyHourSchedulesKeepRealTimeRhythm() throws {
         let schedule = try CronSchedule("*/30 * * * *", timeZone: "Europe/Berlin")
-        #expect(fires(schedule, after: "2026-10-25T00:15:00Z", count: 4)
+        #expect(
+            fires(schedule, after: "2026-10-25T00:15:00Z", count: 4)
                 == ["2026-10-25T00:30:00Z", "2026-10-25T01:00:00Z", "2026-10-25T01:30:00Z", "2026-10-25T02:00:00Z"])
-        #expect(fires(schedule, after: "2026-03-29T00:15:00Z", count: 3)
+        #expect(
+            fires(schedule, after: "2026-03-29T00:15:00Z", count: 3)
                 == ["2026-03-29T00:30:00Z", "2026-03-29T01:00:00Z", "2026-03-29T01:30:00Z"])
     }
 
     @Test func dayFieldsMacrosAndNames() throws {
         // Day of month and day of week both restricted: either matches (13 November 2026 is a Friday).
         let either = try CronSchedule("0 0 13 * FRI")
-        #expect(fires(either, after: "2026-11-01T00:00:00Z", count: 3) == ["2026-11-06T00:00:00Z", "2026-11-13T00:00:00Z", "2026-11-20T00:00:00Z"])
+        #expect(
+            fires(either, after: "2026-11-01T00:00:00Z", count: 3) == [
+                "2026-11-06T00:00:00Z", "2026-11-13T00:00:00Z", "2026-11-20T00:00:00Z",
+            ])
         let leap = try CronSchedule("0 12 29 2 *")
         #expect(fires(leap, after: "2026-03-01T00:00:00Z", count: 1) == ["2028-02-29T12:00:00Z"])
         let weekly = try CronSchedule("@weekly", timeZone: "America/New_York")
@@ -80,7 +88,8 @@ private func fires(_ schedule: CronSchedule, after start: String, count: Int) ->
         #expect(tracker.poll(now: utc("2026-05-01T11:00:20Z")) == .fire(scheduled: utc("2026-05-01T11:00:00Z")))
         #expect(tracker.poll(now: utc("2026-05-01T11:00:21Z")) == .wait(until: utc("2026-05-01T12:00:00Z")))
         // Asleep from 11:00 to 14:30: 12:00, 13:00 and 14:00 are missed, 15:00 is next.
-        #expect(tracker.poll(now: utc("2026-05-01T14:30:00Z"))
+        #expect(
+            tracker.poll(now: utc("2026-05-01T14:30:00Z"))
                 == .missed(first: utc("2026-05-01T12:00:00Z"), last: utc("2026-05-01T14:00:00Z"), count: 3))
         #expect(tracker.poll(now: utc("2026-05-01T14:30:01Z")) == .wait(until: utc("2026-05-01T15:00:00Z")))
         // A fire that passed before the tracker started is not run.
@@ -97,7 +106,9 @@ private func fires(_ schedule: CronSchedule, after start: String, count: Int) ->
         #expect(missed.first == utc("2026-05-01T12:00:00Z") && missed.last == utc("2026-05-01T14:00:00Z") && missed.count == 3)
         #expect(tracker.next == utc("2026-05-01T15:00:00Z"))
         for followed in ["2026-05-01T14:00:00Z", "2026-05-01T14:30:00Z", "2026-05-01T16:00:00Z"] {
-            #expect(ScheduleTracker(schedule: schedule, start: utc("2026-05-01T14:30:00Z"), followedUntil: utc(followed)).missedBeforeStart == nil)
+            #expect(
+                ScheduleTracker(schedule: schedule, start: utc("2026-05-01T14:30:00Z"), followedUntil: utc(followed)).missedBeforeStart
+                    == nil)
         }
         #expect(schedule.fires(after: utc("2026-05-01T11:00:00Z"), through: utc("2026-05-02T11:00:00Z"), limit: 5)?.count == 5)
     }
@@ -127,23 +138,40 @@ private func fires(_ schedule: CronSchedule, after start: String, count: Int) ->
         #expect(WebhookSignature.header(key: key, timestamp: 1_767_225_600, body: body) == expected)
         let ok = WebhookSignature.verify(key: key, timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent + 299)
         #expect((try? ok.get()) != nil)
-        #expect(WebhookSignature.verify(key: key, timestampHeader: "1767225600", signatureHeader: expected.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), body: body, now: sent) .isSuccess)
+        #expect(
+            WebhookSignature.verify(
+                key: key, timestampHeader: "1767225600",
+                signatureHeader: expected.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), body: body, now: sent
+            ).isSuccess)
         // Another body, key or timestamp under the same signature.
         for (k, t, b) in [(Array("other".utf8), "1767225600", body), (key, "1767225601", body), (key, "1767225600", body + [0x20])] {
-            #expect(WebhookSignature.verify(key: k, timestampHeader: t, signatureHeader: expected, body: b, now: sent) == .failure(.unauthenticated))
+            #expect(
+                WebhookSignature.verify(key: k, timestampHeader: t, signatureHeader: expected, body: b, now: sent)
+                    == .failure(.unauthenticated))
         }
-        #expect(WebhookSignature.verify(key: key, timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent + 301) == .failure(.stale))
-        #expect(WebhookSignature.verify(key: key, timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent - 301) == .failure(.stale))
-        for (t, s) in [(nil, expected), ("1767225600", nil), ("-1", expected), ("1767225600", "sha1=" + expected.dropFirst(7)),
-                       ("1767225600", String(expected.dropLast())), ("1767225600", String(expected.dropLast()) + "g"), ("1e9", expected)] as [(String?, String?)] {
-            #expect(WebhookSignature.verify(key: key, timestampHeader: t, signatureHeader: s, body: body, now: sent) == .failure(.unauthenticated))
+        #expect(
+            WebhookSignature.verify(key: key, timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent + 301)
+                == .failure(.stale))
+        #expect(
+            WebhookSignature.verify(key: key, timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent - 301)
+                == .failure(.stale))
+        for (t, s) in [
+            (nil, expected), ("1767225600", nil), ("-1", expected), ("1767225600", "sha1=" + expected.dropFirst(7)),
+            ("1767225600", String(expected.dropLast())), ("1767225600", String(expected.dropLast()) + "g"), ("1e9", expected),
+        ] as [(String?, String?)] {
+            #expect(
+                WebhookSignature.verify(key: key, timestampHeader: t, signatureHeader: s, body: body, now: sent)
+                    == .failure(.unauthenticated))
         }
-        #expect(WebhookSignature.verify(key: [], timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent) == .failure(.unauthenticated))
+        #expect(
+            WebhookSignature.verify(key: [], timestampHeader: "1767225600", signatureHeader: expected, body: body, now: sent)
+                == .failure(.unauthenticated))
     }
 
     @Test func replayMemoryRefusesRepeatsAndStaysBounded() {
         let memory = ReplayMemory(capacity: 3)
-        let a: [UInt8] = Array(repeating: 1, count: 32), b: [UInt8] = Array(repeating: 2, count: 32)
+        let a: [UInt8] = Array(repeating: 1, count: 32)
+        let b: [UInt8] = Array(repeating: 2, count: 32)
         #expect(memory.admit(a, now: sent).isSuccess)
         #expect(memory.admit(a, now: sent + 1).refusal == .replayed)
         #expect(memory.admit(b, now: sent + 2).isSuccess)
@@ -188,7 +216,10 @@ extension Result {
         let t = try trigger(webhook)
         for (json, reason) in [
             (#"{"target": {}, "n": 1, "pods": ["a"], "dry": false}"#, "input \"deployment\": the body has no event.body.target.name"),
-            (#"{"target": {"name": {"x": 1}}, "n": 1, "pods": ["a"], "dry": false}"#, "input \"deployment\": event.body.target.name is not a string, number or boolean"),
+            (
+                #"{"target": {"name": {"x": 1}}, "n": 1, "pods": ["a"], "dry": false}"#,
+                "input \"deployment\": event.body.target.name is not a string, number or boolean"
+            ),
             (#"{"target": {"name": "w"}, "n": null, "pods": ["a"], "dry": false}"#, "input \"replicas\": event.body.n is null"),
             (#"{"target": {"name": "w"}, "n": 1, "pods": [], "dry": false}"#, "input \"first\": the body has no event.body.pods.0"),
             (#"[1]"#, "input \"deployment\": the body has no event.body.target"),
@@ -199,7 +230,8 @@ extension Result {
     }
 
     @Test func alertLabelsAndAnnotations() throws {
-        let t = try trigger("""
+        let t = try trigger(
+            """
             apiVersion: wpk/v1
             kind: WorkflowPackage
             metadata: {name: t, version: 1.0.0}
@@ -208,14 +240,18 @@ extension Result {
                 - {kind: event, source: alertmanager, filter: {alertname: Down}, inputs: {deployment: "${{ event.labels.deployment }}", why: "${{ event.annotations.summary }}"}}
             """)
         #expect(t.filter == ["alertname": "Down"])
-        let values = try TriggerInputs.values(for: t, event: .alert(labels: ["deployment": "web"], annotations: ["summary": "it broke"])).get()
+        let values = try TriggerInputs.values(for: t, event: .alert(labels: ["deployment": "web"], annotations: ["summary": "it broke"]))
+            .get()
         #expect(values == ["deployment": "web", "why": "it broke"])
-        #expect(TriggerInputs.values(for: t, event: .alert(labels: [:], annotations: [:])) == .failure(TriggerInputError(message: "input \"deployment\": the alert has no label deployment")))
+        #expect(
+            TriggerInputs.values(for: t, event: .alert(labels: [:], annotations: [:]))
+                == .failure(TriggerInputError(message: "input \"deployment\": the alert has no label deployment")))
     }
 }
 
 @Suite struct AlertmanagerPayloadTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/alertmanager")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+        "Fixtures/alertmanager")
 
     private func fixture(_ name: String) throws -> [UInt8] {
         Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(name)))
@@ -246,7 +282,10 @@ extension Result {
             (#"{"version": "4", "status": "firing"}"#, "\"alerts\" is missing"),
             (#"{"version": "4", "status": "burning", "alerts": []}"#, "status must be"),
             (#"{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {}, "fingerprint": "xyz"}]}"#, "fingerprint"),
-            (#"{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"a": 1}, "fingerprint": "ab"}]}"#, "not a string"),
+            (
+                #"{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"a": 1}, "fingerprint": "ab"}]}"#,
+                "not a string"
+            ),
             (#"{"version": "4", "status": "firing", "alerts": [1]}"#, "alerts[0] is not an object"),
             (#"{"version": "4", "#, "malformed JSON"),
             ("[]", "not a JSON object"),
@@ -258,7 +297,11 @@ extension Result {
                 #expect(error.message.contains(reason), "\(error.message)")
             }
         }
-        let tooMany = #"{"version": "4", "status": "firing", "alerts": ["# + Array(repeating: #"{"status": "firing", "labels": {}, "fingerprint": "ab"}"#, count: 1_001).joined(separator: ",") + "]}"
-        #expect(throws: AlertmanagerPayloadError(message: "1001 alerts in one payload; the limit is 1000")) { try AlertmanagerPayload(json: Array(tooMany.utf8)) }
+        let tooMany =
+            #"{"version": "4", "status": "firing", "alerts": ["#
+            + Array(repeating: #"{"status": "firing", "labels": {}, "fingerprint": "ab"}"#, count: 1_001).joined(separator: ",") + "]}"
+        #expect(throws: AlertmanagerPayloadError(message: "1001 alerts in one payload; the limit is 1000")) {
+            try AlertmanagerPayload(json: Array(tooMany.utf8))
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 @testable import WPKPostgres
 
@@ -13,17 +14,22 @@ private struct PolicyBench {
         fresh = try BackendLedger(backend)
     }
 
-    func decide(_ verdict: Verdict = .approve, _ op: Operator, subject: GateSubject = LedgerFixtures.subject(),
-                prefix: String = LedgerFixtures.planPrefix, shown: String? = nil, at seconds: Double = 0) throws -> DecisionOutcome {
-        try ledger.recordDecision(verdict, subject: subject, planPrefix: prefix, shownPlaybookDigest: shown,
-                                  policy: policy, operator: op, now: LedgerFixtures.t0.addingTimeInterval(seconds))
+    func decide(
+        _ verdict: Verdict = .approve, _ op: Operator, subject: GateSubject = LedgerFixtures.subject(),
+        prefix: String = LedgerFixtures.planPrefix, shown: String? = nil, at seconds: Double = 0
+    ) throws -> DecisionOutcome {
+        try ledger.recordDecision(
+            verdict, subject: subject, planPrefix: prefix, shownPlaybookDigest: shown,
+            policy: policy, operator: op, now: LedgerFixtures.t0.addingTimeInterval(seconds))
     }
 
     /// Starts a run and makes it wait at the subject's gate, as `wpk run` will.
     func startRun(_ id: String, by op: Operator, subject: GateSubject, at seconds: Double = 0) throws {
         let now = LedgerFixtures.t0.addingTimeInterval(seconds)
-        try ledger.append(RecordDraft(type: .runStarted, run: id, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                                      planDigest: subject.planDigest), operator: op, now: now)
+        try ledger.append(
+            RecordDraft(
+                type: .runStarted, run: id, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                planDigest: subject.planDigest), operator: op, now: now)
         var waiting = subject
         waiting.run = id
         let draft = try ApprovalPolicy.waitingDraft(subject: waiting, policy: policy, now: now).get()
@@ -53,7 +59,10 @@ struct LedgerPolicyTests {
 
     @Test(arguments: Backend.available) func approvalIsRecordedWithItsBindingAndWindow(_ backend: Backend) throws {
         let bench = try PolicyBench(backend)
-        guard case .recorded(let record) = try bench.decide(.approve, F.alice) else { Issue.record("refused"); return }
+        guard case .recorded(let record) = try bench.decide(.approve, F.alice) else {
+            Issue.record("refused")
+            return
+        }
         #expect(record.draft.type == .approved)
         #expect(record.draft.playbookDigest == F.playbookDigest && record.draft.planDigest == F.planDigest)
         #expect(record.draft.step == "migrate" && record.operatorName == "alice" && record.operatorUID == 1001)
@@ -133,7 +142,10 @@ struct LedgerPolicyTests {
     @Test(arguments: Backend.available) func authorAndRunStarterCannotApproveTheirOwn(_ backend: Backend) throws {
         let bench = try PolicyBench(backend)
         // carol is metadata.author of the fixture playbook.
-        guard case .refused(.selfApproval) = try bench.decide(.approve, F.carol) else { Issue.record("author approved"); return }
+        guard case .refused(.selfApproval) = try bench.decide(.approve, F.carol) else {
+            Issue.record("author approved")
+            return
+        }
         let subject = F.subject()
         try bench.startRun("run-1", by: F.bob, subject: subject, at: 1)
         var forRun = subject
@@ -172,11 +184,16 @@ struct LedgerPolicyTests {
         // the fold counts the account once.
         let bench = try PolicyBench(backend)
         let subject = F.subject(approvals: 2)
-        let draft = try #require({ () -> RecordDraft? in
-            if case .allowed(let d) = ApprovalPolicy.decide(.approve, subject: subject, planPrefix: F.planPrefix, state: LedgerState(records: []),
-                                                           policy: .loaded(.builtIn), operator: F.alice, now: F.t0) { return d }
-            return nil
-        }())
+        let draft = try #require(
+            { () -> RecordDraft? in
+                if case .allowed(let d) = ApprovalPolicy.decide(
+                    .approve, subject: subject, planPrefix: F.planPrefix, state: LedgerState(records: []),
+                    policy: .loaded(.builtIn), operator: F.alice, now: F.t0)
+                {
+                    return d
+                }
+                return nil
+            }())
         try bench.ledger.append(draft, operator: F.alice, now: F.t0)
         try bench.ledger.append(draft, operator: F.aliceAlias, now: F.t0)
         try bench.startRun("run-1", by: F.carol, subject: subject, at: 1)
@@ -196,13 +213,16 @@ struct LedgerPolicyTests {
         #expect(try bench.settle(subject, run: "run-1", by: F.carol, at: 3) == .rejected(seq: 1, by: "alice", reason: "wrong cluster"))
         #expect(try bench.settle(otherStep, run: "run-1", by: F.carol, at: 3) == .rejected(seq: 1, by: "alice", reason: "wrong cluster"))
         // A new plan is a new decision.
-        #expect(isRecorded(try bench.decide(.approve, F.bob, subject: F.subject(planDigest: F.otherPlanDigest), prefix: "cccccccccccc", at: 4)))
+        #expect(
+            isRecorded(try bench.decide(.approve, F.bob, subject: F.subject(planDigest: F.otherPlanDigest), prefix: "cccccccccccc", at: 4)))
     }
 
     @Test(arguments: Backend.available) func notGatedStepIsRefused(_ backend: Backend) throws {
         let bench = try PolicyBench(backend)
         #expect(refusalCode(try bench.decide(.approve, F.alice, subject: F.subject(gate: nil))) == "not_gated")
-        #expect(refusalCode(try bench.decide(.approve, F.alice, subject: F.subject(gate: GateRequirement(required: false, approvals: 0)))) == "not_gated")
+        #expect(
+            refusalCode(try bench.decide(.approve, F.alice, subject: F.subject(gate: GateRequirement(required: false, approvals: 0))))
+                == "not_gated")
         let written = bench.ledger.exists ? try bench.ledger.read().records.count : 0
         #expect(written == 0)
     }
@@ -225,21 +245,29 @@ struct LedgerPolicyTests {
         bench.policy = .loaded(MachinePolicy(minApprovals: 2, source: "/etc/wpk/policy.yaml"))
         let subject = F.subject(safety: safety)
         guard case .refused(.loosensPolicy(let refused, _)) = try bench.decide(.approve, F.alice, subject: subject) else {
-            Issue.record("a playbook looser than the floor was accepted"); return
+            Issue.record("a playbook looser than the floor was accepted")
+            return
         }
         #expect(refused == setting)
         // A run of that playbook is refused by the same rule before it can wait at a gate.
-        guard case .failure(.loosensPolicy(let runRefused, _)) = ApprovalPolicy.waitingDraft(subject: subject, policy: bench.policy, now: F.t0) else {
-            Issue.record("a run of a loose playbook could wait at a gate"); return
+        guard
+            case .failure(.loosensPolicy(let runRefused, _)) = ApprovalPolicy.waitingDraft(
+                subject: subject, policy: bench.policy, now: F.t0)
+        else {
+            Issue.record("a run of a loose playbook could wait at a gate")
+            return
         }
         #expect(runRefused == setting)
     }
 
     @Test func tighterPlaybookRaisesTheCount() throws {
-        let rules = try ApprovalPolicy.rules(for: LedgerFixtures.subject(approvals: 3), policy: .loaded(MachinePolicy(minApprovals: 2))).get()
+        let rules = try ApprovalPolicy.rules(for: LedgerFixtures.subject(approvals: 3), policy: .loaded(MachinePolicy(minApprovals: 2)))
+            .get()
         #expect(rules.approvalsRequired == 3)
-        let stepRules = try ApprovalPolicy.rules(for: LedgerFixtures.subject(gate: GateRequirement(required: true, approvals: 4)),
-                                                 policy: .loaded(.builtIn)).get()
+        let stepRules = try ApprovalPolicy.rules(
+            for: LedgerFixtures.subject(gate: GateRequirement(required: true, approvals: 4)),
+            policy: .loaded(.builtIn)
+        ).get()
         #expect(stepRules.approvalsRequired == 4)
     }
 
@@ -248,7 +276,8 @@ struct LedgerPolicyTests {
         bench.policy = .unsafe(path: "/etc/wpk/policy.yaml", reason: "it is writable by group or others")
         #expect(refusalCode(try bench.decide(.approve, F.alice)) == "policy_unsafe")
         #expect(refusalCode(try bench.decide(.reject(reason: "no"), F.alice)) == "policy_unsafe")
-        #expect(ApprovalPolicy.gateStatus(subject: F.subject(run: "r"), state: LedgerState(records: []), policy: bench.policy, now: F.t0)
+        #expect(
+            ApprovalPolicy.gateStatus(subject: F.subject(run: "r"), state: LedgerState(records: []), policy: bench.policy, now: F.t0)
                 == .refused(.policyUnsafe(path: "/etc/wpk/policy.yaml", reason: "it is writable by group or others")))
     }
 }
@@ -261,7 +290,8 @@ struct LedgerViewTests {
         let fresh = try BackendLedger(backend)
         let ledger = fresh.ledger
         let old = F.subject(planDigest: F.otherPlanDigest)
-        _ = try ledger.recordDecision(.approve, subject: old, planPrefix: "cccccccccccc", policy: .loaded(.builtIn), operator: F.alice, now: F.t0)
+        _ = try ledger.recordDecision(
+            .approve, subject: old, planPrefix: "cccccccccccc", policy: .loaded(.builtIn), operator: F.alice, now: F.t0)
         let state = LedgerState(records: try ledger.read().records)
         let view = state.decisions(for: F.subject())
         #expect(view.current == nil)
@@ -272,22 +302,30 @@ struct LedgerViewTests {
         let fresh = try BackendLedger(backend)
         let ledger = fresh.ledger
         let subject = F.subject(approvals: 2)
-        try ledger.append(RecordDraft(type: .runStarted, run: "r1", playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                                      planDigest: subject.planDigest), operator: F.carol, now: F.t0)
+        try ledger.append(
+            RecordDraft(
+                type: .runStarted, run: "r1", playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                planDigest: subject.planDigest), operator: F.carol, now: F.t0)
         var waiting = subject
         waiting.run = "r1"
-        try ledger.append(try ApprovalPolicy.waitingDraft(subject: waiting, policy: .loaded(.builtIn), now: F.t0).get(), operator: F.carol, now: F.t0)
+        try ledger.append(
+            try ApprovalPolicy.waitingDraft(subject: waiting, policy: .loaded(.builtIn), now: F.t0).get(), operator: F.carol, now: F.t0)
         let state = LedgerState(records: try ledger.read().records)
         let rebuilt = try #require(state.waitingSubject(run: "r1", step: "migrate"))
         #expect(rebuilt.key == subject.key && rebuilt.gate == GateRequirement(required: true, approvals: 2) && rebuilt.run == "r1")
         #expect(rebuilt.safety.approvalTimeoutSeconds == 600)
         // The run's starter cannot approve it; two others can.
-        #expect(try ledger.recordDecision(.approve, subject: rebuilt, planPrefix: F.planPrefix, policy: .loaded(.builtIn), operator: F.carol, now: F.t0)
+        #expect(
+            try ledger.recordDecision(
+                .approve, subject: rebuilt, planPrefix: F.planPrefix, policy: .loaded(.builtIn), operator: F.carol, now: F.t0)
                 == .refused(.selfApproval(who: "carol", role: "started run r1")))
         for op in [F.alice, F.bob] {
-            _ = try ledger.recordDecision(.approve, subject: rebuilt, planPrefix: F.planPrefix, policy: .loaded(.builtIn), operator: op, now: F.t0)
+            _ = try ledger.recordDecision(
+                .approve, subject: rebuilt, planPrefix: F.planPrefix, policy: .loaded(.builtIn), operator: op, now: F.t0)
         }
-        #expect(try ledger.settleGate(subject: waiting, policy: .loaded(.builtIn), operator: F.carol, now: F.t0.addingTimeInterval(1)) == .approved(consumes: [3, 4]))
+        #expect(
+            try ledger.settleGate(subject: waiting, policy: .loaded(.builtIn), operator: F.carol, now: F.t0.addingTimeInterval(1))
+                == .approved(consumes: [3, 4]))
         #expect(state.waitingSubject(run: "nope", step: "migrate") == nil)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Synchronization
 import Testing
+
 @testable import WPKCore
 @testable import WPKPostgres
 
@@ -93,7 +94,8 @@ final class TestDatabase: @unchecked Sendable {
         url = PostgresURL(user: name, database: name, endpoint: .unixSocket(directory: socketDirectory, port: 5432))
         passwordFile = dir.file("password-\(name)")
         directory = dir.path
-        _ = try PostgresLedgerSetup.initialize(ledger: url, passwordFile: passwordFile, administrator: TestServer.administrator(), group: "root")
+        _ = try PostgresLedgerSetup.initialize(
+            ledger: url, passwordFile: passwordFile, administrator: TestServer.administrator(), group: "root")
         password = try PostgresPasswordFile.read(passwordFile)
         TestDatabase.passwordFiles.withLock { $0[name] = passwordFile }
     }
@@ -101,14 +103,16 @@ final class TestDatabase: @unchecked Sendable {
     deinit {
         TestDatabase.passwordFiles.withLock { $0[url.database] = nil }
         guard let admin = try? TestDatabase.superuser(url, database: "postgres") else { return }
-        _ = try? PostgresLedgerSchema.execute(format: "DROP DATABASE IF EXISTS %I WITH (FORCE)", url.database, on: admin, "drop the test database")
+        _ = try? PostgresLedgerSchema.execute(
+            format: "DROP DATABASE IF EXISTS %I WITH (FORCE)", url.database, on: admin, "drop the test database")
         _ = try? PostgresLedgerSchema.execute(format: "DROP ROLE IF EXISTS %I", url.user, on: admin, "drop the test role")
     }
 
     /// A client; clients named differently remember their heads apart, as on different hosts.
     func ledger(retrySeconds: Double = 10, client: String = "state") -> PostgresLedger {
-        PostgresLedger(url: url, password: password, retrySeconds: retrySeconds,
-                       headMemory: LedgerHeadMemory(directories: [directory + "/" + client + "/wpk/heads"]))
+        PostgresLedger(
+            url: url, password: password, retrySeconds: retrySeconds,
+            headMemory: LedgerHeadMemory(directories: [directory + "/" + client + "/wpk/heads"]))
     }
 
     /// The local postgres administrator, by peer authentication, in `database` (default: the ledger's).
@@ -133,7 +137,8 @@ final class TestDatabase: @unchecked Sendable {
             var bytes = ByteBuffer()
             bytes.writeString(line)
             let tag = "rewritten-\(index)"
-            try session.query("INSERT INTO wpk.entries (seq, prev, hash, line) VALUES (\(index + 1), \(tag), \(tag), \(bytes))", "write a row")
+            try session.query(
+                "INSERT INTO wpk.entries (seq, prev, hash, line) VALUES (\(index + 1), \(tag), \(tag), \(bytes))", "write a row")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Testing
+
 @testable import WPKCore
 @testable import WPKPostgres
 
@@ -34,17 +35,22 @@ struct PostgresLedgerTests {
         let dir = DatabaseDirectory()
         let database = try TestDatabase(in: dir)
         dir.companions.append(database)
-        let again = try PostgresLedgerSetup.initialize(ledger: database.url, passwordFile: database.passwordFile, administrator: TestServer.administrator(), group: "root")
+        let again = try PostgresLedgerSetup.initialize(
+            ledger: database.url, passwordFile: database.passwordFile, administrator: TestServer.administrator(), group: "root")
         #expect(again.contains("schema at version \(PostgresLedgerSchema.currentVersion), nothing to migrate"))
         let admin = try TestDatabase.superuser(database.url)
         let versions = try admin.query("SELECT version FROM wpk.migrations ORDER BY version", "versions").map { try $0.decode(Int.self) }
         #expect(versions == PostgresLedgerSchema.migrations.map(\.version))
         let role = database.url.user
-        for (privilege, expected) in [("SELECT", true), ("INSERT", true), ("UPDATE", false), ("DELETE", false), ("TRUNCATE", false), ("REFERENCES", false), ("TRIGGER", false)] {
+        for (privilege, expected) in [
+            ("SELECT", true), ("INSERT", true), ("UPDATE", false), ("DELETE", false), ("TRUNCATE", false), ("REFERENCES", false),
+            ("TRIGGER", false),
+        ] {
             let rows = try admin.query("SELECT has_table_privilege(\(role), 'wpk.entries', \(privilege))", "privilege")
             #expect(try rows.first?.decode(Bool.self) == expected, "\(privilege) on wpk.entries")
         }
-        let attributes = try admin.query("SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = \(role)", "role")
+        let attributes = try admin.query(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = \(role)", "role")
         let (superuser, createDB, createRole, bypass) = try #require(attributes.first).decode((Bool, Bool, Bool, Bool).self)
         #expect(!superuser && !createDB && !createRole && !bypass)
         // The password file is root's and the group's, never others'.
@@ -60,7 +66,9 @@ struct PostgresLedgerTests {
         _ = try F.filledLedgerSequence(ledger, count: 3)
         let client = try PostgresSession.connect(database.url, password: database.password)
         let admin = try TestDatabase.superuser(database.url)
-        for statement in ["UPDATE wpk.entries SET signature = 'x' WHERE seq = 2", "DELETE FROM wpk.entries WHERE seq = 3", "TRUNCATE wpk.entries"] {
+        for statement in [
+            "UPDATE wpk.entries SET signature = 'x' WHERE seq = 2", "DELETE FROM wpk.entries WHERE seq = 3", "TRUNCATE wpk.entries",
+        ] {
             // The client role lacks the privilege; the owner (a superuser) meets the trigger.
             #expect(sqlState { try client.query(PostgresQuery(unsafeSQL: statement), statement) } == "42501", "client: \(statement)")
             var message = ""
@@ -71,8 +79,16 @@ struct PostgresLedgerTests {
         let head = try ledger.read().records.last!
         var bytes = ByteBuffer()
         bytes.writeString("{}")
-        #expect(sqlState { try client.query("INSERT INTO wpk.entries (seq, prev, hash, line) VALUES (\(head.seq), \(head.prev), 'fork', \(bytes))", "fork") } == "23505")
-        #expect(sqlState { try client.query("INSERT INTO wpk.entries (seq, prev, hash, line) VALUES (\(head.seq + 2), 'nowhere', 'skip', \(bytes))", "skip") } == "23000")
+        #expect(
+            sqlState {
+                try client.query(
+                    "INSERT INTO wpk.entries (seq, prev, hash, line) VALUES (\(head.seq), \(head.prev), 'fork', \(bytes))", "fork")
+            } == "23505")
+        #expect(
+            sqlState {
+                try client.query(
+                    "INSERT INTO wpk.entries (seq, prev, hash, line) VALUES (\(head.seq + 2), 'nowhere', 'skip', \(bytes))", "skip")
+            } == "23000")
         #expect(try ledger.read().records.count == 3)
     }
 
@@ -85,7 +101,8 @@ struct PostgresLedgerTests {
         let ledger = database.ledger()
         _ = try F.filledLedgerSequence(ledger, count: 2)
         let head = try ledger.read().records.last!
-        let forged = LedgerRecord(seq: 3, time: F.t0, draft: RecordDraft(type: .approved, step: "migrate"), operator: F.alice, prev: head.hash)
+        let forged = LedgerRecord(
+            seq: 3, time: F.t0, draft: RecordDraft(type: .approved, step: "migrate"), operator: F.alice, prev: head.hash)
         var bytes = ByteBuffer()
         bytes.writeBytes(forged.line.dropLast())
         bytes.writeString(" ")
@@ -110,8 +127,13 @@ struct PostgresLedgerTests {
         let big = "sha256:" + String(repeating: "e", count: 64)
         var bytes = ByteBuffer()
         bytes.writeBytes([UInt8](repeating: 0x41, count: 300_000))
-        try client.query("INSERT INTO wpk.artifacts (name, bytes) VALUES (\("outputs/" + String(repeating: "e", count: 64) + ".txt"), \(bytes))", "insert")
-        guard case .failure(let problem) = ledger.artifacts.output(digest: big) else { Issue.record("an oversized output was read"); return }
+        try client.query(
+            "INSERT INTO wpk.artifacts (name, bytes) VALUES (\("outputs/" + String(repeating: "e", count: 64) + ".txt"), \(bytes))",
+            "insert")
+        guard case .failure(let problem) = ledger.artifacts.output(digest: big) else {
+            Issue.record("an oversized output was read")
+            return
+        }
         #expect(problem.description.contains("larger than a run artifact may be"))
         #expect(try ledger.artifacts.output(digest: digest).get() == "ok\n")
     }
@@ -145,8 +167,10 @@ struct PostgresLedgerTests {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
             let host = index % 2 == 0 ? "bastion-a" : "bastion-b"
             environment["XDG_STATE_HOME"] = dir.file("state-\(host)")
-            process.arguments = ["--uts", "sh", "-c", "hostname \(host) && exec \"$0\" \"$@\"",
-                                 F.helperPath, "append", ledger.location, "200", "\(host)-w\(index)"]
+            process.arguments = [
+                "--uts", "sh", "-c", "hostname \(host) && exec \"$0\" \"$@\"",
+                F.helperPath, "append", ledger.location, "200", "\(host)-w\(index)",
+            ]
             process.environment = environment
             let output = Pipe()
             process.standardOutput = output
@@ -216,7 +240,8 @@ struct PostgresLedgerTests {
         try ledger.append(RecordDraft(type: .runStarted, run: "r"), operator: F.alice, now: F.t0)
         try waitFor("the watch to listen") { watch.isLive }
         let admin = try TestDatabase.superuser(database.url, database: "postgres")
-        let ended = try admin.query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = \(database.url.database)", "end connections")
+        let ended = try admin.query(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = \(database.url.database)", "end connections")
         #expect(try ended.first?.decode(Int.self) == 2, "the ledger's and the watch's connections")
         try waitFor("the watch to notice", timeout: 30) { !watch.isLive || watch.drain() }
         // The ledger reconnects on its next call, and the watch listens again.
@@ -265,8 +290,10 @@ struct PostgresLedgerTests {
         #expect(try PostgresURL(parsing: text).description == expected)
     }
 
-    @Test(arguments: ["postgresql://wpk:secret@/wpk?host=/run/postgresql", "postgresql://@/wpk?host=/x", "postgresql://wpk@/?host=/x",
-                      "postgresql://wpk@/wpk", "postgresql://wpk@/wpk?host=/x&options=-c", "postgresql://Robert'); DROP@/wpk?host=/x"])
+    @Test(arguments: [
+        "postgresql://wpk:secret@/wpk?host=/run/postgresql", "postgresql://@/wpk?host=/x", "postgresql://wpk@/?host=/x",
+        "postgresql://wpk@/wpk", "postgresql://wpk@/wpk?host=/x&options=-c", "postgresql://Robert'); DROP@/wpk?host=/x",
+    ])
     func urlsWpkWouldNotUseExactlyAreRefused(_ text: String) {
         #expect(throws: LedgerError.self) { try PostgresURL(parsing: text) }
     }
@@ -276,16 +303,18 @@ extension LedgerFixtures {
     /// Appends `count` run events to `ledger`.
     static func filledFile(_ ledger: Ledger, count: Int) throws -> Ledger {
         for i in 1...count {
-            try ledger.append(RecordDraft(type: .stepFinished, run: "run-1", step: "step-\(i)", reason: "ok \(i)"),
-                              operator: i % 2 == 0 ? alice : bob, now: t0.addingTimeInterval(Double(i)))
+            try ledger.append(
+                RecordDraft(type: .stepFinished, run: "run-1", step: "step-\(i)", reason: "ok \(i)"),
+                operator: i % 2 == 0 ? alice : bob, now: t0.addingTimeInterval(Double(i)))
         }
         return ledger
     }
 
     static func filledLedgerSequence(_ ledger: PostgresLedger, count: Int) throws -> PostgresLedger {
         for i in 1...count {
-            try ledger.append(RecordDraft(type: .stepFinished, run: "run-1", step: "step-\(i)", reason: "ok \(i)"),
-                              operator: i % 2 == 0 ? alice : bob, now: t0.addingTimeInterval(Double(i)))
+            try ledger.append(
+                RecordDraft(type: .stepFinished, run: "run-1", step: "step-\(i)", reason: "ok \(i)"),
+                operator: i % 2 == 0 ? alice : bob, now: t0.addingTimeInterval(Double(i)))
         }
         return ledger
     }
@@ -343,8 +372,10 @@ struct PostgresRollbackTests {
         _ = try client.read()
         // A forger with superuser rights rebuilds a whole valid chain of the same length.
         let forgedLines = (1...4).reduce(into: [LedgerRecord]()) { chain, seq in
-            chain.append(LedgerRecord(seq: seq, time: F.t0, draft: RecordDraft(type: .stepFinished, run: "forged", step: "s\(seq)"),
-                                      operator: F.carol, prev: chain.last?.hash ?? LedgerRecord.genesis))
+            chain.append(
+                LedgerRecord(
+                    seq: seq, time: F.t0, draft: RecordDraft(type: .stepFinished, run: "forged", step: "s\(seq)"),
+                    operator: F.carol, prev: chain.last?.hash ?? LedgerRecord.genesis))
         }.map { String(decoding: $0.line.dropLast(), as: UTF8.self) }
         try TestDatabase.superuserReplace(in: database.url, lines: forgedLines)
         let error = try #require(throws: LedgerError.self) { try client.read() }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WPKCore
 @testable import WPKPostgres
 
@@ -23,8 +24,9 @@ private final class SignedBench {
     func signers(_ text: String) throws -> SignerPolicy { .signed(try AllowedSigners(text: text, source: "allowed_signers")) }
 
     func signer(_ keyName: String, as principal: String) throws -> SSHSigner {
-        SSHSigner(principal: principal, publicKey: try key(keyName), keyPath: keys[keyName]!.privatePath,
-                  environment: ProcessInfo.processInfo.environment)
+        SSHSigner(
+            principal: principal, publicKey: try key(keyName), keyPath: keys[keyName]!.privatePath,
+            environment: ProcessInfo.processInfo.environment)
     }
 
     func subject(author: String? = "carol", run: String? = "run-1") -> GateSubject {
@@ -35,8 +37,9 @@ private final class SignedBench {
 
     /// A run started by `op` and waiting at the subject's gate.
     func startRun(by op: Operator, subject: GateSubject, signer: SSHSigner? = nil) throws {
-        let started = RecordDraft(type: .runStarted, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                                  planDigest: subject.planDigest)
+        let started = RecordDraft(
+            type: .runStarted, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+            planDigest: subject.planDigest)
         if let signer {
             _ = try ledger.appendSigned(operator: op, signer: signer, clock: { F.t0 }) { _, _ in (started, ()) }
         } else {
@@ -46,8 +49,9 @@ private final class SignedBench {
     }
 
     func approvalDraft(_ subject: GateSubject) -> RecordDraft {
-        RecordDraft(type: .approved, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                    planDigest: subject.planDigest, step: subject.step, approvalsRequired: 2, expires: F.t0.addingTimeInterval(600))
+        RecordDraft(
+            type: .approved, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+            planDigest: subject.planDigest, step: subject.step, approvalsRequired: 2, expires: F.t0.addingTimeInterval(600))
     }
 
     /// An approval written as `op`, signed by `signer` (nil: unsigned, as a forger without a listed key writes it).
@@ -67,8 +71,10 @@ private final class SignedBench {
         let now = F.t0.addingTimeInterval(5)
         let status = ApprovalPolicy.gateStatus(subject: subject, state: state, policy: policy ?? self.policy, now: now, signers: signers)
         let rules = try ApprovalPolicy.rules(for: subject, policy: policy ?? self.policy).get()
-        let discounted = ApprovalPolicy.tally(gate: state.gates[subject.key], run: subject.run!, history: state.runs[subject.run!]!,
-                                              subject: subject, rules: rules, signers: signers, now: now).discounted.map(\.reason)
+        let discounted = ApprovalPolicy.tally(
+            gate: state.gates[subject.key], run: subject.run!, history: state.runs[subject.run!]!,
+            subject: subject, rules: rules, signers: signers, now: now
+        ).discounted.map(\.reason)
         return (status, discounted)
     }
 }
@@ -91,12 +97,16 @@ struct SignedDecisionTests {
         #expect(stored == record)
         #expect(try signers.principal(of: stored).get() == "alice@example.com")
         // ssh-keygen agrees the signature covers exactly signedContent.
-        let contentPath = bench.dir.file("content"), signaturePath = bench.dir.file("content.sig")
+        let contentPath = bench.dir.file("content")
+        let signaturePath = bench.dir.file("content.sig")
         try Data(stored.signedContent).write(to: URL(fileURLWithPath: contentPath))
         try Data(stored.signature!.utf8).write(to: URL(fileURLWithPath: signaturePath))
         try Data("alice@example.com \(bench.keys["alice"]!.publicText)\n".utf8).write(to: URL(fileURLWithPath: bench.dir.file("signers")))
-        let peer = try SSHKeygen.run(["-Y", "verify", "-f", bench.dir.file("signers"), "-I", "alice@example.com", "-n", "wpk-decision",
-                                      "-s", signaturePath], input: stored.signedContent)
+        let peer = try SSHKeygen.run(
+            [
+                "-Y", "verify", "-f", bench.dir.file("signers"), "-I", "alice@example.com", "-n", "wpk-decision",
+                "-s", signaturePath,
+            ], input: stored.signedContent)
         #expect(peer.status == 0, "\(peer.errors)")
 
         func refused(_ change: (inout LedgerRecord) -> Void) -> String? {
@@ -114,11 +124,14 @@ struct SignedDecisionTests {
         #expect(refused { $0.signature = nil } == "unsigned")
     }
 
-    @Test("attack 1: forged unsigned approvals claiming other operators do not count, with a reason; signed ones do", arguments: Backend.available)
+    @Test(
+        "attack 1: forged unsigned approvals claiming other operators do not count, with a reason; signed ones do",
+        arguments: Backend.available)
     func forgedApprovalsDoNotCount(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
         let bench = try SignedBench(["alice": "ed25519", "bob": "ecdsa"], backend: backend)
-        let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\nbob@example.com \(bench.keys["bob"]!.publicText)\n")
+        let signers = try bench.signers(
+            "alice@example.com \(bench.keys["alice"]!.publicText)\nbob@example.com \(bench.keys["bob"]!.publicText)\n")
         let subject = bench.subject()
         try bench.startRun(by: F.carol, subject: subject)
         try bench.approve(subject, as: F.alice, signer: nil)
@@ -135,7 +148,10 @@ struct SignedDecisionTests {
         try bench.approve(subject, as: F.alice, signer: try bench.signer("alice", as: "alice@example.com"))
         try bench.approve(subject, as: F.bob, signer: try bench.signer("bob", as: "bob@example.com"))
         (status, _) = try bench.status(subject, signers: signers)
-        guard case .approved(let seqs) = status else { Issue.record("not approved: \(status)"); return }
+        guard case .approved(let seqs) = status else {
+            Issue.record("not approved: \(status)")
+            return
+        }
         #expect(seqs.count == 2)
     }
 
@@ -143,7 +159,8 @@ struct SignedDecisionTests {
     func identityIsAccountAndPrincipal(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
         let bench = try SignedBench(["alice": "ed25519", "bob": "ed25519"], backend: backend)
-        let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\nbob@example.com \(bench.keys["bob"]!.publicText)\n")
+        let signers = try bench.signers(
+            "alice@example.com \(bench.keys["alice"]!.publicText)\nbob@example.com \(bench.keys["bob"]!.publicText)\n")
         let subject = bench.subject()
         try bench.startRun(by: F.carol, subject: subject)
         try bench.approve(subject, as: F.alice, signer: try bench.signer("alice", as: "alice@example.com"))
@@ -165,7 +182,8 @@ struct SignedDecisionTests {
     func selfApprovalByPrincipal(_ backend: Backend) throws {
         guard requireSSHKeygen() else { return }
         let bench = try SignedBench(["alice": "ed25519", "carol": "ed25519"], backend: backend)
-        let signers = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\ncarol@example.com \(bench.keys["carol"]!.publicText)\n")
+        let signers = try bench.signers(
+            "alice@example.com \(bench.keys["alice"]!.publicText)\ncarol@example.com \(bench.keys["carol"]!.publicText)\n")
         let subject = bench.subject(author: "Alice Example <alice@example.com>")
         // carol starts the run signed; an approval by carol's principal from another account is hers.
         try bench.startRun(by: F.carol, subject: subject, signer: try bench.signer("carol", as: "carol@example.com"))
@@ -184,10 +202,12 @@ struct SignedDecisionTests {
         try single.approve(plain, as: F.alice, signer: nil)
         let (_, plainReasons) = try single.status(plain, signers: .unsigned, policy: .loaded(MachinePolicy(minApprovals: 2)))
         #expect(plainReasons.contains { $0.contains("alice is the playbook's author") }, "\(plainReasons)")
-        let decision = ApprovalPolicy.decide(.approve, subject: F.subject(safety: SafetySettings(author: "alice@example.com")),
-                                             planPrefix: F.planPrefix, state: LedgerState(records: []), policy: .loaded(.builtIn),
-                                             operator: F.alice, now: F.t0)
-        #expect(decision == .refused(.selfApproval(who: "alice", role: "is the author of this playbook (metadata.author alice@example.com)")))
+        let decision = ApprovalPolicy.decide(
+            .approve, subject: F.subject(safety: SafetySettings(author: "alice@example.com")),
+            planPrefix: F.planPrefix, state: LedgerState(records: []), policy: .loaded(.builtIn),
+            operator: F.alice, now: F.t0)
+        #expect(
+            decision == .refused(.selfApproval(who: "alice", role: "is the author of this playbook (metadata.author alice@example.com)")))
     }
 
     @Test("expired signers, approver groups from the group database, and a required signature", arguments: Backend.available)
@@ -202,13 +222,17 @@ struct SignedDecisionTests {
         #expect(reasons.first?.contains("expired at 2020-01-01T00:00:00Z") == true, "\(reasons)")
 
         let valid = try bench.signers("alice@example.com \(bench.keys["alice"]!.publicText)\n")
-        let grouped: MachinePolicyStatus = .loaded(MachinePolicy(minApprovals: 2, approverGroups: ["wpk-no-such-group"], allowedSigners: "/x"))
+        let grouped: MachinePolicyStatus = .loaded(
+            MachinePolicy(minApprovals: 2, approverGroups: ["wpk-no-such-group"], allowedSigners: "/x"))
         let (_, groupReasons) = try bench.status(subject, signers: valid, policy: grouped)
         // F.alice is uid 1001, which the record claims; the group database decides, not the record.
-        #expect(groupReasons.first.map { $0.contains("approver group") || $0.contains("does not exist on this machine") } == true, "\(groupReasons)")
+        #expect(
+            groupReasons.first.map { $0.contains("approver group") || $0.contains("does not exist on this machine") } == true,
+            "\(groupReasons)")
 
-        let unsigned = ApprovalPolicy.decide(.approve, subject: F.subject(), planPrefix: F.planPrefix, state: LedgerState(records: []),
-                                             policy: bench.policy, operator: F.alice, now: F.t0, principal: nil, signers: valid)
+        let unsigned = ApprovalPolicy.decide(
+            .approve, subject: F.subject(), planPrefix: F.planPrefix, state: LedgerState(records: []),
+            policy: bench.policy, operator: F.alice, now: F.t0, principal: nil, signers: valid)
         #expect(unsigned == .refused(.signatureRequired(path: "/etc/wpk/allowed_signers")))
     }
 
@@ -216,20 +240,28 @@ struct SignedDecisionTests {
     func signerResolution() throws {
         guard requireSSHKeygen() else { return }
         let bench = try SignedBench(["alice": "ed25519", "mallory": "ed25519"])
-        let file = try AllowedSigners(text: "alice@example.com,*@ops namespaces=\"wpk-decision\" \(bench.keys["alice"]!.publicText)\n", source: "allowed_signers")
+        let file = try AllowedSigners(
+            text: "alice@example.com,*@ops namespaces=\"wpk-decision\" \(bench.keys["alice"]!.publicText)\n", source: "allowed_signers")
         let environment = ["PATH": "/usr/bin:/bin"]
-        let found = try #require(try SSHSigner.find(explicitKey: bench.keys["alice"]!.privatePath, signers: file, accountName: "alice",
-                                                    environment: environment, home: bench.dir.path, now: Date()))
+        let found = try #require(
+            try SSHSigner.find(
+                explicitKey: bench.keys["alice"]!.privatePath, signers: file, accountName: "alice",
+                environment: environment, home: bench.dir.path, now: Date()))
         let aliceKey = try bench.key("alice")
         #expect(found.principal == "alice@example.com" && found.publicKey == aliceKey)
-        let viaPub = try #require(try SSHSigner.find(explicitKey: nil, signers: nil, accountName: "alice",
-                                                     environment: ["WPK_SIGNING_KEY": bench.keys["alice"]!.privatePath + ".pub"],
-                                                     home: bench.dir.path, now: Date()))
+        let viaPub = try #require(
+            try SSHSigner.find(
+                explicitKey: nil, signers: nil, accountName: "alice",
+                environment: ["WPK_SIGNING_KEY": bench.keys["alice"]!.privatePath + ".pub"],
+                home: bench.dir.path, now: Date()))
         #expect(viaPub.principal == "alice")
-        #expect(try SSHSigner.find(explicitKey: nil, signers: nil, accountName: "alice", environment: [:], home: bench.dir.path, now: Date()) == nil)
+        #expect(
+            try SSHSigner.find(explicitKey: nil, signers: nil, accountName: "alice", environment: [:], home: bench.dir.path, now: Date())
+                == nil)
         #expect(throws: SigningError.self) {
-            try SSHSigner.find(explicitKey: bench.keys["mallory"]!.privatePath, signers: file, accountName: "mallory",
-                               environment: environment, home: bench.dir.path, now: Date())
+            try SSHSigner.find(
+                explicitKey: bench.keys["mallory"]!.privatePath, signers: file, accountName: "mallory",
+                environment: environment, home: bench.dir.path, now: Date())
         }
         // The signature ssh-keygen makes for the found signer verifies against the file.
         let armored = try found.sign(Array("content".utf8))
@@ -269,8 +301,10 @@ struct SignedDecisionTests {
         // Only the agent holds the private key from here on.
         try FileManager.default.removeItem(atPath: bench.keys["alice"]!.privatePath)
         let file = try AllowedSigners(text: "alice@example.com \(bench.keys["alice"]!.publicText)\n", source: "allowed_signers")
-        let found = try #require(try SSHSigner.find(explicitKey: nil, signers: file, accountName: "alice", environment: environment,
-                                                    home: bench.dir.path, now: Date()))
+        let found = try #require(
+            try SSHSigner.find(
+                explicitKey: nil, signers: file, accountName: "alice", environment: environment,
+                home: bench.dir.path, now: Date()))
         let aliceKey = try bench.key("alice")
         #expect(found.principal == "alice@example.com" && found.publicKey == aliceKey && found.keyPath == nil)
         let signature = try SSHSignature(armored: try found.sign(Array("by the agent".utf8)))

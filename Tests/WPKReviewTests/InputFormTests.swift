@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WPKCore
+
 @testable import WPKReview
 
 /// A playbook whose input declarations are hostile: escape sequences, bidi controls and a long
@@ -80,12 +81,16 @@ struct FormChecker {
 
 @Suite("The inputs form")
 struct InputFormTests {
-    let payments = try! FormChecker(String(contentsOf: fixturesDirectory.appendingPathComponent("restart-payments.wpk.yaml"), encoding: .utf8))
+    let payments = try! FormChecker(
+        String(contentsOf: fixturesDirectory.appendingPathComponent("restart-payments.wpk.yaml"), encoding: .utf8))
 
     @Test func iOnTheListLoadsThePlaybookAndOpensTheFormOverEveryDeclaredInput() throws {
         let (state, effects) = try payments.formState(Size(width: 80, height: 24))
         #expect(effects.contains(.loadDetail(path: formPath)))
-        guard case .inputs(let form) = state.overlay else { Issue.record("no form: \(String(describing: state.overlay))"); return }
+        guard case .inputs(let form) = state.overlay else {
+            Issue.record("no form: \(String(describing: state.overlay))")
+            return
+        }
         #expect(form.fields.map(\.declaration.name) == ["deployment", "app_label"])
         #expect(form.fields[0].declaration.pattern == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
         // Checked at once: both are required and empty.
@@ -94,13 +99,20 @@ struct InputFormTests {
 
     @Test func eachValueIsCheckedAsTypedAndEnterPlansOnlyWhenAllFit() throws {
         var (state, _) = try payments.formState(Size(width: 80, height: 24), keys: typing("Checkout"))
-        guard case .inputs(let bad) = state.overlay else { Issue.record("no form"); return }
+        guard case .inputs(let bad) = state.overlay else {
+            Issue.record("no form")
+            return
+        }
         #expect(bad.fields[0].value == "Checkout" && bad.fields[0].problems.first?.contains("does not match its pattern") == true)
         var effects: [Effect]
         (state, effects) = payments.run(state, [.key(.enter)])
         #expect(effects.isEmpty && state.status?.text.contains("fix the values") == true)
-        (state, _) = payments.run(state, Array(repeating: .key(.backspace), count: 8) + typing("checkout") + [.key(.tab)] + typing("checkout"))
-        guard case .inputs(let good) = state.overlay else { Issue.record("no form"); return }
+        (state, _) = payments.run(
+            state, Array(repeating: .key(.backspace), count: 8) + typing("checkout") + [.key(.tab)] + typing("checkout"))
+        guard case .inputs(let good) = state.overlay else {
+            Issue.record("no form")
+            return
+        }
         #expect(good.isAcceptable && good.values == ["deployment": "checkout", "app_label": "checkout"])
         (state, effects) = payments.run(state, [.key(.enter)])
         #expect(effects == [.planWithInputs(path: formPath, values: ["deployment": "checkout", "app_label": "checkout"])])
@@ -110,8 +122,12 @@ struct InputFormTests {
     @Test func aStaleAnswerIsIgnoredAndEscLeavesThePlanAsItWas() throws {
         var (state, _) = try payments.formState(Size(width: 80, height: 24), keys: typing("web"))
         // An answer for values no longer in the form (typing went on) changes nothing.
-        state = update(state, .inputsChecked(path: formPath, values: ["deployment": "we"], problems: ["deployment": ["stale"]], general: [])).0
-        guard case .inputs(let form) = state.overlay else { Issue.record("no form"); return }
+        state =
+            update(state, .inputsChecked(path: formPath, values: ["deployment": "we"], problems: ["deployment": ["stale"]], general: [])).0
+        guard case .inputs(let form) = state.overlay else {
+            Issue.record("no form")
+            return
+        }
         #expect(form.fields[0].problems.isEmpty)
         let (after, effects) = update(state, .key(.escape))
         #expect(after.overlay == nil && effects.isEmpty && after.status?.text == "inputs unchanged")
@@ -120,11 +136,17 @@ struct InputFormTests {
     @Test func aSecretTakesNoTypedValue() throws {
         let hostile = try FormChecker(hostileInputsYAML)
         var (state, _) = try hostile.formState(Size(width: 80, height: 24), keys: [.key(.down), .key(.down)] + typing("s3cret"))
-        guard case .inputs(let form) = state.overlay else { Issue.record("no form"); return }
+        guard case .inputs(let form) = state.overlay else {
+            Issue.record("no form")
+            return
+        }
         #expect(form.focus == 2 && form.fields[2].value.isEmpty && !form.values.keys.contains("token"))
         #expect(state.status?.text.contains("is a secret") == true)
         state = hostile.run(state, [.key(.up)] + typing("7")).0
-        guard case .inputs(let typed) = state.overlay else { Issue.record("no form"); return }
+        guard case .inputs(let typed) = state.overlay else {
+            Issue.record("no form")
+            return
+        }
         #expect(typed.values == ["count": "7"])
     }
 
@@ -137,7 +159,6 @@ struct InputFormTests {
         }
     }
 }
-
 
 @Suite("The values a pending gate was planned with")
 struct PlannedWithTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WPKCore
+
 @testable import WPKReview
 
 /// A terminal that replays scripted input and keeps every frame it is given.
@@ -43,26 +44,41 @@ final class FixtureBackend: ReviewBackend {
         switch effect {
         case .loadList:
             guard namesFirst else { return [.listLoaded(entries)] }
-            return [.listLoaded(entries.map {
-                PlaybookEntry(path: $0.path, name: String($0.path.split(separator: "/").last ?? ""), runtime: "-", mode: "-",
-                              errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
-            })]
+            return [
+                .listLoaded(
+                    entries.map {
+                        PlaybookEntry(
+                            path: $0.path, name: String($0.path.split(separator: "/").last ?? ""), runtime: "-", mode: "-",
+                            errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+                    })
+            ]
         case .summarize(let paths): return [.entriesSummarized(entries.filter { paths.contains($0.path) })]
         case .loadDetail(let path):
             let name = fixtureNames.first { path.contains($0) } ?? ""
-            guard let detail = try? fixture(name, plan: samplePlan(), planDigest: sampleDigest) else { return [.detailFailed(path: path, reason: "gone")] }
+            guard let detail = try? fixture(name, plan: samplePlan(), planDigest: sampleDigest) else {
+                return [.detailFailed(path: path, reason: "gone")]
+            }
             return [.detailLoaded(detail)]
         case .approve: return [.decisionRefused("approvals are not available yet")]
         case .reject(let path, let step, let digest, let reason):
-            return [.decisionRecorded(Decision(kind: .rejected, playbook: "restart-payments-api", path: path, step: step, planDigest: digest, reason: reason))]
+            return [
+                .decisionRecorded(
+                    Decision(kind: .rejected, playbook: "restart-payments-api", path: path, step: step, planDigest: digest, reason: reason))
+            ]
         case .loadRuns: return [.runsLoaded(runs)]
         case .loadRun(let id): return [runViews[id].map { .runLoaded($0) } ?? .runFailed(id: id, reason: "no such run")]
         case .decideRun(let action, let run, let step, _, let digest, let reason):
             let kind: Decision.Kind = action == .approve ? .approved : action == .reject ? .rejected : .cancelled
-            return [.decisionRecorded(Decision(kind: kind, playbook: "restart-unhealthy", path: "run \(run)", step: step, planDigest: digest, reason: reason))]
+            return [
+                .decisionRecorded(
+                    Decision(kind: kind, playbook: "restart-unhealthy", path: "run \(run)", step: step, planDigest: digest, reason: reason))
+            ]
         case .checkInputs(let path, let values):
             // The real check on the fixture's real YAML.
-            guard let checker = try? FormChecker(String(contentsOf: fixturesDirectory.appendingPathComponent((path as NSString).lastPathComponent), encoding: .utf8)) else {
+            guard
+                let checker = try? FormChecker(
+                    String(contentsOf: fixturesDirectory.appendingPathComponent((path as NSString).lastPathComponent), encoding: .utf8))
+            else {
                 return [.inputsChecked(path: path, values: values, problems: [:], general: ["unreadable"])]
             }
             let check = InputCheck.check(checker.document, path: path, digest: checker.digest, inputs: values)
@@ -79,13 +95,19 @@ final class FixtureBackend: ReviewBackend {
 @Suite("Review runner loop")
 struct RunnerTests {
     @Test func aSessionOpensRejectsAndQuitsThroughTheLoop() {
-        let keys: [Key] = [.down, .down, .enter, .tab, .tab, .tab, .down, .character("r")] + "too risky".map { .character($0) } + [.enter, .character("q")]
+        let keys: [Key] =
+            [.down, .down, .enter, .tab, .tab, .tab, .down, .character("r")] + "too risky".map { .character($0) } + [
+                .enter, .character("q"),
+            ]
         let terminal = ScriptedTerminal(script: keys.map { .key($0) })
         let backend = FixtureBackend()
         let final = ReviewRunner.run(device: terminal, backend: backend, options: ReviewOptions())
         #expect(final.quitting)
         #expect(backend.performed.first == .loadList)
-        #expect(backend.performed.contains(.reject(path: "Fixtures/restart-payments.wpk.yaml", step: "restart-deployment", planDigest: sampleDigest, reason: "too risky")))
+        #expect(
+            backend.performed.contains(
+                .reject(
+                    path: "Fixtures/restart-payments.wpk.yaml", step: "restart-deployment", planDigest: sampleDigest, reason: "too risky")))
         #expect(final.decisions.map(\.reason) == ["too risky"])
         // One frame per input before quitting; the last shows the recorded rejection.
         #expect(terminal.frames.count == keys.count)
@@ -133,7 +155,9 @@ struct RunnerTests {
     }
 
     @Test func aResizeRedrawsAtTheNewSize() {
-        let terminal = ScriptedTerminal(script: [.resize(Size(width: 60, height: 20)), .resize(Size(width: 100, height: 30)), .key(.character("q"))])
+        let terminal = ScriptedTerminal(script: [
+            .resize(Size(width: 60, height: 20)), .resize(Size(width: 100, height: 30)), .key(.character("q")),
+        ])
         _ = ReviewRunner.run(device: terminal, backend: FixtureBackend(), options: ReviewOptions())
         #expect(terminal.frames.map(\.size) == [Size(width: 80, height: 24), Size(width: 60, height: 20), Size(width: 100, height: 30)])
         #expect(terminal.frames[1].textDump().contains("terminal too small"))

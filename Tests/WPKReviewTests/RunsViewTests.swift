@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WPKCore
+
 @testable import WPKReview
 
 /// The clock of the run fixtures: runs waited since before it.
@@ -12,16 +13,21 @@ let runPlanDigest = "sha256:7c41d09e5fa2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6
 /// Runs as the ledger lists them: two waiting (the longer wait listed second by the adapter), one running, two ended.
 func sampleRuns() -> [RunRow] {
     [
-        RunRow(id: "5be0c1d2e3f40718", playbook: "requeue-job", starter: "bob", host: "bastion-2", tty: "/dev/pts/4", state: "waiting",
-               gate: "requeue", approvals: 0, approvalsNeeded: 2, waitingSince: runsNow.addingTimeInterval(-40),
-               deadline: runsNow.addingTimeInterval(560), plannedWith: "job=nightly-export"),
-        RunRow(id: "9f3a61c04b7e2d15", playbook: "restart-unhealthy", starter: "alice", host: "bastion-1", tty: "/dev/pts/3",
-               source: "10.20.0.7", state: "waiting", gate: "restart", approvals: 0, approvalsNeeded: 1,
-               waitingSince: runsNow.addingTimeInterval(-125), deadline: runsNow.addingTimeInterval(775),
-               plannedWith: "deployment=checkout app_label=checkout"),
-        RunRow(id: "0a1b2c3d4e5f6071", playbook: "backup-verify", starter: "wpk-serve", host: "bastion-1", startedBy: "schedule",
-               state: "running"),
-        RunRow(id: "1122334455667788", playbook: "scale-on-latency", starter: "carol", host: "bastion-1", tty: "/dev/pts/1", state: "succeeded"),
+        RunRow(
+            id: "5be0c1d2e3f40718", playbook: "requeue-job", starter: "bob", host: "bastion-2", tty: "/dev/pts/4", state: "waiting",
+            gate: "requeue", approvals: 0, approvalsNeeded: 2, waitingSince: runsNow.addingTimeInterval(-40),
+            deadline: runsNow.addingTimeInterval(560), plannedWith: "job=nightly-export"),
+        RunRow(
+            id: "9f3a61c04b7e2d15", playbook: "restart-unhealthy", starter: "alice", host: "bastion-1", tty: "/dev/pts/3",
+            source: "10.20.0.7", state: "waiting", gate: "restart", approvals: 0, approvalsNeeded: 1,
+            waitingSince: runsNow.addingTimeInterval(-125), deadline: runsNow.addingTimeInterval(775),
+            plannedWith: "deployment=checkout app_label=checkout"),
+        RunRow(
+            id: "0a1b2c3d4e5f6071", playbook: "backup-verify", starter: "wpk-serve", host: "bastion-1", startedBy: "schedule",
+            state: "running"),
+        RunRow(
+            id: "1122334455667788", playbook: "scale-on-latency", starter: "carol", host: "bastion-1", tty: "/dev/pts/1", state: "succeeded"
+        ),
         RunRow(id: "8877665544332211", playbook: "rotate-secret", starter: "alice", host: "bastion-1", state: "cancelled"),
     ]
 }
@@ -29,19 +35,30 @@ func sampleRuns() -> [RunRow] {
 /// The waiting restart-unhealthy run, opened: read-only steps done with their evidence, `restart` waiting.
 func sampleRunView(output: (text: String, bytes: Int)? = nil) -> RunView {
     let kubectl = ["kubectl", "--context=prod-eu-west-1", "--namespace=checkout"]
-    let podStatus = output?.text ?? "NAME                        READY   STATUS             RESTARTS\ncheckout-7d9f8c6b5-x2x9p    0/1     CrashLoopBackOff   14\ncheckout-7d9f8c6b5-q8w2n    1/1     Running            0\n"
+    let podStatus =
+        output?.text
+        ?? "NAME                        READY   STATUS             RESTARTS\ncheckout-7d9f8c6b5-x2x9p    0/1     CrashLoopBackOff   14\ncheckout-7d9f8c6b5-q8w2n    1/1     Running            0\n"
     return RunView(
         row: sampleRuns()[1], playbookDigest: "sha256:" + String(repeating: "e", count: 64), planDigest: runPlanDigest,
         inputs: [("deployment", "checkout"), ("app_label", "checkout")],
         steps: [
-            RunStepView(handler: "pod-status", state: "done", commands: [kubectl + ["get", "pods", "--selector=app=checkout", "--output=wide"]],
-                        outputBytes: output?.bytes ?? podStatus.utf8.count, output: podStatus),
-            RunStepView(handler: "collect-logs", state: "done", commands: [kubectl + ["logs", "deployment/checkout", "--all-containers", "--previous", "--tail=500"]],
-                        outputBytes: 38, output: "panic: config key CHECKOUT_DB missing\n"),
-            RunStepView(handler: "restart", state: "waiting",
-                        commands: [kubectl + ["rollout", "restart", "deployment/checkout", "--dry-run=server"], kubectl + ["rollout", "restart", "deployment/checkout"]],
-                        gateRequired: true, gateApprovals: 1, gateReasons: ["requires_approval: true", "mutating step"]),
-            RunStepView(handler: "wait-healthy", state: "not reached", commands: [kubectl + ["rollout", "status", "deployment/checkout", "--timeout=5m"]]),
+            RunStepView(
+                handler: "pod-status", state: "done", commands: [kubectl + ["get", "pods", "--selector=app=checkout", "--output=wide"]],
+                outputBytes: output?.bytes ?? podStatus.utf8.count, output: podStatus),
+            RunStepView(
+                handler: "collect-logs", state: "done",
+                commands: [kubectl + ["logs", "deployment/checkout", "--all-containers", "--previous", "--tail=500"]],
+                outputBytes: 38, output: "panic: config key CHECKOUT_DB missing\n"),
+            RunStepView(
+                handler: "restart", state: "waiting",
+                commands: [
+                    kubectl + ["rollout", "restart", "deployment/checkout", "--dry-run=server"],
+                    kubectl + ["rollout", "restart", "deployment/checkout"],
+                ],
+                gateRequired: true, gateApprovals: 1, gateReasons: ["requires_approval: true", "mutating step"]),
+            RunStepView(
+                handler: "wait-healthy", state: "not reached",
+                commands: [kubectl + ["rollout", "status", "deployment/checkout", "--timeout=5m"]]),
         ])
 }
 
@@ -63,7 +80,9 @@ func runsState(_ size: Size = Size(width: 80, height: 24), options: ReviewOption
 }
 
 /// The waiting run opened from the Runs view.
-func runScreenState(_ size: Size = Size(width: 80, height: 24), view: RunView = sampleRunView(), options: ReviewOptions = ReviewOptions()) throws -> ReviewState {
+func runScreenState(_ size: Size = Size(width: 80, height: 24), view: RunView = sampleRunView(), options: ReviewOptions = ReviewOptions())
+    throws -> ReviewState
+{
     run(try runsState(size, options: options), [.key(.enter), .runLoaded(view)]).0
 }
 
@@ -101,8 +120,12 @@ struct RunsViewTests {
         #expect(none.isEmpty)
         #expect(approving.overlay == .runAction(.approve, text: "7c4"))
         let (_, decided) = run(approving, typing("1"))
-        #expect(decided == [.decideRun(.approve, run: "9f3a61c04b7e2d15", step: "restart", playbookDigest: "sha256:" + String(repeating: "e", count: 64),
-                                       planDigest: runPlanDigest, reason: "")])
+        #expect(
+            decided == [
+                .decideRun(
+                    .approve, run: "9f3a61c04b7e2d15", step: "restart", playbookDigest: "sha256:" + String(repeating: "e", count: 64),
+                    planDigest: runPlanDigest, reason: "")
+            ])
         // A wrong character cancels; nothing is asked of the backend.
         let (wrong, nothing) = run(loaded, [.key(.character("a")), .key(.character("x"))])
         #expect(nothing.isEmpty && wrong.overlay == nil)
@@ -113,12 +136,19 @@ struct RunsViewTests {
         let (noReason, none) = run(loaded, [.key(.character("r")), .key(.enter)])
         #expect(none.isEmpty && noReason.overlay == .runAction(.reject, text: ""))
         let (_, rejected) = run(loaded, [.key(.character("r"))] + typing("wrong deployment") + [.key(.enter)])
-        #expect(rejected == [.decideRun(.reject, run: "9f3a61c04b7e2d15", step: "restart", playbookDigest: "sha256:" + String(repeating: "e", count: 64),
-                                        planDigest: runPlanDigest, reason: "wrong deployment")])
+        #expect(
+            rejected == [
+                .decideRun(
+                    .reject, run: "9f3a61c04b7e2d15", step: "restart", playbookDigest: "sha256:" + String(repeating: "e", count: 64),
+                    planDigest: runPlanDigest, reason: "wrong deployment")
+            ])
         let (_, cancelled) = run(loaded, [.key(.character("c"))] + typing("alert resolved") + [.key(.enter)])
         #expect(cancelled.count == 1)
-        if case .decideRun(.cancel, let id, _, _, _, let reason) = cancelled.first { #expect(id == "9f3a61c04b7e2d15" && reason == "alert resolved") }
-        else { Issue.record("no cancel effect: \(cancelled)") }
+        if case .decideRun(.cancel, let id, _, _, _, let reason) = cancelled.first {
+            #expect(id == "9f3a61c04b7e2d15" && reason == "alert resolved")
+        } else {
+            Issue.record("no cancel effect: \(cancelled)")
+        }
     }
 
     @Test func theScreenFollowsTheRunAndADialogForAStepThatMovedOnCloses() throws {
@@ -152,7 +182,8 @@ struct RunsViewTests {
         let scrolled = run(state, [.key(.end)]).0
         for screen in [render(state), render(scrolled)] {
             let text = screen.textDump()
-            #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0 == "\u{202E}" || $0 == "\u{202C}" || $0 == "\u{7F}" })
+            #expect(
+                !text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0 == "\u{202E}" || $0 == "\u{202C}" || $0 == "\u{7F}" })
         }
         #expect(render(scrolled).textDump().contains("after the long line"))
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WPKReview
 
 /// An untrusted string and how it must appear.
@@ -105,7 +106,9 @@ struct ScreenTests {
     }
 
     @Test func shellQuotingShowsArgumentsExactly() {
-        #expect(ShellQuote.join(["kubectl", "-n", "payments", "rollout", "restart", "deployment/api"]) == "kubectl -n payments rollout restart deployment/api")
+        #expect(
+            ShellQuote.join(["kubectl", "-n", "payments", "rollout", "restart", "deployment/api"])
+                == "kubectl -n payments rollout restart deployment/api")
         #expect(ShellQuote.join(["sh", "-c", "echo 'hi' && rm -rf /tmp/x"]) == "sh -c 'echo '\\''hi'\\'' && rm -rf /tmp/x'")
         #expect(ShellQuote.join(["a", ""]) == "a ''")
     }

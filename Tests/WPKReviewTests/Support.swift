@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WPKCore
+
 @testable import WPKReview
 
 /// The test fixtures directory.
@@ -21,11 +22,14 @@ func fixture(_ name: String, plan: [PlanStepView]? = nil, planDigest: String? = 
     // The signature checked for real: restart-payments is signed (the published test key of
     // Tests/Fixtures/signing) and that key is trusted; the other fixtures declare no signature.
     let signature = document.map {
-        PlaybookSignatureVerifier.check(bytes: bytes, path: fixturesDirectory.appendingPathComponent("\(name).wpk.yaml").path, root: $0.root, trust: fixtureTrust)
+        PlaybookSignatureVerifier.check(
+            bytes: bytes, path: fixturesDirectory.appendingPathComponent("\(name).wpk.yaml").path, root: $0.root, trust: fixtureTrust)
     }
     let entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: diagnostics, fallbackName: name, signature: signature)
     return PlaybookDetail(
-        entry: entry, overview: (signature.map { [PlaybookReader.signatureSection($0)] } ?? []) + (document.map { PlaybookReader.overview($0.root) } ?? []),
+        entry: entry,
+        overview: (signature.map { [PlaybookReader.signatureSection($0)] } ?? [])
+            + (document.map { PlaybookReader.overview($0.root) } ?? []),
         source: bytes,
         diagnostics: diagnostics, plan: plan, planDigest: planDigest,
         planNote: "The planner is not available yet in this build.", history: history, historyNote: "")
@@ -33,7 +37,8 @@ func fixture(_ name: String, plan: [PlanStepView]? = nil, planDigest: String? = 
 
 /// Trust in the example key (`examples/keys/wpk-example.pub`), as a machine policy would set it.
 let fixtureTrust: PlaybookSignatureTrust = {
-    let keys = fixturesDirectory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/keys")
+    let keys = fixturesDirectory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+        "examples/keys")
     return PlaybookSignatureTrust(policy: MachinePolicy(trustedKeys: keys.path))
 }()
 
@@ -43,18 +48,21 @@ let sampleDigest = "sha256:3fa9c2e07b41d5a8e6f0c9b2a1d4e7f8091a2b3c4d5e6f708192a
 /// The restart-payments plan as the planner will show it: a read-only check, a gated restart, a check.
 func samplePlan(restartState: GateState = .pending) -> [PlanStepView] {
     [
-        PlanStepView(index: 1, handler: "check-rollout-status", runtime: "k8s",
-                     commands: [["kubectl", "--context", "prod-eu-1", "-n", "payments", "rollout", "status", "deployment/payments-api"]],
-                     fidelity: .exact, mutating: false, destructive: false, blastRadius: "none (read-only)",
-                     gateRequired: false, gateApprovals: 0, gateReason: "", gateState: .notGated),
-        PlanStepView(index: 2, handler: "restart-deployment", runtime: "k8s",
-                     commands: [["kubectl", "--context", "prod-eu-1", "-n", "payments", "rollout", "restart", "deployment/payments-api"]],
-                     fidelity: .exact, mutating: true, destructive: true, blastRadius: "deployment/payments-api in prod-eu-1/payments (all pods)",
-                     gateRequired: true, gateApprovals: 1, gateReason: "Restarts every payments-api pod in prod-eu-1", gateState: restartState),
-        PlanStepView(index: 3, handler: "verify-error-rate", runtime: "shell",
-                     commands: [["curl", "-fsS", "--max-time", "10", "https://payments.internal/healthz"]],
-                     fidelity: .simulated, mutating: false, destructive: false, blastRadius: "none (read-only)",
-                     gateRequired: false, gateApprovals: 0, gateReason: "", gateState: .notGated),
+        PlanStepView(
+            index: 1, handler: "check-rollout-status", runtime: "k8s",
+            commands: [["kubectl", "--context", "prod-eu-1", "-n", "payments", "rollout", "status", "deployment/payments-api"]],
+            fidelity: .exact, mutating: false, destructive: false, blastRadius: "none (read-only)",
+            gateRequired: false, gateApprovals: 0, gateReason: "", gateState: .notGated),
+        PlanStepView(
+            index: 2, handler: "restart-deployment", runtime: "k8s",
+            commands: [["kubectl", "--context", "prod-eu-1", "-n", "payments", "rollout", "restart", "deployment/payments-api"]],
+            fidelity: .exact, mutating: true, destructive: true, blastRadius: "deployment/payments-api in prod-eu-1/payments (all pods)",
+            gateRequired: true, gateApprovals: 1, gateReason: "Restarts every payments-api pod in prod-eu-1", gateState: restartState),
+        PlanStepView(
+            index: 3, handler: "verify-error-rate", runtime: "shell",
+            commands: [["curl", "-fsS", "--max-time", "10", "https://payments.internal/healthz"]],
+            fidelity: .simulated, mutating: false, destructive: false, blastRadius: "none (read-only)",
+            gateRequired: false, gateApprovals: 0, gateReason: "", gateState: .notGated),
     ]
 }
 
@@ -80,8 +88,10 @@ func listState(_ size: Size = Size(width: 80, height: 24), options: ReviewOption
 }
 
 /// A playbook opened from the list, with its detail loaded, on a pane.
-func openState(_ name: String, pane: Pane = .overview, size: Size = Size(width: 80, height: 24), options: ReviewOptions = ReviewOptions(),
-               plan: [PlanStepView]? = nil, planDigest: String? = nil, history: [HistoryRow] = []) throws -> ReviewState {
+func openState(
+    _ name: String, pane: Pane = .overview, size: Size = Size(width: 80, height: 24), options: ReviewOptions = ReviewOptions(),
+    plan: [PlanStepView]? = nil, planDigest: String? = nil, history: [HistoryRow] = []
+) throws -> ReviewState {
     var state = try listState(size, options: options)
     let index = try #require(fixtureNames.firstIndex(of: name))
     let detail = try fixture(name, plan: plan, planDigest: planDigest, history: history)
@@ -94,7 +104,8 @@ func openState(_ name: String, pane: Pane = .overview, size: Size = Size(width: 
 /// Compares a screen with its golden file (grid text, then the style map); a mismatch names each
 /// differing row. `WPK_RECORD_SNAPSHOTS=1` writes the golden file instead.
 func assertSnapshot(_ screen: Screen, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let actual = "# \(screen.size) cursor \(screen.cursor.map { "\($0.row),\($0.column)" } ?? "none")\n"
+    let actual =
+        "# \(screen.size) cursor \(screen.cursor.map { "\($0.row),\($0.column)" } ?? "none")\n"
         + screen.textDump() + "\n# styles\n" + screen.styleDump() + "\n"
     let file = snapshotsDirectory.appendingPathComponent("\(name).txt")
     if ProcessInfo.processInfo.environment["WPK_RECORD_SNAPSHOTS"] == "1" {
@@ -107,10 +118,12 @@ func assertSnapshot(_ screen: Screen, _ name: String, sourceLocation: SourceLoca
         return
     }
     if expected == actual { return }
-    let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
+    let e = expected.components(separatedBy: "\n")
+    let a = actual.components(separatedBy: "\n")
     var report = "screen \(name) differs from \(file.lastPathComponent) (WPK_RECORD_SNAPSHOTS=1 re-records):\n"
     for i in 0..<max(e.count, a.count) {
-        let le = i < e.count ? e[i] : "<missing>", la = i < a.count ? a[i] : "<missing>"
+        let le = i < e.count ? e[i] : "<missing>"
+        let la = i < a.count ? a[i] : "<missing>"
         if le != la { report += "  line \(i + 1)\n    expected |\(le)|\n    actual   |\(la)|\n" }
     }
     Issue.record(Comment(rawValue: report), sourceLocation: sourceLocation)

@@ -1,5 +1,6 @@
 import Testing
 import WPKCore
+
 @testable import WPKReview
 
 @Suite("Review update function")
@@ -71,7 +72,9 @@ struct UpdateTests {
 
     @Test func unreadFilesAreReadInChunksAndFillInTheList() throws {
         let stubs = (0..<70).map {
-            PlaybookEntry(path: "p\($0).wpk.yaml", name: "p\($0)", runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+            PlaybookEntry(
+                path: "p\($0).wpk.yaml", name: "p\($0)", runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0,
+                summarized: false)
         }
         let (state, all) = run(ReviewState(size: small), [.listLoaded(stubs), .key(.down), .key(.down)])
         // The runs are asked for once, with the first list; the files are read in the background.
@@ -158,13 +161,15 @@ struct UpdateTests {
         #expect(state.overlay == nil)
         #expect(state.status?.text.contains("has no gate") == true)
         // Not on the Plan pane.
-        state = run(try openState("restart-payments", pane: .source, plan: samplePlan(), planDigest: sampleDigest), [.key(.character("a"))]).0
+        state =
+            run(try openState("restart-payments", pane: .source, plan: samplePlan(), planDigest: sampleDigest), [.key(.character("a"))]).0
         #expect(state.overlay == nil && state.status?.text.contains("Plan pane") == true)
         // No plan yet: the backend's note is shown.
         state = run(try openState("restart-payments", pane: .plan), [.key(.character("r"))]).0
         #expect(state.overlay == nil && state.status?.text.contains("planner is not available") == true)
         // Read-only.
-        state = try openState("restart-payments", pane: .plan, options: ReviewOptions(readOnly: true), plan: samplePlan(), planDigest: sampleDigest)
+        state = try openState(
+            "restart-payments", pane: .plan, options: ReviewOptions(readOnly: true), plan: samplePlan(), planDigest: sampleDigest)
         state = run(state, [.key(.down), .key(.character("a")), .key(.character("r"))]).0
         #expect(state.overlay == nil && !state.canDecide && state.status?.text.contains("read-only") == true)
     }
@@ -176,7 +181,12 @@ struct UpdateTests {
         let (empty, noEffects) = run(state, typing("   ") + [.key(.enter)])
         #expect(noEffects.isEmpty && empty.overlay != nil && empty.status?.text.contains("reason is required") == true)
         let (typed, effects) = run(state, typing(" not during the sale x") + [.key(.backspace), .key(.backspace), .key(.enter)])
-        #expect(effects == [.reject(path: "Fixtures/restart-payments.wpk.yaml", step: "restart-deployment", planDigest: sampleDigest, reason: "not during the sale")])
+        #expect(
+            effects == [
+                .reject(
+                    path: "Fixtures/restart-payments.wpk.yaml", step: "restart-deployment", planDigest: sampleDigest,
+                    reason: "not during the sale")
+            ])
         #expect(typed.overlay == nil)
         let (cancelled, none) = run(state, typing("abc") + [.key(.escape)])
         #expect(none.isEmpty && cancelled.overlay == nil)
@@ -184,8 +194,9 @@ struct UpdateTests {
 
     @Test func decisionsAreKeptForTheSummaryAndReloadTheView() throws {
         let state = try openState("restart-payments", pane: .plan, plan: samplePlan(), planDigest: sampleDigest)
-        let decision = Decision(kind: .approved, playbook: "restart-payments-api", path: "Fixtures/restart-payments.wpk.yaml",
-                                step: "restart-deployment", planDigest: sampleDigest, reason: "")
+        let decision = Decision(
+            kind: .approved, playbook: "restart-payments-api", path: "Fixtures/restart-payments.wpk.yaml",
+            step: "restart-deployment", planDigest: sampleDigest, reason: "")
         let (after, effects) = run(state, [.decisionRecorded(decision)])
         #expect(after.decisions == [decision])
         #expect(effects == [.loadList, .loadRuns, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml")])
@@ -197,7 +208,10 @@ struct UpdateTests {
 
     @Test func aLedgerChangeReloadsListAndOpenPlaybook() throws {
         #expect(run(try listState(), [.ledgerChanged]).1 == [.loadList, .loadRuns])
-        #expect(run(try openState("restart-payments"), [.ledgerChanged]).1 == [.loadList, .loadRuns, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml")])
+        #expect(
+            run(try openState("restart-payments"), [.ledgerChanged]).1 == [
+                .loadList, .loadRuns, .loadDetail(path: "Fixtures/restart-payments.wpk.yaml"),
+            ])
     }
 
     @Test func aTooSmallTerminalIgnoresKeysButQuitAndRecovers() throws {
@@ -234,7 +248,9 @@ struct UpdateTests {
             let whole = all.map { "\($0.keys) \($0.text)" }
             #expect(pieces.allSatisfy { whole.contains($0) }, "\(width): \(shown)")
             #expect(pieces == whole.filter { pieces.contains($0) })
-            if width == 30 { #expect(pieces.contains("q quit") && pieces.contains("? help") && !pieces.contains("Esc back"), "\(width): \(shown)") }
+            if width == 30 {
+                #expect(pieces.contains("q quit") && pieces.contains("? help") && !pieces.contains("Esc back"), "\(width): \(shown)")
+            }
         }
     }
 
@@ -250,8 +266,11 @@ struct UpdateTests {
 
     @Test func scrollingAHundredThousandLineSourceKeepsTheSelectionVisible() throws {
         let source = (1...100_000).map { "- name: handler-\($0)" }.joined(separator: "\n")
-        let entry = PlaybookEntry(path: "big.wpk.yaml", name: "big", runtime: "shell", mode: "manual", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0)
-        let detail = PlaybookDetail(entry: entry, overview: [], source: Array(source.utf8), diagnostics: [], plan: nil, planDigest: nil, planNote: "", history: [], historyNote: "")
+        let entry = PlaybookEntry(
+            path: "big.wpk.yaml", name: "big", runtime: "shell", mode: "manual", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0)
+        let detail = PlaybookDetail(
+            entry: entry, overview: [], source: Array(source.utf8), diagnostics: [], plan: nil, planDigest: nil, planNote: "", history: [],
+            historyNote: "")
         var state = run(ReviewState(size: small), [.listLoaded([entry]), .key(.enter), .detailLoaded(detail), .key(.tab), .key(.tab)]).0
         state = run(state, [.key(.end)]).0
         #expect(state.paneScroll[.source]?.selected == 99_999)

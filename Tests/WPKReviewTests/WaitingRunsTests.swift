@@ -1,5 +1,6 @@
 import Testing
 import WPKCore
+
 @testable import WPKReview
 
 /// The list puts playbooks with runs waiting for approval first, longest wait first, and says how long.

@@ -123,7 +123,10 @@ private final class WorkQueue<Element: Sendable>: @unchecked Sendable {
         waiting[next].batch = []
         next += 1
         // Drop what every worker has taken once the queue runs empty, so it never grows.
-        if next == waiting.count { waiting.removeAll(keepingCapacity: true); next = 0 }
+        if next == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            next = 0
+        }
         return taken
     }
 }

@@ -45,9 +45,11 @@ public struct PlaybookChecker: Sendable {
     /// makes plans that bind only the playbook (tests of the planner alone, `wpk validate`).
     public var planEnvironment: BindingEnvironment?
 
-    public init(schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default, recordsDigest: Bool = true,
-                signatures: PlaybookSignatureTrust? = nil, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate,
-                planEnvironment: BindingEnvironment? = nil) {
+    public init(
+        schema: CompiledSchema?, appliesRules: Bool = true, limits: LoaderLimits = .default, recordsDigest: Bool = true,
+        signatures: PlaybookSignatureTrust? = nil, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate,
+        planEnvironment: BindingEnvironment? = nil
+    ) {
         self.gateFloor = gateFloor
         self.planEnvironment = planEnvironment
         self.schema = schema
@@ -77,8 +79,9 @@ public struct PlaybookChecker: Sendable {
             let error = YAMLError(.sizeLimit, "file is larger than the limit of \(limit) bytes", at: .origin)
             return FileReport(path: input.displayPath, digest: nil, diagnostics: [Diagnostic(error)], lines: nil)
         case .failure(.unreadable(let reason)):
-            let diagnostic = Diagnostic(severity: .error, code: PlaybookChecker.unreadableCode, source: .yaml,
-                                        message: "cannot read file: \(reason)", mark: nil)
+            let diagnostic = Diagnostic(
+                severity: .error, code: PlaybookChecker.unreadableCode, source: .yaml,
+                message: "cannot read file: \(reason)", mark: nil)
             return FileReport(path: input.displayPath, digest: nil, diagnostics: [diagnostic], lines: nil)
         }
     }

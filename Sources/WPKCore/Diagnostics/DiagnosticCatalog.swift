@@ -6,8 +6,10 @@ public enum DiagnosticCatalog {
     }
 
     static let titles: [String: String] = {
-        var titles: [String: String] = [PlaybookChecker.unreadableCode: "file cannot be read",
-                                        PlaybookChecker.notFollowedCode: "symbolic link not followed out of the directory walked"]
+        var titles: [String: String] = [
+            PlaybookChecker.unreadableCode: "file cannot be read",
+            PlaybookChecker.notFollowedCode: "symbolic link not followed out of the directory walked",
+        ]
         for kind in YAMLError.Kind.allCases { titles[kind.rawValue] = YAMLError.title(of: kind) }
         for code in SchemaCode.allCases { titles[code.rawValue] = code.title }
         for rule in PlaybookRules.all { titles[rule.code] = rule.summary }

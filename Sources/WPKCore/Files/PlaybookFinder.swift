@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One input named on a command line, resolved to something readable.
@@ -44,7 +44,10 @@ public enum PlaybookInput: Sendable, Equatable {
             var best = end
             var probe = min(bytes.count, end + 4)
             while probe > end {
-                if String(validating: bytes[index..<probe], as: UTF8.self) != nil { best = probe; break }
+                if String(validating: bytes[index..<probe], as: UTF8.self) != nil {
+                    best = probe
+                    break
+                }
                 probe -= 1
             }
             if best > index {
@@ -59,8 +62,8 @@ public enum PlaybookInput: Sendable, Equatable {
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// Expands command-line PATH arguments into playbook inputs, lazily, per the contract: files are
@@ -169,9 +172,11 @@ public struct PlaybookFinder: Sequence, IteratorProtocol {
             // stat follows symbolic links: a link to a directory is walked (once), a dangling one skipped.
             guard PlaybookFinder.withCPath(path, { stat($0, &info) }) == 0 else { continue }
             let type = info.st_mode & S_IFMT
-            guard type == S_IFDIR || (type == S_IFREG && PlaybookFinder.isPlaybookName(bytes: name)) else { continue }  // FIFOs, sockets, devices: never opened
+            // FIFOs, sockets, devices: never opened.
+            guard type == S_IFDIR || (type == S_IFREG && PlaybookFinder.isPlaybookName(bytes: name)) else { continue }
             if entry.pointee.d_type == UInt8(DT_LNK) || entry.pointee.d_type == UInt8(DT_UNKNOWN),
-               let reason = escapeReason(link: path, directory: directory, isDirectory: type == S_IFDIR) {
+                let reason = escapeReason(link: path, directory: directory, isDirectory: type == S_IFDIR)
+            {
                 found.append(.notFollowed(path, reason: reason))
                 continue
             }
@@ -198,7 +203,8 @@ public struct PlaybookFinder: Sequence, IteratorProtocol {
     private func escapeReason(link: [UInt8], directory: [UInt8], isDirectory: Bool) -> String? {
         var info = stat()
         guard PlaybookFinder.withCPath(link, { lstat($0, &info) }) == 0, (info.st_mode & S_IFMT) == S_IFLNK,
-              let target = PlaybookFinder.realPath(link) else { return nil }
+            let target = PlaybookFinder.realPath(link)
+        else { return nil }
         func within(_ path: [UInt8], _ ancestor: [UInt8]) -> Bool {
             path == ancestor || ancestor == [UInt8(ascii: "/")] || path.starts(with: ancestor + [UInt8(ascii: "/")])
         }

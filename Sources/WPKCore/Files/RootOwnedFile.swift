@@ -1,10 +1,11 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 internal import CProcess
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads a configuration file that only root can have written (the machine policy, and files it
 /// names): race-free, so no symbolic link, rename or special file can put other bytes in its place.
@@ -45,12 +46,15 @@ public enum RootOwnedFile {
                 // O_DIRECTORY is checked before O_NOFOLLOW: a symbolic link reads as "not a directory".
                 var linkInfo = stat()
                 if code == ENOTDIR, fstatat(directoryFD, component, &linkInfo, AT_SYMLINK_NOFOLLOW) == 0,
-                   linkInfo.st_mode & S_IFMT == S_IFLNK {
+                    linkInfo.st_mode & S_IFMT == S_IFLNK
+                {
                     code = ELOOP
                 }
                 switch code {
                 case ENOENT: return .missing
-                case ELOOP: return .refused("\(walked) is a symbolic link; wpk follows none on the way to \(path): make it a real directory owned by root")
+                case ELOOP:
+                    return .refused(
+                        "\(walked) is a symbolic link; wpk follows none on the way to \(path): make it a real directory owned by root")
                 case ENOTDIR: return .refused("\(walked) is not a directory")
                 default: return .refused("cannot open \(walked): \(String(cString: strerror(code)))")
                 }
@@ -78,7 +82,8 @@ public enum RootOwnedFile {
             return .refused("it is writable by group or others (mode \(octal(info.st_mode))); fix with: chmod go-w \(path)")
         }
         if secret && info.st_mode & 0o044 != 0 {
-            return .refused("it holds a secret but is readable by group or others (mode \(octal(info.st_mode))); fix with: chmod go-rw \(path)")
+            return .refused(
+                "it holds a secret but is readable by group or others (mode \(octal(info.st_mode))); fix with: chmod go-rw \(path)")
         }
         if let pseudo = pseudoFileSystem(fd) {
             return .refused("it is on the \(pseudo) pseudo file system, not a file root wrote; put the file on a real file system")

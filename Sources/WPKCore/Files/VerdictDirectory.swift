@@ -10,7 +10,9 @@ public struct VerdictDirectory: MetaschemaVerdicts {
 
     /// The user's cache directory for verdicts (`metaschema-passed`, or another kind such as
     /// `signature-verified`), or nil when neither variable names a home for it.
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment, kind: String = "metaschema-passed") -> VerdictDirectory? {
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment, kind: String = "metaschema-passed")
+        -> VerdictDirectory?
+    {
         if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") {
             return VerdictDirectory(directory: cache + "/wpk/" + kind)
         }

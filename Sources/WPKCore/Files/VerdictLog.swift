@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Verdicts kept as lines of one append-only file (`<64 hex digits of the key>\n`), read once per
@@ -76,7 +77,8 @@ public final class VerdictLog: MetaschemaVerdicts {
         let flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC
         var fd = open(path, flags, 0o600)
         if fd < 0 && errno == ENOENT {
-            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             fd = open(path, flags, 0o600)
         }
         return fd

@@ -55,7 +55,9 @@ private struct JSONTreeBuilder {
         if parser.index == parser.bytes.count { throw YAMLError(.noDocument, "file holds no JSON value", at: .origin) }
         let root = try value(depth: 0)
         parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else { throw syntax(JSONParseError("unexpected data after the JSON value", at: parser.index)) }
+        guard parser.index == parser.bytes.count else {
+            throw syntax(JSONParseError("unexpected data after the JSON value", at: parser.index))
+        }
         return root
     }
 
@@ -156,7 +158,10 @@ private struct JSONTreeBuilder {
         guard parser.index < parser.bytes.count else { throw syntax(parser.fail("unexpected end of input")) }
         let byte = parser.bytes[parser.index]
         parser.index += 1
-        if byte == UInt8(ascii: ",") { parser.skipWhitespace(); return true }
+        if byte == UInt8(ascii: ",") {
+            parser.skipWhitespace()
+            return true
+        }
         if byte == closing { return false }
         parser.index -= 1
         throw syntax(parser.fail("expected ',' or '\(Character(Unicode.Scalar(closing)))'"))
@@ -165,19 +170,28 @@ private struct JSONTreeBuilder {
     private mutating func object(depth: Int, start: Mark) throws(YAMLError) -> [MappingEntry] {
         try enter(depth: depth, start: start)
         var entries: [MappingEntry] = []
-        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") { parser.index += 1; return entries }
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+            return entries
+        }
         // Names compare by their scalars (as the YAML loader's keys do): JSON keeps canonically
         // equivalent names apart.
         var firstByName: [[UInt8]: Mark] = [:]
         repeat {
-            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else { throw syntax(parser.fail("expected a member name")) }
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                throw syntax(parser.fail("expected a member name"))
+            }
             let key = try value(depth: depth)
             let name = key.scalar?.text ?? ""
             if let first = firstByName.updateValue(key.start, forKey: Array(name.utf8)) {
-                throw YAMLError(.duplicateKey, "duplicate key \"\(name)\"; it is first defined at line \(first.line), column \(first.column)", at: key.start)
+                throw YAMLError(
+                    .duplicateKey, "duplicate key \"\(name)\"; it is first defined at line \(first.line), column \(first.column)",
+                    at: key.start)
             }
             parser.skipWhitespace()
-            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else { throw syntax(parser.fail("expected ':'")) }
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
+                throw syntax(parser.fail("expected ':'"))
+            }
             parser.index += 1
             parser.skipWhitespace()
             entries.append(MappingEntry(key: key, value: try value(depth: depth)))
@@ -188,7 +202,10 @@ private struct JSONTreeBuilder {
     private mutating func array(depth: Int, start: Mark) throws(YAMLError) -> [Node] {
         try enter(depth: depth, start: start)
         var items: [Node] = []
-        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "]") { parser.index += 1; return items }
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "]") {
+            parser.index += 1
+            return items
+        }
         repeat {
             items.append(try value(depth: depth))
         } while try more(closing: UInt8(ascii: "]"))

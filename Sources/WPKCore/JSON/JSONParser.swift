@@ -27,15 +27,20 @@ extension JSONValue {
 
     /// Parses like `parse`, also returning the byte range (name through value) of each member
     /// of a top-level object, so a caller can check exactly which bytes a member occupied.
-    static func parseWithMemberRanges(_ bytes: some Collection<UInt8>, maxDepth: Int) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) {
+    static func parseWithMemberRanges(_ bytes: some Collection<UInt8>, maxDepth: Int) throws(JSONParseError) -> (
+        value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]
+    ) {
         let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) in
+        return try array.withUnsafeBufferPointer {
+            (buffer) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) in
             try parseWithMemberRanges(buffer, maxDepth: maxDepth)
         }
     }
 
     /// `parseWithMemberRanges` over bytes in place (no copy; the ledger's hot path).
-    static func parseWithMemberRanges(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) throws(JSONParseError) -> (value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]) {
+    static func parseWithMemberRanges(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) throws(JSONParseError) -> (
+        value: JSONValue, memberRanges: [(key: String, range: Range<Int>)]
+    ) {
         var parser = JSONByteParser(bytes: buffer, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -75,9 +80,15 @@ struct JSONByteParser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw fail("unexpected character")
         }
@@ -97,7 +108,10 @@ struct JSONByteParser {
         members.reserveCapacity(16)
         var keysAscending = true
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -110,7 +124,8 @@ struct JSONByteParser {
                 // Ascending so far and greater than the last: not a duplicate.
             } else if !members.isEmpty {
                 keysAscending = false
-                let duplicate = members.count < 64
+                let duplicate =
+                    members.count < 64
                     ? members.contains { $0.key.utf8.elementsEqual(key.utf8) }
                     : Set(members.map { Array($0.key.utf8) }).contains(Array(key.utf8))
                 guard !duplicate else { throw JSONParseError("duplicate member \"\(key)\"", at: keyOffset) }
@@ -123,8 +138,14 @@ struct JSONByteParser {
             if depth == 1 { topLevelMemberRanges.append((key, keyOffset..<index)) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
             throw fail("expected ',' or '}'")
         }
     }
@@ -134,14 +155,23 @@ struct JSONByteParser {
         index += 1
         var items: [JSONValue] = []
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return .array(items)
+        }
         while true {
             skipWhitespace()
             items.append(try parseValue(depth: depth))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
             throw fail("expected ',' or ']'")
         }
     }
@@ -153,7 +183,9 @@ struct JSONByteParser {
         while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         let intDigits = index - intStart
         guard intDigits > 0 else { throw fail("expected a digit") }
-        guard !(intDigits > 1 && bytes[intStart] == UInt8(ascii: "0")) else { throw JSONParseError("leading zero in a number", at: intStart) }
+        guard !(intDigits > 1 && bytes[intStart] == UInt8(ascii: "0")) else {
+            throw JSONParseError("leading zero in a number", at: intStart)
+        }
         var isInteger = true
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             isInteger = false
@@ -195,7 +227,9 @@ struct JSONByteParser {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
                 if allBits < 0x80 { return String(decoding: slice, as: UTF8.self) }
-                guard let text = String(validating: slice, as: UTF8.self) else { throw JSONParseError("invalid UTF-8 in a string", at: start) }
+                guard let text = String(validating: slice, as: UTF8.self) else {
+                    throw JSONParseError("invalid UTF-8 in a string", at: start)
+                }
                 return text
             }
             allBits |= byte
@@ -207,7 +241,9 @@ struct JSONByteParser {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: buffer, as: UTF8.self) else { throw JSONParseError("invalid UTF-8 in a string", at: start) }
+                guard let text = String(validating: buffer, as: UTF8.self) else {
+                    throw JSONParseError("invalid UTF-8 in a string", at: start)
+                }
                 index += 1
                 return text
             }

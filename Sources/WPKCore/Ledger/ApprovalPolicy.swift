@@ -15,8 +15,10 @@ public struct SafetySettings: Sendable, Equatable {
     /// `metadata.author`: the account that wrote the playbook.
     public var author: String?
 
-    public init(mode: Mode = .manual, approvalsRequired: Int = 1, allowSelfApproval: Bool = false,
-                approvalTimeoutSeconds: Int = 3600, author: String? = nil) {
+    public init(
+        mode: Mode = .manual, approvalsRequired: Int = 1, allowSelfApproval: Bool = false,
+        approvalTimeoutSeconds: Int = 3600, author: String? = nil
+    ) {
         self.mode = mode
         self.approvalsRequired = approvalsRequired
         self.allowSelfApproval = allowSelfApproval
@@ -52,8 +54,10 @@ public struct GateSubject: Sendable, Equatable {
     /// The run this is about (`--run`, or the run waiting at the gate).
     public var run: String?
 
-    public init(playbook: String, playbookDigest: String, planDigest: String, step: String,
-                gate: GateRequirement?, safety: SafetySettings, run: String? = nil) {
+    public init(
+        playbook: String, playbookDigest: String, planDigest: String, step: String,
+        gate: GateRequirement?, safety: SafetySettings, run: String? = nil
+    ) {
         self.playbook = playbook
         self.playbookDigest = playbookDigest
         self.planDigest = planDigest
@@ -133,9 +137,11 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .notGated(let step):
             return "step \"\(s(step))\" is not a gated step; there is nothing to approve"
         case .planPrefixTooShort(let given):
-            return "--plan \"\(s(given))\" must be at least \(ApprovalPolicy.minimumPrefixDigits) hex digits of the plan digest `wpk plan` prints"
+            return
+                "--plan \"\(s(given))\" must be at least \(ApprovalPolicy.minimumPrefixDigits) hex digits of the plan digest `wpk plan` prints"
         case .wrongPlanPrefix(let given, let current):
-            return "--plan \(s(given)) does not match the current plan \(current.prefix(19))…: the playbook or its plan changed since you looked; review the plan again"
+            return
+                "--plan \(s(given)) does not match the current plan \(current.prefix(19))…: the playbook or its plan changed since you looked; review the plan again"
         case .staleDigest(let shown, let current):
             return "stale digest: you were shown \(shown.prefix(19))… but the content is now \(current.prefix(19))…; review it again"
         case .notAnApprover(let groups):
@@ -157,7 +163,8 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .tooLong(let field, let limit):
             return "the \(field) is longer than \(limit) characters"
         case .signatureRequired(let path):
-            return "the machine policy requires signed decisions (allowed_signers \(s(path))): sign with --key FILE, WPK_SIGNING_KEY, an SSH agent key listed there, or ~/.ssh/id_ed25519"
+            return
+                "the machine policy requires signed decisions (allowed_signers \(s(path))): sign with --key FILE, WPK_SIGNING_KEY, an SSH agent key listed there, or ~/.ssh/id_ed25519"
         case .signersUnavailable(let reason):
             return "no decision can count: \(s(reason))"
         }
@@ -212,8 +219,10 @@ public enum ApprovalPolicy {
         let floorSource = machine.source ?? "the built-in defaults"
         let safety = subject.safety
         if safety.approvalsRequired < machine.minApprovals {
-            return .failure(.loosensPolicy(setting: "approvals_required",
-                                           detail: "\(safety.approvalsRequired) is below the minimum of \(machine.minApprovals) set by \(floorSource)"))
+            return .failure(
+                .loosensPolicy(
+                    setting: "approvals_required",
+                    detail: "\(safety.approvalsRequired) is below the minimum of \(machine.minApprovals) set by \(floorSource)"))
         }
         if safety.allowSelfApproval && !machine.allowSelfApproval {
             return .failure(.loosensPolicy(setting: "allow_self_approval", detail: "\(floorSource) forbids self-approval"))
@@ -222,18 +231,22 @@ public enum ApprovalPolicy {
             return .failure(.loosensPolicy(setting: "mode", detail: "auto mode is not allowed by \(floorSource) (manual mode)"))
         }
         let required = max(machine.minApprovals, safety.approvalsRequired, subject.gate?.approvals ?? 0)
-        return .success(EffectiveRules(approvalsRequired: required,
-                                       allowSelfApproval: safety.allowSelfApproval && machine.allowSelfApproval,
-                                       approverGroups: machine.approverGroups,
-                                       windowSeconds: max(1, safety.approvalTimeoutSeconds)))
+        return .success(
+            EffectiveRules(
+                approvalsRequired: required,
+                allowSelfApproval: safety.allowSelfApproval && machine.allowSelfApproval,
+                approverGroups: machine.approverGroups,
+                windowSeconds: max(1, safety.approvalTimeoutSeconds)))
     }
 
     /// Decides whether `op` may approve or reject the step; `planPrefix` is what the operator
     /// quoted (`--plan`), `shownPlaybookDigest` the digest on their screen when it was loaded
     /// earlier (the TUI), nil when the file was read just now.
-    public static func decide(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
-                              state: LedgerState, policy status: MachinePolicyStatus, operator op: Operator, now: Date,
-                              principal: String? = nil, signers given: SignerPolicy? = nil) -> PolicyDecision {
+    public static func decide(
+        _ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
+        state: LedgerState, policy status: MachinePolicyStatus, operator op: Operator, now: Date,
+        principal: String? = nil, signers given: SignerPolicy? = nil
+    ) -> PolicyDecision {
         if case .unsafe(let path, let reason) = status { return .refused(.policyUnsafe(path: path, reason: reason)) }
         let signers = given ?? SignerPolicy.of(status)
         if case .unavailable(let reason) = signers { return .refused(.signersUnavailable(reason: reason)) }
@@ -287,19 +300,22 @@ public enum ApprovalPolicy {
         }
         // A live approval of yours already counts; a second one must not look like a second person.
         // Rejecting after approving stays possible: changing one's mind towards safety is allowed.
-        if verdict == .approve, let mine = gateHistory?.approvals.first(where: {
-            guard $0.isLive(at: now) else { return false }
-            let principal = $0.record.flatMap { try? signers.principal(of: $0).get() }
-            return Person(account: $0.approver, principal: principal).isSame(as: me)
-        }) {
+        if verdict == .approve,
+            let mine = gateHistory?.approvals.first(where: {
+                guard $0.isLive(at: now) else { return false }
+                let principal = $0.record.flatMap { try? signers.principal(of: $0).get() }
+                return Person(account: $0.approver, principal: principal).isSame(as: me)
+            })
+        {
             return .refused(.alreadyDecidedByYou(seq: mine.seq))
         }
         let type: RecordType = verdict == .approve ? .approved : .rejected
-        return .allowed(RecordDraft(
-            type: type, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-            planDigest: subject.planDigest, step: subject.step, reason: reason,
-            approvalsRequired: rules.approvalsRequired,
-            expires: verdict == .approve ? now.addingTimeInterval(TimeInterval(rules.windowSeconds)) : nil))
+        return .allowed(
+            RecordDraft(
+                type: type, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                planDigest: subject.planDigest, step: subject.step, reason: reason,
+                approvalsRequired: rules.approvalsRequired,
+                expires: verdict == .approve ? now.addingTimeInterval(TimeInterval(rules.windowSeconds)) : nil))
     }
 
     /// The run's starter as a person: the account, and the principal of a `run_started` signature that verifies.
@@ -321,25 +337,33 @@ public enum ApprovalPolicy {
     /// rule is applied again here, whatever the approver's environment was when approving: the
     /// signature (where required), `approver_groups` through the group database, self-approval by
     /// the starter or the author, and one approval per person (account or principal).
-    static func tally(gate: GateHistory?, run: String, history: RunHistory, subject: GateSubject, rules: EffectiveRules,
-                      signers: SignerPolicy, now: Date) -> (counted: [Int], discounted: [(seq: Int, reason: String)]) {
+    static func tally(
+        gate: GateHistory?, run: String, history: RunHistory, subject: GateSubject, rules: EffectiveRules,
+        signers: SignerPolicy, now: Date
+    ) -> (counted: [Int], discounted: [(seq: Int, reason: String)]) {
         let starter = starter(of: history, signers: signers)
         var people: [(seq: Int, person: Person)] = []
         var discounted: [(seq: Int, reason: String)] = []
         for approval in gate?.approvals ?? [] where approval.isLive(at: now) {
             if approval.run != nil && approval.run != run { continue }
             let who = DisplaySanitizer.sanitize(approval.approver.name)
-            func discount(_ reason: String) { discounted.append((approval.seq, "approval \(approval.seq) by \(who) does not count: \(reason)")) }
+            func discount(_ reason: String) {
+                discounted.append((approval.seq, "approval \(approval.seq) by \(who) does not count: \(reason)"))
+            }
             guard let record = approval.record else { continue }
             let principal: String?
             switch signers.principal(of: record) {
             case .success(let verified): principal = verified
-            case .failure(let error): discount(error.description); continue
+            case .failure(let error):
+                discount(error.description)
+                continue
             }
             let person = Person(account: approval.approver, principal: principal)
             if let groups = rules.approverGroups {
                 guard let uid = approval.approver.uid, let memberOf = Operator.groups(ofUID: uid) else {
-                    discount("its account (uid \(approval.approver.uid.map(String.init) ?? "none")) does not exist on this machine, so it is in no approver group")
+                    discount(
+                        "its account (uid \(approval.approver.uid.map(String.init) ?? "none")) does not exist on this machine, so it is in no approver group"
+                    )
                     continue
                 }
                 if Set(groups).isDisjoint(with: memberOf) {
@@ -348,9 +372,14 @@ public enum ApprovalPolicy {
                 }
             }
             if !rules.allowSelfApproval {
-                if person.isSame(as: starter) { discount("\(person.displayName) started this run (self-approval is not allowed)"); continue }
+                if person.isSame(as: starter) {
+                    discount("\(person.displayName) started this run (self-approval is not allowed)")
+                    continue
+                }
                 if let author = subject.safety.author, person.isAuthor(author) {
-                    discount("\(person.displayName) is the playbook's author \(DisplaySanitizer.sanitize(author)) (self-approval is not allowed)")
+                    discount(
+                        "\(person.displayName) is the playbook's author \(DisplaySanitizer.sanitize(author)) (self-approval is not allowed)"
+                    )
                     continue
                 }
             }
@@ -365,15 +394,26 @@ public enum ApprovalPolicy {
 
     /// Why approvals at a waiting run's gate do not count (forged, unsigned, not an approver,
     /// self-approval, a second approval by one person), one sentence each, for the run and lists.
-    public static func discountedApprovals(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> [(seq: Int, reason: String)] {
-        guard case .success(let rules) = rules(for: subject, policy: status), let run = subject.run, let history = state.runs[run] else { return [] }
-        var discounted = tally(gate: state.gates[subject.key], run: run, history: history, subject: subject, rules: rules,
-                               signers: SignerPolicy.of(status), now: now).discounted
+    public static func discountedApprovals(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> [(
+        seq: Int, reason: String
+    )] {
+        guard case .success(let rules) = rules(for: subject, policy: status), let run = subject.run, let history = state.runs[run] else {
+            return []
+        }
+        var discounted = tally(
+            gate: state.gates[subject.key], run: run, history: history, subject: subject, rules: rules,
+            signers: SignerPolicy.of(status), now: now
+        ).discounted
         // Approvals of the same playbook and step for another plan: the inputs, or the tools, files
         // or kubeconfig the plan binds, differ from what the approver planned with.
-        for (key, gate) in state.gates where key.playbookDigest == subject.playbookDigest && key.step == subject.step && key.planDigest != subject.planDigest {
+        for (key, gate) in state.gates
+        where key.playbookDigest == subject.playbookDigest && key.step == subject.step && key.planDigest != subject.planDigest {
             for approval in gate.approvals where approval.isLive(at: now) && (approval.run == nil || approval.run == run) {
-                discounted.append((approval.seq, "approval \(approval.seq) by \(DisplaySanitizer.sanitize(approval.approver.name)) does not count: it is for plan \(Plan.fingerprint(of: key.planDigest)), not this run's plan \(Plan.fingerprint(of: subject.planDigest)); the playbook is the same, so its inputs or the tools, files or kubeconfig the plan binds differ (compare the bindings of wpk plan)"))
+                discounted.append(
+                    (
+                        approval.seq,
+                        "approval \(approval.seq) by \(DisplaySanitizer.sanitize(approval.approver.name)) does not count: it is for plan \(Plan.fingerprint(of: key.planDigest)), not this run's plan \(Plan.fingerprint(of: subject.planDigest)); the playbook is the same, so its inputs or the tools, files or kubeconfig the plan binds differ (compare the bindings of wpk plan)"
+                    ))
             }
         }
         return discounted
@@ -394,9 +434,10 @@ public enum ApprovalPolicy {
     /// approval window, and it states how many approvals the gate needs.
     public static func waitingDraft(subject: GateSubject, policy status: MachinePolicyStatus, now: Date) -> Result<RecordDraft, Refusal> {
         rules(for: subject, policy: status).map { rules in
-            RecordDraft(type: .waiting, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                        planDigest: subject.planDigest, step: subject.step, approvalsRequired: rules.approvalsRequired,
-                        expires: now.addingTimeInterval(TimeInterval(rules.windowSeconds)))
+            RecordDraft(
+                type: .waiting, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                planDigest: subject.planDigest, step: subject.step, approvalsRequired: rules.approvalsRequired,
+                expires: now.addingTimeInterval(TimeInterval(rules.windowSeconds)))
         }
     }
 
@@ -404,8 +445,10 @@ public enum ApprovalPolicy {
     /// for the exact digests and step, from distinct accounts, none by the author or the run's
     /// starter unless self-approval is allowed.
     /// `signers` defaults to what the policy names (tests pass a file's text instead).
-    public static func gateStatus(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date,
-                                  signers given: SignerPolicy? = nil) -> GateStatus {
+    public static func gateStatus(
+        subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date,
+        signers given: SignerPolicy? = nil
+    ) -> GateStatus {
         let rules: EffectiveRules
         switch self.rules(for: subject, policy: status) {
         case .success(let r): rules = r
@@ -445,13 +488,17 @@ extension LedgerBackend {
     /// This is what `wpk approve`, `wpk reject` and the TUI's `a`/`r` call.
     /// `includesRollback` names the rollback steps undoing this step that an approval covers
     /// too (signed with it); they then run without waiting for approvals of their own.
-    public func recordDecision(_ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
-                               policy: MachinePolicyStatus, operator op: Operator, now: Date,
-                               signer: (any RecordSigner)? = nil, includesRollback: [String]? = nil) throws(LedgerError) -> DecisionOutcome {
+    public func recordDecision(
+        _ verdict: Verdict, subject: GateSubject, planPrefix: String, shownPlaybookDigest: String? = nil,
+        policy: MachinePolicyStatus, operator op: Operator, now: Date,
+        signer: (any RecordSigner)? = nil, includesRollback: [String]? = nil
+    ) throws(LedgerError) -> DecisionOutcome {
         func decide(_ reading: LedgerReading, _ now: Date) -> (RecordDraft?, Refusal?) {
             let state = LedgerState(records: reading.records)
-            switch ApprovalPolicy.decide(verdict, subject: subject, planPrefix: planPrefix, shownPlaybookDigest: shownPlaybookDigest,
-                                         state: state, policy: policy, operator: op, now: now, principal: signer?.principal) {
+            switch ApprovalPolicy.decide(
+                verdict, subject: subject, planPrefix: planPrefix, shownPlaybookDigest: shownPlaybookDigest,
+                state: state, policy: policy, operator: op, now: now, principal: signer?.principal)
+            {
             case .allowed(var draft):
                 if verdict == .approve, let included = includesRollback, !included.isEmpty { draft.includesRollback = included }
                 return (draft, nil)
@@ -472,12 +519,15 @@ extension LedgerBackend {
     /// Settles a waiting run's gate under the lock: when enough approvals count, writes a
     /// `consumed` record naming them (so no other run can use them); when the deadline has passed,
     /// writes `expired` once. The run calls this each time it polls.
-    public func settleGate(subject: GateSubject, policy: MachinePolicyStatus, operator op: Operator, now: Date) throws(LedgerError) -> GateStatus {
+    public func settleGate(subject: GateSubject, policy: MachinePolicyStatus, operator op: Operator, now: Date) throws(LedgerError)
+        -> GateStatus
+    {
         try appendChecked(operator: op, now: now) { reading -> (RecordDraft?, GateStatus) in
             let state = LedgerState(records: reading.records)
             let status = ApprovalPolicy.gateStatus(subject: subject, state: state, policy: policy, now: now)
-            var draft = RecordDraft(type: .consumed, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
-                                    planDigest: subject.planDigest, step: subject.step)
+            var draft = RecordDraft(
+                type: .consumed, run: subject.run, playbook: subject.playbook, playbookDigest: subject.playbookDigest,
+                planDigest: subject.planDigest, step: subject.step)
             switch status {
             case .approved(let seqs):
                 draft.consumes = seqs

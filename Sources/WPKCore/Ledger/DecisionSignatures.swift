@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Which signatures the machine policy asks for on decisions, read once per check.
@@ -52,14 +53,18 @@ public enum SignerPolicy: Sendable {
 
     /// `SignerPolicy.principal(of:)` for a file of signers.
     public static func verify(_ record: LedgerRecord, signers: AllowedSigners) -> Result<String, SSHSignatureError> {
-        guard let armored = record.signature, let principal = record.principal, let claimedKey = record.key else { return .failure(.unsigned) }
+        guard let armored = record.signature, let principal = record.principal, let claimedKey = record.key else {
+            return .failure(.unsigned)
+        }
         do throws(SSHSignatureError) {
             let signature = try SSHSignature(armored: armored)
             guard signature.publicKey.fingerprint == claimedKey else {
                 throw .keyMismatch(claimed: claimedKey, signed: signature.publicKey.fingerprint)
             }
             try signature.verify(message: record.signedContent, namespace: SSHSigner.decisionNamespace)
-            switch signers.authorize(principal: principal, key: signature.publicKey, namespace: SSHSigner.decisionNamespace, at: record.time) {
+            switch signers.authorize(
+                principal: principal, key: signature.publicKey, namespace: SSHSigner.decisionNamespace, at: record.time)
+            {
             case .success: return .success(principal)
             case .failure(let error): throw error
             }
@@ -127,7 +132,9 @@ extension Operator {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16384)
-        guard getpwuid_r(uid_t(uid), &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
+        guard getpwuid_r(uid_t(uid), &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else {
+            return nil
+        }
         return groupNames(user: name, primary: entry.pw_gid)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The approval ledger as every command, the run and the review screens use it, whatever holds
@@ -36,8 +37,10 @@ public protocol LedgerBackend: Sendable {
     /// Reads and verifies the whole chain under the lock, lets `decide` look at it, and appends
     /// the record it returns, if any, before anyone else can write: how a check and its record
     /// stay atomic (two approvals at once, two runs consuming one approval).
-    func appendChecked<T>(operator op: Operator, now: Date,
-                          _ decide: (LedgerReading) -> (RecordDraft?, T)) throws(LedgerError) -> (record: LedgerRecord?, outcome: T)
+    func appendChecked<T>(
+        operator op: Operator, now: Date,
+        _ decide: (LedgerReading) -> (RecordDraft?, T)
+    ) throws(LedgerError) -> (record: LedgerRecord?, outcome: T)
 
     /// Writes a record built (and signed) outside the lock, but only if the chain still ends
     /// where the record says (`seq` and `prev`); false when another writer got there first.
@@ -72,7 +75,8 @@ extension LedgerBackend {
 
     /// One line for people on where decisions go: the team ledger, or a personal one nobody manages.
     public var managementNote: String {
-        isTeamLedger ? "team ledger \(location) (named by \(MachinePolicy.path))"
+        isTeamLedger
+            ? "team ledger \(location) (named by \(MachinePolicy.path))"
             : "UNMANAGED: personal ledger \(location); no machine policy names a team ledger (\(MachinePolicy.path)), so this is single-user mode"
     }
 }
@@ -111,8 +115,11 @@ final class FileLedgerWatch: LedgerChangeWatch {
 /// Opens the database ledger a policy names (its URL and `ledger_password_file`), with head
 /// memory under `environment`'s state directory. The executable supplies it, so the core links
 /// no database driver.
-public typealias DatabaseLedgerOpener = @Sendable (_ url: String, _ passwordFile: String?, _ environment: [String: String],
-                                                    _ home: String) -> Result<any LedgerBackend, LedgerError>
+public typealias DatabaseLedgerOpener =
+    @Sendable (
+        _ url: String, _ passwordFile: String?, _ environment: [String: String],
+        _ home: String
+    ) -> Result<any LedgerBackend, LedgerError>
 
 /// Which ledger a command uses, whichever backend holds it.
 public enum LedgerChoice {
@@ -123,13 +130,19 @@ public enum LedgerChoice {
 
     /// `Ledger.chosen(by:)` for every backend: a database the policy names is opened with
     /// `database`; `--ledger` and `WPK_LEDGER` may then only name that same URL.
-    public static func chosen(by status: MachinePolicyStatus, requested: String?, environment: [String: String], home: String,
-                              database: DatabaseLedgerOpener?) -> Result<any LedgerBackend, LedgerError> {
+    public static func chosen(
+        by status: MachinePolicyStatus, requested: String?, environment: [String: String], home: String,
+        database: DatabaseLedgerOpener?
+    ) -> Result<any LedgerBackend, LedgerError> {
         if case .loaded(let policy) = status, let team = policy.ledger, isDatabase(team), let database {
             let source = policy.source ?? MachinePolicy.path
             for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
                 if let given, !given.isEmpty, given != team {
-                    return .failure(LedgerError(.policy, "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"))
+                    return .failure(
+                        LedgerError(
+                            .policy,
+                            "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"
+                        ))
                 }
             }
             return database(team, policy.ledgerPasswordFile, environment, home)
@@ -137,15 +150,21 @@ public enum LedgerChoice {
         // A database is never a file path: only the machine policy names one (with its password file).
         for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
             if let given, isDatabase(given), case .loaded(let policy) = status, policy.ledger != given {
-                return .failure(LedgerError(.policy, "\(name) names a PostgreSQL ledger (\(given)); only the machine policy can (ledger: postgresql://... in \(MachinePolicy.path)); \(name) takes a file"))
+                return .failure(
+                    LedgerError(
+                        .policy,
+                        "\(name) names a PostgreSQL ledger (\(given)); only the machine policy can (ledger: postgresql://... in \(MachinePolicy.path)); \(name) takes a file"
+                    ))
             }
         }
         return Ledger.chosen(by: status, requested: requested, environment: environment, home: home).map { $0 as any LedgerBackend }
     }
 
     /// `Ledger.forReading` for every backend: `--ledger FILE` reads any file; otherwise as `chosen`.
-    public static func forReading(_ requested: String?, policy: MachinePolicyStatus, environment: [String: String], home: String,
-                                  database: DatabaseLedgerOpener?) -> Result<any LedgerBackend, LedgerError> {
+    public static func forReading(
+        _ requested: String?, policy: MachinePolicyStatus, environment: [String: String], home: String,
+        database: DatabaseLedgerOpener?
+    ) -> Result<any LedgerBackend, LedgerError> {
         if let requested, !isDatabase(requested) {
             return Ledger.forReading(requested, policy: policy, environment: environment, home: home).map { $0 as any LedgerBackend }
         }

@@ -7,8 +7,10 @@ extension Ledger {
     ///
     /// Fails with the reason when the policy cannot be trusted, names a ledger this wpk cannot
     /// use, or something else tries to choose the ledger.
-    public static func chosen(by status: MachinePolicyStatus, requested: String?, environment: [String: String],
-                              home: String) -> Result<Ledger, LedgerError> {
+    public static func chosen(
+        by status: MachinePolicyStatus, requested: String?, environment: [String: String],
+        home: String
+    ) -> Result<Ledger, LedgerError> {
         let policy: MachinePolicy
         switch status {
         case .unsafe(let path, let reason):
@@ -22,11 +24,19 @@ extension Ledger {
         }
         let source = policy.source ?? MachinePolicy.path
         if team.hasPrefix("postgresql://") || team.hasPrefix("postgres://") {
-            return .failure(LedgerError(.policy, "\(source) names a PostgreSQL ledger, which this wpk cannot use yet; name a file ledger (ledger: /var/lib/wpk/ledger.jsonl) or install a wpk with the PostgreSQL backend"))
+            return .failure(
+                LedgerError(
+                    .policy,
+                    "\(source) names a PostgreSQL ledger, which this wpk cannot use yet; name a file ledger (ledger: /var/lib/wpk/ledger.jsonl) or install a wpk with the PostgreSQL backend"
+                ))
         }
         for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
             if let given, !given.isEmpty, given != team {
-                return .failure(LedgerError(.policy, "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"))
+                return .failure(
+                    LedgerError(
+                        .policy,
+                        "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"
+                    ))
             }
         }
         var ledger = Ledger(path: team)
@@ -37,8 +47,10 @@ extension Ledger {
     }
 
     /// The ledger `wpk approvals list|verify` read: `--ledger FILE` (any file) when given, else the one `chosen(by:)` picks.
-    public static func forReading(_ requested: String?, policy: MachinePolicyStatus, environment: [String: String],
-                                  home: String) -> Result<Ledger, LedgerError> {
+    public static func forReading(
+        _ requested: String?, policy: MachinePolicyStatus, environment: [String: String],
+        home: String
+    ) -> Result<Ledger, LedgerError> {
         guard let requested else { return chosen(by: policy, requested: nil, environment: environment, home: home) }
         var ledger = Ledger(path: requested)
         ledger.memory = LedgerHeadMemory.standard(environment: environment, home: home)

@@ -1,10 +1,11 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 internal import CProcess
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `write(2)`, named apart from the methods called `write` here.
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
@@ -177,11 +178,15 @@ public struct Ledger: Sendable {
     ///
     /// This is how a check and its record stay atomic: two operators approving at once, or two
     /// runs consuming the same approval, are serialized here. A damaged chain refuses every write.
-    public func appendChecked<T>(operator op: Operator, now: Date,
-                                 _ decide: (LedgerReading) -> (RecordDraft?, T)) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
+    public func appendChecked<T>(
+        operator op: Operator, now: Date,
+        _ decide: (LedgerReading) -> (RecordDraft?, T)
+    ) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) {
         try withExclusiveLock { (fd) throws(LedgerError) -> (record: LedgerRecord?, outcome: T) in
             let reading = try scanForWriting(fd)
-            if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }
+            if let fault = reading.fault {
+                throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)")
+            }
             let (draft, outcome) = decide(reading)
             guard let draft else { return (nil, outcome) }
             let record = LedgerRecord(seq: reading.records.count + 1, time: now, draft: draft, operator: op, prev: reading.head)
@@ -196,7 +201,9 @@ public struct Ledger: Sendable {
     public func appendPrepared(_ record: LedgerRecord) throws(LedgerError) -> Bool {
         try withExclusiveLock { (fd) throws(LedgerError) -> Bool in
             let reading = try scanForWriting(fd)
-            if let fault = reading.fault { throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)") }
+            if let fault = reading.fault {
+                throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged, no decision can be recorded: \(fault)")
+            }
             guard reading.head == record.prev, reading.records.count + 1 == record.seq else { return false }
             try write(record, to: fd)
             memory?.remember(path: path, id: reading.records.first?.hash ?? record.hash, seq: record.seq, hash: record.hash)
@@ -223,7 +230,9 @@ public struct Ledger: Sendable {
         }
         let first = try lastRecord(fd, end: try endOfFirstLine(fd))
         let last = try lastRecord(fd, end: end)
-        if let problem = memory.problem(path: path, id: first.hash, last: last, hashAt: { $0 == last.seq ? last.hash : nil }) { throw problem }
+        if let problem = memory.problem(path: path, id: first.hash, last: last, hashAt: { $0 == last.seq ? last.hash : nil }) {
+            throw problem
+        }
         return first.hash
     }
 
@@ -231,8 +240,9 @@ public struct Ledger: Sendable {
     private func endOfFirstLine(_ fd: Int32) throws(LedgerError) -> Int {
         let bytes = try readBytes(fd, at: 0, count: Ledger.maxLineBytes + 1)
         guard let newline = bytes.firstIndex(of: 0x0A) else {
-            throw LedgerError(.chainBroken(LedgerFault(line: 1, offset: 0, claimedSeq: nil, problem: "the first line is unterminated or too long")),
-                              "the ledger \(path) is damaged at its first record; run `wpk approvals verify`")
+            throw LedgerError(
+                .chainBroken(LedgerFault(line: 1, offset: 0, claimedSeq: nil, problem: "the first line is unterminated or too long")),
+                "the ledger \(path) is damaged at its first record; run `wpk approvals verify`")
         }
         return newline + 1
     }
@@ -251,7 +261,10 @@ public struct Ledger: Sendable {
         let flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK
         var fd = open(path, flags)
         if fd < 0 && errno == ENOENT && requireAppendOnly {
-            throw LedgerError(.unsafePermissions, "the team ledger \(path) does not exist, and the machine policy requires it to be append-only; create it with: wpk approvals init")
+            throw LedgerError(
+                .unsafePermissions,
+                "the team ledger \(path) does not exist, and the machine policy requires it to be append-only; create it with: wpk approvals init"
+            )
         }
         if fd < 0 && errno == ENOENT {
             let teamDirectory = directoryMode().map { $0 & S_ISGID != 0 } ?? false
@@ -259,7 +272,11 @@ public struct Ledger: Sendable {
             fd = open(path, flags | O_CREAT | O_EXCL, mode)
             if fd >= 0 {
                 // The umask may have removed bits; set exactly what the ledger needs.
-                guard fchmod(fd, mode) == 0 else { let e = errno; close(fd); throw .system("set the mode of", path, e) }
+                guard fchmod(fd, mode) == 0 else {
+                    let e = errno
+                    close(fd)
+                    throw .system("set the mode of", path, e)
+                }
                 try syncDirectory()
             } else if errno == EEXIST {
                 fd = open(path, flags)
@@ -276,7 +293,9 @@ public struct Ledger: Sendable {
     }
 
     private func openError() -> LedgerError {
-        if errno == ELOOP { return LedgerError(.notRegularFile, "the ledger \(path) is a symbolic link; wpk writes only to a regular file") }
+        if errno == ELOOP {
+            return LedgerError(.notRegularFile, "the ledger \(path) is a symbolic link; wpk writes only to a regular file")
+        }
         return .system("open", path)
     }
 
@@ -340,8 +359,11 @@ public struct Ledger: Sendable {
     /// them, so verification recognises exactly that line (and no other) as a closed-off write.
     private func closeOffTornTail(_ fd: Int32, tail: [UInt8], at offset: Int) throws(LedgerError) {
         let head = try lastRecord(fd, end: offset)
-        let draft = RecordDraft(type: .tornTail, reason: "\(tail.count) bytes of an unfinished write at byte \(offset) closed off; the ledger is append-only, so they stay (a copy is in \(path).torn)",
-                                outputDigest: ContentDigest.sha256(tail))
+        let draft = RecordDraft(
+            type: .tornTail,
+            reason:
+                "\(tail.count) bytes of an unfinished write at byte \(offset) closed off; the ledger is append-only, so they stay (a copy is in \(path).torn)",
+            outputDigest: ContentDigest.sha256(tail))
         let record = LedgerRecord(seq: head.seq + 1, time: Date(), draft: draft, operator: Operator.current(), prev: head.hash)
         try write(line: [0x0A] + record.line, to: fd)
     }
@@ -374,14 +396,19 @@ public struct Ledger: Sendable {
         let body = bytes.dropLast()
         let lineStart = body.lastIndex(of: 0x0A).map { $0 + 1 } ?? body.startIndex
         guard lineStart > body.startIndex || window == size else {
-            throw LedgerError(.chainBroken(LedgerFault(line: 0, offset: size - window, claimedSeq: nil, problem: "the last line is longer than \(Ledger.maxLineBytes) bytes")),
-                              "the ledger \(path) is damaged: its last line is too long")
+            throw LedgerError(
+                .chainBroken(
+                    LedgerFault(
+                        line: 0, offset: size - window, claimedSeq: nil,
+                        problem: "the last line is longer than \(Ledger.maxLineBytes) bytes")),
+                "the ledger \(path) is damaged: its last line is too long")
         }
         switch LedgerScanner.verifyLine(body[lineStart...]) {
         case .success(let record): return (record.seq, record.hash)
         case .failure(let problem):
             let fault = LedgerFault(line: 0, offset: size - window + lineStart, claimedSeq: nil, problem: problem.message)
-            throw LedgerError(.chainBroken(fault), "the ledger \(path) is damaged at its last record: \(problem.message); run `wpk approvals verify`")
+            throw LedgerError(
+                .chainBroken(fault), "the ledger \(path) is damaged at its last record: \(problem.message); run `wpk approvals verify`")
         }
     }
 
@@ -454,15 +481,19 @@ public struct Ledger: Sendable {
     private func checkDirectory(create: Bool) throws(LedgerError) {
         if directoryMode() == nil, create {
             do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
                 throw LedgerError(.io, "cannot create the ledger directory \(directory): \(error.localizedDescription)")
             }
         }
         guard let mode = directoryMode() else { return }
         if mode & S_IWOTH != 0 {
-            throw LedgerError(.unsafePermissions, "the ledger directory \(directory) is writable by everyone (mode \(String(mode & 0o7777, radix: 8))); anyone could replace the ledger. Fix it with: chmod o-w \(directory)")
+            throw LedgerError(
+                .unsafePermissions,
+                "the ledger directory \(directory) is writable by everyone (mode \(String(mode & 0o7777, radix: 8))); anyone could replace the ledger. Fix it with: chmod o-w \(directory)"
+            )
         }
     }
 
@@ -474,10 +505,16 @@ public struct Ledger: Sendable {
             throw LedgerError(.notRegularFile, "the ledger \(path) is not a regular file")
         }
         if info.st_mode & S_IWOTH != 0 {
-            throw LedgerError(.unsafePermissions, "the ledger \(path) is writable by everyone (mode \(String(info.st_mode & 0o7777, radix: 8))); anyone could rewrite it. Fix it with: chmod o-w \(path)")
+            throw LedgerError(
+                .unsafePermissions,
+                "the ledger \(path) is writable by everyone (mode \(String(info.st_mode & 0o7777, radix: 8))); anyone could rewrite it. Fix it with: chmod o-w \(path)"
+            )
         }
         if requireAppendOnly, Ledger.isAppendOnly(fd) != true {
-            throw LedgerError(.unsafePermissions, "the machine policy requires the append-only attribute on the ledger \(path), and it is not set; set it with: chattr +a \(path) (as root), or create the ledger with wpk approvals init")
+            throw LedgerError(
+                .unsafePermissions,
+                "the machine policy requires the append-only attribute on the ledger \(path), and it is not set; set it with: chattr +a \(path) (as root), or create the ledger with wpk approvals init"
+            )
         }
     }
 
@@ -520,8 +557,9 @@ struct LedgerScanner {
         guard fault == nil else { return }
         partial.append(contentsOf: bytes[start...])
         if partial.count >= Ledger.maxLineBytes {
-            fault = LedgerFault(line: records.count + 1, offset: offset, claimedSeq: nil,
-                                problem: "the line is longer than \(Ledger.maxLineBytes) bytes")
+            fault = LedgerFault(
+                line: records.count + 1, offset: offset, claimedSeq: nil,
+                problem: "the line is longer than \(Ledger.maxLineBytes) bytes")
         }
     }
 
@@ -538,7 +576,8 @@ struct LedgerScanner {
             pendingDamage = nil
             // Only the record right after, chained from the last good one and naming these exact bytes, excuses the line.
             guard case .success(let record) = LedgerScanner.verifyLine(line), record.draft.type == .tornTail,
-                  record.seq == lineNumber, record.prev == expectedPrev, record.draft.outputDigest == damage.digest else {
+                record.seq == lineNumber, record.prev == expectedPrev, record.draft.outputDigest == damage.digest
+            else {
                 fault = damage.fault
                 return
             }
@@ -546,20 +585,25 @@ struct LedgerScanner {
             return
         }
         guard line.count < Ledger.maxLineBytes else {
-            fault = LedgerFault(line: lineNumber, offset: offset, claimedSeq: nil, problem: "the line is longer than \(Ledger.maxLineBytes) bytes")
+            fault = LedgerFault(
+                line: lineNumber, offset: offset, claimedSeq: nil, problem: "the line is longer than \(Ledger.maxLineBytes) bytes")
             return
         }
         switch LedgerScanner.verifyLine(line) {
         case .failure(let problem):
-            pendingDamage = (LedgerFault(line: lineNumber, offset: offset, claimedSeq: problem.claimedSeq, problem: problem.message),
-                             ContentDigest.sha256(line))
+            pendingDamage = (
+                LedgerFault(line: lineNumber, offset: offset, claimedSeq: problem.claimedSeq, problem: problem.message),
+                ContentDigest.sha256(line)
+            )
         case .success(let record):
             if record.seq != lineNumber {
-                fault = LedgerFault(line: lineNumber, offset: offset, claimedSeq: record.seq,
-                                    problem: "expected seq \(lineNumber): a record before it was deleted, or records were inserted or reordered")
+                fault = LedgerFault(
+                    line: lineNumber, offset: offset, claimedSeq: record.seq,
+                    problem: "expected seq \(lineNumber): a record before it was deleted, or records were inserted or reordered")
             } else if record.prev != expectedPrev {
-                fault = LedgerFault(line: lineNumber, offset: offset, claimedSeq: record.seq,
-                                    problem: "its prev does not match the hash of the record before it: records were deleted, inserted or reordered")
+                fault = LedgerFault(
+                    line: lineNumber, offset: offset, claimedSeq: record.seq,
+                    problem: "its prev does not match the hash of the record before it: records were deleted, inserted or reordered")
             } else {
                 records.append(record)
             }
@@ -592,9 +636,17 @@ struct LedgerScanner {
         var start = member.range.lowerBound
         var end = member.range.upperBound
         // Take one separating comma with the member, as the canonical form without it would have.
-        if end < bytes.count, bytes[end] == UInt8(ascii: ",") { end += 1 } else if start > 0, bytes[start - 1] == UInt8(ascii: ",") { start -= 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: ",") {
+            end += 1
+        } else if start > 0, bytes[start - 1] == UInt8(ascii: ",") {
+            start -= 1
+        }
         let raw = UnsafeRawBufferPointer(bytes)
-        guard LedgerRecord.hash(ofCanonicalParts: [UnsafeRawBufferPointer(rebasing: raw[..<start]), UnsafeRawBufferPointer(rebasing: raw[end...])]) == stored else {
+        guard
+            LedgerRecord.hash(ofCanonicalParts: [
+                UnsafeRawBufferPointer(rebasing: raw[..<start]), UnsafeRawBufferPointer(rebasing: raw[end...]),
+            ]) == stored
+        else {
             return .failure(LineProblem(message: "its hash does not match its content: the record was edited", claimedSeq: claimedSeq))
         }
         switch LedgerRecord.decode(value) {

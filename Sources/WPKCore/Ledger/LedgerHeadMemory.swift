@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What this machine has verified of each ledger before (a file, or a database by its URL), so a ledger cut short (its last records
@@ -58,15 +59,24 @@ public struct LedgerHeadMemory: Sendable, Equatable {
         for directory in directories {
             if let known = Self.readJSON(directory + "/" + Self.pathFileName(path))?["ledger"]?.stringValue, known != id {
                 let now = id.map { "its first record is now \(Self.short($0))" } ?? "it is now empty or missing"
-                return LedgerError(.rolledBack, "the ledger \(path) was replaced or emptied: this machine verified a ledger there whose first record is \(Self.short(known)) (remembered in \(directory)), but \(now). Restore the ledger from a copy, or ask root")
+                return LedgerError(
+                    .rolledBack,
+                    "the ledger \(path) was replaced or emptied: this machine verified a ledger there whose first record is \(Self.short(known)) (remembered in \(directory)), but \(now). Restore the ledger from a copy, or ask root"
+                )
             }
             guard let id, let head = remembered(id: id, in: directory) else { continue }
             let current = last.map { "seq \($0.seq) (\(Self.short($0.hash)))" } ?? "no record"
             if (last?.seq ?? 0) < head.seq {
-                return LedgerError(.rolledBack, "the ledger \(path) was rolled back: it ends at \(current), but this machine verified it up to seq \(head.seq) (\(Self.short(head.hash))) before (remembered in \(directory)); records were removed from its end. Restore the ledger from a copy that holds seq \(head.seq)")
+                return LedgerError(
+                    .rolledBack,
+                    "the ledger \(path) was rolled back: it ends at \(current), but this machine verified it up to seq \(head.seq) (\(Self.short(head.hash))) before (remembered in \(directory)); records were removed from its end. Restore the ledger from a copy that holds seq \(head.seq)"
+                )
             }
             if let there = hashAt(head.seq), there != head.hash {
-                return LedgerError(.rolledBack, "the ledger \(path) was rewritten: its record at seq \(head.seq) is \(Self.short(there)), but this machine verified seq \(head.seq) as \(Self.short(head.hash)) before (remembered in \(directory)); its history forked. Restore the ledger from a copy that holds the remembered record")
+                return LedgerError(
+                    .rolledBack,
+                    "the ledger \(path) was rewritten: its record at seq \(head.seq) is \(Self.short(there)), but this machine verified seq \(head.seq) as \(Self.short(head.hash)) before (remembered in \(directory)); its history forked. Restore the ledger from a copy that holds the remembered record"
+                )
             }
         }
         return nil
@@ -87,15 +97,18 @@ public struct LedgerHeadMemory: Sendable, Equatable {
             }
             Self.update(directory + "/" + Self.headFileName(id)) { current in
                 if let known = current?["seq"]?.intValue, known >= seq { return nil }
-                return .object([("ledger", .string(id)), ("path", .string(path)), ("seq", .int(seq)),
-                                ("hash", .string(hash)), ("time", .string(RFC3339.format(Date())))])
+                return .object([
+                    ("ledger", .string(id)), ("path", .string(path)), ("seq", .int(seq)),
+                    ("hash", .string(hash)), ("time", .string(RFC3339.format(Date()))),
+                ])
             }
         }
     }
 
     func remembered(id: String, in directory: String) -> Head? {
         guard let value = Self.readJSON(directory + "/" + Self.headFileName(id)), value["ledger"]?.stringValue == id,
-              let seq = value["seq"]?.intValue, seq >= 1, let hash = value["hash"]?.stringValue else { return nil }
+            let seq = value["seq"]?.intValue, seq >= 1, let hash = value["hash"]?.stringValue
+        else { return nil }
         return Head(seq: seq, hash: hash, directory: directory)
     }
 
@@ -124,8 +137,9 @@ public struct LedgerHeadMemory: Sendable, Equatable {
         var parentInfo = stat()
         let shared = stat(parent, &parentInfo) == 0 && parentInfo.st_mode & S_ISGID != 0
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: shared ? 0o2770 : 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: shared ? 0o2770 : 0o700])
         } catch {
             return false
         }

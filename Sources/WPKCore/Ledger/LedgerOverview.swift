@@ -67,7 +67,8 @@ extension LedgerState {
         } else {
             status = .closed
         }
-        return GateOverview(status: status, gate: gate, liveApprovers: live, approvalsRequired: need, waitingRuns: Array(Set(waitingRuns)).sorted())
+        return GateOverview(
+            status: status, gate: gate, liveApprovers: live, approvalsRequired: need, waitingRuns: Array(Set(waitingRuns)).sorted())
     }
 
     /// Where one step of the plan on screen stands: its gate's status; `.stale` when only decisions
@@ -80,7 +81,9 @@ extension LedgerState {
             if row.status == .stale { row.status = row.liveApprovers.count >= (row.approvalsRequired ?? 1) ? .approved : .pending }
             return row
         }
-        let older = gates.values.filter { $0.playbook == playbook && $0.key.step == key.step && ($0.approvals.count + $0.rejections.count) > 0 }
+        let older = gates.values.filter {
+            $0.playbook == playbook && $0.key.step == key.step && ($0.approvals.count + $0.rejections.count) > 0
+        }
         guard let latest = older.max(by: { $0.lastSeq < $1.lastSeq }) else { return nil }
         return GateOverview(status: .stale, gate: latest, liveApprovers: [], approvalsRequired: latest.approvalsRequired, waitingRuns: [])
     }

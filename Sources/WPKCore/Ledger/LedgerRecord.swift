@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// What a ledger record says happened.
 public enum RecordType: Sendable, Hashable {
@@ -78,13 +78,15 @@ public struct RecordDraft: Sendable, Equatable {
     /// run without waiting for approvals of their own (`wpk approve --include-rollback`).
     public var includesRollback: [String]?
 
-    public init(type: RecordType, run: String? = nil, playbook: String? = nil, playbookDigest: String? = nil,
-                planDigest: String? = nil, step: String? = nil, reason: String? = nil,
-                approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil,
-                attempt: Int? = nil, outcome: String? = nil, exitCode: Int? = nil, durationMilliseconds: Int? = nil,
-                outputDigest: String? = nil, inputs: [String]? = nil, pid: Int? = nil, host: String? = nil,
-                changed: [String]? = nil, startedBy: StartedBy? = nil, outputBytes: Int? = nil, outputTail: String? = nil,
-                includesRollback: [String]? = nil) {
+    public init(
+        type: RecordType, run: String? = nil, playbook: String? = nil, playbookDigest: String? = nil,
+        planDigest: String? = nil, step: String? = nil, reason: String? = nil,
+        approvalsRequired: Int? = nil, expires: Date? = nil, consumes: [Int]? = nil,
+        attempt: Int? = nil, outcome: String? = nil, exitCode: Int? = nil, durationMilliseconds: Int? = nil,
+        outputDigest: String? = nil, inputs: [String]? = nil, pid: Int? = nil, host: String? = nil,
+        changed: [String]? = nil, startedBy: StartedBy? = nil, outputBytes: Int? = nil, outputTail: String? = nil,
+        includesRollback: [String]? = nil
+    ) {
         self.type = type
         self.includesRollback = includesRollback
         self.outputBytes = outputBytes
@@ -146,8 +148,10 @@ public struct LedgerRecord: Sendable, Equatable {
 
     /// A signed record: `signer` names the principal and key, and `signature` signs the
     /// record's `signedContent` (seq, time and prev included, so it cannot be replayed elsewhere).
-    public init(seq: Int, time: Date, draft: RecordDraft, operator op: Operator, prev: String,
-                principal: String, key: String, signature: String?) {
+    public init(
+        seq: Int, time: Date, draft: RecordDraft, operator op: Operator, prev: String,
+        principal: String, key: String, signature: String?
+    ) {
         self.init(seq: seq, time: time, draft: draft, operator: op, prev: prev, hash: "")
         self.principal = principal
         self.key = key
@@ -279,7 +283,9 @@ public struct LedgerRecord: Sendable, Equatable {
             switch string(key) {
             case .success(nil): return .success(nil)
             case .success(let s?):
-                guard let d = RFC3339.parse(s) else { return .failure(RecordFieldError(field: key, problem: "is not an RFC 3339 UTC time")) }
+                guard let d = RFC3339.parse(s) else {
+                    return .failure(RecordFieldError(field: key, problem: "is not an RFC 3339 UTC time"))
+                }
                 return .success(d)
             case .failure(let e): return .failure(e)
             }
@@ -322,8 +328,9 @@ public struct LedgerRecord: Sendable, Equatable {
                 outputTail: try string("output_tail").get(), includesRollback: try strings("includes_rollback").get())
             var record = LedgerRecord(
                 seq: seq, time: time, draft: draft,
-                operator: Operator(uid: try int("operator_uid").get(), name: try required("operator").get(),
-                                   tty: try string("tty").get(), sshSource: try string("source").get()),
+                operator: Operator(
+                    uid: try int("operator_uid").get(), name: try required("operator").get(),
+                    tty: try string("tty").get(), sshSource: try string("source").get()),
                 prev: try required("prev").get(), hash: try required("hash").get())
             record.principal = try string("principal").get()
             record.key = try string("key").get()
@@ -355,7 +362,8 @@ public enum RFC3339 {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
+        return
+            "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
     }
 
     /// Parses exactly the form `format` writes; nil for anything else.
@@ -371,8 +379,9 @@ public enum RFC3339 {
             return v
         }
         guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10),
-              let h = number(11..<13), let mi = number(14..<16), let s = number(17..<19),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60 else { return nil }
+            let h = number(11..<13), let mi = number(14..<16), let s = number(17..<19),
+            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60
+        else { return nil }
         let days = days(fromCivil: y, mo, d)
         guard civil(fromDays: days) == (y, mo, d) else { return nil }
         return Date(timeIntervalSince1970: TimeInterval(days * 86400 + h * 3600 + mi * 60 + s))

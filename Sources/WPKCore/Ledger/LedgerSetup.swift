@@ -1,10 +1,11 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 internal import CProcess
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What `wpk approvals init` did to a team ledger.
 public struct LedgerSetupReport: Sendable, Equatable {
@@ -34,8 +35,9 @@ extension Ledger {
         var createdDirectory = false
         if lstat(directory, &info) != 0 {
             do {
-                try FileManager.default.createDirectory(atPath: (directory as NSString).deletingLastPathComponent,
-                                                        withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                try FileManager.default.createDirectory(
+                    atPath: (directory as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             } catch {
                 throw LedgerError(.io, "cannot create the parent of \(directory): \(error.localizedDescription)")
             }
@@ -46,10 +48,15 @@ extension Ledger {
             let own: Set<String> = [name, name + ".torn", "heads"]
             let others = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !own.contains($0) }
             if !others.isEmpty {
-                throw LedgerError(.policy, "the directory \(directory) holds other files (\(others.sorted().prefix(3).joined(separator: ", "))); give the team ledger a directory of its own, such as /var/lib/wpk/")
+                throw LedgerError(
+                    .policy,
+                    "the directory \(directory) holds other files (\(others.sorted().prefix(3).joined(separator: ", "))); give the team ledger a directory of its own, such as /var/lib/wpk/"
+                )
             }
         }
-        guard chown(directory, 0, gid_t(group)) == 0, chmod(directory, 0o2770) == 0 else { throw .system("set the owner and mode of", directory) }
+        guard chown(directory, 0, gid_t(group)) == 0, chmod(directory, 0o2770) == 0 else {
+            throw .system("set the owner and mode of", directory)
+        }
 
         let existed = lstat(path, &info) == 0
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o660)
@@ -71,7 +78,10 @@ extension Ledger {
         }
         guard fsync(fd) == 0 else { throw .system("fsync", path) }
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 { fsync(directoryFD); close(directoryFD) }
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
 
         var appendOnly = false
         var problem: String?
@@ -82,13 +92,15 @@ extension Ledger {
             appendOnly = true
         } else if wpk_set_inode_flags(fd, flags | wpk_append_only_flag()) != 0 {
             let code = errno
-            problem = code == EPERM
+            problem =
+                code == EPERM
                 ? "setting it needs CAP_LINUX_IMMUTABLE, which this process lacks (a container?)"
                 : "the file system refused it (\(String(cString: strerror(code))))"
         } else {
             appendOnly = Ledger.isAppendOnly(fd) == true
             if !appendOnly { problem = "the file system accepted the attribute but does not keep it" }
         }
-        return LedgerSetupReport(createdDirectory: createdDirectory, createdFile: !existed, appendOnly: appendOnly, appendOnlyProblem: problem)
+        return LedgerSetupReport(
+            createdDirectory: createdDirectory, createdFile: !existed, appendOnly: appendOnly, appendOnlyProblem: problem)
     }
 }

@@ -154,9 +154,10 @@ public struct LedgerState: Sendable {
         }
         if let run = draft.run {
             if draft.type == .runStarted {
-                var started = RunHistory(id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
-                                         planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
-                                         pid: draft.pid, host: draft.host, startedBy: draft.startedBy)
+                var started = RunHistory(
+                    id: run, starter: writer, playbook: draft.playbook, playbookDigest: draft.playbookDigest,
+                    planDigest: draft.planDigest, startedAt: record.time, seq: record.seq,
+                    pid: draft.pid, host: draft.host, startedBy: draft.startedBy)
                 started.startRecord = record
                 runs[run] = started
             }
@@ -181,10 +182,13 @@ public struct LedgerState: Sendable {
         switch draft.type {
         case .approved:
             approvalLocation[seq] = (key, gates.values[gateIndex].approvals.count)
-            gates.values[gateIndex].approvals.append(ApprovalEntry(seq: seq, approver: writer, time: record.time, expires: draft.expires,
-                                                       run: draft.run, approvalsRequired: draft.approvalsRequired, record: record))
+            gates.values[gateIndex].approvals.append(
+                ApprovalEntry(
+                    seq: seq, approver: writer, time: record.time, expires: draft.expires,
+                    run: draft.run, approvalsRequired: draft.approvalsRequired, record: record))
         case .rejected:
-            let rejection = RejectionEntry(seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run, record: record)
+            let rejection = RejectionEntry(
+                seq: seq, rejecter: writer, time: record.time, reason: draft.reason ?? "", run: draft.run, record: record)
             gates.values[gateIndex].rejections.append(rejection)
             let plan = PlanKey(playbookDigest: key.playbookDigest, planDigest: key.planDigest)
             if planRejections[plan] == nil { planRejections[plan] = rejection }
@@ -193,14 +197,17 @@ public struct LedgerState: Sendable {
             if let run = draft.run { gates.values[gateIndex].expiredRuns[run] = seq }
         case .waiting:
             if let run = draft.run {
-                gates.values[gateIndex].waiting.append(WaitingEntry(run: run, seq: seq, since: record.time, deadline: draft.expires,
-                                                        approvalsRequired: draft.approvalsRequired))
+                gates.values[gateIndex].waiting.append(
+                    WaitingEntry(
+                        run: run, seq: seq, since: record.time, deadline: draft.expires,
+                        approvalsRequired: draft.approvalsRequired))
             }
         case .consumed:
             if let run = draft.run { gates.values[gateIndex].consumedRuns[run] = seq }
             for consumed in draft.consumes ?? [] {
                 guard let location = approvalLocation[consumed], let holder = gates.index(forKey: location.key),
-                      gates.values[holder].approvals[location.index].consumedBy == nil else { continue }
+                    gates.values[holder].approvals[location.index].consumedBy == nil
+                else { continue }
                 gates.values[holder].approvals[location.index].consumedBy = (draft.run, seq)
             }
         default:
@@ -269,8 +276,9 @@ extension LedgerState {
         guard let waiting = gates[key]?.waiting.last(where: { $0.run == run }) else { return nil }
         let required = waiting.approvalsRequired ?? 1
         let window = waiting.deadline.map { max(1, Int($0.timeIntervalSince(waiting.since))) } ?? 3600
-        return GateSubject(playbook: gates[key]?.playbook ?? history.playbook ?? "", playbookDigest: playbookDigest, planDigest: planDigest,
-                           step: step, gate: GateRequirement(required: true, approvals: required),
-                           safety: SafetySettings(approvalsRequired: required, approvalTimeoutSeconds: window), run: run)
+        return GateSubject(
+            playbook: gates[key]?.playbook ?? history.playbook ?? "", playbookDigest: playbookDigest, planDigest: planDigest,
+            step: step, gate: GateRequirement(required: true, approvals: required),
+            safety: SafetySettings(approvalsRequired: required, approvalTimeoutSeconds: window), run: run)
     }
 }

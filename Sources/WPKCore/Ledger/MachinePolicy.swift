@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The machine's floor for approvals, set by root in `/etc/wpk/policy.yaml`: a playbook may
@@ -48,11 +49,13 @@ public struct MachinePolicy: Sendable, Equatable {
     /// The file the policy came from; nil for the built-in defaults.
     public var source: String?
 
-    public init(minApprovals: Int = 1, allowSelfApproval: Bool = false, approverGroups: [String]? = nil,
-                allowAutoMode: Bool = false, gate: GateFloor = .mutating, ledger: String? = nil,
-                ledgerPasswordFile: String? = nil, requireAppendOnly: Bool = false, allowedSigners: String? = nil,
-                trustedKeys: String? = nil, requireSignedPlaybooks: Bool = false, serveTokenFile: String? = nil,
-                source: String? = nil) {
+    public init(
+        minApprovals: Int = 1, allowSelfApproval: Bool = false, approverGroups: [String]? = nil,
+        allowAutoMode: Bool = false, gate: GateFloor = .mutating, ledger: String? = nil,
+        ledgerPasswordFile: String? = nil, requireAppendOnly: Bool = false, allowedSigners: String? = nil,
+        trustedKeys: String? = nil, requireSignedPlaybooks: Bool = false, serveTokenFile: String? = nil,
+        source: String? = nil
+    ) {
         self.minApprovals = minApprovals
         self.allowSelfApproval = allowSelfApproval
         self.approverGroups = approverGroups
@@ -131,42 +134,45 @@ public struct MachinePolicy: Sendable, Equatable {
         if case .scalar(let s) = document.root.content, s.value == .null { return .success(policy) }
         guard let entries = document.root.mapping else { return .failure(Problem(message: "it is not a mapping of settings")) }
         for entry in entries {
-            let where_ = "line \(entry.key.start.line)"
+            let position = "line \(entry.key.start.line)"
             switch entry.keyText {
             case "min_approvals":
-                guard case .scalar(let s) = entry.value.content, case .number(let n) = s.value, let count = n.intValue, (1...100).contains(count) else {
-                    return .failure(Problem(message: "min_approvals (\(where_)) must be an integer from 1 to 100"))
+                guard case .scalar(let s) = entry.value.content, case .number(let n) = s.value, let count = n.intValue,
+                    (1...100).contains(count)
+                else {
+                    return .failure(Problem(message: "min_approvals (\(position)) must be an integer from 1 to 100"))
                 }
                 policy.minApprovals = count
             case "allow_self_approval":
                 guard case .scalar(let s) = entry.value.content, case .bool(let b) = s.value else {
-                    return .failure(Problem(message: "allow_self_approval (\(where_)) must be true or false"))
+                    return .failure(Problem(message: "allow_self_approval (\(position)) must be true or false"))
                 }
                 policy.allowSelfApproval = b
             case "approver_groups":
                 guard let items = entry.value.sequence, !items.isEmpty, items.allSatisfy({ $0.string != nil }) else {
-                    return .failure(Problem(message: "approver_groups (\(where_)) must be a non-empty list of group names"))
+                    return .failure(Problem(message: "approver_groups (\(position)) must be a non-empty list of group names"))
                 }
                 policy.approverGroups = items.compactMap(\.string)
             case "gate":
                 guard let text = entry.value.string, let floor = GateFloor(rawValue: text) else {
-                    return .failure(Problem(message: "gate (\(where_)) must be mutating or destructive"))
+                    return .failure(Problem(message: "gate (\(position)) must be mutating or destructive"))
                 }
                 policy.gate = floor
             case "ledger":
                 guard let text = entry.value.string,
-                      text.hasPrefix("/") || text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") else {
-                    return .failure(Problem(message: "ledger (\(where_)) must be an absolute file path or a postgresql:// URL"))
+                    text.hasPrefix("/") || text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
+                else {
+                    return .failure(Problem(message: "ledger (\(position)) must be an absolute file path or a postgresql:// URL"))
                 }
                 policy.ledger = text
             case "require_append_only", "require_signed_playbooks":
                 guard case .scalar(let s) = entry.value.content, case .bool(let b) = s.value else {
-                    return .failure(Problem(message: "\(entry.keyText) (\(where_)) must be true or false"))
+                    return .failure(Problem(message: "\(entry.keyText) (\(position)) must be true or false"))
                 }
                 if entry.keyText == "require_append_only" { policy.requireAppendOnly = b } else { policy.requireSignedPlaybooks = b }
             case "ledger_password_file", "allowed_signers", "trusted_keys", "serve_token_file":
                 guard let text = entry.value.string, text.hasPrefix("/") else {
-                    return .failure(Problem(message: "\(entry.keyText) (\(where_)) must be an absolute path"))
+                    return .failure(Problem(message: "\(entry.keyText) (\(position)) must be an absolute path"))
                 }
                 switch entry.keyText {
                 case "ledger_password_file": policy.ledgerPasswordFile = text
@@ -178,10 +184,10 @@ public struct MachinePolicy: Sendable, Equatable {
                 switch entry.value.string {
                 case "manual": policy.allowAutoMode = false
                 case "auto": policy.allowAutoMode = true
-                default: return .failure(Problem(message: "mode (\(where_)) must be manual or auto"))
+                default: return .failure(Problem(message: "mode (\(position)) must be manual or auto"))
                 }
             default:
-                return .failure(Problem(message: "unknown setting \"\(DisplaySanitizer.sanitize(entry.keyText))\" (\(where_))"))
+                return .failure(Problem(message: "unknown setting \"\(DisplaySanitizer.sanitize(entry.keyText))\" (\(position))"))
             }
         }
         return .success(policy)

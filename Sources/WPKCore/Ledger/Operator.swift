@@ -1,10 +1,11 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
-private typealias GroupEntry = Glibc.group
+    import Glibc
+    private typealias GroupEntry = Glibc.group
 #elseif canImport(Darwin)
-import Darwin
-private typealias GroupEntry = Darwin.group
+    import Darwin
+    private typealias GroupEntry = Darwin.group
 #endif
 
 /// Who is acting: the OS account of the process, with where they came from.
@@ -87,7 +88,8 @@ public struct Operator: Sendable, Hashable {
         let address = connection.split(separator: " ").first.map(String.init)
         // Only an address is stored; anything else in the variable is not trusted into the ledger.
         guard let address, address.count <= 64,
-              address.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" || $0 == "%" }) else { return nil }
+            address.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" || $0 == "%" })
+        else { return nil }
         return address
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a run stores beside the ledger, content-addressed so any backend can hold it as a map
@@ -53,13 +54,18 @@ public struct RunArtifacts: Sendable {
     /// The stored plan for `planDigest`, verified: the digest of what it would execute must equal
     /// the digest naming it, so a changed file is refused rather than shown.
     public func plan(digest planDigest: String) -> Result<RecordedPlan, ArtifactProblem> {
-        guard let path = planPath(planDigest) else { return .failure(.init("the plan digest \(DisplaySanitizer.sanitize(planDigest)) is not a sha256 digest")) }
+        guard let path = planPath(planDigest) else {
+            return .failure(.init("the plan digest \(DisplaySanitizer.sanitize(planDigest)) is not a sha256 digest"))
+        }
         switch read(path, limit: 16 << 20) {
         case .failure(let problem): return .failure(problem)
         case .success(let bytes):
             guard let json = try? JSONValue.parse(bytes) else { return .failure(.init("the stored plan \(path) is not JSON")) }
             guard let recorded = RecordedPlan(json: json), recorded.verifiedDigest == planDigest else {
-                return .failure(.init("the stored plan \(path) does not match its digest \(Plan.fingerprint(of: planDigest)); it was changed after the run stored it"))
+                return .failure(
+                    .init(
+                        "the stored plan \(path) does not match its digest \(Plan.fingerprint(of: planDigest)); it was changed after the run stored it"
+                    ))
             }
             return .success(recorded)
         }
@@ -102,7 +108,8 @@ public struct RunArtifacts: Sendable {
         let folder = (target as NSString).deletingLastPathComponent
         var parent = stat()
         let ledgerDirectory = (ledgerPath as NSString).deletingLastPathComponent
-        let folderMode: mode_t = stat(ledgerDirectory.isEmpty ? "." : ledgerDirectory, &parent) == 0 ? parent.st_mode & 0o7777 & ~mode_t(S_IWOTH) : 0o700
+        let folderMode: mode_t =
+            stat(ledgerDirectory.isEmpty ? "." : ledgerDirectory, &parent) == 0 ? parent.st_mode & 0o7777 & ~mode_t(S_IWOTH) : 0o700
         for dir in [directory, folder] {
             if mkdir(dir, folderMode) == 0 {
                 chmod(dir, folderMode)
@@ -142,7 +149,9 @@ public struct RunArtifacts: Sendable {
         if let storage { return storage.load(name: String(path.dropFirst(directory.count + 1)), limit: limit) }
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
-            return .failure(.init(errno == ENOENT ? "not recorded (\(path) does not exist)" : "cannot read \(path): \(String(cString: strerror(errno)))"))
+            return .failure(
+                .init(
+                    errno == ENOENT ? "not recorded (\(path) does not exist)" : "cannot read \(path): \(String(cString: strerror(errno)))"))
         }
         defer { close(fd) }
         var info = stat()
@@ -221,7 +230,8 @@ public struct RecordedPlan: Sendable {
     static func storedBytes(of plan: Plan) -> [UInt8] {
         var stored = plan.json
         if case .object(var members) = stored, let at = members.firstIndex(where: { $0.key == "playbook" }),
-           case .object(var playbook) = members[at].value {
+            case .object(var playbook) = members[at].value
+        {
             playbook.removeAll { $0.key == "path" }
             members[at].value = .object(playbook)
             stored = .object(members)
@@ -232,8 +242,9 @@ public struct RecordedPlan: Sendable {
     /// Reads the stored plan JSON; nil when it lacks what a plan has.
     init?(json: JSONValue) {
         guard let executable = Self.executableJSON(fromPlanJSON: json),
-              let inputList = json["inputs"]?.arrayValue, let stepList = json["steps"]?.arrayValue,
-              let rollbackList = json["rollback"]?.arrayValue else { return nil }
+            let inputList = json["inputs"]?.arrayValue, let stepList = json["steps"]?.arrayValue,
+            let rollbackList = json["rollback"]?.arrayValue
+        else { return nil }
         self.json = json
         self.verifiedDigest = LedgerRecord.hash(of: executable)
         var inputs: [(String, String)] = []
@@ -246,14 +257,17 @@ public struct RecordedPlan: Sendable {
             var out: [Step] = []
             for s in list {
                 guard let handler = s["handler"]?.stringValue, let commands = Self.commands(s["commands"]),
-                      let dry = Self.commands(s["dry_run_commands"]), let gate = s["gate"] else { return nil }
-                out.append(Step(handler: handler, description: s["description"]?.stringValue, runtime: s["runtime"]?.stringValue ?? "?",
-                                action: s["action"]?.stringValue ?? "?", target: s["target"]?.stringValue,
-                                commands: commands, dryRunCommands: dry,
-                                mutating: s["mutating"] == .bool(true), destructive: s["destructive"] == .bool(true),
-                                gateRequired: gate["required"] == .bool(true), gateApprovals: gate["approvals"]?.intValue ?? 0,
-                                gateReasons: gate["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                                timeoutSeconds: s["timeout_seconds"]?.intValue ?? 0, isRollback: rollback, undoes: s["undoes"]?.stringValue))
+                    let dry = Self.commands(s["dry_run_commands"]), let gate = s["gate"]
+                else { return nil }
+                out.append(
+                    Step(
+                        handler: handler, description: s["description"]?.stringValue, runtime: s["runtime"]?.stringValue ?? "?",
+                        action: s["action"]?.stringValue ?? "?", target: s["target"]?.stringValue,
+                        commands: commands, dryRunCommands: dry,
+                        mutating: s["mutating"] == .bool(true), destructive: s["destructive"] == .bool(true),
+                        gateRequired: gate["required"] == .bool(true), gateApprovals: gate["approvals"]?.intValue ?? 0,
+                        gateReasons: gate["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                        timeoutSeconds: s["timeout_seconds"]?.intValue ?? 0, isRollback: rollback, undoes: s["undoes"]?.stringValue))
             }
             return out
         }
@@ -315,7 +329,8 @@ public struct RecordedPlan: Sendable {
                 members.append((key, value))
             }
             guard let required = gate["required"], let approvals = gate["approvals"],
-                  let attempts = retry["max_attempts"], let delays = retry["delays_seconds"], let idempotent = retry["idempotent"] else { return nil }
+                let attempts = retry["max_attempts"], let delays = retry["delays_seconds"], let idempotent = retry["idempotent"]
+            else { return nil }
             members.append(("gate", .object([("required", required), ("approvals", approvals)])))
             guard let timeout = s["timeout_seconds"] else { return nil }
             members.append(("timeout_seconds", timeout))
@@ -329,17 +344,21 @@ public struct RecordedPlan: Sendable {
             return .object(members)
         }
         guard let mode = plan["mode"], let approvals = plan["approvals_required"], let selfApproval = plan["allow_self_approval"],
-              let dryRunFirst = plan["dry_run_first"], let inputs = plan["inputs"]?.arrayValue,
-              let steps = plan["steps"]?.arrayValue, let skipped = plan["skipped"]?.arrayValue,
-              let rollback = plan["rollback"]?.arrayValue else { return nil }
+            let dryRunFirst = plan["dry_run_first"], let inputs = plan["inputs"]?.arrayValue,
+            let steps = plan["steps"]?.arrayValue, let skipped = plan["skipped"]?.arrayValue,
+            let rollback = plan["rollback"]?.arrayValue
+        else { return nil }
         var inputMembers: [JSONValue] = []
         for input in inputs {
             guard let name = input["name"], let value = input["value"] else { return nil }
             inputMembers.append(.object([("name", name), ("value", value)]))
         }
-        let stepValues = steps.compactMap(step), rollbackValues = rollback.compactMap(step)
+        let stepValues = steps.compactMap(step)
+        let rollbackValues = rollback.compactMap(step)
         let skippedNames = skipped.compactMap { $0["handler"] }
-        guard stepValues.count == steps.count, rollbackValues.count == rollback.count, skippedNames.count == skipped.count else { return nil }
+        guard stepValues.count == steps.count, rollbackValues.count == rollback.count, skippedNames.count == skipped.count else {
+            return nil
+        }
         var members: [(key: String, value: JSONValue)] = [
             ("plan_format", .int(1)), ("mode", mode), ("approvals_required", approvals), ("allow_self_approval", selfApproval),
             ("approval_timeout_seconds", plan["approval_timeout_seconds"] ?? .null), ("dry_run_first", dryRunFirst),

@@ -65,32 +65,41 @@ public struct RunDetail: Sendable {
 
 extension RunDetail {
     /// The run `id` as the ledger and the artifact store tell it at `now`; nil when no run has that id.
-    public static func load(run id: String, records: [LedgerRecord], state: LedgerState, artifacts: RunArtifacts, now: Date,
-                            processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive) -> RunDetail? {
+    public static func load(
+        run id: String, records: [LedgerRecord], state: LedgerState, artifacts: RunArtifacts, now: Date,
+        processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive
+    ) -> RunDetail? {
         guard let history = state.runs[id] else { return nil }
         let overview = state.runOverview(of: history, at: now, processAlive: processAlive)
         let own = records.filter { $0.draft.run == id }
-        let plan: Result<RecordedPlan, ArtifactProblem> = history.planDigest.map { artifacts.plan(digest: $0) }
+        let plan: Result<RecordedPlan, ArtifactProblem> =
+            history.planDigest.map { artifacts.plan(digest: $0) }
             ?? .failure(ArtifactProblem("the run_started record names no plan digest"))
         var wait: Wait?
-        if case .waiting(let step, let since, let deadline) = overview.status, let playbook = history.playbookDigest, let planDigest = history.planDigest {
+        if case .waiting(let step, let since, let deadline) = overview.status, let playbook = history.playbookDigest,
+            let planDigest = history.planDigest
+        {
             let gate = state.gates[GateKey(playbookDigest: playbook, planDigest: planDigest, step: step)]
             let required = gate?.waiting.last { $0.run == id }?.approvalsRequired ?? gate?.approvalsRequired ?? 1
-            wait = Wait(step: step, since: since, deadline: deadline, approvalsRequired: required,
-                        approvers: gate?.liveApprovers(at: now).map(\.name) ?? [])
+            wait = Wait(
+                step: step, since: since, deadline: deadline, approvalsRequired: required,
+                approvers: gate?.liveApprovers(at: now).map(\.name) ?? [])
         }
         // The newest started and finished record of each step.
-        var started: [String: LedgerRecord] = [:], finished: [String: LedgerRecord] = [:]
+        var started: [String: LedgerRecord] = [:]
+        var finished: [String: LedgerRecord] = [:]
         for record in own {
             guard let step = record.draft.step else { continue }
             if record.draft.type == .stepStarted { started[step] = record }
             if record.draft.type == .stepFinished { finished[step] = record }
         }
         func row(_ step: RecordedPlan.Step, commands: [[String]]) -> StepRow {
-            var row = StepRow(handler: step.handler, isRollback: step.isRollback, state: .notReached, outcome: nil, attempts: 0,
-                              exitCode: nil, commands: commands, gateRequired: step.gateRequired, gateApprovals: step.gateApprovals,
-                              gateReasons: step.gateReasons)
-            let start = started[step.handler], end = finished[step.handler]
+            var row = StepRow(
+                handler: step.handler, isRollback: step.isRollback, state: .notReached, outcome: nil, attempts: 0,
+                exitCode: nil, commands: commands, gateRequired: step.gateRequired, gateApprovals: step.gateApprovals,
+                gateReasons: step.gateReasons)
+            let start = started[step.handler]
+            let end = finished[step.handler]
             row.attempts = start?.draft.attempt ?? 0
             if let end, (start?.seq ?? 0) < end.seq {
                 row.outcome = end.draft.outcome
@@ -100,7 +109,13 @@ extension RunDetail {
                 row.outputDigest = end.draft.outputDigest
                 row.output = end.draft.outputTail.map { artifacts.output(digest: $0) }
             } else if start != nil {
-                if case .processGone = overview.status { row.state = .unknown } else if history.ended != nil { row.state = .unknown } else { row.state = .running }
+                if case .processGone = overview.status {
+                    row.state = .unknown
+                } else if history.ended != nil {
+                    row.state = .unknown
+                } else {
+                    row.state = .running
+                }
             } else if wait?.step == step.handler {
                 row.state = .waiting
             }
@@ -128,14 +143,18 @@ public enum CancelOutcome: Sendable {
 extension LedgerBackend {
     /// Writes a `cancelled` record for a run that has not ended, checked and written under the
     /// ledger's lock (`wpk cancel` and the review UI both come here).
-    public func recordCancellation(run runID: String, reason: String, operator op: Operator, now: Date) throws(LedgerError) -> CancelOutcome {
+    public func recordCancellation(run runID: String, reason: String, operator op: Operator, now: Date) throws(LedgerError) -> CancelOutcome
+    {
         let written = try appendChecked(operator: op, now: now) { reading -> (RecordDraft?, CancelOutcome) in
             let state = LedgerState(records: reading.records)
             guard let history = state.runs[runID] else { return (nil, .unknown) }
             let overview = state.runOverview(of: history, at: now)
             if case .ended(let outcome) = overview.status { return (nil, .ended(outcome)) }
-            return (RecordDraft(type: .cancelled, run: runID, playbook: history.playbook, playbookDigest: history.playbookDigest,
-                                planDigest: history.planDigest, reason: reason), .cancelled(overview.status, record: nil))
+            return (
+                RecordDraft(
+                    type: .cancelled, run: runID, playbook: history.playbook, playbookDigest: history.playbookDigest,
+                    planDigest: history.planDigest, reason: reason), .cancelled(overview.status, record: nil)
+            )
         }
         if case .cancelled(let status, _) = written.outcome { return .cancelled(status, record: written.record) }
         return written.outcome

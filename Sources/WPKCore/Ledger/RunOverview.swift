@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run as lists show it: where it stands and since when.
@@ -68,7 +69,9 @@ extension LedgerState {
 
 extension LedgerState {
     /// One run's status at `now`.
-    public func runOverview(of run: RunHistory, at now: Date, processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive) -> RunOverview {
+    public func runOverview(of run: RunHistory, at now: Date, processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive)
+        -> RunOverview
+    {
         overview(of: run, waiting: waitingPlaces(at: now, only: run.id)[run.id], processAlive: processAlive)
     }
 
@@ -85,12 +88,16 @@ extension LedgerState {
         return waitingAt
     }
 
-    private func overview(of run: RunHistory, waiting: (step: String, since: Date, deadline: Date?)?, processAlive: (RunHistory) -> Bool?) -> RunOverview {
+    private func overview(of run: RunHistory, waiting: (step: String, since: Date, deadline: Date?)?, processAlive: (RunHistory) -> Bool?)
+        -> RunOverview
+    {
         if let ended = run.ended {
             return RunOverview(history: run, status: .ended(outcome: ended.type == .cancelled ? "cancelled" : run.outcome ?? "finished"))
         }
         if processAlive(run) == false { return RunOverview(history: run, status: .processGone(openSteps: run.openSteps)) }
-        if let waiting { return RunOverview(history: run, status: .waiting(step: waiting.step, since: waiting.since, deadline: waiting.deadline)) }
+        if let waiting {
+            return RunOverview(history: run, status: .waiting(step: waiting.step, since: waiting.since, deadline: waiting.deadline))
+        }
         return RunOverview(history: run, status: .running(steps: run.openSteps))
     }
 }

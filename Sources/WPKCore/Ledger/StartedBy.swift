@@ -36,8 +36,9 @@ public struct StartedBy: Sendable, Equatable {
     /// Reads the object `json` writes, texts exactly as written; nil when it is not one.
     public init?(json: JSONValue) {
         guard case .object(let members) = json, members.count == 3,
-              let kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
-              let trigger = json["trigger"]?.stringValue, let source = json["source"]?.stringValue else { return nil }
+            let kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
+            let trigger = json["trigger"]?.stringValue, let source = json["source"]?.stringValue
+        else { return nil }
         // Exactly as recorded (the record's hash covers these bytes).
         self.kind = kind
         self.trigger = trigger

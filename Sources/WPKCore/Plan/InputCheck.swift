@@ -25,8 +25,10 @@ public struct InputDeclaration: Sendable, Equatable {
     }
 
     /// A declaration from its fields.
-    public init(name: String, type: String = "string", pattern: String? = nil, defaultValue: String? = nil, description: String? = nil,
-                required: Bool = false, secret: Bool = false, secretRef: String? = nil) {
+    public init(
+        name: String, type: String = "string", pattern: String? = nil, defaultValue: String? = nil, description: String? = nil,
+        required: Bool = false, secret: Bool = false, secretRef: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.pattern = pattern
@@ -60,8 +62,10 @@ public struct InputCheck: Sendable {
 
     /// Checks `given` (input name to typed text; a missing name takes its default) against the
     /// playbook in `document`, as `wpk plan --set` would.
-    public static func check(_ document: Document, path: String, digest: String, inputs given: [String: String],
-                             signature: PlaybookSignatureCheck? = nil) -> InputCheck {
+    public static func check(
+        _ document: Document, path: String, digest: String, inputs given: [String: String],
+        signature: PlaybookSignatureCheck? = nil
+    ) -> InputCheck {
         let playbook = Playbook(root: document.root)
         var owner: [String: String] = [:]
         for input in playbook.inputs where owner[input.name.pointer] == nil {

@@ -74,7 +74,9 @@ public struct PlanStep: Sendable, Equatable {
     /// `commands` and `environment` with the run id and secrets filled in: what the executor
     /// hands to the system. Only placeholders the planner wrote can match (no template or value
     /// may contain them).
-    public func resolved(runID: String, secret: (SecretReference) throws -> String) rethrows -> (commands: [[String]], environment: [(name: String, value: String)], standardInput: String?) {
+    public func resolved(runID: String, secret: (SecretReference) throws -> String) rethrows -> (
+        commands: [[String]], environment: [(name: String, value: String)], standardInput: String?
+    ) {
         var values: [(String, String)] = [(Substituter.runIDPlaceholder, runID)]
         for ref in secrets { values.append((ref.placeholder, try secret(ref))) }
         func fill(_ text: String) -> String {
@@ -103,8 +105,13 @@ public struct PlanStep: Sendable, Equatable {
             ("permissions", .array(permissions.map(JSONValue.string))),
             ("gate", .object([("required", .bool(gate.required)), ("approvals", .int(gate.approvals))])),
             ("timeout_seconds", .int(timeoutSeconds)),
-            ("retry", .object([("max_attempts", .int(retry.maxAttempts)), ("delays_seconds", .array(retry.delaysSeconds.map(JSONValue.int))),
-                               ("idempotent", .bool(retry.idempotent))])),
+            (
+                "retry",
+                .object([
+                    ("max_attempts", .int(retry.maxAttempts)), ("delays_seconds", .array(retry.delaysSeconds.map(JSONValue.int))),
+                    ("idempotent", .bool(retry.idempotent)),
+                ])
+            ),
             ("on_failure", .string(onFailure)), ("rollback_steps", .array(rollbackSteps.map(JSONValue.string))),
             ("depends_on", .array(dependsOn.map(JSONValue.string))),
             ("secrets", .array(secrets.map(\.json))),
@@ -132,8 +139,13 @@ public struct PlanStep: Sendable, Equatable {
         members += [
             ("mutating", .bool(mutating)), ("destructive", .bool(destructive)), ("fidelity", .string(fidelity.rawValue)),
             ("permissions", .array(permissions.map(JSONValue.string))),
-            ("gate", .object([("required", .bool(gate.required)), ("approvals", .int(gate.approvals)), ("reason", .string(gate.reason)),
-                              ("reasons", .array(gate.reasons.map(JSONValue.string)))])),
+            (
+                "gate",
+                .object([
+                    ("required", .bool(gate.required)), ("approvals", .int(gate.approvals)), ("reason", .string(gate.reason)),
+                    ("reasons", .array(gate.reasons.map(JSONValue.string))),
+                ])
+            ),
             ("timeout_seconds", .int(timeoutSeconds)),
             ("retry", .object(retryMembers)),
             ("on_failure", .string(onFailure)), ("rollback_steps", .array(rollbackSteps.map(JSONValue.string))),
@@ -171,8 +183,10 @@ public struct TouchedTarget: Sendable, Equatable {
 
     /// `{"runtime", "scope", "target", "steps"}`.
     public var json: JSONValue {
-        .object([("runtime", .string(runtime.rawValue)), ("scope", .string(scope)), ("target", .string(target)),
-                 ("steps", .array(steps.map(JSONValue.string)))])
+        .object([
+            ("runtime", .string(runtime.rawValue)), ("scope", .string(scope)), ("target", .string(target)),
+            ("steps", .array(steps.map(JSONValue.string))),
+        ])
     }
 }
 
@@ -251,9 +265,10 @@ public struct Plan: Sendable {
     /// Everything that decides what would run, and nothing else (no path, playbook digest,
     /// descriptions or comments): the plan digest is the SHA-256 of its canonical bytes.
     public var executableJSON: JSONValue {
-        Plan.executableJSON(mode: mode, approvalsRequired: approvalsRequired, allowSelfApproval: allowSelfApproval,
-                            approvalTimeoutSeconds: approvalTimeoutSeconds, dryRunFirst: dryRunFirst, inputs: inputs,
-                            steps: steps, skipped: skipped, rollback: rollback, signature: signature, bindings: bindings)
+        Plan.executableJSON(
+            mode: mode, approvalsRequired: approvalsRequired, allowSelfApproval: allowSelfApproval,
+            approvalTimeoutSeconds: approvalTimeoutSeconds, dryRunFirst: dryRunFirst, inputs: inputs,
+            steps: steps, skipped: skipped, rollback: rollback, signature: signature, bindings: bindings)
     }
 
     /// Binds the plan to `bindings` (computed in the planning process's environment): the plan
@@ -264,9 +279,11 @@ public struct Plan: Sendable {
     }
 
     // Static so the planner can hash before the Plan value exists, with one definition.
-    static func executableJSON(mode: Playbook.Mode, approvalsRequired: Int, allowSelfApproval: Bool, approvalTimeoutSeconds: Int?,
-                               dryRunFirst: Bool, inputs: [ResolvedInput], steps: [PlanStep], skipped: [SkippedStep],
-                               rollback: [PlanStep], signature: PlaybookSignatureCheck?, bindings: PlanBindings? = nil) -> JSONValue {
+    static func executableJSON(
+        mode: Playbook.Mode, approvalsRequired: Int, allowSelfApproval: Bool, approvalTimeoutSeconds: Int?,
+        dryRunFirst: Bool, inputs: [ResolvedInput], steps: [PlanStep], skipped: [SkippedStep],
+        rollback: [PlanStep], signature: PlaybookSignatureCheck?, bindings: PlanBindings? = nil
+    ) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("plan_format", .int(1)),
             ("mode", .string(mode.rawValue)),
@@ -293,8 +310,13 @@ public struct Plan: Sendable {
     public var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("version", .int(1)),
-            ("playbook", .object([("name", .string(playbook.name)), ("version", .string(playbook.version)),
-                                  ("path", .string(playbook.path)), ("digest", .string(playbook.digest))])),
+            (
+                "playbook",
+                .object([
+                    ("name", .string(playbook.name)), ("version", .string(playbook.version)),
+                    ("path", .string(playbook.path)), ("digest", .string(playbook.digest)),
+                ])
+            ),
             ("mode", .string(mode.rawValue)),
             ("plan_digest", .string(planDigest)),
             ("fingerprint", .string(fingerprint)),
@@ -306,12 +328,15 @@ public struct Plan: Sendable {
             ("steps", .array(steps.map(\.json))),
             ("skipped", .array(skipped.map(\.json))),
             ("rollback", .array(rollback.map(\.json))),
-            ("summary", .object([
-                ("steps", .int(summary.steps)), ("gated", .int(summary.gated)), ("mutating", .int(summary.mutating)),
-                ("destructive", .int(summary.destructive)), ("opaque", .int(summary.opaque)),
-                ("worst_case_seconds", .int(summary.worstCaseSeconds)),
-                ("targets", .array(summary.targets.map(\.json))),
-            ])),
+            (
+                "summary",
+                .object([
+                    ("steps", .int(summary.steps)), ("gated", .int(summary.gated)), ("mutating", .int(summary.mutating)),
+                    ("destructive", .int(summary.destructive)), ("opaque", .int(summary.opaque)),
+                    ("worst_case_seconds", .int(summary.worstCaseSeconds)),
+                    ("targets", .array(summary.targets.map(\.json))),
+                ])
+            ),
         ]
         if let signature { members.insert(("signature", signature.json), at: 3) }
         if let bindings { members.append(("bindings", bindings.json)) }

@@ -1,7 +1,8 @@
-import Foundation
 import Crypto
+import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where a run finds its programs and files: what plan bindings are computed in. The run, `wpk
@@ -26,7 +27,9 @@ public struct BindingEnvironment: Sendable, Equatable {
     }
 
     /// The variables that name a program the run executes instead of looking it up on `PATH`.
-    public static let programVariables: [(program: String, variable: String)] = [("kubectl", "WPK_KUBECTL"), ("docker", "WPK_DOCKER"), ("vault", "WPK_VAULT")]
+    public static let programVariables: [(program: String, variable: String)] = [
+        ("kubectl", "WPK_KUBECTL"), ("docker", "WPK_DOCKER"), ("vault", "WPK_VAULT"),
+    ]
 
     /// The programs an environment names (a non-empty `WPK_KUBECTL` names kubectl, and so on).
     public static func programs(from environment: [String: String]) -> [String: String] {
@@ -40,8 +43,9 @@ public struct BindingEnvironment: Sendable, Equatable {
     /// This process's environment and working directory.
     public static func current(valuesFile: String? = nil) -> BindingEnvironment {
         let variables = ProcessInfo.processInfo.environment
-        return BindingEnvironment(variables: variables, programs: programs(from: variables),
-                                  workingDirectory: FileManager.default.currentDirectoryPath, valuesFile: valuesFile)
+        return BindingEnvironment(
+            variables: variables, programs: programs(from: variables),
+            workingDirectory: FileManager.default.currentDirectoryPath, valuesFile: valuesFile)
     }
 }
 
@@ -84,8 +88,10 @@ public struct PlanBindings: Sendable, Equatable {
 
         /// As the plan JSON shows it.
         public var json: JSONValue {
-            var members: [(key: String, value: JSONValue)] = [("kind", .string(kind.rawValue)), ("name", .string(name)),
-                                                               ("path", .optional(path)), ("sha256", .optional(digest))]
+            var members: [(key: String, value: JSONValue)] = [
+                ("kind", .string(kind.rawValue)), ("name", .string(name)),
+                ("path", .optional(path)), ("sha256", .optional(digest)),
+            ]
             if let problem { members.append(("problem", .string(problem))) }
             return .object(members)
         }
@@ -115,9 +121,13 @@ public struct PlanBindings: Sendable, Equatable {
         guard let array = value.arrayValue else { return nil }
         var items: [Binding] = []
         for item in array {
-            guard let kindText = item["kind"]?.stringValue, let kind = Kind(rawValue: kindText), let name = item["name"]?.stringValue else { return nil }
-            items.append(Binding(kind: kind, name: name, path: item["path"]?.stringValue, digest: item["sha256"]?.stringValue,
-                                 problem: item["problem"]?.stringValue))
+            guard let kindText = item["kind"]?.stringValue, let kind = Kind(rawValue: kindText), let name = item["name"]?.stringValue else {
+                return nil
+            }
+            items.append(
+                Binding(
+                    kind: kind, name: name, path: item["path"]?.stringValue, digest: item["sha256"]?.stringValue,
+                    problem: item["problem"]?.stringValue))
         }
         self.items = items
     }
@@ -135,9 +145,14 @@ public struct PlanBindings: Sendable, Equatable {
         let before = Dictionary(items.map { (key($0), $0) }, uniquingKeysWith: { a, _ in a })
         let after = Dictionary(now.items.map { (key($0), $0) }, uniquingKeysWith: { a, _ in a })
         for item in items {
-            guard let current = after[key(item)] else { out.append("\(key(item)) is no longer used"); continue }
+            guard let current = after[key(item)] else {
+                out.append("\(key(item)) is no longer used")
+                continue
+            }
             guard current.executableJSON != item.executableJSON else { continue }
-            out.append("\(key(item)) was \(item.path ?? "not found") \(item.digest.map(Self.short) ?? "(no content)"), is now \(current.path ?? "not found") \(current.digest.map(Self.short) ?? "(\(current.problem ?? "no content"))")")
+            out.append(
+                "\(key(item)) was \(item.path ?? "not found") \(item.digest.map(Self.short) ?? "(no content)"), is now \(current.path ?? "not found") \(current.digest.map(Self.short) ?? "(\(current.problem ?? "no content"))")"
+            )
         }
         for item in now.items where before[key(item)] == nil {
             out.append("\(key(item)) is new: \(item.path ?? "not found") \(item.digest.map(Self.short) ?? "")")
@@ -201,8 +216,9 @@ public struct PlanBindings: Sendable, Equatable {
 
     private static func tool(_ program: String, configured: String?, searchPath: String?) -> Binding {
         guard let path = ExecutableLookup.resolve(configured ?? program, searchPath: searchPath) else {
-            return Binding(kind: .tool, name: program, path: nil, digest: nil,
-                           problem: configured.map { "\($0): not an executable file" } ?? "not found on PATH")
+            return Binding(
+                kind: .tool, name: program, path: nil, digest: nil,
+                problem: configured.map { "\($0): not an executable file" } ?? "not found on PATH")
         }
         let read = fileDigest(path)
         return Binding(kind: .tool, name: program, path: path, digest: read.digest, problem: read.problem)

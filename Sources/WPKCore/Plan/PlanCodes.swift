@@ -51,7 +51,8 @@ public enum PlanCode: String, Sendable, CaseIterable {
         case .inputRange: "A numeric value lies outside its input's minimum and maximum."
         case .secretGiven: "A value was given for a secret input, which is only ever read from its secret_ref at run time."
         case .inputTooLong: "A value is longer than the limit for one argument."
-        case .leadingDash: "A substituted value makes an argument start with '-' where the template did not, so a program would read it as an option."
+        case .leadingDash:
+            "A substituted value makes an argument start with '-' where the template did not, so a program would read it as an option."
         case .controlCharacter: "A substituted value contains a line break, NUL or another control character."
         case .grammar: "A substituted value does not fit the grammar of its argument (a Kubernetes name, a label value, a URL, a path)."
         case .reservedText: "Text contains `<secret:` or `<run.id>`, which plans reserve for values filled in at run time."

@@ -119,8 +119,9 @@ enum InputResolver {
         let declared = Set(playbook.inputs.map(\.name.value))
         for name in given.keys.sorted() where !declared.contains(name) {
             let list = declared.isEmpty ? "it declares none" : "declared: " + declared.sorted().joined(separator: ", ")
-            diagnostics.append(PlanCode.undeclaredInput.diagnostic(
-                "a value was given for \"\(short(name))\", which is not an input of this playbook (\(list))", mark: nil))
+            diagnostics.append(
+                PlanCode.undeclaredInput.diagnostic(
+                    "a value was given for \"\(short(name))\", which is not an input of this playbook (\(list))", mark: nil))
         }
         var out: [ResolvedInput] = []
         var seen: Set<String> = []
@@ -129,14 +130,18 @@ enum InputResolver {
             let at = input.name
             if input.secret {
                 if given[name] != nil {
-                    diagnostics.append(PlanCode.secretGiven.diagnostic(
-                        "input \"\(name)\" is a secret: wpk reads it from \(input.secretRef?.value ?? "its secret_ref") when the step runs and never takes it on the command line; remove its value",
-                        pointer: at.pointer, mark: at.mark))
+                    diagnostics.append(
+                        PlanCode.secretGiven.diagnostic(
+                            "input \"\(name)\" is a secret: wpk reads it from \(input.secretRef?.value ?? "its secret_ref") when the step runs and never takes it on the command line; remove its value",
+                            pointer: at.pointer, mark: at.mark))
                 }
                 if let written = input.secretRef?.value, let ref = SecretReference(written) {
                     out.append(ResolvedInput(name: name, value: .secret(ref), source: .secretRef))
                 } else {
-                    diagnostics.append(PlanCode.unplannable.diagnostic("secret input \"\(name)\" has no usable secret_ref (env:NAME, vault:PATH#KEY or file:/path)", pointer: at.pointer, mark: at.mark))
+                    diagnostics.append(
+                        PlanCode.unplannable.diagnostic(
+                            "secret input \"\(name)\" has no usable secret_ref (env:NAME, vault:PATH#KEY or file:/path)",
+                            pointer: at.pointer, mark: at.mark))
                     out.append(ResolvedInput(name: name, value: .absent, source: .none))
                 }
                 continue
@@ -157,8 +162,10 @@ enum InputResolver {
                 }
             } else {
                 if input.required {
-                    diagnostics.append(PlanCode.missingInput.diagnostic(
-                        "input \"\(name)\" is required and has no default; give it with --set \(name)=VALUE", pointer: at.pointer, mark: at.mark))
+                    diagnostics.append(
+                        PlanCode.missingInput.diagnostic(
+                            "input \"\(name)\" is required and has no default; give it with --set \(name)=VALUE", pointer: at.pointer,
+                            mark: at.mark))
                 }
                 out.append(ResolvedInput(name: name, value: .absent, source: .none))
             }
@@ -181,8 +188,12 @@ enum InputResolver {
         switch input.type ?? "string" {
         case "integer", "number":
             guard case .number(let number)? = CoreSchema.resolvePlain(text.trimmingSpaces)?.value,
-                  input.type != "integer" || number.isInteger else {
-                return fail(.inputType, "the value \(quoted(text)) of input \"\(name)\" is not a\(input.type == "integer" ? "n" : "") \(input.type ?? "number")")
+                input.type != "integer" || number.isInteger
+            else {
+                return fail(
+                    .inputType,
+                    "the value \(quoted(text)) of input \"\(name)\" is not a\(input.type == "integer" ? "n" : "") \(input.type ?? "number")"
+                )
             }
             if let minimum = input.minimum, number < minimum {
                 return fail(.inputRange, "the value \(number) of input \"\(name)\" is below its minimum \(minimum)")
@@ -210,7 +221,8 @@ enum InputResolver {
     /// already refused patterns that do not compile; one that still fails matches nothing).
     static func matchesEntirely(_ text: String, pattern: String) -> Bool {
         guard let translated = ECMARegex.translate(pattern),
-              let regex = try? NSRegularExpression(pattern: "\\A(?:" + translated + ")\\z") else { return false }
+            let regex = try? NSRegularExpression(pattern: "\\A(?:" + translated + ")\\z")
+        else { return false }
         let ns = text as NSString
         return regex.firstMatch(in: text, options: [], range: NSRange(location: 0, length: ns.length)) != nil
     }

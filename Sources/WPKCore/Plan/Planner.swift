@@ -15,16 +15,21 @@ public enum Planner {
     /// not crash, but reports what it cannot plan.
     /// `gateFloor` is the machine policy's: in a manual playbook the steps it names are gated
     /// whatever `requires_approval` says.
-    public static func plan(_ document: Document, path: String, digest: String, inputs given: [String: String],
-                            signature: PlaybookSignatureCheck? = nil,
-                            gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate) -> Result<Plan, PlanningFailure> {
+    public static func plan(
+        _ document: Document, path: String, digest: String, inputs given: [String: String],
+        signature: PlaybookSignatureCheck? = nil,
+        gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate
+    ) -> Result<Plan, PlanningFailure> {
         let playbook = Playbook(root: document.root)
         // Each step may list every rollback step, so a plan grows with handlers × rollback steps;
         // real playbooks have tens of steps, and this bound keeps a hostile file's plan small.
         guard playbook.handlers.count + playbook.rollback.count <= maxSteps else {
-            return .failure(PlanningFailure(diagnostics: [PlanCode.unplannable.diagnostic(
-                "the playbook has \(playbook.handlers.count + playbook.rollback.count) steps; wpk plans at most \(maxSteps) handlers and rollback steps together",
-                pointer: "/spec/handlers", mark: document.root["spec"]?["handlers"]?.start)]))
+            return .failure(
+                PlanningFailure(diagnostics: [
+                    PlanCode.unplannable.diagnostic(
+                        "the playbook has \(playbook.handlers.count + playbook.rollback.count) steps; wpk plans at most \(maxSteps) handlers and rollback steps together",
+                        pointer: "/spec/handlers", mark: document.root["spec"]?["handlers"]?.start)
+                ]))
         }
         let (inputs, inputProblems) = InputResolver.resolve(playbook, given: given)
         // Input problems first and alone: a missing input would otherwise be reported again at
@@ -34,7 +39,10 @@ public enum Planner {
         var substituter = Substituter(inputs: inputs, root: document.root, lines: document.lines)
 
         guard let order = playbook.executionOrder() else {
-            diagnostics.append(PlanCode.unplannable.diagnostic("the handlers' depends_on form a cycle, so there is no order to run them in", pointer: "/spec/handlers", mark: document.root["spec"]?["handlers"]?.start))
+            diagnostics.append(
+                PlanCode.unplannable.diagnostic(
+                    "the handlers' depends_on form a cycle, so there is no order to run them in", pointer: "/spec/handlers",
+                    mark: document.root["spec"]?["handlers"]?.start))
             return .failure(PlanningFailure(diagnostics: diagnostics))
         }
 
@@ -100,22 +108,26 @@ public enum Planner {
 
         let mode = playbook.safety.effectiveMode
         let approvals = max(playbook.safety.approvalsRequired, 1)
-        let executable = Plan.executableJSON(mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
-                                             approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
-                                             inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, signature: signature)
+        let executable = Plan.executableJSON(
+            mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
+            approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
+            inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, signature: signature)
         let rollsBack = steps.contains { !$0.rollbackSteps.isEmpty }
         let summary = Plan.Summary(
             steps: steps.count, gated: steps.filter(\.gate.required).count, mutating: steps.filter(\.mutating).count,
             destructive: steps.filter(\.destructive).count, opaque: steps.filter { $0.fidelity == .opaque }.count,
-            worstCaseSeconds: steps.reduce(0) { $0 + $1.worstCaseSeconds } + (rollsBack ? rollback.reduce(0) { $0 + $1.worstCaseSeconds } : 0),
+            worstCaseSeconds: steps.reduce(0) { $0 + $1.worstCaseSeconds }
+                + (rollsBack ? rollback.reduce(0) { $0 + $1.worstCaseSeconds } : 0),
             targets: touchedTargets(steps + rollback))
-        return .success(Plan(
-            playbook: Plan.PlaybookInfo(name: playbook.metadata.name?.value ?? "", version: playbook.metadata.version?.value ?? "", path: path, digest: digest,
-                                        author: playbook.metadata.author?.value),
-            mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
-            approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
-            inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,
-            planDigest: ContentDigest.sha256(executable.canonicalBytes), signature: signature))
+        return .success(
+            Plan(
+                playbook: Plan.PlaybookInfo(
+                    name: playbook.metadata.name?.value ?? "", version: playbook.metadata.version?.value ?? "", path: path, digest: digest,
+                    author: playbook.metadata.author?.value),
+                mode: mode, approvalsRequired: approvals, allowSelfApproval: playbook.safety.allowSelfApproval,
+                approvalTimeoutSeconds: playbook.safety.approvalTimeoutSeconds, dryRunFirst: playbook.safety.dryRunFirst,
+                inputs: inputs, steps: steps, skipped: skipped, rollback: rollback, summary: summary,
+                planDigest: ContentDigest.sha256(executable.canonicalBytes), signature: signature))
     }
 
     /// Runtime settings go into every command as written: a reference there would stay a raw
@@ -133,10 +145,15 @@ public enum Planner {
         }
         var out = fields.compactMap { name, value, pointer, mark -> Diagnostic? in
             guard let value, value.contains("${{") || Substituter.reservedMarkers.contains(where: value.contains) else { return nil }
-            return PlanCode.unplannable.diagnostic("runtime \(name) is used as written in every command; it cannot hold ${{ }} references or placeholder text", pointer: pointer, mark: mark)
+            return PlanCode.unplannable.diagnostic(
+                "runtime \(name) is used as written in every command; it cannot hold ${{ }} references or placeholder text",
+                pointer: pointer, mark: mark)
         }
         for (name, value) in runtime.shell?.environment ?? [] where name.hasPrefix("WPK_SECRET_") {
-            out.append(PlanCode.unplannable.diagnostic("environment variables named WPK_SECRET_… carry secrets into scripts; rename \(name)", pointer: value.pointer, mark: value.mark))
+            out.append(
+                PlanCode.unplannable.diagnostic(
+                    "environment variables named WPK_SECRET_… carry secrets into scripts; rename \(name)", pointer: value.pointer,
+                    mark: value.mark))
         }
         return out
     }
@@ -160,9 +177,10 @@ public enum Planner {
         let text = when.value.trimmingSpaces
         let references = Templates.references(in: text)
         func unsupported() -> Checked<Bool> {
-            .problem(PlanCode.unsupportedWhen.diagnostic(
-                "when must be one of ${{ inputs.X }}, ${{ !inputs.X }}, ${{ inputs.X == 'value' }} or ${{ inputs.X != 'value' }}",
-                pointer: when.pointer, mark: when.mark))
+            .problem(
+                PlanCode.unsupportedWhen.diagnostic(
+                    "when must be one of ${{ inputs.X }}, ${{ !inputs.X }}, ${{ inputs.X == 'value' }} or ${{ inputs.X != 'value' }}",
+                    pointer: when.pointer, mark: when.mark))
         }
         guard references.count == 1, references[0].utf8Range == 0..<text.utf8.count else { return unsupported() }
         var expression = references[0].expression
@@ -175,14 +193,21 @@ public enum Planner {
         for op in ["==", "!="] {
             guard let range = expression.range(of: op) else { continue }
             let literal = String(expression[range.upperBound...]).trimmingSpaces
-            guard !negated, literal.count >= 2, let quote = literal.first, quote == "'" || quote == "\"", literal.last == quote else { return unsupported() }
+            guard !negated, literal.count >= 2, let quote = literal.first, quote == "'" || quote == "\"", literal.last == quote else {
+                return unsupported()
+            }
             comparison = (op == "==", String(literal.dropFirst().dropLast()))
             expression = String(expression[..<range.lowerBound]).trimmingSpaces
             break
         }
-        guard expression.hasPrefix("inputs."), let value = inputs[String(expression.dropFirst("inputs.".count))] else { return unsupported() }
+        guard expression.hasPrefix("inputs."), let value = inputs[String(expression.dropFirst("inputs.".count))] else {
+            return unsupported()
+        }
         if case .secret = value {
-            return .problem(PlanCode.secretInWhen.diagnostic("when reads secret input \(expression), whose value is only known at run time; decide on a non-secret input", pointer: when.pointer, mark: when.mark))
+            return .problem(
+                PlanCode.secretInWhen.diagnostic(
+                    "when reads secret input \(expression), whose value is only known at run time; decide on a non-secret input",
+                    pointer: when.pointer, mark: when.mark))
         }
         if let comparison {
             return .value((value.substitutionText ?? "") == comparison.literal ? comparison.equal : !comparison.equal)
@@ -210,8 +235,10 @@ private struct StepContext {
     func step(_ handler: Playbook.Handler, number: Int, substituter: inout Substituter) -> PlanStep? {
         let name = handler.name?.value ?? "#\(number)"
         guard let runtime = handler.runtime?.value, let spec = handler.actionSpec else {
-            substituter.report(PlanCode.unplannable.diagnostic("step \"\(name)\" has no known runtime and action, so wpk cannot say what it would run",
-                                                               pointer: handler.pointer, mark: handler.mark))
+            substituter.report(
+                PlanCode.unplannable.diagnostic(
+                    "step \"\(name)\" has no known runtime and action, so wpk cannot say what it would run",
+                    pointer: handler.pointer, mark: handler.mark))
             return nil
         }
         substituter.secretsUsed = []
@@ -220,8 +247,9 @@ private struct StepContext {
 
         var target: String?
         if let written = handler.target {
-            target = substituter.substitute(written.value, pointer: written.pointer, mark: written.mark,
-                                            grammar: .target(spec.target, acceptsKindOnly: spec.acceptsKindOnly))
+            target = substituter.substitute(
+                written.value, pointer: written.pointer, mark: written.mark,
+                grammar: .target(spec.target, acceptsKindOnly: spec.acceptsKindOnly))
         }
 
         var params: [(name: Located<String>, value: Node)] = []
@@ -231,7 +259,9 @@ private struct StepContext {
         for (paramName, node) in handler.params {
             guard let param = spec.param(paramName.value) else { continue }
             if runtime == .shell, spec.name == "script", param.name == "script", let text = node.scalar?.text {
-                guard let (script, values, environment) = substituter.shellScript(text, pointer: paramName.pointer, mark: node.start) else { continue }
+                guard let (script, values, environment) = substituter.shellScript(text, pointer: paramName.pointer, mark: node.start) else {
+                    continue
+                }
                 var copy = node
                 copy.content = .scalar(Scalar(text: script, style: node.scalar?.style ?? .plain, value: .string(script)))
                 params.append((paramName, copy))
@@ -239,7 +269,8 @@ private struct StepContext {
                 secretEnvironment += environment
                 continue
             }
-            if let replaced = substituter.substitute(node: node, pointer: paramName.pointer, grammar: .param(param.name, runtime: runtime)) {
+            if let replaced = substituter.substitute(node: node, pointer: paramName.pointer, grammar: .param(param.name, runtime: runtime))
+            {
                 params.append((paramName, replaced))
             }
         }
@@ -265,9 +296,10 @@ private struct StepContext {
             values["data"] = .map(data)
         }
         for (paramName, node) in params where values[paramName.value] == nil && spec.param(paramName.value) != nil {
-            substituter.report(PlanCode.paramType.diagnostic(
-                "parameter \(paramName.value) of \(spec.name) must be a\(spec.param(paramName.value)!.type == .integer ? "n" : "") \(spec.param(paramName.value)!.type.rawValue); after substitution it is \(InputResolver.quoted(node.scalar?.text ?? "a collection"))",
-                pointer: paramName.pointer, mark: node.start))
+            substituter.report(
+                PlanCode.paramType.diagnostic(
+                    "parameter \(paramName.value) of \(spec.name) must be a\(spec.param(paramName.value)!.type == .integer ? "n" : "") \(spec.param(paramName.value)!.type.rawValue); after substitution it is \(InputResolver.quoted(node.scalar?.text ?? "a collection"))",
+                    pointer: paramName.pointer, mark: node.start))
         }
 
         var environment = secretEnvironment
@@ -292,24 +324,29 @@ private struct StepContext {
         let dryRun = spec.fidelity == .simulated ? [render(dryRun: true)] : []
         // Whatever the rules missed: a secret's value never goes in an argv (/proc/PID/cmdline).
         if let position = command.firstIndex(where: { $0.contains("<secret:") }) {
-            substituter.report(PlanCode.unplannable.diagnostic(
-                "step \"\(name)\" would put a secret in argument \(position) of its command (\(DisplaySanitizer.sanitize(command[0]))), where any local account can read it; pass it in a script, docker run env or a vault-write data field",
-                pointer: handler.pointer, mark: handler.mark))
+            substituter.report(
+                PlanCode.unplannable.diagnostic(
+                    "step \"\(name)\" would put a secret in argument \(position) of its command (\(DisplaySanitizer.sanitize(command[0]))), where any local account can read it; pass it in a script, docker run env or a vault-write data field",
+                    pointer: handler.pointer, mark: handler.mark))
             return nil
         }
         // A read is idempotent by nature; a change only when the playbook says so.
         let idempotent = handler.idempotent ?? !spec.mutating
         let declared = handler.attempts
-        let retry = idempotent
-            ? PlanStep.RetrySchedule(maxAttempts: declared, delaysSeconds: handler.retryDelaysSeconds, idempotent: true, declaredAttempts: declared,
-                                     note: handler.idempotent == nil && declared > 1 ? "retried: the step only reads" : nil)
-            : PlanStep.RetrySchedule(maxAttempts: 1, delaysSeconds: [], idempotent: false, declaredAttempts: declared,
-                                     note: declared > 1 ? "not retried: the step is not declared idempotent (idempotent: true)" : nil)
-        let scopeText: String = switch runtime {
-        case .k8s: "\(scope.k8sContext ?? "")/\(scope.k8sNamespace ?? "")"
-        case .docker: scope.dockerHost ?? "local docker"
-        case .shell: "local"
-        }
+        let retry =
+            idempotent
+            ? PlanStep.RetrySchedule(
+                maxAttempts: declared, delaysSeconds: handler.retryDelaysSeconds, idempotent: true, declaredAttempts: declared,
+                note: handler.idempotent == nil && declared > 1 ? "retried: the step only reads" : nil)
+            : PlanStep.RetrySchedule(
+                maxAttempts: 1, delaysSeconds: [], idempotent: false, declaredAttempts: declared,
+                note: declared > 1 ? "not retried: the step is not declared idempotent (idempotent: true)" : nil)
+        let scopeText: String =
+            switch runtime {
+            case .k8s: "\(scope.k8sContext ?? "")/\(scope.k8sNamespace ?? "")"
+            case .docker: scope.dockerHost ?? "local docker"
+            case .shell: "local"
+            }
         return PlanStep(
             number: number, handler: name, description: handler.description, runtime: runtime, action: spec.name,
             target: target, scope: scopeText, commands: [command], dryRunCommands: dryRun,
@@ -340,7 +377,8 @@ private struct StepContext {
         let required = byDefault || (manual && opaqueChange) || byFloor
         if required && spec.destructive { reasons.append("destructive action") }
         if required && opaqueChange { reasons.append("opaque: wpk cannot preview what it changes") }
-        return PlanStep.Gate(required: required, approvals: required ? max(playbook.safety.approvalsRequired, 1) : 0, reasons: required ? reasons : [])
+        return PlanStep.Gate(
+            required: required, approvals: required ? max(playbook.safety.approvalsRequired, 1) : 0, reasons: required ? reasons : [])
     }
 }
 
@@ -369,16 +407,22 @@ extension Planner {
     /// bound to the tools and files of the checker's `planEnvironment` when it has one.
     public static func plan(bytes: [UInt8], path: String, inputs: [String: String], checker: PlaybookChecker) -> PlanOutcome {
         let report = checker.check(bytes: bytes, path: path)
-        guard report.isValid, let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits) else { return .invalid(report) }
-        switch plan(document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs, signature: report.signature,
-                    gateFloor: checker.gateFloor) {
+        guard report.isValid, let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits) else {
+            return .invalid(report)
+        }
+        switch plan(
+            document, path: path, digest: report.digest ?? ContentDigest.sha256(bytes), inputs: inputs, signature: report.signature,
+            gateFloor: checker.gateFloor)
+        {
         case .success(var plan):
             if let environment = checker.planEnvironment {
                 plan.bind(PlanBindings.compute(steps: plan.steps + plan.rollback, environment: environment))
             }
             return .planned(plan, report)
         case .failure(let failure):
-            return .invalid(FileReport(path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines, signature: report.signature))
+            return .invalid(
+                FileReport(
+                    path: path, digest: report.digest, diagnostics: failure.diagnostics, lines: report.lines, signature: report.signature))
         }
     }
 }

@@ -76,11 +76,15 @@ struct Substituter {
     }
 
     /// A reference's value as argument text, or nil (with a diagnostic) when it has none.
-    private mutating func value(of reference: TemplateReference, report: (PlanCode, String) -> Void) -> (text: String, isPlaceholder: Bool)? {
+    private mutating func value(of reference: TemplateReference, report: (PlanCode, String) -> Void) -> (text: String, isPlaceholder: Bool)?
+    {
         let expression = reference.expression
         if expression == "run.id" { return (Self.runIDPlaceholder, true) }
         guard expression.hasPrefix("inputs."), reference.names == [expression] else {
-            report(.unplannable, "\"${{ \(DisplaySanitizer.sanitize(expression)) }}\" cannot be an argument; only ${{ inputs.NAME }} and ${{ run.id }} are substituted")
+            report(
+                .unplannable,
+                "\"${{ \(DisplaySanitizer.sanitize(expression)) }}\" cannot be an argument; only ${{ inputs.NAME }} and ${{ run.id }} are substituted"
+            )
             return nil
         }
         let name = String(expression.dropFirst("inputs.".count))
@@ -90,7 +94,8 @@ struct Substituter {
         }
         switch resolved {
         case .absent:
-            report(.missingInput, "input \"\(name)\" has no value here (it is optional and has no default); give it with --set \(name)=VALUE")
+            report(
+                .missingInput, "input \"\(name)\" has no value here (it is optional and has no default); give it with --set \(name)=VALUE")
             return nil
         case .secret(let ref):
             if !secretsUsed.contains(ref) { secretsUsed.append(ref) }
@@ -98,11 +103,15 @@ struct Substituter {
         default:
             let text = resolved.substitutionText ?? ""
             if text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-                report(.controlCharacter, "the value of input \"\(name)\" contains a line break or control character, which no argument may carry")
+                report(
+                    .controlCharacter,
+                    "the value of input \"\(name)\" contains a line break or control character, which no argument may carry")
                 return nil
             }
             if Self.reservedMarkers.contains(where: text.contains) {
-                report(.reservedText, "the value of input \"\(name)\" contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time")
+                report(
+                    .reservedText,
+                    "the value of input \"\(name)\" contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time")
                 return nil
             }
             return (text, false)
@@ -112,7 +121,10 @@ struct Substituter {
     /// `text` (a scalar at `pointer`) with every reference replaced, or nil when a value is refused.
     mutating func substitute(_ text: String, pointer: String, mark: Mark, grammar: ArgumentGrammar) -> String? {
         if Self.reservedMarkers.contains(where: text.contains) {
-            diagnostics.append(PlanCode.reservedText.diagnostic("this text contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time", pointer: pointer, mark: mark))
+            diagnostics.append(
+                PlanCode.reservedText.diagnostic(
+                    "this text contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time", pointer: pointer,
+                    mark: mark))
             return nil
         }
         let references = Templates.references(in: text)
@@ -130,26 +142,39 @@ struct Substituter {
                 failed = true
                 continue
             }
-            guard let found else { failed = true; continue }
+            guard let found else {
+                failed = true
+                continue
+            }
             values.append(found.text)
             forGrammar.append(found.text == Self.runIDPlaceholder ? Self.runIDStandIn : found.text)
             if !found.isPlaceholder, let message = Self.valueProblem(found.text, grammar) {
-                diagnostics.append(PlanCode.grammar.diagnostic("the value of \(reference.expression) \(message)", pointer: pointer, mark: referenceMark))
+                diagnostics.append(
+                    PlanCode.grammar.diagnostic("the value of \(reference.expression) \(message)", pointer: pointer, mark: referenceMark))
                 refuse(reference, .grammar, "the value \(message)")
                 failed = true
             }
         }
         guard !failed else { return nil }
         var index = 0
-        let result = Templates.substitute(text) { _ in defer { index += 1 }; return values[index] }
+        let result = Templates.substitute(text) { _ in
+            defer { index += 1 }
+            return values[index]
+        }
         index = 0
-        let checked = Templates.substitute(text) { _ in defer { index += 1 }; return forGrammar[index] }
+        let checked = Templates.substitute(text) { _ in
+            defer { index += 1 }
+            return forGrammar[index]
+        }
         if !text.hasPrefix("-") && result.hasPrefix("-") {
-            diagnostics.append(PlanCode.leadingDash.diagnostic(
-                "substituting makes this argument start with \"-\", so the program would read it as an option; the value must not start with \"-\"",
-                pointer: pointer, mark: marks[0]))
+            diagnostics.append(
+                PlanCode.leadingDash.diagnostic(
+                    "substituting makes this argument start with \"-\", so the program would read it as an option; the value must not start with \"-\"",
+                    pointer: pointer, mark: marks[0]))
             // The argument starts with the first reference, so its value is the one that starts with "-".
-            if let first = references.first { refuse(first, .leadingDash, "the value must not start with \"-\": the program would read the argument as an option") }
+            if let first = references.first {
+                refuse(first, .leadingDash, "the value must not start with \"-\": the program would read the argument as an option")
+            }
             return nil
         }
         if let message = Self.resultProblem(checked, grammar) {
@@ -164,7 +189,8 @@ struct Substituter {
     mutating func substitute(node: Node, pointer: String, grammar: ArgumentGrammar) -> Node? {
         switch node.content {
         case .scalar(let scalar):
-            guard Templates.references(in: scalar.text).isEmpty == false || Self.reservedMarkers.contains(where: scalar.text.contains) else { return node }
+            guard Templates.references(in: scalar.text).isEmpty == false || Self.reservedMarkers.contains(where: scalar.text.contains)
+            else { return node }
             guard let text = substitute(scalar.text, pointer: pointer, mark: node.start, grammar: grammar) else { return nil }
             var copy = node
             copy.content = .scalar(Scalar(text: text, style: scalar.style, value: .string(text)))
@@ -173,7 +199,11 @@ struct Substituter {
             var out: [Node] = []
             var failed = false
             for (i, item) in items.enumerated() {
-                if let replaced = substitute(node: item, pointer: "\(pointer)/\(i)", grammar: grammar) { out.append(replaced) } else { failed = true }
+                if let replaced = substitute(node: item, pointer: "\(pointer)/\(i)", grammar: grammar) {
+                    out.append(replaced)
+                } else {
+                    failed = true
+                }
             }
             guard !failed else { return nil }
             var copy = node
@@ -185,7 +215,9 @@ struct Substituter {
             for entry in entries {
                 if let replaced = substitute(node: entry.value, pointer: JSONPointer.appending(pointer, entry.keyText), grammar: grammar) {
                     out.append(MappingEntry(key: entry.key, value: replaced))
-                } else { failed = true }
+                } else {
+                    failed = true
+                }
             }
             guard !failed else { return nil }
             var copy = node
@@ -198,9 +230,14 @@ struct Substituter {
     /// ones (`"${1}"`…, passed after the script) and the environment of the secret ones
     /// (`"${WPK_SECRET_1}"`…, so no secret is ever in the process list); nil when a value is
     /// refused. No value is ever shell code.
-    mutating func shellScript(_ script: String, pointer: String, mark: Mark) -> (script: String, arguments: [String], environment: [(name: String, value: String)])? {
+    mutating func shellScript(_ script: String, pointer: String, mark: Mark) -> (
+        script: String, arguments: [String], environment: [(name: String, value: String)]
+    )? {
         if Self.reservedMarkers.contains(where: script.contains) {
-            diagnostics.append(PlanCode.reservedText.diagnostic("this script contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time", pointer: pointer, mark: mark))
+            diagnostics.append(
+                PlanCode.reservedText.diagnostic(
+                    "this script contains \"<secret:\" or \"<run.id>\", which plans reserve for values read at run time", pointer: pointer,
+                    mark: mark))
             return nil
         }
         let references = Templates.references(in: script)
@@ -212,7 +249,10 @@ struct Substituter {
         var parameters: [String] = []
         var failed = false
         for (reference, referenceMark) in zip(references, marks) {
-            if let parameter = known[reference.expression] { parameters.append(parameter); continue }
+            if let parameter = known[reference.expression] {
+                parameters.append(parameter)
+                continue
+            }
             var problem: (PlanCode, String)?
             let found = value(of: reference) { code, message in problem = (code, message) }
             if let problem {
@@ -222,12 +262,19 @@ struct Substituter {
                 parameters.append("")
                 continue
             }
-            guard let found else { failed = true; parameters.append(""); continue }
+            guard let found else {
+                failed = true
+                parameters.append("")
+                continue
+            }
             if !found.isPlaceholder && found.text.hasPrefix("-") {
-                diagnostics.append(PlanCode.leadingDash.diagnostic(
-                    "the value of \(reference.expression) starts with \"-\"; inside a script it could be read as an option of the command it is passed to",
-                    pointer: pointer, mark: referenceMark))
-                refuse(reference, .leadingDash, "the value starts with \"-\"; inside a script it could be read as an option of the command it is passed to")
+                diagnostics.append(
+                    PlanCode.leadingDash.diagnostic(
+                        "the value of \(reference.expression) starts with \"-\"; inside a script it could be read as an option of the command it is passed to",
+                        pointer: pointer, mark: referenceMark))
+                refuse(
+                    reference, .leadingDash,
+                    "the value starts with \"-\"; inside a script it could be read as an option of the command it is passed to")
                 failed = true
             }
             let parameter: String
@@ -275,12 +322,17 @@ struct Substituter {
     static func valueProblem(_ value: String, _ grammar: ArgumentGrammar) -> String? {
         switch grammar {
         case .labelSelector:
-            return value.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") } && value.utf8.count <= 63
+            return value.utf8.allSatisfy {
+                isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            } && value.utf8.count <= 63
                 ? nil : "is not a label value (letters, digits, '.', '_', '-'; at most 63), so it could add a selector term"
         case .url:
             return value.unicodeScalars.contains(where: { $0 == " " }) ? "contains a space" : nil
         case .vaultPath:
-            return value.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") }
+            return value.utf8.allSatisfy {
+                isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+                    || $0 == UInt8(ascii: "/")
+            }
                 ? nil : "is not a Vault path segment (letters, digits, '.', '_', '-', '/')"
         default:
             return nil
@@ -301,12 +353,18 @@ struct Substituter {
             if parts.count == 1 {
                 return acceptsKindOnly ? nil : "\"\(DisplaySanitizer.sanitize(text))\" names no object (kind/name)"
             }
-            return isDNS1123Subdomain(String(parts[1])) ? nil : "\"\(DisplaySanitizer.sanitize(String(parts[1])))\" is not a Kubernetes object name (lowercase letters, digits, '-', '.'; at most 253)"
+            return isDNS1123Subdomain(String(parts[1]))
+                ? nil
+                : "\"\(DisplaySanitizer.sanitize(String(parts[1])))\" is not a Kubernetes object name (lowercase letters, digits, '-', '.'; at most 253)"
         case .k8sName:
-            return isDNS1123Subdomain(text) ? nil : "\"\(DisplaySanitizer.sanitize(text))\" is not a Kubernetes object name (lowercase letters, digits, '-', '.'; at most 253)"
+            return isDNS1123Subdomain(text)
+                ? nil
+                : "\"\(DisplaySanitizer.sanitize(text))\" is not a Kubernetes object name (lowercase letters, digits, '-', '.'; at most 253)"
         case .url:
             let lower = text.lowercased()
-            guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return "\"\(DisplaySanitizer.sanitize(text))\" is not an http(s) URL" }
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
+                return "\"\(DisplaySanitizer.sanitize(text))\" is not an http(s) URL"
+            }
             return text.unicodeScalars.contains(where: { $0 == " " }) ? "the URL contains a space" : nil
         case .vaultPath:
             let segments = text.split(separator: "/", omittingEmptySubsequences: false)
@@ -314,13 +372,16 @@ struct Substituter {
                 ? "\"\(DisplaySanitizer.sanitize(text))\" is not a relative Vault path without empty, '.' or '..' segments" : nil
         case .container:
             guard let first = text.utf8.first, isAlphanumeric(first),
-                  text.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+                text.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+                )
+            else {
                 return "\"\(DisplaySanitizer.sanitize(text))\" is not a container name"
             }
             return nil
         case .image:
             guard let first = text.utf8.first, isAlphanumeric(first),
-                  text.utf8.allSatisfy({ isAlphanumeric($0) || ".-_/:@".utf8.contains($0) }) else {
+                text.utf8.allSatisfy({ isAlphanumeric($0) || ".-_/:@".utf8.contains($0) })
+            else {
                 return "\"\(DisplaySanitizer.sanitize(text))\" is not an image reference"
             }
             return nil
@@ -383,29 +444,48 @@ enum ShellQuoting {
             case .single:
                 if byte == UInt8(ascii: "'") { stack.removeLast() }
             case .double:
-                if byte == UInt8(ascii: "\\") { i += 1 }
-                else if byte == UInt8(ascii: "\"") { stack.removeLast() }
-                else if byte == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "(") { stack.append(.plain(parens: 0, closesOn: UInt8(ascii: ")"))); i += 1 }
-                else if byte == UInt8(ascii: "`") { stack.append(.plain(parens: 0, closesOn: UInt8(ascii: "`"))) }
+                if byte == UInt8(ascii: "\\") {
+                    i += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    stack.removeLast()
+                } else if byte == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "(") {
+                    stack.append(.plain(parens: 0, closesOn: UInt8(ascii: ")")))
+                    i += 1
+                } else if byte == UInt8(ascii: "`") {
+                    stack.append(.plain(parens: 0, closesOn: UInt8(ascii: "`")))
+                }
             case .plain(let parens, let closesOn):
-                if byte == UInt8(ascii: "\\") { i += 1 }
-                else if byte == UInt8(ascii: "'") { stack.append(.single) }
-                else if byte == UInt8(ascii: "\"") { stack.append(.double) }
-                else if byte == UInt8(ascii: "#"), wordStart {
+                if byte == UInt8(ascii: "\\") {
+                    i += 1
+                } else if byte == UInt8(ascii: "'") {
+                    stack.append(.single)
+                } else if byte == UInt8(ascii: "\"") {
+                    stack.append(.double)
+                } else if byte == UInt8(ascii: "#"), wordStart {
                     while i + 1 < bytes.count, bytes[i + 1] != 0x0A, !(next < ranges.count && i + 1 == ranges[next].lowerBound) { i += 1 }
                 } else if byte == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "(") {
-                    stack.append(.plain(parens: 0, closesOn: UInt8(ascii: ")"))); i += 1
+                    stack.append(.plain(parens: 0, closesOn: UInt8(ascii: ")")))
+                    i += 1
                 } else if byte == UInt8(ascii: "`") {
-                    if closesOn == UInt8(ascii: "`") { stack.removeLast() } else { stack.append(.plain(parens: 0, closesOn: UInt8(ascii: "`"))) }
+                    if closesOn == UInt8(ascii: "`") {
+                        stack.removeLast()
+                    } else {
+                        stack.append(.plain(parens: 0, closesOn: UInt8(ascii: "`")))
+                    }
                 } else if byte == UInt8(ascii: "(") {
                     stack[stack.count - 1] = .plain(parens: parens + 1, closesOn: closesOn)
                 } else if byte == UInt8(ascii: ")") {
-                    if parens > 0 { stack[stack.count - 1] = .plain(parens: parens - 1, closesOn: closesOn) }
-                    else if closesOn == UInt8(ascii: ")") { stack.removeLast() }
+                    if parens > 0 {
+                        stack[stack.count - 1] = .plain(parens: parens - 1, closesOn: closesOn)
+                    } else if closesOn == UInt8(ascii: ")") {
+                        stack.removeLast()
+                    }
                 }
             }
             if stack.isEmpty { stack = [.plain(parens: 0, closesOn: nil)] }
-            wordStart = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "&") || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "(")
+            wordStart =
+                byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "&")
+                || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "(")
             i += 1
         }
         while out.count < ranges.count { out.append(.unquoted) }

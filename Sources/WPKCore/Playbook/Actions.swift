@@ -172,7 +172,9 @@ extension ActionSpec {
     /// The exact argv this action runs for a target and parameters (already substituted); with
     /// `dryRun`, the dry-run variant (callers check `fidelity` first: opaque actions have none);
     /// `scriptArguments` are a script's `$0` and positional values.
-    public func argv(target: String?, params values: [String: ParamValue], scope: RuntimeScope, dryRun: Bool = false, scriptArguments: [String] = []) -> [String] {
+    public func argv(
+        target: String?, params values: [String: ParamValue], scope: RuntimeScope, dryRun: Bool = false, scriptArguments: [String] = []
+    ) -> [String] {
         var out: [String] = []
         for part in argv {
             switch part {
@@ -254,7 +256,9 @@ public struct K8sTarget: Sendable, Hashable {
         let slash = utf8.firstIndex(of: UInt8(ascii: "/"))
         let kindBytes = utf8[..<(slash ?? utf8.endIndex)]
         let kindText = String(Substring(kindBytes))
-        kind = kindBytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }) ? kindText.lowercased() : kindText
+        kind =
+            kindBytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 })
+            ? kindText.lowercased() : kindText
         if let slash {
             let rest = String(Substring(utf8[utf8.index(after: slash)...]))
             name = rest.isEmpty ? nil : rest
@@ -314,156 +318,208 @@ public enum ActionCatalogue {
     /// Every action, in the order help lists them.
     public static let all: [ActionSpec] = [
         // Kubernetes: reads.
-        ActionSpec(runtime: .k8s, name: "get", summary: "Show objects as YAML", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("selector", .string, .option("--selector"), "label selector, e.g. app=checkout")],
-                   argv: kubectl + [.literal("get"), .target, .params, .literal("--output=yaml")],
-                   mutating: false, destructive: false, permissions: [.getOrList], fidelity: .exact, acceptsKindOnly: true),
-        ActionSpec(runtime: .k8s, name: "describe", summary: "Describe objects with their recent events", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("selector", .string, .option("--selector"), "label selector")],
-                   argv: kubectl + [.literal("describe"), .target, .params],
-                   mutating: false, destructive: false, permissions: [.getOrList, .fixed("events:list")], fidelity: .exact, acceptsKindOnly: true),
-        ActionSpec(runtime: .k8s, name: "logs", summary: "Print container logs", target: .k8sResource, targetRequired: true,
-                   params: [
-                       ActionParam("container", .string, .option("--container"), "one container"),
-                       ActionParam("all_containers", .boolean, .flag("--all-containers"), "every container of the pod"),
-                       ActionParam("previous", .boolean, .flag("--previous"), "the previous (crashed) instance"),
-                       ActionParam("tail", .integer, .option("--tail"), "last N lines"),
-                       ActionParam("since", .string, .option("--since"), "only newer than a duration, e.g. 1h"),
-                   ],
-                   argv: kubectl + [.literal("logs"), .target, .params, .literal("--timestamps")],
-                   mutating: false, destructive: false, permissions: [.getOrList, .podsOfWorkload, .fixed("pods/log:get")], fidelity: .exact),
-        ActionSpec(runtime: .k8s, name: "events", summary: "List events about an object", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("types", .string, .option("--types"), "Normal, Warning or both")],
-                   argv: kubectl + [.literal("events"), .literal("--for"), .target, .params],
-                   mutating: false, destructive: false, permissions: [.fixed("events:list")], fidelity: .exact),
-        ActionSpec(runtime: .k8s, name: "rollout-status", summary: "Wait until a rollout completes", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("timeout", .string, .option("--timeout"), "give up after, e.g. 5m")],
-                   argv: kubectl + [.literal("rollout"), .literal("status"), .target, .params],
-                   mutating: false, destructive: false, permissions: [.resource(verb: "get")], fidelity: .exact),
-        ActionSpec(runtime: .k8s, name: "wait", summary: "Wait for a condition on an object", target: .k8sResource, targetRequired: true,
-                   params: [
-                       ActionParam("condition", .string, required: true, .option("--for"), "e.g. condition=complete"),
-                       ActionParam("timeout", .string, .option("--timeout"), "give up after, e.g. 10m"),
-                   ],
-                   argv: kubectl + [.literal("wait"), .target, .params],
-                   mutating: false, destructive: false, permissions: [.resource(verb: "get")], fidelity: .exact),
+        ActionSpec(
+            runtime: .k8s, name: "get", summary: "Show objects as YAML", target: .k8sResource, targetRequired: true,
+            params: [ActionParam("selector", .string, .option("--selector"), "label selector, e.g. app=checkout")],
+            argv: kubectl + [.literal("get"), .target, .params, .literal("--output=yaml")],
+            mutating: false, destructive: false, permissions: [.getOrList], fidelity: .exact, acceptsKindOnly: true),
+        ActionSpec(
+            runtime: .k8s, name: "describe", summary: "Describe objects with their recent events", target: .k8sResource,
+            targetRequired: true,
+            params: [ActionParam("selector", .string, .option("--selector"), "label selector")],
+            argv: kubectl + [.literal("describe"), .target, .params],
+            mutating: false, destructive: false, permissions: [.getOrList, .fixed("events:list")], fidelity: .exact, acceptsKindOnly: true),
+        ActionSpec(
+            runtime: .k8s, name: "logs", summary: "Print container logs", target: .k8sResource, targetRequired: true,
+            params: [
+                ActionParam("container", .string, .option("--container"), "one container"),
+                ActionParam("all_containers", .boolean, .flag("--all-containers"), "every container of the pod"),
+                ActionParam("previous", .boolean, .flag("--previous"), "the previous (crashed) instance"),
+                ActionParam("tail", .integer, .option("--tail"), "last N lines"),
+                ActionParam("since", .string, .option("--since"), "only newer than a duration, e.g. 1h"),
+            ],
+            argv: kubectl + [.literal("logs"), .target, .params, .literal("--timestamps")],
+            mutating: false, destructive: false, permissions: [.getOrList, .podsOfWorkload, .fixed("pods/log:get")], fidelity: .exact),
+        ActionSpec(
+            runtime: .k8s, name: "events", summary: "List events about an object", target: .k8sResource, targetRequired: true,
+            params: [ActionParam("types", .string, .option("--types"), "Normal, Warning or both")],
+            argv: kubectl + [.literal("events"), .literal("--for"), .target, .params],
+            mutating: false, destructive: false, permissions: [.fixed("events:list")], fidelity: .exact),
+        ActionSpec(
+            runtime: .k8s, name: "rollout-status", summary: "Wait until a rollout completes", target: .k8sResource, targetRequired: true,
+            params: [ActionParam("timeout", .string, .option("--timeout"), "give up after, e.g. 5m")],
+            argv: kubectl + [.literal("rollout"), .literal("status"), .target, .params],
+            mutating: false, destructive: false, permissions: [.resource(verb: "get")], fidelity: .exact),
+        ActionSpec(
+            runtime: .k8s, name: "wait", summary: "Wait for a condition on an object", target: .k8sResource, targetRequired: true,
+            params: [
+                ActionParam("condition", .string, required: true, .option("--for"), "e.g. condition=complete"),
+                ActionParam("timeout", .string, .option("--timeout"), "give up after, e.g. 10m"),
+            ],
+            argv: kubectl + [.literal("wait"), .target, .params],
+            mutating: false, destructive: false, permissions: [.resource(verb: "get")], fidelity: .exact),
         // Kubernetes: changes with a server-side dry run.
-        ActionSpec(runtime: .k8s, name: "rollout-restart", summary: "Restart every pod of a workload, one surge at a time", target: .k8sResource, targetRequired: true,
-                   params: [],
-                   argv: kubectl + [.literal("rollout"), .literal("restart"), .target, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.resource(verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "rollout-undo", summary: "Roll a workload back to a previous revision", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("to_revision", .integer, .option("--to-revision"), "revision number; default the previous one")],
-                   argv: kubectl + [.literal("rollout"), .literal("undo"), .target, .params, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.resource(verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "scale", summary: "Set a workload's replica count", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("replicas", .integer, required: true, .option("--replicas"), "the new replica count")],
-                   argv: kubectl + [.literal("scale"), .target, .params, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.subresource("scale", verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "annotate", summary: "Set annotations on an object (overwriting)", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("annotations", .map, required: true, .positional, "key: value pairs")],
-                   argv: kubectl + [.literal("annotate"), .target, .params, .literal("--overwrite"), .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.resource(verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "create-job-from", summary: "Create a Job from a CronJob's template", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("job_name", .string, required: true, .placed, "name of the new Job")],
-                   argv: kubectl + [.literal("create"), .literal("job"), .param("job_name"), .literal("--from"), .target, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.resource(verb: "get"), .fixed("jobs:create")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "apply-manifest", summary: "Apply a manifest file (server-side apply)", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("file", .string, required: true, .option("--filename"), "path of the manifest")],
-                   argv: kubectl + [.literal("apply"), .literal("--server-side"), .params, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.resource(verb: "patch"), .resource(verb: "create")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "cordon", summary: "Mark a node unschedulable", target: .k8sResource, targetRequired: true,
-                   params: [],
-                   argv: kubectl + [.literal("cordon"), .targetName, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.fixed("nodes:patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "uncordon", summary: "Mark a node schedulable again", target: .k8sResource, targetRequired: true,
-                   params: [],
-                   argv: kubectl + [.literal("uncordon"), .targetName, .dryRun(serverDryRun)],
-                   mutating: true, destructive: false, permissions: [.fixed("nodes:patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "rollout-restart", summary: "Restart every pod of a workload, one surge at a time", target: .k8sResource,
+            targetRequired: true,
+            params: [],
+            argv: kubectl + [.literal("rollout"), .literal("restart"), .target, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.resource(verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "rollout-undo", summary: "Roll a workload back to a previous revision", target: .k8sResource,
+            targetRequired: true,
+            params: [ActionParam("to_revision", .integer, .option("--to-revision"), "revision number; default the previous one")],
+            argv: kubectl + [.literal("rollout"), .literal("undo"), .target, .params, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.resource(verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "scale", summary: "Set a workload's replica count", target: .k8sResource, targetRequired: true,
+            params: [ActionParam("replicas", .integer, required: true, .option("--replicas"), "the new replica count")],
+            argv: kubectl + [.literal("scale"), .target, .params, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.subresource("scale", verb: "patch")], fidelity: .simulated,
+            dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "annotate", summary: "Set annotations on an object (overwriting)", target: .k8sResource,
+            targetRequired: true,
+            params: [ActionParam("annotations", .map, required: true, .positional, "key: value pairs")],
+            argv: kubectl + [.literal("annotate"), .target, .params, .literal("--overwrite"), .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.resource(verb: "patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "create-job-from", summary: "Create a Job from a CronJob's template", target: .k8sResource,
+            targetRequired: true,
+            params: [ActionParam("job_name", .string, required: true, .placed, "name of the new Job")],
+            argv: kubectl + [.literal("create"), .literal("job"), .param("job_name"), .literal("--from"), .target, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.resource(verb: "get"), .fixed("jobs:create")], fidelity: .simulated,
+            dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "apply-manifest", summary: "Apply a manifest file (server-side apply)", target: .k8sResource,
+            targetRequired: true,
+            params: [ActionParam("file", .string, required: true, .option("--filename"), "path of the manifest")],
+            argv: kubectl + [.literal("apply"), .literal("--server-side"), .params, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.resource(verb: "patch"), .resource(verb: "create")], fidelity: .simulated,
+            dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "cordon", summary: "Mark a node unschedulable", target: .k8sResource, targetRequired: true,
+            params: [],
+            argv: kubectl + [.literal("cordon"), .targetName, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.fixed("nodes:patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "uncordon", summary: "Mark a node schedulable again", target: .k8sResource, targetRequired: true,
+            params: [],
+            argv: kubectl + [.literal("uncordon"), .targetName, .dryRun(serverDryRun)],
+            mutating: true, destructive: false, permissions: [.fixed("nodes:patch")], fidelity: .simulated, dryRunFlag: serverDryRun),
         // Kubernetes: destructive.
-        ActionSpec(runtime: .k8s, name: "delete-pod", summary: "Delete a pod (its controller recreates it)", target: .k8sResource, targetRequired: true,
-                   params: [ActionParam("grace_period", .integer, .option("--grace-period"), "seconds to shut down")],
-                   argv: kubectl + [.literal("delete"), .target, .params, .literal("--wait=true"), .dryRun(serverDryRun)],
-                   mutating: true, destructive: true, permissions: [.fixed("pods:delete")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "drain", summary: "Evict every pod from a node", target: .k8sResource, targetRequired: true,
-                   params: [
-                       ActionParam("timeout", .string, .option("--timeout"), "give up after, e.g. 5m"),
-                       ActionParam("delete_emptydir_data", .boolean, .flag("--delete-emptydir-data"), "allow losing emptyDir volumes"),
-                   ],
-                   argv: kubectl + [.literal("drain"), .targetName, .literal("--ignore-daemonsets"), .params, .dryRun(serverDryRun)],
-                   mutating: true, destructive: true, permissions: [.fixed("nodes:patch"), .fixed("pods/eviction:create")], fidelity: .simulated, dryRunFlag: serverDryRun),
-        ActionSpec(runtime: .k8s, name: "exec", summary: "Run a command inside a container", target: .k8sResource, targetRequired: true,
-                   params: [
-                       ActionParam("container", .string, .option("--container"), "one container"),
-                       ActionParam("command", .list, required: true, .placed, "the argv to run"),
-                   ],
-                   argv: kubectl + [.literal("exec"), .target, .params, .literal("--"), .param("command")],
-                   mutating: true, destructive: true, permissions: [.fixed("pods/exec:create")], fidelity: .opaque),
+        ActionSpec(
+            runtime: .k8s, name: "delete-pod", summary: "Delete a pod (its controller recreates it)", target: .k8sResource,
+            targetRequired: true,
+            params: [ActionParam("grace_period", .integer, .option("--grace-period"), "seconds to shut down")],
+            argv: kubectl + [.literal("delete"), .target, .params, .literal("--wait=true"), .dryRun(serverDryRun)],
+            mutating: true, destructive: true, permissions: [.fixed("pods:delete")], fidelity: .simulated, dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "drain", summary: "Evict every pod from a node", target: .k8sResource, targetRequired: true,
+            params: [
+                ActionParam("timeout", .string, .option("--timeout"), "give up after, e.g. 5m"),
+                ActionParam("delete_emptydir_data", .boolean, .flag("--delete-emptydir-data"), "allow losing emptyDir volumes"),
+            ],
+            argv: kubectl + [.literal("drain"), .targetName, .literal("--ignore-daemonsets"), .params, .dryRun(serverDryRun)],
+            mutating: true, destructive: true, permissions: [.fixed("nodes:patch"), .fixed("pods/eviction:create")], fidelity: .simulated,
+            dryRunFlag: serverDryRun),
+        ActionSpec(
+            runtime: .k8s, name: "exec", summary: "Run a command inside a container", target: .k8sResource, targetRequired: true,
+            params: [
+                ActionParam("container", .string, .option("--container"), "one container"),
+                ActionParam("command", .list, required: true, .placed, "the argv to run"),
+            ],
+            argv: kubectl + [.literal("exec"), .target, .params, .literal("--"), .param("command")],
+            mutating: true, destructive: true, permissions: [.fixed("pods/exec:create")], fidelity: .opaque),
         // Docker.
-        ActionSpec(runtime: .docker, name: "ps", summary: "List containers matching a name", target: .container, targetRequired: true,
-                   params: [],
-                   argv: [.literal("docker"), .dockerHost, .literal("ps"), .literal("--all"), .literal("--no-trunc"), .literal("--filter"), .prefixedTarget("name=")],
-                   mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
-        ActionSpec(runtime: .docker, name: "inspect", summary: "Show a container's configuration and state", target: .container, targetRequired: true,
-                   params: [],
-                   argv: [.literal("docker"), .dockerHost, .literal("inspect"), .target],
-                   mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
-        ActionSpec(runtime: .docker, name: "logs", summary: "Print a container's logs", target: .container, targetRequired: true,
-                   params: [
-                       ActionParam("tail", .integer, .option("--tail"), "last N lines"),
-                       ActionParam("since", .string, .option("--since"), "only newer than, e.g. 1h"),
-                   ],
-                   argv: [.literal("docker"), .dockerHost, .literal("logs"), .literal("--timestamps"), .params, .target],
-                   mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
-        ActionSpec(runtime: .docker, name: "restart", summary: "Restart a container", target: .container, targetRequired: true,
-                   params: [ActionParam("stop_timeout", .integer, .option("--time"), "seconds to wait for a clean stop")],
-                   argv: [.literal("docker"), .dockerHost, .literal("restart"), .params, .target],
-                   mutating: true, destructive: false, permissions: [.fixed("docker:restart")], fidelity: .opaque),
-        ActionSpec(runtime: .docker, name: "pull", summary: "Pull an image", target: .image, targetRequired: true,
-                   params: [],
-                   argv: [.literal("docker"), .dockerHost, .literal("pull"), .literal("--quiet"), .target],
-                   mutating: true, destructive: false, permissions: [.fixed("docker:pull")], fidelity: .opaque),
-        ActionSpec(runtime: .docker, name: "run", summary: "Run a one-off container (removed on exit)", target: .image, targetRequired: true,
-                   params: [
-                       ActionParam("network", .string, .option("--network"), "network, e.g. none"),
-                       ActionParam("read_only", .boolean, .flag("--read-only"), "read-only root filesystem"),
-                       ActionParam("user", .string, .option("--user"), "uid:gid to run as"),
-                       ActionParam("env", .map, .repeated("--env"), "environment variables"),
-                       ActionParam("volumes", .list, .repeated("--volume"), "host:container[:ro] mounts"),
-                       ActionParam("tmpfs", .list, .repeated("--tmpfs"), "tmpfs mounts"),
-                       ActionParam("args", .list, .placed, "arguments after the image"),
-                   ],
-                   argv: [.literal("docker"), .dockerHost, .literal("run"), .literal("--rm"), .params, .target, .param("args")],
-                   mutating: true, destructive: false, permissions: [.fixed("docker:run")], fidelity: .opaque),
+        ActionSpec(
+            runtime: .docker, name: "ps", summary: "List containers matching a name", target: .container, targetRequired: true,
+            params: [],
+            argv: [
+                .literal("docker"), .dockerHost, .literal("ps"), .literal("--all"), .literal("--no-trunc"), .literal("--filter"),
+                .prefixedTarget("name="),
+            ],
+            mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
+        ActionSpec(
+            runtime: .docker, name: "inspect", summary: "Show a container's configuration and state", target: .container,
+            targetRequired: true,
+            params: [],
+            argv: [.literal("docker"), .dockerHost, .literal("inspect"), .target],
+            mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
+        ActionSpec(
+            runtime: .docker, name: "logs", summary: "Print a container's logs", target: .container, targetRequired: true,
+            params: [
+                ActionParam("tail", .integer, .option("--tail"), "last N lines"),
+                ActionParam("since", .string, .option("--since"), "only newer than, e.g. 1h"),
+            ],
+            argv: [.literal("docker"), .dockerHost, .literal("logs"), .literal("--timestamps"), .params, .target],
+            mutating: false, destructive: false, permissions: [.fixed("docker:read")], fidelity: .exact),
+        ActionSpec(
+            runtime: .docker, name: "restart", summary: "Restart a container", target: .container, targetRequired: true,
+            params: [ActionParam("stop_timeout", .integer, .option("--time"), "seconds to wait for a clean stop")],
+            argv: [.literal("docker"), .dockerHost, .literal("restart"), .params, .target],
+            mutating: true, destructive: false, permissions: [.fixed("docker:restart")], fidelity: .opaque),
+        ActionSpec(
+            runtime: .docker, name: "pull", summary: "Pull an image", target: .image, targetRequired: true,
+            params: [],
+            argv: [.literal("docker"), .dockerHost, .literal("pull"), .literal("--quiet"), .target],
+            mutating: true, destructive: false, permissions: [.fixed("docker:pull")], fidelity: .opaque),
+        ActionSpec(
+            runtime: .docker, name: "run", summary: "Run a one-off container (removed on exit)", target: .image, targetRequired: true,
+            params: [
+                ActionParam("network", .string, .option("--network"), "network, e.g. none"),
+                ActionParam("read_only", .boolean, .flag("--read-only"), "read-only root filesystem"),
+                ActionParam("user", .string, .option("--user"), "uid:gid to run as"),
+                ActionParam("env", .map, .repeated("--env"), "environment variables"),
+                ActionParam("volumes", .list, .repeated("--volume"), "host:container[:ro] mounts"),
+                ActionParam("tmpfs", .list, .repeated("--tmpfs"), "tmpfs mounts"),
+                ActionParam("args", .list, .placed, "arguments after the image"),
+            ],
+            argv: [.literal("docker"), .dockerHost, .literal("run"), .literal("--rm"), .params, .target, .param("args")],
+            mutating: true, destructive: false, permissions: [.fixed("docker:run")], fidelity: .opaque),
         // Shell: local programs.
-        ActionSpec(runtime: .shell, name: "script", summary: "Run a script with the runtime's interpreter", target: .none, targetRequired: false,
-                   params: [ActionParam("script", .string, required: true, .placed, "the script text")],
-                   argv: [.interpreter, .literal("-c"), .param("script"), .scriptArguments],
-                   mutating: true, destructive: true, permissions: [.fixed("shell:exec")], fidelity: .opaque),
-        ActionSpec(runtime: .shell, name: "http-check", summary: "GET a URL and fail on an HTTP error status", target: .url, targetRequired: true,
-                   params: [ActionParam("max_time", .integer, .repeated("--max-time"), "seconds before giving up")],
-                   argv: [.literal("curl"), .literal("--fail"), .literal("--silent"), .literal("--show-error"), .literal("--output"), .literal("/dev/null"),
-                          .literal("--write-out"), .literal("%{http_code} %{time_total}s\\n"), .params, .target],
-                   mutating: false, destructive: false, permissions: [.fixed("http:get")], fidelity: .exact),
-        ActionSpec(runtime: .shell, name: "prometheus-query", summary: "Evaluate a PromQL query (instant) against a Prometheus URL", target: .url, targetRequired: true,
-                   params: [ActionParam("query", .string, required: true, .placed, "the PromQL expression")],
-                   argv: [.literal("promtool"), .literal("query"), .literal("instant"), .literal("--format=json"), .target, .param("query")],
-                   mutating: false, destructive: false, permissions: [.fixed("http:get")], fidelity: .exact),
-        ActionSpec(runtime: .shell, name: "vault-read", summary: "Read a Vault metadata endpoint (e.g. database/static-roles/NAME: last rotation, TTL)", target: .vaultPath, targetRequired: true,
-                   params: [],
-                   argv: [.literal("vault"), .literal("read"), .literal("-format=json"), .target],
-                   mutating: false, destructive: false, permissions: [.fixed("vault:read")], fidelity: .exact),
-        ActionSpec(runtime: .shell, name: "vault-kv-metadata", summary: "Show a KV v2 secret's versions and timestamps, never its value", target: .vaultPath, targetRequired: true,
-                   params: [ActionParam("mount", .string, required: true, .option("-mount"), "the KV mount, e.g. kv")],
-                   argv: [.literal("vault"), .literal("kv"), .literal("metadata"), .literal("get"), .literal("-format=json"), .params, .target],
-                   mutating: false, destructive: false, permissions: [.fixed("vault:read")], fidelity: .exact),
-        ActionSpec(runtime: .shell, name: "vault-write", summary: "Write to a Vault path (e.g. rotate a database role)", target: .vaultPath, targetRequired: true,
-                   params: [
-                       ActionParam("force", .boolean, .flag("-force"), "write with no data (rotation endpoints)"),
-                       ActionParam("data", .map, .placed, "key=value pairs to write"),
-                   ],
-                   argv: [.literal("vault"), .literal("write"), .literal("-format=json"), .params, .target, .param("data")],
-                   mutating: true, destructive: false, permissions: [.fixed("vault:write")], fidelity: .opaque),
+        ActionSpec(
+            runtime: .shell, name: "script", summary: "Run a script with the runtime's interpreter", target: .none, targetRequired: false,
+            params: [ActionParam("script", .string, required: true, .placed, "the script text")],
+            argv: [.interpreter, .literal("-c"), .param("script"), .scriptArguments],
+            mutating: true, destructive: true, permissions: [.fixed("shell:exec")], fidelity: .opaque),
+        ActionSpec(
+            runtime: .shell, name: "http-check", summary: "GET a URL and fail on an HTTP error status", target: .url, targetRequired: true,
+            params: [ActionParam("max_time", .integer, .repeated("--max-time"), "seconds before giving up")],
+            argv: [
+                .literal("curl"), .literal("--fail"), .literal("--silent"), .literal("--show-error"), .literal("--output"),
+                .literal("/dev/null"),
+                .literal("--write-out"), .literal("%{http_code} %{time_total}s\\n"), .params, .target,
+            ],
+            mutating: false, destructive: false, permissions: [.fixed("http:get")], fidelity: .exact),
+        ActionSpec(
+            runtime: .shell, name: "prometheus-query", summary: "Evaluate a PromQL query (instant) against a Prometheus URL", target: .url,
+            targetRequired: true,
+            params: [ActionParam("query", .string, required: true, .placed, "the PromQL expression")],
+            argv: [.literal("promtool"), .literal("query"), .literal("instant"), .literal("--format=json"), .target, .param("query")],
+            mutating: false, destructive: false, permissions: [.fixed("http:get")], fidelity: .exact),
+        ActionSpec(
+            runtime: .shell, name: "vault-read",
+            summary: "Read a Vault metadata endpoint (e.g. database/static-roles/NAME: last rotation, TTL)", target: .vaultPath,
+            targetRequired: true,
+            params: [],
+            argv: [.literal("vault"), .literal("read"), .literal("-format=json"), .target],
+            mutating: false, destructive: false, permissions: [.fixed("vault:read")], fidelity: .exact),
+        ActionSpec(
+            runtime: .shell, name: "vault-kv-metadata", summary: "Show a KV v2 secret's versions and timestamps, never its value",
+            target: .vaultPath, targetRequired: true,
+            params: [ActionParam("mount", .string, required: true, .option("-mount"), "the KV mount, e.g. kv")],
+            argv: [.literal("vault"), .literal("kv"), .literal("metadata"), .literal("get"), .literal("-format=json"), .params, .target],
+            mutating: false, destructive: false, permissions: [.fixed("vault:read")], fidelity: .exact),
+        ActionSpec(
+            runtime: .shell, name: "vault-write", summary: "Write to a Vault path (e.g. rotate a database role)", target: .vaultPath,
+            targetRequired: true,
+            params: [
+                ActionParam("force", .boolean, .flag("-force"), "write with no data (rotation endpoints)"),
+                ActionParam("data", .map, .placed, "key=value pairs to write"),
+            ],
+            argv: [.literal("vault"), .literal("write"), .literal("-format=json"), .params, .target, .param("data")],
+            mutating: true, destructive: false, permissions: [.fixed("vault:write")], fidelity: .opaque),
     ]
 }
 
@@ -472,7 +528,9 @@ extension ActionSpec {
     /// planner replaces `${{ }}` references there), then takes the type the action declares
     /// (`"3"` becomes `.integer(3)` for an integer param). Params the action does not take, and
     /// values that do not fit after substitution, are left out (rule WPK319 reports them).
-    public func paramValues(_ params: [(name: Located<String>, value: Node)], substitute: (String) -> String = { $0 }) -> [String: ParamValue] {
+    public func paramValues(_ params: [(name: Located<String>, value: Node)], substitute: (String) -> String = { $0 }) -> [String:
+        ParamValue]
+    {
         var out: [String: ParamValue] = [:]
         for (name, node) in params {
             guard let param = param(name.value) else { continue }

@@ -127,8 +127,9 @@ public struct Playbook: Sendable {
 
         /// The argv scope of these requirements.
         public var scope: RuntimeScope {
-            RuntimeScope(k8sContext: k8s?.context?.value, k8sNamespace: k8s?.namespace?.value,
-                         dockerHost: docker?.host, shellInterpreter: shell?.interpreter)
+            RuntimeScope(
+                k8sContext: k8s?.context?.value, k8sNamespace: k8s?.namespace?.value,
+                dockerHost: docker?.host, shellInterpreter: shell?.interpreter)
         }
 
         /// Whether the requirements section for `runtime` is present.
@@ -255,11 +256,13 @@ public struct Playbook: Sendable {
         /// The catalogue entry of this step's action, if it names a known one (looked up once).
         public let actionSpec: ActionSpec?
 
-        init(name: Located<String>?, description: String?, runtime: Located<Runtime>?, action: Located<String>?,
-             target: Located<String>?, params: [(name: Located<String>, value: Node)], paramsMark: Mark?,
-             requiresApproval: Bool?, timeoutSeconds: Located<Int>?, retry: Retry?, idempotent: Bool?,
-             onFailure: String, onFailureWritten: Located<String>?, dependsOn: [Located<String>],
-             when: Located<String>?, undoes: Located<String>?, pointer: String, mark: Mark) {
+        init(
+            name: Located<String>?, description: String?, runtime: Located<Runtime>?, action: Located<String>?,
+            target: Located<String>?, params: [(name: Located<String>, value: Node)], paramsMark: Mark?,
+            requiresApproval: Bool?, timeoutSeconds: Located<Int>?, retry: Retry?, idempotent: Bool?,
+            onFailure: String, onFailureWritten: Located<String>?, dependsOn: [Located<String>],
+            when: Located<String>?, undoes: Located<String>?, pointer: String, mark: Mark
+        ) {
             self.name = name
             self.description = description
             self.runtime = runtime
@@ -332,24 +335,33 @@ extension Playbook {
         let rt = spec?["runtime"]
         let k8s = rt?["k8s"].flatMap { n -> RuntimeSpec.K8s? in
             guard n.mapping != nil else { return nil }
-            return RuntimeSpec.K8s(context: r.string(n, "context", "/spec/runtime/k8s"), namespace: r.string(n, "namespace", "/spec/runtime/k8s"),
-                                   minVersion: n["min_version"].flatMap { $0.scalar?.text }, pointer: "/spec/runtime/k8s", mark: n.start)
+            return RuntimeSpec.K8s(
+                context: r.string(n, "context", "/spec/runtime/k8s"), namespace: r.string(n, "namespace", "/spec/runtime/k8s"),
+                minVersion: n["min_version"].flatMap { $0.scalar?.text }, pointer: "/spec/runtime/k8s", mark: n.start)
         }
         let docker = rt?["docker"].flatMap { n -> RuntimeSpec.Docker? in
             guard n.mapping != nil else { return nil }
             let policy = n["image_policy"]
-            return RuntimeSpec.Docker(host: n["host"]?.string, allowedRegistries: r.strings(policy?["allowed_registries"]),
-                                      requireDigest: policy?["require_digest"].flatMap(r.bool) ?? false, pointer: "/spec/runtime/docker", mark: n.start)
+            return RuntimeSpec.Docker(
+                host: n["host"]?.string, allowedRegistries: r.strings(policy?["allowed_registries"]),
+                requireDigest: policy?["require_digest"].flatMap(r.bool) ?? false, pointer: "/spec/runtime/docker", mark: n.start)
         }
         let shell = rt?["shell"].flatMap { n -> RuntimeSpec.Shell? in
             guard n.mapping != nil else { return nil }
             var env: [(name: String, value: Located<String>)] = []
             for entry in n["environment"]?.mapping ?? [] {
                 guard let value = entry.value.scalar?.text else { continue }
-                env.append((entry.keyText, Located(value, place: PointerPlace(base: "/spec/runtime/shell/environment", .key(entry.keyText)), mark: entry.value.start)))
+                env.append(
+                    (
+                        entry.keyText,
+                        Located(
+                            value, place: PointerPlace(base: "/spec/runtime/shell/environment", .key(entry.keyText)),
+                            mark: entry.value.start)
+                    ))
             }
-            return RuntimeSpec.Shell(interpreter: n["interpreter"]?.string, workingDirectory: n["working_directory"]?.string,
-                                     environment: env, pointer: "/spec/runtime/shell", mark: n.start)
+            return RuntimeSpec.Shell(
+                interpreter: n["interpreter"]?.string, workingDirectory: n["working_directory"]?.string,
+                environment: env, pointer: "/spec/runtime/shell", mark: n.start)
         }
         let runtimeType = r.string(rt, "type", "/spec/runtime")?.map(Runtime.init(rawValue:))
         runtime = RuntimeSpec(type: runtimeType, k8s: k8s, docker: docker, shell: shell)
@@ -362,23 +374,28 @@ extension Playbook {
             approvalTimeoutSeconds: s?["approval_timeout"].flatMap { Durations.seconds($0.scalar?.text ?? "") },
             dryRunFirst: s?["dry_run_first"].flatMap(r.bool) ?? true,
             allowDestructiveInAuto: s.flatMap { node in
-                node.entry("allow_destructive_in_auto").flatMap { e in r.bool(e.value).map { Located($0, pointer: "/spec/safety/allow_destructive_in_auto", mark: e.value.start) } }
+                node.entry("allow_destructive_in_auto").flatMap { e in
+                    r.bool(e.value).map { Located($0, pointer: "/spec/safety/allow_destructive_in_auto", mark: e.value.start) }
+                }
             })
 
         inputs = r.items(spec?["inputs"], "/spec/inputs").compactMap { node, pointer in
             guard let name = r.string(node, "name", pointer) else { return nil }
-            return Input(name: name, type: node["type"]?.string, description: node["description"]?.string, defaultValue: node["default"],
-                         required: node["required"].flatMap(r.bool) ?? false, pattern: node["pattern"]?.string,
-                         minimum: r.number(node["minimum"]), maximum: r.number(node["maximum"]),
-                         secret: node["secret"].flatMap(r.bool) ?? false, secretRef: r.string(node, "secret_ref", pointer),
-                         pointer: pointer, mark: node.start)
+            return Input(
+                name: name, type: node["type"]?.string, description: node["description"]?.string, defaultValue: node["default"],
+                required: node["required"].flatMap(r.bool) ?? false, pattern: node["pattern"]?.string,
+                minimum: r.number(node["minimum"]), maximum: r.number(node["maximum"]),
+                secret: node["secret"].flatMap(r.bool) ?? false, secretRef: r.string(node, "secret_ref", pointer),
+                pointer: pointer, mark: node.start)
         }
 
         triggers = r.items(spec?["triggers"], "/spec/triggers").map { node, pointer in
-            Trigger(kind: r.string(node, "kind", pointer), path: node["path"]?.string, secretInput: node["secret_input"]?.string, cron: r.string(node, "cron", pointer),
-                    timezone: r.string(node, "timezone", pointer), source: node["source"]?.string,
-                    filter: r.stringMap(node["filter"]), inputs: r.templateMap(node["inputs"], JSONPointer.appending(pointer, "inputs")),
-                    pointer: pointer, mark: node.start)
+            Trigger(
+                kind: r.string(node, "kind", pointer), path: node["path"]?.string, secretInput: node["secret_input"]?.string,
+                cron: r.string(node, "cron", pointer),
+                timezone: r.string(node, "timezone", pointer), source: node["source"]?.string,
+                filter: r.stringMap(node["filter"]), inputs: r.templateMap(node["inputs"], JSONPointer.appending(pointer, "inputs")),
+                pointer: pointer, mark: node.start)
         }
 
         let defaultRuntime = runtimeType
@@ -475,7 +492,9 @@ private struct Reader {
         (node?.mapping ?? []).compactMap { entry in
             guard let text = entry.value.string else { return nil }
             let pointer = JSONPointer.appending(base, entry.keyText)
-            return (Located(entry.keyText, pointer: pointer, mark: entry.key.start), Located(text, pointer: pointer, mark: entry.value.start))
+            return (
+                Located(entry.keyText, pointer: pointer, mark: entry.key.start), Located(text, pointer: pointer, mark: entry.value.start)
+            )
         }
     }
 
@@ -489,15 +508,20 @@ private struct Reader {
         var params: [(name: Located<String>, value: Node)] = []
         let paramsNode = node["params"]
         for entry in paramsNode?.mapping ?? [] {
-            params.append((Located(entry.keyText, place: PointerPlace(base: pointer, .key("params"), .key(entry.keyText)), mark: entry.key.start), entry.value))
+            params.append(
+                (
+                    Located(entry.keyText, place: PointerPlace(base: pointer, .key("params"), .key(entry.keyText)), mark: entry.key.start),
+                    entry.value
+                ))
         }
         let retry = node["retry"].flatMap { r -> Playbook.Retry? in
             guard r.mapping != nil else { return nil }
             let rp = pointer + "/retry"
-            return Playbook.Retry(maxAttempts: located(r, "max_attempts", rp, int), backoff: r["backoff"]?.string ?? "fixed",
-                                  initialDelaySeconds: r["initial_delay"].flatMap { Durations.seconds($0.scalar?.text ?? "") },
-                                  maxDelaySeconds: r["max_delay"].flatMap { Durations.seconds($0.scalar?.text ?? "") },
-                                  pointer: rp, mark: r.start)
+            return Playbook.Retry(
+                maxAttempts: located(r, "max_attempts", rp, int), backoff: r["backoff"]?.string ?? "fixed",
+                initialDelaySeconds: r["initial_delay"].flatMap { Durations.seconds($0.scalar?.text ?? "") },
+                maxDelaySeconds: r["max_delay"].flatMap { Durations.seconds($0.scalar?.text ?? "") },
+                pointer: rp, mark: r.start)
         }
         return Playbook.Handler(
             name: string(node, "name", pointer), description: node["description"]?.string,
@@ -630,7 +654,8 @@ private struct MinHeap {
             items[0] = last
             var parent = 0
             while true {
-                let left = 2 * parent + 1, right = left + 1
+                let left = 2 * parent + 1
+                let right = left + 1
                 var smallest = parent
                 if left < items.count && items[left] < items[smallest] { smallest = left }
                 if right < items.count && items[right] < items[smallest] { smallest = right }

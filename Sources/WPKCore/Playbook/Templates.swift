@@ -38,7 +38,12 @@ public enum Templates {
             // Line and column of each `${{`, kept in step over every byte before it.
             func count(to end: Int) {
                 while counted < end {
-                    if bytes[counted] == 0x0A { line += 1; column = 0 } else if bytes[counted] & 0xC0 != 0x80 { column += 1 }
+                    if bytes[counted] == 0x0A {
+                        line += 1
+                        column = 0
+                    } else if bytes[counted] & 0xC0 != 0x80 {
+                        column += 1
+                    }
                     counted += 1
                 }
             }
@@ -96,10 +101,14 @@ public enum Templates {
             }
             var allKnown = true
             forEachSpan(in: bytes) { _, expression in
-                guard let expression else { allKnown = false; return false }  // not closed
+                guard let expression else {
+                    allKnown = false
+                    return false
+                }  // not closed
                 if holds("inputs.", at: expression.lowerBound, in: expression) {
                     let name = (expression.lowerBound + 7)..<expression.upperBound
-                    allKnown = !name.isEmpty && name.allSatisfy { isNameByte(bytes[$0]) }
+                    allKnown =
+                        !name.isEmpty && name.allSatisfy { isNameByte(bytes[$0]) }
                         && declared.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self))
                 } else {
                     allKnown = expression.count == 6 && holds("run.id", at: expression.lowerBound, in: expression)
@@ -129,7 +138,11 @@ public enum Templates {
                 if ch == q { quote = nil }
                 continue
             }
-            if ch == "'" || ch == "\"" { flush(); quote = ch; continue }
+            if ch == "'" || ch == "\"" {
+                flush()
+                quote = ch
+                continue
+            }
             if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" || ch == "." {
                 current.append(ch)
             } else {
@@ -158,9 +171,14 @@ public enum Templates {
                 if byte == q { quote = nil }
                 continue
             }
-            if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { flush(); quote = byte; continue }
+            if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") {
+                flush()
+                quote = byte
+                continue
+            }
             if isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") {
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            {
                 current.append(byte)
             } else {
                 flush()

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Notices changes to the files of one directory (the ledger's) through inotify, so a waiting
@@ -40,7 +41,10 @@ public final class DirectoryWatch: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
-            if n > 0 { any = true; continue }
+            if n > 0 {
+                any = true
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             return any
         }

@@ -41,7 +41,8 @@ public enum RunOutcome: Sendable, Equatable {
         switch self {
         case .succeeded: "every step succeeded"
         case .failed(let step, let detail): "step \(step) failed: \(detail)"
-        case .completedWithFailures(let steps): "finished, but these steps failed and were passed over (on_failure: continue): \(steps.joined(separator: ", "))"
+        case .completedWithFailures(let steps):
+            "finished, but these steps failed and were passed over (on_failure: continue): \(steps.joined(separator: ", "))"
         case .rejected(let step, let by, let reason): "step \(step) was rejected by \(by): \(reason)"
         case .expired(let step, let deadline): "no approval for step \(step) before its deadline \(RFC3339.format(deadline))"
         case .cancelled(let text): text
@@ -148,10 +149,12 @@ public struct RunSettings: Sendable {
     public var signer: (any RecordSigner)?
 
     /// Settings with the defaults of `wpk run` (5 s grace period, 1 MiB of output kept per process).
-    public init(ledger: any LedgerBackend, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
-                programs: [String: String] = [:], inputNames: [String] = [], gracePeriodSeconds: Double = 5,
-                outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }, startedBy: StartedBy? = nil,
-                signer: (any RecordSigner)? = nil) {
+    public init(
+        ledger: any LedgerBackend, runID: String, operator op: Operator, policy: MachinePolicyStatus, environment: [String: String],
+        programs: [String: String] = [:], inputNames: [String] = [], gracePeriodSeconds: Double = 5,
+        outputCap: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() }, startedBy: StartedBy? = nil,
+        signer: (any RecordSigner)? = nil
+    ) {
         self.ledger = ledger
         self.runID = runID
         self.operatorIdentity = op
@@ -194,8 +197,10 @@ public final class RunExecutor {
     /// `replan` reads the playbook again and plans it with the same inputs, binding the tools and
     /// files again (used at every gate and before every attempt);
     /// `onOutput` receives each step's output with secret values masked.
-    public init(settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> PlanOutcome,
-                onEvent: @escaping (RunEvent) -> Void = { _ in }, onOutput: @escaping (String, ArraySlice<UInt8>) -> Void = { _, _ in }) {
+    public init(
+        settings: RunSettings, interrupt: RunInterrupt?, replan: @escaping () -> PlanOutcome,
+        onEvent: @escaping (RunEvent) -> Void = { _ in }, onOutput: @escaping (String, ArraySlice<UInt8>) -> Void = { _, _ in }
+    ) {
         self.settings = settings
         self.monitor = RunMonitor(ledger: settings.ledger, run: settings.runID, interrupt: interrupt)
         self.replan = replan
@@ -210,7 +215,10 @@ public final class RunExecutor {
         // found only at the first gate would come after the ungated steps before it had run.
         let before = try settings.ledger.read()
         if let fault = before.fault {
-            throw LedgerError(.chainBroken(fault), "the ledger \(settings.ledger.location) is damaged from its \(fault); nothing was run. Run `wpk approvals verify` and restore the ledger")
+            throw LedgerError(
+                .chainBroken(fault),
+                "the ledger \(settings.ledger.location) is damaged from its \(fault); nothing was run. Run `wpk approvals verify` and restore the ledger"
+            )
         }
         // Signatures too: an unusable allowed_signers, or a decision on this plan whose signature
         // does not verify (forged, or signed by a key no longer listed), stops the run here.
@@ -219,44 +227,62 @@ public final class RunExecutor {
             throw LedgerError(.policy, "the policy's allowed_signers cannot be used (\(why)); nothing was run")
         }
         if signers.requiresSignatures {
-            for record in before.records where (record.draft.type == .approved || record.draft.type == .rejected)
-                && record.draft.playbookDigest == plan.playbook.digest && record.draft.planDigest == plan.planDigest {
+            for record in before.records
+            where (record.draft.type == .approved || record.draft.type == .rejected)
+                && record.draft.playbookDigest == plan.playbook.digest && record.draft.planDigest == plan.planDigest
+            {
                 if case .failure(let problem) = signers.principal(of: record), problem != .unsigned {
-                    throw LedgerError(.policy, "the \(record.draft.type.name) record \(record.seq) for this plan carries a signature that does not verify (\(problem)); nothing was run. Run `wpk approvals verify`")
+                    throw LedgerError(
+                        .policy,
+                        "the \(record.draft.type.name) record \(record.seq) for this plan carries a signature that does not verify (\(problem)); nothing was run. Run `wpk approvals verify`"
+                    )
                 }
             }
         }
         // The whole plan first, so the record naming it never points at nothing.
         try settings.ledger.artifacts.store(plan)
-        let started = RecordDraft(type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
-                                  playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
-                                  inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name,
-                                  startedBy: settings.startedBy)
+        let started = RecordDraft(
+            type: .runStarted, run: settings.runID, playbook: plan.playbook.name,
+            playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
+            inputs: settings.inputNames.sorted(), pid: Int(getpid()), host: RunHost.name,
+            startedBy: settings.startedBy)
         if let signer = settings.signer {
-            _ = try settings.ledger.appendSigned(operator: settings.operatorIdentity, signer: signer, clock: settings.now) { _, _ in (started, ()) }
+            _ = try settings.ledger.appendSigned(operator: settings.operatorIdentity, signer: signer, clock: settings.now) { _, _ in
+                (started, ())
+            }
         } else {
             try append(started)
         }
         onEvent(.started(run: settings.runID, plan: plan))
         if let step = plan.steps.first ?? plan.rollback.first,
-           case .failure(let refusal) = ApprovalPolicy.rules(for: GateSubject(plan: plan, step: step, run: settings.runID), policy: settings.policy) {
+            case .failure(let refusal) = ApprovalPolicy.rules(
+                for: GateSubject(plan: plan, step: step, run: settings.runID), policy: settings.policy)
+        {
             return try finish(.refused(refusal.description))
         }
         if case .loaded(let machine) = settings.policy, machine.requireSignedPlaybooks, plan.signature?.state != .verified {
             let why = plan.signature.map { "\($0.message) [\($0.code.rawValue)]" } ?? "its signature was not checked"
-            return try finish(.refused("this machine runs only playbooks with a verified trusted signature (require_signed_playbooks): \(why)"))
+            return try finish(
+                .refused("this machine runs only playbooks with a verified trusted signature (require_signed_playbooks): \(why)"))
         }
         // The policy's gate floor, whatever the plan says: a plan made under a looser floor (or by
         // another planner) would otherwise run a step the policy wants approved without a gate.
-        if plan.mode == .manual, let ungated = (plan.steps + plan.rollback).first(where: {
-            !$0.gate.required && settings.policy.gateFloor.gates(mutating: $0.mutating, destructive: $0.destructive)
-        }) {
-            return try finish(.refused("step \(ungated.handler) is not gated in this plan, but the machine policy (gate: \(settings.policy.gateFloor.rawValue)) gates every \(settings.policy.gateFloor == .mutating ? "step that changes state" : "destructive step"); nothing was run"))
+        if plan.mode == .manual,
+            let ungated = (plan.steps + plan.rollback).first(where: {
+                !$0.gate.required && settings.policy.gateFloor.gates(mutating: $0.mutating, destructive: $0.destructive)
+            })
+        {
+            return try finish(
+                .refused(
+                    "step \(ungated.handler) is not gated in this plan, but the machine policy (gate: \(settings.policy.gateFloor.rawValue)) gates every \(settings.policy.gateFloor == .mutating ? "step that changes state" : "destructive step"); nothing was run"
+                ))
         }
         // A rejection is final for the plan: not even the ungated steps before its first gate run.
         let state = LedgerState(records: try settings.ledger.read().records)
-        if let rejection = ApprovalPolicy.countedRejection(of: PlanKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest),
-                                                            in: state, signers: SignerPolicy.of(settings.policy)) {
+        if let rejection = ApprovalPolicy.countedRejection(
+            of: PlanKey(playbookDigest: plan.playbook.digest, planDigest: plan.planDigest),
+            in: state, signers: SignerPolicy.of(settings.policy))
+        {
             let step = state.gates.values.first { $0.rejections.contains { $0.seq == rejection.seq } }?.key.step ?? "?"
             return try finish(.rejected(step: step, by: rejection.rejecter.name, reason: rejection.reason))
         }
@@ -275,7 +301,9 @@ public final class RunExecutor {
                     failedAndPassed.append(step.handler)
                 case "rollback":
                     let failure = RunOutcome.failed(step: step.handler, detail: detail)
-                    if let stop = try rollBack(after: step, completed: completed, of: plan, because: failure.detail) { return try finish(stop) }
+                    if let stop = try rollBack(after: step, completed: completed, of: plan, because: failure.detail) {
+                        return try finish(stop)
+                    }
                     return try finish(failure)
                 default:
                     return try finish(.failed(step: step.handler, detail: detail))
@@ -304,7 +332,8 @@ public final class RunExecutor {
             // The file may have changed while the run waited: check before any approval is used.
             if let stale = staleness(of: plan, at: step) { return stale }
             let now = settings.now()
-            switch try settings.ledger.settleGate(subject: subject, policy: settings.policy, operator: settings.operatorIdentity, now: now) {
+            switch try settings.ledger.settleGate(subject: subject, policy: settings.policy, operator: settings.operatorIdentity, now: now)
+            {
             case .approved(let seqs):
                 let records = (try? settings.ledger.read().records) ?? []
                 let consumed = seqs.compactMap { seq in records.first { $0.seq == seq } }
@@ -333,7 +362,8 @@ public final class RunExecutor {
     /// the run learns that a forged or unsigned approval was seen and refused.
     private func reportDiscounted(at subject: GateSubject, now: Date) {
         guard let records = try? settings.ledger.read().records else { return }
-        for (seq, reason) in ApprovalPolicy.discountedApprovals(subject: subject, state: LedgerState(records: records), policy: settings.policy, now: now)
+        for (seq, reason) in ApprovalPolicy.discountedApprovals(
+            subject: subject, state: LedgerState(records: records), policy: settings.policy, now: now)
         where reportedDiscounts.insert(seq).inserted {
             onEvent(.notCounted(step: subject.step, reason: reason))
         }
@@ -350,7 +380,11 @@ public final class RunExecutor {
             let fingerprints = "plan \(Plan.fingerprint(of: plan.planDigest)) is now \(Plan.fingerprint(of: now.planDigest))"
             let changes = (plan.bindings ?? PlanBindings(items: [])).changes(to: now.bindings ?? PlanBindings(items: []))
             if now.playbook.digest == plan.playbook.digest, !changes.isEmpty {
-                return .stale(step: step.handler, detail: "a tool or file the plan binds changed since it was approved (\(fingerprints)): \(changes.joined(separator: "; ")); nothing more runs")
+                return .stale(
+                    step: step.handler,
+                    detail:
+                        "a tool or file the plan binds changed since it was approved (\(fingerprints)): \(changes.joined(separator: "; ")); nothing more runs"
+                )
             }
             return .stale(step: step.handler, detail: "the playbook changed since the run started (\(fingerprints)); nothing more runs")
         }
@@ -361,13 +395,16 @@ public final class RunExecutor {
     /// Runs the failed step's rollback steps in the plan's order, only those undoing steps that
     /// completed. A gated rollback step waits for approvals of its own, like any gate, unless
     /// every approval this run consumed at the step it undoes listed it (`includes_rollback`).
-    private func rollBack(after failed: PlanStep, completed: Set<String>, of plan: Plan, because: String) throws(LedgerError) -> RunOutcome? {
+    private func rollBack(after failed: PlanStep, completed: Set<String>, of plan: Plan, because: String) throws(LedgerError) -> RunOutcome?
+    {
         let steps = failed.rollbackSteps.compactMap { name in plan.rollback.first { $0.handler == name } }
             .filter { $0.undoes.map(completed.contains) ?? false }
         guard !steps.isEmpty else { return nil }
-        try append(RecordDraft(type: .rollback, run: settings.runID, playbook: plan.playbook.name,
-                               playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
-                               step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))"))
+        try append(
+            RecordDraft(
+                type: .rollback, run: settings.runID, playbook: plan.playbook.name,
+                playbookDigest: plan.playbook.digest, planDigest: plan.planDigest,
+                step: failed.handler, reason: "\(because); rolling back: \(steps.map(\.handler).joined(separator: ", "))"))
         onEvent(.rollingBack(steps: steps.map(\.handler), because: because))
         for step in steps {
             if step.gate.required {
@@ -391,7 +428,8 @@ public final class RunExecutor {
     /// did not list it (then the rollback step waits for its own approval).
     private func includedBy(_ rollback: PlanStep) -> [String]? {
         guard let undone = rollback.undoes, let approvals = consumedApprovals[undone], !approvals.isEmpty,
-              approvals.allSatisfy({ $0.draft.includesRollback?.contains(rollback.handler) == true }) else { return nil }
+            approvals.allSatisfy({ $0.draft.includesRollback?.contains(rollback.handler) == true })
+        else { return nil }
         return approvals.map(\.operatorName)
     }
 
@@ -415,27 +453,33 @@ public final class RunExecutor {
             // binds (a manifest, kubectl, the kubeconfig), must still be what was approved.
             if let stale = staleness(of: plan, at: step) { return .stopped(stale) }
             // Intent first: durable before anything is spawned, so a crash leaves "started, outcome unknown".
-            try append(RecordDraft(type: .stepStarted, run: settings.runID, playbook: plan.playbook.name,
-                                   playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
-                                   attempt: attempt))
+            try append(
+                RecordDraft(
+                    type: .stepStarted, run: settings.runID, playbook: plan.playbook.name,
+                    playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
+                    attempt: attempt))
             onEvent(.stepStarted(step: step.handler, attempt: attempt, attempts: attemptsAllowed, commands: commands))
             let executed = execute(step, commands: commands, attempt: attempt, isRollback: isRollback)
             var result = executed.attempt
             // The output's end is stored before the record that names it.
             if let tail = executed.outputTailText { result.outputTail = try settings.ledger.artifacts.storeOutput(tail) }
             attempts.append(result)
-            try append(RecordDraft(type: .stepFinished, run: settings.runID, playbook: plan.playbook.name,
-                                   playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
-                                   reason: result.succeeded ? nil : result.detail, attempt: attempt, outcome: result.outcome,
-                                   exitCode: result.exitCode, durationMilliseconds: Int((result.seconds * 1000).rounded()),
-                                   outputDigest: result.outputDigest, outputBytes: result.outputTail == nil ? nil : result.outputBytes,
-                                   outputTail: result.outputTail))
+            try append(
+                RecordDraft(
+                    type: .stepFinished, run: settings.runID, playbook: plan.playbook.name,
+                    playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
+                    reason: result.succeeded ? nil : result.detail, attempt: attempt, outcome: result.outcome,
+                    exitCode: result.exitCode, durationMilliseconds: Int((result.seconds * 1000).rounded()),
+                    outputDigest: result.outputDigest, outputBytes: result.outputTail == nil ? nil : result.outputBytes,
+                    outputTail: result.outputTail))
             onEvent(.stepFinished(result))
             if result.succeeded {
                 if step.mutating { changed.append(step.handler) }
                 return .succeeded
             }
-            if step.mutating && result.outcome != "not_started" && !possiblyChanged.contains(step.handler) { possiblyChanged.append(step.handler) }
+            if step.mutating && result.outcome != "not_started" && !possiblyChanged.contains(step.handler) {
+                possiblyChanged.append(step.handler)
+            }
             detail = result.detail
             switch result.outcome {
             case "cancelled": return .stopped(monitor.cancellation().map(outcome(of:)) ?? .cancelled(result.detail))
@@ -445,10 +489,14 @@ public final class RunExecutor {
             // A failure caused by a stop (a secret read cut short, say) ends the run, not the step alone.
             if let stop = monitor.stopReason() { return .stopped(outcome(of: stop)) }
             guard attempt < attemptsAllowed else { break }
-            let delay = step.retry.delaysSeconds.indices.contains(attempt - 1) ? step.retry.delaysSeconds[attempt - 1] : (step.retry.delaysSeconds.last ?? 0)
-            try append(RecordDraft(type: .stepRetried, run: settings.runID, playbook: plan.playbook.name,
-                                   playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
-                                   reason: "attempt \(attempt) \(result.detail); attempt \(attempt + 1) in \(delay) s", attempt: attempt + 1))
+            let delay =
+                step.retry.delaysSeconds.indices.contains(attempt - 1)
+                ? step.retry.delaysSeconds[attempt - 1] : (step.retry.delaysSeconds.last ?? 0)
+            try append(
+                RecordDraft(
+                    type: .stepRetried, run: settings.runID, playbook: plan.playbook.name,
+                    playbookDigest: plan.playbook.digest, planDigest: plan.planDigest, step: step.handler,
+                    reason: "attempt \(attempt) \(result.detail); attempt \(attempt + 1) in \(delay) s", attempt: attempt + 1))
             onEvent(.retrying(step: step.handler, afterSeconds: delay))
             if let stop = pause(seconds: Double(delay)) { return .stopped(outcome(of: stop)) }
         }
@@ -457,14 +505,19 @@ public final class RunExecutor {
 
     /// One attempt: the commands in order under one timeout, stopping at the first that fails.
     /// Returns the attempt and the sanitized end of its masked output (nil when it printed nothing).
-    private func execute(_ step: PlanStep, commands: [[String]], attempt: Int, isRollback: Bool) -> (attempt: StepAttempt, outputTailText: [UInt8]?) {
+    private func execute(_ step: PlanStep, commands: [[String]], attempt: Int, isRollback: Bool) -> (
+        attempt: StepAttempt, outputTailText: [UInt8]?
+    ) {
         let start = monotonicSeconds()
         var capture = OutputCapture(cap: 0)
         var tail = OutputTail()
         func result(_ outcome: String, exitCode: Int? = nil, detail: String) -> (attempt: StepAttempt, outputTailText: [UInt8]?) {
-            (StepAttempt(step: step.handler, attempt: attempt, isRollback: isRollback, outcome: outcome, exitCode: exitCode,
-                         seconds: monotonicSeconds() - start, outputDigest: capture.digest(), outputBytes: capture.total, detail: detail),
-             capture.total > 0 ? tail.text : nil)
+            (
+                StepAttempt(
+                    step: step.handler, attempt: attempt, isRollback: isRollback, outcome: outcome, exitCode: exitCode,
+                    seconds: monotonicSeconds() - start, outputDigest: capture.digest(), outputBytes: capture.total, detail: detail),
+                capture.total > 0 ? tail.text : nil
+            )
         }
         // Secrets are read now, at spawn time, and reach only the child: its environment or standard input, never its argv.
         var secretValues: [String] = []
@@ -491,9 +544,10 @@ public final class RunExecutor {
         let deadline = start + Double(step.timeoutSeconds)
         var last: ProcessOutcome?
         for argv in resolved.commands {
-            var spec = ProcessSpec(arguments: argv, environment: environment, timeoutSeconds: max(0, deadline - monotonicSeconds()),
-                                   gracePeriodSeconds: settings.gracePeriodSeconds, outputCap: settings.outputCap,
-                                   executable: argv.first.flatMap { settings.programs[$0] }, workingDirectory: step.workingDirectory)
+            var spec = ProcessSpec(
+                arguments: argv, environment: environment, timeoutSeconds: max(0, deadline - monotonicSeconds()),
+                gracePeriodSeconds: settings.gracePeriodSeconds, outputCap: settings.outputCap,
+                executable: argv.first.flatMap { settings.programs[$0] }, workingDirectory: step.workingDirectory)
             spec.standardInput = resolved.standardInput.map { Array($0.utf8) }
             let outcome = StepProcess.run(spec, stopWatch: monitor) { chunk in
                 capture.append(chunk)
@@ -554,8 +608,9 @@ public final class RunExecutor {
 
     /// Writes `run_finished` and builds the report.
     private func finish(_ outcome: RunOutcome) throws(LedgerError) -> RunReport {
-        let report = RunReport(runID: settings.runID, outcome: outcome, attempts: attempts, changed: changed,
-                               possiblyChanged: possiblyChanged.filter { !changed.contains($0) }, rolledBack: rolledBack)
+        let report = RunReport(
+            runID: settings.runID, outcome: outcome, attempts: attempts, changed: changed,
+            possiblyChanged: possiblyChanged.filter { !changed.contains($0) }, rolledBack: rolledBack)
         var reason = outcome.detail
         if !changed.isEmpty { reason += "; changed by earlier steps: \(changed.joined(separator: ", "))" }
         try append(RecordDraft(type: .runFinished, run: settings.runID, reason: reason, outcome: outcome.name, changed: changed))

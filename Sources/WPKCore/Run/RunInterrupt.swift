@@ -1,8 +1,9 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CProcess
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A latch the edge trips (from a signal handler's queue) to stop a run: the core polls its
 /// descriptor next to the step's output, so it never needs to know about signals.

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Watches one run for a reason to stop (the edge's interrupt, or a `cancelled` record for it
@@ -48,7 +49,8 @@ public final class RunMonitor: StopWatch {
     /// here: the run's own next append reports it).
     func cancellation() -> StopReason? {
         guard let reading = try? ledger.read(),
-              let record = reading.records.last(where: { $0.draft.type == .cancelled && $0.draft.run == run }) else { return nil }
+            let record = reading.records.last(where: { $0.draft.type == .cancelled && $0.draft.run == run })
+        else { return nil }
         return .cancelled("cancelled by \(record.operatorName): \(record.draft.reason ?? "no reason given")")
     }
 

@@ -35,7 +35,9 @@ public struct SecretResolver: Sendable {
         }
         switch reference.store {
         case "env":
-            guard let value = environment[reference.path] else { return unavailable("the environment variable \(reference.path) is not set") }
+            guard let value = environment[reference.path] else {
+                return unavailable("the environment variable \(reference.path) is not set")
+            }
             return .success(value)
         case "file":
             guard let data = FileManager.default.contents(atPath: reference.path), data.count <= 1 << 20 else {
@@ -44,8 +46,9 @@ public struct SecretResolver: Sendable {
             return .success(Self.trimmingOneNewline(String(decoding: data, as: UTF8.self)))
         case "vault":
             guard let key = reference.key else { return unavailable("a Vault reference needs #KEY") }
-            let spec = ProcessSpec(arguments: ["vault", "kv", "get", "-field=\(key)", reference.path], environment: environment,
-                                   timeoutSeconds: timeoutSeconds, gracePeriodSeconds: 2, outputCap: 1 << 20, executable: vaultProgram)
+            let spec = ProcessSpec(
+                arguments: ["vault", "kv", "get", "-field=\(key)", reference.path], environment: environment,
+                timeoutSeconds: timeoutSeconds, gracePeriodSeconds: 2, outputCap: 1 << 20, executable: vaultProgram)
             let outcome = StepProcess.run(spec, stopWatch: stopWatch)
             switch outcome.ending {
             case .exited(code: 0) where outcome.stop == nil:

@@ -1,9 +1,10 @@
-import Foundation
-import Crypto
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CProcess
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What to spawn for one attempt of a step.
 public struct ProcessSpec: Sendable, Equatable {
@@ -31,9 +32,11 @@ public struct ProcessSpec: Sendable, Equatable {
     public static let maxStandardInput = 16_384
 
     /// A spec with wpk run's defaults: 5 s grace period, 1 MiB of output kept.
-    public init(arguments: [String], environment: [String: String], timeoutSeconds: Double,
-                gracePeriodSeconds: Double = 5, outputCap: Int = 1 << 20, executable: String? = nil,
-                workingDirectory: String? = nil) {
+    public init(
+        arguments: [String], environment: [String: String], timeoutSeconds: Double,
+        gracePeriodSeconds: Double = 5, outputCap: Int = 1 << 20, executable: String? = nil,
+        workingDirectory: String? = nil
+    ) {
         self.executable = executable
         self.workingDirectory = workingDirectory
         self.arguments = arguments
@@ -108,14 +111,17 @@ public enum StepProcess {
     static let adoptsOrphans: Bool = wpk_become_child_subreaper() == 0
 
     /// Runs `spec` to its end, calling `onOutput` with each chunk as it arrives.
-    public static func run(_ spec: ProcessSpec, stopWatch: StopWatch? = nil,
-                           onOutput: (ArraySlice<UInt8>) -> Void = { _ in }) -> ProcessOutcome {
+    public static func run(
+        _ spec: ProcessSpec, stopWatch: StopWatch? = nil,
+        onOutput: (ArraySlice<UInt8>) -> Void = { _ in }
+    ) -> ProcessOutcome {
         _ = adoptsOrphans
         let start = monotonicSeconds()
         var capture = OutputCapture(cap: spec.outputCap)
         func notStarted(_ message: String) -> ProcessOutcome {
-            ProcessOutcome(ending: .notStarted(message), stop: nil, pid: nil, output: [], outputByteCount: 0,
-                           outputDigest: capture.digest(), seconds: monotonicSeconds() - start, leftoverProcessesStopped: false)
+            ProcessOutcome(
+                ending: .notStarted(message), stop: nil, pid: nil, output: [], outputByteCount: 0,
+                outputDigest: capture.digest(), seconds: monotonicSeconds() - start, leftoverProcessesStopped: false)
         }
         guard let program = spec.arguments.first, !program.isEmpty else { return notStarted("the command is empty") }
         guard let executable = ExecutableLookup.resolve(spec.executable ?? program, searchPath: spec.environment["PATH"]) else {
@@ -130,9 +136,13 @@ public enum StepProcess {
         // no secret passes through argv, a file or a thread of its own.
         var inputFD: Int32 = -1
         if let bytes = spec.standardInput {
-            guard bytes.count <= ProcessSpec.maxStandardInput else { return notStarted("standard input of \(bytes.count) bytes is over the limit of \(ProcessSpec.maxStandardInput)") }
+            guard bytes.count <= ProcessSpec.maxStandardInput else {
+                return notStarted("standard input of \(bytes.count) bytes is over the limit of \(ProcessSpec.maxStandardInput)")
+            }
             var inputEnds: [Int32] = [-1, -1]
-            guard wpk_pipe2(&inputEnds, O_CLOEXEC) == 0 else { return notStarted("cannot create a pipe: \(String(cString: strerror(errno)))") }
+            guard wpk_pipe2(&inputEnds, O_CLOEXEC) == 0 else {
+                return notStarted("cannot create a pipe: \(String(cString: strerror(errno)))")
+            }
             let written = bytes.withUnsafeBytes { write(inputEnds[1], $0.baseAddress, $0.count) }
             close(inputEnds[1])
             guard written == bytes.count else {
@@ -179,7 +189,7 @@ public enum StepProcess {
                 } else if errno == EINTR {
                     continue
                 } else {
-                    return // EAGAIN: nothing more for now
+                    return  // EAGAIN: nothing more for now
                 }
             }
         }
@@ -227,9 +237,10 @@ public enum StepProcess {
         close(readEnd)
         let status = leaderStatus ?? 0
         let ending: ProcessOutcome.Ending = (status & 0x7f) == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(status & 0x7f)
-        return ProcessOutcome(ending: ending, stop: stop, pid: pid, output: capture.kept, outputByteCount: capture.total,
-                              outputDigest: capture.digest(), seconds: monotonicSeconds() - start,
-                              leftoverProcessesStopped: leftovers)
+        return ProcessOutcome(
+            ending: ending, stop: stop, pid: pid, output: capture.kept, outputByteCount: capture.total,
+            outputDigest: capture.digest(), seconds: monotonicSeconds() - start,
+            leftoverProcessesStopped: leftovers)
     }
 
     /// After the leader ended: stops whatever is left of its group (SIGTERM, then SIGKILL after
@@ -271,7 +282,10 @@ public enum StepProcess {
         return ProcessTable.liveMembers(ofGroup: pgid).isEmpty == false
     }
 
-    private enum Spawned { case success(pid_t), failure(String) }
+    private enum Spawned {
+        case success(pid_t)
+        case failure(String)
+    }
 
     private static func spawn(executable: String, spec: ProcessSpec, outputFD: Int32, inputFD: Int32) -> Spawned {
         var actions = posix_spawn_file_actions_t()
@@ -374,8 +388,9 @@ public enum ProcessTable {
     /// State letter and process group from `/proc/PID/stat` (after the command's closing parenthesis).
     private static func statFields(_ pid: Int32) -> (state: Character, group: Int32)? {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
-              let text = String(data: data, encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let text = String(data: data, encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 3, let state = fields[0].first, let group = Int32(fields[2]) else { return nil }
         return (state, group)

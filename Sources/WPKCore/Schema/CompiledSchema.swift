@@ -32,14 +32,18 @@ public struct CompiledSchema: Sendable {
 
     /// Compiles `root`, a schema document retrieved from `baseURI`; `documents` maps absolute URIs
     /// to other schema documents that references may name.
-    public init(_ root: Node, baseURI: String = "urn:wpk:schema", documents: [String: Node] = [:], options: Options = Options()) throws(SchemaError) {
+    public init(_ root: Node, baseURI: String = "urn:wpk:schema", documents: [String: Node] = [:], options: Options = Options())
+        throws(SchemaError)
+    {
         try self.init(root, baseURI: baseURI, documents: documents, options: options, rootPassedMetaschema: false)
     }
 
     /// As the public initializer; `rootPassedMetaschema` skips the metaschema check of `root`
     /// alone (documents it references are still checked).
-    init(_ root: Node, baseURI: String, documents: [String: Node], options: Options, rootPassedMetaschema: Bool,
-         knownPatterns: [String: NSRegularExpression] = [:]) throws(SchemaError) {
+    init(
+        _ root: Node, baseURI: String, documents: [String: Node], options: Options, rootPassedMetaschema: Bool,
+        knownPatterns: [String: NSRegularExpression] = [:]
+    ) throws(SchemaError) {
         if options.checkMetaschema && !rootPassedMetaschema { try CompiledSchema.checkAgainstMetaschema(root, uri: baseURI) }
         let compiler = SchemaCompiler(documents: documents, readFiles: options.readFiles, assertFormats: options.assertFormats)
         compiler.knownPatterns = knownPatterns
@@ -65,30 +69,40 @@ public struct CompiledSchema: Sendable {
     /// With `verdicts`, a file whose exact bytes passed the metaschema check before is not checked
     /// again (checking first compiles the whole 2020-12 metaschema, most of a one-file run), and
     /// a file that passes now is recorded there.
-    public init(contentsOfFile path: String, documents: [String: Node] = [:], options: Options = Options(),
-                verdicts: (any MetaschemaVerdicts)? = nil) throws(SchemaError) {
+    public init(
+        contentsOfFile path: String, documents: [String: Node] = [:], options: Options = Options(),
+        verdicts: (any MetaschemaVerdicts)? = nil
+    ) throws(SchemaError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SchemaError("cannot read the schema file \(path)", location: "", mark: nil)
         }
-        try self.init(bytes: [UInt8](data), path: path, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options,
-                      verdicts: verdicts)
+        try self.init(
+            bytes: [UInt8](data), path: path, baseURI: CompiledSchema.fileURI(path), documents: documents, options: options,
+            verdicts: verdicts)
     }
 
     /// Compiles the WPK schema the binary carries (`EmbeddedWPKSchema`, a copy of
     /// specs/wpk_schema.yaml), with the same verdict store as a schema file.
-    public static func embeddedWPK(options: Options = Options(), verdicts: (any MetaschemaVerdicts)? = nil) throws(SchemaError) -> CompiledSchema {
-        try CompiledSchema(bytes: Array(EmbeddedWPKSchema.text.utf8), path: EmbeddedWPKSchema.sourcePath,
-                           baseURI: "urn:wpk:embedded:" + EmbeddedWPKSchema.sourcePath, documents: [:], options: options, verdicts: verdicts)
+    public static func embeddedWPK(options: Options = Options(), verdicts: (any MetaschemaVerdicts)? = nil) throws(SchemaError)
+        -> CompiledSchema
+    {
+        try CompiledSchema(
+            bytes: Array(EmbeddedWPKSchema.text.utf8), path: EmbeddedWPKSchema.sourcePath,
+            baseURI: "urn:wpk:embedded:" + EmbeddedWPKSchema.sourcePath, documents: [:], options: options, verdicts: verdicts)
     }
 
     /// Compiles schema bytes read from `path` (which names them in messages and picks JSON or YAML).
-    init(bytes: [UInt8], path: String, baseURI: String, documents: [String: Node], options: Options,
-         verdicts: (any MetaschemaVerdicts)?) throws(SchemaError) {
+    init(
+        bytes: [UInt8], path: String, baseURI: String, documents: [String: Node], options: Options,
+        verdicts: (any MetaschemaVerdicts)?
+    ) throws(SchemaError) {
         let document: Document
         do {
             document = try SourceDocument.load(bytes, path: path)
         } catch {
-            throw SchemaError("schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error.message) [\(error.code)]", location: "", mark: error.mark)
+            throw SchemaError(
+                "schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error.message) [\(error.code)]",
+                location: "", mark: error.mark)
         }
         let key = verdicts.map { _ in CompiledSchema.verdictKey(schemaBytes: bytes) }
         let passedBefore = options.checkMetaschema && key.map { verdicts?.passed($0) == true } == true
@@ -121,8 +135,9 @@ public struct CompiledSchema: Sendable {
     public func separateCopy() -> CompiledSchema? {
         var options = source.options
         options.checkMetaschema = false  // checked when this one was compiled
-        return try? CompiledSchema(source.root, baseURI: baseURI, documents: source.documents, options: options, rootPassedMetaschema: true,
-                                   knownPatterns: source.patterns)
+        return try? CompiledSchema(
+            source.root, baseURI: baseURI, documents: source.documents, options: options, rootPassedMetaschema: true,
+            knownPatterns: source.patterns)
     }
 
     /// Every violation of the schema by `instance`, in document order of discovery.
@@ -143,8 +158,10 @@ public struct CompiledSchema: Sendable {
     /// The 2020-12 metaschema, compiled once for the process.
     static let metaschema: CompiledSchema = {
         guard let text = EmbeddedMetaschema.documents[EmbeddedMetaschema.uri], let document = try? YAMLLoader.load(text),
-              let compiled = try? CompiledSchema(document.root, baseURI: EmbeddedMetaschema.uri,
-                                                 options: Options(checkMetaschema: false, readFiles: false)) else {
+            let compiled = try? CompiledSchema(
+                document.root, baseURI: EmbeddedMetaschema.uri,
+                options: Options(checkMetaschema: false, readFiles: false))
+        else {
             preconditionFailure("the embedded 2020-12 metaschema does not compile; the build is broken")
         }
         return compiled
@@ -164,8 +181,10 @@ public struct CompiledSchema: Sendable {
             diagnostic.message = "schema: " + diagnostic.message
             return diagnostic
         }
-        throw SchemaError("\(uri) is not a valid \(metaschemaURI == "JSON Schema 2020-12" ? metaschemaURI : "schema by its metaschema " + metaschemaURI): \(first.message)", location: "#" + first.instancePointer,
-                          mark: first.mark, diagnostics: diagnostics)
+        throw SchemaError(
+            "\(uri) is not a valid \(metaschemaURI == "JSON Schema 2020-12" ? metaschemaURI : "schema by its metaschema " + metaschemaURI): \(first.message)",
+            location: "#" + first.instancePointer,
+            mark: first.mark, diagnostics: diagnostics)
     }
 }
 

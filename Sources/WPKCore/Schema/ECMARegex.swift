@@ -7,9 +7,11 @@ enum ECMARegex {
     /// ECMA-262 `WhiteSpace` and `LineTerminator`, the set `\s` names.
     private static let whitespace = #"\t\n\u000B\f\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF"#
     /// Escapes ECMA-262 defines that ICU reads the same way.
-    private static let sameEscapes: Set<Unicode.Scalar> = ["f", "n", "r", "t", "b", "B", "x", "u", "p", "P", "k", "c",
-                                                           "^", "$", "\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "/", "-",
-                                                           "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    private static let sameEscapes: Set<Unicode.Scalar> = [
+        "f", "n", "r", "t", "b", "B", "x", "u", "p", "P", "k", "c",
+        "^", "$", "\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "/", "-",
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+    ]
 
     /// The ICU form of an ECMA-262 pattern, or nil when the pattern is not valid ECMA-262.
     static func translate(_ source: String) -> String? {

@@ -7,666 +7,666 @@ public enum EmbeddedWPKSchema {
 
     /// The exact text of specs/wpk_schema.yaml.
     public static let text = ##"""
-$schema: https://json-schema.org/draft/2020-12/schema
-$id: https://wpk.example/schemas/wpk_schema.yaml
-title: WPK workflow package
-description: >-
-  A workflow package (playbook, `*.wpk.yaml`): an automated remediation that an on-call engineer
-  reviews, approves and runs. This file is the canonical definition; `wpk validate` applies it and
-  then the semantic rules listed in specs/rules.md. Template references take the form
-  `${{ inputs.NAME }}` or `${{ run.id }}`.
-type: object
-additionalProperties: false
-required: [apiVersion, kind, metadata, spec]
-properties:
-  apiVersion:
-    description: >-
-      Version of this format: `wpk/v1`, or `v1` as the format's original specification spells it
-      (the two mean the same).
-    enum: [wpk/v1, v1]
-    examples: [wpk/v1]
-  kind:
-    description: The kind of document; always `WorkflowPackage`.
-    const: WorkflowPackage
-    examples: [WorkflowPackage]
-  metadata:
-    $ref: "#/$defs/metadata"
-  spec:
-    $ref: "#/$defs/spec"
-
-$defs:
-  duration:
-    description: A duration as hours, minutes and seconds, largest unit first (`90s`, `5m`, `1h30m`).
-    type: string
-    pattern: "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
-    minLength: 2
-    examples: ["30s", "5m", "1h30m"]
-
-  nonEmptyString:
-    description: Any non-empty text.
-    type: string
-    minLength: 1
-    examples: [checkout]
-
-  handlerName:
-    description: A handler name, unique in the playbook, as a DNS-1123 label so it can appear in run ids and URLs.
-    type: string
-    pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-    maxLength: 63
-    examples: [collect-logs]
-
-  metadata:
-    description: Who wrote the playbook, what it is and how it is identified.
-    type: object
-    additionalProperties: false
-    required: [name, version, author]
-    properties:
-      name:
-        description: The playbook's name, a DNS-1123 label (lowercase letters, digits and `-`, at most 63).
-        type: string
-        pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-        maxLength: 63
-        examples: [restart-unhealthy]
-      version:
-        description: The playbook's semantic version (MAJOR.MINOR.PATCH, optional pre-release and build).
-        type: string
-        pattern: "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$"
-        examples: ["1.4.0", "2.0.0-rc.1"]
-      author:
-        description: The accountable author, as an e-mail address or `Name <address>`; used for the self-approval policy.
-        type: string
-        minLength: 3
-        examples: ["sre-platform@example.com"]
-      description:
-        description: What the playbook remediates and when to use it, for the reviewer.
-        type: string
-        examples: ["Restarts a deployment whose pods crash-loop, after collecting diagnostics."]
-      labels:
-        description: Free-form labels (key to string) for search and ownership.
-        type: object
-        propertyNames:
-          pattern: "^[a-z0-9]([-a-z0-9_./]*[a-z0-9])?$"
-          maxLength: 63
-        additionalProperties:
-          type: string
-          maxLength: 63
-        examples: [{team: platform, service: checkout}]
-      signature:
-        description: A detached signature of the playbook's exact bytes.
+        $schema: https://json-schema.org/draft/2020-12/schema
+        $id: https://wpk.example/schemas/wpk_schema.yaml
+        title: WPK workflow package
+        description: >-
+          A workflow package (playbook, `*.wpk.yaml`): an automated remediation that an on-call engineer
+          reviews, approves and runs. This file is the canonical definition; `wpk validate` applies it and
+          then the semantic rules listed in specs/rules.md. Template references take the form
+          `${{ inputs.NAME }}` or `${{ run.id }}`.
         type: object
         additionalProperties: false
-        required: [ref]
+        required: [apiVersion, kind, metadata, spec]
         properties:
-          ref:
-            description: The signature file, relative to the playbook's directory (an absolute path, a URL, or a path leaving that directory is refused).
+          apiVersion:
+            description: >-
+              Version of this format: `wpk/v1`, or `v1` as the format's original specification spells it
+              (the two mean the same).
+            enum: [wpk/v1, v1]
+            examples: [wpk/v1]
+          kind:
+            description: The kind of document; always `WorkflowPackage`.
+            const: WorkflowPackage
+            examples: [WorkflowPackage]
+          metadata:
+            $ref: "#/$defs/metadata"
+          spec:
+            $ref: "#/$defs/spec"
+
+        $defs:
+          duration:
+            description: A duration as hours, minutes and seconds, largest unit first (`90s`, `5m`, `1h30m`).
+            type: string
+            pattern: "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+            minLength: 2
+            examples: ["30s", "5m", "1h30m"]
+
+          nonEmptyString:
+            description: Any non-empty text.
             type: string
             minLength: 1
-            examples: ["restart-unhealthy.wpk.yaml.sig"]
-          algorithm:
-            description: "The signature scheme: ed25519 (RFC 8032, 64 bytes raw or base64), ecdsa-p256 (base64 DER, as cosign and openssl dgst -sha256 -sign write), ssh (an OpenSSH SSHSIG in namespace file, as ssh-keygen -Y sign -n file writes) or sigstore (not checked)."
-            enum: [ed25519, ecdsa-p256, ssh, sigstore]
-            default: ed25519
-            examples: [ed25519]
-        examples: [{ref: restart-unhealthy.wpk.yaml.sig, algorithm: ed25519}]
-    examples: [{name: restart-unhealthy, version: "1.0.0", author: sre@example.com}]
+            examples: [checkout]
 
-  spec:
-    description: What the playbook does and under which constraints.
-    type: object
-    additionalProperties: false
-    required: [runtime, handlers]
-    properties:
-      runtime: {$ref: "#/$defs/runtime"}
-      safety: {$ref: "#/$defs/safety"}
-      inputs:
-        description: Declared parameters; steps refer to them as `${{ inputs.NAME }}`.
-        type: array
-        items: {$ref: "#/$defs/input"}
-        examples: [[{name: deployment, type: string, required: true}]]
-      triggers:
-        description: What may start the playbook (besides an engineer running it).
-        type: array
-        items: {$ref: "#/$defs/trigger"}
-        examples: [[{kind: schedule, cron: "30 4 * * *", timezone: Europe/Berlin}]]
-      handlers:
-        description: The steps, run in order of their dependencies (document order among independent ones).
-        type: array
-        minItems: 1
-        items: {$ref: "#/$defs/handler"}
-        examples: [[{name: show-pods, action: get, target: pods}]]
-      rollback:
-        description: "Steps that undo handlers, run in reverse order when a handler with `on_failure: rollback` fails; each undoes one handler that completed."
-        type: array
-        items: {$ref: "#/$defs/rollbackStep"}
-        examples: [[{name: undo-restart, undoes: restart, action: rollout-undo, target: deployment/checkout}]]
-      validation: {$ref: "#/$defs/validation"}
-      monitoring: {$ref: "#/$defs/monitoring"}
-    examples: [{runtime: {type: k8s, k8s: {context: prod, namespace: web}}, handlers: [{name: show-pods, action: get, target: pods}]}]
-
-  runtime:
-    description: The default runtime of the steps and the requirements of every runtime the steps use.
-    type: object
-    additionalProperties: false
-    required: [type]
-    properties:
-      type:
-        description: The default runtime of steps that name none.
-        enum: [k8s, docker, shell]
-        examples: [k8s]
-      k8s:
-        description: Requirements of `k8s` steps; kubectl always runs with this explicit context and namespace.
-        type: object
-        additionalProperties: false
-        required: [context, namespace]
-        properties:
-          context:
-            description: The kubeconfig context (cluster) the steps act on.
-            type: string
-            minLength: 1
-            examples: [prod-eu-west-1]
-          namespace:
-            description: The namespace the steps act on.
+          handlerName:
+            description: A handler name, unique in the playbook, as a DNS-1123 label so it can appear in run ids and URLs.
             type: string
             pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
             maxLength: 63
-            examples: [checkout]
-          min_version:
-            description: The oldest Kubernetes server version (MAJOR.MINOR) the steps work with.
-            type: string
-            pattern: "^[0-9]+\\.[0-9]+$"
-            examples: ["1.27"]
-        examples: [{context: prod-eu-west-1, namespace: checkout, min_version: "1.27"}]
-      docker:
-        description: Requirements of `docker` steps.
-        type: object
-        additionalProperties: false
-        properties:
-          host:
-            description: The Docker daemon to talk to (passed as `--host`); default the local one.
-            type: string
-            examples: ["unix:///var/run/docker.sock"]
-          image_policy:
-            description: Which images `pull` and `run` may use.
+            examples: [collect-logs]
+
+          metadata:
+            description: Who wrote the playbook, what it is and how it is identified.
+            type: object
+            additionalProperties: false
+            required: [name, version, author]
+            properties:
+              name:
+                description: The playbook's name, a DNS-1123 label (lowercase letters, digits and `-`, at most 63).
+                type: string
+                pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                maxLength: 63
+                examples: [restart-unhealthy]
+              version:
+                description: The playbook's semantic version (MAJOR.MINOR.PATCH, optional pre-release and build).
+                type: string
+                pattern: "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$"
+                examples: ["1.4.0", "2.0.0-rc.1"]
+              author:
+                description: The accountable author, as an e-mail address or `Name <address>`; used for the self-approval policy.
+                type: string
+                minLength: 3
+                examples: ["sre-platform@example.com"]
+              description:
+                description: What the playbook remediates and when to use it, for the reviewer.
+                type: string
+                examples: ["Restarts a deployment whose pods crash-loop, after collecting diagnostics."]
+              labels:
+                description: Free-form labels (key to string) for search and ownership.
+                type: object
+                propertyNames:
+                  pattern: "^[a-z0-9]([-a-z0-9_./]*[a-z0-9])?$"
+                  maxLength: 63
+                additionalProperties:
+                  type: string
+                  maxLength: 63
+                examples: [{team: platform, service: checkout}]
+              signature:
+                description: A detached signature of the playbook's exact bytes.
+                type: object
+                additionalProperties: false
+                required: [ref]
+                properties:
+                  ref:
+                    description: The signature file, relative to the playbook's directory (an absolute path, a URL, or a path leaving that directory is refused).
+                    type: string
+                    minLength: 1
+                    examples: ["restart-unhealthy.wpk.yaml.sig"]
+                  algorithm:
+                    description: "The signature scheme: ed25519 (RFC 8032, 64 bytes raw or base64), ecdsa-p256 (base64 DER, as cosign and openssl dgst -sha256 -sign write), ssh (an OpenSSH SSHSIG in namespace file, as ssh-keygen -Y sign -n file writes) or sigstore (not checked)."
+                    enum: [ed25519, ecdsa-p256, ssh, sigstore]
+                    default: ed25519
+                    examples: [ed25519]
+                examples: [{ref: restart-unhealthy.wpk.yaml.sig, algorithm: ed25519}]
+            examples: [{name: restart-unhealthy, version: "1.0.0", author: sre@example.com}]
+
+          spec:
+            description: What the playbook does and under which constraints.
+            type: object
+            additionalProperties: false
+            required: [runtime, handlers]
+            properties:
+              runtime: {$ref: "#/$defs/runtime"}
+              safety: {$ref: "#/$defs/safety"}
+              inputs:
+                description: Declared parameters; steps refer to them as `${{ inputs.NAME }}`.
+                type: array
+                items: {$ref: "#/$defs/input"}
+                examples: [[{name: deployment, type: string, required: true}]]
+              triggers:
+                description: What may start the playbook (besides an engineer running it).
+                type: array
+                items: {$ref: "#/$defs/trigger"}
+                examples: [[{kind: schedule, cron: "30 4 * * *", timezone: Europe/Berlin}]]
+              handlers:
+                description: The steps, run in order of their dependencies (document order among independent ones).
+                type: array
+                minItems: 1
+                items: {$ref: "#/$defs/handler"}
+                examples: [[{name: show-pods, action: get, target: pods}]]
+              rollback:
+                description: "Steps that undo handlers, run in reverse order when a handler with `on_failure: rollback` fails; each undoes one handler that completed."
+                type: array
+                items: {$ref: "#/$defs/rollbackStep"}
+                examples: [[{name: undo-restart, undoes: restart, action: rollout-undo, target: deployment/checkout}]]
+              validation: {$ref: "#/$defs/validation"}
+              monitoring: {$ref: "#/$defs/monitoring"}
+            examples: [{runtime: {type: k8s, k8s: {context: prod, namespace: web}}, handlers: [{name: show-pods, action: get, target: pods}]}]
+
+          runtime:
+            description: The default runtime of the steps and the requirements of every runtime the steps use.
+            type: object
+            additionalProperties: false
+            required: [type]
+            properties:
+              type:
+                description: The default runtime of steps that name none.
+                enum: [k8s, docker, shell]
+                examples: [k8s]
+              k8s:
+                description: Requirements of `k8s` steps; kubectl always runs with this explicit context and namespace.
+                type: object
+                additionalProperties: false
+                required: [context, namespace]
+                properties:
+                  context:
+                    description: The kubeconfig context (cluster) the steps act on.
+                    type: string
+                    minLength: 1
+                    examples: [prod-eu-west-1]
+                  namespace:
+                    description: The namespace the steps act on.
+                    type: string
+                    pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                    maxLength: 63
+                    examples: [checkout]
+                  min_version:
+                    description: The oldest Kubernetes server version (MAJOR.MINOR) the steps work with.
+                    type: string
+                    pattern: "^[0-9]+\\.[0-9]+$"
+                    examples: ["1.27"]
+                examples: [{context: prod-eu-west-1, namespace: checkout, min_version: "1.27"}]
+              docker:
+                description: Requirements of `docker` steps.
+                type: object
+                additionalProperties: false
+                properties:
+                  host:
+                    description: The Docker daemon to talk to (passed as `--host`); default the local one.
+                    type: string
+                    examples: ["unix:///var/run/docker.sock"]
+                  image_policy:
+                    description: Which images `pull` and `run` may use.
+                    type: object
+                    additionalProperties: false
+                    properties:
+                      allowed_registries:
+                        description: Registry prefixes images must come from.
+                        type: array
+                        items: {type: string, minLength: 1}
+                        examples: [[registry.example.com/ops]]
+                      require_digest:
+                        description: Whether every image must be pinned by `@sha256:` digest.
+                        type: boolean
+                        default: false
+                        examples: [true]
+                    examples: [{allowed_registries: [registry.example.com], require_digest: true}]
+                examples: [{image_policy: {allowed_registries: [registry.example.com], require_digest: true}}]
+              shell:
+                description: Requirements of `shell` steps.
+                type: object
+                additionalProperties: false
+                properties:
+                  interpreter:
+                    description: Absolute path of the interpreter for `script` steps.
+                    type: string
+                    pattern: "^/"
+                    default: /bin/sh
+                    examples: [/bin/bash]
+                  working_directory:
+                    description: Absolute directory the steps start in.
+                    type: string
+                    pattern: "^/"
+                    examples: [/var/lib/wpk]
+                  environment:
+                    description: Environment variables of shell steps; values may be `${{ inputs.NAME }}` references (secrets must be).
+                    type: object
+                    propertyNames:
+                      pattern: "^[A-Za-z_][A-Za-z0-9_]*$"
+                    additionalProperties:
+                      type: [string, number, boolean]
+                    examples: [{VAULT_ADDR: "https://vault.example.com:8200"}]
+                examples: [{interpreter: /bin/bash, working_directory: /var/lib/wpk}]
+            allOf:
+              - if: {properties: {type: {const: k8s}}, required: [type]}
+                then: {required: [k8s]}
+              - if: {properties: {type: {const: docker}}, required: [type]}
+                then: {required: [docker]}
+              - if: {properties: {type: {const: shell}}, required: [type]}
+                then: {required: [shell]}
+            examples: [{type: k8s, k8s: {context: prod-eu-west-1, namespace: checkout}}]
+
+          safety:
+            description: Who must agree before a step changes anything, and what auto mode may do.
             type: object
             additionalProperties: false
             properties:
-              allowed_registries:
-                description: Registry prefixes images must come from.
-                type: array
-                items: {type: string, minLength: 1}
-                examples: [[registry.example.com/ops]]
-              require_digest:
-                description: Whether every image must be pinned by `@sha256:` digest.
+              mode:
+                description: "`manual` gates every mutating step on approvals; `auto` runs without waiting (for read-mostly, clearly safe playbooks)."
+                enum: [manual, auto]
+                default: manual
+                examples: [manual]
+              approvals_required:
+                description: Distinct approvals each gated step needs.
+                type: integer
+                minimum: 1
+                maximum: 5
+                default: 1
+                examples: [2]
+              allow_self_approval:
+                description: Whether the playbook's author may approve its steps.
+                type: boolean
+                default: false
+                examples: [false]
+              approval_timeout:
+                description: How long a gated step waits for approval before it expires (never counted as approved).
+                $ref: "#/$defs/duration"
+                default: 30m
+                examples: [15m]
+              dry_run_first:
+                description: Whether a dry run of the plan must succeed before the real run.
+                type: boolean
+                default: true
+                examples: [true]
+              allow_destructive_in_auto:
+                description: Explicit allowance for destructive actions (delete-pod, drain, exec, script) in auto mode.
+                type: boolean
+                default: false
+                examples: [false]
+            examples: [{mode: manual, approvals_required: 1, approval_timeout: 15m}]
+
+          input:
+            description: One declared parameter, given with `--set NAME=VALUE`.
+            type: object
+            additionalProperties: false
+            required: [name, type]
+            properties:
+              name:
+                description: The name steps refer to as `${{ inputs.NAME }}`.
+                type: string
+                pattern: "^[a-z][a-z0-9_]*$"
+                maxLength: 63
+                examples: [deployment]
+              type:
+                description: The value's type.
+                enum: [string, integer, number, boolean]
+                examples: [string]
+              description:
+                description: What the value means, shown when asking for it.
+                type: string
+                examples: ["Deployment whose pods crash-loop"]
+              default:
+                description: The value when none is given (never for secrets).
+                type: [string, number, integer, boolean]
+                examples: [3]
+              required:
+                description: Whether a value must be given (a default satisfies it).
                 type: boolean
                 default: false
                 examples: [true]
-            examples: [{allowed_registries: [registry.example.com], require_digest: true}]
-        examples: [{image_policy: {allowed_registries: [registry.example.com], require_digest: true}}]
-      shell:
-        description: Requirements of `shell` steps.
-        type: object
-        additionalProperties: false
-        properties:
-          interpreter:
-            description: Absolute path of the interpreter for `script` steps.
-            type: string
-            pattern: "^/"
-            default: /bin/sh
-            examples: [/bin/bash]
-          working_directory:
-            description: Absolute directory the steps start in.
-            type: string
-            pattern: "^/"
-            examples: [/var/lib/wpk]
-          environment:
-            description: Environment variables of shell steps; values may be `${{ inputs.NAME }}` references (secrets must be).
+              pattern:
+                description: A regular expression a string value must match entirely.
+                type: string
+                format: regex
+                examples: ["^[a-z0-9-]+$"]
+              minimum:
+                description: Smallest allowed value of a numeric input.
+                type: number
+                examples: [1]
+              maximum:
+                description: Largest allowed value of a numeric input.
+                type: number
+                examples: [20]
+              secret:
+                description: Whether the value is a secret; a secret input names where the value is read (`secret_ref`) and never holds it.
+                type: boolean
+                default: false
+                examples: [true]
+              secret_ref:
+                description: "Where a secret is read at run time: `env:NAME`, `vault:PATH#KEY` or `file:/absolute/path`."
+                type: string
+                pattern: "^(env:[A-Za-z_][A-Za-z0-9_]*|vault:[^#\\s]+#[^#\\s]+|file:/\\S+)$"
+                examples: ["env:VAULT_TOKEN", "vault:kv/ops/backup#restic_password"]
+            if: {properties: {secret: {const: true}}, required: [secret]}
+            then:
+              required: [secret_ref]
+              properties:
+                default: false
+            else: {not: {required: [secret_ref]}}
+            examples: [{name: replicas, type: integer, default: 6, minimum: 1, maximum: 40}]
+
+          trigger:
+            description: One way the playbook may be started; `kind` picks the shape.
+            type: object
+            required: [kind]
+            properties:
+              kind:
+                description: webhook, schedule or event.
+                enum: [webhook, schedule, event]
+                examples: [schedule]
+            oneOf:
+              - title: webhook
+                description: An authenticated HTTP POST to a path of the wpk receiver.
+                type: object
+                additionalProperties: false
+                required: [kind, path]
+                properties:
+                  kind: {const: webhook, description: "A webhook trigger.", examples: [webhook]}
+                  path:
+                    description: The receiver path.
+                    type: string
+                    pattern: "^/[A-Za-z0-9/_.-]*$"
+                    examples: [/hooks/restart-unhealthy]
+                  secret_input:
+                    description: The secret input holding the HMAC key requests are signed with.
+                    type: string
+                    examples: [webhook_key]
+                  inputs:
+                    description: "Input values taken from the request's JSON body: input name -> `${{ event.body.PATH }}` (a dotted path into the body); checked by rule WPK329."
+                    $ref: "#/$defs/trigger_inputs"
+                    examples: [{deployment: "${{ event.body.deployment }}"}]
+              - title: schedule
+                description: A cron schedule in a time zone.
+                type: object
+                additionalProperties: false
+                required: [kind, cron]
+                properties:
+                  kind: {const: schedule, description: "A schedule trigger.", examples: [schedule]}
+                  cron:
+                    description: Five cron fields (minute hour day-of-month month day-of-week); checked by rule WPK311.
+                    type: string
+                    examples: ["30 4 * * *"]
+                  timezone:
+                    description: The IANA time zone the schedule is read in; default UTC.
+                    type: string
+                    default: UTC
+                    examples: [Europe/Berlin]
+              - title: event
+                description: An event from an alerting or event source whose labels match a filter.
+                type: object
+                additionalProperties: false
+                required: [kind, source]
+                properties:
+                  kind: {const: event, description: "An event trigger.", examples: [event]}
+                  source:
+                    description: The event source.
+                    enum: [alertmanager, kubernetes, pagerduty, cloudwatch]
+                    examples: [alertmanager]
+                  filter:
+                    description: Labels (exact values) an event must carry.
+                    type: object
+                    additionalProperties: {type: string}
+                    examples: [{alertname: KubePodCrashLooping, namespace: checkout}]
+                  inputs:
+                    description: "Input values taken from the alert: input name -> `${{ event.labels.NAME }}` or `${{ event.annotations.NAME }}`; checked by rule WPK329."
+                    $ref: "#/$defs/trigger_inputs"
+                    examples: [{deployment: "${{ event.labels.deployment }}"}]
+            examples: [{kind: event, source: alertmanager, filter: {alertname: KubePodCrashLooping}}]
+
+          trigger_inputs:
+            description: "Input name -> a string holding `${{ event.… }}` references; the values are checked like `--set` values."
+            type: object
+            maxProperties: 64
+            propertyNames:
+              pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"
+            additionalProperties: {type: string, maxLength: 1024}
+            examples: [{deployment: "${{ event.body.deployment }}"}]
+
+          params:
+            description: The action's parameters (see the action catalogue in specs/actions.md); values may hold `${{ }}` references.
             type: object
             propertyNames:
-              pattern: "^[A-Za-z_][A-Za-z0-9_]*$"
-            additionalProperties:
-              type: [string, number, boolean]
-            examples: [{VAULT_ADDR: "https://vault.example.com:8200"}]
-        examples: [{interpreter: /bin/bash, working_directory: /var/lib/wpk}]
-    allOf:
-      - if: {properties: {type: {const: k8s}}, required: [type]}
-        then: {required: [k8s]}
-      - if: {properties: {type: {const: docker}}, required: [type]}
-        then: {required: [docker]}
-      - if: {properties: {type: {const: shell}}, required: [type]}
-        then: {required: [shell]}
-    examples: [{type: k8s, k8s: {context: prod-eu-west-1, namespace: checkout}}]
-
-  safety:
-    description: Who must agree before a step changes anything, and what auto mode may do.
-    type: object
-    additionalProperties: false
-    properties:
-      mode:
-        description: "`manual` gates every mutating step on approvals; `auto` runs without waiting (for read-mostly, clearly safe playbooks)."
-        enum: [manual, auto]
-        default: manual
-        examples: [manual]
-      approvals_required:
-        description: Distinct approvals each gated step needs.
-        type: integer
-        minimum: 1
-        maximum: 5
-        default: 1
-        examples: [2]
-      allow_self_approval:
-        description: Whether the playbook's author may approve its steps.
-        type: boolean
-        default: false
-        examples: [false]
-      approval_timeout:
-        description: How long a gated step waits for approval before it expires (never counted as approved).
-        $ref: "#/$defs/duration"
-        default: 30m
-        examples: [15m]
-      dry_run_first:
-        description: Whether a dry run of the plan must succeed before the real run.
-        type: boolean
-        default: true
-        examples: [true]
-      allow_destructive_in_auto:
-        description: Explicit allowance for destructive actions (delete-pod, drain, exec, script) in auto mode.
-        type: boolean
-        default: false
-        examples: [false]
-    examples: [{mode: manual, approvals_required: 1, approval_timeout: 15m}]
-
-  input:
-    description: One declared parameter, given with `--set NAME=VALUE`.
-    type: object
-    additionalProperties: false
-    required: [name, type]
-    properties:
-      name:
-        description: The name steps refer to as `${{ inputs.NAME }}`.
-        type: string
-        pattern: "^[a-z][a-z0-9_]*$"
-        maxLength: 63
-        examples: [deployment]
-      type:
-        description: The value's type.
-        enum: [string, integer, number, boolean]
-        examples: [string]
-      description:
-        description: What the value means, shown when asking for it.
-        type: string
-        examples: ["Deployment whose pods crash-loop"]
-      default:
-        description: The value when none is given (never for secrets).
-        type: [string, number, integer, boolean]
-        examples: [3]
-      required:
-        description: Whether a value must be given (a default satisfies it).
-        type: boolean
-        default: false
-        examples: [true]
-      pattern:
-        description: A regular expression a string value must match entirely.
-        type: string
-        format: regex
-        examples: ["^[a-z0-9-]+$"]
-      minimum:
-        description: Smallest allowed value of a numeric input.
-        type: number
-        examples: [1]
-      maximum:
-        description: Largest allowed value of a numeric input.
-        type: number
-        examples: [20]
-      secret:
-        description: Whether the value is a secret; a secret input names where the value is read (`secret_ref`) and never holds it.
-        type: boolean
-        default: false
-        examples: [true]
-      secret_ref:
-        description: "Where a secret is read at run time: `env:NAME`, `vault:PATH#KEY` or `file:/absolute/path`."
-        type: string
-        pattern: "^(env:[A-Za-z_][A-Za-z0-9_]*|vault:[^#\\s]+#[^#\\s]+|file:/\\S+)$"
-        examples: ["env:VAULT_TOKEN", "vault:kv/ops/backup#restic_password"]
-    if: {properties: {secret: {const: true}}, required: [secret]}
-    then:
-      required: [secret_ref]
-      properties:
-        default: false
-    else: {not: {required: [secret_ref]}}
-    examples: [{name: replicas, type: integer, default: 6, minimum: 1, maximum: 40}]
-
-  trigger:
-    description: One way the playbook may be started; `kind` picks the shape.
-    type: object
-    required: [kind]
-    properties:
-      kind:
-        description: webhook, schedule or event.
-        enum: [webhook, schedule, event]
-        examples: [schedule]
-    oneOf:
-      - title: webhook
-        description: An authenticated HTTP POST to a path of the wpk receiver.
-        type: object
-        additionalProperties: false
-        required: [kind, path]
-        properties:
-          kind: {const: webhook, description: "A webhook trigger.", examples: [webhook]}
-          path:
-            description: The receiver path.
-            type: string
-            pattern: "^/[A-Za-z0-9/_.-]*$"
-            examples: [/hooks/restart-unhealthy]
-          secret_input:
-            description: The secret input holding the HMAC key requests are signed with.
-            type: string
-            examples: [webhook_key]
-          inputs:
-            description: "Input values taken from the request's JSON body: input name -> `${{ event.body.PATH }}` (a dotted path into the body); checked by rule WPK329."
-            $ref: "#/$defs/trigger_inputs"
-            examples: [{deployment: "${{ event.body.deployment }}"}]
-      - title: schedule
-        description: A cron schedule in a time zone.
-        type: object
-        additionalProperties: false
-        required: [kind, cron]
-        properties:
-          kind: {const: schedule, description: "A schedule trigger.", examples: [schedule]}
-          cron:
-            description: Five cron fields (minute hour day-of-month month day-of-week); checked by rule WPK311.
-            type: string
-            examples: ["30 4 * * *"]
-          timezone:
-            description: The IANA time zone the schedule is read in; default UTC.
-            type: string
-            default: UTC
-            examples: [Europe/Berlin]
-      - title: event
-        description: An event from an alerting or event source whose labels match a filter.
-        type: object
-        additionalProperties: false
-        required: [kind, source]
-        properties:
-          kind: {const: event, description: "An event trigger.", examples: [event]}
-          source:
-            description: The event source.
-            enum: [alertmanager, kubernetes, pagerduty, cloudwatch]
-            examples: [alertmanager]
-          filter:
-            description: Labels (exact values) an event must carry.
-            type: object
-            additionalProperties: {type: string}
-            examples: [{alertname: KubePodCrashLooping, namespace: checkout}]
-          inputs:
-            description: "Input values taken from the alert: input name -> `${{ event.labels.NAME }}` or `${{ event.annotations.NAME }}`; checked by rule WPK329."
-            $ref: "#/$defs/trigger_inputs"
-            examples: [{deployment: "${{ event.labels.deployment }}"}]
-    examples: [{kind: event, source: alertmanager, filter: {alertname: KubePodCrashLooping}}]
-
-  trigger_inputs:
-    description: "Input name -> a string holding `${{ event.… }}` references; the values are checked like `--set` values."
-    type: object
-    maxProperties: 64
-    propertyNames:
-      pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"
-    additionalProperties: {type: string, maxLength: 1024}
-    examples: [{deployment: "${{ event.body.deployment }}"}]
-
-  params:
-    description: The action's parameters (see the action catalogue in specs/actions.md); values may hold `${{ }}` references.
-    type: object
-    propertyNames:
-      pattern: "^[a-z][a-z0-9_]*$"
-    examples: [{tail: 200, previous: true}]
-
-  retry:
-    description: How a failed step is tried again.
-    type: object
-    additionalProperties: false
-    required: [max_attempts]
-    properties:
-      max_attempts:
-        description: Attempts in all, the first included.
-        type: integer
-        minimum: 1
-        maximum: 20
-        examples: [3]
-      backoff:
-        description: "`fixed` waits `initial_delay` each time; `exponential` doubles it up to `max_delay`."
-        enum: [fixed, exponential]
-        default: fixed
-        examples: [exponential]
-      initial_delay:
-        description: The wait before the second attempt.
-        $ref: "#/$defs/duration"
-        default: 1s
-        examples: [10s]
-      max_delay:
-        description: The longest wait between attempts.
-        $ref: "#/$defs/duration"
-        examples: [2m]
-    examples: [{max_attempts: 3, backoff: exponential, initial_delay: 10s, max_delay: 1m}]
-
-  stepProperties:
-    description: >-
-      Fields shared by handlers and rollback steps, referenced one by one from both (not through
-      allOf with unevaluatedProperties, which would flag every field of a step once one is wrong).
-    properties:
-      name: {$ref: "#/$defs/handlerName"}
-      description:
-        description: What the step does and why, for the reviewer.
-        type: string
-        examples: ["Keep the crashed containers' logs before the restart replaces them."]
-      runtime:
-        description: The step's runtime when it differs from `spec.runtime.type`.
-        enum: [k8s, docker, shell]
-        examples: [shell]
-      action:
-        description: The runtime action (specs/actions.md lists them, e.g. `logs`, `rollout-restart`, `run`, `vault-write`).
-        type: string
-        pattern: "^[a-z][a-z0-9-]*$"
-        examples: [rollout-restart]
-      target:
-        description: What the action acts on (`kind/name` for k8s, a container or image for docker, a URL or Vault path for shell).
-        type: string
-        minLength: 1
-        examples: ["deployment/${{ inputs.deployment }}"]
-      params: {$ref: "#/$defs/params"}
-      requires_approval:
-        description: Whether the step waits for approvals; default true for mutating steps in manual mode, false for reads.
-        type: boolean
-        examples: [true]
-      timeout:
-        description: The longest one attempt may run.
-        $ref: "#/$defs/duration"
-        default: 5m
-        examples: [2m]
-      retry: {$ref: "#/$defs/retry"}
-      idempotent:
-        description: Whether running the step twice has the effect of running it once (retries of non-idempotent steps are shown as such).
-        type: boolean
-        examples: [true]
-      on_failure:
-        description: "After the last failed attempt: `abort` the run, `continue` with the next step, or `rollback` (undo completed steps, then abort)."
-        enum: [abort, continue, rollback]
-        default: abort
-        examples: [rollback]
-
-  handler:
-    description: One step of the playbook.
-    type: object
-    additionalProperties: false
-    required: [name, action]
-    properties:
-      name: {$ref: "#/$defs/stepProperties/properties/name"}
-      description: {$ref: "#/$defs/stepProperties/properties/description"}
-      runtime: {$ref: "#/$defs/stepProperties/properties/runtime"}
-      action: {$ref: "#/$defs/stepProperties/properties/action"}
-      target: {$ref: "#/$defs/stepProperties/properties/target"}
-      params: {$ref: "#/$defs/stepProperties/properties/params"}
-      requires_approval: {$ref: "#/$defs/stepProperties/properties/requires_approval"}
-      timeout: {$ref: "#/$defs/stepProperties/properties/timeout"}
-      retry: {$ref: "#/$defs/stepProperties/properties/retry"}
-      idempotent: {$ref: "#/$defs/stepProperties/properties/idempotent"}
-      on_failure: {$ref: "#/$defs/stepProperties/properties/on_failure"}
-      depends_on:
-        description: Handlers that must succeed before this one starts.
-        type: array
-        uniqueItems: true
-        items: {$ref: "#/$defs/handlerName"}
-        examples: [[collect-logs, collect-events]]
-      when:
-        description: "Run the step only when this expression is true: `${{ inputs.NAME }}`, `${{ !inputs.NAME }}` or `${{ inputs.NAME == 'value' }}`."
-        type: string
-        pattern: "^\\$\\{\\{.*\\}\\}$"
-        examples: ["${{ inputs.collect_heap_dump }}"]
-    examples: [{name: restart, action: rollout-restart, target: deployment/checkout, requires_approval: true, timeout: 2m}]
-
-  rollbackStep:
-    description: A step that undoes one handler's effect.
-    type: object
-    additionalProperties: false
-    required: [name, action, undoes]
-    properties:
-      name: {$ref: "#/$defs/stepProperties/properties/name"}
-      description: {$ref: "#/$defs/stepProperties/properties/description"}
-      runtime: {$ref: "#/$defs/stepProperties/properties/runtime"}
-      action: {$ref: "#/$defs/stepProperties/properties/action"}
-      target: {$ref: "#/$defs/stepProperties/properties/target"}
-      params: {$ref: "#/$defs/stepProperties/properties/params"}
-      requires_approval: {$ref: "#/$defs/stepProperties/properties/requires_approval"}
-      timeout: {$ref: "#/$defs/stepProperties/properties/timeout"}
-      retry: {$ref: "#/$defs/stepProperties/properties/retry"}
-      idempotent: {$ref: "#/$defs/stepProperties/properties/idempotent"}
-      on_failure: {$ref: "#/$defs/stepProperties/properties/on_failure"}
-      undoes:
-        description: The handler whose effect this step reverses; it runs only if that handler completed.
-        $ref: "#/$defs/handlerName"
-        examples: [restart]
-    examples: [{name: undo-scale, undoes: scale-up, action: scale, target: deployment/checkout, params: {replicas: 4}}]
-
-  validation:
-    description: What the playbook may do at most; the rules check every step against it.
-    type: object
-    additionalProperties: false
-    properties:
-      permissions:
-        description: "Permissions granted to the playbook, as `resource:verb` (`pods:delete`, `deployments/scale:patch`, `docker:run`, `vault:write`). A step needing one not listed is an error; one listed but unused is a warning."
-        type: array
-        uniqueItems: true
-        items:
-          type: string
-          pattern: "^[a-z0-9.-]+(/[a-z0-9-]+)?:[a-z]+$"
-        examples: [[pods:list, pods/log:get, deployments:patch]]
-      limits:
-        description: Upper bounds on time and blast radius.
-        type: object
-        additionalProperties: false
-        properties:
-          max_runtime:
-            description: The longest the whole run may take, all attempts and waits included.
-            $ref: "#/$defs/duration"
-            examples: [30m]
-          max_step_timeout:
-            description: The longest `timeout` any step may have.
-            $ref: "#/$defs/duration"
-            examples: [10m]
-          max_retry_attempts:
-            description: The most `retry.max_attempts` any step may have.
-            type: integer
-            minimum: 1
-            examples: [3]
-          max_targets:
-            description: The most distinct targets the mutating steps may change.
-            type: integer
-            minimum: 1
-            examples: [1]
-          max_concurrency:
-            description: The most runs of this playbook that `wpk serve` keeps going at once; a trigger over it is refused (429) and starts nothing.
-            type: integer
-            minimum: 1
-            examples: [1]
-        examples: [{max_runtime: 30m, max_step_timeout: 10m, max_retry_attempts: 3}]
-    examples: [{permissions: [pods:list], limits: {max_runtime: 10m}}]
-
-  monitoring:
-    description: What to watch while and after the playbook runs, and whom to tell.
-    type: object
-    additionalProperties: false
-    properties:
-      metrics:
-        description: Metrics to show next to the run, as PromQL.
-        type: array
-        items:
-          type: object
-          additionalProperties: false
-          required: [name, query]
-          properties:
-            name:
-              description: Name of the metric in the run view.
-              type: string
               pattern: "^[a-z][a-z0-9_]*$"
-              examples: [p99_latency_seconds]
-            query:
-              description: The PromQL expression.
-              type: string
-              examples: ["histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{service=\"checkout\"}[5m])) by (le))"]
-        examples: [[{name: restarts, query: "sum(kube_pod_container_status_restarts_total)"}]]
-      alerts:
-        description: Conditions that, when met during or after the run, notify the targets.
-        type: array
-        items:
-          type: object
-          additionalProperties: false
-          required: [name, metric, operator, threshold]
-          properties:
-            name:
-              description: The alert's name.
-              type: string
-              examples: [LatencyStillHigh]
-            metric:
-              description: One of the `metrics` by name.
-              type: string
-              examples: [p99_latency_seconds]
-            operator:
-              description: How the metric compares with the threshold.
-              enum: [">", ">=", "<", "<=", "=="]
-              examples: [">"]
-            threshold:
-              description: The value that fires the alert.
-              type: number
-              examples: [0.5]
-            for:
-              description: How long the condition must hold.
-              $ref: "#/$defs/duration"
-              examples: [5m]
-          examples: [{name: LatencyStillHigh, metric: p99_latency_seconds, operator: ">", threshold: 0.5, for: 5m}]
-        examples: [[{name: LatencyStillHigh, metric: p99, operator: ">", threshold: 0.5}]]
-      notify:
-        description: Where run events and alerts go.
-        type: array
-        items:
-          type: object
-          additionalProperties: false
-          required: [type, target]
-          properties:
-            type:
-              description: The channel.
-              enum: [slack, email, pagerduty, webhook]
-              examples: [slack]
-            target:
-              description: The channel's address (Slack channel, e-mail, PagerDuty service, URL).
-              type: string
-              minLength: 1
-              examples: ["#sre-oncall"]
-            events:
-              description: Which events to send; default all.
-              type: array
-              items: {enum: [waiting, step_failed, rollback, run_finished, alert]}
-              examples: [[waiting, run_finished]]
-          examples: [{type: slack, target: "#sre-oncall"}]
-        examples: [[{type: slack, target: "#sre-oncall"}]]
-    examples: [{notify: [{type: slack, target: "#sre-oncall"}]}]
+            examples: [{tail: 200, previous: true}]
 
-"""##
+          retry:
+            description: How a failed step is tried again.
+            type: object
+            additionalProperties: false
+            required: [max_attempts]
+            properties:
+              max_attempts:
+                description: Attempts in all, the first included.
+                type: integer
+                minimum: 1
+                maximum: 20
+                examples: [3]
+              backoff:
+                description: "`fixed` waits `initial_delay` each time; `exponential` doubles it up to `max_delay`."
+                enum: [fixed, exponential]
+                default: fixed
+                examples: [exponential]
+              initial_delay:
+                description: The wait before the second attempt.
+                $ref: "#/$defs/duration"
+                default: 1s
+                examples: [10s]
+              max_delay:
+                description: The longest wait between attempts.
+                $ref: "#/$defs/duration"
+                examples: [2m]
+            examples: [{max_attempts: 3, backoff: exponential, initial_delay: 10s, max_delay: 1m}]
+
+          stepProperties:
+            description: >-
+              Fields shared by handlers and rollback steps, referenced one by one from both (not through
+              allOf with unevaluatedProperties, which would flag every field of a step once one is wrong).
+            properties:
+              name: {$ref: "#/$defs/handlerName"}
+              description:
+                description: What the step does and why, for the reviewer.
+                type: string
+                examples: ["Keep the crashed containers' logs before the restart replaces them."]
+              runtime:
+                description: The step's runtime when it differs from `spec.runtime.type`.
+                enum: [k8s, docker, shell]
+                examples: [shell]
+              action:
+                description: The runtime action (specs/actions.md lists them, e.g. `logs`, `rollout-restart`, `run`, `vault-write`).
+                type: string
+                pattern: "^[a-z][a-z0-9-]*$"
+                examples: [rollout-restart]
+              target:
+                description: What the action acts on (`kind/name` for k8s, a container or image for docker, a URL or Vault path for shell).
+                type: string
+                minLength: 1
+                examples: ["deployment/${{ inputs.deployment }}"]
+              params: {$ref: "#/$defs/params"}
+              requires_approval:
+                description: Whether the step waits for approvals; default true for mutating steps in manual mode, false for reads.
+                type: boolean
+                examples: [true]
+              timeout:
+                description: The longest one attempt may run.
+                $ref: "#/$defs/duration"
+                default: 5m
+                examples: [2m]
+              retry: {$ref: "#/$defs/retry"}
+              idempotent:
+                description: Whether running the step twice has the effect of running it once (retries of non-idempotent steps are shown as such).
+                type: boolean
+                examples: [true]
+              on_failure:
+                description: "After the last failed attempt: `abort` the run, `continue` with the next step, or `rollback` (undo completed steps, then abort)."
+                enum: [abort, continue, rollback]
+                default: abort
+                examples: [rollback]
+
+          handler:
+            description: One step of the playbook.
+            type: object
+            additionalProperties: false
+            required: [name, action]
+            properties:
+              name: {$ref: "#/$defs/stepProperties/properties/name"}
+              description: {$ref: "#/$defs/stepProperties/properties/description"}
+              runtime: {$ref: "#/$defs/stepProperties/properties/runtime"}
+              action: {$ref: "#/$defs/stepProperties/properties/action"}
+              target: {$ref: "#/$defs/stepProperties/properties/target"}
+              params: {$ref: "#/$defs/stepProperties/properties/params"}
+              requires_approval: {$ref: "#/$defs/stepProperties/properties/requires_approval"}
+              timeout: {$ref: "#/$defs/stepProperties/properties/timeout"}
+              retry: {$ref: "#/$defs/stepProperties/properties/retry"}
+              idempotent: {$ref: "#/$defs/stepProperties/properties/idempotent"}
+              on_failure: {$ref: "#/$defs/stepProperties/properties/on_failure"}
+              depends_on:
+                description: Handlers that must succeed before this one starts.
+                type: array
+                uniqueItems: true
+                items: {$ref: "#/$defs/handlerName"}
+                examples: [[collect-logs, collect-events]]
+              when:
+                description: "Run the step only when this expression is true: `${{ inputs.NAME }}`, `${{ !inputs.NAME }}` or `${{ inputs.NAME == 'value' }}`."
+                type: string
+                pattern: "^\\$\\{\\{.*\\}\\}$"
+                examples: ["${{ inputs.collect_heap_dump }}"]
+            examples: [{name: restart, action: rollout-restart, target: deployment/checkout, requires_approval: true, timeout: 2m}]
+
+          rollbackStep:
+            description: A step that undoes one handler's effect.
+            type: object
+            additionalProperties: false
+            required: [name, action, undoes]
+            properties:
+              name: {$ref: "#/$defs/stepProperties/properties/name"}
+              description: {$ref: "#/$defs/stepProperties/properties/description"}
+              runtime: {$ref: "#/$defs/stepProperties/properties/runtime"}
+              action: {$ref: "#/$defs/stepProperties/properties/action"}
+              target: {$ref: "#/$defs/stepProperties/properties/target"}
+              params: {$ref: "#/$defs/stepProperties/properties/params"}
+              requires_approval: {$ref: "#/$defs/stepProperties/properties/requires_approval"}
+              timeout: {$ref: "#/$defs/stepProperties/properties/timeout"}
+              retry: {$ref: "#/$defs/stepProperties/properties/retry"}
+              idempotent: {$ref: "#/$defs/stepProperties/properties/idempotent"}
+              on_failure: {$ref: "#/$defs/stepProperties/properties/on_failure"}
+              undoes:
+                description: The handler whose effect this step reverses; it runs only if that handler completed.
+                $ref: "#/$defs/handlerName"
+                examples: [restart]
+            examples: [{name: undo-scale, undoes: scale-up, action: scale, target: deployment/checkout, params: {replicas: 4}}]
+
+          validation:
+            description: What the playbook may do at most; the rules check every step against it.
+            type: object
+            additionalProperties: false
+            properties:
+              permissions:
+                description: "Permissions granted to the playbook, as `resource:verb` (`pods:delete`, `deployments/scale:patch`, `docker:run`, `vault:write`). A step needing one not listed is an error; one listed but unused is a warning."
+                type: array
+                uniqueItems: true
+                items:
+                  type: string
+                  pattern: "^[a-z0-9.-]+(/[a-z0-9-]+)?:[a-z]+$"
+                examples: [[pods:list, pods/log:get, deployments:patch]]
+              limits:
+                description: Upper bounds on time and blast radius.
+                type: object
+                additionalProperties: false
+                properties:
+                  max_runtime:
+                    description: The longest the whole run may take, all attempts and waits included.
+                    $ref: "#/$defs/duration"
+                    examples: [30m]
+                  max_step_timeout:
+                    description: The longest `timeout` any step may have.
+                    $ref: "#/$defs/duration"
+                    examples: [10m]
+                  max_retry_attempts:
+                    description: The most `retry.max_attempts` any step may have.
+                    type: integer
+                    minimum: 1
+                    examples: [3]
+                  max_targets:
+                    description: The most distinct targets the mutating steps may change.
+                    type: integer
+                    minimum: 1
+                    examples: [1]
+                  max_concurrency:
+                    description: The most runs of this playbook that `wpk serve` keeps going at once; a trigger over it is refused (429) and starts nothing.
+                    type: integer
+                    minimum: 1
+                    examples: [1]
+                examples: [{max_runtime: 30m, max_step_timeout: 10m, max_retry_attempts: 3}]
+            examples: [{permissions: [pods:list], limits: {max_runtime: 10m}}]
+
+          monitoring:
+            description: What to watch while and after the playbook runs, and whom to tell.
+            type: object
+            additionalProperties: false
+            properties:
+              metrics:
+                description: Metrics to show next to the run, as PromQL.
+                type: array
+                items:
+                  type: object
+                  additionalProperties: false
+                  required: [name, query]
+                  properties:
+                    name:
+                      description: Name of the metric in the run view.
+                      type: string
+                      pattern: "^[a-z][a-z0-9_]*$"
+                      examples: [p99_latency_seconds]
+                    query:
+                      description: The PromQL expression.
+                      type: string
+                      examples: ["histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{service=\"checkout\"}[5m])) by (le))"]
+                examples: [[{name: restarts, query: "sum(kube_pod_container_status_restarts_total)"}]]
+              alerts:
+                description: Conditions that, when met during or after the run, notify the targets.
+                type: array
+                items:
+                  type: object
+                  additionalProperties: false
+                  required: [name, metric, operator, threshold]
+                  properties:
+                    name:
+                      description: The alert's name.
+                      type: string
+                      examples: [LatencyStillHigh]
+                    metric:
+                      description: One of the `metrics` by name.
+                      type: string
+                      examples: [p99_latency_seconds]
+                    operator:
+                      description: How the metric compares with the threshold.
+                      enum: [">", ">=", "<", "<=", "=="]
+                      examples: [">"]
+                    threshold:
+                      description: The value that fires the alert.
+                      type: number
+                      examples: [0.5]
+                    for:
+                      description: How long the condition must hold.
+                      $ref: "#/$defs/duration"
+                      examples: [5m]
+                  examples: [{name: LatencyStillHigh, metric: p99_latency_seconds, operator: ">", threshold: 0.5, for: 5m}]
+                examples: [[{name: LatencyStillHigh, metric: p99, operator: ">", threshold: 0.5}]]
+              notify:
+                description: Where run events and alerts go.
+                type: array
+                items:
+                  type: object
+                  additionalProperties: false
+                  required: [type, target]
+                  properties:
+                    type:
+                      description: The channel.
+                      enum: [slack, email, pagerduty, webhook]
+                      examples: [slack]
+                    target:
+                      description: The channel's address (Slack channel, e-mail, PagerDuty service, URL).
+                      type: string
+                      minLength: 1
+                      examples: ["#sre-oncall"]
+                    events:
+                      description: Which events to send; default all.
+                      type: array
+                      items: {enum: [waiting, step_failed, rollback, run_finished, alert]}
+                      examples: [[waiting, run_finished]]
+                  examples: [{type: slack, target: "#sre-oncall"}]
+                examples: [[{type: slack, target: "#sre-oncall"}]]
+            examples: [{notify: [{type: slack, target: "#sre-oncall"}]}]
+
+        """##
 }

@@ -12,7 +12,8 @@ enum Hostname {
 
     private static func isLabel(_ label: ArraySlice<UInt8>) -> Bool {
         guard (1...63).contains(label.count), label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-"),
-              label.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == UInt8(ascii: "-") }) else { return false }
+            label.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == UInt8(ascii: "-") })
+        else { return false }
         let lower = label.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
         guard lower.count >= 4, lower[2] == UInt8(ascii: "-"), lower[3] == UInt8(ascii: "-") else { return true }
         guard lower.starts(with: Array("xn--".utf8)), let decoded = punycodeDecode(Array(lower.dropFirst(4))) else { return false }
@@ -21,14 +22,20 @@ enum Hostname {
 
     /// RFC 3492 decoding; nil on malformed input or overflow.
     static func punycodeDecode(_ input: [UInt8]) -> [Unicode.Scalar]? {
-        let base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700
+        let base = 36
+        let tMin = 1
+        let tMax = 26
+        let skew = 38
+        let damp = 700
         var output: [UInt32] = []
         var position = 0
         if let delimiter = input.lastIndex(of: UInt8(ascii: "-")) {
             output = input[..<delimiter].map(UInt32.init)
             position = delimiter + 1
         }
-        var n = 128, i = 0, bias = 72
+        var n = 128
+        var i = 0
+        var bias = 72
         func adapt(_ delta: Int, _ points: Int, _ first: Bool) -> Int {
             var delta = first ? delta / damp : delta / 2
             delta += delta / points
@@ -78,8 +85,10 @@ enum Hostname {
 
     private static let greek: [ClosedRange<UInt32>] = [0x0370...0x03FF, 0x1F00...0x1FFF]
     private static let hebrew: [ClosedRange<UInt32>] = [0x0590...0x05FF]
-    private static let japanese: [ClosedRange<UInt32>] = [0x3040...0x309F, 0x30A0...0x30FA, 0x30FC...0x30FF, 0x31F0...0x31FF,
-                                                          0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FFFF]
+    private static let japanese: [ClosedRange<UInt32>] = [
+        0x3040...0x309F, 0x30A0...0x30FA, 0x30FC...0x30FF, 0x31F0...0x31FF,
+        0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FFFF,
+    ]
     private static let arabicLetters: [ClosedRange<UInt32>] = [0x0620...0x064A, 0x066E...0x06D3, 0x06FA...0x06FF, 0x0750...0x077F]
     /// RFC 5892 section 2.6: exceptions that are PVALID and DISALLOWED whatever their category.
     private static let exceptionsValid: Set<UInt32> = [0x00DF, 0x03C2, 0x06FD, 0x06FE, 0x0F0B, 0x3007]
@@ -87,7 +96,9 @@ enum Hostname {
 
     private static func isULabel(_ label: [Unicode.Scalar]) -> Bool {
         if label.count >= 4, label[2] == "-", label[3] == "-" { return false }
-        if let first = label.first, [.nonspacingMark, .spacingMark, .enclosingMark].contains(first.properties.generalCategory) { return false }
+        if let first = label.first, [.nonspacingMark, .spacingMark, .enclosingMark].contains(first.properties.generalCategory) {
+            return false
+        }
         let hasArabicIndic = label.contains { (0x0660...0x0669).contains($0.value) }
         let hasExtendedArabicIndic = label.contains { (0x06F0...0x06F9).contains($0.value) }
         if hasArabicIndic && hasExtendedArabicIndic { return false }

@@ -44,8 +44,10 @@ struct SchemaLocation {
 
 /// Keywords whose value is one subschema, a map of subschemas, or an array of subschemas.
 enum SubschemaKeywords {
-    static let single: Set<String> = ["additionalProperties", "propertyNames", "items", "contains", "not", "if", "then", "else",
-                                      "unevaluatedItems", "unevaluatedProperties", "contentSchema"]
+    static let single: Set<String> = [
+        "additionalProperties", "propertyNames", "items", "contains", "not", "if", "then", "else",
+        "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+    ]
     static let map: Set<String> = ["$defs", "definitions", "properties", "patternProperties", "dependentSchemas"]
     static let array: Set<String> = ["allOf", "anyOf", "oneOf", "prefixItems"]
 }
@@ -157,7 +159,11 @@ final class SchemaCompiler {
                 let keyword = entry.keyText
                 let keywordPointer = JSONPointer.appending(location.pointer, keyword)
                 func child(_ node: Node, _ pointer: String) -> (SchemaLocation, String) {
-                    (SchemaLocation(document: location.document, pointer: pointer, node: node, base: base, vocabularies: location.vocabularies), base)
+                    (
+                        SchemaLocation(
+                            document: location.document, pointer: pointer, node: node, base: base, vocabularies: location.vocabularies),
+                        base
+                    )
                 }
                 if SubschemaKeywords.single.contains(keyword) {
                     if let items = entry.value.sequence {
@@ -188,14 +194,16 @@ final class SchemaCompiler {
             }
         }
         guard let metaschema = documents[uri] ?? resourcesByURI[uri]?.node,
-              let declared = metaschema["$vocabulary"]?.mapping else { return .standard }
+            let declared = metaschema["$vocabulary"]?.mapping
+        else { return .standard }
         var result: Vocabularies = []
         for entry in declared {
             if let known = Vocabularies.named(entry.keyText) {
                 result.insert(known)
             } else if case .bool(true)? = entry.value.scalar?.value {
-                throw SchemaError("metaschema \(uri) requires the vocabulary \(entry.keyText), which this validator does not know",
-                                  location: base, mark: node["$schema"]?.start)
+                throw SchemaError(
+                    "metaschema \(uri) requires the vocabulary \(entry.keyText), which this validator does not know",
+                    location: base, mark: node["$schema"]?.start)
             }
         }
         return result
@@ -215,7 +223,9 @@ final class SchemaCompiler {
             documents[uri] = document.root
             referencedDocuments.append((uri, document.root))
         } catch {
-            throw SchemaError("referenced schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error)", location: location, mark: mark)
+            throw SchemaError(
+                "referenced schema file \(path) is not valid \(SourceDocument.isJSON(path: path) ? "JSON" : "YAML"): \(error)",
+                location: location, mark: mark)
         }
     }
 
@@ -230,8 +240,9 @@ final class SchemaCompiler {
             try index(document: other)
             if let found = resourcesByURI[uri] { return found }
         }
-        throw SchemaError("reference to \(uri) cannot be resolved: no such schema is loaded (the validator never uses the network)",
-                          location: describe(referrer), mark: mark)
+        throw SchemaError(
+            "reference to \(uri) cannot be resolved: no such schema is loaded (the validator never uses the network)",
+            location: describe(referrer), mark: mark)
     }
 
     /// The schema an absolute URI reference designates.
@@ -242,7 +253,8 @@ final class SchemaCompiler {
         let fragment = rawFragment.removingPercentEncoding ?? rawFragment
         guard fragment.hasPrefix("/") else {
             if let anchored = anchors[base + "#" + fragment] { return anchored }
-            throw SchemaError("reference \(target) names the anchor \"\(fragment)\", which is not defined", location: describe(referrer), mark: mark)
+            throw SchemaError(
+                "reference \(target) names the anchor \"\(fragment)\", which is not defined", location: describe(referrer), mark: mark)
         }
         for token in JSONPointer.tokens(fragment) {
             let next: Node?
@@ -253,7 +265,8 @@ final class SchemaCompiler {
             case .scalar: next = nil
             }
             guard let next else {
-                throw SchemaError("reference \(target) points at nothing: there is no \"\(token)\" there", location: describe(referrer), mark: mark)
+                throw SchemaError(
+                    "reference \(target) points at nothing: there is no \"\(token)\" there", location: describe(referrer), mark: mark)
             }
             location.pointer = JSONPointer.appending(location.pointer, token)
             location.node = next
@@ -267,7 +280,8 @@ final class SchemaCompiler {
 
     /// The location of a subschema under `parent` at `tokens`, with its own `$id` applied.
     private func childLocation(_ parent: SchemaLocation, pointer: String, node: Node) throws(SchemaError) -> SchemaLocation {
-        var location = SchemaLocation(document: parent.document, pointer: pointer, node: node, base: parent.base, vocabularies: parent.vocabularies)
+        var location = SchemaLocation(
+            document: parent.document, pointer: pointer, node: node, base: parent.base, vocabularies: parent.vocabularies)
         if let id = node["$id"]?.string {
             location.base = URIReference.split(URIReference.resolve(id, against: parent.base)).base
             location.vocabularies = try vocabularies(of: node, base: location.base, inherited: parent.vocabularies)
@@ -320,11 +334,13 @@ final class SchemaCompiler {
                 for (resourceURI, anchorsHere) in dynamicAnchorsByResource {
                     guard let location = anchorsHere[name] else { continue }
                     let id = try schemaID(for: location)
-                    let resource = resourceIndex[resourceURI] ?? {
-                        resources.append(SchemaResource(uri: resourceURI))
-                        resourceIndex[resourceURI] = resources.count - 1
-                        return resources.count - 1
-                    }()
+                    let resource =
+                        resourceIndex[resourceURI]
+                        ?? {
+                            resources.append(SchemaResource(uri: resourceURI))
+                            resourceIndex[resourceURI] = resources.count - 1
+                            return resources.count - 1
+                        }()
                     resources[resource].dynamicAnchors[name] = id
                 }
             }
@@ -336,7 +352,9 @@ final class SchemaCompiler {
         switch node.content {
         case .scalar(let scalar):
             guard case .bool(let value) = scalar.value else {
-                throw SchemaError("a schema must be a mapping or true/false, found \(scalar.text.prefix(40))", location: describe(location), mark: mark(location))
+                throw SchemaError(
+                    "a schema must be a mapping or true/false, found \(scalar.text.prefix(40))", location: describe(location),
+                    mark: mark(location))
             }
             nodes[id].boolean = value
             return
@@ -350,9 +368,13 @@ final class SchemaCompiler {
                 let name = entry.keyText
                 let keywordLocation = describe(location, name)
                 if let keyword = try compileKeyword(name, entry.value, in: location) {
-                    if case .unevaluatedItems = keyword { trailing.append(CompiledKeyword(keyword: keyword, location: keywordLocation)) }
-                    else if case .unevaluatedProperties = keyword { trailing.append(CompiledKeyword(keyword: keyword, location: keywordLocation)) }
-                    else { keywords.append(CompiledKeyword(keyword: keyword, location: keywordLocation)) }
+                    if case .unevaluatedItems = keyword {
+                        trailing.append(CompiledKeyword(keyword: keyword, location: keywordLocation))
+                    } else if case .unevaluatedProperties = keyword {
+                        trailing.append(CompiledKeyword(keyword: keyword, location: keywordLocation))
+                    } else {
+                        keywords.append(CompiledKeyword(keyword: keyword, location: keywordLocation))
+                    }
                 }
             }
             nodes[id].needsAnnotations = !trailing.isEmpty
@@ -380,8 +402,11 @@ final class SchemaCompiler {
             return result
         }
         guard let translated = ECMARegex.translate(source),
-              let compiled = try? NSRegularExpression(pattern: translated, options: []) else {
-            throw SchemaError("\(keyword) \"\(source.prefix(80))\" is not a valid regular expression", location: describe(location, keyword), mark: mark(location))
+            let compiled = try? NSRegularExpression(pattern: translated, options: [])
+        else {
+            throw SchemaError(
+                "\(keyword) \"\(source.prefix(80))\" is not a valid regular expression", location: describe(location, keyword),
+                mark: mark(location))
         }
         let result = SchemaRegex(source: source, regex: compiled)
         regexCache[source] = result
@@ -414,7 +439,8 @@ final class SchemaCompiler {
                 let resolved = try lookup(target, from: location, mark: value.start)
                 let id = try schemaID(for: resolved)
                 if let fragment = URIReference.split(target).fragment, !fragment.hasPrefix("/"), !fragment.isEmpty,
-                   resolved.node["$dynamicAnchor"]?.string == fragment {
+                    resolved.node["$dynamicAnchor"]?.string == fragment
+                {
                     dynamicNames.insert(fragment)
                     return .dynamicRef(target: id, anchor: fragment)
                 }
@@ -429,9 +455,10 @@ final class SchemaCompiler {
             case "oneOf": return try subList(name).map { .oneOf($0) }
             case "not": return .not(try sub(name, node: value))
             case "if":
-                return .conditional(if: try sub("if", node: value),
-                                    then: try node["then"].map { n throws(SchemaError) in try sub("then", node: n) },
-                                    else: try node["else"].map { n throws(SchemaError) in try sub("else", node: n) })
+                return .conditional(
+                    if: try sub("if", node: value),
+                    then: try node["then"].map { n throws(SchemaError) in try sub("then", node: n) },
+                    else: try node["else"].map { n throws(SchemaError) in try sub("else", node: n) })
             case "dependentSchemas":
                 guard let members = value.mapping else { return nil }
                 var list: [(property: String, schema: Int)] = []
@@ -457,8 +484,11 @@ final class SchemaCompiler {
                 }
                 var patterns: [(regex: SchemaRegex, schema: Int)] = []
                 for member in node["patternProperties"]?.mapping ?? [] {
-                    patterns.append((try regex(member.keyText, at: location, keyword: "patternProperties"),
-                                     try sub("patternProperties", member.keyText, node: member.value)))
+                    patterns.append(
+                        (
+                            try regex(member.keyText, at: location, keyword: "patternProperties"),
+                            try sub("patternProperties", member.keyText, node: member.value)
+                        ))
                 }
                 let additional = try node["additionalProperties"].map { n throws(SchemaError) in try sub("additionalProperties", node: n) }
                 return .properties(named: named, patterns: patterns, additional: additional)
@@ -482,11 +512,14 @@ final class SchemaCompiler {
                 return .type(set)
             case "enum":
                 guard let items = value.sequence else { return nil }
-                return .enumeration(values: Set(items.map { JSONValue($0).canonicalBytes }), strings: Set(items.compactMap { $0.string.map { Array($0.utf8) } }),
-                                    shown: items.map { SchemaMessages.show($0) }, scalarsOnly: items.allSatisfy { $0.scalar != nil })
+                return .enumeration(
+                    values: Set(items.map { JSONValue($0).canonicalBytes }),
+                    strings: Set(items.compactMap { $0.string.map { Array($0.utf8) } }),
+                    shown: items.map { SchemaMessages.show($0) }, scalarsOnly: items.allSatisfy { $0.scalar != nil })
             case "const":
-                return .constant(value: JSONValue(value).canonicalBytes, string: value.string.map { Array($0.utf8) },
-                                 shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)
+                return .constant(
+                    value: JSONValue(value).canonicalBytes, string: value.string.map { Array($0.utf8) },
+                    shown: SchemaMessages.show(value), scalarsOnly: value.scalar != nil)
             case "multipleOf": return number(value).map { .multipleOf($0) }
             case "maximum": return number(value).map { .maximum($0) }
             case "exclusiveMaximum": return number(value).map { .exclusiveMaximum($0) }
@@ -514,7 +547,8 @@ final class SchemaCompiler {
             }
         }
         if name == "format", let format = value.string,
-           vocabularies.contains(.formatAnnotation) || vocabularies.contains(.formatAssertion) {
+            vocabularies.contains(.formatAnnotation) || vocabularies.contains(.formatAssertion)
+        {
             let asserted = (assertFormats || vocabularies.contains(.formatAssertion)) && SchemaFormats.isAsserted(format)
             return asserted ? .format(format, assert: true) : nil
         }

@@ -4,8 +4,10 @@ import Foundation
 /// bytes (so a Bengali digit or a fullwidth dot never passes for an ASCII one).
 enum SchemaFormats {
     /// The formats asserted when `CompiledSchema.Options.assertFormats` is on; others stay annotations.
-    static let asserted: Set<String> = ["date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6",
-                                        "uri", "uri-reference", "uuid", "regex", "json-pointer"]
+    static let asserted: Set<String> = [
+        "date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6",
+        "uri", "uri-reference", "uuid", "regex", "json-pointer",
+    ]
 
     static func isAsserted(_ format: String) -> Bool { asserted.contains(format) }
 
@@ -43,9 +45,12 @@ enum SchemaFormats {
         if let known { return known.problem }
         let problem: String?
         if let translated = ECMARegex.translate(text) {
-            problem = (try? NSRegularExpression(pattern: translated)) != nil ? nil : swiftRegexReason(text) ?? "the ICU regular expression engine refuses it"
+            problem =
+                (try? NSRegularExpression(pattern: translated)) != nil
+                ? nil : swiftRegexReason(text) ?? "the ICU regular expression engine refuses it"
         } else {
-            problem = swiftRegexReason(text) ?? "it is not ECMA-262 regular expression syntax (\\a, (?i), (?P<name>...) and (?#...) are not)"
+            problem =
+                swiftRegexReason(text) ?? "it is not ECMA-262 regular expression syntax (\\a, (?i), (?P<name>...) and (?#...) are not)"
         }
         regexVerdictLock.lock()
         if regexVerdicts.count >= 1024 { regexVerdicts.removeAll(keepingCapacity: true) }
@@ -82,8 +87,9 @@ enum SchemaFormats {
     static func isDate(_ b: ArraySlice<UInt8>) -> Bool {
         let s = b.startIndex
         guard b.count == 10, b[s + 4] == UInt8(ascii: "-"), b[s + 7] == UInt8(ascii: "-"),
-              let year = digits(b, s, 4), let month = digits(b, s + 5, 2), let day = digits(b, s + 8, 2),
-              (1...12).contains(month), day >= 1 else { return false }
+            let year = digits(b, s, 4), let month = digits(b, s + 5, 2), let day = digits(b, s + 8, 2),
+            (1...12).contains(month), day >= 1
+        else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         return day <= days
@@ -92,8 +98,9 @@ enum SchemaFormats {
     static func isTime(_ b: ArraySlice<UInt8>) -> Bool {
         let s = b.startIndex
         guard b.count >= 9, b[s + 2] == UInt8(ascii: ":"), b[s + 5] == UInt8(ascii: ":"),
-              let hour = digits(b, s, 2), let minute = digits(b, s + 3, 2), let second = digits(b, s + 6, 2),
-              hour <= 23, minute <= 59, second <= 60 else { return false }
+            let hour = digits(b, s, 2), let minute = digits(b, s + 3, 2), let second = digits(b, s + 6, 2),
+            hour <= 23, minute <= 59, second <= 60
+        else { return false }
         var i = s + 8
         if b[i] == UInt8(ascii: ".") {
             i += 1
@@ -107,8 +114,9 @@ enum SchemaFormats {
             guard i + 1 == b.endIndex else { return false }
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard b.endIndex - i == 6, b[i + 3] == UInt8(ascii: ":"),
-                  let offsetHour = digits(b, i + 1, 2), let offsetMinute = digits(b, i + 4, 2),
-                  offsetHour <= 23, offsetMinute <= 59 else { return false }
+                let offsetHour = digits(b, i + 1, 2), let offsetMinute = digits(b, i + 4, 2),
+                offsetHour <= 23, offsetMinute <= 59
+            else { return false }
             offsetMinutes = (offsetHour * 60 + offsetMinute) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
         default:
             return false
@@ -170,8 +178,9 @@ enum SchemaFormats {
         guard parts.count == 4 else { return false }
         for part in parts {
             guard (1...3).contains(part.count), part.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  part.count == 1 || part.first != UInt8(ascii: "0"),
-                  let value = Int(String(decoding: part, as: UTF8.self)), value <= 255 else { return false }
+                part.count == 1 || part.first != UInt8(ascii: "0"),
+                let value = Int(String(decoding: part, as: UTF8.self)), value <= 255
+            else { return false }
         }
         return true
     }
@@ -215,8 +224,7 @@ enum SchemaFormats {
     static func isUUID(_ b: [UInt8]) -> Bool {
         guard b.count == 36 else { return false }
         for (i, c) in b.enumerated() {
-            if [8, 13, 18, 23].contains(i) { guard c == UInt8(ascii: "-") else { return false } }
-            else if !isHex(c) { return false }
+            if [8, 13, 18, 23].contains(i) { guard c == UInt8(ascii: "-") else { return false } } else if !isHex(c) { return false }
         }
         return true
     }
@@ -246,7 +254,10 @@ enum SchemaFormats {
             var i = local.startIndex + 1
             while i < local.endIndex - 1 {
                 let c = local[i]
-                if c == UInt8(ascii: "\\") { i += 2; continue }
+                if c == UInt8(ascii: "\\") {
+                    i += 2
+                    continue
+                }
                 guard c >= 0x20, c < 0x7F, c != UInt8(ascii: "\"") else { return false }
                 i += 1
             }
@@ -255,7 +266,12 @@ enum SchemaFormats {
             let atext = Set("!#$%&'*+-/=?^_`{|}~".utf8)
             let atoms = local.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
             for atom in atoms {
-                guard !atom.isEmpty, atom.allSatisfy({ ($0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber)) || atext.contains($0) }) else { return false }
+                guard !atom.isEmpty,
+                    atom.allSatisfy({
+                        ($0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber))
+                            || atext.contains($0)
+                    })
+                else { return false }
             }
         }
         if domain.first == UInt8(ascii: "[") {

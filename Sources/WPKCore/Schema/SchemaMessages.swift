@@ -69,7 +69,9 @@ enum SchemaMessages {
 
     private static func isIdentifier(_ key: String) -> Bool {
         guard let first = key.unicodeScalars.first, first.properties.isAlphabetic || first == "_" || first == "$" else { return false }
-        return key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == "$" }
+        return key.unicodeScalars.allSatisfy {
+            $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == "$"
+        }
     }
 
     /// Text from a document, quoted for display: `"`, `\`, control characters (C0, DEL, C1) and
@@ -99,7 +101,8 @@ enum SchemaMessages {
         case .scalar(let scalar):
             switch scalar.value {
             case .string(let text):
-                let shortened = text.unicodeScalars.count > 60 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(57))) + "..." : text
+                let shortened =
+                    text.unicodeScalars.count > 60 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(57))) + "..." : text
                 return quote(shortened)
             case .nonFinite: return scalar.text
             default: return JSONValue(node).serialized(.compact)

@@ -87,8 +87,10 @@ struct SchemaEvaluator {
     }
 
     mutating func report(_ code: SchemaCode, _ keyword: CompiledKeyword, _ mark: Mark, _ message: String) {
-        violations.append(SchemaViolation(code: code.rawValue, instancePointer: pointer, keywordLocation: keyword.location,
-                                          mark: mark, message: message))
+        violations.append(
+            SchemaViolation(
+                code: code.rawValue, instancePointer: pointer, keywordLocation: keyword.location,
+                mark: mark, message: message))
     }
 
     var here: String { SchemaMessages.place(path) }
@@ -100,8 +102,10 @@ struct SchemaEvaluator {
     mutating func evaluate(_ id: Int, _ instance: Node, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
         if let boolean = program.booleans[id] {
             if !boolean && reporting {
-                violations.append(SchemaViolation(code: SchemaCode.notAllowed.rawValue, instancePointer: pointer, keywordLocation: program.locations[id],
-                                                  mark: instance.start, message: "\(here) is not allowed here"))
+                violations.append(
+                    SchemaViolation(
+                        code: SchemaCode.notAllowed.rawValue, instancePointer: pointer, keywordLocation: program.locations[id],
+                        mark: instance.start, message: "\(here) is not allowed here"))
             }
             return boolean
         }
@@ -109,8 +113,13 @@ struct SchemaEvaluator {
         if depth >= SchemaEvaluator.maxDepth || steps > maxSteps || stack.isExhausted {
             if !exhausted {
                 exhausted = true
-                violations.append(SchemaViolation(code: SchemaCode.limit.rawValue, instancePointer: pointer, keywordLocation: program.locations[id], mark: instance.start,
-                                                  message: "validation of \(here) stopped: the schema recurses too deeply or costs too much (limits: \(SchemaEvaluator.maxDepth) levels, \(maxSteps) steps, the thread's stack)"))
+                violations.append(
+                    SchemaViolation(
+                        code: SchemaCode.limit.rawValue, instancePointer: pointer, keywordLocation: program.locations[id],
+                        mark: instance.start,
+                        message:
+                            "validation of \(here) stopped: the schema recurses too deeply or costs too much (limits: \(SchemaEvaluator.maxDepth) levels, \(maxSteps) steps, the thread's stack)"
+                    ))
             }
             return false
         }
@@ -152,7 +161,10 @@ struct SchemaEvaluator {
             var resolved = target
             if let anchor {
                 for resource in scope {
-                    if let found = program.resources[resource].dynamicAnchors[anchor] { resolved = found; break }
+                    if let found = program.resources[resource].dynamicAnchors[anchor] {
+                        resolved = found
+                        break
+                    }
                 }
             }
             return evaluate(resolved, instance, reporting: reporting, parts: &parts)
@@ -193,21 +205,27 @@ struct SchemaEvaluator {
         case .type(let allowed):
             if SchemaMessages.matches(instance, allowed) { return true }
             if reporting {
-                report(.type, keyword, instance.start, "\(here) must be \(SchemaMessages.typeNames(allowed)), got \(SchemaMessages.describe(instance))")
+                report(
+                    .type, keyword, instance.start,
+                    "\(here) must be \(SchemaMessages.typeNames(allowed)), got \(SchemaMessages.describe(instance))")
             }
             return false
         case .enumeration(let values, let strings, let shown, let scalarsOnly):
             if let text = instance.string {
                 // Strings compare by their UTF-8 bytes (JSON equality, not Unicode equivalence).
                 if strings.contains(Array(text.utf8)) { return true }
-            } else if values.count > strings.count, !scalarsOnly || instance.scalar != nil, values.contains(JSONValue(instance).canonicalBytes) {
+            } else if values.count > strings.count, !scalarsOnly || instance.scalar != nil,
+                values.contains(JSONValue(instance).canonicalBytes)
+            {
                 // (Only when the enum lists a non-string: encoding the instance is the costly part.)
                 return true
             }
             if reporting {
                 let listed = shown.count == 1 ? shown[0] : "one of " + SchemaMessages.list(shown)
                 var message = "\(here) must be \(listed), got \(SchemaMessages.show(instance))"
-                if let text = instance.string, let close = SchemaMessages.closest(text, among: strings.map { String(decoding: $0, as: UTF8.self) }.sorted()) {
+                if let text = instance.string,
+                    let close = SchemaMessages.closest(text, among: strings.map { String(decoding: $0, as: UTF8.self) }.sorted())
+                {
                     message += "; did you mean \(SchemaMessages.quote(close))?"
                 }
                 report(.enumeration, keyword, instance.start, message)
@@ -217,7 +235,7 @@ struct SchemaEvaluator {
             if let string {
                 // A string constant: only a string with the same bytes equals it (JSON equality).
                 if let text = instance.string, text.utf8.elementsEqual(string) { return true }
-            } else if (!scalarsOnly || instance.scalar != nil), JSONValue(instance).canonicalBytes == value {
+            } else if !scalarsOnly || instance.scalar != nil, JSONValue(instance).canonicalBytes == value {
                 return true
             }
             if reporting { report(.enumeration, keyword, instance.start, "\(here) must be \(shown), got \(SchemaMessages.show(instance))") }
@@ -230,16 +248,34 @@ struct SchemaEvaluator {
             case .exact(let value): ok = value.isMultiple(of: divisor)
             case .nonFinite: ok = false
             }
-            if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be a multiple of \(divisor), got \(SchemaMessages.show(instance))") }
+            if !ok, reporting {
+                report(.number, keyword, instance.start, "\(here) must be a multiple of \(divisor), got \(SchemaMessages.show(instance))")
+            }
             return ok
         case .maximum(let limit):
-            return bound(instance, keyword, reporting, "at most \(limit)") { Number.compare($0, limit) <= 0 } nonFinite: { $0 <= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at most \(limit)") {
+                Number.compare($0, limit) <= 0
+            } nonFinite: {
+                $0 <= limit.doubleValue
+            }
         case .exclusiveMaximum(let limit):
-            return bound(instance, keyword, reporting, "less than \(limit)") { Number.compare($0, limit) < 0 } nonFinite: { $0 < limit.doubleValue }
+            return bound(instance, keyword, reporting, "less than \(limit)") {
+                Number.compare($0, limit) < 0
+            } nonFinite: {
+                $0 < limit.doubleValue
+            }
         case .minimum(let limit):
-            return bound(instance, keyword, reporting, "at least \(limit)") { Number.compare($0, limit) >= 0 } nonFinite: { $0 >= limit.doubleValue }
+            return bound(instance, keyword, reporting, "at least \(limit)") {
+                Number.compare($0, limit) >= 0
+            } nonFinite: {
+                $0 >= limit.doubleValue
+            }
         case .exclusiveMinimum(let limit):
-            return bound(instance, keyword, reporting, "greater than \(limit)") { Number.compare($0, limit) > 0 } nonFinite: { $0 > limit.doubleValue }
+            return bound(instance, keyword, reporting, "greater than \(limit)") {
+                Number.compare($0, limit) > 0
+            } nonFinite: {
+                $0 > limit.doubleValue
+            }
 
         case .maxLength(let limit):
             // A string has no more characters than bytes: most pass without counting.
@@ -254,13 +290,19 @@ struct SchemaEvaluator {
             let length = text.unicodeScalars.count
             if length >= limit { return true }
             if reporting {
-                report(.string, keyword, instance.start, limit == 1 ? "\(here) must not be empty" : "\(here) must be at least \(limit) characters long, got \(length)")
+                report(
+                    .string, keyword, instance.start,
+                    limit == 1 ? "\(here) must not be empty" : "\(here) must be at least \(limit) characters long, got \(length)")
             }
             return false
         case .pattern(let regex):
             guard let text = instance.string else { return true }
             if regex.matches(text) { return true }
-            if reporting { report(.string, keyword, instance.start, "\(here) must match the pattern \(regex.source), got \(SchemaMessages.show(instance))") }
+            if reporting {
+                report(
+                    .string, keyword, instance.start, "\(here) must match the pattern \(regex.source), got \(SchemaMessages.show(instance))"
+                )
+            }
             return false
         case .format(let format, _):
             guard let text = instance.string else { return true }
@@ -273,28 +315,47 @@ struct SchemaEvaluator {
 
         case .maxItems(let limit):
             guard let items = instance.sequence, items.count > limit else { return true }
-            if reporting { report(.array, keyword, instance.start, "\(here) must have at most \(SchemaMessages.count(limit, "item")), got \(items.count)") }
+            if reporting {
+                report(
+                    .array, keyword, instance.start, "\(here) must have at most \(SchemaMessages.count(limit, "item")), got \(items.count)")
+            }
             return false
         case .minItems(let limit):
             guard let items = instance.sequence, items.count < limit else { return true }
-            if reporting { report(.array, keyword, instance.start, "\(here) must have at least \(SchemaMessages.count(limit, "item")), got \(items.count)") }
+            if reporting {
+                report(
+                    .array, keyword, instance.start, "\(here) must have at least \(SchemaMessages.count(limit, "item")), got \(items.count)"
+                )
+            }
             return false
         case .uniqueItems:
-            guard let items = instance.sequence, items.count > 1, let (first, i) = SchemaEvaluator.firstRepeat(in: items) else { return true }
+            guard let items = instance.sequence, items.count > 1, let (first, i) = SchemaEvaluator.firstRepeat(in: items) else {
+                return true
+            }
             if reporting {
                 path.append(.index(i))
-                report(.array, keyword, items[i].start, "\(here) repeats item \(first) of \(SchemaMessages.place(path.dropLast())); items must be unique")
+                report(
+                    .array, keyword, items[i].start,
+                    "\(here) repeats item \(first) of \(SchemaMessages.place(path.dropLast())); items must be unique")
                 path.removeLast()
             }
             return false
 
         case .maxProperties(let limit):
             guard let entries = instance.mapping, entries.count > limit else { return true }
-            if reporting { report(.object, keyword, instance.start, "\(here) must have at most \(SchemaMessages.count(limit, "property", "properties")), got \(entries.count)") }
+            if reporting {
+                report(
+                    .object, keyword, instance.start,
+                    "\(here) must have at most \(SchemaMessages.count(limit, "property", "properties")), got \(entries.count)")
+            }
             return false
         case .minProperties(let limit):
             guard let entries = instance.mapping, entries.count < limit else { return true }
-            if reporting { report(.object, keyword, instance.start, "\(here) must have at least \(SchemaMessages.count(limit, "property", "properties")), got \(entries.count)") }
+            if reporting {
+                report(
+                    .object, keyword, instance.start,
+                    "\(here) must have at least \(SchemaMessages.count(limit, "property", "properties")), got \(entries.count)")
+            }
             return false
         case .required(let names):
             guard let entries = instance.mapping else { return true }
@@ -312,7 +373,9 @@ struct SchemaEvaluator {
                 for name in rule.required where Node.index(of: name, in: entries, anyScalar: true) == nil {
                     ok = false
                     if !reporting { return false }
-                    report(.required, keyword, instance.start, "\(here) has \(SchemaMessages.quote(rule.property)), so it also needs \(SchemaMessages.quote(name))")
+                    report(
+                        .required, keyword, instance.start,
+                        "\(here) has \(SchemaMessages.quote(rule.property)), so it also needs \(SchemaMessages.quote(name))")
                 }
             }
             return ok
@@ -322,7 +385,9 @@ struct SchemaEvaluator {
         }
     }
 
-    private mutating func evaluateAllOf(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateAllOf(
+        _ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         var ok = true
         for schema in schemas where !evaluate(schema, instance, reporting: reporting, parts: &parts) {
             ok = false
@@ -331,7 +396,9 @@ struct SchemaEvaluator {
         return ok
     }
 
-    private mutating func evaluateAnyOf(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateAnyOf(
+        _ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         var ok = false
         for schema in schemas {
             var branch: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
@@ -345,7 +412,9 @@ struct SchemaEvaluator {
         return ok
     }
 
-    private mutating func evaluateOneOf(_ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateOneOf(
+        _ schemas: [Int], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         var matched: [Int] = []
         var matchedParts = EvaluatedParts()
         for (i, schema) in schemas.enumerated() {
@@ -364,21 +433,28 @@ struct SchemaEvaluator {
             if matched.isEmpty {
                 reportClosest(schemas, instance, keyword, "one")
             } else {
-                report(.composition, keyword, instance.start,
-                       "\(here) matches \(matched.count) of the alternatives (\(SchemaMessages.list(matched.map { "#\($0 + 1)" }))) but must match exactly one")
+                report(
+                    .composition, keyword, instance.start,
+                    "\(here) matches \(matched.count) of the alternatives (\(SchemaMessages.list(matched.map { "#\($0 + 1)" }))) but must match exactly one"
+                )
             }
         }
         return false
     }
 
-    private mutating func evaluateNot(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateNot(
+        _ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         var none: EvaluatedParts? = nil
         if !evaluate(schema, instance, reporting: false, parts: &none) { return true }
         if reporting { report(.composition, keyword, instance.start, "\(here) must not match the schema at \(program.locations[schema])") }
         return false
     }
 
-    private mutating func evaluateConditional(_ condition: Int, _ then: Int?, _ otherwise: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateConditional(
+        _ condition: Int, _ then: Int?, _ otherwise: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool,
+        parts: inout EvaluatedParts?
+    ) -> Bool {
         var conditionParts: EvaluatedParts? = parts == nil ? nil : EvaluatedParts()
         if evaluate(condition, instance, reporting: false, parts: &conditionParts) {
             if let conditionParts { parts?.merge(conditionParts) }
@@ -389,7 +465,10 @@ struct SchemaEvaluator {
         return evaluate(otherwise, instance, reporting: reporting, parts: &parts)
     }
 
-    private mutating func evaluateDependentSchemas(_ rules: [(property: String, schema: Int)], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateDependentSchemas(
+        _ rules: [(property: String, schema: Int)], _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool,
+        parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let entries = instance.mapping else { return true }
         var ok = true
         for rule in rules where entries.contains(where: { $0.keyText == rule.property }) {
@@ -401,7 +480,9 @@ struct SchemaEvaluator {
         return ok
     }
 
-    private mutating func evaluateItems(_ prefix: [Int], _ rest: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateItems(
+        _ prefix: [Int], _ rest: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let items = instance.sequence else { return true }
         var ok = true
         for (i, item) in items.enumerated() {
@@ -412,7 +493,10 @@ struct SchemaEvaluator {
                 // Extra items forbidden: one message for the list, not one per item.
                 if reporting {
                     path.append(.index(i))
-                    report(.array, keyword, item.start, "\(here) is one item too many: \(SchemaMessages.place(path.dropLast())) allows at most \(SchemaMessages.count(prefix.count, "item")), got \(items.count)")
+                    report(
+                        .array, keyword, item.start,
+                        "\(here) is one item too many: \(SchemaMessages.place(path.dropLast())) allows at most \(SchemaMessages.count(prefix.count, "item")), got \(items.count)"
+                    )
                     path.removeLast()
                 }
                 return false
@@ -430,7 +514,10 @@ struct SchemaEvaluator {
         return ok
     }
 
-    private mutating func evaluateContains(_ schema: Int, _ minimum: Int, _ maximum: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateContains(
+        _ schema: Int, _ minimum: Int, _ maximum: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool,
+        parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let items = instance.sequence else { return true }
         var matches = 0
         for (i, item) in items.enumerated() where evaluateChild(schema, item, .index(i), reporting: false) {
@@ -440,20 +527,29 @@ struct SchemaEvaluator {
         }
         if matches < minimum {
             if reporting {
-                report(.array, keyword, instance.start, minimum == 1
-                       ? "\(here) must contain an item matching \(program.locations[schema])"
-                       : "\(here) must contain at least \(minimum) items matching \(program.locations[schema]), got \(matches)")
+                report(
+                    .array, keyword, instance.start,
+                    minimum == 1
+                        ? "\(here) must contain an item matching \(program.locations[schema])"
+                        : "\(here) must contain at least \(minimum) items matching \(program.locations[schema]), got \(matches)")
             }
             return false
         }
         if let maximum, matches > maximum {
-            if reporting { report(.array, keyword, instance.start, "\(here) must contain at most \(maximum) items matching \(program.locations[schema]), got \(matches)") }
+            if reporting {
+                report(
+                    .array, keyword, instance.start,
+                    "\(here) must contain at most \(maximum) items matching \(program.locations[schema]), got \(matches)")
+            }
             return false
         }
         return true
     }
 
-    private mutating func evaluateProperties(_ named: ShortStringMap<Int>, _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateProperties(
+        _ named: ShortStringMap<Int>, _ patterns: [(regex: SchemaRegex, schema: Int)], _ additional: Int?, _ instance: Node,
+        _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let entries = instance.mapping else { return true }
         var ok = true
         // By index: enumerating copied every entry (both nodes) on the hottest path of validation.
@@ -511,12 +607,15 @@ struct SchemaEvaluator {
         return nil
     }
 
-    private mutating func evaluatePropertyNames(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluatePropertyNames(
+        _ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let entries = instance.mapping else { return true }
         var ok = true
         for entry in entries {
-            let name = Node(.scalar(Scalar(text: entry.keyText, style: .doubleQuoted, value: .string(entry.keyText))),
-                            tag: .str, start: entry.key.start, end: entry.key.end)
+            let name = Node(
+                .scalar(Scalar(text: entry.keyText, style: .doubleQuoted, value: .string(entry.keyText))),
+                tag: .str, start: entry.key.start, end: entry.key.end)
             let before = violations.count
             if !evaluateChild(schema, name, .key(entry.keyText), reporting: reporting) {
                 ok = false
@@ -530,7 +629,9 @@ struct SchemaEvaluator {
         return ok
     }
 
-    private mutating func evaluateUnevaluatedItems(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateUnevaluatedItems(
+        _ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let items = instance.sequence else { return true }
         let evaluated = parts ?? EvaluatedParts()
         if evaluated.allItems { return true }
@@ -552,7 +653,9 @@ struct SchemaEvaluator {
         return ok
     }
 
-    private mutating func evaluateUnevaluatedProperties(_ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?) -> Bool {
+    private mutating func evaluateUnevaluatedProperties(
+        _ schema: Int, _ instance: Node, _ keyword: CompiledKeyword, reporting: Bool, parts: inout EvaluatedParts?
+    ) -> Bool {
         guard let entries = instance.mapping else { return true }
         let evaluated = parts ?? EvaluatedParts()
         if evaluated.allProperties { return true }
@@ -570,7 +673,6 @@ struct SchemaEvaluator {
         return ok
     }
 
-
     /// A number instance: exact, or YAML's `.inf`/`.nan`.
     private enum Numeric {
         case exact(Number)
@@ -587,15 +689,19 @@ struct SchemaEvaluator {
 
     /// `requirement` is only built for a report: formatting the limit on every check of every
     /// number cost more than the comparison.
-    private mutating func bound(_ instance: Node, _ keyword: CompiledKeyword, _ reporting: Bool, _ requirement: @autoclosure () -> String,
-                                _ exact: (Number) -> Bool, nonFinite: (Double) -> Bool) -> Bool {
+    private mutating func bound(
+        _ instance: Node, _ keyword: CompiledKeyword, _ reporting: Bool, _ requirement: @autoclosure () -> String,
+        _ exact: (Number) -> Bool, nonFinite: (Double) -> Bool
+    ) -> Bool {
         guard let n = numeric(instance) else { return true }
         let ok: Bool
         switch n {
         case .exact(let value): ok = exact(value)
         case .nonFinite(let value): ok = nonFinite(value)
         }
-        if !ok, reporting { report(.number, keyword, instance.start, "\(here) must be \(requirement()), got \(SchemaMessages.show(instance))") }
+        if !ok, reporting {
+            report(.number, keyword, instance.start, "\(here) must be \(requirement()), got \(SchemaMessages.show(instance))")
+        }
         return ok
     }
 
@@ -650,7 +756,8 @@ struct SchemaEvaluator {
             let score = (depth: depth, typeMatched: typeFailure == nil ? 1 : 0, count: branch.count)
             if score.depth > bestScore.depth
                 || (score.depth == bestScore.depth && score.typeMatched > bestScore.typeMatched)
-                || (score.depth == bestScore.depth && score.typeMatched == bestScore.typeMatched && score.count < bestScore.count) {
+                || (score.depth == bestScore.depth && score.typeMatched == bestScore.typeMatched && score.count < bestScore.count)
+            {
                 best = branch
                 bestScore = score
             }
@@ -659,7 +766,9 @@ struct SchemaEvaluator {
         if allTypeFailures, !wantedTypes.isEmpty {
             var unique: [String] = []
             for wanted in wantedTypes where !unique.contains(wanted) { unique.append(wanted) }
-            report(.type, keyword, instance.start, "\(here) must be \(unique.joined(separator: " or ")), got \(SchemaMessages.describe(instance))")
+            report(
+                .type, keyword, instance.start,
+                "\(here) must be \(unique.joined(separator: " or ")), got \(SchemaMessages.describe(instance))")
         } else if best.isEmpty {
             report(.composition, keyword, instance.start, "\(here) must match \(quantity) of the \(schemas.count) alternatives")
         } else {

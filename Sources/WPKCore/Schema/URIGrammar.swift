@@ -34,14 +34,19 @@ enum URIGrammar {
             rest = rest[..<hash]
         }
         if let question = rest.firstIndex(of: UInt8(ascii: "?")) {
-            guard valid(rest[(question + 1)...], { isPChar($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else { return false }
+            guard valid(rest[(question + 1)...], { isPChar($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else {
+                return false
+            }
             rest = rest[..<question]
         }
         var hasScheme = false
         if let colon = rest.firstIndex(of: UInt8(ascii: ":")), !rest[..<colon].contains(UInt8(ascii: "/")) {
             let scheme = rest[..<colon]
             if let first = scheme.first, isAlpha(first),
-               scheme.allSatisfy({ isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }) {
+                scheme.allSatisfy({
+                    isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+                })
+            {
                 hasScheme = true
                 rest = rest[(colon + 1)...]
             } else {
@@ -58,7 +63,8 @@ enum URIGrammar {
             hasAuthority = true
         }
         if !hasScheme && !hasAuthority, let firstSlash = rest.firstIndex(of: UInt8(ascii: "/")) ?? Optional(rest.endIndex),
-           rest[..<firstSlash].contains(UInt8(ascii: ":")) {
+            rest[..<firstSlash].contains(UInt8(ascii: ":"))
+        {
             return false
         }
         return valid(rest) { isPChar($0) || $0 == UInt8(ascii: "/") }

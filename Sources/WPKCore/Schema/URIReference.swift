@@ -26,8 +26,9 @@ struct URIReference: Equatable {
         if let colon = rest.firstIndex(of: ":") {
             let candidate = rest[..<colon]
             if let first = candidate.first, first.isASCII, first.isLetter,
-               candidate.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") }),
-               !candidate.contains("/") {
+                candidate.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") }),
+                !candidate.contains("/")
+            {
                 scheme = String(candidate).lowercased()
                 rest = rest[rest.index(after: colon)...]
             }
@@ -68,13 +69,16 @@ struct URIReference: Equatable {
     /// Resolves `self` against `base` (RFC 3986 section 5.2.2, strict).
     func resolved(against base: URIReference) -> URIReference {
         if scheme != nil {
-            return URIReference(scheme: scheme, authority: authority, path: URIReference.removeDotSegments(path), query: query, fragment: fragment)
+            return URIReference(
+                scheme: scheme, authority: authority, path: URIReference.removeDotSegments(path), query: query, fragment: fragment)
         }
         if authority != nil {
-            return URIReference(scheme: base.scheme, authority: authority, path: URIReference.removeDotSegments(path), query: query, fragment: fragment)
+            return URIReference(
+                scheme: base.scheme, authority: authority, path: URIReference.removeDotSegments(path), query: query, fragment: fragment)
         }
         if path.isEmpty {
-            return URIReference(scheme: base.scheme, authority: base.authority, path: base.path, query: query ?? base.query, fragment: fragment)
+            return URIReference(
+                scheme: base.scheme, authority: base.authority, path: base.path, query: query ?? base.query, fragment: fragment)
         }
         let merged: String
         if path.hasPrefix("/") {
@@ -86,7 +90,8 @@ struct URIReference: Equatable {
         } else {
             merged = path
         }
-        return URIReference(scheme: base.scheme, authority: base.authority, path: URIReference.removeDotSegments(merged), query: query, fragment: fragment)
+        return URIReference(
+            scheme: base.scheme, authority: base.authority, path: URIReference.removeDotSegments(merged), query: query, fragment: fragment)
     }
 
     /// RFC 3986 section 5.2.4.
@@ -95,14 +100,23 @@ struct URIReference: Equatable {
         var input = Substring(path)
         var output: [Substring] = []
         while !input.isEmpty {
-            if input.hasPrefix("../") { input = input.dropFirst(3) }
-            else if input.hasPrefix("./") { input = input.dropFirst(2) }
-            else if input.hasPrefix("/./") { input = input.dropFirst(2) }
-            else if input == "/." { input = "/" }
-            else if input.hasPrefix("/../") { input = input.dropFirst(3); if !output.isEmpty { output.removeLast() } }
-            else if input == "/.." { input = "/"; if !output.isEmpty { output.removeLast() } }
-            else if input == "." || input == ".." { input = "" }
-            else {
+            if input.hasPrefix("../") {
+                input = input.dropFirst(3)
+            } else if input.hasPrefix("./") {
+                input = input.dropFirst(2)
+            } else if input.hasPrefix("/./") {
+                input = input.dropFirst(2)
+            } else if input == "/." {
+                input = "/"
+            } else if input.hasPrefix("/../") {
+                input = input.dropFirst(3)
+                if !output.isEmpty { output.removeLast() }
+            } else if input == "/.." {
+                input = "/"
+                if !output.isEmpty { output.removeLast() }
+            } else if input == "." || input == ".." {
+                input = ""
+            } else {
                 let searchStart = input.hasPrefix("/") ? input.index(after: input.startIndex) : input.startIndex
                 let end = input[searchStart...].firstIndex(of: "/") ?? input.endIndex
                 output.append(input[..<end])

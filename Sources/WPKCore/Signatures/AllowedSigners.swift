@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An OpenSSH `allowed_signers` file (ssh-keygen(1), "ALLOWED SIGNERS"): who may sign with
@@ -152,9 +153,10 @@ public struct AllowedSigners: Sendable {
         } catch {
             guard case .unsupportedAlgorithm = error else { throw LineProblem(message: "invalid key: \(error)") }
         }
-        return Entry(principals: principals, key: key, keyType: next, certificateAuthority: options?.certificateAuthority ?? false,
-                     namespaces: options?.namespaces, validAfter: options?.validAfter, validBefore: options?.validBefore,
-                     line: number)
+        return Entry(
+            principals: principals, key: key, keyType: next, certificateAuthority: options?.certificateAuthority ?? false,
+            namespaces: options?.namespaces, validAfter: options?.validAfter, validBefore: options?.validBefore,
+            line: number)
     }
 
     /// The options field: `cert-authority`, `namespaces="..."`, `valid-after="..."`, `valid-before="..."`.
@@ -175,11 +177,15 @@ public struct AllowedSigners: Sendable {
                     namespaces = value
                 } else if let value = try Options.value(of: "valid-after", in: &rest) {
                     guard validAfter == nil else { throw LineProblem(message: "bad options: multiple \"valid-after\" clauses") }
-                    guard let time = AllowedSigners.parseTime(value) else { throw LineProblem(message: "bad options: invalid \"valid-after\" time") }
+                    guard let time = AllowedSigners.parseTime(value) else {
+                        throw LineProblem(message: "bad options: invalid \"valid-after\" time")
+                    }
                     validAfter = time
                 } else if let value = try Options.value(of: "valid-before", in: &rest) {
                     guard validBefore == nil else { throw LineProblem(message: "bad options: multiple \"valid-before\" clauses") }
-                    guard let time = AllowedSigners.parseTime(value) else { throw LineProblem(message: "bad options: invalid \"valid-before\" time") }
+                    guard let time = AllowedSigners.parseTime(value) else {
+                        throw LineProblem(message: "bad options: invalid \"valid-before\" time")
+                    }
                     validBefore = time
                 }
                 if rest.isEmpty { break }
@@ -192,7 +198,8 @@ public struct AllowedSigners: Sendable {
         /// `name="value"` at the start of `rest` (name case-insensitive, `\"` inside the quotes).
         static func value(of name: String, in rest: inout Substring) throws(LineProblem) -> String? {
             guard rest.count > name.count, rest.prefix(name.count).lowercased() == name,
-                  rest.dropFirst(name.count).first == "=" else { return nil }
+                rest.dropFirst(name.count).first == "="
+            else { return nil }
             var cursor = rest.dropFirst(name.count + 1)
             guard cursor.first == "\"" else { throw LineProblem(message: "bad options: missing start quote") }
             cursor = cursor.dropFirst()
@@ -223,7 +230,9 @@ public struct AllowedSigners: Sendable {
         guard [8, 12, 14].contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         let numbers = Array(digits).map { Int($0.asciiValue! - 0x30) }
         func field(_ from: Int, _ count: Int) -> Int { numbers[from..<(from + count)].reduce(0) { $0 * 10 + $1 } }
-        let year = field(0, 4), month = field(4, 2), day = field(6, 2)
+        let year = field(0, 4)
+        let month = field(4, 2)
+        let day = field(6, 2)
         let hour = digits.count >= 12 ? field(8, 2) : 0
         let minute = digits.count >= 12 ? field(10, 2) : 0
         let second = digits.count == 14 ? field(12, 2) : 0
@@ -280,7 +289,10 @@ enum PatternList {
                 }
             }
             close(&next, pattern)
-            for state in next where state { active = true; break }
+            for state in next where state {
+                active = true
+                break
+            }
             guard active else { return false }
             states = next
         }

@@ -77,7 +77,9 @@ public struct PEMPublicKey: Sendable {
             throw SigningKeyError("it holds a PEM \"\(block.label)\" block, not a PUBLIC KEY (SubjectPublicKeyInfo)")
         }
         if let raw = DERPrefix.ed25519PublicKey.strip(block.der) {
-            guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { throw SigningKeyError("its Ed25519 key is not valid") }
+            guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                throw SigningKeyError("its Ed25519 key is not valid")
+            }
             self.init(name: name, material: .ed25519(key))
             return
         }
@@ -123,7 +125,9 @@ public struct PEMPrivateKey: Sendable {
             throw SigningKeyError("it holds a PEM \"\(block.label)\" block, not a PRIVATE KEY")
         }
         if let seed = DERPrefix.ed25519PrivateKey.strip(block.der) {
-            guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else { throw SigningKeyError("its Ed25519 key is not valid") }
+            guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+                throw SigningKeyError("its Ed25519 key is not valid")
+            }
             material = .ed25519(key)
             return
         }
@@ -198,9 +202,11 @@ struct DERPrefix {
     var keyLength: Int
 
     /// SubjectPublicKeyInfo { id-Ed25519 }, BIT STRING of 32 bytes.
-    static let ed25519PublicKey = DERPrefix(prefix: [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00], keyLength: 32)
+    static let ed25519PublicKey = DERPrefix(
+        prefix: [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00], keyLength: 32)
     /// OneAsymmetricKey v1 { id-Ed25519 }, OCTET STRING { OCTET STRING of the 32-byte seed }.
-    static let ed25519PrivateKey = DERPrefix(prefix: [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20], keyLength: 32)
+    static let ed25519PrivateKey = DERPrefix(
+        prefix: [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20], keyLength: 32)
 
     /// The key bytes, when `der` is exactly this framing around a key of the right length.
     func strip(_ der: [UInt8]) -> [UInt8]? {

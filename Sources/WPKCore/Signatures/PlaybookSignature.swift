@@ -1,9 +1,10 @@
 import Crypto
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The keys a machine trusts for playbook signatures, and whether it requires them: read once
@@ -28,8 +29,10 @@ public struct PlaybookSignatureTrust: Sendable {
     /// verified once (`wpk validate` only: `plan`, `review`, `verify` and `run` verify every time).
     public var rememberedVerdicts: (any MetaschemaVerdicts)?
 
-    public init(keys: [PEMPublicKey] = [], keySource: String? = nil, keyProblems: [String] = [], required: Bool = false, unusable: String? = nil,
-                allowedSigners: Result<AllowedSigners, SSHSignatureError>? = nil) {
+    public init(
+        keys: [PEMPublicKey] = [], keySource: String? = nil, keyProblems: [String] = [], required: Bool = false, unusable: String? = nil,
+        allowedSigners: Result<AllowedSigners, SSHSignatureError>? = nil
+    ) {
         self.keys = keys
         self.keySource = keySource
         self.keyProblems = keyProblems
@@ -91,7 +94,9 @@ public struct PlaybookSignatureTrust: Sendable {
 public struct PlaybookSignatureCheck: Sendable, Equatable {
     /// The state, as the plan JSON names it.
     public enum State: String, Sendable {
-        case verified, notChecked = "not-checked", unsigned, missing, unreadable, refused, malformed, bad, untrusted, unsupported
+        case verified
+        case notChecked = "not-checked"
+        case unsigned, missing, unreadable, refused, malformed, bad, untrusted, unsupported
     }
 
     public var state: State
@@ -118,8 +123,9 @@ public struct PlaybookSignatureCheck: Sendable, Equatable {
     /// The diagnostic for validate, plan and review; nil for an unsigned playbook nobody requires signed.
     public var diagnostic: Diagnostic? {
         if state == .unsigned && !required { return nil }
-        return Diagnostic(severity: code.severity(required: required), code: code.rawValue, source: .rule,
-                          message: message, pointer: pointer, mark: mark)
+        return Diagnostic(
+            severity: code.severity(required: required), code: code.rawValue, source: .rule,
+            message: message, pointer: pointer, mark: mark)
     }
 
     /// A few words for a header or a list: `verified (release, SHA256:…)`, `NOT VERIFIED: …`.
@@ -150,7 +156,8 @@ public enum PlaybookSignatureVerifier {
         let metadata = root["metadata"]
         guard let declaration = metadata?["signature"], declaration.mapping != nil else {
             return PlaybookSignatureCheck(
-                state: .unsigned, code: .unsigned, message: trust.required
+                state: .unsigned, code: .unsigned,
+                message: trust.required
                     ? "the playbook is not signed, and this machine requires signed playbooks; add metadata.signature and sign it (wpk sign --key KEY.pem FILE)"
                     : "the playbook is not signed",
                 pointer: metadata == nil ? "" : "/metadata", mark: metadata?.start ?? root.start, required: trust.required)
@@ -158,9 +165,10 @@ public enum PlaybookSignatureVerifier {
         let refNode = declaration["ref"]
         let algorithmNode = declaration["algorithm"]
         let algorithmText = algorithmNode?.string ?? PlaybookSignatureAlgorithm.ed25519.rawValue
-        var check = PlaybookSignatureCheck(state: .malformed, code: .malformed, algorithm: algorithmText, ref: refNode?.string, message: "",
-                                           pointer: refNode == nil ? "/metadata/signature" : "/metadata/signature/ref",
-                                           mark: refNode?.start ?? declaration.start, required: trust.required)
+        var check = PlaybookSignatureCheck(
+            state: .malformed, code: .malformed, algorithm: algorithmText, ref: refNode?.string, message: "",
+            pointer: refNode == nil ? "/metadata/signature" : "/metadata/signature/ref",
+            mark: refNode?.start ?? declaration.start, required: trust.required)
         func fail(_ state: PlaybookSignatureCheck.State, _ code: SignatureCode, _ message: String) -> PlaybookSignatureCheck {
             check.state = state
             check.code = code
@@ -170,11 +178,15 @@ public enum PlaybookSignatureVerifier {
         guard let algorithm = PlaybookSignatureAlgorithm(rawValue: algorithmText) else {
             check.pointer = "/metadata/signature/algorithm"
             check.mark = algorithmNode?.start ?? check.mark
-            return fail(.unsupported, .unsupportedAlgorithm, "signature algorithm \"\(algorithmText)\" is not one wpk knows (ed25519, ecdsa-p256, ssh, sigstore)")
+            return fail(
+                .unsupported, .unsupportedAlgorithm,
+                "signature algorithm \"\(algorithmText)\" is not one wpk knows (ed25519, ecdsa-p256, ssh, sigstore)")
         }
         if algorithm == .sigstore {
-            return fail(.notChecked, .notChecked, "the sigstore signature is not checked: wpk verifies ed25519, ecdsa-p256 and ssh signatures"
-                        + (trust.required ? ", and this machine requires a verified one" : ""))
+            return fail(
+                .notChecked, .notChecked,
+                "the sigstore signature is not checked: wpk verifies ed25519, ecdsa-p256 and ssh signatures"
+                    + (trust.required ? ", and this machine requires a verified one" : ""))
         }
         guard let ref = refNode?.string, !ref.isEmpty else {
             return fail(.malformed, .malformed, "metadata.signature has no ref naming the signature file")
@@ -188,7 +200,9 @@ public enum PlaybookSignatureVerifier {
             case .success(let read): signatureBytes = read
             case .failure(let problem):
                 return problem.missing
-                    ? fail(.missing, .missing, "the signature file \(ref) does not exist next to the playbook (sign it with: wpk sign --key KEY.pem FILE)")
+                    ? fail(
+                        .missing, .missing,
+                        "the signature file \(ref) does not exist next to the playbook (sign it with: wpk sign --key KEY.pem FILE)")
                     : fail(.unreadable, .unreadable, "the signature file \(ref) cannot be read: \(problem.message)")
             }
         }
@@ -207,8 +221,10 @@ public enum PlaybookSignatureVerifier {
             return fail(outcome.state, outcome.code, outcome.message)
         }
         guard let source = trust.keySource else {
-            return fail(.notChecked, .notChecked, "the \(algorithm.rawValue) signature is not checked: this machine trusts no signing keys (trusted_keys in \(MachinePolicy.path))"
-                        + (trust.required ? ", and it requires signed playbooks" : ""))
+            return fail(
+                .notChecked, .notChecked,
+                "the \(algorithm.rawValue) signature is not checked: this machine trusts no signing keys (trusted_keys in \(MachinePolicy.path))"
+                    + (trust.required ? ", and it requires signed playbooks" : ""))
         }
         let candidates = trust.keys.filter { $0.algorithm == algorithm }
         guard !candidates.isEmpty else {
@@ -231,8 +247,10 @@ public enum PlaybookSignatureVerifier {
             return fail(.verified, .verified, "signature verified: \(algorithm.rawValue) key \"\(key.name)\" (\(key.fingerprint))")
         }
         let names = candidates.map { "\"\($0.name)\"" }.joined(separator: ", ")
-        return fail(.bad, .bad, "the \(algorithm.rawValue) signature in \(ref) does not verify with the trusted key\(candidates.count == 1 ? "" : "s") \(names): "
-                    + "the file changed after it was signed, the signature is of another file, or a key this machine does not trust made it")
+        return fail(
+            .bad, .bad,
+            "the \(algorithm.rawValue) signature in \(ref) does not verify with the trusted key\(candidates.count == 1 ? "" : "s") \(names): "
+                + "the file changed after it was signed, the signature is of another file, or a key this machine does not trust made it")
     }
 
     /// The namespace a playbook's `ssh` signature is made in (`ssh-keygen -Y sign -n file`).
@@ -241,16 +259,22 @@ public enum PlaybookSignatureVerifier {
     /// An armored SSHSIG over the file, checked as `ssh-keygen -Y verify -n file` would against
     /// the policy's `allowed_signers`: the signature first, then whether its key may sign files.
     static func checkSSH(_ armored: [UInt8], bytes: [UInt8], ref: String, trust: PlaybookSignatureTrust)
-        -> (state: PlaybookSignatureCheck.State, code: SignatureCode, message: String, principal: String?, fingerprint: String?) {
+        -> (state: PlaybookSignatureCheck.State, code: SignatureCode, message: String, principal: String?, fingerprint: String?)
+    {
         let signature: SSHSignature
         do {
             signature = try SSHSignature(armored: String(decoding: armored, as: UTF8.self))
         } catch {
             switch error {
             case .unsupportedAlgorithm, .unsupportedHash:
-                return (.unsupported, .unsupportedAlgorithm, "the ssh signature in \(ref) cannot be verified by wpk: \(error.description)", nil, nil)
+                return (
+                    .unsupported, .unsupportedAlgorithm, "the ssh signature in \(ref) cannot be verified by wpk: \(error.description)", nil,
+                    nil
+                )
             default:
-                return (.malformed, .malformed, "the signature file \(ref) does not hold an OpenSSH signature: \(error.description)", nil, nil)
+                return (
+                    .malformed, .malformed, "the signature file \(ref) does not hold an OpenSSH signature: \(error.description)", nil, nil
+                )
             }
         }
         let fingerprint = signature.publicKey.fingerprint
@@ -258,19 +282,35 @@ public enum PlaybookSignatureVerifier {
             try signature.verify(message: bytes, namespace: sshNamespace)
         } catch {
             if case .wrongNamespace(_, let found) = error {
-                return (.bad, .bad, "the ssh signature in \(ref) was made for namespace \"\(found)\", not \"\(sshNamespace)\" (sign with: ssh-keygen -Y sign -n file)", nil, fingerprint)
+                return (
+                    .bad, .bad,
+                    "the ssh signature in \(ref) was made for namespace \"\(found)\", not \"\(sshNamespace)\" (sign with: ssh-keygen -Y sign -n file)",
+                    nil, fingerprint
+                )
             }
-            return (.bad, .bad, "the ssh signature in \(ref) by key \(fingerprint) does not verify: the file changed after it was signed, or the signature is of another file", nil, fingerprint)
+            return (
+                .bad, .bad,
+                "the ssh signature in \(ref) by key \(fingerprint) does not verify: the file changed after it was signed, or the signature is of another file",
+                nil, fingerprint
+            )
         }
         switch trust.allowedSigners {
         case nil:
-            return (.notChecked, .notChecked, "the ssh signature by key \(fingerprint) is valid but not checked against any signer: this machine names no allowed_signers (in \(MachinePolicy.path))"
-                    + (trust.required ? ", and it requires signed playbooks" : ""), nil, fingerprint)
+            return (
+                .notChecked, .notChecked,
+                "the ssh signature by key \(fingerprint) is valid but not checked against any signer: this machine names no allowed_signers (in \(MachinePolicy.path))"
+                    + (trust.required ? ", and it requires signed playbooks" : ""), nil, fingerprint
+            )
         case .failure(let problem):
-            return (.untrusted, .untrustedKey, "the ssh signature by key \(fingerprint) cannot be checked against allowed_signers: \(problem.description)", nil, fingerprint)
+            return (
+                .untrusted, .untrustedKey,
+                "the ssh signature by key \(fingerprint) cannot be checked against allowed_signers: \(problem.description)", nil,
+                fingerprint
+            )
         case .success(let signers):
             guard let principal = signers.principal(for: signature.publicKey, namespace: sshNamespace, at: Date()) else {
-                let why = signers.lists(signature.publicKey)
+                let why =
+                    signers.lists(signature.publicKey)
                     ? "is in \(signers.source), but not for namespace \"file\" now (namespaces=, valid-after, valid-before)"
                     : "is not in \(signers.source)"
                 return (.untrusted, .untrustedKey, "the ssh signature is valid, but its key \(fingerprint) \(why)", nil, fingerprint)
@@ -293,7 +333,9 @@ public enum PlaybookSignatureVerifier {
             .failure(Refusal(state: .refused, code: .refusedReference, message: "the signature ref \"\(ref)\" \(why)"))
         }
         if ref.hasPrefix("/") { return refuse("is an absolute path; write it relative to the playbook's directory") }
-        if let colon = ref.utf8.firstIndex(of: UInt8(ascii: ":")), ref[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }), ref[..<colon].first?.isLetter == true {
+        if let colon = ref.utf8.firstIndex(of: UInt8(ascii: ":")),
+            ref[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }), ref[..<colon].first?.isLetter == true
+        {
             return refuse("is a URL; wpk reads signatures only from files next to the playbook (no network)")
         }
         if ref.utf8.contains(0) { return refuse("contains a NUL byte") }
@@ -332,7 +374,8 @@ public enum PlaybookSignatureVerifier {
     /// The signature in the form its key checks: 64 raw bytes (Ed25519) or DER (P-256).
     static func decode(_ bytes: [UInt8], algorithm: PlaybookSignatureAlgorithm) -> Result<[UInt8], DecodeProblem> {
         if bytes.starts(with: Array("-----BEGIN SSH SIGNATURE-----".utf8)), algorithm != .ssh {
-            return .failure(DecodeProblem(message: "holds an OpenSSH signature, but the playbook declares \(algorithm.rawValue) (algorithm: ssh?)"))
+            return .failure(
+                DecodeProblem(message: "holds an OpenSSH signature, but the playbook declares \(algorithm.rawValue) (algorithm: ssh?)"))
         }
         // base64 as `base64` writes it: lines of 76 characters.
         let decoded = Data(base64Encoded: Data(bytes.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 })).map(Array.init)
@@ -340,10 +383,13 @@ public enum PlaybookSignatureVerifier {
         case .ed25519:
             if bytes.count == 64 { return .success(bytes) }
             guard let decoded else {
-                return .failure(DecodeProblem(message: "is neither 64 raw bytes nor base64 (\(bytes.count) bytes): an ed25519 signature is 64 bytes"))
+                return .failure(
+                    DecodeProblem(message: "is neither 64 raw bytes nor base64 (\(bytes.count) bytes): an ed25519 signature is 64 bytes"))
             }
             guard decoded.count == 64 else {
-                let hint = decoded.first == 0x30 && (8...72).contains(decoded.count) ? " (it looks like a DER ECDSA signature: algorithm: ecdsa-p256?)" : " (truncated?)"
+                let hint =
+                    decoded.first == 0x30 && (8...72).contains(decoded.count)
+                    ? " (it looks like a DER ECDSA signature: algorithm: ecdsa-p256?)" : " (truncated?)"
                 return .failure(DecodeProblem(message: "holds \(decoded.count) bytes; an ed25519 signature is 64 bytes\(hint)"))
             }
             return .success(decoded)
@@ -352,7 +398,8 @@ public enum PlaybookSignatureVerifier {
             let der = decoded ?? (bytes.first == 0x30 ? bytes : nil)
             guard let der else { return .failure(DecodeProblem(message: "is not base64 of a DER ECDSA signature (truncated?)")) }
             if der.count == 64 && decoded != nil && der.first != 0x30 {
-                return .failure(DecodeProblem(message: "holds 64 bytes, not a DER ECDSA signature (an ed25519 signature: algorithm: ed25519?)"))
+                return .failure(
+                    DecodeProblem(message: "holds 64 bytes, not a DER ECDSA signature (an ed25519 signature: algorithm: ed25519?)"))
             }
             guard (try? P256.Signing.ECDSASignature(derRepresentation: der)) != nil else {
                 return .failure(DecodeProblem(message: "does not hold a DER ECDSA P-256 signature (\(der.count) bytes; truncated?)"))
@@ -388,7 +435,8 @@ public enum BoundedFile {
     /// The file's bytes, if it is a regular file of at most `limit` bytes. A final symbolic link
     /// is followed only when `followingLinks` (a path the operator typed, not one a file names);
     /// `privateKey` refuses a file that group or others may read.
-    public static func read(_ path: String, limit: Int, followingLinks: Bool = false, privateKey: Bool = false) -> Result<[UInt8], Problem> {
+    public static func read(_ path: String, limit: Int, followingLinks: Bool = false, privateKey: Bool = false) -> Result<[UInt8], Problem>
+    {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (followingLinks ? 0 : O_NOFOLLOW))
         guard descriptor >= 0 else {
@@ -403,7 +451,11 @@ public enum BoundedFile {
             return .failure(Problem(message: "it is not a regular file (\(fileKind(info.st_mode)))"))
         }
         if privateKey, info.st_mode & 0o044 != 0 {
-            return .failure(Problem(message: "it is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))), so it is no longer private; fix with: chmod 600 \(path)"))
+            return .failure(
+                Problem(
+                    message:
+                        "it is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))), so it is no longer private; fix with: chmod 600 \(path)"
+                ))
         }
         guard info.st_size <= limit else {
             return .failure(Problem(message: "it is \(info.st_size) bytes, more than the limit of \(limit)"))
@@ -428,9 +480,9 @@ public enum BoundedFile {
 
     private static func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
         #if canImport(Glibc)
-        Glibc.read(descriptor, buffer, count)
+            Glibc.read(descriptor, buffer, count)
         #else
-        Darwin.read(descriptor, buffer, count)
+            Darwin.read(descriptor, buffer, count)
         #endif
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import _CryptoExtras
 
 /// An OpenSSH public key that wpk can verify signatures with: ssh-ed25519, ecdsa-sha2-nistp256
@@ -63,7 +63,8 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard fields.count >= 2 else { throw .malformed("a public key is written as: TYPE BASE64 [COMMENT]") }
         guard fields[1].utf8.count <= SSHSignature.maxArmoredBytes,
-              let decoded = Data(base64Encoded: String(fields[1])) else {
+            let decoded = Data(base64Encoded: String(fields[1]))
+        else {
             throw .malformed("the key's base64 is invalid")
         }
         try self.init(blob: [UInt8](decoded))
@@ -106,7 +107,9 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
             var inner = SSHWireReader(signature)
             let r = try inner.positiveInteger("ecdsa r")
             let s = try inner.positiveInteger("ecdsa s")
-            guard inner.isAtEnd, r.count <= 32, s.count <= 32 else { throw .malformed("the ecdsa-sha2-nistp256 signature is not two 256-bit integers") }
+            guard inner.isAtEnd, r.count <= 32, s.count <= 32 else {
+                throw .malformed("the ecdsa-sha2-nistp256 signature is not two 256-bit integers")
+            }
             let raw = [UInt8](repeating: 0, count: 32 - r.count) + r + [UInt8](repeating: 0, count: 32 - s.count) + s
             guard let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: raw) else { throw .invalidSignature }
             valid = key.isValidSignature(parsed, for: data)

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// An OpenSSH `SSHSIG` signature (openssh-portable's PROTOCOL.sshsig), as `ssh-keygen -Y sign`
 /// writes it. Parsing is strict and bounded: the armored text is untrusted.
@@ -66,14 +66,21 @@ public struct SSHSignature: Sendable, Equatable {
         let begin = Array(beginArmor.utf8)
         guard bytes.starts(with: begin) else { throw .badArmor("it does not start with \(beginArmor)") }
         var start = begin.count
-        if bytes[start...].starts(with: [0x0D, 0x0A]) { start += 2 } else if bytes[start...].starts(with: [0x0A]) { start += 1 } else {
+        if bytes[start...].starts(with: [0x0D, 0x0A]) {
+            start += 2
+        } else if bytes[start...].starts(with: [0x0A]) {
+            start += 1
+        } else {
             throw .badArmor("no line break after \(beginArmor)")
         }
         let footer = [0x0A] + Array(endArmor.utf8)
         var end: Int?
         var index = start
         while index + footer.count <= bytes.count {
-            if bytes[index] == 0x0A, bytes[index...].starts(with: footer) { end = index; break }
+            if bytes[index] == 0x0A, bytes[index...].starts(with: footer) {
+                end = index
+                break
+            }
             index += 1
         }
         guard let end else { throw .badArmor("no \(endArmor) line") }
@@ -100,13 +107,16 @@ public struct SSHSignature: Sendable, Equatable {
     /// separate question (`AllowedSigners`).
     public func verify(message: [UInt8], namespace expected: String) throws(SSHSignatureError) {
         guard namespace == expected else { throw .wrongNamespace(expected: expected, found: namespace) }
-        try publicKey.verify(signatureBlob: signatureBlob,
-                             data: SSHSignature.signedData(message: message, namespace: expected, hashAlgorithm: hashAlgorithm))
+        try publicKey.verify(
+            signatureBlob: signatureBlob,
+            data: SSHSignature.signedData(message: message, namespace: expected, hashAlgorithm: hashAlgorithm))
     }
 
     /// The SSHSIG blob for a signature made elsewhere (tests assemble signatures with it).
-    public static func blob(publicKey: SSHPublicKey, namespace: String, hashAlgorithm: HashAlgorithm,
-                            signatureAlgorithm: String, signature: [UInt8]) -> [UInt8] {
+    public static func blob(
+        publicKey: SSHPublicKey, namespace: String, hashAlgorithm: HashAlgorithm,
+        signatureAlgorithm: String, signature: [UInt8]
+    ) -> [UInt8] {
         var inner = SSHWireWriter()
         inner.string(signatureAlgorithm)
         inner.string(signature)

@@ -61,7 +61,8 @@ public enum SSHSignatureError: Error, Sendable, Equatable, CustomStringConvertib
         case .badArmor(let detail): return "not an armored SSH signature: \(s(detail))"
         case .malformed(let detail): return "malformed SSH signature: \(s(detail))"
         case .unsupportedAlgorithm(let name):
-            return "unsupported key or signature algorithm \"\(s(name))\" (wpk verifies ssh-ed25519, ecdsa-sha2-nistp256 and RSA with rsa-sha2-256/512; certificates and security keys are not supported)"
+            return
+                "unsupported key or signature algorithm \"\(s(name))\" (wpk verifies ssh-ed25519, ecdsa-sha2-nistp256 and RSA with rsa-sha2-256/512; certificates and security keys are not supported)"
         case .unsupportedHash(let name): return "unsupported SSHSIG hash algorithm \"\(s(name))\" (sha256 or sha512)"
         case .wrongNamespace(let expected, let found):
             return "the signature is for namespace \"\(s(found))\", not \"\(s(expected))\""
@@ -76,11 +77,14 @@ public enum SSHSignatureError: Error, Sendable, Equatable, CustomStringConvertib
         case .namespaceNotAllowed(let principal, let namespace, let line):
             return "allowed_signers line \(line) does not allow \"\(s(principal))\" to sign in namespace \"\(s(namespace))\" (namespaces=)"
         case .notYetValid(let principal, let validAfter, let at, let line):
-            return "the key of \"\(s(principal))\" is not valid until \(RFC3339.format(validAfter)) (allowed_signers line \(line) valid-after), checked at \(RFC3339.format(at))"
+            return
+                "the key of \"\(s(principal))\" is not valid until \(RFC3339.format(validAfter)) (allowed_signers line \(line) valid-after), checked at \(RFC3339.format(at))"
         case .expired(let principal, let validBefore, let at, let line):
-            return "the key of \"\(s(principal))\" expired at \(RFC3339.format(validBefore)) (allowed_signers line \(line) valid-before), checked at \(RFC3339.format(at))"
+            return
+                "the key of \"\(s(principal))\" expired at \(RFC3339.format(validBefore)) (allowed_signers line \(line) valid-before), checked at \(RFC3339.format(at))"
         case .unsigned:
-            return "the record is not signed, and the machine policy names allowed_signers: only decisions signed by a listed principal count"
+            return
+                "the record is not signed, and the machine policy names allowed_signers: only decisions signed by a listed principal count"
         case .badAllowedSigners(let path, let line, let problem):
             return "\(s(path)):\(line): \(s(problem)); the allowed_signers file is refused as a whole"
         case .unreadableAllowedSigners(let path, let reason):

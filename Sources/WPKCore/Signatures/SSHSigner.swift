@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Signs a ledger record's content for the operator. The ledger calls it outside its lock,
@@ -50,8 +51,10 @@ public struct SSHSigner: RecordSigner {
     ///
     /// The principal is the one `allowed_signers` lists the key under (`AllowedSigners.principal`);
     /// without the file it is `accountName`.
-    public static func find(explicitKey: String?, signers: AllowedSigners?, accountName: String,
-                            environment: [String: String], home: String, now: Date) throws(SigningError) -> SSHSigner? {
+    public static func find(
+        explicitKey: String?, signers: AllowedSigners?, accountName: String,
+        environment: [String: String], home: String, now: Date
+    ) throws(SigningError) -> SSHSigner? {
         let named = explicitKey ?? environment["WPK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         var candidates: [(keyPath: String?, publicKey: SSHPublicKey)] = []
         if let named {
@@ -65,7 +68,9 @@ public struct SSHSigner: RecordSigner {
                 if let found = try? keyFile(home + "/.ssh/" + name) { candidates.append(found) }
             }
             guard !candidates.isEmpty else {
-                throw SigningError("no signing key: give --key FILE or set WPK_SIGNING_KEY, add a key listed in \(signers.source) to your SSH agent, or create ~/.ssh/id_ed25519")
+                throw SigningError(
+                    "no signing key: give --key FILE or set WPK_SIGNING_KEY, add a key listed in \(signers.source) to your SSH agent, or create ~/.ssh/id_ed25519"
+                )
             }
         }
         guard let signers else {
@@ -78,16 +83,19 @@ public struct SSHSigner: RecordSigner {
             }
         }
         let key = candidates[0].publicKey
-        throw SigningError("the key \(key.fingerprint) is not listed in \(signers.source) for namespace \(decisionNamespace) now; ask root to add a line: PRINCIPAL namespaces=\"\(decisionNamespace)\" \(key.openSSH)")
+        throw SigningError(
+            "the key \(key.fingerprint) is not listed in \(signers.source) for namespace \(decisionNamespace) now; ask root to add a line: PRINCIPAL namespaces=\"\(decisionNamespace)\" \(key.openSSH)"
+        )
     }
 
     /// A key file named by the operator: a private key with its `.pub` beside it, or a `.pub` alone.
     static func keyFile(_ path: String) throws(SigningError) -> (keyPath: String, publicKey: SSHPublicKey) {
         let publicPath = path.hasSuffix(".pub") ? path : path + ".pub"
         guard let data = FileManager.default.contents(atPath: publicPath), data.count <= SSHSignature.maxArmoredBytes else {
-            throw SigningError(path.hasSuffix(".pub")
-                ? "cannot read the public key \(publicPath)"
-                : "cannot read \(publicPath), the public half of \(path); create it with: ssh-keygen -y -f \(path) > \(publicPath)")
+            throw SigningError(
+                path.hasSuffix(".pub")
+                    ? "cannot read the public key \(publicPath)"
+                    : "cannot read \(publicPath), the public half of \(path); create it with: ssh-keygen -y -f \(path) > \(publicPath)")
         }
         do {
             let key = try SSHPublicKey(openSSH: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -107,8 +115,11 @@ public struct SSHSigner: RecordSigner {
     /// Keys the SSH agent offers (`ssh-add -L`), in its order; none when there is no agent.
     static func agentKeys(environment: [String: String]) -> [SSHPublicKey] {
         guard environment["SSH_AUTH_SOCK"]?.isEmpty == false,
-              let program = ExecutableLookup.resolve("ssh-add", searchPath: environment["PATH"]) else { return [] }
-        guard let result = ToolProcess.run(program, ["-L"], environment: environment, terminal: false), result.status == 0 else { return [] }
+            let program = ExecutableLookup.resolve("ssh-add", searchPath: environment["PATH"])
+        else { return [] }
+        guard let result = ToolProcess.run(program, ["-L"], environment: environment, terminal: false), result.status == 0 else {
+            return []
+        }
         return String(decoding: result.output, as: UTF8.self).split(separator: "\n").compactMap { try? SSHPublicKey(openSSH: String($0)) }
     }
 
@@ -124,18 +135,27 @@ public struct SSHSigner: RecordSigner {
         }
         // ssh-keygen signs with an agent key when given its public half as -f.
         let keyArgument = keyPath ?? directory + "/agent-key.pub"
-        if keyPath == nil, !FileManager.default.createFile(atPath: keyArgument, contents: Data((publicKey.openSSH + "\n").utf8),
-                                                           attributes: [.posixPermissions: 0o600]) {
+        if keyPath == nil,
+            !FileManager.default.createFile(
+                atPath: keyArgument, contents: Data((publicKey.openSSH + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+        {
             throw SigningError("cannot write \(keyArgument)")
         }
         // The terminal stays ssh-keygen's, so it can ask for the key's passphrase.
-        guard let result = ToolProcess.run(program, ["-Y", "sign", "-q", "-n", SSHSigner.decisionNamespace, "-f", keyArgument, messagePath],
-                                           environment: environment, terminal: true) else {
+        guard
+            let result = ToolProcess.run(
+                program, ["-Y", "sign", "-q", "-n", SSHSigner.decisionNamespace, "-f", keyArgument, messagePath],
+                environment: environment, terminal: true)
+        else {
             throw SigningError("cannot start \(program)")
         }
         guard result.status == 0, let data = FileManager.default.contents(atPath: messagePath + ".sig"),
-              data.count <= SSHSignature.maxArmoredBytes else {
-            throw SigningError("ssh-keygen -Y sign -f \(keyPath ?? "(agent key \(publicKey.fingerprint))") failed (exit \(result.status)); nothing was recorded")
+            data.count <= SSHSignature.maxArmoredBytes
+        else {
+            throw SigningError(
+                "ssh-keygen -Y sign -f \(keyPath ?? "(agent key \(publicKey.fingerprint))") failed (exit \(result.status)); nothing was recorded"
+            )
         }
         let armored = String(decoding: data, as: UTF8.self)
         // Check what ssh-keygen made before it goes into the ledger.

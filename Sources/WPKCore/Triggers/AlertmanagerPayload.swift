@@ -48,7 +48,9 @@ public struct AlertmanagerPayload: Sendable, Equatable {
         }
         status = try Self.status(root["status"], at: "status")
         receiver = root["receiver"]?.stringValue ?? ""
-        guard let items = root["alerts"]?.arrayValue else { throw AlertmanagerPayloadError(message: "\"alerts\" is missing or not an array") }
+        guard let items = root["alerts"]?.arrayValue else {
+            throw AlertmanagerPayloadError(message: "\"alerts\" is missing or not an array")
+        }
         guard items.count <= Limits.maxAlerts else {
             throw AlertmanagerPayloadError(message: "\(items.count) alerts in one payload; the limit is \(Limits.maxAlerts)")
         }
@@ -58,14 +60,17 @@ public struct AlertmanagerPayload: Sendable, Equatable {
             let at = "alerts[\(index)]"
             guard case .object = item else { throw AlertmanagerPayloadError(message: "\(at) is not an object") }
             guard let fingerprint = item["fingerprint"]?.stringValue, !fingerprint.isEmpty,
-                  fingerprint.utf8.count <= Limits.maxFingerprintBytes,
-                  fingerprint.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }) else {
+                fingerprint.utf8.count <= Limits.maxFingerprintBytes,
+                fingerprint.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) })
+            else {
                 throw AlertmanagerPayloadError(message: "\(at).fingerprint is missing or not hexadecimal")
             }
-            alerts.append(Alert(status: try Self.status(item["status"], at: at + ".status"),
-                                labels: try Self.stringMap(item["labels"], at: at + ".labels"),
-                                annotations: try Self.stringMap(item["annotations"], at: at + ".annotations", optional: true),
-                                fingerprint: fingerprint.lowercased()))
+            alerts.append(
+                Alert(
+                    status: try Self.status(item["status"], at: at + ".status"),
+                    labels: try Self.stringMap(item["labels"], at: at + ".labels"),
+                    annotations: try Self.stringMap(item["annotations"], at: at + ".annotations", optional: true),
+                    fingerprint: fingerprint.lowercased()))
         }
         self.alerts = alerts
     }
@@ -77,7 +82,9 @@ public struct AlertmanagerPayload: Sendable, Equatable {
         return text
     }
 
-    private static func stringMap(_ value: JSONValue?, at: String, optional: Bool = false) throws(AlertmanagerPayloadError) -> [String: String] {
+    private static func stringMap(_ value: JSONValue?, at: String, optional: Bool = false) throws(AlertmanagerPayloadError) -> [String:
+        String]
+    {
         guard let value else {
             if optional { return [:] }
             throw AlertmanagerPayloadError(message: "\(at) is missing")
@@ -90,7 +97,8 @@ public struct AlertmanagerPayload: Sendable, Equatable {
         for (key, member) in members {
             guard let text = member.stringValue else { throw AlertmanagerPayloadError(message: "\(at) has a value that is not a string") }
             guard !key.isEmpty, key.utf8.count <= Limits.maxNameBytes, text.utf8.count <= Limits.maxValueBytes else {
-                throw AlertmanagerPayloadError(message: "\(at) has a name or value over the size limit (\(Limits.maxNameBytes) and \(Limits.maxValueBytes) bytes)")
+                throw AlertmanagerPayloadError(
+                    message: "\(at) has a name or value over the size limit (\(Limits.maxNameBytes) and \(Limits.maxValueBytes) bytes)")
             }
             out[key] = text
         }

@@ -119,8 +119,8 @@ public struct CronSchedule: Sendable, Equatable {
         found.sort()
         if found.isEmpty {
             // In the gap: the first instant at which the later offset is in force.
-            var low = wall - lateOffset   // still on the earlier offset
-            var high = wall - earlyOffset // already on the later one
+            var low = wall - lateOffset  // still on the earlier offset
+            var high = wall - earlyOffset  // already on the later one
             while high - low > 1 {
                 let middle = ((low + high) / 2).rounded(.down)
                 if offset(at: middle) == earlyOffset { low = middle } else { high = middle }

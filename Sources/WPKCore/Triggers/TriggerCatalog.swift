@@ -52,7 +52,8 @@ public struct TriggerCatalog: Sendable {
             guard report.isValid, let document = try? YAMLLoader.load(bytes, limits: checker.limits) else {
                 let first = report.diagnostics.first { $0.severity == .error }
                 let at = first?.mark.map { ":\($0.line):\($0.column)" } ?? ""
-                catalog.problems.append("\(s(path))\(at): skipped: invalid playbook: \(s(first?.message ?? "unreadable")) [\(first?.code ?? "")]")
+                catalog.problems.append(
+                    "\(s(path))\(at): skipped: invalid playbook: \(s(first?.message ?? "unreadable")) [\(first?.code ?? "")]")
                 continue
             }
             catalog.playbookCount += 1
@@ -65,7 +66,8 @@ public struct TriggerCatalog: Sendable {
         let s = DisplaySanitizer.sanitize
         let name = playbook.metadata.name?.value ?? path
         for trigger in playbook.triggers {
-            let entry = Entry(path: path, playbookName: name, trigger: trigger, maxConcurrency: playbook.validation.limits.maxConcurrency?.value)
+            let entry = Entry(
+                path: path, playbookName: name, trigger: trigger, maxConcurrency: playbook.validation.limits.maxConcurrency?.value)
             let place = "\(s(path)): trigger \(s(trigger.pointer))"
             switch trigger.kind?.value {
             case "webhook":
@@ -81,7 +83,8 @@ public struct TriggerCatalog: Sendable {
                 var key: [UInt8]?
                 switch webhookKey(trigger, playbook, secrets) {
                 case .success(let bytes): key = bytes
-                case .failure(let problem): problems.append("\(place): every request to \(s(hookPath)) is refused: \(s(problem.description))")
+                case .failure(let problem):
+                    problems.append("\(place): every request to \(s(hookPath)) is refused: \(s(problem.description))")
                 }
                 webhooks[hookPath] = Webhook(entry: entry, key: key)
             case "event":
@@ -104,12 +107,15 @@ public struct TriggerCatalog: Sendable {
     }
 
     /// The HMAC key of a webhook: the value of its `secret_input`, read as a run reads secrets.
-    private func webhookKey(_ trigger: Playbook.Trigger, _ playbook: Playbook, _ secrets: SecretResolver) -> Result<[UInt8], SecretUnavailable> {
+    private func webhookKey(_ trigger: Playbook.Trigger, _ playbook: Playbook, _ secrets: SecretResolver) -> Result<
+        [UInt8], SecretUnavailable
+    > {
         guard let name = trigger.secretInput else {
             return .failure(SecretUnavailable(reference: "secret_input", problem: "the trigger names no secret_input"))
         }
         guard let input = playbook.inputs.first(where: { $0.name.value == name }), input.secret,
-              let reference = input.secretRef.flatMap({ SecretReference($0.value) }) else {
+            let reference = input.secretRef.flatMap({ SecretReference($0.value) })
+        else {
             return .failure(SecretUnavailable(reference: name, problem: "secret_input must name a secret input with a secret_ref"))
         }
         switch secrets.value(of: reference) {

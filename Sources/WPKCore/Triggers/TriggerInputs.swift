@@ -58,7 +58,9 @@ public enum TriggerInputs {
 
     private static func value(of expression: String, in event: TriggerEvent) -> Result<String, TriggerInputError> {
         let parts = expression.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 3, parts[0] == "event" else { return .failure(TriggerInputError(message: "\(expression) is not an event value")) }
+        guard parts.count >= 3, parts[0] == "event" else {
+            return .failure(TriggerInputError(message: "\(expression) is not an event value"))
+        }
         switch (event, parts[1]) {
         case (.webhook(let body), "body"):
             var current = body
@@ -69,7 +71,9 @@ public enum TriggerInputs {
                     guard let member = current[key] else { return .failure(TriggerInputError(message: "the body has no \(at)")) }
                     current = member
                 case .array(let items):
-                    guard let index = Int(key), index >= 0, index < items.count else { return .failure(TriggerInputError(message: "the body has no \(at)")) }
+                    guard let index = Int(key), index >= 0, index < items.count else {
+                        return .failure(TriggerInputError(message: "the body has no \(at)"))
+                    }
                     current = items[index]
                 default:
                     return .failure(TriggerInputError(message: "the body has no \(at)"))
@@ -85,7 +89,8 @@ public enum TriggerInputs {
         case (.alert(let labels, _), "labels"):
             return labels[parts[2]].map { .success($0) } ?? .failure(TriggerInputError(message: "the alert has no label \(parts[2])"))
         case (.alert(_, let annotations), "annotations"):
-            return annotations[parts[2]].map { .success($0) } ?? .failure(TriggerInputError(message: "the alert has no annotation \(parts[2])"))
+            return annotations[parts[2]].map { .success($0) }
+                ?? .failure(TriggerInputError(message: "the alert has no annotation \(parts[2])"))
         default:
             return .failure(TriggerInputError(message: "\(expression) is not available for this event"))
         }

@@ -22,23 +22,28 @@ public enum WebhookSignature {
 
     /// The header value for `body` sent at `timestamp` under `key` (what a sender computes).
     public static func header(key: [UInt8], timestamp: Int, body: [UInt8]) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: signedBytes(timestamp: String(timestamp), body: body), using: SymmetricKey(data: key))
+        let code = HMAC<SHA256>.authenticationCode(
+            for: signedBytes(timestamp: String(timestamp), body: body), using: SymmetricKey(data: key))
         return "sha256=" + ContentDigest.hex(code)
     }
 
     /// Checks the headers of one request; on success, the signature's bytes (the replay key).
     /// The comparison runs in constant time (swift-crypto's authentication-code check).
-    public static func verify(key: [UInt8], timestampHeader: String?, signatureHeader: String?, body: [UInt8],
-                              now: Date) -> Result<[UInt8], Refusal> {
+    public static func verify(
+        key: [UInt8], timestampHeader: String?, signatureHeader: String?, body: [UInt8],
+        now: Date
+    ) -> Result<[UInt8], Refusal> {
         guard let timestampText = timestampHeader, (1...12).contains(timestampText.utf8.count),
-              timestampText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let timestamp = Int(timestampText),
-              let signatureText = signatureHeader, signatureText.utf8.count == 71, signatureText.hasPrefix("sha256="),
-              let signature = hexBytes(signatureText.utf8.dropFirst(7)), !key.isEmpty else {
+            timestampText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let timestamp = Int(timestampText),
+            let signatureText = signatureHeader, signatureText.utf8.count == 71, signatureText.hasPrefix("sha256="),
+            let signature = hexBytes(signatureText.utf8.dropFirst(7)), !key.isEmpty
+        else {
             return .failure(.unauthenticated)
         }
-        let valid = HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signedBytes(timestamp: timestampText, body: body),
-                                                            using: SymmetricKey(data: key))
+        let valid = HMAC<SHA256>.isValidAuthenticationCode(
+            signature, authenticating: signedBytes(timestamp: timestampText, body: body),
+            using: SymmetricKey(data: key))
         guard valid else { return .failure(.unauthenticated) }
         guard abs(now.timeIntervalSince1970 - Double(timestamp)) <= window else { return .failure(.stale) }
         return .success(signature)

@@ -99,7 +99,10 @@ public struct LineIndex: Sendable {
         while end > start, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
         if end - start >= 2, bytes[end - 2] == 0xC2, bytes[end - 1] == 0x85 { end -= 2 }
         if end - start >= 3, bytes[end - 3] == 0xE2, bytes[end - 2] == 0x80,
-           bytes[end - 1] == 0xA8 || bytes[end - 1] == 0xA9 { end -= 3 }
+            bytes[end - 1] == 0xA8 || bytes[end - 1] == 0xA9
+        {
+            end -= 3
+        }
         return bytes[start..<end]
     }
 

@@ -1,5 +1,5 @@
-internal import CYAML
 import BigInt
+internal import CYAML
 
 /// Bounds on what one file may cost to read. The defaults are far above any real playbook
 /// (a large one is a few hundred lines) and far below what would hurt a bastion host.
@@ -83,7 +83,9 @@ public enum YAMLLoader {
             }
             let length = strictUTF8Length(bytes, at: i)
             if length == 0 {
-                throw YAMLError(.encoding, "invalid UTF-8 byte 0x\(String(b, radix: 16, uppercase: true)); save the file as UTF-8", at: lines.mark(offset: i))
+                throw YAMLError(
+                    .encoding, "invalid UTF-8 byte 0x\(String(b, radix: 16, uppercase: true)); save the file as UTF-8",
+                    at: lines.mark(offset: i))
             }
             i += length
         }
@@ -202,7 +204,10 @@ private struct TreeBuilder {
                 }
                 aliasExpansion += target.count
                 if aliasExpansion > limits.maxAliasExpansion {
-                    throw YAMLError(.aliasLimit, "aliases expand to more than \(limits.maxAliasExpansion) nodes (limit); the file repeats itself too much", at: start)
+                    throw YAMLError(
+                        .aliasLimit,
+                        "aliases expand to more than \(limits.maxAliasExpansion) nodes (limit); the file repeats itself too much", at: start
+                    )
                 }
                 // The alias's own span, so problems with this use point here, not at the anchor.
                 var use = target.node
@@ -229,7 +234,8 @@ private struct TreeBuilder {
         let context = parser.context.map { String(cString: $0) }
         let message = context.map { "\(problem) \($0)" } ?? problem
         // Reader errors (bad characters) carry a byte offset; scanner and parser errors a mark.
-        let position = parser.error == YAML_READER_ERROR
+        let position =
+            parser.error == YAML_READER_ERROR
             ? lines.mark(offset: parser.problem_offset)
             : mark(parser.problem_mark)
         return YAMLError(.syntax, message, at: position)
@@ -333,7 +339,9 @@ private struct TreeBuilder {
     /// Checks a node about to become a key of the mapping at `stack[frame]`.
     private mutating func checkKey(_ node: Node, frame: Int) throws(YAMLError) {
         guard let scalar = node.scalar else {
-            throw YAMLError(.nonScalarKey, "mapping key is a \(node.sequence != nil ? "sequence" : "mapping"); keys must be plain scalars", at: node.start)
+            throw YAMLError(
+                .nonScalarKey, "mapping key is a \(node.sequence != nil ? "sequence" : "mapping"); keys must be plain scalars",
+                at: node.start)
         }
         let length = scalar.text.utf8.count
         if length == 2 && scalar.style == .plain && scalar.text.utf8.elementsEqual("<<".utf8) {
@@ -365,15 +373,20 @@ private struct TreeBuilder {
         }
         if let duplicate {
             let first = pending[duplicate].start
-            throw YAMLError(.duplicateKey, "duplicate key \"\(scalar.text)\"; it is first defined at line \(first.line), column \(first.column)",
-                            at: node.start, pointer: openPointer(adding: scalar.text))
+            throw YAMLError(
+                .duplicateKey, "duplicate key \"\(scalar.text)\"; it is first defined at line \(first.line), column \(first.column)",
+                at: node.start, pointer: openPointer(adding: scalar.text))
         }
     }
 
-    private func collectionTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, expected: CoreTag, at mark: Mark) throws(YAMLError) -> CoreTag {
+    private func collectionTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, expected: CoreTag, at mark: Mark) throws(YAMLError) -> CoreTag
+    {
         guard let tag = string(pointer), tag != "!" else { return expected }
         guard tag == expected.name else {
-            throw YAMLError(.unsupportedTag, "unsupported tag \(displayTag(tag)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed", at: mark)
+            throw YAMLError(
+                .unsupportedTag,
+                "unsupported tag \(displayTag(tag)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed",
+                at: mark)
         }
         return expected
     }
@@ -382,9 +395,10 @@ private struct TreeBuilder {
         value pointer: UnsafeMutablePointer<yaml_char_t>?, length: Int, style libyamlStyle: yaml_scalar_style_t,
         tag explicitTag: String?, start: Mark, end: Mark
     ) throws(YAMLError) -> Node {
-        let text = pointer.map {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        } ?? ""
+        let text =
+            pointer.map {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            } ?? ""
         let style: ScalarStyle
         switch libyamlStyle {
         case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -408,10 +422,15 @@ private struct TreeBuilder {
             (value, tag) = (.string(text), .str)
         case let taggedName?:
             guard let tagged = CoreTag(name: taggedName), [.int, .float, .bool, .null].contains(tagged) else {
-                throw YAMLError(.unsupportedTag, "unsupported tag \(displayTag(taggedName)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed", at: start)
+                throw YAMLError(
+                    .unsupportedTag,
+                    "unsupported tag \(displayTag(taggedName)); only the YAML core tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) are allowed",
+                    at: start)
             }
-            guard let resolved = CoreSchema.resolvePlain(text), resolved.tag == tagged
-                    || (tagged == .float && resolved.tag == .int) else {
+            guard let resolved = CoreSchema.resolvePlain(text),
+                resolved.tag == tagged
+                    || (tagged == .float && resolved.tag == .int)
+            else {
                 throw YAMLError(.invalidValue, "\"\(text.prefix(40))\" is not a valid \(displayTag(taggedName)) value", at: start)
             }
             value = resolved.value
@@ -483,13 +502,19 @@ public enum CoreSchema {
         func isDigit(_ k: Int) -> Bool { k < b.count && b[k] >= 0x30 && b[k] <= 0x39 }
         if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
         var intDigits = 0
-        while isDigit(i) { i += 1; intDigits += 1 }
+        while isDigit(i) {
+            i += 1
+            intDigits += 1
+        }
         var isInteger = true
         var fracDigits = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
             isInteger = false
             i += 1
-            while isDigit(i) { i += 1; fracDigits += 1 }
+            while isDigit(i) {
+                i += 1
+                fracDigits += 1
+            }
         }
         guard intDigits > 0 || fracDigits > 0 else { return nil }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
@@ -497,7 +522,10 @@ public enum CoreSchema {
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
             var expDigits = 0
-            while isDigit(i) { i += 1; expDigits += 1 }
+            while isDigit(i) {
+                i += 1
+                expDigits += 1
+            }
             guard expDigits > 0 else { return nil }
         }
         return i == b.count ? isInteger : nil
@@ -512,13 +540,17 @@ public enum CoreSchema {
         if !scalar.isString {
             guard case .number = scalar.value else { return nil }
             let digits = bytes.drop(while: { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") })
-            if digits.count > 1, digits.first == UInt8(ascii: "0"), digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) {
+            if digits.count > 1, digits.first == UInt8(ascii: "0"),
+                digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") })
+            {
                 return "an octal number"
             }
             return nil
         }
         // The YAML 1.1 booleans start with y, n or o (either case).
-        if bytes.count <= 3, let first = bytes.first, (first | 0x20) == UInt8(ascii: "y") || (first | 0x20) == UInt8(ascii: "n") || (first | 0x20) == UInt8(ascii: "o") {
+        if bytes.count <= 3, let first = bytes.first,
+            (first | 0x20) == UInt8(ascii: "y") || (first | 0x20) == UInt8(ascii: "n") || (first | 0x20) == UInt8(ascii: "o")
+        {
             switch scalar.text {
             case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON": return "the boolean true"
             case "n", "N", "no", "No", "NO", "off", "Off", "OFF": return "the boolean false"

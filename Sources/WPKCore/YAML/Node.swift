@@ -53,10 +53,10 @@ public enum ScalarValue: Hashable, Sendable {
     public static func == (lhs: ScalarValue, rhs: ScalarValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
-        case let (.bool(a), .bool(b)): return a == b
-        case let (.number(a), .number(b)): return a == b
-        case let (.nonFinite(a), .nonFinite(b)): return a == b || (a.isNaN && b.isNaN)
-        case let (.string(a), .string(b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.number(let a), .number(let b)): return a == b
+        case (.nonFinite(let a), .nonFinite(let b)): return a == b || (a.isNaN && b.isNaN)
+        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
         default: return false
         }
     }
@@ -64,9 +64,15 @@ public enum ScalarValue: Hashable, Sendable {
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
-        case .bool(let b): hasher.combine(1); hasher.combine(b)
-        case .number(let n): hasher.combine(2); hasher.combine(n)
-        case .nonFinite(let d): hasher.combine(3); hasher.combine(d.isNaN ? 0 : d)
+        case .bool(let b):
+            hasher.combine(1)
+            hasher.combine(b)
+        case .number(let n):
+            hasher.combine(2)
+            hasher.combine(n)
+        case .nonFinite(let d):
+            hasher.combine(3)
+            hasher.combine(d.isNaN ? 0 : d)
         case .string(let s):
             hasher.combine(4)
             // Scalar-wise, so "é" precomposed and decomposed stay distinct keys, as in JSON.

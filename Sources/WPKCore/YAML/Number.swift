@@ -270,7 +270,8 @@ public struct Number: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     private func scientific(digits: String) -> String {
         let leadExponent = exponent + digits.count - 1
-        let mantissa = digits.count > 1
+        let mantissa =
+            digits.count > 1
             ? String(digits.prefix(1)) + "." + digits.dropFirst()
             : digits
         return mantissa + "e" + (leadExponent >= 0 ? "+" : "") + String(leadExponent)

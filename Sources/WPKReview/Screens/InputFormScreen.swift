@@ -58,20 +58,26 @@ enum InputFormScreen {
         for index in first..<blocks.count {
             let block = blocks[index]
             guard row + block.count <= firstFooter else {
-                if row < firstFooter { screen.put("(\(blocks.count - index) more inputs below: Down)", row: row, column: 2, maxWidth: width, style: .dim) }
+                if row < firstFooter {
+                    screen.put("(\(blocks.count - index) more inputs below: Down)", row: row, column: 2, maxWidth: width, style: .dim)
+                }
                 break
             }
             let field = form.fields[index]
             // The value row follows the facts and the description, if any.
             let valueOffset = field.declaration.description?.isEmpty == false ? 2 : 1
             for (offset, line) in block.enumerated() {
-                let used = screen.put(line.text, row: row + offset, column: line.indent, maxWidth: screen.size.width - line.indent - 2, style: line.style)
+                let used = screen.put(
+                    line.text, row: row + offset, column: line.indent, maxWidth: screen.size.width - line.indent - 2, style: line.style)
                 if index == form.focus, offset == valueOffset, field.isTypable {
                     screen.cursor = (row + offset, line.indent + (field.value.isEmpty ? 2 : used))
                 }
             }
-            let marker: (String, Style) = field.declaration.secret ? (" ", .normal)
-                : !form.checked ? ("?", .dim) : field.problems.isEmpty ? (screen.asciiOnly ? "+" : "✓", .ok) : (screen.asciiOnly ? "x" : "✗", .error)
+            let marker: (String, Style) =
+                field.declaration.secret
+                ? (" ", .normal)
+                : !form.checked
+                    ? ("?", .dim) : field.problems.isEmpty ? (screen.asciiOnly ? "+" : "✓", .ok) : (screen.asciiOnly ? "x" : "✗", .error)
             screen.put(marker.0, row: row, column: 2, style: marker.1)
             if index == form.focus { screen.put(String(screen.glyphs.pointer), row: row, column: 1, style: .selected) }
             row += block.count + 1

@@ -40,7 +40,8 @@ enum ListScreen {
             return
         }
         if state.shown.isEmpty {
-            let message = entries.isEmpty
+            let message =
+                entries.isEmpty
                 ? "No playbooks found (*.wpk.yaml, *.wpk.yml). Name files or directories: wpk review PATH..."
                 : "No playbook matches the filter \"\(state.filter)\". Esc clears it."
             screen.put(message, row: Layout.listTop, column: 2, maxWidth: screen.size.width - 4, style: .dim)

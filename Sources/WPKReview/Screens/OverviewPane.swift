@@ -2,8 +2,9 @@
 enum OverviewPane {
     static func draw(_ state: ReviewState, _ open: OpenPlaybook, into screen: inout Screen) {
         if open.overviewRows.isEmpty {
-            screen.put("Nothing to show: the file could not be read as a playbook (see Diagnostics).",
-                       row: Layout.paneTop, column: 2, maxWidth: screen.size.width - 4, style: .dim)
+            screen.put(
+                "Nothing to show: the file could not be read as a playbook (see Diagnostics).",
+                row: Layout.paneTop, column: 2, maxWidth: screen.size.width - 4, style: .dim)
             return
         }
         let labelWidth = 18

@@ -41,7 +41,8 @@ enum PlanPane {
 
     private static func drawDetail(_ step: PlanStepView, fingerprint: String?, into screen: inout Screen) {
         let top = Layout.statusRow(screen.size) - Layout.planDetailHeight
-        screen.box(top: top, left: 0, height: Layout.planDetailHeight, width: screen.size.width, title: "step \(step.index): \(step.handler)")
+        screen.box(
+            top: top, left: 0, height: Layout.planDetailHeight, width: screen.size.width, title: "step \(step.index): \(step.handler)")
         let inner = screen.size.width - 4
         let commandRows = Layout.planDetailHeight - 4
         var row = top + 1
@@ -49,7 +50,8 @@ enum PlanPane {
             let left = top + 1 + commandRows - row
             let lastRoom = i < step.commands.count - 1 && left == 1
             if lastRoom {
-                screen.put("(\(step.commands.count - i) more commands: a or r shows them all)", row: row, column: 2, maxWidth: inner, style: .dim)
+                screen.put(
+                    "(\(step.commands.count - i) more commands: a or r shows them all)", row: row, column: 2, maxWidth: inner, style: .dim)
                 break
             }
             row += screen.putWrapped("$ " + ShellQuote.join(command), row: row, column: 2, width: inner, maxRows: left, style: .input)

@@ -41,8 +41,10 @@ enum PlaybookScreen {
 
     /// Draws the rows of a scrolling pane, calling `drawRow` only for visible rows, marking the
     /// selection and parking the cursor on it.
-    static func drawRows(_ state: ReviewState, pane: Pane, into screen: inout Screen, highlight: Bool = true,
-                         _ drawRow: (_ index: Int, _ row: Int, _ screen: inout Screen) -> Void) {
+    static func drawRows(
+        _ state: ReviewState, pane: Pane, into screen: inout Screen, highlight: Bool = true,
+        _ drawRow: (_ index: Int, _ row: Int, _ screen: inout Screen) -> Void
+    ) {
         let scroll = state.paneScroll[pane] ?? Scroll()
         let count = state.rowCount(pane)
         let visible = Layout.paneRows(pane, screen.size)

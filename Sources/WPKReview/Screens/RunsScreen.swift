@@ -42,12 +42,14 @@ enum RunsScreen {
             return
         }
         if runs.isEmpty, let problem = state.ledgerProblem {
-            screen.putWrapped("No runs shown: \(problem)", row: Layout.listTop, column: 2, width: screen.size.width - 4, maxRows: 4, style: .error)
+            screen.putWrapped(
+                "No runs shown: \(problem)", row: Layout.listTop, column: 2, width: screen.size.width - 4, maxRows: 4, style: .error)
             return
         }
         if runs.isEmpty {
-            screen.put("No runs in the ledger yet. `wpk run PLAYBOOK` starts one; w shows the playbooks.", row: Layout.listTop, column: 2,
-                       maxWidth: screen.size.width - 4, style: .dim)
+            screen.put(
+                "No runs in the ledger yet. `wpk run PLAYBOOK` starts one; w shows the playbooks.", row: Layout.listTop, column: 2,
+                maxWidth: screen.size.width - 4, style: .dim)
             return
         }
         let visible = Layout.listRows(screen.size)
@@ -73,7 +75,8 @@ enum RunsScreen {
         screen.put(run.gate, row: row, column: columns.gate, maxWidth: Columns.gateWidth - 1, style: run.isWaiting ? .danger : .normal)
         if run.isWaiting {
             screen.put("\(run.approvals)/\(run.approvalsNeeded)", row: row, column: columns.approvals, maxWidth: Columns.approvalsWidth - 1)
-            screen.put(countdown(until: run.deadline, now: now), row: row, column: columns.left, maxWidth: Columns.leftWidth, style: .warning)
+            screen.put(
+                countdown(until: run.deadline, now: now), row: row, column: columns.left, maxWidth: Columns.leftWidth, style: .warning)
         }
     }
 
@@ -135,13 +138,14 @@ enum RunScreen {
         column += screen.put("  \(row.playbook)", row: 1, column: column, maxWidth: screen.size.width / 2)
         column += screen.put("  \(row.state)", row: 1, column: column, style: RunsScreen.stateStyle(row.state))
         screen.put("  plan \(view.fingerprint)", row: 1, column: column, maxWidth: max(0, screen.size.width - column - 1), style: .dim)
-        var where_ = "started by " + RunsScreen.whoText(row)
+        var origin = "started by " + RunsScreen.whoText(row)
         if row.isWaiting {
             let approvers = view.approvers.isEmpty ? "" : " (" + view.approvers.joined(separator: ", ") + ")"
-            where_ = "waiting at \(row.gate): \(row.approvals)/\(row.approvalsNeeded) approvals\(approvers), "
-                + "\(RunsScreen.countdown(until: row.deadline, now: state.now)) left  " + where_
+            origin =
+                "waiting at \(row.gate): \(row.approvals)/\(row.approvalsNeeded) approvals\(approvers), "
+                + "\(RunsScreen.countdown(until: row.deadline, now: state.now)) left  " + origin
         }
-        screen.put(where_, row: 2, column: 1, maxWidth: screen.size.width - 2, style: row.isWaiting ? .danger : .dim)
+        screen.put(origin, row: 2, column: 1, maxWidth: screen.size.width - 2, style: row.isWaiting ? .danger : .dim)
         let visible = Layout.runRows(screen.size)
         let scroll = state.runScroll
         for offset in 0..<visible {
@@ -165,13 +169,15 @@ enum RunActionDialog {
         let top = 1
         let bottom = Layout.statusRow(screen.size) - 1
         for row in top...bottom { screen.fill(row: row) }
-        let title = switch action {
-        case .approve: "APPROVE this run's step?"
-        case .reject: "REJECT this run's step"
-        case .cancel: "CANCEL this run"
-        }
+        let title =
+            switch action {
+            case .approve: "APPROVE this run's step?"
+            case .reject: "REJECT this run's step"
+            case .cancel: "CANCEL this run"
+            }
         screen.box(top: top, left: 0, height: bottom - top + 1, width: screen.size.width, title: title, style: .danger)
-        let labelColumn = 2, valueColumn = 16
+        let labelColumn = 2
+        let valueColumn = 16
         let valueWidth = screen.size.width - valueColumn - 2
         let footerRows = action == .approve ? 3 : 2
         let footerRow = bottom - footerRows
@@ -179,7 +185,8 @@ enum RunActionDialog {
         func fact(_ label: String, _ value: String, _ style: Style = .normal, rows: Int = 1) {
             guard row < footerRow else { return }
             screen.put(label, row: row, column: labelColumn, maxWidth: 13, style: .dim)
-            row += screen.putWrapped(value, row: row, column: valueColumn, width: valueWidth, maxRows: min(rows, footerRow - row), style: style)
+            row += screen.putWrapped(
+                value, row: row, column: valueColumn, width: valueWidth, maxRows: min(rows, footerRow - row), style: style)
         }
         fact("run", "\(view.row.id) of \(view.row.playbook), started by \(RunsScreen.whoText(view.row))", rows: 2)
         fact("plan", view.fingerprint, .title)
@@ -191,7 +198,9 @@ enum RunActionDialog {
                 let text = "$ " + ShellQuote.join(command)
                 let needed = Screen.wrap(text, width: valueWidth, asciiOnly: screen.asciiOnly).count
                 if row + needed > footerRow {
-                    fact("", "(\(step.commands.count - i) more commands do not fit: enlarge the terminal, or read the run screen)", .warning, rows: 2)
+                    fact(
+                        "", "(\(step.commands.count - i) more commands do not fit: enlarge the terminal, or read the run screen)", .warning,
+                        rows: 2)
                     break
                 }
                 fact(i == 0 ? "command" : "", text, .input, rows: needed)
@@ -199,17 +208,24 @@ enum RunActionDialog {
         } else {
             fact("state", view.row.state + (view.row.isWaiting ? " at \(view.row.gate)" : ""))
         }
-        let left = labelColumn, width = screen.size.width - 4
+        let left = labelColumn
+        let width = screen.size.width - 4
         if action == .approve {
             screen.put("Type the first 4 characters of the plan fingerprint to approve.", row: footerRow, column: left, maxWidth: width)
-            screen.put("Any other key cancels; nothing is recorded until the 4th character.", row: footerRow + 1, column: left, maxWidth: width, style: .dim)
+            screen.put(
+                "Any other key cancels; nothing is recorded until the 4th character.", row: footerRow + 1, column: left, maxWidth: width,
+                style: .dim)
             screen.put("> " + text + String(repeating: "_", count: max(0, 4 - text.count)), row: footerRow + 2, column: left, style: .input)
             screen.cursor = (footerRow + 2, left + 2 + text.count)
         } else {
-            screen.put("Reason (required; Enter \(action == .cancel ? "cancels the run" : "rejects"), Esc keeps it):", row: footerRow, column: left, maxWidth: width)
+            screen.put(
+                "Reason (required; Enter \(action == .cancel ? "cancels the run" : "rejects"), Esc keeps it):", row: footerRow,
+                column: left, maxWidth: width)
             let room = width - 4
             let shown = text.count > room ? String(text.suffix(room - 1)) : text
-            let used = screen.put("> " + (text.count > room ? String(screen.glyphs.ellipsis) : "") + shown, row: footerRow + 1, column: left, maxWidth: width, style: .input)
+            let used = screen.put(
+                "> " + (text.count > room ? String(screen.glyphs.ellipsis) : "") + shown, row: footerRow + 1, column: left, maxWidth: width,
+                style: .input)
             screen.cursor = (footerRow + 1, min(left + used, left + width - 1))
         }
     }

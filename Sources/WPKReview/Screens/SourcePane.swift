@@ -39,12 +39,18 @@ public enum YAMLHighlighter {
         var out: [(String, Style)] = []
         var rest = Substring(line)
         let indent = rest.prefix { $0 == " " }
-        if !indent.isEmpty { out.append((String(indent), .normal)); rest = rest.dropFirst(indent.count) }
+        if !indent.isEmpty {
+            out.append((String(indent), .normal))
+            rest = rest.dropFirst(indent.count)
+        }
         while rest.hasPrefix("- ") || rest == "-" {
             out.append(("-", .yamlPunct))
             rest = rest.dropFirst()
             let spaces = rest.prefix { $0 == " " }
-            if !spaces.isEmpty { out.append((String(spaces), .normal)); rest = rest.dropFirst(spaces.count) }
+            if !spaces.isEmpty {
+                out.append((String(spaces), .normal))
+                rest = rest.dropFirst(spaces.count)
+            }
         }
         if rest.hasPrefix("#") { return out + [(String(rest), .yamlComment)] }
         if let colon = keyColon(rest) {
@@ -89,7 +95,10 @@ public enum YAMLHighlighter {
         if let first = body.first, first == "\"" || first == "'" {
             var index = body.index(after: body.startIndex)
             while index < body.endIndex, body[index] != first {
-                if first == "\"", body[index] == "\\" { index = body.index(after: index); if index == body.endIndex { break } }
+                if first == "\"", body[index] == "\\" {
+                    index = body.index(after: index)
+                    if index == body.endIndex { break }
+                }
                 index = body.index(after: index)
             }
             let end = index < body.endIndex ? body.index(after: index) : body.endIndex
@@ -103,7 +112,9 @@ public enum YAMLHighlighter {
         }
         let trimmed = body.trimmingSpaces
         let style: Style
-        if trimmed == "|" || trimmed == ">" || trimmed.hasPrefix("|") || trimmed.hasPrefix(">") || trimmed.hasPrefix("&") || trimmed.hasPrefix("*") {
+        if trimmed == "|" || trimmed == ">" || trimmed.hasPrefix("|") || trimmed.hasPrefix(">") || trimmed.hasPrefix("&")
+            || trimmed.hasPrefix("*")
+        {
             style = .yamlPunct
         } else if let resolved = CoreSchema.resolvePlain(trimmed), resolved.tag != .str {
             style = .yamlNumber

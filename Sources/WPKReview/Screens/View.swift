@@ -1,3 +1,5 @@
+import WPKCore
+
 /// Draws the whole state into a grid of `state.size`; only rows that are visible are computed.
 public func render(_ state: ReviewState) -> Screen {
     var screen = Screen(size: state.size, asciiOnly: state.options.asciiOnly)
@@ -83,7 +85,9 @@ enum Frame {
         if state.context == .list, state.overlay == nil, let entry = state.selectedEntry {
             let showsPath = ListScreen.Columns(width: screen.size.width).pathWidth == 0
             if !entry.plannedWith.isEmpty {
-                screen.put("pending gate planned with " + entry.plannedWith + (showsPath ? "  " + entry.path : ""), row: row, column: 0, style: .dim)
+                screen.put(
+                    "pending gate planned with " + entry.plannedWith + (showsPath ? "  " + entry.path : ""), row: row, column: 0,
+                    style: .dim)
                 return
             }
             if showsPath {
@@ -111,8 +115,9 @@ enum Frame {
         if state.openPath != nil, state.pane == .source, let open = state.open {
             let line = (state.paneScroll[.source]?.selected ?? 0) + 1
             if let diagnostic = open.diagnostics.first(where: { $0.mark?.line == line }) {
-                screen.put("\(line): \(diagnostic.severity.rawValue): \(diagnostic.message) [\(diagnostic.code)]",
-                           row: row, column: 0, style: style(diagnostic.severity))
+                screen.put(
+                    "\(line): \(diagnostic.severity.rawValue): \(diagnostic.message) [\(diagnostic.code)]",
+                    row: row, column: 0, style: style(diagnostic.severity))
             }
         }
     }
@@ -149,10 +154,15 @@ enum Frame {
         case .reject: return [("Enter", "reject with this reason", 0), ("Esc", "cancel", 0), ("Bksp", "delete", 1)]
         case .runAction(.approve, _): return [("type", "the fingerprint's first 4 characters to approve", 0), ("other keys", "cancel", 0)]
         case .runAction(let action, _):
-            return [("Enter", action == .cancel ? "cancel the run with this reason" : "reject with this reason", 0), ("Esc", "keep it", 0), ("Bksp", "delete", 1)]
+            return [
+                ("Enter", action == .cancel ? "cancel the run with this reason" : "reject with this reason", 0), ("Esc", "keep it", 0),
+                ("Bksp", "delete", 1),
+            ]
         case .inputs:
-            return [("type", "a value", 0), ("Enter", "plan with these values", 0), ("Esc", "cancel", 0),
-                    (ascii ? "Up/Dn" : "↑↓", "field", 1), ("Bksp", "delete", 2)]
+            return [
+                ("type", "a value", 0), ("Enter", "plan with these values", 0), ("Esc", "cancel", 0),
+                (ascii ? "Up/Dn" : "↑↓", "field", 1), ("Bksp", "delete", 2),
+            ]
         case nil: break
         }
         if state.editingFilter {
@@ -198,6 +208,5 @@ enum Frame {
     }
 }
 
-import WPKCore
 /// The diagnostic severity type, named once for the screens.
 typealias WPKSeverity = Diagnostic.Severity

@@ -1,11 +1,15 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import WPKCore
 import WPKPostgres
 
 /// `--ledger FILE`: shared by every command that reads or writes the ledger.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: "The ledger file in single-user mode (default: $WPK_LEDGER, else $XDG_STATE_HOME/wpk/ledger.jsonl, else ~/.local/state/wpk/ledger.jsonl); refused where the machine policy names a team ledger.")
+    @Option(
+        name: .long,
+        help:
+            "The ledger file in single-user mode (default: $WPK_LEDGER, else $XDG_STATE_HOME/wpk/ledger.jsonl, else ~/.local/state/wpk/ledger.jsonl); refused where the machine policy names a team ledger."
+    )
     var ledger: String?
 
     /// The ledger a command runs or decides on: the machine policy's team ledger, else the
@@ -16,14 +20,20 @@ struct LedgerOptions: ParsableArguments {
 
     /// The same for a command whose option has another name (`wpk review --ledger`).
     static func chosen(_ command: String, requested: String?, policy: MachinePolicyStatus) throws -> any LedgerBackend {
-        try unwrap(command, LedgerChoice.chosen(by: policy, requested: requested, environment: ProcessInfo.processInfo.environment,
-                                                home: NSHomeDirectory(), database: PostgresLedger.opener))
+        try unwrap(
+            command,
+            LedgerChoice.chosen(
+                by: policy, requested: requested, environment: ProcessInfo.processInfo.environment,
+                home: NSHomeDirectory(), database: PostgresLedger.opener))
     }
 
     /// The ledger `approvals list|verify` read: `--ledger FILE` (any file), else as `chosen`.
     func forReading(_ command: String) throws -> any LedgerBackend {
-        try Self.unwrap(command, LedgerChoice.forReading(ledger, policy: MachinePolicy.load(), environment: ProcessInfo.processInfo.environment,
-                                                         home: NSHomeDirectory(), database: PostgresLedger.opener))
+        try Self.unwrap(
+            command,
+            LedgerChoice.forReading(
+                ledger, policy: MachinePolicy.load(), environment: ProcessInfo.processInfo.environment,
+                home: NSHomeDirectory(), database: PostgresLedger.opener))
     }
 
     static func unwrap(_ command: String, _ result: Result<any LedgerBackend, LedgerError>) throws -> any LedgerBackend {
@@ -83,7 +93,9 @@ struct Approvals: ParsableCommand {
                 writeOut(ApprovalsOutput.listText(rows, ledger: ledger) + ApprovalsOutput.runsText(runs, now: now))
             }
             if let fault = reading.fault {
-                printError("wpk approvals list: the ledger is damaged from \(fault); only the records before it are listed. Run `wpk approvals verify`.")
+                printError(
+                    "wpk approvals list: the ledger is damaged from \(fault); only the records before it are listed. Run `wpk approvals verify`."
+                )
                 throw ExitCode(1)
             }
         }
@@ -97,7 +109,8 @@ struct Approvals: ParsableCommand {
             if let step, row.gate.key.step != step { return false }
             if let run = runID {
                 let gate = row.gate
-                let involved = gate.waiting.contains { $0.run == run } || gate.consumedRuns[run] != nil
+                let involved =
+                    gate.waiting.contains { $0.run == run } || gate.consumedRuns[run] != nil
                     || gate.expiredRuns[run] != nil || gate.approvals.contains { $0.run == run || $0.consumedBy?.run == run }
                     || gate.rejections.contains { $0.run == run }
                 guard involved else { return false }
@@ -149,11 +162,14 @@ struct Approvals: ParsableCommand {
         /// verify for a listed principal (forged, unsigned, expired signer), one line each.
         static func unverifiedDecisions(_ records: [LedgerRecord]) -> [String] {
             let signers = SignerPolicy.of(MachinePolicy.load())
-            if case .unavailable(let reason) = signers { return ["wpk approvals verify: signatures cannot be checked: \(DisplaySanitizer.sanitize(reason))"] }
+            if case .unavailable(let reason) = signers {
+                return ["wpk approvals verify: signatures cannot be checked: \(DisplaySanitizer.sanitize(reason))"]
+            }
             guard signers.requiresSignatures else { return [] }
             return records.filter { $0.draft.type == .approved || $0.draft.type == .rejected }.compactMap { record in
                 guard case .failure(let error) = signers.principal(of: record) else { return nil }
-                return "record \(record.seq) (\(record.draft.type.name) by \(DisplaySanitizer.sanitize(record.operatorName))) does not count: \(error.description)"
+                return
+                    "record \(record.seq) (\(record.draft.type.name) by \(DisplaySanitizer.sanitize(record.operatorName))) does not count: \(error.description)"
             }
         }
     }
@@ -178,10 +194,17 @@ extension Approvals {
 
         @Option(help: "The Unix group of the team: approvers and run starters.") var group: String = "wpk"
 
-        @Option(name: .customLong("admin-url"), help: ArgumentHelp("For a PostgreSQL ledger: a database administrator's URL (default: the local postgres account over the ledger's Unix socket).", valueName: "URL"))
+        @Option(
+            name: .customLong("admin-url"),
+            help: ArgumentHelp(
+                "For a PostgreSQL ledger: a database administrator's URL (default: the local postgres account over the ledger's Unix socket).",
+                valueName: "URL"))
         var adminURL: String?
 
-        @Option(name: .customLong("admin-password-file"), help: ArgumentHelp("A root-owned file holding the --admin-url account's password, if the server asks for one.", valueName: "FILE"))
+        @Option(
+            name: .customLong("admin-password-file"),
+            help: ArgumentHelp(
+                "A root-owned file holding the --admin-url account's password, if the server asks for one.", valueName: "FILE"))
         var adminPasswordFile: String?
 
         /// Creates the database, the client role the URL names (its password written to the
@@ -194,7 +217,9 @@ extension Approvals {
                 let administrator = PostgresLedgerSetup.Administrator(
                     url: try adminURL.map { (text) throws(LedgerError) in try PostgresURL(parsing: text) },
                     password: try adminPasswordFile.map { (file) throws(LedgerError) in try PostgresPasswordFile.read(file) })
-                for line in try PostgresLedgerSetup.initialize(ledger: url, passwordFile: passwordFile, administrator: administrator, group: group) {
+                for line in try PostgresLedgerSetup.initialize(
+                    ledger: url, passwordFile: passwordFile, administrator: administrator, group: group)
+                {
                     writeOut(s(line) + "\n")
                 }
             } catch {
@@ -217,11 +242,15 @@ extension Approvals {
             case .loaded(let loaded): policy = loaded
             }
             guard let path = policy.ledger else {
-                printError("wpk approvals init: \(MachinePolicy.path) names no team ledger; add a line such as `ledger: /var/lib/wpk/ledger.jsonl` to it first")
+                printError(
+                    "wpk approvals init: \(MachinePolicy.path) names no team ledger; add a line such as `ledger: /var/lib/wpk/ledger.jsonl` to it first"
+                )
                 throw ExitCode(1)
             }
             guard let entry = getgrnam(group) else {
-                printError("wpk approvals init: there is no group \(s(group)); create it first (groupadd \(s(group))) and add the approvers and run starters to it")
+                printError(
+                    "wpk approvals init: there is no group \(s(group)); create it first (groupadd \(s(group))) and add the approvers and run starters to it"
+                )
                 throw ExitCode(1)
             }
             if LedgerChoice.isDatabase(path) {
@@ -229,7 +258,9 @@ extension Approvals {
                 return
             }
             guard path.hasPrefix("/") else {
-                printError("wpk approvals init: \(MachinePolicy.path) names the ledger \(s(path)), which is neither an absolute file path nor a postgresql:// URL")
+                printError(
+                    "wpk approvals init: \(MachinePolicy.path) names the ledger \(s(path)), which is neither an absolute file path nor a postgresql:// URL"
+                )
                 throw ExitCode(1)
             }
             let report: LedgerSetupReport
@@ -247,7 +278,9 @@ extension Approvals {
             } else {
                 writeOut("append-only attribute: NOT set: \(s(report.appendOnlyProblem ?? "unknown"))\n")
                 if policy.requireAppendOnly {
-                    printError("wpk approvals init: the policy requires the append-only attribute (require_append_only: true), so the ledger cannot be used until it is set")
+                    printError(
+                        "wpk approvals init: the policy requires the append-only attribute (require_append_only: true), so the ledger cannot be used until it is set"
+                    )
                     throw ExitCode(1)
                 }
             }
@@ -289,12 +322,15 @@ enum ApprovalsOutput {
             case .running(let steps):
                 line += steps.isEmpty ? "running" : "running \(steps.map(s).joined(separator: ", "))"
             case .processGone(let open):
-                line += open.isEmpty ? "stopped without finishing (its process is gone)"
+                line +=
+                    open.isEmpty
+                    ? "stopped without finishing (its process is gone)"
                     : "OUTCOME UNKNOWN for \(open.map(s).joined(separator: ", ")) (its process is gone; never retried automatically)"
             case .ended(let outcome):
                 line += s(outcome)
             }
-            line += "  \(s(history.playbook ?? "?")) plan \(shortDigest(history.planDigest ?? "")) started \(RFC3339.format(history.startedAt)) by \(s(history.starter.name))"
+            line +=
+                "  \(s(history.playbook ?? "?")) plan \(shortDigest(history.planDigest ?? "")) started \(RFC3339.format(history.startedAt)) by \(s(history.starter.name))"
             if let origin = history.startedBy, origin.kind != .cli { line += " via \(s(origin.summary))" }
             out += line + "\n"
         }
@@ -309,32 +345,35 @@ enum ApprovalsOutput {
     }
 
     static func runsJSON(_ runs: [RunOverview], now: Date) -> JSONValue {
-        .array(runs.map { run in
-            let history = run.history
-            var members: [(key: String, value: JSONValue)] = [
-                ("run", .string(history.id)),
-                ("status", .string(run.status.name)),
-                ("playbook", .optional(history.playbook)),
-                ("playbook_digest", .optional(history.playbookDigest)),
-                ("plan_digest", .optional(history.planDigest)),
-                ("started", .string(RFC3339.format(history.startedAt))),
-                ("operator", .string(history.starter.name)),
-            ]
-            if let origin = history.startedBy { members.append(("started_by", origin.json)) }
-            switch run.status {
-            case .waiting(let step, let since, let deadline):
-                members += [("step", .string(step)), ("waiting_since", .string(RFC3339.format(since))),
-                            ("waited_seconds", .int(run.waitedSeconds(at: now) ?? 0)),
-                            ("deadline", .optional(deadline.map(RFC3339.format)))]
-            case .running(let steps):
-                members.append(("steps", .array(steps.map(JSONValue.string))))
-            case .processGone(let open):
-                members.append(("outcome_unknown_steps", .array(open.map(JSONValue.string))))
-            case .ended:
-                break
-            }
-            return .object(members)
-        })
+        .array(
+            runs.map { run in
+                let history = run.history
+                var members: [(key: String, value: JSONValue)] = [
+                    ("run", .string(history.id)),
+                    ("status", .string(run.status.name)),
+                    ("playbook", .optional(history.playbook)),
+                    ("playbook_digest", .optional(history.playbookDigest)),
+                    ("plan_digest", .optional(history.planDigest)),
+                    ("started", .string(RFC3339.format(history.startedAt))),
+                    ("operator", .string(history.starter.name)),
+                ]
+                if let origin = history.startedBy { members.append(("started_by", origin.json)) }
+                switch run.status {
+                case .waiting(let step, let since, let deadline):
+                    members += [
+                        ("step", .string(step)), ("waiting_since", .string(RFC3339.format(since))),
+                        ("waited_seconds", .int(run.waitedSeconds(at: now) ?? 0)),
+                        ("deadline", .optional(deadline.map(RFC3339.format))),
+                    ]
+                case .running(let steps):
+                    members.append(("steps", .array(steps.map(JSONValue.string))))
+                case .processGone(let open):
+                    members.append(("outcome_unknown_steps", .array(open.map(JSONValue.string))))
+                case .ended:
+                    break
+                }
+                return .object(members)
+            })
     }
 
     static func listJSON(_ rows: [GateOverview], ledger: any LedgerBackend, reading: LedgerReading, now: Date) -> JSONValue {
@@ -342,39 +381,51 @@ enum ApprovalsOutput {
             ("version", .int(1)),
             ("ledger", .string(ledger.location)),
             ("intact", .bool(reading.isIntact)),
-            ("gates", .array(rows.map { row in
-                let gate = row.gate
-                return .object([
-                    ("status", .string(row.status.rawValue)),
-                    ("playbook", .optional(gate.playbook)),
-                    ("playbook_digest", .string(gate.key.playbookDigest)),
-                    ("plan_digest", .string(gate.key.planDigest)),
-                    ("step", .string(gate.key.step)),
-                    ("approvals_required", row.approvalsRequired.map(JSONValue.int) ?? .null),
-                    ("approvals", .array(gate.approvals.map { approval in
-                        .object([
-                            ("seq", .int(approval.seq)),
-                            ("operator", .string(approval.approver.name)),
-                            ("time", .string(RFC3339.format(approval.time))),
-                            ("expires", .optional(approval.expires.map(RFC3339.format))),
-                            ("run", .optional(approval.run)),
-                            ("live", .bool(approval.isLive(at: now))),
-                            ("consumed_by", .optional(approval.consumedBy?.run)),
+            (
+                "gates",
+                .array(
+                    rows.map { row in
+                        let gate = row.gate
+                        return .object([
+                            ("status", .string(row.status.rawValue)),
+                            ("playbook", .optional(gate.playbook)),
+                            ("playbook_digest", .string(gate.key.playbookDigest)),
+                            ("plan_digest", .string(gate.key.planDigest)),
+                            ("step", .string(gate.key.step)),
+                            ("approvals_required", row.approvalsRequired.map(JSONValue.int) ?? .null),
+                            (
+                                "approvals",
+                                .array(
+                                    gate.approvals.map { approval in
+                                        .object([
+                                            ("seq", .int(approval.seq)),
+                                            ("operator", .string(approval.approver.name)),
+                                            ("time", .string(RFC3339.format(approval.time))),
+                                            ("expires", .optional(approval.expires.map(RFC3339.format))),
+                                            ("run", .optional(approval.run)),
+                                            ("live", .bool(approval.isLive(at: now))),
+                                            ("consumed_by", .optional(approval.consumedBy?.run)),
+                                        ])
+                                    })
+                            ),
+                            (
+                                "rejections",
+                                .array(
+                                    gate.rejections.map { rejection in
+                                        .object([
+                                            ("seq", .int(rejection.seq)),
+                                            ("operator", .string(rejection.rejecter.name)),
+                                            ("time", .string(RFC3339.format(rejection.time))),
+                                            ("reason", .string(rejection.reason)),
+                                        ])
+                                    })
+                            ),
+                            ("waiting_runs", .array(row.waitingRuns.map(JSONValue.string))),
+                            ("expired_runs", .array(gate.expiredRuns.keys.sorted().map(JSONValue.string))),
+                            ("last_seq", .int(gate.lastSeq)),
                         ])
-                    })),
-                    ("rejections", .array(gate.rejections.map { rejection in
-                        .object([
-                            ("seq", .int(rejection.seq)),
-                            ("operator", .string(rejection.rejecter.name)),
-                            ("time", .string(RFC3339.format(rejection.time))),
-                            ("reason", .string(rejection.reason)),
-                        ])
-                    })),
-                    ("waiting_runs", .array(row.waitingRuns.map(JSONValue.string))),
-                    ("expired_runs", .array(gate.expiredRuns.keys.sorted().map(JSONValue.string))),
-                    ("last_seq", .int(gate.lastSeq)),
-                ])
-            })),
+                    })
+            ),
         ])
     }
 
@@ -382,18 +433,22 @@ enum ApprovalsOutput {
         let path = DisplaySanitizer.sanitize(ledger.location)
         var out: String
         if let fault = reading.fault {
-            out = "\(path): BROKEN: \(DisplaySanitizer.sanitize(fault.description)) (at byte \(fault.offset)); the \(reading.records.count) record(s) before it verify\n"
+            out =
+                "\(path): BROKEN: \(DisplaySanitizer.sanitize(fault.description)) (at byte \(fault.offset)); the \(reading.records.count) record(s) before it verify\n"
         } else {
             out = "\(path): intact, \(reading.records.count) records, head \(reading.head)\n"
         }
         switch (ledger as? Ledger)?.appendOnlyAttribute() {
-        case _ where !(ledger is Ledger): out += "append-only: enforced by the database (UPDATE, DELETE and TRUNCATE refused by triggers; clients may only INSERT and SELECT)\n"
+        case _ where !(ledger is Ledger):
+            out +=
+                "append-only: enforced by the database (UPDATE, DELETE and TRUNCATE refused by triggers; clients may only INSERT and SELECT)\n"
         case true?: out += "append-only attribute: set\n"
         case false?: out += "append-only attribute: NOT set (as root: chattr +a \(path))\n"
         case nil: out += "append-only attribute: unknown (the file system does not report it)\n"
         }
         if reading.tornTailBytes > 0 {
-            out += "note: \(reading.tornTailBytes) bytes after the last record are an unfinished write (never acknowledged); the next append sets them aside in \(path).torn\n"
+            out +=
+                "note: \(reading.tornTailBytes) bytes after the last record are an unfinished write (never acknowledged); the next append sets them aside in \(path).torn\n"
         }
         return out
     }
@@ -407,14 +462,17 @@ enum ApprovalsOutput {
             ("head", .string(reading.head)),
             ("torn_tail_bytes", .int(reading.tornTailBytes)),
             ("append_only", ledger is Ledger ? (ledger as? Ledger)?.appendOnlyAttribute().map(JSONValue.bool) ?? .null : .bool(true)),
-            ("first_bad", reading.fault.map { fault in
-                .object([
-                    ("line", .int(fault.line)),
-                    ("seq", fault.claimedSeq.map(JSONValue.int) ?? .null),
-                    ("offset", .int(fault.offset)),
-                    ("problem", .string(fault.problem)),
-                ])
-            } ?? .null),
+            (
+                "first_bad",
+                reading.fault.map { fault in
+                    .object([
+                        ("line", .int(fault.line)),
+                        ("seq", fault.claimedSeq.map(JSONValue.int) ?? .null),
+                        ("offset", .int(fault.offset)),
+                        ("problem", .string(fault.problem)),
+                    ])
+                } ?? .null
+            ),
         ])
     }
 
@@ -443,7 +501,9 @@ extension Approvals {
             let s = DisplaySanitizer.sanitize
             let policy = MachinePolicy.load()
             guard case .loaded(let loaded) = policy, let location = loaded.ledger, LedgerChoice.isDatabase(location) else {
-                printError("wpk approvals migrate: \(MachinePolicy.path) names no PostgreSQL ledger to copy into; add `ledger: postgresql://...` and run `wpk approvals init` first")
+                printError(
+                    "wpk approvals migrate: \(MachinePolicy.path) names no PostgreSQL ledger to copy into; add `ledger: postgresql://...` and run `wpk approvals init` first"
+                )
                 throw ExitCode(1)
             }
             let target = try LedgerOptions.chosen("wpk approvals migrate", requested: nil, policy: policy)
@@ -453,7 +513,9 @@ extension Approvals {
             do {
                 let (copied, total) = try PostgresLedgerSetup.migrate(from: file, to: database)
                 let head = try database.read().head
-                writeOut("copied \(copied) of \(total) records from \(s(from)) into \(s(database.location)); the copy verifies to the same head \(head)\n")
+                writeOut(
+                    "copied \(copied) of \(total) records from \(s(from)) into \(s(database.location)); the copy verifies to the same head \(head)\n"
+                )
             } catch {
                 printError("wpk approvals migrate: \(s(String(describing: error)))")
                 throw ExitCode(1)

@@ -27,9 +27,13 @@ extension Approvals {
                 throw ExitCode(1)
             }
             let now = Date()
-            guard let detail = RunDetail.load(run: runID, records: reading.records, state: LedgerState(records: reading.records),
-                                              artifacts: ledger.artifacts, now: now) else {
-                printError("wpk approvals show: no run \(DisplaySanitizer.sanitize(runID)) in \(DisplaySanitizer.sanitize(ledger.location))")
+            guard
+                let detail = RunDetail.load(
+                    run: runID, records: reading.records, state: LedgerState(records: reading.records),
+                    artifacts: ledger.artifacts, now: now)
+            else {
+                printError(
+                    "wpk approvals show: no run \(DisplaySanitizer.sanitize(runID)) in \(DisplaySanitizer.sanitize(ledger.location))")
                 throw ExitCode(1)
             }
             switch format {
@@ -37,7 +41,9 @@ extension Approvals {
             case .json: writeOut(RunDetailOutput.json(detail, now: now).serialized(.pretty) + "\n")
             }
             if let fault = reading.fault {
-                printError("wpk approvals show: the ledger is damaged from \(DisplaySanitizer.sanitize(fault.description)); run `wpk approvals verify`")
+                printError(
+                    "wpk approvals show: the ledger is damaged from \(DisplaySanitizer.sanitize(fault.description)); run `wpk approvals verify`"
+                )
                 throw ExitCode(1)
             }
             if case .failure(let problem) = detail.plan {
@@ -58,7 +64,8 @@ enum RunDetailOutput {
         let s = DisplaySanitizer.sanitize
         let history = detail.overview.history
         var out = "run \(s(detail.id))  \(s(history.playbook ?? "?"))  \(detail.overview.status.name)\n"
-        out += "  playbook \(s(history.playbookDigest ?? "?"))\n  plan     \(s(history.planDigest ?? "?"))  fingerprint \(Plan.fingerprint(of: history.planDigest ?? ""))\n"
+        out +=
+            "  playbook \(s(history.playbookDigest ?? "?"))\n  plan     \(s(history.planDigest ?? "?"))  fingerprint \(Plan.fingerprint(of: history.planDigest ?? ""))\n"
         out += "  started  \(RFC3339.format(history.startedAt)) by \(starterText(history))\n"
         if let wait = detail.wait {
             out += "  waiting at \(s(wait.step)) for \(ApprovalsOutput.duration(max(0, Int(now.timeIntervalSince(wait.since)))))"
@@ -79,8 +86,14 @@ enum RunDetailOutput {
         out += "steps:\n"
         for step in detail.steps {
             out += "  \(step.isRollback ? "rollback " : "")\(s(step.handler)): \(step.state.rawValue)"
-            if let outcome = step.outcome, outcome != "succeeded" { out += " (\(s(outcome))\(step.exitCode.map { ", exit code \($0)" } ?? ""))" }
-            if step.gateRequired { out += "  gate: \(step.gateApprovals) approval\(step.gateApprovals == 1 ? "" : "s")" + (step.gateReasons.isEmpty ? "" : ": \(s(step.gateReasons.joined(separator: "; ")))") }
+            if let outcome = step.outcome, outcome != "succeeded" {
+                out += " (\(s(outcome))\(step.exitCode.map { ", exit code \($0)" } ?? ""))"
+            }
+            if step.gateRequired {
+                out +=
+                    "  gate: \(step.gateApprovals) approval\(step.gateApprovals == 1 ? "" : "s")"
+                    + (step.gateReasons.isEmpty ? "" : ": \(s(step.gateReasons.joined(separator: "; ")))")
+            }
             out += "\n"
             for argv in step.commands { out += "    $ \(commandLine(argv))\n" }
             switch step.output {
@@ -131,12 +144,16 @@ enum RunDetailOutput {
             ("started_by", history.startedBy?.json ?? .null),
         ]
         if let wait = detail.wait {
-            members.append(("waiting", .object([
-                ("step", .string(wait.step)), ("since", .string(RFC3339.format(wait.since))),
-                ("deadline", .optional(wait.deadline.map(RFC3339.format))),
-                ("approvals_required", .int(wait.approvalsRequired)),
-                ("approvers", .array(wait.approvers.map(JSONValue.string))),
-            ])))
+            members.append(
+                (
+                    "waiting",
+                    .object([
+                        ("step", .string(wait.step)), ("since", .string(RFC3339.format(wait.since))),
+                        ("deadline", .optional(wait.deadline.map(RFC3339.format))),
+                        ("approvals_required", .int(wait.approvalsRequired)),
+                        ("approvers", .array(wait.approvers.map(JSONValue.string))),
+                    ])
+                ))
         }
         switch detail.plan {
         case .success(let plan):
@@ -145,22 +162,28 @@ enum RunDetailOutput {
         case .failure(let problem):
             members.append(("plan_problem", .string(problem.description)))
         }
-        members.append(("steps", .array(detail.steps.map { step in
-            var fields: [(key: String, value: JSONValue)] = [
-                ("handler", .string(step.handler)), ("rollback", .bool(step.isRollback)), ("state", .string(step.state.rawValue)),
-                ("outcome", .optional(step.outcome)), ("attempts", .int(step.attempts)),
-                ("exit_code", step.exitCode.map(JSONValue.int) ?? .null),
-                ("commands", .array(step.commands.map { .array($0.map(JSONValue.string)) })),
-                ("output_bytes", step.outputBytes.map(JSONValue.int) ?? .null),
-                ("output_digest", .optional(step.outputDigest)),
-            ]
-            switch step.output {
-            case .success(let text)?: fields.append(("output_tail", .string(text)))
-            case .failure(let problem)?: fields.append(("output_problem", .string(problem.description)))
-            case nil: break
-            }
-            return .object(fields)
-        })))
+        members.append(
+            (
+                "steps",
+                .array(
+                    detail.steps.map { step in
+                        var fields: [(key: String, value: JSONValue)] = [
+                            ("handler", .string(step.handler)), ("rollback", .bool(step.isRollback)),
+                            ("state", .string(step.state.rawValue)),
+                            ("outcome", .optional(step.outcome)), ("attempts", .int(step.attempts)),
+                            ("exit_code", step.exitCode.map(JSONValue.int) ?? .null),
+                            ("commands", .array(step.commands.map { .array($0.map(JSONValue.string)) })),
+                            ("output_bytes", step.outputBytes.map(JSONValue.int) ?? .null),
+                            ("output_digest", .optional(step.outputDigest)),
+                        ]
+                        switch step.output {
+                        case .success(let text)?: fields.append(("output_tail", .string(text)))
+                        case .failure(let problem)?: fields.append(("output_problem", .string(problem.description)))
+                        case nil: break
+                        }
+                        return .object(fields)
+                    })
+            ))
         return .object(members)
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import WPKCore
 
 /// `wpk cancel RUN_ID --reason TEXT`: stops a run in any state and records who and why.
@@ -58,7 +58,8 @@ struct Cancel: ParsableCommand {
                 let what = steps.isEmpty ? "between steps" : "running \(steps.map(s).joined(separator: ", "))"
                 writeOut("cancelled run \(s(runID))\(seq): it was \(what)\n")
             case .processGone(let open):
-                let unknown = open.isEmpty ? "" : "; outcome unknown for started steps: \(open.map(s).joined(separator: ", ")) (check them by hand)"
+                let unknown =
+                    open.isEmpty ? "" : "; outcome unknown for started steps: \(open.map(s).joined(separator: ", ")) (check them by hand)"
                 writeOut("cancelled run \(s(runID))\(seq): its process is gone\(unknown)\n")
                 return
             case .ended:
@@ -79,7 +80,8 @@ struct Cancel: ParsableCommand {
         let deadline = Date().addingTimeInterval(wait)
         while Date() < deadline {
             if let records = try? ledger.read().records,
-               let finished = records.last(where: { $0.draft.type == .runFinished && $0.draft.run == runID }) {
+                let finished = records.last(where: { $0.draft.type == .runFinished && $0.draft.run == runID })
+            {
                 return finished.draft.outcome ?? "finished"
             }
             monitor.sleep(upTo: min(1, deadline.timeIntervalSinceNow))

@@ -13,7 +13,11 @@ struct DecisionArguments: ParsableArguments {
     @Option(name: .long, help: "The gated step (handler name).")
     var step: String
 
-    @Option(name: .long, help: ArgumentHelp("At least the first 12 hex digits of the plan digest you were shown (`wpk plan` prints it). Without it, the step and its fingerprint are printed and nothing is recorded (exit 2).", valueName: "DIGEST_PREFIX"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "At least the first 12 hex digits of the plan digest you were shown (`wpk plan` prints it). Without it, the step and its fingerprint are printed and nothing is recorded (exit 2).",
+            valueName: "DIGEST_PREFIX"))
     var plan: String?
 
     @OptionGroup var planning: PlanningOptions
@@ -36,7 +40,9 @@ struct DecisionArguments: ParsableArguments {
         let subject = try gateSubject(in: ledger)
         let undoing = try gatedRollbackSteps(undoing: subject, in: ledger)
         if includeRollback, undoing.isEmpty {
-            printError("refused: no gated rollback step undoes step \(DisplaySanitizer.sanitize(subject.step)), so --include-rollback has nothing to include; nothing was recorded")
+            printError(
+                "refused: no gated rollback step undoes step \(DisplaySanitizer.sanitize(subject.step)), so --include-rollback has nothing to include; nothing was recorded"
+            )
             throw ExitCode(1)
         }
         guard let plan else {
@@ -44,10 +50,14 @@ struct DecisionArguments: ParsableArguments {
             writeOut(try preview(subject, in: ledger))
             if !undoing.isEmpty {
                 let names = undoing.map(DisplaySanitizer.sanitize).joined(separator: ", ")
-                writeOut(includeRollback ? "includes rollback: \(names) (they run without approvals of their own)\n"
-                                         : "rollback: \(names) wait for approvals of their own; --include-rollback makes this approval cover them\n")
+                writeOut(
+                    includeRollback
+                        ? "includes rollback: \(names) (they run without approvals of their own)\n"
+                        : "rollback: \(names) wait for approvals of their own; --include-rollback makes this approval cover them\n")
             }
-            printError("nothing was recorded: to decide, repeat with --plan \(Plan.fingerprint(of: subject.planDigest)) after reading the step above")
+            printError(
+                "nothing was recorded: to decide, repeat with --plan \(Plan.fingerprint(of: subject.planDigest)) after reading the step above"
+            )
             throw ExitCode(2)
         }
         let signer = try signing.signer(policy: policy, required: SignerPolicy.of(policy).requiresSignatures)
@@ -65,8 +75,12 @@ struct DecisionArguments: ParsableArguments {
         case .recorded(let record):
             let what = verdict == .approve ? "approved" : "rejected"
             let signed = record.principal.map { " signed by \(DisplaySanitizer.sanitize($0)) (\(record.key ?? "?"))" } ?? ""
-            let included = record.draft.includesRollback.map { ", including rollback \($0.map(DisplaySanitizer.sanitize).joined(separator: ", "))" } ?? ""
-            writeOut("\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest)))\(included); ledger record \(record.seq)\(signed)\n")
+            let included =
+                record.draft.includesRollback.map { ", including rollback \($0.map(DisplaySanitizer.sanitize).joined(separator: ", "))" }
+                ?? ""
+            writeOut(
+                "\(what) step \(DisplaySanitizer.sanitize(subject.step)) of \(DisplaySanitizer.sanitize(subject.playbook)) (plan \(Plan.fingerprint(of: subject.planDigest)))\(included); ledger record \(record.seq)\(signed)\n"
+            )
         case .refused(let refusal):
             printError("refused: \(DisplaySanitizer.sanitize(refusal.description))")
             throw ExitCode(1)
@@ -97,9 +111,12 @@ struct DecisionArguments: ParsableArguments {
                 bindings = recorded.bindings
             }
         } else {
-            guard case .planned(let planned, _) = Planner.plan(file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
-                                                                inputs: try planning.inputs(), checker: try planning.checker()),
-                  let step = planned.step(named: subject.step) else { throw ExitCode(1) }
+            guard
+                case .planned(let planned, _) = Planner.plan(
+                    file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
+                    inputs: try planning.inputs(), checker: try planning.checker()),
+                let step = planned.step(named: subject.step)
+            else { throw ExitCode(1) }
             inputs = planned.inputs.map { ($0.name, $0.value.substitutionText ?? "(none)") }
             commands = planned.dryRunFirst && !step.dryRunCommands.isEmpty ? step.dryRunCommands + step.commands : step.commands
             bindings = planned.bindings
@@ -125,8 +142,11 @@ struct DecisionArguments: ParsableArguments {
             guard case .success(let recorded) = ledger.artifacts.plan(digest: subject.planDigest) else { return [] }
             return recorded.rollback.filter { $0.undoes == subject.step && $0.gateRequired }.map(\.handler)
         }
-        guard case .planned(let planned, _) = Planner.plan(file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
-                                                            inputs: try planning.inputs(), checker: try planning.checker()) else { return [] }
+        guard
+            case .planned(let planned, _) = Planner.plan(
+                file.map { $0 == "-" ? .standardInput : .file($0) } ?? .standardInput,
+                inputs: try planning.inputs(), checker: try planning.checker())
+        else { return [] }
         return planned.rollback.filter { $0.undoes == subject.step && $0.gate.required }.map(\.handler)
     }
 
@@ -146,8 +166,9 @@ struct DecisionArguments: ParsableArguments {
         }
         let checker = try planning.checker()
         let path = file ?? "-"
-        let outcome = Planner.plan(path == "-" ? .standardInput : .file(path),
-                                   inputs: try planning.inputs(), checker: checker)
+        let outcome = Planner.plan(
+            path == "-" ? .standardInput : .file(path),
+            inputs: try planning.inputs(), checker: checker)
         guard case .planned(let plan, _) = outcome else {
             var reporter = TextReporter(colors: TerminalColors.forStandardOutput())
             reporter.report(outcome.report)
@@ -156,7 +177,9 @@ struct DecisionArguments: ParsableArguments {
         }
         guard let planned = plan.step(named: step) else {
             let names = plan.steps.map(\.handler).joined(separator: ", ")
-            printError("refused: \(DisplaySanitizer.sanitize(plan.playbook.name)) has no step \(DisplaySanitizer.sanitize(step)); its steps are: \(DisplaySanitizer.sanitize(names))")
+            printError(
+                "refused: \(DisplaySanitizer.sanitize(plan.playbook.name)) has no step \(DisplaySanitizer.sanitize(step)); its steps are: \(DisplaySanitizer.sanitize(names))"
+            )
             throw ExitCode(1)
         }
         return GateSubject(plan: plan, step: planned)
@@ -177,7 +200,11 @@ struct Approve: ParsableCommand {
 
     @OptionGroup var decision: DecisionArguments
 
-    @Flag(name: .long, help: "Cover the gated rollback steps that undo this step too (recorded and signed as includes_rollback); without it they wait for approvals of their own if they run.")
+    @Flag(
+        name: .long,
+        help:
+            "Cover the gated rollback steps that undo this step too (recorded and signed as includes_rollback); without it they wait for approvals of their own if they run."
+    )
     var includeRollback = false
 
     func run() throws {

@@ -17,7 +17,10 @@ struct Review: ParsableCommand {
             Without PATH: the current directory's playbooks, else the bundled examples/playbooks.
             """)
 
-    @Option(help: "The approval ledger in single-user mode (default: $WPK_LEDGER, else under $XDG_STATE_HOME/wpk/); refused where the machine policy names a team ledger.")
+    @Option(
+        help:
+            "The approval ledger in single-user mode (default: $WPK_LEDGER, else under $XDG_STATE_HOME/wpk/); refused where the machine policy names a team ledger."
+    )
     var ledger: String?
 
     @Flag(help: "Show everything but turn approve and reject off.")
@@ -48,9 +51,10 @@ struct Review: ParsableCommand {
         // Standard input is read before the terminal is taken, as it may be the playbook itself.
         let stdinBytes = arguments.contains("-") ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : nil
         let ledgerFile = try LedgerOptions.chosen("wpk review", requested: ledger, policy: MachinePolicy.load())
-        let backend = FileReviewBackend(files: files, standardInput: stdinBytes, ledger: ledgerFile,
-                                        checker: try planning.checker(),
-                                        inputs: try planning.inputs())
+        let backend = FileReviewBackend(
+            files: files, standardInput: stdinBytes, ledger: ledgerFile,
+            checker: try planning.checker(),
+            inputs: try planning.inputs())
 
         let terminal: CursesTerminal
         do {
@@ -62,8 +66,9 @@ struct Review: ParsableCommand {
         terminal.wakeDescriptor = backend.wakeDescriptor
         backend.signing = signing
         backend.handOverTerminal = { body in terminal.withTerminalHandedOver(body) }
-        let options = ReviewOptions(readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8,
-                                    unmanagedLedger: ledgerFile.isTeamLedger ? nil : ledgerFile.location)
+        let options = ReviewOptions(
+            readOnly: readOnly, asciiOnly: ascii || !terminal.localeIsUTF8,
+            unmanagedLedger: ledgerFile.isTeamLedger ? nil : ledgerFile.location)
         let final = ReviewRunner.run(device: terminal, backend: backend, options: options)
         terminal.restore()
         // After a dropped connection standard output may be gone too: a failed write is not a crash.
@@ -109,7 +114,8 @@ struct Review: ParsableCommand {
             .deletingLastPathComponent().deletingLastPathComponent()
         candidates.append(packageRoot.appendingPathComponent("examples/playbooks"))
         var isDirectory: ObjCBool = false
-        for candidate in candidates where FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory) && isDirectory.boolValue {
+        for candidate in candidates
+        where FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory) && isDirectory.boolValue {
             return [candidate.path]
         }
         return ["."]

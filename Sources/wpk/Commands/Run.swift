@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import WPKCore
 
 /// `wpk run`: executes a playbook's plan, waiting at every gated step for approval.
@@ -26,9 +26,11 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when a step is stopped.", valueName: "SECONDS"))
     var gracePeriod: Double = 5
 
-    @Option(name: .long, help: ArgumentHelp(
-        "How the run was started, as JSON {\"kind\": \"webhook\"|\"alertmanager\"|\"schedule\"|\"cli\", \"trigger\": TEXT, \"source\": TEXT}; recorded on run_started (wpk serve passes it; informational, the record's operator stays authoritative). Default: cli, by this account.",
-        valueName: "JSON"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How the run was started, as JSON {\"kind\": \"webhook\"|\"alertmanager\"|\"schedule\"|\"cli\", \"trigger\": TEXT, \"source\": TEXT}; recorded on run_started (wpk serve passes it; informational, the record's operator stays authoritative). Default: cli, by this account.",
+            valueName: "JSON"))
     var startedBy: String?
 
     @Argument(help: "The playbook file, or - for standard input.")
@@ -68,17 +70,19 @@ struct Run: ParsableCommand {
         let policy = MachinePolicy.load()
         let ledger = try ledgerOptions.chosen("wpk run", policy: policy)
         if !ledger.isTeamLedger { printError("wpk run: \(DisplaySanitizer.sanitize(ledger.managementNote))") }
-        let settings = RunSettings(ledger: ledger, runID: RunSettings.newRunID(), operator: Operator.current(),
-                                   policy: policy, environment: environment,
-                                   programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod,
-                                   startedBy: origin, signer: try signing.signer(policy: policy, required: false))
+        let settings = RunSettings(
+            ledger: ledger, runID: RunSettings.newRunID(), operator: Operator.current(),
+            policy: policy, environment: environment,
+            programs: programs, inputNames: Array(given.keys), gracePeriodSeconds: gracePeriod,
+            startedBy: origin, signer: try signing.signer(policy: policy, required: false))
         warnAboutUnknownOutcomes(of: plan, in: settings.ledger)
         let interrupt = RunInterrupt()
         let signals = SignalForwarder(interrupt: interrupt)
         defer { withExtendedLifetime(signals) {} }
         let printer = RunProgressPrinter()
-        let executor = RunExecutor(settings: settings, interrupt: interrupt, replan: replan,
-                                   onEvent: printer.event, onOutput: printer.output)
+        let executor = RunExecutor(
+            settings: settings, interrupt: interrupt, replan: replan,
+            onEvent: printer.event, onOutput: printer.output)
         let report: RunReport
         do {
             report = try executor.run(plan)
@@ -94,7 +98,8 @@ extension Run {
     /// `--started-by`'s JSON, or a usage error saying what it must hold.
     static func parseStartedBy(_ text: String) throws -> StartedBy {
         guard text.utf8.count <= 4 * StartedBy.maxTextBytes, let value = try? JSONValue.parse(Array(text.utf8), maxDepth: 2),
-              let read = StartedBy(json: value) else {
+            let read = StartedBy(json: value)
+        else {
             throw UsageFailure("--started-by takes {\"kind\": cli|webhook|alertmanager|schedule, \"trigger\": TEXT, \"source\": TEXT}")
         }
         return StartedBy(kind: read.kind, trigger: read.trigger, source: read.source)
@@ -108,7 +113,9 @@ private func warnAboutUnknownOutcomes(of plan: Plan, in ledger: any LedgerBacken
     let s = DisplaySanitizer.sanitize
     for run in LedgerState(records: records).runOverview(at: Date()) where run.history.playbook == plan.playbook.name {
         guard case .processGone(let open) = run.status, !open.isEmpty else { continue }
-        printError("warning: run \(s(run.history.id)) of \(s(plan.playbook.name)) stopped without finishing; outcome unknown for \(open.map(s).joined(separator: ", ")) (cancel it with `wpk cancel \(s(run.history.id)) --reason ...` once checked)")
+        printError(
+            "warning: run \(s(run.history.id)) of \(s(plan.playbook.name)) stopped without finishing; outcome unknown for \(open.map(s).joined(separator: ", ")) (cancel it with `wpk cancel \(s(run.history.id)) --reason ...` once checked)"
+        )
     }
 }
 

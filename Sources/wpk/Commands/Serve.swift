@@ -38,7 +38,9 @@ struct Serve: ParsableCommand {
     func run() throws {
         guard !paths.isEmpty else { throw UsageFailure("wpk serve needs at least one PATH (a playbook file or a directory)") }
         guard !paths.contains("-") else { throw UsageFailure("wpk serve reads playbooks from files, not standard input") }
-        guard let (host, port) = Self.parseListen(listen) else { throw UsageFailure("--listen takes ADDR:PORT, e.g. 127.0.0.1:9095 or [::1]:9095") }
+        guard let (host, port) = Self.parseListen(listen) else {
+            throw UsageFailure("--listen takes ADDR:PORT, e.g. 127.0.0.1:9095 or [::1]:9095")
+        }
         let checker = PlaybookChecker(schema: try SchemaLocator.load(schema), gateFloor: MachinePolicy.load().gateFloor)
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "wpk.serve")
@@ -46,13 +48,14 @@ struct Serve: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let absolute = paths.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
-        let server = ServeServer(configuration: ServeConfiguration(
-                                     host: host, port: port, paths: absolute, executable: executable, environment: environment,
-                                     checker: checker, alertmanagerKey: Self.alertmanagerKey,
-                                     scheduleNow: Self.scheduleClock(environment: environment, logger: logger),
-                                     scheduleMemory: ScheduleMemory.standard(environment: environment, home: NSHomeDirectory()),
-                                     ledgerDatabase: PostgresLedger.opener),
-                                 logger: logger)
+        let server = ServeServer(
+            configuration: ServeConfiguration(
+                host: host, port: port, paths: absolute, executable: executable, environment: environment,
+                checker: checker, alertmanagerKey: Self.alertmanagerKey,
+                scheduleNow: Self.scheduleClock(environment: environment, logger: logger),
+                scheduleMemory: ScheduleMemory.standard(environment: environment, home: NSHomeDirectory()),
+                ledgerDatabase: PostgresLedger.opener),
+            logger: logger)
         let finished = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {
@@ -68,7 +71,9 @@ struct Serve: ParsableCommand {
 
     /// `HOST:PORT` or `[V6]:PORT`.
     static func parseListen(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return host.isEmpty ? nil : (host, port)
@@ -102,36 +107,39 @@ struct Serve: ParsableCommand {
     static func scheduleClock(environment: [String: String], logger: Logger) -> @Sendable () -> Date {
         guard let text = environment["WPK_SERVE_TEST_SCHEDULE_CLOCK"] else { return { Date() } }
         #if DEBUG
-        guard let start = RFC3339.parse(text) else {
-            logger.error("WPK_SERVE_TEST_SCHEDULE_CLOCK is not an RFC 3339 UTC instant (2027-03-14T06:59:57Z); schedules follow the real clock")
-            return { Date() }
-        }
-        logger.warning("schedules follow a test clock starting at \(RFC3339.format(start)) (WPK_SERVE_TEST_SCHEDULE_CLOCK, debug build)")
-        let clock = ShiftedClock(start: start)
-        return { clock.now() }
+            guard let start = RFC3339.parse(text) else {
+                logger.error(
+                    "WPK_SERVE_TEST_SCHEDULE_CLOCK is not an RFC 3339 UTC instant (2027-03-14T06:59:57Z); schedules follow the real clock")
+                return { Date() }
+            }
+            logger.warning(
+                "schedules follow a test clock starting at \(RFC3339.format(start)) (WPK_SERVE_TEST_SCHEDULE_CLOCK, debug build)")
+            let clock = ShiftedClock(start: start)
+            return { clock.now() }
         #else
-        logger.warning("WPK_SERVE_TEST_SCHEDULE_CLOCK is ignored: only debug builds take a test clock")
-        return { Date() }
+            logger.warning("WPK_SERVE_TEST_SCHEDULE_CLOCK is ignored: only debug builds take a test clock")
+            return { Date() }
         #endif
     }
 }
 
 #if DEBUG
-/// A clock that reads `start` the first time it is read and runs on from there.
-private final class ShiftedClock: Sendable {
-    private let start: Date
-    private let shift = Mutex<TimeInterval?>(nil)
+    /// A clock that reads `start` the first time it is read and runs on from there.
+    private final class ShiftedClock: Sendable {
+        private let start: Date
+        private let shift = Mutex<TimeInterval?>(nil)
 
-    init(start: Date) { self.start = start }
+        init(start: Date) { self.start = start }
 
-    func now() -> Date {
-        let real = Date()
-        return real.addingTimeInterval(shift.withLock { shift in
-            if shift == nil { shift = start.timeIntervalSince(real) }
-            return shift!
-        })
+        func now() -> Date {
+            let real = Date()
+            return real.addingTimeInterval(
+                shift.withLock { shift in
+                    if shift == nil { shift = start.timeIntervalSince(real) }
+                    return shift!
+                })
+        }
     }
-}
 #endif
 
 /// The error that ended the server, handed from its task to the waiting command.

@@ -71,7 +71,9 @@ struct Sign: ParsableCommand {
         guard let root = try? SourceDocument.load(bytes, path: file).root else { return }
         let expectedRef = (file as NSString).lastPathComponent + ".sig"
         guard let declaration = root["metadata"]?["signature"] else {
-            printError("warning: \(s(file)) declares no signature; add metadata.signature {ref: \(s(expectedRef)), algorithm: \(algorithm.rawValue)} and sign again")
+            printError(
+                "warning: \(s(file)) declares no signature; add metadata.signature {ref: \(s(expectedRef)), algorithm: \(algorithm.rawValue)} and sign again"
+            )
             return
         }
         let declaredAlgorithm = declaration["algorithm"]?.string ?? PlaybookSignatureAlgorithm.ed25519.rawValue
@@ -98,7 +100,9 @@ struct Verify: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("A PEM public key to verify with instead of the machine's trusted keys (repeatable).", valueName: "PUB.pem"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A PEM public key to verify with instead of the machine's trusted keys (repeatable).", valueName: "PUB.pem"))
     var key: [String] = []
 
     @Argument(help: "The playbook files whose signatures to check.")
@@ -147,11 +151,14 @@ struct Verify: ParsableCommand {
             // verify's question is "verified or not": anything else is an error here.
             let verified = check.state == .verified
             if !verified { failures += 1 }
-            let diagnostic = Diagnostic(severity: verified ? .info : .error, code: check.code.rawValue, source: .rule,
-                                        message: check.message, pointer: check.pointer, mark: check.mark)
+            let diagnostic = Diagnostic(
+                severity: verified ? .info : .error, code: check.code.rawValue, source: .rule,
+                message: check.message, pointer: check.pointer, mark: check.mark)
             // A verified file gets its one line; a failure also its source line.
-            reporter.report(FileReport(path: input.displayPath, digest: nil, diagnostics: [diagnostic],
-                                       lines: verified ? nil : document.lines))
+            reporter.report(
+                FileReport(
+                    path: input.displayPath, digest: nil, diagnostics: [diagnostic],
+                    lines: verified ? nil : document.lines))
         }
         if !trust.keyProblems.isEmpty, failures > 0 {
             for problem in trust.keyProblems { printError("note: \(s(problem))") }

@@ -4,9 +4,11 @@ import WPKCore
 
 /// `--key`: the key that signs decisions and `run_started` (ssh-keygen -Y sign, namespace wpk-decision).
 struct SigningOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The SSH key that signs the record: a private key, or a .pub whose private half is in your SSH agent (default: $WPK_SIGNING_KEY, else the first agent key allowed_signers lists, else ~/.ssh/id_ed25519 or ~/.ssh/id_ecdsa).",
-        valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The SSH key that signs the record: a private key, or a .pub whose private half is in your SSH agent (default: $WPK_SIGNING_KEY, else the first agent key allowed_signers lists, else ~/.ssh/id_ed25519 or ~/.ssh/id_ecdsa).",
+            valueName: "FILE"))
     var key: String?
 
     /// The signer for `policy`. Where the policy names `allowed_signers`, a key is required and
@@ -23,8 +25,9 @@ struct SigningOptions: ParsableArguments {
                     throw SigningError("no decision can be signed: \(error)")
                 }
             }
-            return try SSHSigner.find(explicitKey: key, signers: signers, accountName: Operator.current().name,
-                                      environment: environment, home: NSHomeDirectory(), now: now)
+            return try SSHSigner.find(
+                explicitKey: key, signers: signers, accountName: Operator.current().name,
+                environment: environment, home: NSHomeDirectory(), now: now)
         } catch let error as SigningError {
             let explicit = key != nil || !(environment["WPK_SIGNING_KEY"] ?? "").isEmpty
             if required || explicit {

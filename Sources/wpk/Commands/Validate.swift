@@ -40,8 +40,9 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         // Only the JSON report shows each file's digest.
-        let checker = MachineTrust.checker(schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
-                                           recordsDigest: format == .json, rememberingVerdicts: true)
+        let checker = MachineTrust.checker(
+            schema: try SchemaLocator.load(schema, assertFormats: assertFormats), appliesRules: !schemaOnly,
+            recordsDigest: format == .json, rememberingVerdicts: true)
         var reporter = format.makeReporter(maxDiagnostics: maxDiagnostics)
         var summary = Summary()
         reporter.begin()
@@ -52,13 +53,16 @@ struct Validate: ParsableCommand {
         // Each worker checks with a schema of its own (see `CompiledSchema.separateCopy`), made
         // when it gets its first file: one file never pays for a second compile.
         let checkers = CheckerHandout(checker)
-        OrderedConcurrentMap.run(PlaybookFinder(argumentBytes: RawArguments.bytes(for: paths)), workers: workers, window: workers * 32, chunk: 8, makeTransform: {
-            var own: PlaybookChecker?
-            return { input in
-                if own == nil { own = checkers.take() }
-                return own!.check(input)
+        OrderedConcurrentMap.run(
+            PlaybookFinder(argumentBytes: RawArguments.bytes(for: paths)), workers: workers, window: workers * 32, chunk: 8,
+            makeTransform: {
+                var own: PlaybookChecker?
+                return { input in
+                    if own == nil { own = checkers.take() }
+                    return own!.check(input)
+                }
             }
-        }) { report in
+        ) { report in
             summary.add(report)
             reporter.report(report)
         }

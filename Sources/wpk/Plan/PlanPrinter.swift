@@ -19,7 +19,9 @@ enum PlanTextPrinter {
                 out.append("      \(signature.fingerprint ?? "")")
             } else {
                 out += wrap("Signature: \(clean(signature.summary))", indent: "      ")
-                if signature.state != .unsigned { out += wrap("      \(clean(signature.message)) [\(signature.code.rawValue)]", indent: "      ") }
+                if signature.state != .unsigned {
+                    out += wrap("      \(clean(signature.message)) [\(signature.code.rawValue)]", indent: "      ")
+                }
             }
         }
         var mode = "Mode: \(plan.mode.rawValue)"
@@ -29,7 +31,9 @@ enum PlanTextPrinter {
             if let timeout = plan.approvalTimeoutSeconds { mode += ", within \(duration(timeout))" }
         }
         out += wrap(mode, indent: "      ")
-        if plan.dryRunFirst, (plan.steps + plan.rollback).contains(where: { $0.fidelity == .simulated }) { out.append("      simulated steps run their server-side dry run first") }
+        if plan.dryRunFirst, (plan.steps + plan.rollback).contains(where: { $0.fidelity == .simulated }) {
+            out.append("      simulated steps run their server-side dry run first")
+        }
         if !plan.inputs.isEmpty {
             out.append("Inputs:")
             for input in plan.inputs {
@@ -51,7 +55,10 @@ enum PlanTextPrinter {
             let undoing = plan.gatedRollback(undoing: step.handler)
             if step.gate.required, !undoing.isEmpty {
                 let pad = String(repeating: " ", count: max("\(step.number).".count + 3, 5))
-                out += wrap(pad + "rollback \(undoing.map(clean).joined(separator: ", ")) waits for its own approval unless this step is approved with --include-rollback", indent: pad + "  ")
+                out += wrap(
+                    pad
+                        + "rollback \(undoing.map(clean).joined(separator: ", ")) waits for its own approval unless this step is approved with --include-rollback",
+                    indent: pad + "  ")
             }
         }
         if !plan.skipped.isEmpty {
@@ -75,7 +82,9 @@ enum PlanTextPrinter {
         } else {
             out.append("Blast radius (what changes):")
             for target in plan.summary.targets {
-                out += wrap("  \(target.runtime.rawValue) \(clean(target.scope)) \(clean(target.target)): \(target.steps.map(clean).joined(separator: ", "))", indent: "      ")
+                out += wrap(
+                    "  \(target.runtime.rawValue) \(clean(target.scope)) \(clean(target.target)): \(target.steps.map(clean).joined(separator: ", "))",
+                    indent: "      ")
             }
         }
         if let bindings = plan.bindings, !bindings.items.isEmpty {
@@ -87,7 +96,9 @@ enum PlanTextPrinter {
             out.append("")
         }
         let s = plan.summary
-        out += wrap("Summary: \(s.steps) step\(s.steps == 1 ? "" : "s"), \(s.gated) gated, \(s.mutating) mutating, \(s.destructive) destructive, \(s.opaque) opaque; worst case \(duration(s.worstCaseSeconds)) (approval waits excluded)", indent: "         ")
+        out += wrap(
+            "Summary: \(s.steps) step\(s.steps == 1 ? "" : "s"), \(s.gated) gated, \(s.mutating) mutating, \(s.destructive) destructive, \(s.opaque) opaque; worst case \(duration(s.worstCaseSeconds)) (approval waits excluded)",
+            indent: "         ")
         out.append("")
         out.append("Fingerprint: \(plan.fingerprint)")
         out.append("  plan_digest \(plan.planDigest)")
@@ -124,7 +135,9 @@ enum PlanTextPrinter {
         for command in step.commands { out += commandLines(command, step: step, pad: pad, prefix: "$ ") }
         for command in step.dryRunCommands { out += commandLines(command, step: step, pad: pad, prefix: "dry run: ") }
         if !step.environment.isEmpty {
-            out += wrap(pad + "env: " + step.environment.map { "\(clean($0.name))=\(shellWord($0.value))" }.joined(separator: " "), indent: pad + "     ")
+            out += wrap(
+                pad + "env: " + step.environment.map { "\(clean($0.name))=\(shellWord($0.value))" }.joined(separator: " "),
+                indent: pad + "     ")
         }
         if let input = step.standardInput { out.append(pad + "stdin: \(clean(input))") }
         if let directory = step.workingDirectory { out.append(pad + "in: \(clean(directory))") }
@@ -140,10 +153,13 @@ enum PlanTextPrinter {
         out += wrap(pad + timing, indent: pad + "  ")
         var failure = "on failure: \(clean(step.onFailure))"
         if step.onFailure == "rollback" {
-            failure += step.rollbackSteps.isEmpty ? " (nothing to undo yet)" : " → " + step.rollbackSteps.map(clean).joined(separator: " → ")
+            failure +=
+                step.rollbackSteps.isEmpty ? " (nothing to undo yet)" : " → " + step.rollbackSteps.map(clean).joined(separator: " → ")
         }
         out += wrap(pad + failure, indent: pad + "  ")
-        if !step.permissions.isEmpty { out += wrap(pad + "permissions: " + step.permissions.map(clean).joined(separator: ", "), indent: pad + "  ") }
+        if !step.permissions.isEmpty {
+            out += wrap(pad + "permissions: " + step.permissions.map(clean).joined(separator: ", "), indent: pad + "  ")
+        }
         return out
     }
 
@@ -182,9 +198,11 @@ enum PlanTextPrinter {
 
     /// A word as a POSIX shell would need it to read it back as one argument, sanitized for the terminal.
     static func shellWord(_ text: String) -> String {
-        let safe = !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (CharacterSetLike.isAlphanumeric(scalar) || "@%+=:,./_-<>#".unicodeScalars.contains(scalar))
-        } && !text.hasPrefix("#")
+        let safe =
+            !text.isEmpty
+            && text.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII && (CharacterSetLike.isAlphanumeric(scalar) || "@%+=:,./_-<>#".unicodeScalars.contains(scalar))
+            } && !text.hasPrefix("#")
         let quoted = safe ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
         return clean(quoted)
     }
@@ -196,7 +214,9 @@ enum PlanTextPrinter {
     static func duration(_ seconds: Int) -> String {
         guard seconds > 0 else { return "0s" }
         var out = ""
-        let h = seconds / 3600, m = seconds % 3600 / 60, s = seconds % 60
+        let h = seconds / 3600
+        let m = seconds % 3600 / 60
+        let s = seconds % 60
         if h > 0 { out += "\(h)h" }
         if m > 0 { out += "\(m)m" }
         if s > 0 { out += "\(s)s" }

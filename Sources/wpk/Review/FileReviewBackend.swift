@@ -64,7 +64,8 @@ final class FileReviewBackend: ReviewBackend {
         case .loadRun(let id):
             refreshLedger()
             let now = Date()
-            guard let detail = RunDetail.load(run: id, records: ledgerRecords, state: ledgerState, artifacts: ledger.artifacts, now: now) else {
+            guard let detail = RunDetail.load(run: id, records: ledgerRecords, state: ledgerState, artifacts: ledger.artifacts, now: now)
+            else {
                 return [.runFailed(id: id, reason: ledgerProblem ?? "no such run in \(ledger.location)")]
             }
             return [.runLoaded(RunView(detail, now: now))]
@@ -90,10 +91,12 @@ final class FileReviewBackend: ReviewBackend {
     private func checkInputs(path: String, values: [String: String]) -> ReviewEvent {
         let loaded = load(path)
         guard let document = loaded.document, loaded.isValidFile else {
-            return .inputsChecked(path: path, values: values, problems: [:],
-                                  general: ["the playbook has errors (see Diagnostics): it cannot be planned with any values"])
+            return .inputsChecked(
+                path: path, values: values, problems: [:],
+                general: ["the playbook has errors (see Diagnostics): it cannot be planned with any values"])
         }
-        let check = InputCheck.check(document, path: path, digest: ContentDigest.sha256(loaded.bytes), inputs: values, signature: loaded.entry.signature)
+        let check = InputCheck.check(
+            document, path: path, digest: ContentDigest.sha256(loaded.bytes), inputs: values, signature: loaded.entry.signature)
         return .inputsChecked(path: path, values: values, problems: check.problems, general: check.general)
     }
 
@@ -109,11 +112,14 @@ final class FileReviewBackend: ReviewBackend {
             var wait: RunDetail.Wait?
             var inputs: [(name: String, value: String)] = []
             if case .waiting(let step, let since, let deadline) = overview.status, let playbook = overview.history.playbookDigest,
-               let planDigest = overview.history.planDigest {
+                let planDigest = overview.history.planDigest
+            {
                 let gate = ledgerState.gates[GateKey(playbookDigest: playbook, planDigest: planDigest, step: step)]
-                wait = RunDetail.Wait(step: step, since: since, deadline: deadline,
-                                      approvalsRequired: gate?.waiting.last { $0.run == overview.history.id }?.approvalsRequired ?? gate?.approvalsRequired ?? 1,
-                                      approvers: gate?.liveApprovers(at: now).map(\.name) ?? [])
+                wait = RunDetail.Wait(
+                    step: step, since: since, deadline: deadline,
+                    approvalsRequired: gate?.waiting.last { $0.run == overview.history.id }?.approvalsRequired ?? gate?.approvalsRequired
+                        ?? 1,
+                    approvers: gate?.liveApprovers(at: now).map(\.name) ?? [])
                 inputs = recordedPlan(planDigest)?.inputs ?? []
             }
             return RunRow(overview, wait: wait, inputs: inputs, now: now)
@@ -129,7 +135,9 @@ final class FileReviewBackend: ReviewBackend {
 
     /// Approves or rejects the step a run waits at, or cancels the run, through the core's one
     /// policy; the decision binds the run, the playbook digest and the plan digest shown.
-    private func decideRun(_ action: RunAction, run: String, step: String, playbookDigest: String, planDigest: String, reason: String) -> ReviewEvent {
+    private func decideRun(_ action: RunAction, run: String, step: String, playbookDigest: String, planDigest: String, reason: String)
+        -> ReviewEvent
+    {
         let now = Date()
         refreshLedger()
         let playbook = ledgerState.runs[run]?.playbook ?? "?"
@@ -141,7 +149,9 @@ final class FileReviewBackend: ReviewBackend {
                 case .cancelled:
                     ledgerStale = true
                     refreshLedger()
-                    return .decisionRecorded(Decision(kind: .cancelled, playbook: playbook, path: "run \(run)", step: step, planDigest: planDigest, reason: reason))
+                    return .decisionRecorded(
+                        Decision(
+                            kind: .cancelled, playbook: playbook, path: "run \(run)", step: step, planDigest: planDigest, reason: reason))
                 }
             }
             guard let subject = ledgerState.waitingSubject(run: run, step: step) else {
@@ -151,15 +161,18 @@ final class FileReviewBackend: ReviewBackend {
             // Signed as a playbook decision is, where the policy asks for signatures.
             let policy = MachinePolicy.load()
             let signer = try signerFor(policy)
-            let outcome = try ledger.recordDecision(verdict, subject: subject, planPrefix: planDigest, shownPlaybookDigest: playbookDigest,
-                                                    policy: policy, operator: Operator.current(), now: now,
-                                                    signer: signer.map { TerminalHandingSigner(inner: $0, handOver: handOverTerminal) })
+            let outcome = try ledger.recordDecision(
+                verdict, subject: subject, planPrefix: planDigest, shownPlaybookDigest: playbookDigest,
+                policy: policy, operator: Operator.current(), now: now,
+                signer: signer.map { TerminalHandingSigner(inner: $0, handOver: handOverTerminal) })
             ledgerStale = true
             refreshLedger()
             switch outcome {
             case .recorded:
-                return .decisionRecorded(Decision(kind: action == .approve ? .approved : .rejected, playbook: playbook, path: "run \(run)",
-                                                  step: step, planDigest: planDigest, reason: reason))
+                return .decisionRecorded(
+                    Decision(
+                        kind: action == .approve ? .approved : .rejected, playbook: playbook, path: "run \(run)",
+                        step: step, planDigest: planDigest, reason: reason))
             case .refused(let refusal):
                 return .decisionRefused(refusal.description)
             }
@@ -264,8 +277,10 @@ final class FileReviewBackend: ReviewBackend {
         case .recorded:
             let reason: String
             if case .reject(let text) = verdict { reason = text } else { reason = "" }
-            return .decisionRecorded(Decision(kind: verdict == .approve ? .approved : .rejected, playbook: plan.playbook.name,
-                                              path: path, step: step, planDigest: plan.planDigest, reason: reason))
+            return .decisionRecorded(
+                Decision(
+                    kind: verdict == .approve ? .approved : .rejected, playbook: plan.playbook.name,
+                    path: path, step: step, planDigest: plan.planDigest, reason: reason))
         case .refused(let refusal):
             return .decisionRefused(refusal.description)
         }
@@ -277,8 +292,9 @@ final class FileReviewBackend: ReviewBackend {
         guard case .loaded(let machine) = policy else { return nil }
         var signers: AllowedSigners?
         if let path = machine.allowedSigners { signers = try AllowedSigners.load(path: path) }
-        return try SSHSigner.find(explicitKey: signing.key, signers: signers, accountName: Operator.current().name,
-                                  environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory(), now: Date())
+        return try SSHSigner.find(
+            explicitKey: signing.key, signers: signers, accountName: Operator.current().name,
+            environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory(), now: Date())
     }
 
     /// Where each gated step of the plan stands in the ledger.
@@ -308,9 +324,10 @@ final class FileReviewBackend: ReviewBackend {
         ledgerRecords.filter { record in
             record.draft.playbook == name || (plan != nil && record.draft.playbookDigest == plan?.playbook.digest)
         }.map { record in
-            HistoryRow(seq: record.seq, time: RFC3339.format(record.time), type: record.draft.type.name,
-                       operatorName: record.operatorName, step: record.draft.step ?? "", reason: record.draft.reason ?? "",
-                       startedBy: record.draft.startedBy?.summary ?? "")
+            HistoryRow(
+                seq: record.seq, time: RFC3339.format(record.time), type: record.draft.type.name,
+                operatorName: record.operatorName, step: record.draft.step ?? "", reason: record.draft.reason ?? "",
+                startedBy: record.draft.startedBy?.summary ?? "")
         }
     }
 
@@ -351,7 +368,9 @@ final class FileReviewBackend: ReviewBackend {
 
     /// A list entry from the file name alone, until the file is read.
     private func stub(_ path: String) -> PlaybookEntry {
-        PlaybookEntry(path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0, summarized: false)
+        PlaybookEntry(
+            path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 0, warnings: 0, pendingGates: nil, waitingRuns: 0,
+            summarized: false)
     }
 
     private func load(_ path: String) -> Loaded {
@@ -367,8 +386,10 @@ final class FileReviewBackend: ReviewBackend {
         do {
             bytes = try read(path)
         } catch {
-            let diagnostic = Diagnostic(severity: .error, code: "WPK100", source: .yaml, message: "cannot read the file: \(error.localizedDescription)", mark: nil)
-            let entry = PlaybookEntry(path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 1, warnings: 0, pendingGates: nil, waitingRuns: 0)
+            let diagnostic = Diagnostic(
+                severity: .error, code: "WPK100", source: .yaml, message: "cannot read the file: \(error.localizedDescription)", mark: nil)
+            let entry = PlaybookEntry(
+                path: path, name: fileStem(path), runtime: "-", mode: "-", errors: 1, warnings: 0, pendingGates: nil, waitingRuns: 0)
             return Loaded(entry: entry, bytes: [], document: nil, diagnostics: [diagnostic], readFailure: "\(error.localizedDescription)")
         }
         let document = try? SourceDocument.load(bytes, path: path, limits: checker.limits)
@@ -376,14 +397,16 @@ final class FileReviewBackend: ReviewBackend {
         let given = typedInputs[path] ?? inputs.filter { declared.contains($0.key) }
         let outcome = Planner.plan(bytes: bytes, path: path, inputs: given, checker: checker)
         var loaded = Loaded(entry: stub(path), bytes: bytes, document: document, diagnostics: outcome.report.diagnostics)
-        loaded.entry = PlaybookReader.entry(path: path, root: document?.root, diagnostics: loaded.diagnostics, fallbackName: fileStem(path),
-                                            signature: outcome.report.signature)
+        loaded.entry = PlaybookReader.entry(
+            path: path, root: document?.root, diagnostics: loaded.diagnostics, fallbackName: fileStem(path),
+            signature: outcome.report.signature)
         switch outcome {
         case .planned(let plan, _):
             loaded.plan = plan
         case .invalid(let report):
             let missing = report.diagnostics.filter { $0.code == "WPK401" }
-            loaded.planNote = missing.isEmpty
+            loaded.planNote =
+                missing.isEmpty
                 ? "No plan: the playbook has errors (see Diagnostics)."
                 : "No plan: required inputs are missing; press i to type them (or start wpk review with --set NAME=VALUE)."
         }
@@ -403,12 +426,13 @@ final class FileReviewBackend: ReviewBackend {
         entry.longestWaitSeconds = waits.max()
         entry.plannedWith = index.pendingPlans[digest].flatMap { recordedPlan($0) }.map { RunRow.plannedText($0.inputs) } ?? ""
         guard let plan = loaded.plan else { return entry }
-        entry.pendingGates = plan.steps.filter { step in
-            if case .pending = gateState(plan, step) { return true }
-            if case .partlyApproved = gateState(plan, step) { return true }
-            if case .stale = gateState(plan, step) { return true }
-            return false
-        }.count
+        entry.pendingGates =
+            plan.steps.filter { step in
+                if case .pending = gateState(plan, step) { return true }
+                if case .partlyApproved = gateState(plan, step) { return true }
+                if case .stale = gateState(plan, step) { return true }
+                return false
+            }.count
         return entry
     }
 
@@ -418,7 +442,8 @@ final class FileReviewBackend: ReviewBackend {
         }
         return PlaybookDetail(
             entry: entry(loaded),
-            overview: (loaded.entry.signature.map { [PlaybookReader.signatureSection($0)] } ?? []) + (loaded.document.map { PlaybookReader.overview($0.root) } ?? []),
+            overview: (loaded.entry.signature.map { [PlaybookReader.signatureSection($0)] } ?? [])
+                + (loaded.document.map { PlaybookReader.overview($0.root) } ?? []),
             source: loaded.bytes, diagnostics: loaded.diagnostics,
             plan: steps, planDigest: loaded.plan?.planDigest, planNote: loaded.planNote,
             history: history(for: loaded.plan, name: loaded.plan?.playbook.name ?? loaded.entry.name),

@@ -9,19 +9,25 @@ enum InputArguments {
             let bytes: [UInt8]
             switch SourceReader.contents(of: valuesFile == "-" ? .standardInput : .file(valuesFile), limit: 1 << 20) {
             case .success(let read): bytes = read
-            case .failure(.unreadable(let reason)): throw UsageFailure("cannot read --values \(DisplaySanitizer.sanitize(valuesFile)): \(reason)")
-            case .failure(.tooLarge(let limit)): throw UsageFailure("--values \(DisplaySanitizer.sanitize(valuesFile)) is larger than \(limit) bytes")
+            case .failure(.unreadable(let reason)):
+                throw UsageFailure("cannot read --values \(DisplaySanitizer.sanitize(valuesFile)): \(reason)")
+            case .failure(.tooLarge(let limit)):
+                throw UsageFailure("--values \(DisplaySanitizer.sanitize(valuesFile)) is larger than \(limit) bytes")
             }
             let document: Document
             do { document = try YAMLLoader.load(bytes) } catch {
-                throw UsageFailure("--values \(DisplaySanitizer.sanitize(valuesFile)):\(error.mark.line):\(error.mark.column): \(DisplaySanitizer.sanitize(error.message))")
+                throw UsageFailure(
+                    "--values \(DisplaySanitizer.sanitize(valuesFile)):\(error.mark.line):\(error.mark.column): \(DisplaySanitizer.sanitize(error.message))"
+                )
             }
             guard let entries = document.root.mapping else {
                 throw UsageFailure("--values \(DisplaySanitizer.sanitize(valuesFile)) must be a mapping of input names to values")
             }
             for entry in entries {
                 guard let scalar = entry.value.scalar else {
-                    throw UsageFailure("--values \(DisplaySanitizer.sanitize(valuesFile)):\(entry.value.start.line):\(entry.value.start.column): the value of \(DisplaySanitizer.sanitize(entry.keyText)) must be a single value, not a list or mapping")
+                    throw UsageFailure(
+                        "--values \(DisplaySanitizer.sanitize(valuesFile)):\(entry.value.start.line):\(entry.value.start.column): the value of \(DisplaySanitizer.sanitize(entry.keyText)) must be a single value, not a list or mapping"
+                    )
                 }
                 given[entry.keyText] = scalar.text
             }

@@ -14,10 +14,13 @@ enum MachineTrust {
 
     /// A checker under this machine's policy: its signature trust and its gate floor (the rules
     /// report what the floor forbids; the planner gates what it names).
-    static func checker(schema: CompiledSchema?, appliesRules: Bool = true, recordsDigest: Bool = true, rememberingVerdicts: Bool = false) -> PlaybookChecker {
+    static func checker(schema: CompiledSchema?, appliesRules: Bool = true, recordsDigest: Bool = true, rememberingVerdicts: Bool = false)
+        -> PlaybookChecker
+    {
         let policy = MachinePolicy.load()
-        return PlaybookChecker(schema: schema, appliesRules: appliesRules, recordsDigest: recordsDigest,
-                               signatures: appliesRules ? load(rememberingVerdicts: rememberingVerdicts, policy: policy) : nil,
-                               gateFloor: policy.gateFloor)
+        return PlaybookChecker(
+            schema: schema, appliesRules: appliesRules, recordsDigest: recordsDigest,
+            signatures: appliesRules ? load(rememberingVerdicts: rememberingVerdicts, policy: policy) : nil,
+            gateFloor: policy.gateFloor)
     }
 }

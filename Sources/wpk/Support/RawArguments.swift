@@ -8,7 +8,8 @@ enum RawArguments {
     static func bytes(for parsed: [String]) -> [[UInt8]] {
         let raw: [[UInt8]] = (0..<Int(CommandLine.argc)).map { index in
             guard let argument = CommandLine.unsafeArgv[index] else { return [] }
-            return Array(UnsafeBufferPointer(start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
+            return Array(
+                UnsafeBufferPointer(start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
         }
         var used = Set<Int>()
         return parsed.map { value in

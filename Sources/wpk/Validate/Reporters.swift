@@ -91,7 +91,8 @@ struct TextReporter: Reporter {
                 let count = rest.count { $0.severity == severity }
                 return count == 0 ? nil : "\(count) \(severity.rawValue)\(count == 1 || severity == .info ? "" : "s")"
             }
-            out += colors.paint("\(path):", "1") + " \(rest.count) more diagnostic\(rest.count == 1 ? "" : "s") not shown ("
+            out +=
+                colors.paint("\(path):", "1") + " \(rest.count) more diagnostic\(rest.count == 1 ? "" : "s") not shown ("
                 + counts.joined(separator: ", ") + "); --max-diagnostics 0 shows all\n"
         }
         write(out)
@@ -100,7 +101,9 @@ struct TextReporter: Reporter {
     mutating func finish(_ summary: Summary) {
         guard summary.errors + summary.warnings > 0 else { return }
         let files = summary.files == 1 ? "1 file" : "\(summary.files) files"
-        write("\(files) checked: \(summary.errors) error\(summary.errors == 1 ? "" : "s"), \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")\n")
+        write(
+            "\(files) checked: \(summary.errors) error\(summary.errors == 1 ? "" : "s"), \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")\n"
+        )
     }
 
     /// The source line (sanitized, tabs as spaces) with a caret under the mark's column.
@@ -182,7 +185,7 @@ struct SARIFReporter: Reporter {
         for d in file.diagnostics {
             let index = rule(for: d.code)
             var location: [(key: String, value: JSONValue)] = [
-                ("artifactLocation", .object([("uri", .string(SARIFReporter.uri(for: file.path)))])),
+                ("artifactLocation", .object([("uri", .string(SARIFReporter.uri(for: file.path)))]))
             ]
             if let mark = d.mark {
                 location.append(("region", .object([("startLine", .int(mark.line)), ("startColumn", .int(mark.column))])))
@@ -218,10 +221,11 @@ struct SARIFReporter: Reporter {
         if let index = ruleIndex[code] { return index }
         let index = rules.count
         ruleIndex[code] = index
-        rules.append(.object([
-            ("id", .string(code)),
-            ("shortDescription", .object([("text", .string(DiagnosticCatalog.title(of: code) ?? code))])),
-        ]))
+        rules.append(
+            .object([
+                ("id", .string(code)),
+                ("shortDescription", .object([("text", .string(DiagnosticCatalog.title(of: code) ?? code))])),
+            ]))
         return index
     }
 

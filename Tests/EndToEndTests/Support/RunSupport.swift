@@ -92,9 +92,11 @@ final class RunSandbox {
 
     /// The environment of a `wpk run` here: this sandbox's ledger, the stand-ins first on PATH.
     var environment: [String: String] {
-        ["WPK_LEDGER": ledger,
-         "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
-         "WPK_ARGV_LOG": argvLog]
+        [
+            "WPK_LEDGER": ledger,
+            "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "WPK_ARGV_LOG": argvLog,
+        ]
     }
 
     /// Installs a stand-in program that appends its name and arguments (NUL-separated, one

@@ -9,7 +9,9 @@ final class SSHServer {
     /// Why SSH tests cannot run here, or nil when they can. Under `CI=true` the caller fails instead of skipping.
     static var unavailable: String? {
         guard FileManager.default.isExecutableFile(atPath: sshd) else { return "\(sshd) is missing (apt-get install openssh-server)" }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh") else { return "/usr/bin/ssh is missing (apt-get install openssh-client)" }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh") else {
+            return "/usr/bin/ssh is missing (apt-get install openssh-client)"
+        }
         guard getuid() == 0 else { return "needs root: sshd switches to the test account" }
         return nil
     }
@@ -81,9 +83,11 @@ final class SSHServer {
 
     /// The client command that runs `remote` as `account` through this server, with a terminal.
     func sshCommand(_ account: TestAccount, remote: String) -> String {
-        ["/usr/bin/ssh", "-t", "-i", clientKey, "-p", String(port), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-         "\(account.name)@127.0.0.1", remote].map(shellQuoted).joined(separator: " ")
+        [
+            "/usr/bin/ssh", "-t", "-i", clientKey, "-p", String(port), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+            "\(account.name)@127.0.0.1", remote,
+        ].map(shellQuoted).joined(separator: " ")
     }
 
     deinit {
@@ -105,7 +109,9 @@ final class SSHServer {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw E2EError("socket failed") }
         defer { close(fd) }
-        var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var address = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")),
+            sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
@@ -118,7 +124,9 @@ final class SSHServer {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var address = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")),
+            sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         return withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }

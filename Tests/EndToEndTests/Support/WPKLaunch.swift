@@ -6,7 +6,8 @@ import Testing
 let canActAsRoot: Bool = getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"
 
 /// Why tests needing root are skipped here (Swift Testing prints it beside each skipped test).
-let needsRootComment: Comment = "needs root: it mounts a test policy over /etc/wpk in a private mount namespace and runs wpk as other accounts (CI runs as root)"
+let needsRootComment: Comment =
+    "needs root: it mounts a test policy over /etc/wpk in a private mount namespace and runs wpk as other accounts (CI runs as root)"
 
 /// A machine policy for end-to-end tests: a root-owned directory holding `policy.yaml` (and any
 /// file the policy names), which every wpk started with it sees at `/etc/wpk`.
@@ -144,8 +145,11 @@ struct WPKLaunch {
         if let policy {
             try TestPolicy.ensureMountPoint()
             // The mount exists only in this process's namespace; exec keeps the pid, so signals reach wpk itself.
-            argv = ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-                    "mount --bind \"$1\" \(TestPolicy.mountPoint) && shift && exec \"$@\"", "sh", policy.directory.path] + argv
+            argv =
+                [
+                    "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                    "mount --bind \"$1\" \(TestPolicy.mountPoint) && shift && exec \"$@\"", "sh", policy.directory.path,
+                ] + argv
         }
         return (argv[0], Array(argv.dropFirst()))
     }

@@ -11,7 +11,8 @@ let wpkBinary: URL = {
     let testExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let beside = testExecutable.deletingLastPathComponent().appendingPathComponent("wpk")
     guard FileManager.default.isExecutableFile(atPath: beside.path) else {
-        fatalError("wpk is not beside the test executable \(testExecutable.path); build it with `swift build --build-tests` (or run `swift test`)")
+        fatalError(
+            "wpk is not beside the test executable \(testExecutable.path); build it with `swift build --build-tests` (or run `swift test`)")
     }
     return beside
 }()
@@ -25,8 +26,10 @@ struct ProcessResult {
 
 /// Runs the real `wpk` binary with arguments, optional standard input and extra environment,
 /// started as `launch` says (a test policy, another account).
-func runWPK(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil,
-            launch: WPKLaunch = WPKLaunch()) throws -> ProcessResult {
+func runWPK(
+    _ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil,
+    launch: WPKLaunch = WPKLaunch()
+) throws -> ProcessResult {
     let process = Process()
     let command = try launch.command(arguments)
     process.executableURL = URL(fileURLWithPath: command.executable)
@@ -50,9 +53,10 @@ func runWPK(_ arguments: [String], input: String? = nil, environment: [String: S
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         standardOutput: String(decoding: outData, as: UTF8.self),
-                         standardError: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus,
+        standardOutput: String(decoding: outData, as: UTF8.self),
+        standardError: String(decoding: errData, as: UTF8.self))
 }
 
 /// A fresh temporary directory, removed by the caller's `defer`.

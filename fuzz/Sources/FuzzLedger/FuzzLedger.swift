@@ -22,7 +22,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     FileManager.default.createFile(atPath: path, contents: Data(fuzzInput(data, size)), attributes: [.posixPermissions: 0o600])
     let ledger = Ledger(path: path)
     guard let before = try? ledger.read(), before.isIntact else { return 0 }
-    guard let appended = try? ledger.append(RecordDraft(type: .cancelled, run: "fuzz-run", reason: "fuzz"), operator: writer, now: Date(timeIntervalSince1970: 1_800_000_000)) else {
+    guard
+        let appended = try? ledger.append(
+            RecordDraft(type: .cancelled, run: "fuzz-run", reason: "fuzz"), operator: writer,
+            now: Date(timeIntervalSince1970: 1_800_000_000))
+    else {
         return 0
     }
     let after: LedgerReading

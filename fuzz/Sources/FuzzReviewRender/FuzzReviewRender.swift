@@ -20,7 +20,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let outcome = Planner.plan(bytes: bytes, path: "fuzz.wpk.yaml", inputs: inputs, checker: wpkChecker)
     var plan: Plan?
     if case .planned(let planned, _) = outcome { plan = planned }
-    let entry = PlaybookReader.entry(path: "fuzz.wpk.yaml", root: document?.root, diagnostics: outcome.report.diagnostics, fallbackName: "fuzz")
+    let entry = PlaybookReader.entry(
+        path: "fuzz.wpk.yaml", root: document?.root, diagnostics: outcome.report.diagnostics, fallbackName: "fuzz")
     let detail = PlaybookDetail(
         entry: entry, overview: document.map { PlaybookReader.overview($0.root) } ?? [], source: bytes,
         diagnostics: outcome.report.diagnostics,
@@ -29,8 +30,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 
     var state = ReviewState(options: ReviewOptions(asciiOnly: input[0] & 1 == 1), size: screenSize)
     var events: [ReviewEvent] = [.listLoaded([entry]), .key(.enter), .detailLoaded(detail)]
-    events += [.key(.tab), .key(.tab), .key(.end), .key(.tab), .key(.tab), .key(.down), .key(.character("a")),
-               .key(.escape), .key(.character("?")), .resize(Size(width: screenSize.height, height: screenSize.width))]
+    events += [
+        .key(.tab), .key(.tab), .key(.end), .key(.tab), .key(.tab), .key(.down), .key(.character("a")),
+        .key(.escape), .key(.character("?")), .resize(Size(width: screenSize.height, height: screenSize.width)),
+    ]
     for event in events {
         state = update(state, event).0
         let screen = render(state)
@@ -38,7 +41,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         for row in 0..<screen.size.height {
             for column in 0..<screen.size.width {
                 for scalar in screen[row, column].character.unicodeScalars {
-                    precondition(scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value), "control character U+\(String(scalar.value, radix: 16)) in a cell")
+                    precondition(
+                        scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value),
+                        "control character U+\(String(scalar.value, radix: 16)) in a cell")
                 }
             }
         }

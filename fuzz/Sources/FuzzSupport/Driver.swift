@@ -1,6 +1,9 @@
 import Foundation
 import WPKCore
+
 /// libFuzzer's driver from `libclang_rt.fuzzer_no_main`, which lets a Swift `@main` own startup.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// The C symbol libFuzzer exports keeps its own name.
 @_silgen_name("LLVMFuzzerRunDriver")
 private func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<Int32>,
@@ -29,7 +32,6 @@ public func runFuzzer(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) ->
 private enum FuzzerThread {
     nonisolated(unsafe) static var callback: (@convention(c) (UnsafePointer<UInt8>?, Int) -> Int32)?
 }
-
 
 /// The bytes of one fuzzer input.
 public func fuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {

@@ -1,9 +1,14 @@
 /// Each step names an action of its runtime, with the target and parameters that action takes.
 enum ActionRules {
     static let unknownAction = RuleInfo("WPK318", .error, "unknown-action", "A step's action does not exist for its runtime.")
-    static let badParams = RuleInfo("WPK319", .error, "invalid-action-params", "A step's params are unknown to its action, miss a required one, or have the wrong type.")
-    static let missingRuntime = RuleInfo("WPK320", .error, "runtime-requirements-missing", "A step runs in a runtime whose requirements section (`spec.runtime.k8s|docker|shell`) is absent.")
-    static let badTarget = RuleInfo("WPK321", .error, "invalid-target", "A step's target is missing, not allowed, or not of the form its action takes.")
+    static let badParams = RuleInfo(
+        "WPK319", .error, "invalid-action-params", "A step's params are unknown to its action, miss a required one, or have the wrong type."
+    )
+    static let missingRuntime = RuleInfo(
+        "WPK320", .error, "runtime-requirements-missing",
+        "A step runs in a runtime whose requirements section (`spec.runtime.k8s|docker|shell`) is absent.")
+    static let badTarget = RuleInfo(
+        "WPK321", .error, "invalid-target", "A step's target is missing, not allowed, or not of the form its action takes.")
     static let rules = [unknownAction, badParams, missingRuntime, badTarget]
 
     static func check(_ context: RuleContext) -> [Diagnostic] {
@@ -12,13 +17,22 @@ enum ActionRules {
         for (step, _) in context.steps {
             guard let runtime = step.runtime, let action = step.action else { continue }
             if !playbook.runtime.hasRequirements(for: runtime.value) {
-                out.append(context.report(missingRuntime, "step \"\(step.displayName)\" runs in \(runtime.value.rawValue) but spec.runtime.\(runtime.value.rawValue) is missing; add it (\(Self.requirementHint(runtime.value)))", at: runtime))
+                out.append(
+                    context.report(
+                        missingRuntime,
+                        "step \"\(step.displayName)\" runs in \(runtime.value.rawValue) but spec.runtime.\(runtime.value.rawValue) is missing; add it (\(Self.requirementHint(runtime.value)))",
+                        at: runtime))
             }
             guard let spec = step.actionSpec else {
-                var others = Runtime.allCases.filter { $0 != runtime.value && ActionCatalogue.action($0, action.value) != nil }.map(\.rawValue)
+                var others = Runtime.allCases.filter { $0 != runtime.value && ActionCatalogue.action($0, action.value) != nil }.map(
+                    \.rawValue)
                 others.sort()
                 let hint = others.isEmpty ? "" : " (\(others.joined(separator: ", ")) has it: set runtime: \(others[0]) on the step)"
-                out.append(context.report(unknownAction, "\(runtime.value.rawValue) has no action \"\(action.value)\"\(hint); its actions are: \(ActionCatalogue.names(runtime.value).joined(separator: ", "))", at: action))
+                out.append(
+                    context.report(
+                        unknownAction,
+                        "\(runtime.value.rawValue) has no action \"\(action.value)\"\(hint); its actions are: \(ActionCatalogue.names(runtime.value).joined(separator: ", "))",
+                        at: action))
                 continue
             }
             out += checkTarget(step, spec, context)
@@ -38,7 +52,12 @@ enum ActionRules {
     private static func checkTarget(_ step: Playbook.Handler, _ spec: ActionSpec, _ context: RuleContext) -> [Diagnostic] {
         guard let target = step.target else {
             guard spec.targetRequired else { return [] }
-            return [context.report(badTarget, "step \"\(step.displayName)\" has no target; \(spec.runtime.rawValue) \(spec.name) needs \(Self.targetShape(spec))", pointer: step.pointer, mark: step.mark)]
+            return [
+                context.report(
+                    badTarget,
+                    "step \"\(step.displayName)\" has no target; \(spec.runtime.rawValue) \(spec.name) needs \(Self.targetShape(spec))",
+                    pointer: step.pointer, mark: step.mark)
+            ]
         }
         if spec.target == .none {
             return [context.report(badTarget, "\(spec.runtime.rawValue) \(spec.name) takes no target; remove it", at: target)]
@@ -52,7 +71,10 @@ enum ActionRules {
                 return [context.report(badTarget, "target \"\(text)\" is not kind/name; write e.g. deployment/checkout", at: target)]
             }
             if resource.name == nil && !spec.acceptsKindOnly {
-                return [context.report(badTarget, "\(spec.name) acts on one object; write \(resource.kind)/NAME, not the kind alone", at: target)]
+                return [
+                    context.report(
+                        badTarget, "\(spec.name) acts on one object; write \(resource.kind)/NAME, not the kind alone", at: target)
+                ]
             }
             if ["cordon", "uncordon", "drain"].contains(spec.name) && resource.resource != "nodes" {
                 return [context.report(badTarget, "\(spec.name) acts on nodes; write node/NAME", at: target)]
@@ -66,7 +88,12 @@ enum ActionRules {
             }
         case .vaultPath:
             if text.hasPrefix("/") || text.containsBytes("://") {
-                return [context.report(badTarget, "target \"\(text)\" is not a Vault path; write it without a leading / or scheme, e.g. database/rotate-role/payments", at: target)]
+                return [
+                    context.report(
+                        badTarget,
+                        "target \"\(text)\" is not a Vault path; write it without a leading / or scheme, e.g. database/rotate-role/payments",
+                        at: target)
+                ]
             }
         case .image, .container, .none:
             if text.containsBytes(" ") {
@@ -94,16 +121,23 @@ enum ActionRules {
             guard let param = spec.param(name.value) else {
                 let known = spec.params.map(\.name)
                 let list = known.isEmpty ? "it takes no params" : "it takes: \(known.joined(separator: ", "))"
-                out.append(context.report(badParams, "\(spec.runtime.rawValue) \(spec.name) has no param \"\(name.value)\"; \(list)", at: name))
+                out.append(
+                    context.report(badParams, "\(spec.runtime.rawValue) \(spec.name) has no param \"\(name.value)\"; \(list)", at: name))
                 continue
             }
             if let problem = typeProblem(value, param.type) {
-                out.append(context.report(badParams, "param \"\(name.value)\" of \(spec.name) \(problem)", pointer: name.pointer, mark: value.start))
+                out.append(
+                    context.report(
+                        badParams, "param \"\(name.value)\" of \(spec.name) \(problem)", pointer: name.pointer, mark: value.start))
             }
         }
         for param in spec.params where param.required && !given.contains(param.name) {
             let mark = step.paramsMark ?? step.action?.mark ?? step.mark
-            out.append(context.report(badParams, "\(spec.runtime.rawValue) \(spec.name) needs param \"\(param.name)\" (\(param.summary)); add it under params", pointer: step.pointer + (step.paramsMark == nil ? "" : "/params"), mark: mark))
+            out.append(
+                context.report(
+                    badParams,
+                    "\(spec.runtime.rawValue) \(spec.name) needs param \"\(param.name)\" (\(param.summary)); add it under params",
+                    pointer: step.pointer + (step.paramsMark == nil ? "" : "/params"), mark: mark))
         }
         return out
     }
@@ -126,7 +160,9 @@ enum ActionRules {
         case .list:
             guard let items = node.sequence, items.allSatisfy({ $0.scalar != nil }) else { return "must be a list of strings" }
         case .map:
-            guard let entries = node.mapping, entries.allSatisfy({ $0.value.scalar != nil }) else { return "must be a mapping of names to strings" }
+            guard let entries = node.mapping, entries.allSatisfy({ $0.value.scalar != nil }) else {
+                return "must be a mapping of names to strings"
+            }
         }
         return nil
     }

@@ -1,6 +1,7 @@
 /// Plain scalars that YAML 1.1 tools (PyYAML, older Ansible, many CI linters) read differently.
 enum AmbiguousScalarRules {
-    static let ambiguous = RuleInfo("WPK314", .warning, "ambiguous-yaml11-scalar", "A plain scalar means something else to YAML 1.1 tools (yes/no/on/off, 0755, 1:30).")
+    static let ambiguous = RuleInfo(
+        "WPK314", .warning, "ambiguous-yaml11-scalar", "A plain scalar means something else to YAML 1.1 tools (yes/no/on/off, 0755, 1:30).")
     static let rules = [ambiguous]
 
     /// A cheap filter before the full reading: the YAML 1.1 booleans are at most three letters,
@@ -24,6 +25,9 @@ enum AmbiguousScalarRules {
         } else {
             fix = "quote it (\"\(scalar.text)\") for a string"
         }
-        out.append(context.report(ambiguous, "\(what) \(scalar.text) is read as \(here) here but as \(reading) by YAML 1.1 tools; \(fix)", pointer: at.pointer, mark: node.start))
+        out.append(
+            context.report(
+                ambiguous, "\(what) \(scalar.text) is read as \(here) here but as \(reading) by YAML 1.1 tools; \(fix)",
+                pointer: at.pointer, mark: node.start))
     }
 }

@@ -3,10 +3,14 @@
 /// `text_direction_codepoint_in_literal` and GCC's `-Wbidi-chars` report. An error where the string
 /// can reach a command's argument vector, a warning elsewhere.
 enum InvisibleCharacterRules {
-    static let inCommand = RuleInfo("WPK340", .error, "invisible-character-in-command",
-                                    "A string that can reach a command (a step, the runtime, an input's default) holds a bidirectional control or another invisible format character.")
-    static let inText = RuleInfo("WPK341", .warning, "invisible-character",
-                                 "A string that reaches no command (names, descriptions, metadata) holds a bidirectional control or another invisible format character.")
+    static let inCommand = RuleInfo(
+        "WPK340", .error, "invisible-character-in-command",
+        "A string that can reach a command (a step, the runtime, an input's default) holds a bidirectional control or another invisible format character."
+    )
+    static let inText = RuleInfo(
+        "WPK341", .warning, "invisible-character",
+        "A string that reaches no command (names, descriptions, metadata) holds a bidirectional control or another invisible format character."
+    )
     static let rules = [inCommand, inText]
 
     /// Checks one scalar (key or value) of the shared walk (see `PlaybookRules.check`); only
@@ -22,17 +26,26 @@ enum InvisibleCharacterRules {
         let what = at.isKey ? "key" : "value"
         let mark = SourceLocator.mark(of: String(found), in: node, lines: context.lines)
         if reachesCommand {
-            out.append(context.report(inCommand, "\(what) holds the invisible character \(code) \(name), which would reach a command as it is while showing differently; remove it", pointer: pointer, mark: mark))
+            out.append(
+                context.report(
+                    inCommand,
+                    "\(what) holds the invisible character \(code) \(name), which would reach a command as it is while showing differently; remove it",
+                    pointer: pointer, mark: mark))
         } else {
-            out.append(context.report(inText, "\(what) holds the invisible character \(code) \(name), so it shows differently from what it is; remove it", pointer: pointer, mark: mark))
+            out.append(
+                context.report(
+                    inText, "\(what) holds the invisible character \(code) \(name), so it shows differently from what it is; remove it",
+                    pointer: pointer, mark: mark))
         }
     }
 
     /// Whether a value at `pointer` can become part of a command's argument vector: anything
     /// under a step or the runtime, and input defaults; descriptions never.
     static func reachesCommand(_ pointer: String) -> Bool {
-        guard pointer.hasPrefix("/spec/handlers/") || pointer.hasPrefix("/spec/rollback/") || pointer.hasPrefix("/spec/runtime/")
-            || (pointer.hasPrefix("/spec/inputs/") && pointer.hasSuffix("/default")) else { return false }
+        guard
+            pointer.hasPrefix("/spec/handlers/") || pointer.hasPrefix("/spec/rollback/") || pointer.hasPrefix("/spec/runtime/")
+                || (pointer.hasPrefix("/spec/inputs/") && pointer.hasSuffix("/default"))
+        else { return false }
         return !pointer.hasSuffix("/description")
     }
 
@@ -44,7 +57,7 @@ enum InvisibleCharacterRules {
     }
 }
 
-private extension String {
+extension String {
     /// At least four hex digits, as U+ notation writes them.
-    var leftPaddedHex: String { count >= 4 ? self : String(repeating: "0", count: 4 - count) + self }
+    fileprivate var leftPaddedHex: String { count >= 4 ? self : String(repeating: "0", count: 4 - count) + self }
 }

@@ -1,6 +1,7 @@
 /// Least privilege: every permission a step needs is granted, and every grant is used.
 enum PermissionRules {
-    static let notGranted = RuleInfo("WPK306", .error, "permission-not-granted", "A step needs a permission that `spec.validation.permissions` does not grant.")
+    static let notGranted = RuleInfo(
+        "WPK306", .error, "permission-not-granted", "A step needs a permission that `spec.validation.permissions` does not grant.")
     static let unused = RuleInfo("WPK307", .warning, "permission-unused", "A granted permission is needed by no step.")
     static let rules = [notGranted, unused]
 
@@ -19,7 +20,11 @@ enum PermissionRules {
             let missing = required.filter { !granted.contains($0) }
             if !missing.isEmpty {
                 let list = missing.map { "\"\($0)\"" }.joined(separator: ", ")
-                out.append(context.report(notGranted, "step \"\(step.displayName)\" (\(spec.runtime.rawValue) \(spec.name)) needs \(list); add \(missing.count == 1 ? "it" : "them") to spec.validation.permissions", at: action))
+                out.append(
+                    context.report(
+                        notGranted,
+                        "step \"\(step.displayName)\" (\(spec.runtime.rawValue) \(spec.name)) needs \(list); add \(missing.count == 1 ? "it" : "them") to spec.validation.permissions",
+                        at: action))
             }
         }
         for grant in playbook.validation.permissions where !needed.contains(grant.value) {
@@ -33,4 +38,3 @@ enum PermissionRules {
         return items.filter { seen.insert($0) }
     }
 }
-

@@ -67,11 +67,12 @@ public final class RuleContext: Sendable {
 /// The WPK semantic rules: what the JSON Schema cannot express.
 public enum PlaybookRules {
     /// Every rule, in code order (the rules table in specs/rules.md lists the same).
-    public static let all: [RuleInfo] = (
-        ReferenceRules.rules + TemplateRules.rules + PermissionRules.rules + SafetyRules.rules
-            + LimitRules.rules + TriggerRules.rules + SecretRules.rules + AmbiguousScalarRules.rules
-            + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules + InputRules.rules + InvisibleCharacterRules.rules
-    ).sorted { $0.code < $1.code }
+    public static let all: [RuleInfo] =
+        (ReferenceRules.rules + TemplateRules.rules + PermissionRules.rules + SafetyRules.rules
+        + LimitRules.rules + TriggerRules.rules + SecretRules.rules + AmbiguousScalarRules.rules
+        + ImageRules.rules + ShellRiskRules.rules + ActionRules.rules + InputRules.rules + InvisibleCharacterRules.rules).sorted {
+            $0.code < $1.code
+        }
 
     /// The rule with `code`, if any.
     public static func rule(code: String) -> RuleInfo? { all.first { $0.code == code } }
@@ -84,7 +85,9 @@ public enum PlaybookRules {
 
     /// Checks a tree (positions inside multi-line scalars fall back to the scalar's start
     /// without `lines`). Diagnostics come sorted by position, then code.
-    public static func check(root: Node, lines: LineIndex? = nil, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate) -> [Diagnostic] {
+    public static func check(root: Node, lines: LineIndex? = nil, gateFloor: MachinePolicy.GateFloor = MachinePolicy.builtIn.gate)
+        -> [Diagnostic]
+    {
         let context = RuleContext(playbook: Playbook(root: root), root: root, lines: lines, gateFloor: gateFloor)
         var out: [Diagnostic] = []
         out += ReferenceRules.check(context)
@@ -260,4 +263,3 @@ extension Playbook.Handler {
     /// Display name for messages.
     var displayName: String { name?.value ?? "(unnamed step)" }
 }
-

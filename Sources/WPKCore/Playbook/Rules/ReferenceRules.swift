@@ -3,7 +3,8 @@ enum ReferenceRules {
     static let duplicateStep = RuleInfo("WPK301", .error, "duplicate-step-name", "Two handlers or rollback steps share a name.")
     static let unknownDependency = RuleInfo("WPK302", .error, "unknown-dependency", "`depends_on` names no handler.")
     static let unknownUndoes = RuleInfo("WPK303", .error, "unknown-rollback-target", "A rollback step's `undoes` names no handler.")
-    static let cycle = RuleInfo("WPK304", .error, "dependency-cycle", "Handlers depend on each other in a cycle, so none of them can start.")
+    static let cycle = RuleInfo(
+        "WPK304", .error, "dependency-cycle", "Handlers depend on each other in a cycle, so none of them can start.")
     static let duplicateInput = RuleInfo("WPK325", .error, "duplicate-input-name", "Two inputs share a name.")
     static let rules = [duplicateStep, unknownDependency, unknownUndoes, cycle, duplicateInput]
 
@@ -15,7 +16,11 @@ enum ReferenceRules {
         for (step, _) in context.steps {
             guard let name = step.name else { continue }
             if let first = firstStep[name.value] {
-                out.append(context.report(duplicateStep, "step name \"\(name.value)\" is already used at line \(first.line); rename one of them (names must be unique across handlers and rollback)", at: name))
+                out.append(
+                    context.report(
+                        duplicateStep,
+                        "step name \"\(name.value)\" is already used at line \(first.line); rename one of them (names must be unique across handlers and rollback)",
+                        at: name))
             } else {
                 firstStep[name.value] = name.mark
             }
@@ -24,7 +29,10 @@ enum ReferenceRules {
         var firstInput: [String: Mark] = [:]
         for input in playbook.inputs {
             if let first = firstInput[input.name.value] {
-                out.append(context.report(duplicateInput, "input \"\(input.name.value)\" is already declared at line \(first.line); remove or rename one", at: input.name))
+                out.append(
+                    context.report(
+                        duplicateInput, "input \"\(input.name.value)\" is already declared at line \(first.line); remove or rename one",
+                        at: input.name))
             } else {
                 firstInput[input.name.value] = input.name.mark
             }
@@ -44,20 +52,33 @@ enum ReferenceRules {
                 if let j = index[dependency.value] {
                     edges[i].append((j, dependency))
                 } else if rollbackNames.contains(dependency.value) {
-                    out.append(context.report(unknownDependency, "\"\(dependency.value)\" is a rollback step; a handler may depend only on handlers", at: dependency))
+                    out.append(
+                        context.report(
+                            unknownDependency, "\"\(dependency.value)\" is a rollback step; a handler may depend only on handlers",
+                            at: dependency))
                 } else {
-                    out.append(context.report(unknownDependency, "\"\(handler.displayName)\" depends on \"\(dependency.value)\", which is no handler\(known)", at: dependency))
+                    out.append(
+                        context.report(
+                            unknownDependency, "\"\(handler.displayName)\" depends on \"\(dependency.value)\", which is no handler\(known)",
+                            at: dependency))
                 }
             }
         }
         for step in playbook.rollback {
             guard let undoes = step.undoes, index[undoes.value] == nil else { continue }
-            out.append(context.report(unknownUndoes, "rollback step \"\(step.displayName)\" undoes \"\(undoes.value)\", which is no handler\(known)", at: undoes))
+            out.append(
+                context.report(
+                    unknownUndoes, "rollback step \"\(step.displayName)\" undoes \"\(undoes.value)\", which is no handler\(known)",
+                    at: undoes))
         }
         for cycleEdges in Self.cycles(edges) {
             let names = cycleEdges.map { playbook.handlers[$0.from].displayName } + [playbook.handlers[cycleEdges[0].from].displayName]
             let closing = cycleEdges[cycleEdges.count - 1].via
-            out.append(context.report(cycle, "dependency cycle: \(names.joined(separator: " needs ")), so none of them can start; remove one of these depends_on entries", at: closing))
+            out.append(
+                context.report(
+                    cycle,
+                    "dependency cycle: \(names.joined(separator: " needs ")), so none of them can start; remove one of these depends_on entries",
+                    at: closing))
         }
         return out
     }
@@ -81,15 +102,21 @@ enum ReferenceRules {
         var counter = 0
         for start in 0..<n where order[start] < 0 {
             var work: [(node: Int, edge: Int)] = [(start, 0)]
-            order[start] = counter; low[start] = counter; counter += 1
-            stack.append(start); onStack[start] = true
+            order[start] = counter
+            low[start] = counter
+            counter += 1
+            stack.append(start)
+            onStack[start] = true
             while let (v, e) = work.last {
                 if e < edges[v].count {
                     work[work.count - 1].edge += 1
                     let w = edges[v][e].to
                     if order[w] < 0 {
-                        order[w] = counter; low[w] = counter; counter += 1
-                        stack.append(w); onStack[w] = true
+                        order[w] = counter
+                        low[w] = counter
+                        counter += 1
+                        stack.append(w)
+                        onStack[w] = true
                         work.append((w, 0))
                     } else if onStack[w] {
                         low[v] = min(low[v], order[w])

@@ -1,7 +1,11 @@
 /// Secrets are references to secret inputs, never text in the playbook.
 enum SecretRules {
-    static let plainSecret = RuleInfo("WPK313", .error, "plain-text-secret", "A secret is written as text instead of a reference to a secret input.")
-    static let secretInArgument = RuleInfo("WPK331", .error, "secret-in-argument", "A secret input is referenced where its value would be part of a command's argument vector, which every local account can read in /proc/PID/cmdline.")
+    static let plainSecret = RuleInfo(
+        "WPK313", .error, "plain-text-secret", "A secret is written as text instead of a reference to a secret input.")
+    static let secretInArgument = RuleInfo(
+        "WPK331", .error, "secret-in-argument",
+        "A secret input is referenced where its value would be part of a command's argument vector, which every local account can read in /proc/PID/cmdline."
+    )
     static let rules = [plainSecret, secretInArgument]
 
     /// Where an action takes a secret without putting it in its argv: a script's text (the
@@ -30,14 +34,17 @@ enum SecretRules {
             guard let spec = step.actionSpec else { continue }
             // vault reads one field's value from standard input (`key=-`): the planner takes the
             // first in key order; any other has no way in but argv.
-            let stdinKey = spec.name == "vault-write" ? context.stepField(index, "params")?["data"]?.mapping?
-                .filter { entry in entry.value.scalar.map { holdsSecretReference($0.text, secretInputs) } ?? false }
-                .map(\.keyText).min() : nil
+            let stdinKey =
+                spec.name == "vault-write"
+                ? context.stepField(index, "params")?["data"]?.mapping?
+                    .filter { entry in entry.value.scalar.map { holdsSecretReference($0.text, secretInputs) } ?? false }
+                    .map(\.keyText).min() : nil
             var places: [(node: Node, pointer: String, argument: String, allowed: Bool)] = []
             if let target = context.stepField(index, "target") { places.append((target, step.pointer + "/target", "its target", false)) }
             for entry in context.stepField(index, "params")?.mapping ?? [] {
                 let allowed = passesSecretsOutsideArgv(spec, param: entry.keyText)
-                places.append((entry.value, JSONPointer.appending(step.pointer + "/params", entry.keyText), "parameter \(entry.keyText)", allowed))
+                places.append(
+                    (entry.value, JSONPointer.appending(step.pointer + "/params", entry.keyText), "parameter \(entry.keyText)", allowed))
             }
             for place in places {
                 forEachNode(place.node, pointer: place.pointer) { node, at in
@@ -56,7 +63,11 @@ enum SecretRules {
                     for reference in secret {
                         let mark = references.firstIndex(where: { $0.utf8Range == reference.utf8Range }).map { marks[$0] } ?? node.start
                         let name = reference.inputNames.first { secretInputs.contains($0) } ?? reference.expression
-                        out.append(context.report(secretInArgument, "secret input \"\(name)\" would be in the argument vector of step \"\(step.displayName)\" (\(place.argument)), \(why); pass secrets only in a script, docker run env or one vault-write data field", pointer: at.pointer, mark: mark))
+                        out.append(
+                            context.report(
+                                secretInArgument,
+                                "secret input \"\(name)\" would be in the argument vector of step \"\(step.displayName)\" (\(place.argument)), \(why); pass secrets only in a script, docker run env or one vault-write data field",
+                                pointer: at.pointer, mark: mark))
                     }
                 }
             }
@@ -65,7 +76,9 @@ enum SecretRules {
     }
 
     /// Parts of a key or input name that say it holds a secret.
-    static let secretWords = ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key", "credential", "client_secret"]
+    static let secretWords = [
+        "password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key", "credential", "client_secret",
+    ]
 
     /// Secret-named inputs that are not secret, and secret-named keys in step params and the
     /// shell environment that hold text instead of a reference to a secret input.
@@ -77,7 +90,11 @@ enum SecretRules {
         // Inputs named like secrets must be declared secret (a default or --set would put the
         // value in a file, a shell history or a process list).
         for input in playbook.inputs where !input.secret && looksSecret(input.name.value) {
-            out.append(context.report(plainSecret, "input \"\(input.name.value)\" looks like a secret but is not declared one; add secret: true and a secret_ref (env:NAME or vault:PATH#KEY)", at: input.name))
+            out.append(
+                context.report(
+                    plainSecret,
+                    "input \"\(input.name.value)\" looks like a secret but is not declared one; add secret: true and a secret_ref (env:NAME or vault:PATH#KEY)",
+                    at: input.name))
         }
 
         // Keys named like secrets, in step params and the shell environment.
@@ -99,18 +116,26 @@ enum SecretRules {
 
     /// Values that are credentials by their shape, wherever they are: one scalar of the shared
     /// walk (see `PlaybookRules.check`); `reported` holds the pointers `checkNamedSecrets` flagged.
-    static func visitForCredentials(_ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext,
-                                    reported: Set<String>, into out: inout [Diagnostic]) {
+    static func visitForCredentials(
+        _ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext,
+        reported: Set<String>, into out: inout [Diagnostic]
+    ) {
         guard !at.isKey, scalar.text.utf8.count >= 16, let kind = credentialShape(scalar.text) else { return }
         let pointer = at.pointer
         guard !reported.contains(pointer) else { return }
-        out.append(context.report(plainSecret, "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}", pointer: pointer, mark: node.start))
+        out.append(
+            context.report(
+                plainSecret,
+                "this value looks like \(kind); never write credentials in a playbook: declare a secret input with a secret_ref and write ${{ inputs.NAME }}",
+                pointer: pointer, mark: node.start))
     }
 
     static func looksSecret(_ name: String) -> Bool {
         let lower = name.lowercased()
         let bytes = lower.utf8
-        for suffix in notSecretSuffixes where bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix) { return false }
+        for suffix in notSecretSuffixes where bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix) {
+            return false
+        }
         return secretWords.contains { lower.containsBytes($0) }
     }
 
@@ -121,7 +146,8 @@ enum SecretRules {
     private static func problem(value: String, secretInputs: Set<String>) -> String? {
         let references = Templates.references(in: value)
         guard !references.isEmpty else {
-            return "holds a secret as plain text; declare a secret input (secret: true, secret_ref: env:NAME or vault:PATH#KEY) and write ${{ inputs.NAME }} here"
+            return
+                "holds a secret as plain text; declare a secret input (secret: true, secret_ref: env:NAME or vault:PATH#KEY) and write ${{ inputs.NAME }} here"
         }
         for reference in references {
             for input in reference.inputNames where !secretInputs.contains(input) {
@@ -131,7 +157,9 @@ enum SecretRules {
         return nil
     }
 
-    static let credentialMarkers = ["-----BEGIN", "AKIA", "ghp_", "gho_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "hvs.", "hvb.", "glpat-"]
+    static let credentialMarkers = [
+        "-----BEGIN", "AKIA", "ghp_", "gho_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "hvs.", "hvb.", "glpat-",
+    ]
 
     static let credentialMarkerBytes: [[UInt8]] = credentialMarkers.map { Array($0.utf8) }
 
@@ -167,8 +195,12 @@ enum SecretRules {
         let words = text.split(whereSeparator: { " \t\n\"'=:,".contains($0) })
         for word in words {
             let w = String(word)
-            if w.hasPrefix("AKIA") && w.count == 20 && w.dropFirst(4).allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) { return "an AWS access key id" }
-            if (w.hasPrefix("ghp_") || w.hasPrefix("gho_") || w.hasPrefix("ghs_") || w.hasPrefix("github_pat_")) && w.count >= 36 { return "a GitHub token" }
+            if w.hasPrefix("AKIA") && w.count == 20 && w.dropFirst(4).allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) {
+                return "an AWS access key id"
+            }
+            if (w.hasPrefix("ghp_") || w.hasPrefix("gho_") || w.hasPrefix("ghs_") || w.hasPrefix("github_pat_")) && w.count >= 36 {
+                return "a GitHub token"
+            }
             if (w.hasPrefix("xoxb-") || w.hasPrefix("xoxp-") || w.hasPrefix("xoxa-")) && w.count >= 24 { return "a Slack token" }
             if (w.hasPrefix("hvs.") || w.hasPrefix("hvb.")) && w.count >= 24 { return "a Vault token" }
             if w.hasPrefix("glpat-") && w.count >= 24 { return "a GitLab token" }

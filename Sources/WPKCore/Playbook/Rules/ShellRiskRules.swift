@@ -1,8 +1,10 @@
 /// Shell idioms that turn a small mistake into an outage: running a download unseen, and
 /// `rm -rf` on a variable that may be empty (`rm -rf "$DIR"/` is `rm -rf /` when DIR is unset).
 enum ShellRiskRules {
-    static let pipeToShell = RuleInfo("WPK316", .warning, "download-piped-to-shell", "A command pipes a download (curl, wget) straight into a shell.")
-    static let rmEmptyVariable = RuleInfo("WPK317", .warning, "rm-rf-unguarded-variable", "`rm -rf` on a path that starts with a variable that may be empty.")
+    static let pipeToShell = RuleInfo(
+        "WPK316", .warning, "download-piped-to-shell", "A command pipes a download (curl, wget) straight into a shell.")
+    static let rmEmptyVariable = RuleInfo(
+        "WPK317", .warning, "rm-rf-unguarded-variable", "`rm -rf` on a path that starts with a variable that may be empty.")
     static let rules = [pipeToShell, rmEmptyVariable]
 
     static let shells: Set<String> = ["sh", "bash", "zsh", "dash", "ksh", "ash", "fish", "python", "python3", "perl", "ruby"]
@@ -15,9 +17,12 @@ enum ShellRiskRules {
         var out: [Diagnostic] = []
         for (index, (step, _)) in context.steps.enumerated() {
             guard let spec = step.actionSpec, ["script", "exec", "run"].contains(spec.name),
-                  let params = context.stepField(index, "params") else { continue }
+                let params = context.stepField(index, "params")
+            else { continue }
             forEachNode(params, pointer: step.pointer + "/params") { node, at in
-                guard !at.isKey, let text = node.scalar?.text, text.containsBytes("rm") || text.containsBytes("curl") || text.containsBytes("wget") else { return }
+                guard !at.isKey, let text = node.scalar?.text,
+                    text.containsBytes("rm") || text.containsBytes("curl") || text.containsBytes("wget")
+                else { return }
                 out += scan(text, node: node, pointer: at.pointer, alwaysSet: alwaysSet, context: context)
             }
         }
@@ -45,11 +50,20 @@ enum ShellRiskRules {
             for pipeline in pipelines(line) where !reportedPipe {
                 let segments = pipeSegments(pipeline)
                 if let download = segments.firstIndex(where: { downloaders.contains(commandWord($0)) }),
-                   let shell = segments[(download + 1)...].first(where: { shells.contains(commandWord($0)) }) {
-                    out.append(context.report(pipeToShell, "\"\(line)\" runs a download with \(commandWord(shell)) without anyone seeing it; download to a file, check its checksum or signature, then run it", pointer: pointer, mark: mark()))
+                    let shell = segments[(download + 1)...].first(where: { shells.contains(commandWord($0)) })
+                {
+                    out.append(
+                        context.report(
+                            pipeToShell,
+                            "\"\(line)\" runs a download with \(commandWord(shell)) without anyone seeing it; download to a file, check its checksum or signature, then run it",
+                            pointer: pointer, mark: mark()))
                     reportedPipe = true
                 } else if shells.contains(commandWord(segments.first ?? "")), Self.substitutesDownload(pipeline) {
-                    out.append(context.report(pipeToShell, "\"\(line)\" runs a download with a shell without anyone seeing it; download to a file, check its checksum or signature, then run it", pointer: pointer, mark: mark()))
+                    out.append(
+                        context.report(
+                            pipeToShell,
+                            "\"\(line)\" runs a download with a shell without anyone seeing it; download to a file, check its checksum or signature, then run it",
+                            pointer: pointer, mark: mark()))
                     reportedPipe = true
                 }
             }
@@ -67,10 +81,15 @@ enum ShellRiskRules {
                 var rest = words[...]
                 while let w = rest.first, w == "sudo" || w == "command" || w == "exec" { rest = rest.dropFirst() }
                 guard rest.first == "rm" else { continue }
-                var recursive = false, force = false
+                var recursive = false
+                var force = false
                 var operands: [String] = []
                 for word in rest.dropFirst() {
-                    if word == "--recursive" { recursive = true } else if word == "--force" { force = true } else if word.hasPrefix("--") {
+                    if word == "--recursive" {
+                        recursive = true
+                    } else if word == "--force" {
+                        force = true
+                    } else if word.hasPrefix("--") {
                     } else if word.hasPrefix("-") && word.count > 1 {
                         if word.contains("r") || word.contains("R") { recursive = true }
                         if word.contains("f") { force = true }
@@ -81,7 +100,11 @@ enum ShellRiskRules {
                 guard recursive && force else { continue }
                 for operand in operands {
                     if let variable = unguardedVariable(operand, assigned: assigned, alwaysSet: alwaysSet) {
-                        out.append(context.report(rmEmptyVariable, "\"\(command)\": if \(variable) is empty this deletes from /; write ${\(variable):?} so an empty value stops the script, or check it first", pointer: pointer, mark: mark()))
+                        out.append(
+                            context.report(
+                                rmEmptyVariable,
+                                "\"\(command)\": if \(variable) is empty this deletes from /; write ${\(variable):?} so an empty value stops the script, or check it first",
+                                pointer: pointer, mark: mark()))
                         break
                     }
                 }

@@ -1,13 +1,16 @@
 /// `${{ … }}` references: each must name a declared input or a known run value.
 enum TemplateRules {
-    static let undeclared = RuleInfo("WPK305", .error, "unknown-template-reference", "A `${{ }}` reference names an undeclared input or an unknown value, or is not closed.")
+    static let undeclared = RuleInfo(
+        "WPK305", .error, "unknown-template-reference",
+        "A `${{ }}` reference names an undeclared input or an unknown value, or is not closed.")
     static let rules = [undeclared]
 
     /// Checks one scalar of the shared walk (see `PlaybookRules.check`).
     static func visit(_ scalar: Scalar, _ node: Node, _ at: NodeVisit, _ context: RuleContext, into out: inout [Diagnostic]) {
         let text = scalar.text
         guard !at.isKey, text.utf8.count >= 3, text.containsBytes("${{"),
-              !Templates.namesOnlyKnownValues(text, declared: context.declaredInputs) else { return }
+            !Templates.namesOnlyKnownValues(text, declared: context.declaredInputs)
+        else { return }
         let pointer = at.pointer
         // A trigger's `inputs:` reads the event, not the inputs (TriggerRules checks those).
         if pointer.hasPrefix("/spec/triggers/") { return }
@@ -37,7 +40,10 @@ enum TemplateRules {
             switch namespace {
             case "inputs":
                 if !declared.contains(member) {
-                    let list = declared.isEmpty ? "declare it under spec.inputs" : "declare it under spec.inputs (declared: \(declared.sorted().joined(separator: ", ")))"
+                    let list =
+                        declared.isEmpty
+                        ? "declare it under spec.inputs"
+                        : "declare it under spec.inputs (declared: \(declared.sorted().joined(separator: ", ")))"
                     return "input \"\(member)\" is not declared; \(list)"
                 }
             case "run":

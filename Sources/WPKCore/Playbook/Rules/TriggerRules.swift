@@ -5,7 +5,10 @@ import Synchronization
 enum TriggerRules {
     static let cron = RuleInfo("WPK311", .error, "invalid-cron", "A schedule's cron expression is malformed or can never fire.")
     static let timezone = RuleInfo("WPK312", .error, "invalid-time-zone", "A schedule's time zone is not an IANA time zone name.")
-    static let inputs = RuleInfo("WPK329", .error, "invalid-trigger-inputs", "A trigger's `inputs:` names an undeclared or secret input, or a template that is not `${{ event.body.PATH }}` (webhook) or `${{ event.labels.NAME }}`/`${{ event.annotations.NAME }}` (event).")
+    static let inputs = RuleInfo(
+        "WPK329", .error, "invalid-trigger-inputs",
+        "A trigger's `inputs:` names an undeclared or secret input, or a template that is not `${{ event.body.PATH }}` (webhook) or `${{ event.labels.NAME }}`/`${{ event.annotations.NAME }}` (event)."
+    )
     static let rules = [cron, timezone, inputs]
 
     static func check(_ context: RuleContext) -> [Diagnostic] {
@@ -16,9 +19,10 @@ enum TriggerRules {
         for trigger in context.playbook.triggers where trigger.kind?.value == "schedule" {
             if let expression = trigger.cron, let problem = Cron.problem(expression.value) {
                 let node = context.root.resolve(pointer: expression.pointer)
-                let mark = node.map { n in
-                    problem.field.map { Cron.fieldMark($0, of: expression.value, in: n, lines: context.lines) } ?? n.start
-                } ?? expression.mark
+                let mark =
+                    node.map { n in
+                        problem.field.map { Cron.fieldMark($0, of: expression.value, in: n, lines: context.lines) } ?? n.start
+                    } ?? expression.mark
                 out.append(context.report(cron, problem.message, pointer: expression.pointer, mark: mark))
             }
             if let zone = trigger.timezone, let problem = Self.timeZoneProblem(zone.value) {
@@ -35,11 +39,17 @@ enum TriggerRules {
         for (name, template) in trigger.inputs {
             if let input = context.playbook.inputs.first(where: { $0.name.value == name.value }) {
                 if input.secret {
-                    out.append(context.report(inputs, "input \"\(name.value)\" is a secret: it is read from its secret_ref, never from a request", at: name))
+                    out.append(
+                        context.report(
+                            inputs, "input \"\(name.value)\" is a secret: it is read from its secret_ref, never from a request", at: name))
                 }
             } else {
                 let declared = context.declaredInputs.sorted().joined(separator: ", ")
-                out.append(context.report(inputs, "input \"\(name.value)\" is not declared; declare it under spec.inputs\(declared.isEmpty ? "" : " (declared: \(declared))")", at: name))
+                out.append(
+                    context.report(
+                        inputs,
+                        "input \"\(name.value)\" is not declared; declare it under spec.inputs\(declared.isEmpty ? "" : " (declared: \(declared))")",
+                        at: name))
             }
             let references = Templates.references(in: template.value)
             let problems = references.map { TriggerInputs.problem($0, kind: kind) }
@@ -53,9 +63,12 @@ enum TriggerRules {
     /// Why `name` is not a usable IANA zone, or nil. Abbreviations such as `CET` or `EST` are
     /// refused: they are ambiguous or ignore daylight saving, and a 04:30 job would drift.
     static func timeZoneProblem(_ name: String) -> String? {
-        if name == "UTC" || name.hasPrefix("Etc/") { return isKnownZone(name) ? nil : "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or UTC" }
+        if name == "UTC" || name.hasPrefix("Etc/") {
+            return isKnownZone(name) ? nil : "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or UTC"
+        }
         if !name.containsBytes("/") {
-            return "time zone \"\(name)\" is an abbreviation, not an IANA name; write the region, such as Europe/Berlin or America/New_York (or UTC)"
+            return
+                "time zone \"\(name)\" is an abbreviation, not an IANA name; write the region, such as Europe/Berlin or America/New_York (or UTC)"
         }
         if !isKnownZone(name) {
             return "unknown time zone \"\(name)\"; use an IANA name such as Europe/Berlin or America/New_York (names are case-sensitive)"
@@ -98,11 +111,18 @@ public enum Cron {
     public static func problem(_ expression: String) -> Problem? {
         let trimmed = expression.trimmingSpaces
         if trimmed.hasPrefix("@") {
-            return macros.contains(trimmed) ? nil : Problem(message: "unknown cron macro \"\(trimmed)\"; use one of \(macros.sorted().joined(separator: ", ")) or five fields", field: nil)
+            return macros.contains(trimmed)
+                ? nil
+                : Problem(
+                    message: "unknown cron macro \"\(trimmed)\"; use one of \(macros.sorted().joined(separator: ", ")) or five fields",
+                    field: nil)
         }
         let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard fields.count == 5 else {
-            return Problem(message: "cron expression \"\(expression)\" has \(fields.count) field\(fields.count == 1 ? "" : "s"); write five: minute hour day-of-month month day-of-week (e.g. \"30 4 * * *\")", field: nil)
+            return Problem(
+                message:
+                    "cron expression \"\(expression)\" has \(fields.count) field\(fields.count == 1 ? "" : "s"); write five: minute hour day-of-month month day-of-week (e.g. \"30 4 * * *\")",
+                field: nil)
         }
         var values: [Set<Int>] = []
         for (i, field) in fields.enumerated() {
@@ -116,13 +136,19 @@ public enum Cron {
         if fields[4] == "*" && fields[2] != "*" {
             let longest = values[3].map { [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][$0 - 1] }.max() ?? 31
             if let smallest = values[2].min(), smallest > longest {
-                return Problem(message: "day \(smallest) never occurs in the chosen month\(values[3].count == 1 ? "" : "s"), so the schedule never fires", field: 2)
+                return Problem(
+                    message:
+                        "day \(smallest) never occurs in the chosen month\(values[3].count == 1 ? "" : "s"), so the schedule never fires",
+                    field: 2)
             }
         }
         return nil
     }
 
-    enum Parsed { case success(Set<Int>), failure(String) }
+    enum Parsed {
+        case success(Set<Int>)
+        case failure(String)
+    }
 
     static func parse(_ field: String, index: Int) -> Parsed {
         let (low, high) = ranges[index]
@@ -133,19 +159,26 @@ public enum Cron {
             guard stepParts.count <= 2 else { return .failure("more than one \"/\" in \"\(item)\"") }
             var step = 1
             if stepParts.count == 2 {
-                guard let s = Int(stepParts[1]), s >= 1, s <= high else { return .failure("step \"\(stepParts[1])\" must be a number from 1 to \(high)") }
+                guard let s = Int(stepParts[1]), s >= 1, s <= high else {
+                    return .failure("step \"\(stepParts[1])\" must be a number from 1 to \(high)")
+                }
                 step = s
             }
-            var from = low, to = high
+            var from = low
+            var to = high
             let base = stepParts[0]
             if base != "*" {
                 let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
                 guard bounds.count <= 2 else { return .failure("\"\(base)\" is not a value or a range") }
-                guard let a = value(bounds[0], index: index) else { return .failure("\"\(bounds[0])\" is not a value from \(low) to \(high)\(namesHint(index))") }
+                guard let a = value(bounds[0], index: index) else {
+                    return .failure("\"\(bounds[0])\" is not a value from \(low) to \(high)\(namesHint(index))")
+                }
                 from = a
                 to = a
                 if bounds.count == 2 {
-                    guard let b = value(bounds[1], index: index) else { return .failure("\"\(bounds[1])\" is not a value from \(low) to \(high)\(namesHint(index))") }
+                    guard let b = value(bounds[1], index: index) else {
+                        return .failure("\"\(bounds[1])\" is not a value from \(low) to \(high)\(namesHint(index))")
+                    }
                     guard a <= b else { return .failure("range \(base) runs backwards") }
                     to = b
                 } else if stepParts.count == 2 {
