@@ -123,6 +123,19 @@ public typealias DatabaseLedgerOpener =
 
 /// Which ledger a command uses, whichever backend holds it.
 public enum LedgerChoice {
+    /// Where the policy names a team ledger, `--ledger` and `WPK_LEDGER` may only name that same one.
+    static func otherLedgerRefusal(team: String, source: String, requested: String?, environment: [String: String]) -> LedgerError? {
+        for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
+            if let given, !given.isEmpty, given != team {
+                return LedgerError(
+                    .policy,
+                    "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"
+                )
+            }
+        }
+        return nil
+    }
+
     /// Whether a policy's `ledger:` names a database rather than a file.
     public static func isDatabase(_ location: String) -> Bool {
         location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
@@ -136,14 +149,8 @@ public enum LedgerChoice {
     ) -> Result<any LedgerBackend, LedgerError> {
         if case .loaded(let policy) = status, let team = policy.ledger, isDatabase(team), let database {
             let source = policy.source ?? MachinePolicy.path
-            for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
-                if let given, !given.isEmpty, given != team {
-                    return .failure(
-                        LedgerError(
-                            .policy,
-                            "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"
-                        ))
-                }
+            if let refusal = LedgerChoice.otherLedgerRefusal(team: team, source: source, requested: requested, environment: environment) {
+                return .failure(refusal)
             }
             return database(team, policy.ledgerPasswordFile, environment, home)
         }

@@ -30,14 +30,8 @@ extension Ledger {
                     "\(source) names a PostgreSQL ledger, which this wpk cannot use yet; name a file ledger (ledger: /var/lib/wpk/ledger.jsonl) or install a wpk with the PostgreSQL backend"
                 ))
         }
-        for (given, name) in [(requested, "--ledger"), (environment["WPK_LEDGER"], "WPK_LEDGER")] {
-            if let given, !given.isEmpty, given != team {
-                return .failure(
-                    LedgerError(
-                        .policy,
-                        "\(source) names the team ledger \(team); \(name) cannot choose another (\(given)). Remove \(name): decisions and runs on this machine all go to the team ledger"
-                    ))
-            }
+        if let refusal = LedgerChoice.otherLedgerRefusal(team: team, source: source, requested: requested, environment: environment) {
+            return .failure(refusal)
         }
         var ledger = Ledger(path: team)
         ledger.isTeamLedger = true
