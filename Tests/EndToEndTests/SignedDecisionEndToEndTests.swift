@@ -188,6 +188,37 @@ struct SignedDecisionEndToEndTests {
         }
     }
 
+    /// Attack 2 (its last part): approver groups are the run's check too, not only `wpk approve`'s.
+    /// A signed approval recorded while the policy named no approver groups does not open the gate
+    /// for a run started after the policy restricted approvers to a group the approver is not in.
+    @Test func theRunChecksApproverGroupsAgainWhateverTheApproverSaw() throws {
+        let policyText = "mode: auto\nallowed_signers: /etc/wpk/allowed_signers\n"
+        let sandbox = try RunSandbox(policy: policyText)
+        let alice = try TestAccount()
+        let approvers = try TestGroup()
+        let aliceKey = try key(for: alice, in: sandbox)
+        try sandbox.policy.write("allowed_signers", "alice@example.com \(aliceKey.publicText)\n")
+        let file = try playbook(in: sandbox, approvals: 1, author: "someone@example.com")
+        let fingerprint = try #require(try planJSON(file, set: ["state_dir=\(sandbox.state)"], in: sandbox)["fingerprint"]?.stringValue)
+        let approved = try asAccount(
+            alice,
+            ["approve", file, "--set", "state_dir=\(sandbox.state)", "--step", "change", "--plan", fingerprint, "--key", aliceKey.path],
+            in: sandbox)
+        #expect(approved.status == 0, "\(approved.standardOutput)\(approved.standardError)")
+
+        try sandbox.policy.write("policy.yaml", policyText + "approver_groups: [\(approvers.name)]\n")
+        let run = try BackgroundWPK(
+            ["run", "--set", "state_dir=\(sandbox.state)", file],
+            environment: sandbox.environment.merging(["SSH_AUTH_SOCK": "", "HOME": "/nonexistent"]) { $1 },
+            in: sandbox.root, launch: sandbox.launch)
+        let id = try run.runID()
+        try waitUntil("the run waits at change, alice's approval not counted") { run.output.contains("waiting at change") }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
+        _ = try runWPK(["cancel", id, "--reason", "seen"], environment: sandbox.environment, launch: sandbox.launch)
+        #expect(try run.finish() != 0, "\(run.output)\(run.errors)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.state + "/changed"))
+    }
+
     /// Attack 9: the author `NAME@example.com` is the account `NAME` (unsigned, single-user
     /// signers) and the principal `NAME@example.com` (signed): neither may approve their own playbook.
     @Test func theAuthorCannotApproveUnderAnotherSpelling() throws {
