@@ -23,8 +23,7 @@ public struct ScheduleMemory: Sendable {
 
     /// `$XDG_STATE_HOME/wpk/serve-schedules` (else `~/.local/state/wpk/serve-schedules`).
     public static func standard(environment: [String: String], home: String) -> ScheduleMemory {
-        let state = environment["XDG_STATE_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.local/state"
-        return ScheduleMemory(directory: state + "/wpk/serve-schedules")
+        ScheduleMemory(directory: StateDirectory.path(environment: environment, home: home) + "/serve-schedules")
     }
 
     /// The instant the schedule of `playbook` was last followed to, or nil when never (or unreadable).

@@ -28,17 +28,7 @@ enum ReviewBenchmark {
             let cpu = cpuSeconds() * 1e6
             foldSamples.append(time { state = LedgerState(records: records) })
             foldCPU.append(cpuSeconds() * 1e6 - cpu)
-            rowSamples.append(
-                time {
-                    // As FileReviewBackend.runRows: every run's overview, waiting ones with their gate (no process lookups: another host).
-                    rows = state.runOverview(at: now, processAlive: { _ in nil }).map { overview in
-                        var wait: RunDetail.Wait?
-                        if case .waiting(let step, let since, let deadline) = overview.status {
-                            wait = RunDetail.Wait(step: step, since: since, deadline: deadline, approvalsRequired: 1, approvers: [])
-                        }
-                        return RunRow(overview, wait: wait, inputs: [("deployment", "checkout")], now: now)
-                    }
-                })
+            rowSamples.append(time { rows = Self.rows(of: state, at: now) })
         }
         report("Runs view: fold a ledger of 10,000 runs (\(records.count) records, already read and verified)", foldSamples)
         report("Runs view: the same fold, CPU time of this process", foldCPU)
@@ -77,9 +67,22 @@ enum ReviewBenchmark {
         report("Runs view: a countdown second, 10,000 runs (tick + render)", ticks)
     }
 
+    /// As FileReviewBackend.runRows: every run's overview, waiting ones with their gate (no
+    /// process lookups: another host).
+    static func rows(of state: LedgerState, at now: Date) -> [RunRow] {
+        state.runOverview(at: now, processAlive: { _ in nil }).map { overview in
+            var wait: RunDetail.Wait?
+            if case .waiting(let step, let since, let deadline) = overview.status {
+                wait = RunDetail.Wait(step: step, since: since, deadline: deadline, approvalsRequired: 1, approvers: [])
+            }
+            return RunRow(overview, wait: wait, inputs: [("deployment", "checkout")], now: now)
+        }
+    }
+
     /// What `wpk review`'s backend does with a real ledger file of these records: the first look
-    /// (read and verify every line, fold all), then a look after one more record is appended (read
-    /// and verify again, fold only the new record: `LedgerFollower`).
+    /// (read and verify every line, fold all), a look after one more record is appended (the file
+    /// checked against the last checkpoint, only the new record read and folded), and a new
+    /// process's start from the snapshot the first one kept (`LedgerSnapshotStore`).
     static func fileBackedLedger(_ records: [LedgerRecord]) {
         let directory = NSTemporaryDirectory() + "wpk-review-bench-\(getpid())"
         try? FileManager.default.createDirectory(
@@ -88,34 +91,60 @@ enum ReviewBenchmark {
         let path = directory + "/ledger.jsonl"
         var bytes: [UInt8] = []
         for record in records { bytes += record.line }
-        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
         let ledger = Ledger(path: path)
+        let store = LedgerSnapshotStore(directory: directory + "/snapshots")
         var first: [Double] = []
         var firstCPU: [Double] = []
         var next: [Double] = []
         var nextCPU: [Double] = []
-        var foldOnly: [Double] = []
+        var saves: [Double] = []
+        var starts: [Double] = []
+        var startsCPU: [Double] = []
+        var snapshotBytes = 0
+        var decodes: [Double] = []
+        var checks: [Double] = []
         for round in 0..<5 {
             var follower = LedgerFollower()
             var cpu = cpuSeconds() * 1e6
-            first.append(time { follower.follow((try? ledger.read().records) ?? []) })
+            first.append(time { _ = try? follower.read(ledger) })
             firstCPU.append(cpuSeconds() * 1e6 - cpu)
-            precondition(follower.state.recordCount >= records.count)
+            precondition(follower.state.recordCount >= records.count && follower.checkpoint != nil)
             _ = try? ledger.append(
                 RecordDraft(type: .stepFinished, run: "bench", step: "step-\(round)", reason: "benchmark"), operator: Operator.current(),
                 now: Date())
             cpu = cpuSeconds() * 1e6
-            var read: [LedgerRecord] = []
-            next.append(time { read = (try? ledger.read().records) ?? [] })
-            foldOnly.append(time { follower.follow(read) })
+            next.append(time { _ = try? follower.read(ledger) })
             nextCPU.append(cpuSeconds() * 1e6 - cpu)
-            precondition(follower.lastFolded == 1, "only the appended record is folded")
+            precondition(follower.lastFolded == 1, "only the appended record is read and folded")
+            saves.append(time { precondition(store.save(follower.snapshot!, ledgerPath: path)) })
+            snapshotBytes = follower.snapshot!.encoded().count
+            // Another process's start: the snapshot loaded, the file checked against it, one new record read on.
+            _ = try? ledger.append(
+                RecordDraft(type: .stepFinished, run: "bench", step: "next-\(round)", reason: "benchmark"), operator: Operator.current(),
+                now: Date())
+            cpu = cpuSeconds() * 1e6
+            var resumed = LedgerFollower()
+            starts.append(
+                time {
+                    _ = try? resumed.read(ledger, startingFrom: store.load(ledgerPath: path)!)
+                })
+            startsCPU.append(cpuSeconds() * 1e6 - cpu)
+            precondition(resumed.lastFolded == 1 && resumed.state.recordCount == follower.state.recordCount + 1)
+            let encoded = resumed.snapshot!.encoded()
+            decodes.append(time { precondition(LedgerSnapshot(decoding: encoded) != nil) })
+            let checkpoint = resumed.checkpoint
+            checks.append(time { precondition((try? ledger.read(after: checkpoint))?.fromStart == false) })
         }
         report("Runs view backend: first look at a \(bytes.count / 1_000_000) MB ledger file (read, verify, fold all)", first)
         report("Runs view backend: the same, CPU time", firstCPU)
-        report("Runs view backend: a look after one append: read and verify the file", next)
-        report("Runs view backend: a look after one append: fold the new record (LedgerFollower)", foldOnly)
+        report("Runs view backend: a look after one append (file checked against the checkpoint, one record read and folded)", next)
         report("Runs view backend: a look after one append, CPU time", nextCPU)
+        report("Runs view backend: keeping the snapshot (\(snapshotBytes / 1000) kB)", saves)
+        report("Runs view backend: a new process's start from the snapshot (load, check the file, read on)", starts)
+        report("Runs view backend: the same, CPU time", startsCPU)
+        report("Runs view backend: of which decoding the snapshot", decodes)
+        report("Runs view backend: of which checking the file against the checkpoint (nothing new)", checks)
     }
 
     /// Writes the 10,000-run ledger (100 waiting, the last run started now) to `path`, for

@@ -35,6 +35,34 @@ if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "fold" {
             cpuSeconds() - start))
     exit(0)
 }
+// WPK_BENCH_ONLY=snapshot: decode the 10,000-run ledger's snapshot 50 times, nothing else (for perf).
+if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "snapshot" {
+    let records = ReviewBenchmark.runLedger(runs: 10_000, waiting: 100)
+    let state = LedgerState(records: records)
+    var offsets: [Int] = []
+    var offset = 0
+    for record in records {
+        offsets.append(offset)
+        offset += record.line.count
+    }
+    let checkpoint = LedgerCheckpoint(
+        ledgerID: records[0].hash, seq: records.count, head: state.head, offset: offset, prefixDigest: Array(repeating: 0, count: 32),
+        lineOffsets: offsets)
+    let bytes = LedgerSnapshot(checkpoint: checkpoint, state: state).encoded()
+    let start = cpuSeconds()
+    for _ in 0..<50 { precondition(LedgerSnapshot(decoding: bytes) != nil) }
+    print(String(format: "snapshot: %d bytes, decoded in %.1f ms CPU each", bytes.count, (cpuSeconds() - start) * 20))
+    exit(0)
+}
+// WPK_BENCH_ONLY=rows: the Runs view's rows of the 10,000-run ledger, 50 times (for perf).
+if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "rows" {
+    let state = LedgerState(records: ReviewBenchmark.runLedger(runs: 10_000, waiting: 100))
+    let now = Date(timeIntervalSince1970: 1_800_000_000 + 20_000)
+    let start = cpuSeconds()
+    for _ in 0..<50 { precondition(ReviewBenchmark.rows(of: state, at: now).count == 10_000) }
+    print(String(format: "rows: %.1f ms CPU each", (cpuSeconds() - start) * 20))
+    exit(0)
+}
 if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "runs" {
     ReviewBenchmark.runsView(size: Size(width: 120, height: 40))
     exit(0)

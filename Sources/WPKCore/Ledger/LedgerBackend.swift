@@ -25,6 +25,10 @@ public protocol LedgerBackend: Sendable {
     /// Reads and verifies the whole chain: the intact prefix and the first fault.
     func read() throws(LedgerError) -> LedgerReading
 
+    /// Reads on from a checkpoint this backend returned before, when it still holds: only the
+    /// records after it are verified and returned; otherwise the whole chain (`fromStart`).
+    func read(after checkpoint: LedgerCheckpoint?) throws(LedgerError) -> LedgerContinuation
+
     /// The verified records after `seq` (the whole chain is still verified and checked against
     /// the remembered heads; only the records returned are fewer). Followers (the review screens,
     /// `wpk cancel` awaiting a run) read on from the last record they saw.
@@ -67,6 +71,11 @@ public protocol LedgerChangeWatch: AnyObject {
 }
 
 extension LedgerBackend {
+    /// Backends without checkpoints read the whole chain each time.
+    public func read(after checkpoint: LedgerCheckpoint?) throws(LedgerError) -> LedgerContinuation {
+        LedgerContinuation(reading: try read(), fromStart: true, checkpoint: nil)
+    }
+
     public func records(after seq: Int) throws(LedgerError) -> LedgerReading {
         var reading = try read()
         reading.records = Array(reading.records.dropFirst(max(0, seq)))

@@ -1,4 +1,5 @@
 internal import CProcess
+import Crypto
 import Foundation
 
 #if canImport(Glibc)
@@ -103,16 +104,22 @@ public struct Ledger: Sendable {
     /// else `~/.local/state/wpk/ledger.jsonl` (`--ledger` is applied by the caller before this).
     public static func defaultPath(environment: [String: String], home: String) -> String {
         if let explicit = environment["WPK_LEDGER"], !explicit.isEmpty { return explicit }
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
-            return state + "/wpk/ledger.jsonl"
-        }
-        return home + "/.local/state/wpk/ledger.jsonl"
+        return StateDirectory.path(environment: environment, home: home) + "/ledger.jsonl"
     }
 
     // MARK: Reading
 
     /// Reads and verifies the whole ledger under a shared lock; a missing file reads as empty.
     public func read() throws(LedgerError) -> LedgerReading {
+        try read(after: nil).reading
+    }
+
+    /// Reads on from `checkpoint` when the file still starts with exactly the bytes it was made
+    /// from (their SHA-256 is compared, so nothing before it can have changed): only the records
+    /// after it are parsed and verified. Otherwise (no checkpoint, the file changed before it or
+    /// is shorter) the whole chain is read and verified, as `read()` does. Either way the heads
+    /// remembered before are checked, and the result says where the next reader may start.
+    public func read(after checkpoint: LedgerCheckpoint?) throws(LedgerError) -> LedgerContinuation {
         try checkDirectory(create: false)
         // A missing file is judged by what was remembered before looking: another process may create
         // the ledger, append and remember its first record between the open and a later look at the
@@ -124,14 +131,70 @@ public struct Ledger: Sendable {
         if fd < 0 {
             if errno == ENOENT {
                 if let missingFileProblem { throw missingFileProblem }
-                return empty
+                return LedgerContinuation(reading: empty, fromStart: true, checkpoint: nil)
             }
             throw openError()
         }
         defer { close(fd) }
         try checkFile(fd)
         try lock(fd, LOCK_SH)
-        return try scan(fd)
+        if let checkpoint, let prefix = try verifiedPrefix(fd, checkpoint) {
+            var scanner = LedgerScanner(after: checkpoint, prefix: prefix)
+            try feed(fd, from: checkpoint.offset, to: &scanner)
+            let reading = scanner.finish()
+            try checkRemembered(reading, after: checkpoint, fd)
+            return LedgerContinuation(
+                reading: reading, fromStart: false, checkpoint: scanner.checkpoint(ledgerID: checkpoint.ledgerID, before: checkpoint))
+        }
+        var scanner = LedgerScanner(hashingPrefix: true)
+        let reading = try scan(fd, with: &scanner)
+        return LedgerContinuation(reading: reading, fromStart: true, checkpoint: scanner.checkpoint(ledgerID: nil, before: nil))
+    }
+
+    /// The running SHA-256 of the file's first `checkpoint.offset` bytes, when it equals the
+    /// checkpoint's digest; nil when the file is shorter or those bytes changed.
+    private func verifiedPrefix(_ fd: Int32, _ checkpoint: LedgerCheckpoint) throws(LedgerError) -> SHA256? {
+        guard checkpoint.offset > 0, try fileSize(fd) >= checkpoint.offset else { return nil }
+        var hasher = SHA256()
+        let chunkSize = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var offset = 0
+        while offset < checkpoint.offset {
+            let wanted = min(chunkSize, checkpoint.offset - offset)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, wanted, off_t(offset)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system("read", path)
+            }
+            if n == 0 { return nil }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            offset += n
+        }
+        let copy = hasher
+        return Array(copy.finalize()) == checkpoint.prefixDigest ? hasher : nil
+    }
+
+    /// The head-memory check of a read that started at `checkpoint`: a remembered head inside
+    /// the verified prefix is looked up at its line (its bytes are the checkpoint's).
+    private func checkRemembered(_ reading: LedgerReading, after checkpoint: LedgerCheckpoint, _ fd: Int32) throws(LedgerError) {
+        guard let memory, reading.isIntact else { return }
+        let last = reading.records.last.map { ($0.seq, $0.hash) } ?? (checkpoint.seq, checkpoint.head)
+        let problem = memory.problem(path: path, id: checkpoint.ledgerID, last: last) { seq in
+            if seq > checkpoint.seq {
+                return seq - checkpoint.seq <= reading.records.count ? reading.records[seq - checkpoint.seq - 1].hash : nil
+            }
+            if seq == checkpoint.seq { return checkpoint.head }
+            guard seq >= 1, seq <= checkpoint.lineOffsets.count else { return nil }
+            let start = checkpoint.lineOffsets[seq - 1]
+            let end = seq < checkpoint.lineOffsets.count ? checkpoint.lineOffsets[seq] : checkpoint.offset
+            // Unreadable counts as different: a remembered head is never skipped.
+            guard let bytes = try? readBytes(fd, at: start, count: end - start), bytes.last == 0x0A,
+                case .success(let record) = LedgerScanner.verifyLine(bytes.dropLast()), record.seq == seq
+            else { return "unreadable" }
+            return record.hash
+        }
+        if let problem { throw problem }
+        memory.remember(path: path, id: checkpoint.ledgerID, seq: last.0, hash: last.1)
     }
 
     /// Whether the file has the Linux append-only attribute (`chattr +a`); nil when it cannot be
@@ -417,7 +480,22 @@ public struct Ledger: Sendable {
     /// Verifies the whole file from the start, in bounded chunks.
     private func scan(_ fd: Int32) throws(LedgerError) -> LedgerReading {
         var scanner = LedgerScanner()
-        var offset = 0
+        return try scan(fd, with: &scanner)
+    }
+
+    private func scan(_ fd: Int32, with scanner: inout LedgerScanner) throws(LedgerError) -> LedgerReading {
+        try feed(fd, from: 0, to: &scanner)
+        let reading = scanner.finish()
+        if let memory {
+            if let problem = memory.problem(path: path, reading: reading) { throw problem }
+            memory.remember(path: path, reading: reading)
+        }
+        return reading
+    }
+
+    /// Feeds the file from `start` to its end into `scanner`, in bounded chunks, until a fault.
+    private func feed(_ fd: Int32, from start: Int, to scanner: inout LedgerScanner) throws(LedgerError) {
+        var offset = start
         let chunkSize = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         while scanner.fault == nil {
@@ -430,12 +508,6 @@ public struct Ledger: Sendable {
             scanner.feed(buffer[0..<n])
             offset += n
         }
-        let reading = scanner.finish()
-        if let memory {
-            if let problem = memory.problem(path: path, reading: reading) { throw problem }
-            memory.remember(path: path, reading: reading)
-        }
-        return reading
     }
 
     private func fileSize(_ fd: Int32) throws(LedgerError) -> Int {
@@ -527,13 +599,48 @@ public struct Ledger: Sendable {
 }
 
 /// Verifies ledger bytes line by line as they arrive, keeping only the current partial line.
-struct LedgerScanner {
+/// It starts at the beginning of the chain, or right after a checkpoint's record (what came
+/// before is then the checkpoint's, verified by whoever primed the scanner).
+/// Unchecked: swift-crypto's `SHA256` is a copy-on-write value but not marked `Sendable`.
+struct LedgerScanner: @unchecked Sendable {
+    /// The records verified by this scanner (after the checkpoint it started from, if any).
     private(set) var records: [LedgerRecord] = []
     private(set) var fault: LedgerFault?
     private var partial: [UInt8] = []
     private var offset = 0
     /// A line that did not verify: damage, unless the next record is the `torn_tail` naming its digest.
     private var pendingDamage: (fault: LedgerFault, digest: String)?
+    /// How many records came before the first one this scanner reads, and the last one's hash.
+    private var recordsBefore = 0
+    private var headBefore = LedgerRecord.genesis
+    /// The byte offset of each record line read (file scans that make checkpoints).
+    private(set) var lineOffsets: [Int] = []
+    /// SHA-256 of every byte accepted so far from the start of the file (file scans that make checkpoints).
+    private var prefixHasher: SHA256?
+
+    /// A scanner for the start of the chain; `hashingPrefix` keeps what a checkpoint needs.
+    init(hashingPrefix: Bool = false) {
+        if hashingPrefix { prefixHasher = SHA256() }
+    }
+
+    /// A scanner that reads on right after `checkpoint`'s record, at its offset; `prefix` holds
+    /// the digest of the bytes before it, as the caller just computed it from the file.
+    init(after checkpoint: LedgerCheckpoint, prefix: SHA256) {
+        recordsBefore = checkpoint.seq
+        headBefore = checkpoint.head
+        offset = checkpoint.offset
+        prefixHasher = prefix
+    }
+
+    /// Where the next reader may start: after the last record, when everything read verified
+    /// and the scanner hashed its bytes; nil otherwise. `before` is the checkpoint it started from.
+    func checkpoint(ledgerID: String?, before: LedgerCheckpoint?) -> LedgerCheckpoint? {
+        guard fault == nil, pendingDamage == nil, let prefixHasher, let id = ledgerID ?? records.first?.hash else { return nil }
+        guard let last = records.last else { return before }
+        return LedgerCheckpoint(
+            ledgerID: id, seq: last.seq, head: last.hash, offset: offset, prefixDigest: Array(prefixHasher.finalize()),
+            lineOffsets: (before?.lineOffsets ?? []) + lineOffsets)
+    }
 
     /// Why one line does not verify on its own.
     struct LineProblem: Error {
@@ -558,7 +665,7 @@ struct LedgerScanner {
         partial.append(contentsOf: bytes[start...])
         if partial.count >= Ledger.maxLineBytes {
             fault = LedgerFault(
-                line: records.count + 1, offset: offset, claimedSeq: nil,
+                line: recordsBefore + records.count + 1, offset: offset, claimedSeq: nil,
                 problem: "the line is longer than \(Ledger.maxLineBytes) bytes")
         }
     }
@@ -568,10 +675,17 @@ struct LedgerScanner {
         return LedgerReading(records: records, fault: fault, tornTailBytes: fault == nil ? partial.count : 0)
     }
 
+    private static let newline: [UInt8] = [0x0A]
+
     mutating func accept(_ line: ArraySlice<UInt8>) {
-        let lineNumber = records.count + 1
-        let expectedPrev = records.last?.hash ?? LedgerRecord.genesis
+        let lineNumber = recordsBefore + records.count + 1
+        let expectedPrev = records.last?.hash ?? headBefore
+        let lineOffset = offset
         defer { offset += line.count + 1 }
+        if prefixHasher != nil {
+            prefixHasher!.update(data: line)
+            prefixHasher!.update(data: Self.newline)
+        }
         if let damage = pendingDamage {
             pendingDamage = nil
             // Only the record right after, chained from the last good one and naming these exact bytes, excuses the line.
@@ -581,7 +695,7 @@ struct LedgerScanner {
                 fault = damage.fault
                 return
             }
-            records.append(record)
+            append(record, at: lineOffset)
             return
         }
         guard line.count < Ledger.maxLineBytes else {
@@ -605,9 +719,14 @@ struct LedgerScanner {
                     line: lineNumber, offset: offset, claimedSeq: record.seq,
                     problem: "its prev does not match the hash of the record before it: records were deleted, inserted or reordered")
             } else {
-                records.append(record)
+                append(record, at: lineOffset)
             }
         }
+    }
+
+    private mutating func append(_ record: LedgerRecord, at lineOffset: Int) {
+        records.append(record)
+        if prefixHasher != nil { lineOffsets.append(lineOffset) }
     }
 
     /// Parses one line and checks that its hash covers its content.

@@ -1,31 +1,132 @@
+import Foundation
+
 /// A ledger's folded state kept across readings: a new reading whose records extend the ones
 /// already folded (same record at the same place, so by the hash chain the same prefix) folds only
 /// the records appended since; anything else (a shorter or rewritten ledger) folds from the start.
 /// What a long-running reader such as `wpk review` keeps, so a change costs the new records only.
+///
+/// Where the backend keeps checkpoints (a ledger file), the follower reads on from the last one,
+/// so only new records are parsed; it may also start from a snapshot saved by an earlier process,
+/// and then holds only the records read since (`hasEveryRecord` is false until a whole reading).
 public struct LedgerFollower: Sendable {
-    /// The records of the last reading.
+    /// The records read: the whole chain, or since the snapshot it started from.
     public private(set) var records: [LedgerRecord] = []
     /// Those records folded.
     public private(set) var state = LedgerState(records: [])
     /// How many records the last `follow` folded (all of them, or only the new ones).
     public private(set) var lastFolded = 0
+    /// Where the next reading may start.
+    public private(set) var checkpoint: LedgerCheckpoint?
+    /// Whether `records` is the whole chain.
+    public private(set) var hasEveryRecord = true
 
     /// Nothing read yet.
     public init() {}
 
-    /// Takes a new reading's verified records, folding only what is new when they extend the last ones.
+    /// The folded state and where it was folded to, to keep for the next process.
+    public var snapshot: LedgerSnapshot? {
+        checkpoint.map { LedgerSnapshot(checkpoint: $0, state: state) }.flatMap { $0.isConsistent ? $0 : nil }
+    }
+
+    /// Reads `ledger` on from the last checkpoint (or whole) and folds what is new; returns the
+    /// reading (its fault, if any).
+    @discardableResult
+    public mutating func read(_ ledger: any LedgerBackend, wholeChain: Bool = false) throws(LedgerError) -> LedgerReading {
+        let continuation: LedgerContinuation
+        do {
+            continuation = try ledger.read(after: wholeChain ? nil : checkpoint)
+        } catch {
+            checkpoint = nil
+            throw error
+        }
+        follow(continuation)
+        return continuation.reading
+    }
+
+    /// The first reading of a new process, starting from the snapshot an earlier one kept: the
+    /// file is checked against the snapshot's checkpoint while its state is decoded (on another
+    /// core), then only the records after it are folded, and `records` holds only those. When the
+    /// file no longer starts with the checkpoint's bytes, the reading is of the whole chain and
+    /// the snapshot is not used.
+    @discardableResult
+    public mutating func read(_ ledger: any LedgerBackend, startingFrom snapshot: StoredLedgerSnapshot) throws(LedgerError) -> LedgerReading
+    {
+        let decoding = BackgroundWork { snapshot.state() }
+        let continuation: LedgerContinuation
+        do {
+            continuation = try ledger.read(after: snapshot.checkpoint)
+        } catch {
+            _ = decoding.result()
+            checkpoint = nil
+            throw error
+        }
+        let restored = decoding.result()
+        if continuation.fromStart {
+            follow(continuation)
+            return continuation.reading
+        }
+        guard let restored else {
+            // Intact bytes that do not decode to the checkpoint's fold: read the whole chain instead.
+            return try read(ledger, wholeChain: true)
+        }
+        state = restored
+        records = []
+        hasEveryRecord = false
+        follow(continuation)
+        return continuation.reading
+    }
+
+    /// Takes a reading made after this follower's checkpoint (or a whole one).
+    public mutating func follow(_ continuation: LedgerContinuation) {
+        if continuation.fromStart {
+            follow(continuation.reading.records)
+        } else {
+            for record in continuation.reading.records { state.apply(record) }
+            records.append(contentsOf: continuation.reading.records)
+            lastFolded = continuation.reading.records.count
+        }
+        checkpoint = continuation.checkpoint
+    }
+
+    /// Takes a new reading's verified records (the whole chain), folding only what is new when
+    /// they extend the last ones.
     public mutating func follow(_ newRecords: [LedgerRecord]) {
         let known = state.recordCount
         if known > 0, newRecords.count >= known, newRecords[known - 1].hash == state.head {
             for record in newRecords[known...] { state.apply(record) }
-            // Appended, not replaced: the records kept are the same, and freeing them all only to
-            // keep equal copies would cost more than the fold saved.
-            records.append(contentsOf: newRecords[known...])
+            if hasEveryRecord {
+                // Appended, not replaced: the records kept are the same, and freeing them all only to
+                // keep equal copies would cost more than the fold saved.
+                records.append(contentsOf: newRecords[known...])
+            } else {
+                records = newRecords
+            }
             lastFolded = newRecords.count - known
         } else {
             state = LedgerState(records: newRecords)
             records = newRecords
             lastFolded = newRecords.count
         }
+        hasEveryRecord = true
+        checkpoint = nil
+    }
+}
+
+/// One computation on a thread of its own, its result collected once.
+private final class BackgroundWork<T: Sendable>: @unchecked Sendable {
+    private var value: T?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () -> T) {
+        Thread.detachNewThread { [self] in
+            value = work()
+            done.signal()
+        }
+    }
+
+    /// Waits for the result (the semaphore orders the thread's write before this read).
+    func result() -> T {
+        done.wait()
+        return value!
     }
 }

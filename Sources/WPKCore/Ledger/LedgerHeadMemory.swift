@@ -29,8 +29,7 @@ public struct LedgerHeadMemory: Sendable, Equatable {
 
     /// `$XDG_STATE_HOME/wpk/heads` (else `~/.local/state/wpk/heads`), and the shared directory when writable.
     public static func standard(environment: [String: String], home: String) -> LedgerHeadMemory {
-        let state = environment["XDG_STATE_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.local/state"
-        var directories = [state + "/wpk/heads"]
+        var directories = [StateDirectory.path(environment: environment, home: home) + "/heads"]
         let shared = (sharedDirectory as NSString).deletingLastPathComponent
         if access(shared, W_OK) == 0 { directories.append(sharedDirectory) }
         return LedgerHeadMemory(directories: directories)

@@ -32,7 +32,22 @@ public struct ApprovalEntry: Sendable, Equatable {
     /// The run that used it, and the seq of the `consumed` record.
     public var consumedBy: (run: String?, seq: Int)?
     /// The record itself, whose signature policy checks before counting it.
-    public var record: LedgerRecord?
+    public var record: LedgerRecord? { storedRecord?.record }
+    private var storedRecord: SharedRecord?
+
+    init(
+        seq: Int, approver: Operator, time: Date, expires: Date?, run: String?, approvalsRequired: Int?,
+        consumedBy: (run: String?, seq: Int)? = nil, record: LedgerRecord?
+    ) {
+        self.seq = seq
+        self.approver = approver
+        self.time = time
+        self.expires = expires
+        self.run = run
+        self.approvalsRequired = approvalsRequired
+        self.consumedBy = consumedBy
+        self.storedRecord = record.map(SharedRecord.init)
+    }
 
     public static func == (a: ApprovalEntry, b: ApprovalEntry) -> Bool {
         a.seq == b.seq && a.consumedBy?.seq == b.consumedBy?.seq
@@ -52,7 +67,29 @@ public struct RejectionEntry: Sendable, Equatable {
     public var reason: String
     public var run: String?
     /// The record itself, whose signature policy checks before it counts.
-    public var record: LedgerRecord?
+    public var record: LedgerRecord? { storedRecord?.record }
+    private var storedRecord: SharedRecord?
+
+    init(seq: Int, rejecter: Operator, time: Date, reason: String, run: String?, record: LedgerRecord?) {
+        self.seq = seq
+        self.rejecter = rejecter
+        self.time = time
+        self.reason = reason
+        self.run = run
+        self.storedRecord = record.map(SharedRecord.init)
+    }
+}
+
+/// A record held by reference where histories keep one: they are copied whenever lists are
+/// built or sorted, and a record is large (copying one copies every text it holds).
+final class SharedRecord: Sendable, Equatable {
+    let record: LedgerRecord
+
+    static func == (a: SharedRecord, b: SharedRecord) -> Bool { a.record == b.record }
+
+    init(_ record: LedgerRecord) {
+        self.record = record
+    }
 }
 
 /// A run waiting at a gate.
@@ -117,7 +154,27 @@ public struct RunHistory: Sendable {
     /// Seq of the newest record about the run.
     public var lastSeq: Int = 0
     /// The `run_started` record (its signature names the starter's principal).
-    public var startRecord: LedgerRecord?
+    public var startRecord: LedgerRecord? {
+        get { storedStartRecord?.record }
+        set { storedStartRecord = newValue.map(SharedRecord.init) }
+    }
+    private var storedStartRecord: SharedRecord?
+
+    init(
+        id: String, starter: Operator, playbook: String?, playbookDigest: String?, planDigest: String?, startedAt: Date, seq: Int,
+        pid: Int? = nil, host: String? = nil, startedBy: StartedBy? = nil
+    ) {
+        self.id = id
+        self.starter = starter
+        self.playbook = playbook
+        self.playbookDigest = playbookDigest
+        self.planDigest = planDigest
+        self.startedAt = startedAt
+        self.seq = seq
+        self.pid = pid
+        self.host = host
+        self.startedBy = startedBy
+    }
 }
 
 /// The ledger folded into what policy and lists need, in one pass over the records.
@@ -141,6 +198,24 @@ public struct LedgerState: Sendable {
     /// Folds records in order.
     public init(records: [LedgerRecord]) {
         for record in records { apply(record) }
+    }
+
+    /// A fold restored from its parts (a snapshot); what follows from them is derived again.
+    init(
+        restoring gates: [GateKey: GateHistory], runs: [String: RunHistory],
+        latestDigests: [String: (playbookDigest: String, planDigest: String, seq: Int)],
+        planRejectionHistory: [PlanKey: [RejectionEntry]], recordCount: Int, head: String
+    ) {
+        self.gates = gates
+        self.runs = runs
+        self.latestDigests = latestDigests
+        self.planRejectionHistory = planRejectionHistory
+        self.planRejections = planRejectionHistory.compactMapValues(\.first)
+        self.recordCount = recordCount
+        self.head = head
+        for (key, gate) in gates {
+            for (index, approval) in gate.approvals.enumerated() { approvalLocation[approval.seq] = (key, index) }
+        }
     }
 
     /// Folds one more record.
@@ -174,6 +249,10 @@ public struct LedgerState: Sendable {
         if let found = gates.index(forKey: key) {
             gateIndex = found
         } else {
+            // A step's own events make no gate: only a decision, a wait, an expiry or a use of
+            // approvals does (every gated step has one of those before it starts), so steps that
+            // were never gated are not listed as gates, and a long ledger keeps one gate per wait.
+            guard !LedgerState.stepEvents.contains(draft.type) else { return }
             gates[key] = GateHistory(key: key, playbook: draft.playbook)
             gateIndex = gates.index(forKey: key)!
         }
@@ -233,6 +312,9 @@ public struct LedgerState: Sendable {
         }
         run.lastSeq = seq
     }
+
+    /// Records of a step running, which belong to a gate only when the step has one.
+    private static let stepEvents: Set<RecordType> = [.stepStarted, .stepFinished, .stepRetried, .rollback]
 
     /// The gate a record is about, when it names digests and a step.
     static func key(of draft: RecordDraft) -> GateKey? {

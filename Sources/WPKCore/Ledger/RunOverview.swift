@@ -57,13 +57,19 @@ extension LedgerState {
     public func runOverview(at now: Date, processAlive: (RunHistory) -> Bool? = RunOverview.localProcessAlive) -> [RunOverview] {
         let waitingAt = waitingPlaces(at: now)
         let rows = runs.values.map { overview(of: $0, waiting: waitingAt[$0.id], processAlive: processAlive) }
-        return rows.sorted { a, b in
-            if a.status.rank != b.status.rank { return a.status.rank < b.status.rank }
-            if case .waiting(_, let sinceA, _) = a.status, case .waiting(_, let sinceB, _) = b.status, sinceA != sinceB {
-                return sinceA < sinceB
-            }
-            return a.history.lastSeq > b.history.lastSeq
+        // The order is found on small keys: sorting the rows themselves moved every run's whole
+        // history (its start record included) around, most of the time of a long list.
+        let keys = rows.indices.map { index in
+            let row = rows[index]
+            var since = 0.0
+            if case .waiting(_, let waitingSince, _) = row.status { since = waitingSince.timeIntervalSince1970 }
+            return (rank: row.status.rank, since: since, lastSeq: row.history.lastSeq, index: index)
         }
+        return keys.sorted { a, b in
+            if a.rank != b.rank { return a.rank < b.rank }
+            if a.since != b.since { return a.since < b.since }
+            return a.lastSeq > b.lastSeq
+        }.map { rows[$0.index] }
     }
 }
 

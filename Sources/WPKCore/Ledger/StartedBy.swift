@@ -16,6 +16,13 @@ public struct StartedBy: Sendable, Equatable {
     /// The remote address of the request, or the account (and SSH client) that typed `wpk run`.
     public var source: String
 
+    /// A value with its texts exactly as given (restored from what a record held).
+    init(exactly kind: Kind, trigger: String, source: String) {
+        self.kind = kind
+        self.trigger = trigger
+        self.source = source
+    }
+
     /// A value with each text cut to `maxTextBytes`.
     public init(kind: Kind, trigger: String, source: String) {
         self.kind = kind
@@ -40,9 +47,7 @@ public struct StartedBy: Sendable, Equatable {
             let trigger = json["trigger"]?.stringValue, let source = json["source"]?.stringValue
         else { return nil }
         // Exactly as recorded (the record's hash covers these bytes).
-        self.kind = kind
-        self.trigger = trigger
-        self.source = source
+        self.init(exactly: kind, trigger: trigger, source: source)
     }
 
     /// One short line for lists: `webhook /hooks/x from 10.0.0.5:4711` (unsanitized).

@@ -54,7 +54,8 @@ struct Review: ParsableCommand {
         let backend = FileReviewBackend(
             files: files, standardInput: stdinBytes, ledger: ledgerFile,
             checker: try planning.checker(),
-            inputs: try planning.inputs())
+            inputs: try planning.inputs(),
+            snapshots: LedgerSnapshotStore.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
 
         let terminal: CursesTerminal
         do {

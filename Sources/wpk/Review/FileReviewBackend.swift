@@ -22,13 +22,20 @@ final class FileReviewBackend: ReviewBackend {
     /// ssh-keygen can ask for a passphrase; set once the terminal exists.
     var handOverTerminal: (() -> Void) -> Void = { $0() }
 
+    /// Where the folded ledger is kept between sessions, so a long ledger is not folded again.
+    private let snapshots: LedgerSnapshotStore?
+
     /// `standardInput` holds the bytes of `-` when it was among the paths (read before curses starts).
-    init(files: [String], standardInput: [UInt8]?, ledger: any LedgerBackend, checker: PlaybookChecker, inputs: [String: String]) {
+    init(
+        files: [String], standardInput: [UInt8]?, ledger: any LedgerBackend, checker: PlaybookChecker, inputs: [String: String],
+        snapshots: LedgerSnapshotStore?
+    ) {
         self.files = files
         self.standardInput = standardInput
         self.ledger = ledger
         self.checker = checker
         self.inputs = inputs
+        self.snapshots = snapshots
         self.watch = ledger.makeChangeWatch()
     }
 
@@ -50,7 +57,7 @@ final class FileReviewBackend: ReviewBackend {
         case .summarize(let paths):
             return [.entriesSummarized(paths.map { entry(load($0)) })]
         case .loadDetail(let path):
-            refreshLedger()
+            refreshLedger(needingEveryRecord: true)
             let loaded = load(path)
             if let failure = loaded.readFailure { return [.detailFailed(path: path, reason: failure)] }
             return [.detailLoaded(detail(loaded))]
@@ -62,7 +69,7 @@ final class FileReviewBackend: ReviewBackend {
             refreshLedger()
             return [.runsLoaded(runRows()), .ledgerProblem(ledgerProblem)]
         case .loadRun(let id):
-            refreshLedger()
+            refreshLedger(needingEveryRecord: true)
             let now = Date()
             guard let detail = RunDetail.load(run: id, records: ledgerRecords, state: ledgerState, artifacts: ledger.artifacts, now: now)
             else {
@@ -76,7 +83,7 @@ final class FileReviewBackend: ReviewBackend {
         case .planWithInputs(let path, let values):
             typedInputs[path] = values
             cache[path] = nil
-            refreshLedger()
+            refreshLedger(needingEveryRecord: true)
             let loaded = load(path)
             if let failure = loaded.readFailure { return [.detailFailed(path: path, reason: failure)] }
             return [.detailLoaded(detail(loaded))]
@@ -227,21 +234,43 @@ final class FileReviewBackend: ReviewBackend {
         return (waits, pendingPlans)
     }
 
-    /// Reads the ledger again when it changed. Only the loop's wake-up (`ledgerChanged`) consumes
-    /// the watch: were a background load to consume a change, the screens loaded before it in the
-    /// same refresh would keep the older reading and nothing would wake them again.
-    private func refreshLedger() {
-        guard ledgerStale else { return }
+    /// The seq of the snapshot kept last (or found at the start).
+    private var snapshotSeq: Int?
+    /// How many records past the kept snapshot make keeping a new one worth its writing.
+    private static let snapshotInterval = 1_000
+
+    /// Reads the ledger again when it changed (on from the last checkpoint, where the backend
+    /// keeps them). Only the loop's wake-up (`ledgerChanged`) consumes the watch: were a background
+    /// load to consume a change, the screens loaded before it in the same refresh would keep the
+    /// older reading and nothing would wake them again. Screens that show records (a playbook's
+    /// history, a run's steps) need every record, which a start from a snapshot does not hold yet.
+    private func refreshLedger(needingEveryRecord: Bool = false) {
+        guard ledgerStale || (needingEveryRecord && !followed.hasEveryRecord) else { return }
+        let snapshot = ledgerReadings == 0 && !needingEveryRecord ? snapshots?.load(ledgerPath: ledger.location) : nil
+        if let snapshot { snapshotSeq = snapshot.checkpoint.seq }
         ledgerStale = false
         ledgerReadings += 1
         do {
-            let reading = try ledger.read()
-            followed.follow(reading.records)
-            ledgerProblem = reading.fault.map { "the ledger is damaged after record \(reading.records.count): \($0)" }
+            let reading: LedgerReading
+            if let snapshot {
+                reading = try followed.read(ledger, startingFrom: snapshot)
+            } else {
+                reading = try followed.read(ledger, wholeChain: needingEveryRecord && !followed.hasEveryRecord)
+            }
+            ledgerProblem = reading.fault.map { "the ledger is damaged after record \(followed.state.recordCount): \($0)" }
         } catch {
-            followed.follow([])
+            followed = LedgerFollower()
             ledgerProblem = "cannot read the ledger \(ledger.location): \(error)"
         }
+        keepSnapshot()
+    }
+
+    /// Saves the folded ledger for the next session once it has grown past the last snapshot.
+    private func keepSnapshot() {
+        guard let snapshots, let snapshot = followed.snapshot,
+            snapshot.checkpoint.seq >= (snapshotSeq ?? 0) + Self.snapshotInterval
+        else { return }
+        if snapshots.save(snapshot, ledgerPath: ledger.location) { snapshotSeq = snapshot.checkpoint.seq }
     }
 
     /// Records a decision through the one approval policy, for the plan digest the screen showed.
