@@ -262,6 +262,49 @@ struct TeamLedgerFileTests {
         #expect(try ledger.read().records.count == 1)
     }
 
+    /// While a file keeps the append-only attribute, a reader reads on from its checkpoint without
+    /// hashing the bytes before it again: the kernel kept anyone but root from changing them. Once
+    /// the attribute is off, a checkpoint holds only if the digest of those bytes still matches.
+    @Test func aCheckpointOfAnAppendOnlyFileIsReadOnWithoutHashingWhileTheAttributeStays() throws {
+        let dir = TemporaryDirectory()
+        let ledger = try F.filledLedger(in: dir, count: 5)
+        guard chattr("+a", ledger.path) == 0 else {
+            print("chattr +a failed here; the append-only checkpoint test is skipped")
+            #expect(ProcessInfo.processInfo.environment["CI"] == nil)
+            return
+        }
+        defer { chattr("-a", ledger.path) }
+        var follower = LedgerFollower()
+        try follower.read(ledger)
+        let first = try #require(follower.checkpoint)
+        #expect(first.appendOnly && first.prefixDigest != nil, "a whole reading hashes what it reads")
+        try ledger.append(RecordDraft(type: .cancelled, run: "run-1", reason: "done"), operator: F.alice, now: F.t0)
+        try follower.read(ledger)
+        let second = try #require(follower.checkpoint)
+        #expect(follower.lastFolded == 1 && second.seq == 6)
+        #expect(second.appendOnly && second.prefixDigest == nil, "the kernel's attribute vouched for the bytes: not hashed again")
+
+        // Root clears the attribute and changes a byte both checkpoints cover.
+        #expect(chattr("-a", ledger.path) == 0)
+        var lines = F.lines(ledger.path)
+        lines[1] = lines[1].replacingOccurrences(of: "ok 2", with: "ok 7")
+        try F.write(lines: lines, to: ledger.path)
+        for checkpoint in [first, second] {
+            let continuation = try ledger.read(after: checkpoint)
+            #expect(continuation.fromStart, "checkpoint at seq \(checkpoint.seq) was used on a file no longer append-only")
+            #expect(continuation.reading.fault?.line == 2)
+        }
+        // A copy with the attribute set is another file: its bytes were never vouched for.
+        try F.write(
+            lines: F.lines(ledger.path).enumerated().map {
+                $0.offset == 1 ? lines[1].replacingOccurrences(of: "ok 7", with: "ok 2") : $0.element
+            }, to: dir.file("copy.jsonl"))
+        #expect(rename(dir.file("copy.jsonl"), ledger.path) == 0)
+        #expect(chattr("+a", ledger.path) == 0)
+        let replaced = try ledger.read(after: second)
+        #expect(replaced.fromStart && replaced.reading.isIntact && replaced.reading.records.count == 6)
+    }
+
     /// An append-only ledger cannot be truncated: a crash's torn tail is closed off by a newline
     /// and a `torn_tail` record naming its digest, and the chain goes on from there.
     @Test func aTornTailOnAnAppendOnlyLedgerIsClosedOffAndTheChainGoesOn() throws {

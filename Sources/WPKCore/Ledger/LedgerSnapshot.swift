@@ -230,7 +230,7 @@ private struct SnapshotWriter {
         int(value.seq)
         string(value.head)
         int(value.offset)
-        array(value.prefixDigest) { $0.natural(UInt64($1)) }
+        optional(value.prefixDigest) { writer, digest in writer.array(digest) { $0.natural(UInt64($1)) } }
         // Ascending offsets, so each is written as the distance from the one before.
         natural(UInt64(value.lineOffsets.count))
         var previous = 0
@@ -238,6 +238,9 @@ private struct SnapshotWriter {
             int(offset - previous)
             previous = offset
         }
+        natural(value.file.device)
+        natural(value.file.inode)
+        bool(value.appendOnly)
     }
 
     mutating func state(_ value: LedgerState) {
@@ -474,10 +477,12 @@ private struct SnapshotReader: Sendable {
         let seq = try int()
         let head = try string()
         let offset = try int()
-        let digest = try array { (r) throws(SnapshotDamage) -> UInt8 in
-            let byte = try r.natural()
-            guard byte <= 0xFF else { throw SnapshotDamage() }
-            return UInt8(byte)
+        let digest = try optional { (r) throws(SnapshotDamage) in
+            try r.array { (r) throws(SnapshotDamage) -> UInt8 in
+                let byte = try r.natural()
+                guard byte <= 0xFF else { throw SnapshotDamage() }
+                return UInt8(byte)
+            }
         }
         let count = try count()
         var lineOffsets: [Int] = []
@@ -489,8 +494,15 @@ private struct SnapshotReader: Sendable {
             previous += delta
             lineOffsets.append(previous)
         }
-        guard digest.count == 32, seq == lineOffsets.count, seq >= 1, offset > (lineOffsets.last ?? 0) else { throw SnapshotDamage() }
-        return LedgerCheckpoint(ledgerID: ledgerID, seq: seq, head: head, offset: offset, prefixDigest: digest, lineOffsets: lineOffsets)
+        let file = FileIdentity(device: try natural(), inode: try natural())
+        let appendOnly = try bool()
+        // Without a digest only an unbroken append-only attribute vouches for the bytes.
+        guard digest?.count ?? 32 == 32, digest != nil || appendOnly, seq == lineOffsets.count, seq >= 1,
+            offset > (lineOffsets.last ?? 0)
+        else { throw SnapshotDamage() }
+        return LedgerCheckpoint(
+            ledgerID: ledgerID, seq: seq, head: head, offset: offset, prefixDigest: digest, lineOffsets: lineOffsets, file: file,
+            appendOnly: appendOnly)
     }
 
     mutating func state() throws(SnapshotDamage) -> LedgerState {

@@ -332,8 +332,9 @@ public struct LedgerState: Sendable {
     /// Whether the run is still waiting at the gate: it waited, has not ended, and neither
     /// consumed approvals nor expired there.
     public func isWaiting(run: String, at gate: GateHistory) -> Bool {
-        gate.waiting.contains { $0.run == run } && runs[run]?.ended == nil
-            && gate.consumedRuns[run] == nil && gate.expiredRuns[run] == nil
+        // Through the index: `runs[run]?.ended` copied the whole history out to read one field.
+        let ended = runs.index(forKey: run).map { runs.values[$0].ended != nil } ?? false
+        return gate.waiting.contains { $0.run == run } && !ended && gate.consumedRuns[run] == nil && gate.expiredRuns[run] == nil
     }
 }
 
