@@ -112,6 +112,30 @@ public struct LedgerFollower: Sendable {
     }
 }
 
+/// A follower's first reading, made on a thread of its own (on from the snapshot an earlier
+/// process kept for this ledger, when there is one), so a reader can go on starting meanwhile.
+public final class PendingLedgerReading: Sendable {
+    public typealias Outcome = (follower: LedgerFollower, reading: Result<LedgerReading, LedgerError>, snapshotSeq: Int?)
+    private let work: BackgroundWork<Outcome>
+
+    public init(_ ledger: any LedgerBackend, snapshots: LedgerSnapshotStore?) {
+        work = BackgroundWork {
+            var follower = LedgerFollower()
+            let snapshot = snapshots?.load(ledgerPath: ledger.location)
+            let reading = Result { () throws(LedgerError) in
+                if let snapshot { return try follower.read(ledger, startingFrom: snapshot) }
+                return try follower.read(ledger)
+            }
+            if case .failure = reading { follower = LedgerFollower() }
+            return (follower, reading, snapshot?.checkpoint.seq)
+        }
+    }
+
+    /// Waits for the reading (call once): the follower, what the reading found or why it failed,
+    /// and the seq of the snapshot it started from.
+    public func result() -> Outcome { work.result() }
+}
+
 /// One computation on a thread of its own, its result collected once.
 private final class BackgroundWork<T: Sendable>: @unchecked Sendable {
     private var value: T?

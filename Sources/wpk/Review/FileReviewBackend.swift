@@ -36,8 +36,15 @@ final class FileReviewBackend: ReviewBackend {
         self.checker = checker
         self.inputs = inputs
         self.snapshots = snapshots
+        // The watch first, so a change while the first reading runs wakes the loop afterwards.
         self.watch = ledger.makeChangeWatch()
+        self.firstReading = PendingLedgerReading(ledger, snapshots: snapshots)
     }
+
+    /// The first reading of the ledger, begun when the backend is made: a long ledger is read
+    /// (on from the snapshot an earlier session kept) while the terminal is set up and the
+    /// playbook list drawn.
+    private var firstReading: PendingLedgerReading?
 
     /// Wakes the UI when the ledger changes, so it follows runs without polling.
     private let watch: any LedgerChangeWatch
@@ -245,20 +252,27 @@ final class FileReviewBackend: ReviewBackend {
     /// older reading and nothing would wake them again. Screens that show records (a playbook's
     /// history, a run's steps) need every record, which a start from a snapshot does not hold yet.
     private func refreshLedger(needingEveryRecord: Bool = false) {
+        if let pending = firstReading {
+            firstReading = nil
+            let first = pending.result()
+            followed = first.follower
+            snapshotSeq = first.snapshotSeq
+            ledgerStale = false
+            ledgerReadings += 1
+            took(first.reading)
+        }
         guard ledgerStale || (needingEveryRecord && !followed.hasEveryRecord) else { return }
-        let snapshot = ledgerReadings == 0 && !needingEveryRecord ? snapshots?.load(ledgerPath: ledger.location) : nil
-        if let snapshot { snapshotSeq = snapshot.checkpoint.seq }
         ledgerStale = false
         ledgerReadings += 1
-        do {
-            let reading: LedgerReading
-            if let snapshot {
-                reading = try followed.read(ledger, startingFrom: snapshot)
-            } else {
-                reading = try followed.read(ledger, wholeChain: needingEveryRecord && !followed.hasEveryRecord)
-            }
+        took(Result { () throws(LedgerError) in try followed.read(ledger, wholeChain: needingEveryRecord && !followed.hasEveryRecord) })
+    }
+
+    /// Notes what a reading found, and keeps a snapshot when the ledger grew enough.
+    private func took(_ reading: Result<LedgerReading, LedgerError>) {
+        switch reading {
+        case .success(let reading):
             ledgerProblem = reading.fault.map { "the ledger is damaged after record \(followed.state.recordCount): \($0)" }
-        } catch {
+        case .failure(let error):
             followed = LedgerFollower()
             ledgerProblem = "cannot read the ledger \(ledger.location): \(error)"
         }
