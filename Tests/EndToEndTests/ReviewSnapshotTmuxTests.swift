@@ -74,9 +74,10 @@ struct ReviewSnapshotTmuxTests {
         try Self.writeLongLedger(ledgerPath)
         let review = try WPKLaunch().shellCommand(["review"]) + " examples/playbooks"
         let environment = "LANG=C.UTF-8 WPK_LEDGER=\(shellQuoted(ledgerPath)) XDG_STATE_HOME=\(shellQuoted(stateDirectory))"
-        func runSession(_ number: Int, until what: String, _ condition: (String) -> Bool) throws -> String {
+        func runSession(_ number: Int, until what: String, then: () throws -> Void = {}, _ condition: (String) -> Bool) throws -> String {
             try session.type("clear; env \(environment) \(review); echo \"EXIT-\(number)=$?\"", enter: true)
             let screen = try session.waitFor(what, condition)
+            try then()
             try session.type("q")
             try session.waitFor("session \(number) to end") { $0.contains("EXIT-\(number)=0") }
             return screen
@@ -106,7 +107,16 @@ struct ReviewSnapshotTmuxTests {
         for draft in Self.runDrafts("run-new", finished: false) { try ledger.append(draft, operator: Operator.current(), now: Date()) }
 
         // The second session shows all of it: the records after the snapshot are read on from it.
-        try runSession(2, until: "run-new waiting and run-late cancelled") { screen in
+        // A run opens (its screen needs every record, which the snapshot does not hold: they are
+        // read meanwhile, or waited for).
+        let openRun = {
+            try session.press("Enter")
+            try session.waitFor("run-early opened") { screen in
+                screen.contains("run run-early  restart-unhealthy  waiting") && screen.contains("waiting at restart: 0/1 approvals")
+            }
+            try session.press("Escape")
+        }
+        try runSession(2, until: "run-new waiting and run-late cancelled", then: openRun) { screen in
             let rows = Self.rows(screen)
             return rows.count > 3 && rows[0].contains("run-early") && rows[1].contains("run-new") && rows[1].contains("waiting")
                 && rows.contains { $0.contains("run-late") && $0.contains("cancelled") }

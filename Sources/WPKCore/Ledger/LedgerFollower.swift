@@ -134,6 +134,9 @@ public final class PendingLedgerReading: Sendable {
     /// Waits for the reading (call once): the follower, what the reading found or why it failed,
     /// and the seq of the snapshot it started from.
     public func result() -> Outcome { work.result() }
+
+    /// Whether the reading is done (`result` will not wait).
+    public var isFinished: Bool { work.isFinished }
 }
 
 /// One computation on a thread of its own, its result collected once.
@@ -146,6 +149,13 @@ private final class BackgroundWork<T: Sendable>: @unchecked Sendable {
             value = work()
             done.signal()
         }
+    }
+
+    /// Whether the result is there, without waiting (the signal taken to look is given back).
+    var isFinished: Bool {
+        guard done.wait(timeout: .now()) == .success else { return false }
+        done.signal()
+        return true
     }
 
     /// Waits for the result (the semaphore orders the thread's write before this read).

@@ -45,6 +45,9 @@ final class FileReviewBackend: ReviewBackend {
     /// (on from the snapshot an earlier session kept) while the terminal is set up and the
     /// playbook list drawn.
     private var firstReading: PendingLedgerReading?
+    /// After a start from a snapshot, the reading of the whole chain (taken once it is done, or
+    /// waited for when a screen needs every record first).
+    private var wholeReading: PendingLedgerReading?
 
     /// Wakes the UI when the ledger changes, so it follows runs without polling.
     private let watch: any LedgerChangeWatch
@@ -260,6 +263,17 @@ final class FileReviewBackend: ReviewBackend {
             ledgerStale = false
             ledgerReadings += 1
             took(first.reading)
+            // Started from a snapshot: the whole chain is read meanwhile, for the screens that
+            // show records, and so that everything is verified once more.
+            if !followed.hasEveryRecord { wholeReading = PendingLedgerReading(ledger, snapshots: nil) }
+        }
+        if let pending = wholeReading, needingEveryRecord || pending.isFinished {
+            wholeReading = nil
+            let whole = pending.result()
+            followed = whole.follower
+            // Read on from it at once: another reading may have followed the ledger further meanwhile.
+            ledgerStale = true
+            took(whole.reading)
         }
         guard ledgerStale || (needingEveryRecord && !followed.hasEveryRecord) else { return }
         ledgerStale = false
