@@ -17,7 +17,9 @@ public struct LedgerFollower: Sendable {
     public private(set) var lastFolded = 0
     /// Where the next reading may start.
     public private(set) var checkpoint: LedgerCheckpoint?
-    /// Whether `records` is the whole chain.
+    /// Whether `records` is the whole chain. False after a start from a snapshot, whose state
+    /// also lacks the records its approvals, rejections and runs keep (their signatures): use
+    /// it for lists, and read the whole chain before anything checks a signature.
     public private(set) var hasEveryRecord = true
 
     /// Nothing read yet.
@@ -92,15 +94,12 @@ public struct LedgerFollower: Sendable {
     /// they extend the last ones.
     public mutating func follow(_ newRecords: [LedgerRecord]) {
         let known = state.recordCount
-        if known > 0, newRecords.count >= known, newRecords[known - 1].hash == state.head {
+        // A state restored from a snapshot lacks the records its entries keep: folded again whole.
+        if hasEveryRecord, known > 0, newRecords.count >= known, newRecords[known - 1].hash == state.head {
             for record in newRecords[known...] { state.apply(record) }
-            if hasEveryRecord {
-                // Appended, not replaced: the records kept are the same, and freeing them all only to
-                // keep equal copies would cost more than the fold saved.
-                records.append(contentsOf: newRecords[known...])
-            } else {
-                records = newRecords
-            }
+            // Appended, not replaced: the records kept are the same, and freeing them all only to
+            // keep equal copies would cost more than the fold saved.
+            records.append(contentsOf: newRecords[known...])
             lastFolded = newRecords.count - known
         } else {
             state = LedgerState(records: newRecords)

@@ -11,6 +11,10 @@ import Foundation
 /// (`wpk review`) starts from it instead of folding a long ledger again: the file is then checked
 /// to still start with the checkpoint's bytes (their SHA-256), and only the records after it are
 /// read, verified and folded. The state is only ever restored from the reader's own snapshot.
+///
+/// The records that approvals, rejections and runs keep (for their signatures) are not kept:
+/// a restored state serves lists, and is whole again only once the whole chain is read (see
+/// `LedgerFollower.hasEveryRecord`); checked without them, a signature requirement fails closed.
 public struct LedgerSnapshot: Sendable {
     public var checkpoint: LedgerCheckpoint
     /// The ledger folded up to and including the checkpoint's record.
@@ -26,7 +30,7 @@ public struct LedgerSnapshot: Sendable {
         state.recordCount == checkpoint.seq && state.head == checkpoint.head
     }
 
-    static let magic = Array("wpk-ledger-snapshot-2\n".utf8)
+    static let magic = Array("wpk-ledger-snapshot-3\n".utf8)
 
     /// The snapshot as bytes: a header, then the checkpoint and the state as two sections, each
     /// with its own SHA-256 in the header (so the checkpoint is read and trusted first, and the
@@ -298,7 +302,6 @@ private struct SnapshotWriter {
             writer.optional(consumed.run) { $0.string($1) }
             writer.int(consumed.seq)
         }
-        optional(entry.record) { $0.record($1) }
     }
 
     mutating func rejection(_ entry: RejectionEntry) {
@@ -307,7 +310,6 @@ private struct SnapshotWriter {
         date(entry.time)
         string(entry.reason)
         optional(entry.run) { $0.string($1) }
-        optional(entry.record) { $0.record($1) }
     }
 
     mutating func account(_ op: Operator) {
@@ -338,52 +340,12 @@ private struct SnapshotWriter {
         strings(run.finishedSteps)
         optional(run.outcome) { $0.string($1) }
         int(run.lastSeq)
-        optional(run.startRecord) { $0.record($1) }
     }
 
     mutating func startedBy(_ value: StartedBy) {
         string(value.kind.rawValue)
         string(value.trigger)
         string(value.source)
-    }
-
-    mutating func record(_ record: LedgerRecord) {
-        int(record.seq)
-        date(record.time)
-        draft(record.draft)
-        string(record.operatorName)
-        optional(record.operatorUID) { $0.int($1) }
-        optional(record.tty) { $0.string($1) }
-        optional(record.source) { $0.string($1) }
-        string(record.prev)
-        optional(record.principal) { $0.string($1) }
-        optional(record.key) { $0.string($1) }
-        optional(record.signature) { $0.string($1) }
-        string(record.hash)
-    }
-
-    mutating func draft(_ draft: RecordDraft) {
-        string(draft.type.name)
-        for text in [draft.run, draft.playbook, draft.playbookDigest, draft.planDigest, draft.step, draft.reason] {
-            optional(text) { $0.string($1) }
-        }
-        optional(draft.approvalsRequired) { $0.int($1) }
-        optional(draft.expires) { $0.date($1) }
-        optional(draft.consumes) { $0.array($1) { $0.int($1) } }
-        optional(draft.attempt) { $0.int($1) }
-        optional(draft.outcome) { $0.string($1) }
-        optional(draft.exitCode) { $0.int($1) }
-        optional(draft.durationMilliseconds) { $0.int($1) }
-        // In the order of RecordDraft's initializer, which the reader calls with each value as it reads it.
-        optional(draft.outputDigest) { $0.string($1) }
-        optional(draft.inputs) { $0.strings($1) }
-        optional(draft.pid) { $0.int($1) }
-        optional(draft.host) { $0.string($1) }
-        optional(draft.changed) { $0.strings($1) }
-        optional(draft.startedBy) { $0.startedBy($1) }
-        optional(draft.outputBytes) { $0.int($1) }
-        optional(draft.outputTail) { $0.string($1) }
-        optional(draft.includesRollback) { $0.strings($1) }
     }
 }
 
@@ -556,13 +518,13 @@ private struct SnapshotReader: Sendable {
             seq: try int(), approver: try account(), time: try date(), expires: try optionalDate(), run: try optionalString(),
             approvalsRequired: try optionalInt(),
             consumedBy: try optional { (r) throws(SnapshotDamage) in (run: try r.optionalString(), seq: try r.int()) },
-            record: try optional { (r) throws(SnapshotDamage) in try r.record() })
+            record: nil)
     }
 
     mutating func rejection() throws(SnapshotDamage) -> RejectionEntry {
         RejectionEntry(
             seq: try int(), rejecter: try account(), time: try date(), reason: try string(), run: try optionalString(),
-            record: try optional { (r) throws(SnapshotDamage) in try r.record() })
+            record: nil)
     }
 
     mutating func account() throws(SnapshotDamage) -> Operator {
@@ -584,40 +546,11 @@ private struct SnapshotReader: Sendable {
         run.finishedSteps = try strings()
         run.outcome = try optionalString()
         run.lastSeq = try int()
-        run.startRecord = try optional { (r) throws(SnapshotDamage) in try r.record() }
         return run
     }
 
     mutating func startedBy() throws(SnapshotDamage) -> StartedBy {
         guard let kind = StartedBy.Kind(rawValue: try string()) else { throw SnapshotDamage() }
         return StartedBy(exactly: kind, trigger: try string(), source: try string())
-    }
-
-    mutating func record() throws(SnapshotDamage) -> LedgerRecord {
-        let seq = try int()
-        let time = try date()
-        let draft = try self.draft()
-        let name = try string()
-        let op = Operator(uid: try optionalInt(), name: name, tty: try optionalString(), sshSource: try optionalString())
-        var record = LedgerRecord(seq: seq, time: time, draft: draft, operator: op, prev: try string(), hash: "")
-        record.principal = try optionalString()
-        record.key = try optionalString()
-        record.signature = try optionalString()
-        record.hash = try string()
-        return record
-    }
-
-    mutating func draft() throws(SnapshotDamage) -> RecordDraft {
-        RecordDraft(
-            type: RecordType(name: try string()), run: try optionalString(), playbook: try optionalString(),
-            playbookDigest: try optionalString(), planDigest: try optionalString(), step: try optionalString(),
-            reason: try optionalString(), approvalsRequired: try optionalInt(), expires: try optionalDate(),
-            consumes: try optional { (r) throws(SnapshotDamage) in try r.array { (r) throws(SnapshotDamage) in try r.int() } },
-            attempt: try optionalInt(), outcome: try optionalString(), exitCode: try optionalInt(),
-            durationMilliseconds: try optionalInt(), outputDigest: try optionalString(),
-            inputs: try optional { (r) throws(SnapshotDamage) in try r.strings() }, pid: try optionalInt(), host: try optionalString(),
-            changed: try optional { (r) throws(SnapshotDamage) in try r.strings() },
-            startedBy: try optional { (r) throws(SnapshotDamage) in try r.startedBy() }, outputBytes: try optionalInt(),
-            outputTail: try optionalString(), includesRollback: try optional { (r) throws(SnapshotDamage) in try r.strings() })
     }
 }

@@ -48,6 +48,7 @@ final class FileReviewBackend: ReviewBackend {
     /// After a start from a snapshot, the reading of the whole chain (taken once it is done, or
     /// waited for when a screen needs every record first).
     private var wholeReading: PendingLedgerReading?
+    private var wholeReadingDue = false
 
     /// Wakes the UI when the ledger changes, so it follows runs without polling.
     private let watch: any LedgerChangeWatch
@@ -56,6 +57,10 @@ final class FileReviewBackend: ReviewBackend {
     var wakeDescriptor: Int32? { watch.descriptor }
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
+        if wholeReadingDue, firstReading == nil, effect != .loadRuns {
+            wholeReadingDue = false
+            wholeReading = PendingLedgerReading(ledger, snapshots: nil)
+        }
         switch effect {
         case .loadList:
             // Files read before (and unchanged) come complete; the rest by name, read between
@@ -263,9 +268,14 @@ final class FileReviewBackend: ReviewBackend {
             ledgerStale = false
             ledgerReadings += 1
             took(first.reading)
-            // Started from a snapshot: the whole chain is read meanwhile, for the screens that
-            // show records, and so that everything is verified once more.
-            if !followed.hasEveryRecord { wholeReading = PendingLedgerReading(ledger, snapshots: nil) }
+            // Started from a snapshot: the whole chain is read in the background, for the screens
+            // that show records and so that everything is verified once more, once the frame this
+            // reading feeds is drawn (the next effect), not competing with it.
+            wholeReadingDue = !followed.hasEveryRecord
+        }
+        if wholeReadingDue, needingEveryRecord {
+            wholeReadingDue = false
+            wholeReading = PendingLedgerReading(ledger, snapshots: nil)
         }
         if let pending = wholeReading, needingEveryRecord || pending.isFinished {
             wholeReading = nil
