@@ -32,7 +32,7 @@ enum ReviewBenchmark {
         }
         report("Runs view: fold a ledger of 10,000 runs (\(records.count) records, already read and verified)", foldSamples)
         report("Runs view: the same fold, CPU time of this process", foldCPU)
-        fileBackedLedger(records)
+        fileBackedLedger(records, size: size)
         report("Runs view: 10,000 rows from the folded ledger, 100 waiting", rowSamples)
         let list = update(update(ReviewState(size: size), .tick(now)).0, .listLoaded([])).0
         var frames: [Double] = []
@@ -83,7 +83,7 @@ enum ReviewBenchmark {
     /// (read and verify every line, fold all), a look after one more record is appended (the file
     /// checked against the last checkpoint, only the new record read and folded), and a new
     /// process's start from the snapshot the first one kept (`LedgerSnapshotStore`).
-    static func fileBackedLedger(_ records: [LedgerRecord]) {
+    static func fileBackedLedger(_ records: [LedgerRecord], size: Size) {
         let directory = NSTemporaryDirectory() + "wpk-review-bench-\(getpid())"
         try? FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -104,6 +104,7 @@ enum ReviewBenchmark {
         var snapshotBytes = 0
         var decodes: [Double] = []
         var checks: [Double] = []
+        var frames: [Double] = []
         for round in 0..<5 {
             var follower = LedgerFollower()
             var cpu = cpuSeconds() * 1e6
@@ -130,6 +131,21 @@ enum ReviewBenchmark {
                     _ = try? resumed.read(ledger, startingFrom: store.load(ledgerPath: path)!)
                 })
             startsCPU.append(cpuSeconds() * 1e6 - cpu)
+            // The whole of a new session's Runs view first frame, as wpk review does it.
+            var another = LedgerFollower()
+            var shown = ReviewState(size: size)
+            frames.append(
+                time {
+                    _ = try? another.read(ledger, startingFrom: store.load(ledgerPath: path)!)
+                    let now = Date()
+                    shown =
+                        update(
+                            update(update(ReviewState(size: size), .tick(now)).0, .listLoaded([])).0,
+                            .runsLoaded(rows(of: another.state, at: now))
+                        ).0
+                    _ = render(shown)
+                })
+            precondition(shown.context == .runs && shown.runs?.count == 10_000)
             precondition(resumed.lastFolded == 1 && resumed.state.recordCount == follower.state.recordCount + 1)
             let encoded = resumed.snapshot!.encoded()
             decodes.append(time { precondition(LedgerSnapshot(decoding: encoded) != nil) })
@@ -145,6 +161,7 @@ enum ReviewBenchmark {
         report("Runs view backend: the same, CPU time", startsCPU)
         report("Runs view backend: of which decoding the snapshot", decodes)
         report("Runs view backend: of which checking the file against the checkpoint (nothing new)", checks)
+        report("Runs view: a new session's first frame (start from the snapshot, rows, update + render)", frames)
     }
 
     /// Writes the 10,000-run ledger (100 waiting, the last run started now) to `path`, for
