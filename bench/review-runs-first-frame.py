@@ -9,7 +9,7 @@ program writes as it is written (no polling): the clock starts when the control 
 tmux to press Enter at a shell that then execs wpk, and stops at the output carrying the run id.
 
 With --append-only (root, a file system with chattr +a) the ledger is made append-only, as
-`wpk approvals init` makes a team ledger: the bytes the snapshot covers are then not hashed again.
+`wpk approvals init` makes a team ledger (read the same way: its bytes are hashed again too).
 Usage: bench/review-runs-first-frame.py [--append-only] [WPK] [WPK_BENCH] [ROUNDS]"""
 import os, re, select, subprocess, sys, tempfile, time
 

@@ -47,7 +47,7 @@ if ProcessInfo.processInfo.environment["WPK_BENCH_ONLY"] == "snapshot" {
     }
     let checkpoint = LedgerCheckpoint(
         ledgerID: records[0].hash, seq: records.count, head: state.head, offset: offset, prefixDigest: Array(repeating: 0, count: 32),
-        lineOffsets: offsets, file: FileIdentity(device: 1, inode: 1), appendOnly: false)
+        lineOffsets: offsets)
     let bytes = LedgerSnapshot(checkpoint: checkpoint, state: state).encoded()
     let start = cpuSeconds()
     for _ in 0..<50 { precondition(LedgerSnapshot(decoding: bytes) != nil) }

@@ -293,10 +293,18 @@ struct LedgerSnapshotTests {
         // The records runs and approvals keep (for their signatures) are not in the snapshot: the
         // run started before it has none, the one after does. A reading of every record brings
         // them back with the whole record list.
-        #expect(resumed.state.runs["r1"]?.startRecord == nil)
+        #expect(resumed.state.runs["r1"]?.startRecord == nil && resumed.state.lacksRecords)
+        // Policy refuses such a state: without those records no signature can be checked.
+        let status = ApprovalPolicy.gateStatus(
+            subject: LedgerFixtures.subject(approvals: 2, run: "r1"), state: resumed.state, policy: .loaded(.builtIn),
+            now: LedgerFixtures.t0)
+        guard case .refused(.signersUnavailable) = status else {
+            Issue.record("a state restored from a snapshot was judged by policy: \(status)")
+            return
+        }
         #expect(resumed.state.gates.values.flatMap(\.approvals).filter { $0.seq == 5 }.allSatisfy { $0.record == nil })
         try resumed.read(ledger, wholeChain: true)
-        #expect(resumed.hasEveryRecord && resumed.records.map(\.hash) == records.map(\.hash))
+        #expect(resumed.hasEveryRecord && resumed.records.map(\.hash) == records.map(\.hash) && !resumed.state.lacksRecords)
         #expect(resumed.state.runs["r1"]?.startRecord?.hash == records[0].hash)
         #expect(resumed.state.gates.values.flatMap(\.approvals).first { $0.seq == 5 }?.record?.signature != nil)
     }
@@ -334,7 +342,7 @@ struct LedgerSnapshotTests {
                 state,
                 [
                     "gates", "runs", "latestDigests", "planRejections", "planRejectionHistory", "recordCount", "head",
-                    "approvalLocation",
+                    "approvalLocation", "lacksRecords",
                 ]
             ),
             (gate, ["key", "playbook", "approvals", "rejections", "expiredRuns", "consumedRuns", "waiting", "lastSeq"]),
@@ -377,7 +385,7 @@ struct LedgerSnapshotTests {
     @Test func changedSectionsWithAMatchingDigestAreReadSafely() throws {
         let dir = TemporaryDirectory()
         let bytes = try snapshot(of: records.count, in: dir).1.encoded()
-        let magic = Array("wpk-ledger-snapshot-3\n".utf8).count
+        let magic = Array("wpk-ledger-snapshot-4\n".utf8).count
         let header = magic + 32 + 32 + 8
         let length = (0..<8).reduce(0) { $0 | Int(bytes[magic + 64 + $1]) << ($1 * 8) }
         var generator = SystemRandomNumberGenerator()

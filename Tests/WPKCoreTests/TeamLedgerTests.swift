@@ -262,12 +262,16 @@ struct TeamLedgerFileTests {
         #expect(try ledger.read().records.count == 1)
     }
 
-    /// While a file keeps the append-only attribute, a reader reads on from its checkpoint without
-    /// hashing the bytes before it again: the kernel kept anyone but root from changing them. Once
-    /// the attribute is off, a checkpoint holds only if the digest of those bytes still matches.
-    @Test func aCheckpointOfAnAppendOnlyFileIsReadOnWithoutHashingWhileTheAttributeStays() throws {
+    /// A checkpoint of an append-only file is checked by the digest of its bytes like any other:
+    /// the attribute does not vouch for them. Root may clear it and set it again, and a descriptor
+    /// opened for writing before it was set still writes anywhere in the file.
+    @Test func aCheckpointOfAnAppendOnlyFileIsStillCheckedByItsDigest() throws {
         let dir = TemporaryDirectory()
         let ledger = try F.filledLedger(in: dir, count: 5)
+        // Opened for writing before the attribute is set, and kept.
+        let early = open(ledger.path, O_RDWR | O_CLOEXEC)
+        #expect(early >= 0)
+        defer { close(early) }
         guard chattr("+a", ledger.path) == 0 else {
             print("chattr +a failed here; the append-only checkpoint test is skipped")
             #expect(ProcessInfo.processInfo.environment["CI"] == nil)
@@ -276,33 +280,33 @@ struct TeamLedgerFileTests {
         defer { chattr("-a", ledger.path) }
         var follower = LedgerFollower()
         try follower.read(ledger)
-        let first = try #require(follower.checkpoint)
-        #expect(first.appendOnly && first.prefixDigest != nil, "a whole reading hashes what it reads")
         try ledger.append(RecordDraft(type: .cancelled, run: "run-1", reason: "done"), operator: F.alice, now: F.t0)
         try follower.read(ledger)
-        let second = try #require(follower.checkpoint)
-        #expect(follower.lastFolded == 1 && second.seq == 6)
-        #expect(second.appendOnly && second.prefixDigest == nil, "the kernel's attribute vouched for the bytes: not hashed again")
+        let checkpoint = try #require(follower.checkpoint)
+        #expect(follower.lastFolded == 1 && checkpoint.seq == 6)
 
-        // Root clears the attribute and changes a byte both checkpoints cover.
-        #expect(chattr("-a", ledger.path) == 0)
-        var lines = F.lines(ledger.path)
-        lines[1] = lines[1].replacingOccurrences(of: "ok 2", with: "ok 7")
-        try F.write(lines: lines, to: ledger.path)
-        for checkpoint in [first, second] {
+        // A byte of record 2 changed through the early descriptor, the attribute still set.
+        let lines = F.lines(ledger.path)
+        let offset =
+            lines[0].utf8.count + 1
+            + (lines[1].range(of: "ok 2").map { lines[1].utf8.distance(from: lines[1].startIndex, to: $0.lowerBound) } ?? 0)
+        let written = pwrite(early, "ok 7", 4, off_t(offset))
+        print("a write into an append-only file through a descriptor opened before: \(written == 4 ? "done" : "refused")")
+        if written == 4 {
             let continuation = try ledger.read(after: checkpoint)
-            #expect(continuation.fromStart, "checkpoint at seq \(checkpoint.seq) was used on a file no longer append-only")
-            #expect(continuation.reading.fault?.line == 2)
+            #expect(continuation.fromStart && continuation.reading.fault?.line == 2)
         }
-        // A copy with the attribute set is another file: its bytes were never vouched for.
-        try F.write(
-            lines: F.lines(ledger.path).enumerated().map {
-                $0.offset == 1 ? lines[1].replacingOccurrences(of: "ok 7", with: "ok 2") : $0.element
-            }, to: dir.file("copy.jsonl"))
-        #expect(rename(dir.file("copy.jsonl"), ledger.path) == 0)
+        // Root clears the attribute, changes a byte, and sets it again on the same file.
+        #expect(chattr("-a", ledger.path) == 0)
+        var changed = F.lines(ledger.path)
+        changed[2] = changed[2].replacingOccurrences(of: "ok 3", with: "ok 8")
+        let handle = try #require(FileHandle(forWritingAtPath: ledger.path))
+        try handle.write(contentsOf: Data((changed.joined(separator: "\n") + "\n").utf8))
+        try handle.close()
         #expect(chattr("+a", ledger.path) == 0)
-        let replaced = try ledger.read(after: second)
-        #expect(replaced.fromStart && replaced.reading.isIntact && replaced.reading.records.count == 6)
+        let continuation = try ledger.read(after: checkpoint)
+        #expect(continuation.fromStart, "the checkpoint was used on bytes that changed")
+        #expect(continuation.reading.fault != nil)
     }
 
     /// An append-only ledger cannot be truncated: a crash's torn tail is closed off by a newline

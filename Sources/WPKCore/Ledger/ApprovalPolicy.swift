@@ -248,6 +248,7 @@ public enum ApprovalPolicy {
         principal: String? = nil, signers given: SignerPolicy? = nil
     ) -> PolicyDecision {
         if case .unsafe(let path, let reason) = status { return .refused(.policyUnsafe(path: path, reason: reason)) }
+        if state.lacksRecords { return .refused(.signersUnavailable(reason: ApprovalPolicy.restoredStateReason)) }
         let signers = given ?? SignerPolicy.of(status)
         if case .unavailable(let reason) = signers { return .refused(.signersUnavailable(reason: reason)) }
         if signers.requiresSignatures, principal == nil, case .loaded(let machine) = status {
@@ -394,6 +395,10 @@ public enum ApprovalPolicy {
 
     /// Why approvals at a waiting run's gate do not count (forged, unsigned, not an approver,
     /// self-approval, a second approval by one person), one sentence each, for the run and lists.
+    /// Why a state restored from a snapshot is refused: its signatures cannot be checked.
+    static let restoredStateReason =
+        "the ledger state was restored from a snapshot without the records that carry signatures; read the whole ledger"
+
     public static func discountedApprovals(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> [(
         seq: Int, reason: String
     )] {
@@ -454,6 +459,7 @@ public enum ApprovalPolicy {
         case .success(let r): rules = r
         case .failure(let refusal): return .refused(refusal)
         }
+        if state.lacksRecords { return .refused(.signersUnavailable(reason: ApprovalPolicy.restoredStateReason)) }
         guard let run = subject.run, let history = state.runs[run] else {
             return .refused(.unknownRun(run: subject.run ?? "(none)"))
         }

@@ -10,40 +10,18 @@ public struct LedgerCheckpoint: Sendable, Equatable {
     public var head: String
     /// Where that record's line ends (its newline included).
     public var offset: Int
-    /// SHA-256 of the file's bytes before `offset`; nil when they were not hashed because the
-    /// file was append-only all along (then only that, unbroken, lets a reader use the checkpoint).
-    public var prefixDigest: [UInt8]?
+    /// SHA-256 of the file's bytes before `offset`.
+    public var prefixDigest: [UInt8]
     /// Where each record's line starts, by seq (`lineOffsets[seq - 1]`).
     public var lineOffsets: [Int]
-    /// The file's device and inode.
-    public var file: FileIdentity
-    /// Whether the file had the append-only attribute before those bytes were read: the kernel
-    /// then keeps anyone but root from changing them while it stays set.
-    public var appendOnly: Bool
 
-    public init(
-        ledgerID: String, seq: Int, head: String, offset: Int, prefixDigest: [UInt8]?, lineOffsets: [Int], file: FileIdentity,
-        appendOnly: Bool
-    ) {
+    public init(ledgerID: String, seq: Int, head: String, offset: Int, prefixDigest: [UInt8], lineOffsets: [Int]) {
         self.ledgerID = ledgerID
         self.seq = seq
         self.head = head
         self.offset = offset
         self.prefixDigest = prefixDigest
         self.lineOffsets = lineOffsets
-        self.file = file
-        self.appendOnly = appendOnly
-    }
-}
-
-/// A file by its device and inode: the same path may name another file later.
-public struct FileIdentity: Sendable, Equatable {
-    public var device: UInt64
-    public var inode: UInt64
-
-    public init(device: UInt64, inode: UInt64) {
-        self.device = device
-        self.inode = inode
     }
 }
 

@@ -138,53 +138,21 @@ public struct Ledger: Sendable {
         defer { close(fd) }
         try checkFile(fd)
         try lock(fd, LOCK_SH)
-        // Looked at before any byte is read: what is read after is what the attribute protects.
-        let file = try identity(fd)
-        let appendOnly = Ledger.isAppendOnly(fd) == true
-        if let checkpoint, let prefix = try prefixHolds(fd, checkpoint, file: file, appendOnly: appendOnly) {
-            var scanner = LedgerScanner(after: checkpoint, prefix: prefix.hasher, file: file, appendOnly: appendOnly)
+        // Every byte before the checkpoint is hashed again, also on an append-only file: a
+        // descriptor opened for writing before the attribute was set still writes anywhere.
+        if let checkpoint, checkpoint.offset > 0, try fileSize(fd) >= checkpoint.offset,
+            let prefix = try hashedPrefix(fd, upTo: checkpoint.offset, equalTo: checkpoint.prefixDigest)
+        {
+            var scanner = LedgerScanner(after: checkpoint, prefix: prefix)
             try feed(fd, from: checkpoint.offset, to: &scanner)
             let reading = scanner.finish()
             try checkRemembered(reading, after: checkpoint, fd)
             return LedgerContinuation(
                 reading: reading, fromStart: false, checkpoint: scanner.checkpoint(ledgerID: checkpoint.ledgerID, before: checkpoint))
         }
-        var scanner = LedgerScanner(checkpointsOf: file, appendOnly: appendOnly)
+        var scanner = LedgerScanner(makingCheckpoints: true)
         let reading = try scan(fd, with: &scanner)
         return LedgerContinuation(reading: reading, fromStart: true, checkpoint: scanner.checkpoint(ledgerID: nil, before: nil))
-    }
-
-    /// Whether the file still starts with the checkpoint's bytes, and the running SHA-256 of them
-    /// when it was computed; nil when the file is another one, shorter, or those bytes changed.
-    /// A file that was append-only when the checkpoint was made and still is (the same inode,
-    /// so the attribute was never off for a non-root writer) is not read again: the kernel kept
-    /// its bytes as they were.
-    private func prefixHolds(_ fd: Int32, _ checkpoint: LedgerCheckpoint, file: FileIdentity, appendOnly: Bool) throws(LedgerError)
-        -> PrefixCheck?
-    {
-        guard checkpoint.offset > 0, checkpoint.file == file, try fileSize(fd) >= checkpoint.offset else { return nil }
-        if checkpoint.appendOnly && appendOnly { return .keptByTheKernel }
-        guard let digest = checkpoint.prefixDigest else { return nil }
-        return try hashedPrefix(fd, upTo: checkpoint.offset, equalTo: digest).map(PrefixCheck.hashed)
-    }
-
-    /// How a checkpoint's bytes were found unchanged.
-    private enum PrefixCheck {
-        /// Read and hashed again; the hash goes on over what follows.
-        case hashed(SHA256)
-        /// Not read: the file stayed append-only.
-        case keptByTheKernel
-
-        var hasher: SHA256? {
-            if case .hashed(let hasher) = self { return hasher }
-            return nil
-        }
-    }
-
-    private func identity(_ fd: Int32) throws(LedgerError) -> FileIdentity {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
-        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// The running SHA-256 of the file's first `end` bytes, when it equals `digest`; nil otherwise.
@@ -222,8 +190,9 @@ public struct Ledger: Sendable {
             let start = checkpoint.lineOffsets[seq - 1]
             let end = seq < checkpoint.lineOffsets.count ? checkpoint.lineOffsets[seq] : checkpoint.offset
             // Unreadable counts as different: a remembered head is never skipped.
-            guard let bytes = try? readBytes(fd, at: start, count: end - start), bytes.last == 0x0A,
-                case .success(let record) = LedgerScanner.verifyLine(bytes.dropLast()), record.seq == seq
+            // Up to its own newline: a torn line closed off by a torn_tail record may follow it.
+            guard end > start, let bytes = try? readBytes(fd, at: start, count: end - start), let newline = bytes.firstIndex(of: 0x0A),
+                case .success(let record) = LedgerScanner.verifyLine(bytes[..<newline]), record.seq == seq
             else { return "unreadable" }
             return record.hash
         }
@@ -647,43 +616,33 @@ struct LedgerScanner: @unchecked Sendable {
     /// How many records came before the first one this scanner reads, and the last one's hash.
     private var recordsBefore = 0
     private var headBefore = LedgerRecord.genesis
-    /// The file a scan that makes checkpoints reads, and whether it was append-only before.
-    private var checkpointFile: (identity: FileIdentity, appendOnly: Bool)?
     /// The byte offset of each record line read (scans that make checkpoints).
     private(set) var lineOffsets: [Int] = []
-    /// SHA-256 of every byte accepted so far from the start of the file (scans that make
-    /// checkpoints, unless reading on from an append-only file's unhashed prefix).
+    /// SHA-256 of every byte accepted so far from the start of the file (scans that make checkpoints).
     private var prefixHasher: SHA256?
 
-    /// A scanner for the start of the chain, keeping nothing for checkpoints.
-    init() {}
-
-    /// A scanner for the start of the file `identity`, keeping what a checkpoint needs.
-    init(checkpointsOf identity: FileIdentity, appendOnly: Bool) {
-        checkpointFile = (identity, appendOnly)
-        prefixHasher = SHA256()
+    /// A scanner for the start of the chain; `makingCheckpoints` keeps what a checkpoint needs.
+    init(makingCheckpoints: Bool = false) {
+        if makingCheckpoints { prefixHasher = SHA256() }
     }
 
     /// A scanner that reads on right after `checkpoint`'s record, at its offset; `prefix` holds
-    /// the digest of the bytes before it as the caller just computed it from the file (nil when
-    /// the file stayed append-only, so the bytes were not read again).
-    init(after checkpoint: LedgerCheckpoint, prefix: SHA256?, file: FileIdentity, appendOnly: Bool) {
+    /// the digest of the bytes before it, as the caller just computed it from the file.
+    init(after checkpoint: LedgerCheckpoint, prefix: SHA256) {
         recordsBefore = checkpoint.seq
         headBefore = checkpoint.head
         offset = checkpoint.offset
         prefixHasher = prefix
-        checkpointFile = (file, appendOnly)
     }
 
     /// Where the next reader may start: after the last record, when everything read verified
     /// and the scanner keeps checkpoints; nil otherwise. `before` is the checkpoint it started from.
     func checkpoint(ledgerID: String?, before: LedgerCheckpoint?) -> LedgerCheckpoint? {
-        guard fault == nil, pendingDamage == nil, let checkpointFile, let id = ledgerID ?? records.first?.hash else { return nil }
+        guard fault == nil, pendingDamage == nil, let prefixHasher, let id = ledgerID ?? records.first?.hash else { return nil }
         guard let last = records.last else { return before }
         return LedgerCheckpoint(
-            ledgerID: id, seq: last.seq, head: last.hash, offset: offset, prefixDigest: prefixHasher.map { Array($0.finalize()) },
-            lineOffsets: (before?.lineOffsets ?? []) + lineOffsets, file: checkpointFile.identity,
-            appendOnly: checkpointFile.appendOnly)
+            ledgerID: id, seq: last.seq, head: last.hash, offset: offset, prefixDigest: Array(prefixHasher.finalize()),
+            lineOffsets: (before?.lineOffsets ?? []) + lineOffsets)
     }
 
     /// Why one line does not verify on its own.
@@ -770,7 +729,7 @@ struct LedgerScanner: @unchecked Sendable {
 
     private mutating func append(_ record: LedgerRecord, at lineOffset: Int) {
         records.append(record)
-        if checkpointFile != nil { lineOffsets.append(lineOffset) }
+        if prefixHasher != nil { lineOffsets.append(lineOffset) }
     }
 
     /// Parses one line and checks that its hash covers its content.

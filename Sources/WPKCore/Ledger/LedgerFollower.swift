@@ -18,8 +18,8 @@ public struct LedgerFollower: Sendable {
     /// Where the next reading may start.
     public private(set) var checkpoint: LedgerCheckpoint?
     /// Whether `records` is the whole chain. False after a start from a snapshot, whose state
-    /// also lacks the records its approvals, rejections and runs keep (their signatures): use
-    /// it for lists, and read the whole chain before anything checks a signature.
+    /// also lacks the records its approvals, rejections and runs keep (their signatures): it
+    /// serves lists, and `ApprovalPolicy` refuses it (`LedgerState.lacksRecords`).
     public private(set) var hasEveryRecord = true
 
     /// Nothing read yet.
@@ -126,7 +126,9 @@ public final class PendingLedgerReading: Sendable {
                 return try follower.read(ledger)
             }
             if case .failure = reading { follower = LedgerFollower() }
-            return (follower, reading, snapshot?.checkpoint.seq)
+            // The snapshot's seq only when it was used: one that no longer held is no reason to wait
+            // 1,000 records before keeping a new one.
+            return (follower, reading, follower.hasEveryRecord ? nil : snapshot?.checkpoint.seq)
         }
     }
 

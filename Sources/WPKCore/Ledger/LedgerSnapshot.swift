@@ -13,8 +13,8 @@ import Foundation
 /// read, verified and folded. The state is only ever restored from the reader's own snapshot.
 ///
 /// The records that approvals, rejections and runs keep (for their signatures) are not kept:
-/// a restored state serves lists, and is whole again only once the whole chain is read (see
-/// `LedgerFollower.hasEveryRecord`); checked without them, a signature requirement fails closed.
+/// a restored state serves lists (`LedgerState.lacksRecords`: `ApprovalPolicy` refuses it), and
+/// is whole again only once the whole chain is read (`LedgerFollower.hasEveryRecord`).
 public struct LedgerSnapshot: Sendable {
     public var checkpoint: LedgerCheckpoint
     /// The ledger folded up to and including the checkpoint's record.
@@ -30,7 +30,7 @@ public struct LedgerSnapshot: Sendable {
         state.recordCount == checkpoint.seq && state.head == checkpoint.head
     }
 
-    static let magic = Array("wpk-ledger-snapshot-3\n".utf8)
+    static let magic = Array("wpk-ledger-snapshot-4\n".utf8)
 
     /// The snapshot as bytes: a header, then the checkpoint and the state as two sections, each
     /// with its own SHA-256 in the header (so the checkpoint is read and trusted first, and the
@@ -99,8 +99,8 @@ public struct StoredLedgerSnapshot: Sendable {
 /// file of this account that nobody else can write.
 public struct LedgerSnapshotStore: Sendable {
     public var directory: String
-    /// Largest snapshot read back.
-    static let maxBytes = 1 << 30
+    /// Largest snapshot read back (one of 10,000 runs takes 2.8 MB).
+    static let maxBytes = 256 << 20
 
     public init(directory: String) {
         self.directory = directory
@@ -115,8 +115,17 @@ public struct LedgerSnapshotStore: Sendable {
         directory + "/" + ContentDigest.sha256(Array(ledgerPath.utf8)).replacingOccurrences(of: "sha256:", with: "") + ".snapshot"
     }
 
+    /// Whether the directory is this account's alone (not a link, nobody else may write it):
+    /// otherwise snapshots are neither read nor written there.
+    private var directoryIsPrivate: Bool {
+        var info = stat()
+        return lstat(directory, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR && info.st_uid == geteuid()
+            && info.st_mode & 0o022 == 0
+    }
+
     /// The snapshot kept for the ledger at `ledgerPath`; nil when there is none usable.
     public func load(ledgerPath: String) -> StoredLedgerSnapshot? {
+        guard directoryIsPrivate else { return nil }
         let fd = open(file(for: ledgerPath), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -144,6 +153,7 @@ public struct LedgerSnapshotStore: Sendable {
             (try? FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])) != nil
         else { return false }
+        guard directoryIsPrivate else { return false }
         let target = file(for: ledgerPath)
         let temporary = target + ".\(getpid()).new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -234,7 +244,7 @@ private struct SnapshotWriter {
         int(value.seq)
         string(value.head)
         int(value.offset)
-        optional(value.prefixDigest) { writer, digest in writer.array(digest) { $0.natural(UInt64($1)) } }
+        array(value.prefixDigest) { $0.natural(UInt64($1)) }
         // Ascending offsets, so each is written as the distance from the one before.
         natural(UInt64(value.lineOffsets.count))
         var previous = 0
@@ -242,9 +252,6 @@ private struct SnapshotWriter {
             int(offset - previous)
             previous = offset
         }
-        natural(value.file.device)
-        natural(value.file.inode)
-        bool(value.appendOnly)
     }
 
     mutating func state(_ value: LedgerState) {
@@ -359,7 +366,7 @@ private struct SnapshotReader: Sendable {
         bytes = Array(body)
         position = 0
         let count = try count()
-        table.reserveCapacity(count)
+        table.reserveCapacity(Self.reservable(count))
         for _ in 0..<count {
             let length = try self.count()
             table.append(String(decoding: bytes[position..<position + length], as: UTF8.self))
@@ -368,6 +375,10 @@ private struct SnapshotReader: Sendable {
     }
 
     var isAtEnd: Bool { position == bytes.count }
+
+    /// Room reserved ahead for a count read from the bytes: a count is at most the bytes left, but
+    /// an element takes far more memory than its bytes, so beyond this the storage grows as read.
+    static func reservable(_ count: Int) -> Int { min(count, 1 << 16) }
 
     mutating func natural() throws(SnapshotDamage) -> UInt64 {
         var value: UInt64 = 0
@@ -419,7 +430,7 @@ private struct SnapshotReader: Sendable {
     mutating func array<T>(_ read: (inout SnapshotReader) throws(SnapshotDamage) -> T) throws(SnapshotDamage) -> [T] {
         let count = try count()
         var values: [T] = []
-        values.reserveCapacity(count)
+        values.reserveCapacity(Self.reservable(count))
         for _ in 0..<count { values.append(try read(&self)) }
         return values
     }
@@ -439,32 +450,24 @@ private struct SnapshotReader: Sendable {
         let seq = try int()
         let head = try string()
         let offset = try int()
-        let digest = try optional { (r) throws(SnapshotDamage) in
-            try r.array { (r) throws(SnapshotDamage) -> UInt8 in
-                let byte = try r.natural()
-                guard byte <= 0xFF else { throw SnapshotDamage() }
-                return UInt8(byte)
-            }
+        let digest = try array { (r) throws(SnapshotDamage) -> UInt8 in
+            let byte = try r.natural()
+            guard byte <= 0xFF else { throw SnapshotDamage() }
+            return UInt8(byte)
         }
         let count = try count()
         var lineOffsets: [Int] = []
-        lineOffsets.reserveCapacity(count)
+        lineOffsets.reserveCapacity(Self.reservable(count))
         var previous = 0
         for _ in 0..<count {
             let delta = try int()
-            guard delta >= 0 else { throw SnapshotDamage() }
-            previous += delta
+            let (next, overflow) = previous.addingReportingOverflow(delta)
+            guard delta >= 0, !overflow else { throw SnapshotDamage() }
+            previous = next
             lineOffsets.append(previous)
         }
-        let file = FileIdentity(device: try natural(), inode: try natural())
-        let appendOnly = try bool()
-        // Without a digest only an unbroken append-only attribute vouches for the bytes.
-        guard digest?.count ?? 32 == 32, digest != nil || appendOnly, seq == lineOffsets.count, seq >= 1,
-            offset > (lineOffsets.last ?? 0)
-        else { throw SnapshotDamage() }
-        return LedgerCheckpoint(
-            ledgerID: ledgerID, seq: seq, head: head, offset: offset, prefixDigest: digest, lineOffsets: lineOffsets, file: file,
-            appendOnly: appendOnly)
+        guard digest.count == 32, seq == lineOffsets.count, seq >= 1, offset > (lineOffsets.last ?? 0) else { throw SnapshotDamage() }
+        return LedgerCheckpoint(ledgerID: ledgerID, seq: seq, head: head, offset: offset, prefixDigest: digest, lineOffsets: lineOffsets)
     }
 
     mutating func state() throws(SnapshotDamage) -> LedgerState {
@@ -472,13 +475,13 @@ private struct SnapshotReader: Sendable {
         let head = try string()
         // Straight into the tables: building arrays of pairs first copied every gate twice.
         let gateCount = try count()
-        var gates = [GateKey: GateHistory](minimumCapacity: gateCount)
+        var gates = [GateKey: GateHistory](minimumCapacity: Self.reservable(gateCount))
         for _ in 0..<gateCount {
             let gate = try self.gate()
             gates[gate.key] = gate
         }
         let runCount = try count()
-        var runs = [String: RunHistory](minimumCapacity: runCount)
+        var runs = [String: RunHistory](minimumCapacity: Self.reservable(runCount))
         for _ in 0..<runCount {
             let run = try self.run()
             runs[run.id] = run

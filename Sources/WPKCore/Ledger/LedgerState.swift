@@ -192,6 +192,9 @@ public struct LedgerState: Sendable {
     public private(set) var planRejectionHistory: [PlanKey: [RejectionEntry]] = [:]
     public private(set) var recordCount = 0
     public private(set) var head = LedgerRecord.genesis
+    /// Whether this state was restored from a snapshot, which leaves out the records approvals,
+    /// rejections and runs keep for their signatures: fit for lists, refused by `ApprovalPolicy`.
+    public private(set) var lacksRecords = false
     /// Where each approval lives, so `consumed` records can mark them in O(1).
     private var approvalLocation: [Int: (key: GateKey, index: Int)] = [:]
 
@@ -213,6 +216,7 @@ public struct LedgerState: Sendable {
         self.planRejections = planRejectionHistory.compactMapValues(\.first)
         self.recordCount = recordCount
         self.head = head
+        self.lacksRecords = true
         for (key, gate) in gates {
             for (index, approval) in gate.approvals.enumerated() { approvalLocation[approval.seq] = (key, index) }
         }

@@ -57,7 +57,7 @@ final class FileReviewBackend: ReviewBackend {
     var wakeDescriptor: Int32? { watch.descriptor }
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
-        if wholeReadingDue, firstReading == nil, effect != .loadRuns {
+        if wholeReadingDue, firstReading == nil {
             wholeReadingDue = false
             wholeReading = PendingLedgerReading(ledger, snapshots: nil)
         }
