@@ -74,6 +74,7 @@ struct ReviewSnapshotTmuxTests {
         try Self.writeLongLedger(ledgerPath)
         let review = try WPKLaunch().shellCommand(["review"]) + " examples/playbooks"
         let environment = "LANG=C.UTF-8 WPK_LEDGER=\(shellQuoted(ledgerPath)) XDG_STATE_HOME=\(shellQuoted(stateDirectory))"
+        @discardableResult
         func runSession(_ number: Int, until what: String, then: () throws -> Void = {}, _ condition: (String) -> Bool) throws -> String {
             try session.type("clear; env \(environment) \(review); echo \"EXIT-\(number)=$?\"", enter: true)
             let screen = try session.waitFor(what, condition)
