@@ -393,12 +393,12 @@ public enum ApprovalPolicy {
         return (people.map(\.seq), discounted)
     }
 
-    /// Why approvals at a waiting run's gate do not count (forged, unsigned, not an approver,
-    /// self-approval, a second approval by one person), one sentence each, for the run and lists.
     /// Why a state restored from a snapshot is refused: its signatures cannot be checked.
     static let restoredStateReason =
         "the ledger state was restored from a snapshot without the records that carry signatures; read the whole ledger"
 
+    /// Why approvals at a waiting run's gate do not count (forged, unsigned, not an approver,
+    /// self-approval, a second approval by one person), one sentence each, for the run and lists.
     public static func discountedApprovals(subject: GateSubject, state: LedgerState, policy status: MachinePolicyStatus, now: Date) -> [(
         seq: Int, reason: String
     )] {

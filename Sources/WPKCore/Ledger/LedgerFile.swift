@@ -158,22 +158,12 @@ public struct Ledger: Sendable {
     /// The running SHA-256 of the file's first `end` bytes, when it equals `digest`; nil otherwise.
     private func hashedPrefix(_ fd: Int32, upTo end: Int, equalTo digest: [UInt8]) throws(LedgerError) -> SHA256? {
         var hasher = SHA256()
-        let chunkSize = 1 << 20
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var offset = 0
-        while offset < end {
-            let wanted = min(chunkSize, end - offset)
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, wanted, off_t(offset)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system("read", path)
-            }
-            if n == 0 { return nil }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-            offset += n
+        let reachedEnd = try forEachChunk(fd, from: 0, upTo: end) { chunk in
+            chunk.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            return true
         }
         let copy = hasher
-        return Array(copy.finalize()) == digest ? hasher : nil
+        return reachedEnd && Array(copy.finalize()) == digest ? hasher : nil
     }
 
     /// The head-memory check of a read that started at `checkpoint`: a remembered head inside
@@ -498,19 +488,32 @@ public struct Ledger: Sendable {
 
     /// Feeds the file from `start` to its end into `scanner`, in bounded chunks, until a fault.
     private func feed(_ fd: Int32, from start: Int, to scanner: inout LedgerScanner) throws(LedgerError) {
+        _ = try forEachChunk(fd, from: start, upTo: nil) { chunk in
+            scanner.feed(chunk)
+            return scanner.fault == nil
+        }
+    }
+
+    /// Hands the file's bytes from `start` to `end` (or to its end) to `body` in chunks of 1 MiB,
+    /// until `body` says stop; whether every byte up to `end` was there.
+    private func forEachChunk(
+        _ fd: Int32, from start: Int, upTo end: Int?, _ body: (ArraySlice<UInt8>) -> Bool
+    ) throws(LedgerError) -> Bool {
         var offset = start
         let chunkSize = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunkSize)
-        while scanner.fault == nil {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, chunkSize, off_t(offset)) }
+        while end.map({ offset < $0 }) ?? true {
+            let wanted = min(chunkSize, (end ?? Int.max) - offset)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, wanted, off_t(offset)) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .system("read", path)
             }
-            if n == 0 { break }
-            scanner.feed(buffer[0..<n])
+            if n == 0 { return end == nil }
             offset += n
+            guard body(buffer[0..<n]) else { return false }
         }
+        return true
     }
 
     private func fileSize(_ fd: Int32) throws(LedgerError) -> Int {

@@ -19,8 +19,8 @@ public struct LedgerFollower: Sendable {
     public private(set) var checkpoint: LedgerCheckpoint?
     /// Whether `records` is the whole chain. False after a start from a snapshot, whose state
     /// also lacks the records its approvals, rejections and runs keep (their signatures): it
-    /// serves lists, and `ApprovalPolicy` refuses it (`LedgerState.lacksRecords`).
-    public private(set) var hasEveryRecord = true
+    /// serves lists, and `ApprovalPolicy` refuses it.
+    public var hasEveryRecord: Bool { !state.lacksRecords }
 
     /// Nothing read yet.
     public init() {}
@@ -73,7 +73,6 @@ public struct LedgerFollower: Sendable {
         }
         state = restored
         records = []
-        hasEveryRecord = false
         follow(continuation)
         return continuation.reading
     }
@@ -106,7 +105,6 @@ public struct LedgerFollower: Sendable {
             records = newRecords
             lastFolded = newRecords.count
         }
-        hasEveryRecord = true
         checkpoint = nil
     }
 }

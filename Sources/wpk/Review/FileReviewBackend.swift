@@ -57,6 +57,7 @@ final class FileReviewBackend: ReviewBackend {
     var wakeDescriptor: Int32? { watch.descriptor }
 
     func perform(_ effect: Effect) -> [ReviewEvent] {
+        // The effect after the one that took the first reading: its frame is drawn (refreshLedger).
         if wholeReadingDue, firstReading == nil {
             wholeReadingDue = false
             wholeReading = PendingLedgerReading(ledger, snapshots: nil)
@@ -273,10 +274,8 @@ final class FileReviewBackend: ReviewBackend {
             // reading feeds is drawn (the next effect), not competing with it.
             wholeReadingDue = !followed.hasEveryRecord
         }
-        if wholeReadingDue, needingEveryRecord {
-            wholeReadingDue = false
-            wholeReading = PendingLedgerReading(ledger, snapshots: nil)
-        }
+        // A screen that needs every record before the background reading began reads them below.
+        if needingEveryRecord { wholeReadingDue = false }
         if let pending = wholeReading, needingEveryRecord || pending.isFinished {
             wholeReading = nil
             let whole = pending.result()
