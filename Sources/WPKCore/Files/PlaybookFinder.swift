@@ -290,6 +290,12 @@ public enum SourceReader {
         // Opened without blocking, so a FIFO with no writer cannot hang the open; what the
         // descriptor turns out to be decides whether it is read.
         if descriptor != 0, let refusal = SourceReader.refusal(descriptor, path: input) { return .failure(.unreadable(refusal)) }
+        return contents(ofDescriptor: descriptor, limit: limit)
+    }
+
+    /// Reads an open descriptor to its end, at most `limit` bytes; one byte more means the input
+    /// is too large. The caller has decided it may be read (a regular file, or a pipe it trusts).
+    public static func contents(ofDescriptor descriptor: Int32, limit: Int) -> Result<[UInt8], Failure> {
         // A regular file is read straight into an array of its size (plus one byte, to notice
         // growth): no scratch buffer to clear and copy, and one read call once the size it
         // reported has arrived. Pipes and files that grow are read on until the end or the limit.

@@ -133,15 +133,7 @@ public struct LedgerSnapshotStore: Sendable {
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_mode & 0o022 == 0,
             info.st_size > 0, info.st_size <= Self.maxBytes
         else { return nil }
-        let size = Int(info.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { return nil }
-            done += n
-        }
+        guard case .success(let bytes) = SourceReader.contents(ofDescriptor: fd, limit: Self.maxBytes) else { return nil }
         return StoredLedgerSnapshot(bytes)
     }
 

@@ -157,16 +157,11 @@ public struct RunArtifacts: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .failure(.init("\(path) is not a regular file")) }
         guard Int(info.st_size) <= limit else { return .failure(.init("\(path) is larger than a run artifact may be")) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
-        var count = 0
-        while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            count += n
+        switch SourceReader.contents(ofDescriptor: fd, limit: limit) {
+        case .success(let bytes): return .success(bytes)
+        case .failure(.tooLarge): return .failure(.init("\(path) is larger than a run artifact may be"))
+        case .failure(.unreadable(let reason)): return .failure(.init("cannot read \(path): \(reason)"))
         }
-        guard count <= limit else { return .failure(.init("\(path) is larger than a run artifact may be")) }
-        return .success(Array(bytes.prefix(count)))
     }
 }
 
