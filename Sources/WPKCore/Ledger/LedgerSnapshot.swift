@@ -147,23 +147,8 @@ public struct LedgerSnapshotStore: Sendable {
         else { return false }
         guard directoryIsPrivate else { return false }
         let target = file(for: ledgerPath)
-        let temporary = target + ".\(getpid()).new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        let bytes = snapshot.encoded()
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            written += n
-        }
-        close(fd)
-        guard written == bytes.count, rename(temporary, target) == 0 else {
-            unlink(temporary)
-            return false
-        }
-        return true
+        // A cache: not synced (a snapshot lost with the machine only means one whole reading).
+        return WholeFile.write(snapshot.encoded(), to: target, mode: 0o600, sync: false) == nil
     }
 }
 

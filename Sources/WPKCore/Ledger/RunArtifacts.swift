@@ -122,25 +122,7 @@ public struct RunArtifacts: Sendable {
         var ledgerInfo = stat()
         let readBits: mode_t = stat(ledgerPath, &ledgerInfo) == 0 ? ledgerInfo.st_mode & 0o444 : (folderMode & S_ISGID != 0 ? 0o440 : 0o400)
         let fileMode: mode_t = readBits | 0o200
-        let temporary = "\(folder)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fileMode)
-        guard fd >= 0 else { throw .system("create", temporary) }
-        var written = 0
-        let ok: Bool = bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                written += n
-            }
-            return fchmod(fd, fileMode) == 0 && fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(temporary, target) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .system("write", target, code)
-        }
+        if let code = WholeFile.write(bytes, to: target, mode: fileMode, sync: true) { throw .system("write", target, code) }
         return target
     }
 
