@@ -35,13 +35,4 @@ public enum WholeFile {
         }
         return nil
     }
-
-    /// `write(2)`, named apart from `write` here.
-    private static func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-        #if canImport(Glibc)
-            Glibc.write(fd, buffer, count)
-        #else
-            Darwin.write(fd, buffer, count)
-        #endif
-    }
 }

@@ -8,8 +8,8 @@ import Foundation
     import Darwin
 #endif
 
-/// `write(2)`, named apart from the methods called `write` here.
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+/// `write(2)`, named apart from the methods called `write` (here and in `WholeFile`).
+func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, buffer, count)
 }
 
